@@ -1,0 +1,1 @@
+"""The planning API (FastAPI). Built in its own issue; imports `sanitation`, never the reverse."""
