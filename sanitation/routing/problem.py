@@ -1,0 +1,422 @@
+"""The collection-routing problem of one station and day: immutable, validated at construction.
+
+Units inside the solver are integers: seconds (``_s``), metres (``_m``), kilograms (``_kg``);
+money is float CNY. Locations are indices into the travel matrices; ``duration_s[p]`` and
+``distance_m[p]`` are the matrices of access profile ``p`` (a vehicle type names its profile).
+
+Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
+
+- A used vehicle leaves its depot at or after ``shift_start_s``, serves stops, unloads at one of its
+  ``unload_sites`` whenever needed (its load is never above ``capacity_kg`` between unloads; an
+  unload takes the site's ``unload_s`` and must *start* within the site's ``[open_s, close_s]``),
+  ends the day empty (its last visit is an unload after its last stop), and is back at its depot
+  by ``shift_end_s``; depot return minus depot departure is at most ``max_duration_s``. The
+  depot's own hours are not used: the shift governs departure and return.
+- A stop's service must *start* within ``[tw_open_s, tw_close_s]``; waiting is allowed.
+- A vehicle type with a ``lunch`` takes it once per used vehicle, wholly inside the lunch window,
+  between two visits (or between the depot and the first/last visit); the truck parks.
+- Optional limits per vehicle: ``max_trips`` (unloads), ``max_load_per_day_kg`` (total collected),
+  ``max_stops``.
+- Stop access: ``allowed_vehicle_types`` (None = any type).
+- Route cost: ``fixed_cost + cost_per_km * km + cost_per_hour * hours`` with hours from depot
+  departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used vehicle
+  when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the penalty
+  is larger than any set of routes can cost and grows linearly with priority, so lower-priority
+  stops are dropped first and a stop is only dropped when no plan can serve it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+IntMatrix = NDArray[np.int64]
+
+
+def _require(cond: bool, who: str, msg: str) -> None:
+    if not cond:
+        full = f"{who}: {msg}"
+        raise ValueError(full)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A depot or an unload site (transfer station, disposal facility).
+
+    Parameters
+    ----------
+    id
+        Stable identifier.
+    location
+        Index into the travel matrices.
+    open_s, close_s
+        An unload must start within these hours (seconds since midnight).
+    unload_s
+        Time an unload takes (seconds).
+    """
+
+    id: str
+    location: int
+    open_s: int = 0
+    close_s: int = 86_400
+    unload_s: int = 0
+
+    def __post_init__(self) -> None:
+        who = f"Site {self.id!r}"
+        _require(self.location >= 0, who, "location must be >= 0.")
+        _require(self.open_s <= self.close_s, who, "open_s must be <= close_s.")
+        _require(self.unload_s >= 0, who, "unload_s must be >= 0.")
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A collection point due on this day.
+
+    Parameters
+    ----------
+    id
+        Stable identifier.
+    location
+        Index into the travel matrices.
+    load_kg
+        Waste to pick up (kg).
+    service_s
+        Service time at the stop (seconds).
+    tw_open_s, tw_close_s
+        Service must start within this window (seconds since midnight).
+    priority
+        Higher is more important; lower priorities are dropped first when the fleet is short.
+    allowed_vehicle_types
+        Ids of the vehicle types that may serve it (narrow lanes), or None for any.
+    """
+
+    id: str
+    location: int
+    load_kg: int
+    service_s: int = 0
+    tw_open_s: int = 0
+    tw_close_s: int = 86_400
+    priority: int = 1
+    allowed_vehicle_types: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        who = f"Stop {self.id!r}"
+        _require(self.location >= 0, who, "location must be >= 0.")
+        _require(self.load_kg >= 0, who, "load_kg must be >= 0.")
+        _require(self.service_s >= 0, who, "service_s must be >= 0.")
+        _require(self.tw_open_s <= self.tw_close_s, who, "tw_open_s must be <= tw_close_s.")
+        _require(self.priority >= 1, who, "priority must be >= 1.")
+        if self.allowed_vehicle_types is not None and not isinstance(
+            self.allowed_vehicle_types, frozenset
+        ):
+            object.__setattr__(self, "allowed_vehicle_types", frozenset(self.allowed_vehicle_types))
+
+    def allows(self, vehicle_type_id: str) -> bool:
+        """Whether vehicles of this type may serve the stop."""
+        return self.allowed_vehicle_types is None or vehicle_type_id in self.allowed_vehicle_types
+
+
+@dataclass(frozen=True, slots=True)
+class Lunch:
+    """A lunch break of ``duration_s`` lying wholly inside ``[window_start_s, window_end_s]``."""
+
+    duration_s: int
+    window_start_s: int
+    window_end_s: int
+
+    def __post_init__(self) -> None:
+        who = "Lunch"
+        _require(self.duration_s >= 0, who, "duration_s must be >= 0.")
+        _require(
+            self.window_start_s + self.duration_s <= self.window_end_s,
+            who,
+            "window_start_s + duration_s must be <= window_end_s.",
+        )
+
+    @property
+    def latest_start_s(self) -> int:
+        """Latest start of the break (seconds since midnight)."""
+        return self.window_end_s - self.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleType:
+    """A kind of collection truck and how many are available.
+
+    Parameters
+    ----------
+    id
+        Stable identifier.
+    count
+        Number of vehicles of this type.
+    capacity_kg
+        Load limit between unloads (kg).
+    depot
+        Site id where the vehicles start and end.
+    unload_sites
+        Site ids where these vehicles may unload.
+    profile
+        Index of the access profile (travel matrices) these vehicles use.
+    shift_start_s, shift_end_s
+        Earliest depot departure and latest depot return (seconds since midnight).
+    max_duration_s
+        Longest route (depot departure to return, seconds); None = shift length.
+    lunch
+        The lunch break, or None.
+    fixed_cost, cost_per_km, cost_per_hour
+        CNY per used vehicle-day, per km driven, per route hour.
+    max_trips
+        Most unloads per day, or None.
+    max_load_per_day_kg
+        Most waste collected per vehicle-day (kg), or None.
+    max_stops
+        Most stops per vehicle-day, or None.
+    """
+
+    id: str
+    count: int
+    capacity_kg: int
+    depot: str
+    unload_sites: tuple[str, ...]
+    profile: int = 0
+    shift_start_s: int = 0
+    shift_end_s: int = 86_400
+    max_duration_s: int | None = None
+    lunch: Lunch | None = None
+    fixed_cost: float = 0.0
+    cost_per_km: float = 0.0
+    cost_per_hour: float = 0.0
+    max_trips: int | None = None
+    max_load_per_day_kg: int | None = None
+    max_stops: int | None = None
+
+    def __post_init__(self) -> None:
+        who = f"VehicleType {self.id!r}"
+        if not isinstance(self.unload_sites, tuple):
+            object.__setattr__(self, "unload_sites", tuple(self.unload_sites))
+        if self.max_duration_s is None:
+            object.__setattr__(self, "max_duration_s", self.shift_end_s - self.shift_start_s)
+        _require(self.count >= 0, who, "count must be >= 0.")
+        _require(self.capacity_kg >= 0, who, "capacity_kg must be >= 0.")
+        _require(len(self.unload_sites) >= 1, who, "unload_sites must not be empty.")
+        _require(self.profile >= 0, who, "profile must be >= 0.")
+        _require(
+            self.shift_start_s <= self.shift_end_s, who, "shift_start_s must be <= shift_end_s."
+        )
+        _require(self.max_duration_s >= 0, who, "max_duration_s must be >= 0.")
+        _require(self.fixed_cost >= 0, who, "fixed_cost must be >= 0.")
+        _require(self.cost_per_km >= 0, who, "cost_per_km must be >= 0.")
+        _require(self.cost_per_hour >= 0, who, "cost_per_hour must be >= 0.")
+        for name in ("max_trips", "max_load_per_day_kg", "max_stops"):
+            value = getattr(self, name)
+            _require(value is None or value >= 0, who, f"{name} must be >= 0 or None.")
+
+    @property
+    def route_time_limit_s(self) -> int:
+        """The binding limit on route duration: min(max_duration_s, shift length)."""
+        assert self.max_duration_s is not None
+        return min(self.max_duration_s, self.shift_end_s - self.shift_start_s)
+
+    def route_cost(self, distance_m: int, duration_s: int) -> float:
+        """Cost (CNY) of one used vehicle driving ``distance_m`` in ``duration_s``."""
+        return (
+            self.fixed_cost
+            + self.cost_per_km * distance_m / 1000.0
+            + self.cost_per_hour * duration_s / 3600.0
+        )
+
+
+def _as_matrices(value: object, name: str) -> tuple[IntMatrix, ...]:
+    arrays = [value] if isinstance(value, np.ndarray) and value.ndim == 2 else list(value)  # type: ignore[call-overload]
+    out: list[IntMatrix] = []
+    for p, arr in enumerate(arrays):
+        a = np.asarray(arr)
+        if a.ndim != 2 or a.shape[0] != a.shape[1]:
+            msg = f"RoutingProblem: {name}[{p}] must be a square matrix, got shape {a.shape}."
+            raise ValueError(msg)
+        if not np.issubdtype(a.dtype, np.integer):
+            msg = f"RoutingProblem: {name}[{p}] must be integers (round explicitly), got {a.dtype}."
+            raise ValueError(msg)
+        if a.size and a.min() < 0:
+            msg = f"RoutingProblem: {name}[{p}] must be >= 0."
+            raise ValueError(msg)
+        b = np.array(a, dtype=np.int64, copy=True)
+        b.setflags(write=False)
+        out.append(b)
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingProblem:
+    """One station-day of collection routing. Immutable; ``replace`` returns a modified copy.
+
+    Parameters
+    ----------
+    duration_s
+        Travel times (seconds), one square int matrix per access profile (or a single matrix).
+    distance_m
+        Travel distances (metres), same shapes as ``duration_s``.
+    sites
+        Depots and unload sites.
+    stops
+        Collection points due this day.
+    vehicle_types
+        The fleet.
+    minimise_vehicles_first
+        Minimise the number of used vehicles before cost.
+    horizon_s
+        End of the planning day (seconds); None = the latest shift end.
+
+    Raises
+    ------
+    ValueError
+        When the data is inconsistent; the message names the object and the field.
+    IndexError
+        When a location, profile or site reference is out of range / unknown.
+    """
+
+    duration_s: tuple[IntMatrix, ...]
+    distance_m: tuple[IntMatrix, ...]
+    sites: tuple[Site, ...]
+    stops: tuple[Stop, ...]
+    vehicle_types: tuple[VehicleType, ...]
+    minimise_vehicles_first: bool = False
+    horizon_s: int | None = None
+    _site_index: Mapping[str, int] = field(init=False, repr=False)
+    _stop_index: Mapping[str, int] = field(init=False, repr=False)
+    _vt_index: Mapping[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        dur = _as_matrices(self.duration_s, "duration_s")
+        dist = _as_matrices(self.distance_m, "distance_m")
+        object.__setattr__(self, "duration_s", dur)
+        object.__setattr__(self, "distance_m", dist)
+        object.__setattr__(self, "sites", tuple(self.sites))
+        object.__setattr__(self, "stops", tuple(self.stops))
+        object.__setattr__(self, "vehicle_types", tuple(self.vehicle_types))
+        if len(dur) == 0 or len(dur) != len(dist):
+            msg = (
+                "RoutingProblem: duration_s and distance_m need the same (>= 1) number of profiles."
+            )
+            raise ValueError(msg)
+        n = dur[0].shape[0]
+        for p in range(len(dur)):
+            if dur[p].shape != (n, n) or dist[p].shape != (n, n):
+                msg = f"RoutingProblem: profile {p} matrices must be {n}x{n}."
+                raise ValueError(msg)
+        site_index = _unique_index([s.id for s in self.sites], "Site")
+        stop_index = _unique_index([s.id for s in self.stops], "Stop")
+        vt_index = _unique_index([v.id for v in self.vehicle_types], "VehicleType")
+        for s in self.sites:
+            if s.location >= n:
+                msg = f"Site {s.id!r}: location {s.location} out of range (n_locations={n})."
+                raise IndexError(msg)
+        for s in self.stops:
+            if s.location >= n:
+                msg = f"Stop {s.id!r}: location {s.location} out of range (n_locations={n})."
+                raise IndexError(msg)
+            for vt in s.allowed_vehicle_types or ():
+                if vt not in vt_index:
+                    msg = f"Stop {s.id!r}: allowed_vehicle_types names unknown type {vt!r}."
+                    raise IndexError(msg)
+        for v in self.vehicle_types:
+            who = f"VehicleType {v.id!r}"
+            if v.profile >= len(dur):
+                msg = f"{who}: profile {v.profile} out of range (n_profiles={len(dur)})."
+                raise IndexError(msg)
+            if v.depot not in site_index:
+                msg = f"{who}: depot {v.depot!r} is not a site."
+                raise IndexError(msg)
+            for u in v.unload_sites:
+                if u not in site_index:
+                    msg = f"{who}: unload site {u!r} is not a site."
+                    raise IndexError(msg)
+        if self.horizon_s is None:
+            ends = [v.shift_end_s for v in self.vehicle_types] or [86_400]
+            object.__setattr__(self, "horizon_s", max(ends))
+        object.__setattr__(self, "_site_index", MappingProxyType(site_index))
+        object.__setattr__(self, "_stop_index", MappingProxyType(stop_index))
+        object.__setattr__(self, "_vt_index", MappingProxyType(vt_index))
+
+    # -- lookups -------------------------------------------------------------------------------
+    @property
+    def n_locations(self) -> int:
+        """Number of locations (matrix size)."""
+        return int(self.duration_s[0].shape[0])
+
+    @property
+    def n_vehicles(self) -> int:
+        """Total number of vehicles over all types."""
+        return sum(v.count for v in self.vehicle_types)
+
+    def site(self, site_id: str) -> Site:
+        """The site with this id (KeyError if unknown)."""
+        return self.sites[self._site_index[site_id]]
+
+    def stop(self, stop_id: str) -> Stop:
+        """The stop with this id (KeyError if unknown)."""
+        return self.stops[self._stop_index[stop_id]]
+
+    def stop_index(self, stop_id: str) -> int:
+        """Position of the stop in ``stops``."""
+        return self._stop_index[stop_id]
+
+    def vehicle_type(self, type_id: str) -> VehicleType:
+        """The vehicle type with this id (KeyError if unknown)."""
+        return self.vehicle_types[self._vt_index[type_id]]
+
+    def has_site(self, site_id: str) -> bool:
+        """Whether a site with this id exists."""
+        return site_id in self._site_index
+
+    def has_stop(self, stop_id: str) -> bool:
+        """Whether a stop with this id exists."""
+        return stop_id in self._stop_index
+
+    # -- objective -----------------------------------------------------------------------------
+    @property
+    def route_cost_bound(self) -> float:
+        """An upper bound (CNY) on the total cost of any set of routes of this problem."""
+        n_legs = 2 * len(self.stops) + 2
+        total = 0.0
+        for v in self.vehicle_types:
+            if v.count == 0:
+                continue
+            max_km = float(self.distance_m[v.profile].max(initial=0)) / 1000.0
+            per_vehicle = v.fixed_cost + v.cost_per_hour * v.route_time_limit_s / 3600.0
+            total += v.count * per_vehicle + v.cost_per_km * n_legs * max_km
+        return total
+
+    @property
+    def vehicle_weight(self) -> float:
+        """Objective weight per used vehicle: above any route cost if minimising vehicles first."""
+        if not self.minimise_vehicles_first:
+            return 0.0
+        return float(np.ceil(self.route_cost_bound)) + 1.0
+
+    def unserved_penalty(self, stop: Stop | str) -> float:
+        """Objective penalty for leaving ``stop`` unserved: above any plan's cost, x priority."""
+        s = self.stop(stop) if isinstance(stop, str) else stop
+        base = float(np.ceil(self.route_cost_bound)) + 1.0
+        return base * (self.n_vehicles + 1) * s.priority
+
+    def replace(self, **changes: object) -> RoutingProblem:
+        """A modified, re-validated copy (keyword names as in the constructor)."""
+        kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        kwargs.update(changes)
+        return RoutingProblem(**kwargs)  # type: ignore[arg-type]
+
+
+def _unique_index(ids: Sequence[str], kind: str) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for i, x in enumerate(ids):
+        if x in index:
+            msg = f"{kind} {x!r}: id is not unique."
+            raise ValueError(msg)
+        index[x] = i
+    return index
