@@ -1,0 +1,309 @@
+"""Road-line tables (GeoDataFrames) -> validated -> ``RoadNetwork`` (private)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from geo.crs import WGS84, haversine_m, lonlat_to_xy, metric_crs
+from geo.errors import GeoInputError
+from geo.network import ROAD_CLASSES, RoadNetwork
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("road_id", "road_class")
+OPTIONAL_COLUMNS = ("name", "oneway", "speed_kph", "width_m", "max_weight_t", "synthetic")
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f", ""}
+_MAX_LISTED = 50
+
+
+def _fmt_value(value: object) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return repr(value)
+
+
+def _as_bool(value: object) -> bool | None:
+    """Parse a one-way / synthetic flag; None when it is not a recognised boolean."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    return None
+
+
+def _road_id_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def raise_problems(src: str, what: str, problems: list[str]) -> None:
+    """Raise one GeoInputError listing ``problems`` (nothing when empty)."""
+    if not problems:
+        return
+    shown = problems[:_MAX_LISTED]
+    more = len(problems) - len(shown)
+    msg = f"{len(problems)} problem(s) in {what} {src}:\n  - " + "\n  - ".join(shown)
+    if more:
+        msg += f"\n  ... and {more} more"
+    raise GeoInputError(msg, problems)
+
+
+def read_table(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoJSON / GPKG / Shapefile, turning IO failures into GeoInputError."""
+    import pyogrio.errors
+
+    p = Path(path)
+    if not p.exists():
+        msg = f"{p}: file not found: expected a road-lines file (GeoJSON, GPKG or Shapefile)"
+        raise GeoInputError(msg)
+    if p.is_file() and p.stat().st_size == 0:
+        msg = f"{p}: file is empty: expected road line features"
+        raise GeoInputError(msg)
+    try:
+        return gpd.read_file(p, engine="pyogrio", layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        msg = f"{p}: cannot be read as a GeoJSON/GPKG/Shapefile: {exc}"
+        raise GeoInputError(msg) from exc
+
+
+def validate_road_lines(
+    gdf: gpd.GeoDataFrame, *, src: str, crs: CRS | str | int = "EPSG:4326"
+) -> gpd.GeoDataFrame:
+    """Check a road-lines table and return a clean copy in EPSG:4326 with every column set.
+
+    Raises
+    ------
+    GeoInputError
+        Listing every problem: file, road_id, field, value and what was expected.
+    """
+    declared = CRS.from_user_input(crs)
+    problems: list[str] = []
+    columns = [c for c in gdf.columns if c != gdf.geometry.name] if len(gdf.columns) else []
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    for c in missing:
+        problems.append(f"{src}: missing required column {c!r}")
+    unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        problems.append(
+            f"{src}: unknown column(s) {', '.join(map(repr, unknown))}: expected only "
+            f"{', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} (and geometry)"
+        )
+    if len(gdf) == 0:
+        problems.append(f"{src}: no road features: expected at least one LineString")
+    if gdf.crs is not None and CRS.from_user_input(gdf.crs) != declared:
+        problems.append(
+            f"{src}: CRS is {CRS.from_user_input(gdf.crs).to_string()}: expected the declared "
+            f"{declared.to_string()}"
+        )
+    raise_problems(src, "road lines", problems)
+
+    df = gdf.reset_index(drop=True)
+    if df.crs is None:
+        df = df.set_crs(declared)
+    geoms = df.geometry.to_numpy()
+    road_ids = [_road_id_text(v) for v in df["road_id"]]
+    out: dict[str, list] = {c: [] for c in ("speed_kph", "width_m", "max_weight_t")}
+    oneway: list[bool] = []
+    synthetic: list[bool] = []
+
+    def bad(i: int, field: str, value: object, expected: str) -> None:
+        rid = road_ids[i]
+        problems.append(
+            f"{src}: road {rid!r} (row {i + 1}): field {field!r} = {_fmt_value(value)}: "
+            f"expected {expected}"
+        )
+
+    for i in range(len(df)):
+        rid_raw = df["road_id"].iloc[i]
+        if (
+            rid_raw is None
+            or (isinstance(rid_raw, float) and math.isnan(rid_raw))
+            or not str(rid_raw).strip()
+        ):
+            bad(i, "road_id", rid_raw, "a non-empty id")
+        geom = geoms[i]
+        if geom is None or geom.is_empty:
+            bad(i, "geometry", None if geom is None else geom.wkt, "a LineString")
+        elif geom.geom_type not in ("LineString", "MultiLineString"):
+            bad(i, "geometry", geom.geom_type, "a LineString or MultiLineString")
+        cls_name = df["road_class"].iloc[i]
+        cls = ROAD_CLASSES.get(cls_name) if isinstance(cls_name, str) else None
+        if cls is None:
+            bad(i, "road_class", cls_name, f"one of {', '.join(ROAD_CLASSES)}")
+        for field, lo, hi, unit in (("speed_kph", 0.0, 150.0, "km/h"), ("width_m", 0.0, 50.0, "m")):
+            if field in df.columns:
+                value = df[field].iloc[i]
+                try:
+                    num = float(value)
+                except (TypeError, ValueError):
+                    num = math.nan
+                if not (math.isfinite(num) and lo < num <= hi):
+                    bad(
+                        i,
+                        field,
+                        value,
+                        f"a number in ({lo:g}, {hi:g}] {unit}"
+                        + (
+                            "; leave the column out to use class defaults"
+                            if value is None or (isinstance(value, float) and math.isnan(value))
+                            else ""
+                        ),
+                    )
+                out[field].append(num)
+            else:
+                out[field].append(getattr(cls, field) if cls else math.nan)
+        if "max_weight_t" in df.columns:
+            value = df["max_weight_t"].iloc[i]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                out["max_weight_t"].append(None)
+            else:
+                try:
+                    num = float(value)
+                except (TypeError, ValueError):
+                    num = math.nan
+                if not (math.isfinite(num) and num > 0):
+                    bad(i, "max_weight_t", value, "a weight limit > 0 t, or empty for none")
+                out["max_weight_t"].append(num)
+        else:
+            out["max_weight_t"].append(None)
+        for field, target in (("oneway", oneway), ("synthetic", synthetic)):
+            value = df[field].iloc[i] if field in df.columns else False
+            flag = _as_bool(value)
+            if flag is None:
+                bad(i, field, value, "true/false (yes/no, 1/0)")
+            target.append(bool(flag))
+    raise_problems(src, "road lines", problems)
+
+    clean = gpd.GeoDataFrame(
+        {
+            "road_id": road_ids,
+            "road_class": df["road_class"].astype(str).tolist(),
+            "name": df["name"].tolist() if "name" in df.columns else [None] * len(df),
+            "oneway": oneway,
+            "speed_kph": out["speed_kph"],
+            "width_m": out["width_m"],
+            "max_weight_t": out["max_weight_t"],
+            "synthetic": synthetic,
+        },
+        geometry=df.geometry.to_numpy(),
+        crs=declared,
+    )
+    if not declared.equals(WGS84):
+        clean = clean.to_crs(WGS84)
+    coords = shapely.get_coordinates(clean.geometry.to_numpy())
+    bad_xy = ~(
+        np.isfinite(coords).all(axis=1)
+        & (np.abs(coords[:, 0]) <= 180)
+        & (np.abs(coords[:, 1]) <= 90)
+    )
+    if bad_xy.any():
+        _, idx = shapely.get_coordinates(clean.geometry.to_numpy(), return_index=True)
+        for i in sorted(set(idx[bad_xy].tolist())):
+            bad(
+                i,
+                "geometry",
+                "coordinates outside lon/lat range",
+                "WGS-84 lon in [-180, 180] and lat in [-90, 90] (are lon/lat swapped?)",
+            )
+    raise_problems(src, "road lines", problems)
+    return clean
+
+
+def build_network(
+    roads: gpd.GeoDataFrame, *, name: str, merge_tolerance_m: float = 1.0
+) -> RoadNetwork:
+    """Turn a clean road-lines table (EPSG:4326) into a RoadNetwork.
+
+    Every line vertex becomes a node; vertices closer than ``merge_tolerance_m`` are merged,
+    so roads connect where they share (or nearly share) a vertex. Each consecutive vertex
+    pair is one edge per allowed direction.
+    """
+    parts, part_row = shapely.get_parts(roads.geometry.to_numpy(), return_index=True)
+    coords, vert_part = shapely.get_coordinates(parts, return_index=True)
+    coords = coords[:, :2]
+    n_vert = len(coords)
+    crs_m = metric_crs(coords[:, 0], coords[:, 1])
+    x, y = lonlat_to_xy(coords[:, 0], coords[:, 1], crs=crs_m)
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(merge_tolerance_m, output_type="ndarray")
+    adj = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n_vert, n_vert)
+    )
+    _, label = connected_components(adj, directed=False)
+    # representative vertex of each cluster: its first vertex (deterministic)
+    first = np.full(label.max() + 1, n_vert, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n_vert))
+
+    same = vert_part[:-1] == vert_part[1:]
+    a = np.flatnonzero(same)
+    u, v = label[a], label[a + 1]
+    keep = u != v
+    a, u, v = a[keep], u[keep], v[keep]
+    seg_len = haversine_m(coords[a, 0], coords[a, 1], coords[a + 1, 0], coords[a + 1, 1])
+    seg_row = part_row[vert_part[a]]
+
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    used = np.unique(np.concatenate([u, v]))
+    g.add_nodes_from(
+        (int(n), {"x": float(coords[first[n], 0]), "y": float(coords[first[n], 1])}) for n in used
+    )
+    rows = roads.drop(columns=roads.geometry.name).to_dict("records")
+    edges = []
+    for uu, vv, length, r in zip(
+        u.tolist(), v.tolist(), seg_len.tolist(), seg_row.tolist(), strict=True
+    ):
+        row = rows[r]
+        attrs = {
+            "length": length,
+            "speed_kph": row["speed_kph"],
+            "travel_time": length / (row["speed_kph"] / 3.6),
+            "road_class": row["road_class"],
+            "oneway": row["oneway"],
+            "width_m": row["width_m"],
+            "max_weight_t": row["max_weight_t"],
+            "road_id": row["road_id"],
+            "synthetic": row["synthetic"],
+        }
+        if row.get("name") is not None and not (isinstance(row["name"], float)):
+            attrs["name"] = row["name"]
+        edges.append((uu, vv, attrs))
+        if not row["oneway"]:
+            edges.append((vv, uu, dict(attrs)))
+    g.add_edges_from(edges)
+    logger.info(
+        "%s: %d nodes, %d edges from %d lines",
+        name,
+        g.number_of_nodes(),
+        g.number_of_edges(),
+        len(roads),
+    )
+    return RoadNetwork(g, name=name, copy=False)
+
+
+def from_table(
+    data: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    src: str,
+    crs: CRS | str | int,
+    merge_tolerance_m: float,
+) -> RoadNetwork:
+    """Validate then build (shared by the file reader, OSM import and the generator)."""
+    clean = validate_road_lines(data, src=src, crs=crs)
+    return build_network(clean, name=src, merge_tolerance_m=merge_tolerance_m)
