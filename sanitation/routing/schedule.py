@@ -1,0 +1,274 @@
+"""Timing of a fixed visit sequence: earliest-start schedule, lunch placement, latest departure.
+
+Engines decide *which* vehicle visits *what* in which order; this module turns such a sequence
+into a timed `Route` that follows the rules of `sanitation.routing.solution` (the verifier
+recomputes them independently). For a route with a lunch break every gap is tried as the lunch
+slot (the truck parks at the next location if the break can start after arriving, otherwise on
+the way); the depot departure is the latest one that keeps the route feasible, which gives the
+shortest route duration for that sequence and lunch slot.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.solution import Route, Visit
+
+#: A visit of a sequence: ("stop", stop_id) or ("unload", site_id).
+Step = tuple[str, str]
+
+MAX_LUNCH_CANDIDATES = 8
+
+
+class ScheduleError(ValueError):
+    """The sequence cannot be timed feasibly; ``position`` is the failing visit (or -1)."""
+
+    def __init__(self, message: str, position: int = -1) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    kind: str
+    id: str
+    location: int
+    open_s: int
+    close_s: int
+    service_s: int
+    load_kg: int
+
+
+@dataclass(slots=True)
+class _Pass:
+    ok: bool
+    fail_pos: int
+    reason: str
+    visits: list[Visit]
+    ret: int
+    lunch_start: int | None
+
+
+def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -> list[_Node]:
+    nodes: list[_Node] = []
+    for pos, (kind, ident) in enumerate(sequence):
+        if kind == "stop":
+            s = problem.stop(ident)
+            if not s.allows(vt.id):
+                msg = f"stop {ident!r} does not allow vehicle type {vt.id!r}."
+                raise ScheduleError(msg, pos)
+            nodes.append(
+                _Node("stop", s.id, s.location, s.tw_open_s, s.tw_close_s, s.service_s, s.load_kg)
+            )
+        elif kind == "unload":
+            site = problem.site(ident)
+            if site.id not in vt.unload_sites:
+                msg = f"site {ident!r} is not an unload site of vehicle type {vt.id!r}."
+                raise ScheduleError(msg, pos)
+            nodes.append(
+                _Node("unload", site.id, site.location, site.open_s, site.close_s, site.unload_s, 0)
+            )
+        else:
+            msg = f"unknown visit kind {kind!r}."
+            raise ScheduleError(msg, pos)
+    return nodes
+
+
+def _forward(
+    problem: RoutingProblem,
+    vt: VehicleType,
+    nodes: list[_Node],
+    depart: int,
+    lunch_gap: int | None,
+) -> _Pass:
+    """Earliest-start pass from depot departure ``depart`` with lunch in gap ``lunch_gap``."""
+    dur = problem.duration_s[vt.profile]
+    depot_loc = problem.site(vt.depot).location
+    lunch = vt.lunch
+    prev_loc, prev_dep = depot_loc, depart
+    load = 0
+    visits: list[Visit] = []
+    lunch_start: int | None = None
+    n = len(nodes)
+    for gap in range(-1, n):
+        nxt = nodes[gap + 1] if gap + 1 < n else None
+        loc = nxt.location if nxt is not None else depot_loc
+        travel = int(dur[prev_loc, loc])
+        arrival = prev_dep + travel
+        earliest = arrival
+        if lunch is not None and gap == lunch_gap:
+            b = lunch.duration_s
+            ls = max(arrival, lunch.window_start_s)
+            if ls > lunch.latest_start_s:
+                ls = max(prev_dep, lunch.window_start_s)
+                if ls > lunch.latest_start_s or ls >= arrival:
+                    return _Pass(False, gap, "lunch cannot start in its window", visits, 0, None)
+                arrival += b
+                earliest = arrival
+            else:
+                earliest = max(arrival, ls + b)
+            lunch_start = ls
+        if nxt is None:
+            ret = earliest
+            if ret > vt.shift_end_s:
+                return _Pass(False, n, "depot return after shift end", visits, ret, lunch_start)
+            assert vt.max_duration_s is not None
+            if ret - depart > vt.max_duration_s:
+                return _Pass(False, n, "route longer than max_duration_s", visits, ret, lunch_start)
+            return _Pass(True, -1, "", visits, ret, lunch_start)
+        start = max(earliest, nxt.open_s)
+        if start > nxt.close_s:
+            what = "time window" if nxt.kind == "stop" else "unload site hours"
+            return _Pass(False, gap + 1, f"{what} missed", visits, 0, lunch_start)
+        load = load + nxt.load_kg if nxt.kind == "stop" else 0
+        departure = start + nxt.service_s
+        visits.append(Visit(nxt.kind, nxt.id, nxt.location, arrival, start, departure, load))  # type: ignore[arg-type]
+        prev_loc, prev_dep = loc, departure
+    msg = "unreachable"
+    raise AssertionError(msg)
+
+
+def _latest_feasible(
+    problem: RoutingProblem, vt: VehicleType, nodes: list[_Node], lunch_gap: int | None
+) -> tuple[int, _Pass] | None:
+    """The latest depot departure at which the pass is feasible (None if none is)."""
+    lo = vt.shift_start_s
+    first = _forward(problem, vt, nodes, lo, lunch_gap)
+    # a longer-than-max-duration route may become feasible by leaving later
+    if not first.ok and "max_duration" not in first.reason:
+        return None
+    best: tuple[int, _Pass] | None = (lo, first) if first.ok else None
+    # largest departure keeping time windows / shift end feasible (monotone in departure)
+    hi = vt.shift_end_s
+    lo_tw = lo
+    while lo_tw < hi:
+        mid = (lo_tw + hi + 1) // 2
+        p = _forward(problem, vt, nodes, mid, lunch_gap)
+        if p.ok or "max_duration" in p.reason:
+            lo_tw = mid
+        else:
+            hi = mid - 1
+    p = _forward(problem, vt, nodes, lo_tw, lunch_gap)
+    if p.ok:
+        best = (lo_tw, p)
+    return best
+
+
+def build_route(
+    problem: RoutingProblem,
+    vehicle_type: str | VehicleType,
+    vehicle_index: int,
+    sequence: Sequence[Step],
+    *,
+    final_unload: bool = True,
+) -> Route:
+    """Time a visit sequence and return the `Route`.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    vehicle_type
+        The vehicle type (or its id).
+    vehicle_index
+        Index of the vehicle within its type.
+    sequence
+        ``("stop", stop_id)`` and ``("unload", site_id)`` steps in order.
+    final_unload
+        If the sequence does not end with an unload, append the allowed unload site giving the
+        cheapest feasible route.
+
+    Raises
+    ------
+    ScheduleError
+        If no timing is feasible; ``position`` names the failing visit where known.
+    """
+    vt = problem.vehicle_type(vehicle_type) if isinstance(vehicle_type, str) else vehicle_type
+    seq = list(sequence)
+    if final_unload and (not seq or seq[-1][0] != "unload"):
+        best: Route | None = None
+        err: ScheduleError | None = None
+        for site in vt.unload_sites:
+            try:
+                r = _build(problem, vt, vehicle_index, [*seq, ("unload", site)])
+            except ScheduleError as e:
+                err = e
+                continue
+            if best is None or r.cost < best.cost:
+                best = r
+        if best is None:
+            assert err is not None
+            raise err
+        return best
+    return _build(problem, vt, vehicle_index, seq)
+
+
+def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: list[Step]) -> Route:
+    nodes = _nodes(problem, vt, seq)
+    load = 0
+    day = 0
+    for pos, nd in enumerate(nodes):
+        load = load + nd.load_kg if nd.kind == "stop" else 0
+        day += nd.load_kg
+        if load > vt.capacity_kg:
+            msg = f"load {load} kg above capacity {vt.capacity_kg} kg at visit {pos}."
+            raise ScheduleError(msg, pos)
+    if vt.max_load_per_day_kg is not None and day > vt.max_load_per_day_kg:
+        msg = f"day load {day} kg above max_load_per_day_kg {vt.max_load_per_day_kg}."
+        raise ScheduleError(msg)
+    n_unloads = sum(1 for nd in nodes if nd.kind == "unload")
+    if vt.max_trips is not None and n_unloads > vt.max_trips:
+        msg = f"{n_unloads} unloads above max_trips {vt.max_trips}."
+        raise ScheduleError(msg)
+    n_stops = len(nodes) - n_unloads
+    if vt.max_stops is not None and n_stops > vt.max_stops:
+        msg = f"{n_stops} stops above max_stops {vt.max_stops}."
+        raise ScheduleError(msg)
+
+    if vt.lunch is None:
+        candidates: list[int | None] = [None]
+    else:
+        probe = _forward(problem, vt, nodes, vt.shift_start_s, None)
+        # gaps whose departure (without lunch, leaving at shift start) is not after the
+        # latest lunch start; the last few are the useful ones
+        deps = [vt.shift_start_s] + [v.departure_s for v in probe.visits]
+        usable = [g - 1 for g, d in enumerate(deps) if d <= vt.lunch.latest_start_s]
+        if not usable:
+            usable = [-1]
+        candidates = list(reversed(usable))[:MAX_LUNCH_CANDIDATES]
+
+    best: tuple[int, int, int, _Pass, int | None] | None = None
+    last_fail: _Pass | None = None
+    for gap in candidates:
+        found = _latest_feasible(problem, vt, nodes, gap)
+        if found is None:
+            last_fail = _forward(problem, vt, nodes, vt.shift_start_s, gap)
+            continue
+        depart, p = found
+        key = (p.ret - depart, p.ret)
+        if best is None or key < (best[0], best[1]):
+            best = (key[0], key[1], depart, p, gap)
+    if best is None:
+        fail = last_fail or _forward(problem, vt, nodes, vt.shift_start_s, None)
+        msg = f"no feasible timing: {fail.reason} (visit {fail.fail_pos})."
+        raise ScheduleError(msg, fail.fail_pos)
+    duration, ret, depart, p, gap = best
+    dist = problem.distance_m[vt.profile]
+    depot_loc = problem.site(vt.depot).location
+    locs = [depot_loc, *(nd.location for nd in nodes), depot_loc]
+    distance = int(sum(int(dist[a, b]) for a, b in itertools.pairwise(locs)))
+    return Route(
+        vehicle_type=vt.id,
+        vehicle_index=vehicle_index,
+        depot_departure_s=depart,
+        depot_return_s=ret,
+        visits=tuple(p.visits),
+        lunch_start_s=p.lunch_start if vt.lunch is not None else None,
+        lunch_after_visit=gap if vt.lunch is not None else None,
+        distance_m=distance,
+        duration_s=duration,
+        cost=vt.route_cost(distance, duration),
+    )
