@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sanitation.errors import EXIT_INTERNAL, InfeasibleError, ScenarioError, exit_code_for
 from geo.errors import GeoInputError
+from sanitation.errors import EXIT_INTERNAL, InfeasibleError, ScenarioError, exit_code_for
 
 app = typer.Typer(
     add_completion=False,
@@ -92,14 +92,14 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (ScenarioError, GeoInputError) as error:
-        console.print(f"[bold red]error[/]: {len(error.problems)} problem(s) in the input")
+        sys.stderr.write(f"error: {len(error.problems)} problem(s) in the input\n")
         for problem in error.problems:
-            console.print(f"  - {problem}", markup=False, highlight=False)
+            sys.stderr.write(f"  - {problem}\n")
         sys.exit(exit_code_for(error))
     except InfeasibleError as error:
-        console.print("[bold red]infeasible[/]:", str(error), markup=True)
+        sys.stderr.write(f"infeasible: {error}\n")
         for cause in error.causes[1:]:
-            console.print(f"  - {cause}", markup=False, highlight=False)
+            sys.stderr.write(f"  - {cause}\n")
         sys.exit(exit_code_for(error))
     except typer.Exit as stop:
         sys.exit(stop.exit_code)

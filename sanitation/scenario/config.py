@@ -1,0 +1,93 @@
+"""The scenario YAML: its keys, units and defaults (pydantic, unknown keys rejected).
+
+A scenario may name ``base:`` (a path relative to itself) and give only the keys it changes;
+mappings merge key by key, everything else replaces. ``overrides:`` then edits records of the
+base's tables by id (``stations: {ST-01: {status: closed}}``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataFiles(_Strict):
+    """Paths of the data tables, relative to the YAML file that names them."""
+
+    townships: str
+    villages: str
+    points: str
+    stations: str
+    disposal_sites: str
+    depots: str
+    vehicle_types: str
+    fleet: str
+
+
+class RoadsConfig(_Strict):
+    """Road network source; ``max_snap_distance_m``: farthest a point may lie from a usable road."""
+
+    source: Literal["lines", "osm", "synthetic"] = "lines"
+    path: str | None = None
+    max_snap_distance_m: float = Field(500.0, gt=0)
+    closed_road_ids: list[str] = Field(default_factory=list)
+    closed_areas: str | None = None
+
+
+class AccessClassConfig(_Strict):
+    """A vehicle access class (listed from the smallest truck to the largest)."""
+
+    id: str
+    min_road_width_m: float = Field(ge=0)
+    gross_weight_t: float = Field(gt=0)
+
+
+class SeasonalConfig(_Strict):
+    """A waste multiplier over a date range, for some or all townships."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+    multiplier: float = Field(gt=0)
+    townships: list[str] = Field(default_factory=list)
+
+
+class CostsConfig(_Strict):
+    """Cost parameters (CNY)."""
+
+    transfer_cost_cny_per_t_km: float = Field(0.6, ge=0)
+    driver_cost_cny_per_hour: float = Field(35.0, ge=0)
+    co2_kg_per_l_diesel: float = Field(2.68, ge=0)
+
+
+class PolicyConfig(_Strict):
+    """Assignment policy."""
+
+    max_point_station_travel_min: float = Field(60.0, gt=0)
+    keep_villages_together: bool = False
+    township_preference_cny_per_t: float = Field(0.0, ge=0)
+
+
+class ScenarioConfig(_Strict):
+    """The whole YAML document after ``base:`` merging."""
+
+    name: str
+    description: str = ""
+    crs: str = "EPSG:4326"
+    date: dt.date
+    boundary: str | None = None
+    default_kg_per_person_day: float = Field(0.8, gt=0)
+    data: DataFiles
+    roads: RoadsConfig
+    access_classes: list[AccessClassConfig] = Field(min_length=1)
+    seasonal_multipliers: list[SeasonalConfig] = Field(default_factory=list)
+    costs: CostsConfig = Field(default_factory=CostsConfig)  # type: ignore[arg-type]
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)  # type: ignore[arg-type]
+    notes: list[str] = Field(default_factory=list)
+    overrides: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)

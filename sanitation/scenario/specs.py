@@ -1,0 +1,201 @@
+"""Declared columns of every scenario table (names, types, units, defaults).
+
+Times of day are ``HH:MM`` in the files and seconds after midnight in the model.
+"""
+
+from __future__ import annotations
+
+from sanitation.scenario.tables import Column, TableSpec
+
+CODE9 = r"\d{9}"
+CODE12 = r"\d{12}"
+ID = r"[A-Za-z0-9_.\-]+"
+
+LON = Column("lon", "float", unit="degrees WGS-84")
+LAT = Column("lat", "float", unit="degrees WGS-84")
+SYNTHETIC = Column("synthetic", "bool", required=False, default=False)
+
+TOWNSHIPS = TableSpec(
+    "townships",
+    "code",
+    (
+        Column("code", pattern=CODE9),
+        Column("name"),
+        Column("kind", required=False, default=""),
+        Column("seat_lon", "float", unit="degrees WGS-84"),
+        Column("seat_lat", "float", unit="degrees WGS-84"),
+        SYNTHETIC,
+        Column("source", required=False, default=""),
+    ),
+)
+
+VILLAGES = TableSpec(
+    "villages",
+    "code",
+    (
+        Column("code", pattern=CODE12),
+        Column("name"),
+        Column("township_code", pattern=CODE9),
+        Column("urban_rural_class", required=False, default=""),
+        Column("population", "int", minimum=0, unit="persons"),
+        LON,
+        LAT,
+        SYNTHETIC,
+        Column("source", required=False, default=""),
+    ),
+)
+
+POINTS = TableSpec(
+    "points",
+    "point_id",
+    (
+        Column("point_id", pattern=ID),
+        Column("name", required=False, default=""),
+        Column("village_code", pattern=CODE12),
+        LON,
+        LAT,
+        Column("waste_t_per_day", "float", required=False, minimum=0, unit="t/day"),
+        Column("population", "int", required=False, minimum=0, unit="persons"),
+        Column("kg_per_person_day", "float", required=False, minimum=0, unit="kg/(person·day)"),
+        Column("bin_capacity_t", "float", minimum=0, exclusive_minimum=True, unit="t"),
+        Column("frequency", "choice", choices=("daily", "every_2_days", "twice_weekly", "weekly")),
+        Column("service_s", "int", minimum=0, unit="s"),
+        Column("tw_open", "time", required=False, default=None),
+        Column("tw_close", "time", required=False, default=None),
+        Column("access_class", required=False, default=None),
+        Column("priority", "int", required=False, default=1, minimum=1),
+        SYNTHETIC,
+    ),
+)
+
+STATIONS = TableSpec(
+    "stations",
+    "station_id",
+    (
+        Column("station_id", pattern=ID),
+        Column("name"),
+        Column("township_code", pattern=CODE9),
+        LON,
+        LAT,
+        Column("status", "choice", choices=("existing", "candidate", "closed")),
+        Column("capacity_t_per_day", "float", minimum=0, exclusive_minimum=True, unit="t/day"),
+        Column("fixed_cost_cny_per_day", "float", minimum=0, unit="CNY/day"),
+        Column(
+            "opening_cost_cny_per_day",
+            "float",
+            required=False,
+            default=0.0,
+            minimum=0,
+            unit="CNY/day, amortised",
+        ),
+        Column("open", "time"),
+        Column("close", "time"),
+        Column("unload_s", "int", minimum=0, unit="s"),
+        Column(
+            "expansion_module_t_per_day",
+            "float",
+            required=False,
+            default=0.0,
+            minimum=0,
+            unit="t/day",
+        ),
+        Column(
+            "expansion_cost_cny_per_day",
+            "float",
+            required=False,
+            default=0.0,
+            minimum=0,
+            unit="CNY/day",
+        ),
+        Column("max_expansions", "int", required=False, default=0, minimum=0),
+        Column(
+            "container_t",
+            "float",
+            required=False,
+            default=8.0,
+            minimum=0,
+            exclusive_minimum=True,
+            unit="t",
+        ),
+        SYNTHETIC,
+    ),
+)
+
+DISPOSAL_SITES = TableSpec(
+    "disposal_sites",
+    "site_id",
+    (
+        Column("site_id", pattern=ID),
+        Column("name"),
+        Column("kind", "choice", choices=("wte", "landfill", "export")),
+        LON,
+        LAT,
+        Column("capacity_t_per_day", "float", minimum=0, exclusive_minimum=True, unit="t/day"),
+        Column("gate_open", "time"),
+        Column("gate_close", "time"),
+        Column("gate_fee_cny_per_t", "float", minimum=0, unit="CNY/t"),
+        Column("unload_s", "int", minimum=0, unit="s"),
+        Column("location_note", required=False, default=""),
+        SYNTHETIC,
+    ),
+)
+
+DEPOTS = TableSpec(
+    "depots",
+    "depot_id",
+    (
+        Column("depot_id", pattern=ID),
+        Column("name"),
+        LON,
+        LAT,
+        Column("station_id", required=False, default=None),
+        SYNTHETIC,
+    ),
+)
+
+VEHICLE_TYPES = TableSpec(
+    "vehicle_types",
+    "type_id",
+    (
+        Column("type_id", pattern=ID),
+        Column("name"),
+        Column("role", "choice", choices=("collection", "transfer")),
+        Column("capacity_t", "float", minimum=0, exclusive_minimum=True, unit="t"),
+        Column("access_class"),
+        Column("fixed_cost_cny_per_day", "float", minimum=0, unit="CNY/day"),
+        Column("cost_per_km_cny", "float", minimum=0, unit="CNY/km"),
+        Column("cost_per_hour_cny", "float", minimum=0, unit="CNY/h"),
+        Column("shift_start", "time"),
+        Column("shift_end", "time"),
+        Column("max_duration_h", "float", minimum=0, exclusive_minimum=True, maximum=24, unit="h"),
+        Column("lunch_duration_min", "int", required=False, default=0, minimum=0, unit="min"),
+        Column("lunch_window_start", "time", required=False, default=None),
+        Column("lunch_window_end", "time", required=False, default=None),
+        Column("fuel_l_per_100km", "float", minimum=0, unit="L/100 km"),
+    ),
+)
+
+FLEET = TableSpec(
+    "fleet",
+    "fleet_id",
+    (
+        Column("fleet_id", pattern=ID),
+        Column("depot_id"),
+        Column("type_id"),
+        Column("count", "int", minimum=0, unit="trucks"),
+    ),
+)
+
+TABLE_SPECS: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TOWNSHIPS,
+        VILLAGES,
+        POINTS,
+        STATIONS,
+        DISPOSAL_SITES,
+        DEPOTS,
+        VEHICLE_TYPES,
+        FLEET,
+    )
+}
