@@ -1,0 +1,426 @@
+"""PyVRP engine: iterated local search with native reload depots, one profile per access class.
+
+How the problem maps onto PyVRP (0.14):
+
+- Every stop is an optional client with a prize that grows with its priority and exceeds what
+  dropping it could save, so stops are only left out when the fleet cannot serve them, lowest
+  priority first. Stops that no vehicle could serve (no allowed type, load above every allowed
+  capacity, time window unreachable from the depot within the shift) are reported before solving.
+- Unload sites are reload depots (time window = site hours, service = unload time); the vehicle's
+  start depot is a separate PyVRP depot without service time. The end of every route is a virtual
+  depot "final unload, then home": its distance from a location is the cheapest
+  ``d(i, u) + d(u, depot)`` over the vehicle's unload sites ``u`` (its duration adds the unload
+  time), so each route ends empty. The final unload site is re-chosen when the route is timed.
+- Access classes: one PyVRP profile per (travel profile, set of stops the vehicle type may not
+  serve); the forbidden stops' rows and columns get a travel time longer than the horizon, so any
+  route using them is infeasible.
+- ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
+  PyVRP (a reload empties every load dimension); it is enforced conservatively: with
+  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each.
+  ``max_stops`` is not modelled (routes violating it are repaired by dropping stops).
+- Lunch (PyVRP has no breaks). The search runs in "lunch-free" time with room reserved for the
+  break: every time window and site closing time that ends after the lunch window opens (``ws``)
+  is tightened to ``max(ws, close - lunch)``, the vehicle's latest return and maximum duration
+  shrink by the lunch duration, and the route must leave the depot before the latest lunch start.
+  Afterwards the route is re-timed with the break inserted (`sanitation.routing.schedule` tries
+  every gap and keeps the shortest feasible timing). Because only visits that start after ``ws``
+  can be delayed, and by at most the lunch duration, the break is always placeable except in
+  corner cases (a service that spans the whole lunch-start window, a route that ends before the
+  window opens and then exceeds its maximum duration). If a route still cannot be timed, stops
+  are removed from it until it can and are reported unserved with that reason; nothing is dropped
+  silently, and the verifier checks the result.
+- Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
+  costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyvrp
+from pyvrp import Client, Depot, Location, ProblemData
+from pyvrp import VehicleType as PVehicleType
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from sanitation.routing.engine import SolveParams
+from sanitation.routing.problem import Lunch, RoutingProblem, Stop, VehicleType
+from sanitation.routing.schedule import ScheduleError, Step, build_route
+from sanitation.routing.solution import Route, RoutingSolution, Unserved
+
+logger = logging.getLogger(__name__)
+
+REASON_FLEET = "fleet capacity/time exhausted (lowest priority dropped first)"
+REASON_NO_TYPE = "no vehicle type is allowed to serve it (access class)"
+REASON_LOAD = "load above the capacity of every allowed vehicle type"
+REASON_TW = "time window cannot be met from the depot within any allowed vehicle's shift"
+REASON_TIMING = "could not be kept on its route when the lunch break was inserted"
+
+#: share of the time limit kept for building and converting (seconds, at most)
+OVERHEAD_S = 0.5
+
+
+def _lunch_close(close_s: int, open_s: int, lunch: Lunch | None) -> int:
+    """Closing time tightened so that a lunch inserted later cannot make it late."""
+    if lunch is None or close_s <= lunch.window_start_s:
+        return close_s
+    return max(open_s, lunch.window_start_s, close_s - lunch.duration_s)
+
+
+def _cost_scale(problem: RoutingProblem) -> int:
+    """Smallest power of ten making every unit cost (nearly) an integer."""
+    values: list[float] = []
+    for v in problem.vehicle_types:
+        values += [v.cost_per_km / 1000.0, v.cost_per_hour / 3600.0, v.fixed_cost]
+    values = [x for x in values if x > 0]
+    for exp in range(7):
+        s = 10**exp
+        if all(abs(x * s - round(x * s)) <= 1e-3 * x * s and round(x * s) >= 1 for x in values):
+            return s
+    return 10**6
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapping:
+    data: ProblemData
+    client_stop: list[int]  # pyvrp client index -> problem stop index
+    depot_site: list[str | None]  # pyvrp depot index -> site id (None for start/virtual end)
+    vt_index: list[int]  # pyvrp vehicle type -> problem vehicle type index
+
+
+class PyVRPEngine:
+    """Routing engine on PyVRP (see the module docstring for the modelling)."""
+
+    name = "pyvrp"
+
+    def solve(self, problem: RoutingProblem, params: SolveParams, *, seed: int) -> RoutingSolution:
+        """Solve ``problem`` within ``params.time_limit_s``; unserved stops carry a reason."""
+        t0 = time.perf_counter()
+        unserved: dict[str, str] = {}
+        candidates = _prefilter(problem, unserved)
+        routes: list[Route] = []
+        stats: dict[str, object] = {"pyvrp_feasible": None}
+        if candidates:
+            mapping = _build_data(problem, candidates)
+            elapsed = time.perf_counter() - t0
+            budget = max(
+                0.05, params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
+            )
+            stop: StoppingCriterion = MaxRuntime(budget)
+            if params.max_iterations is not None:
+                stop = MultipleCriteria([stop, MaxIterations(params.max_iterations)])
+            result = pyvrp.solve(
+                mapping.data, stop=stop, seed=seed, collect_stats=False, display=False
+            )
+            best = result.best
+            stats.update(
+                pyvrp_feasible=best.is_feasible(),
+                pyvrp_iterations=result.num_iterations,
+                pyvrp_distance=best.distance(),
+            )
+            routes = _convert(problem, mapping, best, unserved)
+        served = {sid for r in routes for sid in r.stop_ids}
+        for stop_ in problem.stops:
+            if stop_.id not in served and stop_.id not in unserved:
+                unserved[stop_.id] = REASON_FLEET
+        out_unserved = tuple(
+            Unserved(s.id, unserved[s.id]) for s in problem.stops if s.id in unserved
+        )
+        cost = sum(r.cost for r in routes)
+        return RoutingSolution(
+            routes=tuple(routes),
+            unserved=out_unserved,
+            cost=cost,
+            engine=self.name,
+            seconds=time.perf_counter() - t0,
+            stats=stats,
+        )
+
+
+def _prefilter(problem: RoutingProblem, unserved: dict[str, str]) -> list[int]:
+    """Indices of stops some vehicle could serve; the others go to ``unserved`` with a reason."""
+    out: list[int] = []
+    for i, s in enumerate(problem.stops):
+        types = [v for v in problem.vehicle_types if v.count > 0 and s.allows(v.id)]
+        if not types:
+            unserved[s.id] = REASON_NO_TYPE
+            continue
+        types = [v for v in types if s.load_kg <= _trip_capacity(v)[0]]
+        if not types:
+            unserved[s.id] = REASON_LOAD
+            continue
+        if not any(_reachable(problem, v, s) for v in types):
+            unserved[s.id] = REASON_TW
+            continue
+        out.append(i)
+    return out
+
+
+def _reachable(problem: RoutingProblem, vt: VehicleType, s: Stop) -> bool:
+    dur = problem.duration_s[vt.profile]
+    depot = problem.site(vt.depot)
+    start = max(vt.shift_start_s + int(dur[depot.location, s.location]), s.tw_open_s)
+    if start > s.tw_close_s:
+        return False
+    back = min(
+        int(dur[s.location, problem.site(u).location])
+        + problem.site(u).unload_s
+        + int(dur[problem.site(u).location, depot.location])
+        for u in vt.unload_sites
+    )
+    lunch = vt.lunch.duration_s if vt.lunch is not None else 0
+    end = start + s.service_s + back + lunch
+    shortest = int(dur[depot.location, s.location]) + s.service_s + back + lunch
+    assert vt.max_duration_s is not None
+    return end <= vt.shift_end_s and shortest <= vt.max_duration_s
+
+
+def _trip_capacity(vt: VehicleType) -> tuple[int, int | None]:
+    """(capacity per trip, max trips) used in PyVRP, honouring the daily load limit."""
+    cap, trips = vt.capacity_kg, vt.max_trips
+    day = vt.max_load_per_day_kg
+    if day is not None and (trips is None or day < cap * trips):
+        if day <= cap:
+            return day, 1 if trips is None else min(trips, 1)
+        k = math.ceil(day / cap) if cap > 0 else 1
+        if trips is not None:
+            k = min(k, trips)
+        return day // k, k
+    return cap, trips
+
+
+def _build_data(problem: RoutingProblem, candidates: list[int]) -> _Mapping:
+    scale = _cost_scale(problem)
+    horizon = int(problem.horizon_s or 86_400)
+    vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
+
+    # --- locations and depots -------------------------------------------------------------
+    src: list[int] = []  # pyvrp location -> problem location (-1 virtual)
+    depots: list[Depot] = []
+    depot_site: list[str | None] = []
+    start_depot: dict[str, int] = {}
+    reload_depot: dict[str, int] = {}
+    lunches = [v.lunch for _, v in vts if v.lunch is not None]
+
+    def add_loc(loc: int) -> int:
+        src.append(loc)
+        return len(src) - 1
+
+    for _, v in vts:
+        if v.depot not in start_depot:
+            site = problem.site(v.depot)
+            start_depot[v.depot] = len(depots)
+            depots.append(Depot(add_loc(site.location), 0, horizon, 0, name=f"start:{site.id}"))
+            depot_site.append(None)
+    for _, v in vts:
+        for u in v.unload_sites:
+            if u in reload_depot:
+                continue
+            site = problem.site(u)
+            close = site.close_s
+            for lunch in lunches:
+                close = _lunch_close(close, site.open_s, lunch)
+            reload_depot[u] = len(depots)
+            depots.append(
+                Depot(add_loc(site.location), site.open_s, close, site.unload_s, name=site.id)
+            )
+            depot_site.append(u)
+    end_depot: dict[int, int] = {}
+    end_loc: dict[int, int] = {}
+    for i, v in vts:
+        b = v.lunch.duration_s if v.lunch is not None else 0
+        end_depot[i] = len(depots)
+        end_loc[i] = add_loc(-1)
+        depots.append(Depot(end_loc[i], 0, max(0, v.shift_end_s - b), 0, name=f"end:{v.id}"))
+        depot_site.append(None)
+
+    # --- clients --------------------------------------------------------------------------
+    base_prize = math.ceil(problem.route_cost_bound * scale) + 1
+    base_prize = min(base_prize, 1 << 40)
+    clients: list[Client] = []
+    client_loc: list[int] = []
+    for si in candidates:
+        s = problem.stops[si]
+        close = s.tw_close_s
+        for v in problem.vehicle_types:
+            if v.lunch is not None and s.allows(v.id):
+                close = _lunch_close(close, s.tw_open_s, v.lunch)
+        loc = add_loc(s.location)
+        client_loc.append(loc)
+        clients.append(
+            Client(
+                loc,
+                pickup=[s.load_kg],
+                service_duration=s.service_s,
+                tw_early=s.tw_open_s,
+                tw_late=close,
+                prize=min(base_prize * s.priority, 1 << 42),
+                required=False,
+                name=s.id,
+            )
+        )
+
+    # --- matrices per (profile, forbidden stops) -------------------------------------------
+    src_arr = np.asarray(src)
+    real = src_arr >= 0
+    big_t = 4 * horizon + 1_000_000
+    profile_key: dict[tuple[int, frozenset[int]], int] = {}
+    dist_mats: list[np.ndarray] = []
+    dur_mats: list[np.ndarray] = []
+    vehicle_types: list[PVehicleType] = []
+    vt_index: list[int] = []
+    for i, v in vts:
+        forbidden = frozenset(
+            c for c, si in enumerate(candidates) if not problem.stops[si].allows(v.id)
+        )
+        key = (v.profile, forbidden)
+        if key not in profile_key:
+            profile_key[key] = len(dist_mats)
+            dist_m, dur_m = _matrices(problem, v.profile, src_arr, real, vts, end_loc)
+            big_d = int(dist_m.max(initial=0)) * 4 + 1
+            for c in forbidden:
+                loc = client_loc[c]
+                dur_m[loc, :] = big_t
+                dur_m[:, loc] = big_t
+                dist_m[loc, :] = big_d
+                dist_m[:, loc] = big_d
+                dur_m[loc, loc] = 0
+                dist_m[loc, loc] = 0
+            dist_mats.append(dist_m)
+            dur_mats.append(dur_m)
+        b = v.lunch.duration_s if v.lunch is not None else 0
+        cap, trips = _trip_capacity(v)
+        assert v.max_duration_s is not None
+        kwargs: dict[str, object] = {}
+        if trips is not None:
+            kwargs["max_reloads"] = max(0, trips - 1)
+        start_late = v.shift_end_s
+        if v.lunch is not None:
+            start_late = min(start_late, v.lunch.latest_start_s)
+        fixed = v.fixed_cost + problem.vehicle_weight
+        vehicle_types.append(
+            PVehicleType(
+                num_available=v.count,
+                capacity=[cap],
+                start_depot=start_depot[v.depot],
+                end_depot=end_depot[i],
+                fixed_cost=round(fixed * scale),
+                tw_early=v.shift_start_s,
+                tw_late=max(v.shift_start_s, v.shift_end_s - b),
+                shift_duration=max(0, v.max_duration_s - b),
+                unit_distance_cost=round(v.cost_per_km * scale / 1000.0),
+                unit_duration_cost=round(v.cost_per_hour * scale / 3600.0),
+                profile=profile_key[key],
+                start_late=max(v.shift_start_s, start_late),
+                reload_depots=[reload_depot[u] for u in v.unload_sites],
+                name=v.id,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        )
+        vt_index.append(i)
+
+    locations = [Location(0.0, 0.0) for _ in src]
+    data = ProblemData(locations, clients, depots, vehicle_types, dist_mats, dur_mats)
+    return _Mapping(data, list(candidates), depot_site, vt_index)
+
+
+def _matrices(
+    problem: RoutingProblem,
+    profile: int,
+    src: np.ndarray,
+    real: np.ndarray,
+    vts: list[tuple[int, VehicleType]],
+    end_loc: dict[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance and duration matrices over PyVRP locations for one travel profile."""
+    dist = problem.distance_m[profile]
+    dur = problem.duration_s[profile]
+    idx = np.where(real, src, 0)
+    dist_m = dist[np.ix_(idx, idx)].astype(np.int64)
+    dur_m = dur[np.ix_(idx, idx)].astype(np.int64)
+    for i, v in vts:
+        e = end_loc[i]
+        depot = problem.site(v.depot).location
+        best_cost = np.full(len(src), np.inf)
+        col_d = np.zeros(len(src), dtype=np.int64)
+        col_t = np.zeros(len(src), dtype=np.int64)
+        for u in v.unload_sites:
+            site = problem.site(u)
+            d = dist[idx, site.location] + dist[site.location, depot]
+            t = dur[idx, site.location] + site.unload_s + dur[site.location, depot]
+            c = v.cost_per_km * d / 1000.0 + v.cost_per_hour * t / 3600.0 + 1e-9 * d
+            better = c < best_cost
+            best_cost = np.where(better, c, best_cost)
+            col_d = np.where(better, d, col_d)
+            col_t = np.where(better, t, col_t)
+        dist_m[:, e] = col_d
+        dur_m[:, e] = col_t
+        dist_m[e, :] = 0
+        dur_m[e, :] = 0
+    # virtual ends are never left and never reached from one another
+    for e in end_loc.values():
+        for e2 in end_loc.values():
+            dist_m[e, e2] = 0
+            dur_m[e, e2] = 0
+    return dist_m, dur_m
+
+
+def _convert(
+    problem: RoutingProblem,
+    mapping: _Mapping,
+    best: pyvrp.Solution,
+    unserved: dict[str, str],
+) -> list[Route]:
+    routes: list[Route] = []
+    used: dict[int, int] = {}
+    for proute in best.routes():
+        vt = problem.vehicle_types[mapping.vt_index[proute.vehicle_type()]]
+        steps: list[Step] = []
+        schedule = list(proute.schedule())
+        for act in schedule[1:-1]:
+            if act.is_client():
+                steps.append(("stop", problem.stops[mapping.client_stop[act.idx]].id))
+            else:
+                site = mapping.depot_site[act.idx]
+                if site is not None and (not steps or steps[-1][0] != "unload"):
+                    steps.append(("unload", site))
+        k = used.get(proute.vehicle_type(), 0)
+        route = _timed(problem, vt, k, steps, unserved)
+        if route is not None:
+            routes.append(route)
+            used[proute.vehicle_type()] = k + 1
+    return routes
+
+
+def _timed(
+    problem: RoutingProblem,
+    vt: VehicleType,
+    index: int,
+    steps: list[Step],
+    unserved: dict[str, str],
+) -> Route | None:
+    """Time the route; drop stops (reported unserved) until a feasible timing exists."""
+    while any(kind == "stop" for kind, _ in steps):
+        try:
+            return build_route(problem, vt, index, steps)
+        except ScheduleError as e:
+            pos = e.position if 0 <= e.position < len(steps) else len(steps) - 1
+            while pos >= 0 and steps[pos][0] != "stop":
+                pos -= 1
+            if pos < 0:
+                pos = max(i for i, (kind, _) in enumerate(steps) if kind == "stop")
+            logger.warning("pyvrp route %s#%d: %s; dropping %s", vt.id, index, e, steps[pos][1])
+            unserved[steps[pos][1]] = REASON_TIMING
+            del steps[pos]
+            # collapse consecutive unloads left behind
+            steps = [
+                s
+                for j, s in enumerate(steps)
+                if not (s[0] == "unload" and j > 0 and steps[j - 1][0] == "unload")
+            ]
+            if steps and steps[0][0] == "unload":
+                steps = steps[1:]
+    return None
