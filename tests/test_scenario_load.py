@@ -132,7 +132,9 @@ def test_cli_validate_exit_codes_and_no_traceback():
     assert good.returncode == 0, good.stderr
     assert "collection points: 5" in good.stdout
     bad = subprocess.run(
-        [*command, str(BAD / "negative_quantity.yaml")], capture_output=True, text=True,
+        [*command, str(BAD / "negative_quantity.yaml")],
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert bad.returncode == 2

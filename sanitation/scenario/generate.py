@@ -17,7 +17,7 @@ from shapely.geometry import box
 
 from sanitation.errors import ScenarioError
 from sanitation.scenario import synthesis
-from sanitation.scenario.roads import write_synthetic_roads
+from sanitation.scenario.roads import make_synthetic_roads, write_roads
 
 ORIGIN_LON, ORIGIN_LAT = 116.3, 30.0
 MAX_POINTS = 20_000
@@ -72,7 +72,7 @@ def generate_county(out: Path, *, n_points: int, n_stations: int, seed: int) -> 
                 "source": "synthetic",
             }
         )
-    n_villages = max(n_stations, round(n_points / 8))
+    n_villages = max(n_stations, math.ceil(n_points / 8))
     for index in range(n_villages):
         township = tables.townships[index % n_stations]
         ur_class = "121" if index < n_stations else "220"
@@ -92,7 +92,9 @@ def generate_county(out: Path, *, n_points: int, n_stations: int, seed: int) -> 
     synthesis.spread_population(tables.villages, population)
     seats = {t["code"]: (t["seat_lon"], t["seat_lat"]) for t in tables.townships}
     synthesis.place_villages(tables.villages, seats, boundary, projector, rng)
-    tables.points = synthesis.make_points(tables.villages, boundary, projector, rng)
+    base, extra = divmod(n_points, n_villages)
+    counts = [base + (1 if i < extra else 0) for i in range(n_villages)]
+    tables.points = synthesis.make_points(tables.villages, boundary, projector, rng, counts=counts)
     groups = [
         (f"ST-{i + 1:03d}", f"{t['name']}转运站", t["code"], [t["code"]])
         for i, t in enumerate(tables.townships)
@@ -139,19 +141,16 @@ def generate_county(out: Path, *, n_points: int, n_stations: int, seed: int) -> 
             "synthetic": True,
         },
     ]
+    roads = make_synthetic_roads(
+        tables, boundary, seed=seed, external_points=[(out_lon, out_lat), (in_lon, in_lat)]
+    )
     loads, narrow = synthesis.station_loads(tables.stations, tables.points, projector)
     tables.depots, tables.fleet = synthesis.make_depots_and_fleet(tables.stations, loads, narrow)
     tables.vehicle_types = [dict(v) for v in synthesis.VEHICLE_TYPES]
 
     data_dir = out / "data"
     files = synthesis.write_tables(tables, data_dir)
-    write_synthetic_roads(
-        tables,
-        boundary,
-        data_dir / "roads.geojson",
-        seed=seed,
-        external_points=[(out_lon, out_lat)],
-    )
+    write_roads(roads, data_dir / "roads.geojson")
     boundary_path = data_dir / "boundary.geojson"
     boundary_path.write_text(
         '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from pyproj import CRS
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from geo.crs import lonlat_to_xy, metric_crs, xy_to_lonlat
 
@@ -83,7 +83,9 @@ class Projector:
 
     def geometry(self, geom: BaseGeometry) -> BaseGeometry:
         """A lon/lat geometry in metres."""
-        return transform(lambda x, y: lonlat_to_xy(x, y, crs=self.crs), geom)
+        return shapely.transform(
+            geom, lambda c: np.column_stack(lonlat_to_xy(c[:, 0], c[:, 1], crs=self.crs))
+        )
 
 
 def spread_population(villages: list[dict[str, Any]], total: int) -> None:
@@ -148,22 +150,27 @@ def make_points(
     area: Polygon,
     projector: Projector,
     rng: np.random.Generator,
+    *,
+    counts: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Collection points for each village: positions, waste, bins, frequency, windows, access.
 
     One point per about 450 rural or 350 urban residents; waste from population × the class's
     per-capita rate; bins sized for 1.5 × the waste accumulated between visits; urban points are
     emptied daily, rural ones every two days (remote ones twice a week); one urban point in ten
-    is a market or school with an early time window; about 15 % of rural points sit on narrow
-    lanes that only small trucks may use.
+    is a market or school with an early time window. ``counts`` (one per village) overrides
+    the number of points. Access classes come from the roads
+    (`sanitation.scenario.roads`).
     """
     area_m = projector.geometry(area).buffer(-50)
     points: list[dict[str, Any]] = []
-    for village in villages:
+    for village_index, village in enumerate(villages):
         ur_class = village["urban_rural_class"]
         urban = ur_class in URBAN_CLASSES
         per_point = PEOPLE_PER_POINT_URBAN if urban else PEOPLE_PER_POINT_RURAL
         count = max(2, round(village["population"] / per_point))
+        if counts is not None:
+            count = counts[village_index]
         shares = rng.dirichlet(np.full(count, 4.0))
         rate = KG_PER_PERSON_DAY.get(ur_class, 0.521)
         vx, vy = projector.xy(village["lon"], village["lat"])
@@ -187,7 +194,6 @@ def make_points(
                 frequency, gap_days = "every_2_days", 2.0
             bins = max(2, math.ceil(1.5 * waste_t * gap_days / BIN_240L_T))
             special = urban and rng.random() < 0.1
-            narrow = (not urban) and rng.random() < 0.15
             points.append(
                 {
                     "point_id": f"{village['code']}-{index + 1:02d}",
@@ -203,7 +209,7 @@ def make_points(
                     "service_s": min(900, 60 + 25 * bins),
                     "tw_open": "05:00" if special else "",
                     "tw_close": "08:00" if special else "",
-                    "access_class": "small" if narrow else "",
+                    "access_class": "",  # set from the roads (lane spurs)
                     "priority": 3 if special else (2 if urban else 1),
                     "synthetic": True,
                 }

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from geopandas import GeoDataFrame
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
 from sanitation.scenario import synthesis
-from sanitation.scenario.roads import write_synthetic_roads
+from sanitation.scenario.roads import make_synthetic_roads, write_roads
 
 SEED = 340827
 CENSUS_POPULATION_2020 = 462_367
@@ -41,8 +42,8 @@ def load_boundary(source: Path) -> Any:
     return unary_union([shape(f["geometry"]) for f in data["features"]])
 
 
-def build_tables(source: Path) -> synthesis.CountyTables:
-    """All scenario tables for Wangjiang (deterministic for the fixed seed)."""
+def build_tables(source: Path) -> tuple[synthesis.CountyTables, GeoDataFrame]:
+    """All scenario tables and road lines for Wangjiang (deterministic for the fixed seed)."""
     rng = np.random.default_rng(SEED)
     boundary = load_boundary(source)
     seats = {r["code"]: r for r in _csv(source / "township_points_2023.csv")}
@@ -125,23 +126,23 @@ def build_tables(source: Path) -> synthesis.CountyTables:
             "synthetic": True,
         },
     ]
+    roads = make_synthetic_roads(
+        tables,
+        boundary,
+        seed=SEED,
+        external_points=[(d["lon"], d["lat"]) for d in tables.disposal_sites],
+    )
     loads, narrow = synthesis.station_loads(tables.stations, tables.points, projector)
     tables.depots, tables.fleet = synthesis.make_depots_and_fleet(tables.stations, loads, narrow)
     tables.vehicle_types = [dict(v) for v in synthesis.VEHICLE_TYPES]
-    return tables
+    return tables, roads
 
 
 def build(out_dir: Path = SCENARIO_DIR / "data", source: Path = SCENARIO_DIR / "source") -> None:
     """Write the Wangjiang data tables and the synthetic road network into ``out_dir``."""
-    tables = build_tables(source)
+    tables, roads = build_tables(source)
     synthesis.write_tables(tables, out_dir)
-    write_synthetic_roads(
-        tables,
-        load_boundary(source),
-        out_dir / "roads.geojson",
-        seed=SEED,
-        external_points=[(t["lon"], t["lat"]) for t in tables.disposal_sites],
-    )
+    write_roads(roads, out_dir / "roads.geojson")
 
 
 if __name__ == "__main__":
