@@ -48,5 +48,5 @@ def test_rebuild_is_identical(tmp_path: Path):
     committed = SCENARIO_DIR / "data"
     names = sorted(p.name for p in committed.iterdir())
     assert names == sorted(p.name for p in tmp_path.iterdir())
-    match, mismatch, errors = filecmp.cmpfiles(committed, tmp_path, names, shallow=False)
+    _, mismatch, errors = filecmp.cmpfiles(committed, tmp_path, names, shallow=False)
     assert mismatch == [] and errors == []
