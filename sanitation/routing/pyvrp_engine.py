@@ -59,6 +59,11 @@ REASON_LOAD = "load above the capacity of every allowed vehicle type"
 REASON_TW = "time window cannot be met from the depot within any allowed vehicle's shift"
 REASON_TIMING = "could not be kept on its route when the lunch break was inserted"
 
+#: share of the time after which the all-stops-required phase gives up if still infeasible
+GIVE_UP_SHARE = 0.25
+#: PyVRP's cost of an infeasible solution is the largest int64
+INFEASIBLE_COST = 1 << 62
+
 #: share of the time limit kept for building and converting (seconds, at most)
 OVERHEAD_S = 0.5
 
@@ -106,19 +111,11 @@ class PyVRPEngine:
         if candidates:
             mapping = _build_data(problem, candidates)
             elapsed = time.perf_counter() - t0
-            budget = max(
-                0.05, params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
-            )
-            stop: StoppingCriterion = MaxRuntime(budget)
-            if params.max_iterations is not None:
-                stop = MultipleCriteria([stop, MaxIterations(params.max_iterations)])
-            result = pyvrp.solve(
-                mapping.data, stop=stop, seed=seed, collect_stats=False, display=False
-            )
-            best = result.best
+            budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
+            best, phases = _search(problem, mapping, candidates, max(0.05, budget), params, seed)
             stats.update(
                 pyvrp_feasible=best.is_feasible(),
-                pyvrp_iterations=result.num_iterations,
+                pyvrp_phases=phases,
                 pyvrp_distance=best.distance(),
             )
             routes = _convert(problem, mapping, best, unserved)
@@ -138,6 +135,90 @@ class PyVRPEngine:
             seconds=time.perf_counter() - t0,
             stats=stats,
         )
+
+
+class _GiveUpIfInfeasible:
+    """Stop once ``after_s`` have passed without any feasible solution."""
+
+    def __init__(self, after_s: float) -> None:
+        self._after = after_s
+        self._start = time.perf_counter()
+
+    def __call__(self, best_cost: int) -> bool:
+        infeasible = best_cost >= INFEASIBLE_COST
+        return infeasible and time.perf_counter() - self._start > self._after
+
+
+def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> StoppingCriterion:
+    crits: list[StoppingCriterion] = [MaxRuntime(max(0.01, seconds))]
+    if params.max_iterations is not None:
+        crits.append(MaxIterations(params.max_iterations))
+    if give_up_s is not None:
+        crits.append(_GiveUpIfInfeasible(give_up_s))
+    return crits[0] if len(crits) == 1 else MultipleCriteria(crits)
+
+
+def _search(
+    problem: RoutingProblem,
+    mapping: _Mapping,
+    candidates: list[int],
+    budget: float,
+    params: SolveParams,
+    seed: int,
+) -> tuple[pyvrp.Solution, list[str]]:
+    """Phase 1: every stop required (much faster search) when the fleet could plausibly serve
+    them all, giving up after a share of the time if nothing feasible shows up; phase 2: stops
+    optional with priority prizes, for the remaining time."""
+    t0 = time.perf_counter()
+    phases: list[str] = []
+    if _fleet_may_suffice(problem, candidates):
+        data = mapping.data
+        required = [_with_required(c) for c in data.clients()]
+        res = pyvrp.solve(
+            data.replace(clients=required),
+            stop=_stop(budget, params, GIVE_UP_SHARE * budget),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+        )
+        phases.append(f"required:{res.num_iterations}")
+        if res.best.is_feasible():
+            return res.best, phases
+    remaining = max(0.05, budget - (time.perf_counter() - t0))
+    res = pyvrp.solve(
+        mapping.data,
+        stop=_stop(remaining, params, None),
+        seed=seed,
+        collect_stats=False,
+        display=False,
+    )
+    phases.append(f"optional:{res.num_iterations}")
+    return res.best, phases
+
+
+def _with_required(c: Client) -> Client:
+    return Client(
+        c.location,
+        delivery=c.delivery,
+        pickup=c.pickup,
+        service_duration=c.service_duration,
+        tw_early=c.tw_early,
+        tw_late=c.tw_late,
+        required=True,
+        name=c.name,
+    )
+
+
+def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
+    """Whether all candidate stops can be served as far as a load count can tell."""
+    total = sum(problem.stops[i].load_kg for i in candidates)
+    room = 0
+    for v in problem.vehicle_types:
+        cap, trips = _trip_capacity(v)
+        if trips is None:
+            return True
+        room += v.count * cap * trips
+    return total <= room
 
 
 def _prefilter(problem: RoutingProblem, unserved: dict[str, str]) -> list[int]:
@@ -315,7 +396,7 @@ def _build_data(problem: RoutingProblem, candidates: list[int]) -> _Mapping:
                 unit_duration_cost=round(v.cost_per_hour * scale / 3600.0),
                 profile=profile_key[key],
                 start_late=max(v.shift_start_s, start_late),
-                reload_depots=[reload_depot[u] for u in v.unload_sites],
+                reload_depots=[] if trips == 1 else [reload_depot[u] for u in v.unload_sites],
                 name=v.id,
                 **kwargs,  # type: ignore[arg-type]
             )

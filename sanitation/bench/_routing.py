@@ -1,0 +1,44 @@
+"""Shared helpers of the routing benchmarks: solve through the engine registry, verify, report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.routing.problem import RoutingProblem
+from sanitation.routing.solution import RoutingSolution
+from sanitation.verify.routing import verify
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchSolve:
+    """An engine's solution with its verification outcome and wall-clock seconds."""
+
+    solution: RoutingSolution
+    violations: list[str]
+    seconds: float
+
+    @property
+    def feasible(self) -> bool:
+        """Verified and every stop served."""
+        return not self.violations and not self.solution.unserved
+
+
+def solve_and_verify(
+    problem: RoutingProblem, *, time_limit_s: float, engine: str, seed: int, name: str
+) -> BenchSolve:
+    """Solve with ``engine`` (verification done here, never skipped) and time it."""
+    t0 = time.perf_counter()
+    params = SolveParams(time_limit_s=time_limit_s, verify=False)
+    solution = get_engine(engine).solve(problem, params, seed=seed)
+    seconds = time.perf_counter() - t0
+    violations = verify(problem, solution)
+    for v in violations[:5]:
+        logger.error("%s: verifier: %s", name, v)
+    if solution.unserved:
+        logger.error("%s: %d stops unserved", name, len(solution.unserved))
+    return BenchSolve(solution, violations, seconds)

@@ -1,0 +1,149 @@
+"""CVRPLIB (VRPLIB format) capacitated VRP benchmark: rounded Euclidean distances (EUC_2D).
+
+Each instance becomes a `RoutingProblem` with one vehicle type (fleet as large as the number of
+customers, one trip each: ``max_trips=1``), unloading at the depot, cost 1 per distance unit, so the
+route cost is the CVRPLIB objective. Routes are reported in the file's node ids (depot left out).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sanitation.bench import expand_paths, gap_pct
+from sanitation.bench._routing import solve_and_verify
+from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+
+DEFAULT_ENGINE = "pyvrp"
+SUFFIXES = (".vrp",)
+
+
+@dataclass(frozen=True, slots=True)
+class VrplibInstance:
+    """A parsed VRPLIB CVRP instance (node ids as in the file, depot first in ``ids``)."""
+
+    name: str
+    capacity: int
+    ids: list[int]
+    coords: np.ndarray
+    demands: list[int]
+    depot_id: int
+
+
+def read_vrplib(path: Path) -> VrplibInstance:
+    """Parse a VRPLIB CVRP file with ``EDGE_WEIGHT_TYPE : EUC_2D`` (ValueError otherwise)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header: dict[str, str] = {}
+    coords: dict[int, tuple[float, float]] = {}
+    demand: dict[int, int] = {}
+    depots: list[int] = []
+    section = None
+    for raw in lines:
+        line = raw.strip()
+        if not line or line == "EOF":
+            continue
+        if line.endswith("_SECTION"):
+            section = line
+            continue
+        if ":" in line and section is None:
+            key, _, value = line.partition(":")
+            header[key.strip().upper()] = value.strip()
+            continue
+        parts = line.split()
+        if section == "NODE_COORD_SECTION":
+            coords[int(parts[0])] = (float(parts[1]), float(parts[2]))
+        elif section == "DEMAND_SECTION":
+            demand[int(parts[0])] = int(parts[1])
+        elif section == "DEPOT_SECTION" and int(parts[0]) >= 0:
+            depots.append(int(parts[0]))
+    if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
+        msg = f"{path}: EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)."
+        raise ValueError(msg)
+    dimension = int(header["DIMENSION"])
+    if len(coords) != dimension or len(demand) != dimension or len(depots) != 1:
+        msg = f"{path}: expected {dimension} coordinates and demands and one depot."
+        raise ValueError(msg)
+    depot = depots[0]
+    ids = [depot, *sorted(i for i in coords if i != depot)]
+    return VrplibInstance(
+        name=header.get("NAME", path.stem),
+        capacity=int(header["CAPACITY"]),
+        ids=ids,
+        coords=np.array([coords[i] for i in ids]),
+        demands=[demand[i] for i in ids],
+        depot_id=depot,
+    )
+
+
+def rounded_euclidean(coords: np.ndarray) -> np.ndarray:
+    """TSPLIB EUC_2D: nearest-integer Euclidean distances."""
+    diff = coords[:, None, :] - coords[None, :, :]
+    return np.floor(np.sqrt((diff**2).sum(-1)) + 0.5).astype(np.int64)
+
+
+def to_problem(inst: VrplibInstance) -> RoutingProblem:
+    """The instance as a `RoutingProblem` (location i = ``inst.ids[i]``; cost 1 per unit)."""
+    d = rounded_euclidean(inst.coords)
+    stops = [Stop(str(inst.ids[i]), i, inst.demands[i]) for i in range(1, len(inst.ids))]
+    horizon = int(d.sum()) + 1
+    vt = VehicleType(
+        "vehicle",
+        count=len(stops),
+        capacity_kg=inst.capacity,
+        depot="depot",
+        unload_sites=("depot",),
+        shift_start_s=0,
+        shift_end_s=horizon,
+        cost_per_km=1000.0,
+        max_trips=1,
+    )
+    site = Site("depot", 0, 0, horizon, 0)
+    return RoutingProblem(d, d, [site], stops, [vt], horizon_s=horizon)
+
+
+def read_bks(folder: Path) -> dict[str, float]:
+    """BKS costs from ``bks.csv`` next to the instances (empty if absent)."""
+    path = folder / "bks.csv"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        return {row["instance"]: float(row["bks_cost"]) for row in csv.DictReader(fh)}
+
+
+def run(
+    paths: list[Path], *, time_limit_s: float, engine: str | None, seed: int
+) -> list[dict[str, Any]]:
+    """Solve every instance; one result dict per instance (see `sanitation.bench`)."""
+    results: list[dict[str, Any]] = []
+    for path in expand_paths(paths, SUFFIXES):
+        inst = read_vrplib(path)
+        problem = to_problem(inst)
+        bs = solve_and_verify(
+            problem,
+            time_limit_s=time_limit_s,
+            engine=engine or DEFAULT_ENGINE,
+            seed=seed,
+            name=inst.name,
+        )
+        routes = [[int(s) for s in r.stop_ids] for r in bs.solution.routes]
+        cost = float(sum(r.distance_m for r in bs.solution.routes))
+        bks = read_bks(path.parent).get(inst.name)
+        results.append(
+            {
+                "instance": inst.name,
+                "cost": cost,
+                "bks": bks,
+                "gap_pct": gap_pct(cost, bks) if bs.feasible else None,
+                "seconds": round(bs.seconds, 2),
+                "feasible": bs.feasible,
+                "vehicles": len(routes),
+                "unserved": len(bs.solution.unserved),
+                "violations": bs.violations[:10],
+                "routes": routes,
+            }
+        )
+    return results
