@@ -34,9 +34,13 @@ def validate(
 ) -> None:
     """Load and check a scenario; print its summary or every problem found."""
     from sanitation.scenario import load_scenario, summary_text
+    from sanitation.scenario.network import build_network, check_network, snap_scenario
 
     loaded = load_scenario(scenario)
+    network = build_network(loaded)
+    check_network(loaded, snap_scenario(loaded, network))
     print(summary_text(loaded))
+    print(f"road network: {network.number_of_nodes:,} nodes, {network.number_of_edges:,} edges")
 
 
 @app.command()

@@ -385,6 +385,7 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,
         notes=tuple(config.notes),
+        table_paths={name: Path(getattr(files, name)) for name in specs.TABLE_SPECS},
     )
 
 

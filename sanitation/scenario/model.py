@@ -245,6 +245,7 @@ class Scenario:
     default_kg_per_person_day: float
     boundary_path: Path | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    table_paths: dict[str, Path] = field(default_factory=dict)
 
     def replace(self, **changes: object) -> Scenario:
         """A modified copy (what-ifs never edit a scenario in place)."""
