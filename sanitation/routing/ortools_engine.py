@@ -1,0 +1,698 @@
+"""OR-Tools routing engine: the collection problem as a ``pywrapcp.RoutingModel``.
+
+Model (nodes are depots, stops, unload-site copies and merged final unloads):
+
+- **Cost.** Arc cost per vehicle = ``cost_per_km`` x distance of the vehicle's profile; the
+  ``cost_per_hour`` is a span cost on the time dimension (route hours run from depot departure to
+  depot return, waiting and lunch included); ``fixed_cost`` (+ ``vehicle_weight`` when
+  ``minimise_vehicles_first``) is the vehicle's fixed cost. Money is scaled to integers by one
+  power of ten (`_cost_scale`), the largest that cannot overflow.
+- **Reloads.** Each unload site a vehicle type may use gets ``K`` optional copies (disjunction,
+  penalty 0; ``K`` from the total load over the smallest capacity, see `_n_copies`). The load
+  dimension has unary transit ``load_kg`` at stops and ``-C`` at an unload copy (``C`` = the
+  largest capacity of the types allowed there), with slack in ``[0, C]`` at copies and slack fixed
+  to 0 everywhere else. After a copy the cumul is ``cumul + slack - C``; the solver may pick
+  ``slack = C - cumul`` so the load drops to 0, and any other choice only over-estimates the load,
+  so ``cumul <= capacity`` at every node is exactly "never above capacity between unloads".
+- **Ending empty.** When a vehicle type has a single unload site the route's *end node* is that
+  site (a merged final unload): the last unload after the last stop is then structural, and the
+  constant tail (``unload_s`` + drive back to the depot) is added to the fixed cost and taken off
+  the span and shift limits. With several unload sites the end node is the depot and the load
+  cumul at the end is constrained to 0, which forces an unload copy after the last stop.
+- **Time.** Per-profile transit = service (or ``unload_s``) at the origin + travel; slack =
+  waiting (and lunch). Stops: cumul (= service start) within the time window; copies and merged
+  ends: within the site's hours; start/end within the shift; span <= ``max_duration_s``.
+- **Lunch.** One ``FixedDurationIntervalVar`` per vehicle, start in ``[window_start_s,
+  window_end_s - duration_s]``, given to ``SetBreakIntervalsOfVehicle`` with ``pre_travel`` =
+  service at the origin (a break never overlaps a service or an unload; it may interrupt a drive,
+  which the verifier's "parks on the way" rule accepts). For a used vehicle the break must lie
+  between depot departure and route end (so it is really taken on the route).
+- **Access classes** by ``SetAllowedVehiclesForIndex``; **optional stops** by disjunctions with
+  ``problem.unserved_penalty`` (priority-linear, above any route cost), so the lowest priorities
+  are dropped first. Optional limits ``max_trips``, ``max_stops``, ``max_load_per_day_kg`` are
+  counting dimensions.
+
+Search settings were chosen by measurement (2-core machine, single thread, OR-Tools 9.15; costs
+are CVRP distances, the gap is to the best-known solution); see the module attribute
+`SEARCH_MEASUREMENTS`. The default is ``LOCAL_CHEAPEST_INSERTION`` + ``GUIDED_LOCAL_SEARCH``.
+
+OR-Tools' local search has no random seed: a run stopped by ``max_iterations`` (mapped to
+``solution_limit``) is deterministic; a run stopped by the time limit depends on machine speed.
+``seed`` is accepted for the engine interface and recorded in ``stats``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from sanitation.routing.engine import SolveParams
+from sanitation.routing.problem import RoutingProblem, Stop, VehicleType
+from sanitation.routing.solution import Route, RoutingSolution, Unserved, Visit
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
+DEFAULT_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+
+#: Measured CVRP costs (X instances, 15 s each, single thread) for the settings tried.
+SEARCH_MEASUREMENTS = """
+X-n101-k25 (BKS 27591), 15 s: PATH_CHEAPEST_ARC+GLS 28991, PARALLEL_CHEAPEST_INSERTION+GLS 29184,
+SAVINGS+GLS 29003, LOCAL_CHEAPEST_INSERTION+GLS 28489; simulated annealing 29163-30159; tabu
+search and AUTOMATIC stop early at 29112-30362.
+"""
+
+REASON_EXHAUSTED = "fleet capacity/time exhausted (priority {p} dropped first)"
+
+_INT_BUDGET = 2**60
+
+
+@dataclass
+class _Nodes:
+    """Node bookkeeping of one model: what each node is and where."""
+
+    kind: list[str] = field(default_factory=list)  # "depot", "stop", "unload", "end"
+    ref: list[int] = field(default_factory=list)  # index into problem.stops / problem.sites
+    location: list[int] = field(default_factory=list)
+    service_s: list[int] = field(default_factory=list)
+    demand_kg: list[int] = field(default_factory=list)
+
+    def add(self, kind: str, ref: int, location: int, service_s: int, demand_kg: int) -> int:
+        self.kind.append(kind)
+        self.ref.append(ref)
+        self.location.append(location)
+        self.service_s.append(service_s)
+        self.demand_kg.append(demand_kg)
+        return len(self.kind) - 1
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+@dataclass(frozen=True)
+class _Vehicle:
+    type_index: int
+    index_in_type: int
+    start_node: int
+    end_node: int
+    merged_site: int | None  # site index of the merged final unload, or None
+
+
+def _cost_scale(problem: RoutingProblem) -> int:
+    """The largest power of ten (<= 1e6) turning CNY into integers without int64 overflow."""
+    total = problem.route_cost_bound + problem.vehicle_weight * problem.n_vehicles
+    total += sum(problem.unserved_penalty(s) for s in problem.stops)
+    scale = 1_000_000
+    while scale > 1 and scale * max(total, 1.0) * 4 > _INT_BUDGET:
+        scale //= 10
+    return scale
+
+
+def _earliest_single_visit(
+    problem: RoutingProblem, vt: VehicleType, stop: Stop
+) -> tuple[bool, str]:
+    """Whether ``vt`` alone could serve ``stop`` (depot -> stop -> unload -> depot), and why not.
+
+    A necessary condition (lunch ignored): capacity, time window from the shift start, an unload
+    site reachable in its hours, return by the shift end within the route time limit.
+    """
+    if stop.load_kg > vt.capacity_kg:
+        return False, f"load {stop.load_kg} kg above the capacity of every allowed vehicle"
+    if vt.max_load_per_day_kg is not None and stop.load_kg > vt.max_load_per_day_kg:
+        return False, f"load {stop.load_kg} kg above every allowed vehicle's daily limit"
+    dur = problem.duration_s[vt.profile]
+    depot = problem.site(vt.depot)
+    t_in = int(dur[depot.location, stop.location])
+    arrive = vt.shift_start_s + t_in
+    if arrive > stop.tw_close_s:
+        return False, "time window cannot be met from the depot"
+    start = max(arrive, stop.tw_open_s)
+    for site_id in vt.unload_sites:
+        site = problem.site(site_id)
+        t_out = int(dur[stop.location, site.location])
+        t_back = int(dur[site.location, depot.location])
+        unload = max(start + stop.service_s + t_out, site.open_s)
+        if unload > site.close_s:
+            continue
+        back = unload + site.unload_s + t_back
+        work = t_in + stop.service_s + t_out + site.unload_s + t_back
+        if back <= vt.shift_end_s and work <= vt.route_time_limit_s:
+            return True, ""
+    return False, "no allowed vehicle can serve it and unload within its shift"
+
+
+def _screen(problem: RoutingProblem) -> tuple[list[int], dict[int, str], dict[int, list[int]]]:
+    """Stops worth modelling, stops that cannot be served (with reasons), allowed type indices."""
+    candidates: list[int] = []
+    reasons: dict[int, str] = {}
+    allowed: dict[int, list[int]] = {}
+    for si, stop in enumerate(problem.stops):
+        types = [
+            ti for ti, vt in enumerate(problem.vehicle_types) if vt.count > 0 and stop.allows(vt.id)
+        ]
+        if not types:
+            reasons[si] = "no allowed vehicle can reach it (no vehicle of an allowed type)"
+            continue
+        ok_types = []
+        why = ""
+        for ti in types:
+            ok, why_t = _earliest_single_visit(problem, problem.vehicle_types[ti], stop)
+            if ok:
+                ok_types.append(ti)
+            else:
+                why = why_t
+        if not ok_types:
+            reasons[si] = why
+            continue
+        candidates.append(si)
+        allowed[si] = ok_types
+    return candidates, reasons, allowed
+
+
+def _n_copies(
+    problem: RoutingProblem,
+    site_id: str,
+    candidates: list[int],
+    allowed: dict[int, list[int]],
+    intermediate_per_type: dict[int, int | None],
+) -> int:
+    """Number of optional copies of an unload site (intermediate + non-merged final unloads)."""
+    users = [
+        ti
+        for ti, vt in enumerate(problem.vehicle_types)
+        if vt.count > 0 and site_id in vt.unload_sites
+    ]
+    if not users:
+        return 0
+    bound = 0
+    for ti in users:
+        extra = intermediate_per_type[ti]
+        if extra is None:
+            bound = -1
+            break
+        bound += problem.vehicle_types[ti].count * extra
+    load = sum(
+        problem.stops[si].load_kg for si in candidates if any(t in users for t in allowed[si])
+    )
+    n_cand = sum(1 for si in candidates if any(t in users for t in allowed[si]))
+    min_cap = max(1, min(problem.vehicle_types[ti].capacity_kg for ti in users))
+    vehicles = sum(problem.vehicle_types[ti].count for ti in users)
+    estimate = math.ceil(1.5 * load / min_cap) + min(vehicles, n_cand) + 2
+    estimate = min(estimate, n_cand + vehicles)
+    return estimate if bound < 0 else min(estimate, bound)
+
+
+class _Builder:
+    """Builds the RoutingModel of one problem and converts its assignment back."""
+
+    def __init__(
+        self, problem: RoutingProblem, candidates: list[int], allowed: dict[int, list[int]]
+    ):
+        self.problem = problem
+        self.candidates = candidates
+        self.allowed = allowed
+        self.scale = _cost_scale(problem)
+        self.nodes = _Nodes()
+        self.vehicles: list[_Vehicle] = []
+        self.breaks: dict[int, Any] = {}
+        self._build_nodes()
+
+    # -- nodes -----------------------------------------------------------------------------------
+    def _build_nodes(self) -> None:
+        p = self.problem
+        site_idx = {s.id: i for i, s in enumerate(p.sites)}
+        depot_node: dict[str, int] = {}
+        for vt in p.vehicle_types:
+            if vt.count > 0 and vt.depot not in depot_node:
+                site = p.site(vt.depot)
+                depot_node[vt.depot] = self.nodes.add(
+                    "depot", site_idx[vt.depot], site.location, 0, 0
+                )
+        self.stop_node: dict[int, int] = {}
+        for si in self.candidates:
+            s = p.stops[si]
+            self.stop_node[si] = self.nodes.add("stop", si, s.location, s.service_s, s.load_kg)
+        # merged final unloads: one end node per (depot, site) of single-site types
+        end_node: dict[tuple[str, str], int] = {}
+        intermediate: dict[int, int | None] = {}
+        for ti, vt in enumerate(p.vehicle_types):
+            merged = len(vt.unload_sites) == 1
+            if vt.max_trips is None:
+                intermediate[ti] = None
+            else:
+                intermediate[ti] = max(0, vt.max_trips - 1) if merged else vt.max_trips
+            if vt.count > 0 and merged and (vt.depot, vt.unload_sites[0]) not in end_node:
+                site = p.site(vt.unload_sites[0])
+                end_node[(vt.depot, site.id)] = self.nodes.add(
+                    "end", site_idx[site.id], site.location, site.unload_s, 0
+                )
+        self.copy_nodes: dict[str, list[int]] = {}
+        self.max_cap_at: dict[int, int] = {}
+        for site in p.sites:
+            k = _n_copies(p, site.id, self.candidates, self.allowed, intermediate)
+            if k <= 0:
+                continue
+            cap = max(
+                vt.capacity_kg
+                for vt in p.vehicle_types
+                if vt.count > 0 and site.id in vt.unload_sites
+            )
+            nodes = [
+                self.nodes.add("unload", site_idx[site.id], site.location, site.unload_s, -cap)
+                for _ in range(k)
+            ]
+            self.copy_nodes[site.id] = nodes
+        for ti, vt in enumerate(p.vehicle_types):
+            for k in range(vt.count):
+                start = depot_node[vt.depot]
+                if len(vt.unload_sites) == 1:
+                    end = end_node[(vt.depot, vt.unload_sites[0])]
+                    merged_site: int | None = site_idx[vt.unload_sites[0]]
+                else:
+                    end, merged_site = start, None
+                self.vehicles.append(_Vehicle(ti, k, start, end, merged_site))
+
+    def _tail(self, veh: _Vehicle) -> tuple[int, int]:
+        """(seconds, metres) after the merged final unload starts: unload + drive to the depot."""
+        if veh.merged_site is None:
+            return 0, 0
+        vt = self.problem.vehicle_types[veh.type_index]
+        site = self.problem.sites[veh.merged_site]
+        depot = self.problem.site(vt.depot)
+        t = site.unload_s + int(self.problem.duration_s[vt.profile][site.location, depot.location])
+        d = int(self.problem.distance_m[vt.profile][site.location, depot.location])
+        return t, d
+
+    # -- matrices --------------------------------------------------------------------------------
+    def _node_matrix(self, mat: np.ndarray) -> np.ndarray:
+        loc = np.asarray(self.nodes.location, dtype=np.int64)
+        out = np.asarray(mat, dtype=np.int64)[np.ix_(loc, loc)].copy()
+        # the direct start -> merged end arc is only used by empty routes: make it free
+        for veh in self.vehicles:
+            if veh.merged_site is not None:
+                out[veh.start_node, veh.end_node] = 0
+        return out
+
+    # -- model -----------------------------------------------------------------------------------
+    def build(self) -> tuple[pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel]:
+        p = self.problem
+        n_veh = len(self.vehicles)
+        manager = pywrapcp.RoutingIndexManager(
+            len(self.nodes),
+            n_veh,
+            [v.start_node for v in self.vehicles],
+            [v.end_node for v in self.vehicles],
+        )
+        routing = pywrapcp.RoutingModel(manager)
+        self.manager, self.routing = manager, routing
+        service = np.asarray(self.nodes.service_s, dtype=np.int64)
+
+        # time and travel callbacks per profile
+        profiles = sorted({p.vehicle_types[v.type_index].profile for v in self.vehicles})
+        time_cb: dict[int, int] = {}
+        self.travel: dict[int, np.ndarray] = {}
+        self.dist: dict[int, np.ndarray] = {}
+        for prof in profiles:
+            travel = self._node_matrix(p.duration_s[prof])
+            self.travel[prof] = travel
+            self.dist[prof] = self._node_matrix(p.distance_m[prof])
+            transit = travel + service[:, None]
+            for veh in self.vehicles:  # empty route: no service at the start either
+                if veh.merged_site is not None:
+                    transit[veh.start_node, veh.end_node] = 0
+            time_cb[prof] = routing.RegisterTransitMatrix(transit.tolist())
+
+        # arc costs per (profile, cost_per_km)
+        cost_cb: dict[tuple[int, float], int] = {}
+        for v_i, veh in enumerate(self.vehicles):
+            vt = p.vehicle_types[veh.type_index]
+            key = (vt.profile, vt.cost_per_km)
+            if key not in cost_cb:
+                per_m = self.scale * vt.cost_per_km / 1000.0
+                arc = np.rint(self.dist[vt.profile] * per_m).astype(np.int64)
+                # one scaled unit per unload copy entered: no free redundant unloads
+                arc[:, [n for ns in self.copy_nodes.values() for n in ns]] += 1
+                cost_cb[key] = routing.RegisterTransitMatrix(arc.tolist())
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], v_i)
+            tail_s, tail_m = self._tail(veh)
+            fixed = vt.fixed_cost + p.vehicle_weight
+            fixed += vt.cost_per_km * tail_m / 1000.0 + vt.cost_per_hour * tail_s / 3600.0
+            routing.SetFixedCostOfVehicle(round(self.scale * fixed), v_i)
+
+        horizon = (
+            int(
+                max(
+                    [p.horizon_s or 0]
+                    + [vt.shift_end_s for vt in p.vehicle_types]
+                    + [s.close_s + s.unload_s for s in p.sites]
+                    + [s.tw_close_s + s.service_s for s in p.stops]
+                )
+            )
+            + 1
+        )
+        routing.AddDimensionWithVehicleTransits(
+            [time_cb[p.vehicle_types[v.type_index].profile] for v in self.vehicles],
+            horizon,
+            horizon,
+            False,
+            "time",
+        )
+        tdim = routing.GetDimensionOrDie("time")
+        self.tdim = tdim
+
+        # load dimension with reload slack
+        demand = routing.RegisterUnaryTransitVector([int(d) for d in self.nodes.demand_kg])
+        caps = [p.vehicle_types[v.type_index].capacity_kg for v in self.vehicles]
+        slack_max = max([0] + [-d for d in self.nodes.demand_kg])
+        routing.AddDimensionWithVehicleCapacity(demand, slack_max, caps, True, "load")
+        ldim = routing.GetDimensionOrDie("load")
+        for node in range(len(self.nodes)):
+            if self.nodes.kind[node] in ("stop", "depot"):
+                for index in self._indices(node):
+                    ldim.SlackVar(index).SetValue(0)
+
+        self._limits_dimensions()
+
+        # stops: windows, access, disjunctions
+        for si, node in self.stop_node.items():
+            s = p.stops[si]
+            index = manager.NodeToIndex(node)
+            tdim.CumulVar(index).SetRange(s.tw_open_s, s.tw_close_s)
+            types = set(self.allowed[si])
+            vehicles = [i for i, v in enumerate(self.vehicles) if v.type_index in types]
+            if len(types) < sum(1 for vt in p.vehicle_types if vt.count > 0):
+                self._allow(index, vehicles)
+            penalty = round(self.scale * p.unserved_penalty(s))
+            routing.AddDisjunction([index], penalty)
+        # unload copies: hours, allowed vehicles, optional
+        for site_id, nodes in self.copy_nodes.items():
+            site = p.site(site_id)
+            vehicles = [
+                i
+                for i, v in enumerate(self.vehicles)
+                if site_id in p.vehicle_types[v.type_index].unload_sites
+            ]
+            for node in nodes:
+                index = manager.NodeToIndex(node)
+                tdim.CumulVar(index).SetRange(site.open_s, site.close_s)
+                self._allow(index, vehicles)
+                routing.AddDisjunction([index], 0)
+
+        # shifts, spans, span costs, lunch
+        solver = routing.solver()
+        # pre-travel of an arc = service at its origin (indexed by routing index)
+        visit_s = [int(self.nodes.service_s[manager.IndexToNode(i)]) for i in range(routing.Size())]
+        for v_i, veh in enumerate(self.vehicles):
+            vt = p.vehicle_types[veh.type_index]
+            tail_s, _ = self._tail(veh)
+            start, end = routing.Start(v_i), routing.End(v_i)
+            tdim.CumulVar(start).SetRange(vt.shift_start_s, vt.shift_end_s)
+            end_hi = vt.shift_end_s - tail_s
+            end_lo = vt.shift_start_s
+            if veh.merged_site is not None:
+                site = p.sites[veh.merged_site]
+                end_hi = min(end_hi, site.close_s)
+            tdim.CumulVar(end).SetRange(end_lo, max(end_lo, end_hi))
+            tdim.SetSpanUpperBoundForVehicle(max(0, vt.route_time_limit_s - tail_s), v_i)
+            coef = round(self.scale * vt.cost_per_hour / 3600.0)
+            if coef:
+                tdim.SetSpanCostCoefficientForVehicle(coef, v_i)
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
+            if vt.lunch is not None:
+                lunch = vt.lunch
+                brk = solver.FixedDurationIntervalVar(
+                    lunch.window_start_s,
+                    lunch.latest_start_s,
+                    lunch.duration_s,
+                    False,
+                    f"lunch_{v_i}",
+                )
+                tdim.SetBreakIntervalsOfVehicle([brk], v_i, visit_s)
+                # keep the break on the route (not before departure nor after the end) with
+                # cumul bounds, which the local-search filters understand
+                tdim.CumulVar(start).SetMax(lunch.window_start_s + lunch.duration_s - 1)
+                tdim.CumulVar(end).SetMin(lunch.latest_start_s + 1)
+                routing.AddIntervalToAssignment(brk)
+                self.breaks[v_i] = brk
+        return manager, routing
+
+    def _allow(self, index: int, vehicles: list[int]) -> None:
+        """Restrict a node to ``vehicles`` (SetAllowedVehiclesForIndex's SWIG binding is broken
+        in OR-Tools 9.15, so the vehicle variable's domain is restricted directly)."""
+        self.routing.VehicleVar(index).SetValues([-1, *vehicles])
+
+    def _indices(self, node: int) -> list[int]:
+        """Routing indices of a node (a start/end node shared by several vehicles has several)."""
+        kind = self.nodes.kind[node]
+        if kind in ("stop", "unload"):
+            return [self.manager.NodeToIndex(node)]
+        out = []
+        for v_i, veh in enumerate(self.vehicles):
+            if veh.start_node == node:
+                out.append(self.routing.Start(v_i))
+        return out
+
+    def _limits_dimensions(self) -> None:
+        """Counting dimensions for max_trips, max_stops and max_load_per_day_kg, when set."""
+        p, routing = self.problem, self.routing
+        types = [p.vehicle_types[v.type_index] for v in self.vehicles]
+        big = 10**12
+        if any(vt.max_trips is not None for vt in types):
+            trips = routing.RegisterUnaryTransitVector(
+                [1 if k == "unload" else 0 for k in self.nodes.kind]
+            )
+            caps = []
+            for veh, vt in zip(self.vehicles, types, strict=True):
+                if vt.max_trips is None:
+                    caps.append(big)
+                else:
+                    caps.append(max(0, vt.max_trips - (1 if veh.merged_site is not None else 0)))
+            routing.AddDimensionWithVehicleCapacity(trips, 0, caps, True, "trips")
+        if any(vt.max_stops is not None for vt in types):
+            count = routing.RegisterUnaryTransitVector(
+                [1 if k == "stop" else 0 for k in self.nodes.kind]
+            )
+            caps = [big if vt.max_stops is None else vt.max_stops for vt in types]
+            routing.AddDimensionWithVehicleCapacity(count, 0, caps, True, "stops")
+        if any(vt.max_load_per_day_kg is not None for vt in types):
+            day = routing.RegisterUnaryTransitVector(
+                [
+                    max(0, d) if k == "stop" else 0
+                    for k, d in zip(self.nodes.kind, self.nodes.demand_kg, strict=True)
+                ]
+            )
+            caps = [
+                big if vt.max_load_per_day_kg is None else vt.max_load_per_day_kg for vt in types
+            ]
+            routing.AddDimensionWithVehicleCapacity(day, 0, caps, True, "day_load")
+
+    # -- solution --------------------------------------------------------------------------------
+    def routes(self, assignment: pywrapcp.Assignment) -> list[Route]:
+        """The assignment's non-empty routes, timed as the verifier recomputes them."""
+        p, routing, manager = self.problem, self.routing, self.manager
+        out: list[Route] = []
+        for v_i, veh in enumerate(self.vehicles):
+            index = routing.Start(v_i)
+            if routing.IsEnd(assignment.Value(routing.NextVar(index))):
+                continue
+            vt = p.vehicle_types[veh.type_index]
+            dur = p.duration_s[vt.profile]
+            dist = p.distance_m[vt.profile]
+            depot = p.site(vt.depot)
+            departure = assignment.Value(self.tdim.CumulVar(index))
+            lunch_start: int | None = None
+            lunch_dur = 0
+            if v_i in self.breaks:
+                lunch_start = assignment.StartValue(self.breaks[v_i])
+                lunch_dur = vt.lunch.duration_s if vt.lunch else 0
+            nodes: list[tuple[int, int]] = []  # (node, start_s)
+            index = assignment.Value(routing.NextVar(index))
+            while True:
+                node = manager.IndexToNode(index)
+                start_s = assignment.Value(self.tdim.CumulVar(index))
+                if routing.IsEnd(index):
+                    if veh.merged_site is not None:
+                        nodes.append((node, start_s))
+                    end_cumul = start_s
+                    break
+                nodes.append((node, start_s))
+                index = assignment.Value(routing.NextVar(index))
+
+            visits: list[Visit] = []
+            prev_loc, prev_dep = depot.location, departure
+            load = 0
+            distance = 0
+            lunch_after: int | None = None
+            for i, (node, start_s) in enumerate(nodes):
+                kind = self.nodes.kind[node]
+                loc = self.nodes.location[node]
+                travel = int(dur[prev_loc, loc])
+                distance += int(dist[prev_loc, loc])
+                arrival = prev_dep + travel
+                if lunch_start is not None and lunch_after is None and lunch_start < start_s:
+                    lunch_after = i - 1
+                    if lunch_start < prev_dep + travel:
+                        arrival += lunch_dur
+                if kind == "stop":
+                    stop = p.stops[self.nodes.ref[node]]
+                    load += stop.load_kg
+                    visits.append(
+                        Visit(
+                            "stop", stop.id, loc, arrival, start_s, start_s + stop.service_s, load
+                        )
+                    )
+                else:
+                    site = p.sites[self.nodes.ref[node]]
+                    load = 0
+                    visits.append(
+                        Visit("unload", site.id, loc, arrival, start_s, start_s + site.unload_s, 0)
+                    )
+                prev_loc, prev_dep = loc, visits[-1].departure_s
+            travel = int(dur[prev_loc, depot.location])
+            distance += int(dist[prev_loc, depot.location])
+            ret = prev_dep + travel if veh.merged_site is not None else end_cumul
+            if lunch_start is not None and lunch_after is None:
+                lunch_after = len(visits) - 1
+                if lunch_start < prev_dep + travel:
+                    ret = max(ret, prev_dep + travel + lunch_dur)
+                ret = max(ret, lunch_start + lunch_dur)
+            duration = ret - departure
+            out.append(
+                Route(
+                    vehicle_type=vt.id,
+                    vehicle_index=veh.index_in_type,
+                    depot_departure_s=departure,
+                    depot_return_s=ret,
+                    visits=tuple(visits),
+                    lunch_start_s=lunch_start,
+                    lunch_after_visit=lunch_after,
+                    distance_m=distance,
+                    duration_s=duration,
+                    cost=vt.route_cost(distance, duration),
+                )
+            )
+        return out
+
+    def copies_used(self, assignment: pywrapcp.Assignment) -> int:
+        """Number of unload-site copies the assignment visits."""
+        used = 0
+        for nodes in self.copy_nodes.values():
+            for node in nodes:
+                index = self.manager.NodeToIndex(node)
+                used += assignment.Value(self.routing.NextVar(index)) != index
+        return used
+
+    def dropped_stops(self, assignment: pywrapcp.Assignment) -> list[int]:
+        """Indices (into problem.stops) of modelled stops the assignment leaves out."""
+        out = []
+        for si, node in self.stop_node.items():
+            index = self.manager.NodeToIndex(node)
+            if assignment.Value(self.routing.NextVar(index)) == index:
+                out.append(si)
+        return out
+
+
+def _enum(enum_type: Any, name: str, what: str) -> int:
+    try:
+        return int(getattr(enum_type, name))
+    except AttributeError:
+        msg = f"OR-Tools engine: unknown {what} {name!r}."
+        raise ValueError(msg) from None
+
+
+class OrToolsEngine:
+    """The OR-Tools routing engine (see the module docstring for the model).
+
+    ``params.options`` may set ``first_solution`` and ``metaheuristic`` (OR-Tools enum names),
+    ``gls_lambda`` (guided local search lambda coefficient) and ``log_search`` (bool).
+    """
+
+    name = "ortools"
+
+    def solve(
+        self, problem: RoutingProblem, params: SolveParams, *, seed: int = 1
+    ) -> RoutingSolution:
+        """Solve ``problem`` within ``params.time_limit_s``; unserved stops carry a reason.
+
+        Parameters
+        ----------
+        problem
+            The station-day to route.
+        params
+            Time limit (s), optional ``max_iterations`` (OR-Tools solution limit) and options.
+        seed
+            Recorded only: OR-Tools' routing search is not randomised.
+
+        Returns
+        -------
+        RoutingSolution
+            Routes, unserved stops with reasons, route cost (CNY) and search statistics.
+        """
+        t0 = time.perf_counter()
+        candidates, reasons, allowed = _screen(problem)
+        builder = _Builder(problem, candidates, allowed)
+        _, routing = builder.build()
+        opts = dict(params.options)
+        first = str(opts.get("first_solution", DEFAULT_FIRST_SOLUTION))
+        meta = str(opts.get("metaheuristic", DEFAULT_METAHEURISTIC))
+        search = pywrapcp.DefaultRoutingSearchParameters()
+        search.first_solution_strategy = _enum(
+            routing_enums_pb2.FirstSolutionStrategy, first, "first_solution"
+        )
+        search.local_search_metaheuristic = _enum(
+            routing_enums_pb2.LocalSearchMetaheuristic, meta, "metaheuristic"
+        )
+        if "gls_lambda" in opts:
+            search.guided_local_search_lambda_coefficient = float(opts["gls_lambda"])
+        search.log_search = bool(opts.get("log_search", False))
+        remaining = max(0.05, params.time_limit_s - (time.perf_counter() - t0))
+        search.time_limit.FromMilliseconds(max(1, int(remaining * 1000)))
+        if params.max_iterations is not None:
+            search.solution_limit = params.max_iterations
+        assignment = routing.SolveWithParameters(search)
+
+        stats: dict[str, Any] = {
+            "first_solution": first,
+            "metaheuristic": meta,
+            "seed": seed,
+            "nodes": len(builder.nodes),
+            "unload_copies": {k: len(v) for k, v in builder.copy_nodes.items()},
+            "cost_scale": builder.scale,
+            "status": int(routing.status()),
+        }
+        if assignment is None:
+            logger.warning("OR-Tools found no solution within %.1f s", params.time_limit_s)
+            routes: list[Route] = []
+            dropped = list(candidates)
+            for si in dropped:
+                reasons[si] = f"no solution found within {params.time_limit_s:g} s"
+        else:
+            stats["objective_scaled"] = assignment.ObjectiveValue()
+            routes = builder.routes(assignment)
+            dropped = builder.dropped_stops(assignment)
+            for si in dropped:
+                reasons[si] = REASON_EXHAUSTED.format(p=problem.stops[si].priority)
+            n_copies = sum(len(v) for v in builder.copy_nodes.values())
+            stats["unload_copies_used"] = builder.copies_used(assignment)
+            if n_copies and stats["unload_copies_used"] >= n_copies:
+                logger.warning("all %d unload copies used; more trips might help", n_copies)
+        unserved = tuple(Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons))
+        cost = sum(r.cost for r in routes)
+        return RoutingSolution(
+            routes=tuple(routes),
+            unserved=unserved,
+            cost=cost,
+            engine=self.name,
+            seconds=time.perf_counter() - t0,
+            stats=stats,
+        )
+
+
+__all__ = ["OrToolsEngine"]
