@@ -1,0 +1,788 @@
+"""Solve an `AssignmentProblem` with OR-Tools: SCIP / GLOP through ``pywraplp`` and CP-SAT.
+
+Engines (``AssignmentParams.engine``):
+
+``auto`` (default)
+    Small instances (usable point-station pairs <= ``large_pairs``): single-source runs the
+    ``portfolio``; multi-source runs ``mip``. Larger instances first run the LP-guided primal
+    heuristic (GLOP relaxation of the strong formulation, then SCIP restricted to the stations
+    the LP opens plus the cheapest closed ones by reduced cost), then the full model warm-started
+    from that solution for the remaining time.
+``portfolio``
+    CP-SAT (one worker) and SCIP (one thread) race on the full model in two threads; the first
+    proof stops the other; the better solution wins. Single-source only.
+``mip``
+    SCIP on the strong formulation (``x_ij <= y_i``).
+``cpsat``
+    CP-SAT alone (single-source only).
+
+Determinism: SCIP and CP-SAT each run single-threaded with ``seed`` (CP-SAT ``num_workers=1``,
+which makes its search sequential and reproducible; more workers would make it depend on thread
+timing). A run that ends by proof returns the same objective every time; when two optima tie, or
+when a run ends at the wall-clock time limit, the returned assignment can depend on machine load
+(the portfolio keeps whichever engine's solution is better; ties go to CP-SAT).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+from sanitation.assignment.lagrangian import lagrangian
+from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN, AssignmentProblem
+from sanitation.errors import InfeasibleError
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("auto", "portfolio", "mip", "cpsat")
+
+
+@dataclass(frozen=True)
+class AssignmentParams:
+    """Solver settings.
+
+    Parameters
+    ----------
+    time_limit_s
+        Wall-clock limit in seconds for the whole solve.
+    engine
+        ``auto``, ``portfolio``, ``mip`` or ``cpsat`` (see the module docstring).
+    relative_gap
+        Stop when (objective - bound) / objective is at most this (0 = prove optimality).
+    large_pairs
+        Above this many usable point-station pairs ``auto`` starts with the LP-guided heuristic.
+    restrict_extra
+        The LP-guided heuristic adds ``max(restrict_extra, m // 10)`` closed stations.
+    """
+
+    time_limit_s: float = 60.0
+    engine: str = "auto"
+    relative_gap: float = 1e-9
+    large_pairs: int = 20_000
+    restrict_extra: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.time_limit_s > 0:
+            msg = f"time_limit_s must be > 0, got {self.time_limit_s}."
+            raise ValueError(msg)
+        if self.engine not in ENGINES:
+            msg = f"engine must be one of {ENGINES}, got {self.engine!r}."
+            raise ValueError(msg)
+        if not 0 <= self.relative_gap < 1:
+            msg = f"relative_gap must be in [0, 1), got {self.relative_gap}."
+            raise ValueError(msg)
+        if self.large_pairs < 0 or self.restrict_extra < 0:
+            msg = "large_pairs and restrict_extra must be >= 0."
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class CostSplit:
+    """Objective parts in CNY/day."""
+
+    fixed_cny: float
+    expansion_cny: float
+    collection_cny: float
+    transfer_cny: float
+    gate_fee_cny: float
+    preference_cny: float
+
+    @property
+    def total_cny(self) -> float:
+        """Sum of all parts, CNY/day."""
+        return (
+            self.fixed_cny
+            + self.expansion_cny
+            + self.collection_cny
+            + self.transfer_cny
+            + self.gate_fee_cny
+            + self.preference_cny
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentSolution:
+    """A solved assignment.
+
+    Attributes
+    ----------
+    open
+        ``(m,)`` bool, station open.
+    modules
+        ``(m,)`` expansion modules built per station.
+    station_of
+        ``(n,)`` index of each point's station (multi-source: the station of its largest share).
+    shares
+        ``(n, m)`` fraction of each point's demand per station (one 1.0 per row when
+        single-source).
+    load_kg, capacity_kg, utilisation
+        ``(m,)`` kg/day handled, capacity including modules (kg/day) and load / capacity.
+    travel_s
+        ``(n,)`` travel time from each point to its station, seconds.
+    cost
+        The objective split, CNY/day.
+    objective, best_bound
+        CNY/day of this solution and a proven lower bound on the optimum.
+    optimal
+        True when the solver proved optimality (within ``relative_gap``).
+    seconds
+        Wall-clock seconds spent.
+    solver
+        Which engine produced the returned solution (e.g. ``cpsat``, ``scip``, ``lp+scip``).
+    """
+
+    open: np.ndarray
+    modules: np.ndarray
+    station_of: np.ndarray
+    shares: np.ndarray
+    load_kg: np.ndarray
+    capacity_kg: np.ndarray
+    utilisation: np.ndarray
+    travel_s: np.ndarray
+    cost: CostSplit
+    objective: float
+    best_bound: float
+    optimal: bool
+    seconds: float
+    solver: str
+
+    @property
+    def gap_pct(self) -> float:
+        """Proven gap 100 * (objective - bound) / objective in percent."""
+        if self.objective <= 0:
+            return 0.0
+        return max(0.0, 100.0 * (self.objective - self.best_bound) / self.objective)
+
+
+# ---------------------------------------------------------------------- the reduced model
+@dataclass(frozen=True, eq=False)
+class _Model:
+    """Units to assign (points, or whole groups when kept together) and the stations."""
+
+    demand: np.ndarray  # (u,) int kg/day
+    cost: np.ndarray  # (u, m) CNY/day, full demand
+    usable: np.ndarray  # (u, m) bool
+    members: tuple[np.ndarray, ...]  # point indices of each unit
+    capacity: np.ndarray  # (m,) int
+    fixed: np.ndarray  # (m,)
+    status: np.ndarray  # (m,)
+    module_cap: np.ndarray  # (m,)
+    module_cost: np.ndarray  # (m,)
+    module_max: np.ndarray  # (m,)
+    single_source: bool
+
+    @property
+    def max_capacity(self) -> np.ndarray:
+        cap = self.capacity + self.module_cap * self.module_max
+        return np.where(self.status == FORCED_CLOSED, 0, cap)
+
+    def restricted(self, keep: np.ndarray) -> _Model:
+        """The same model with stations outside ``keep`` forced closed."""
+        status = np.where(keep, self.status, FORCED_CLOSED)
+        return dataclasses.replace(self, status=status, usable=self.usable & keep[None, :])
+
+
+def _reduce(problem: AssignmentProblem) -> _Model:
+    cost = np.asarray(problem.assign_cost_cny)
+    usable = np.asarray(problem.usable)
+    demand = np.asarray(problem.demand_kg)
+    if problem.keep_groups_together:
+        _, inverse = np.unique(problem.group, return_inverse=True)
+        members = tuple(np.flatnonzero(inverse == g) for g in range(inverse.max() + 1))
+        demand = np.array([demand[idx].sum() for idx in members], dtype=np.int64)
+        cost = np.array([cost[idx].sum(axis=0) for idx in members])
+        usable = np.array([usable[idx].all(axis=0) for idx in members])
+    else:
+        members = tuple(np.array([j]) for j in range(problem.num_points))
+    return _Model(
+        demand=demand,
+        cost=cost,
+        usable=usable,
+        members=members,
+        capacity=np.asarray(problem.capacity_kg),
+        fixed=np.asarray(problem.fixed_cost_cny),
+        status=np.asarray(problem.status),
+        module_cap=np.asarray(problem.expansion_capacity_kg),
+        module_cost=np.asarray(problem.expansion_cost_cny),
+        module_max=np.asarray(problem.expansion_max),
+        single_source=problem.single_source,
+    )
+
+
+# ---------------------------------------------------------------------- infeasibility
+def _ids(ids: tuple[str, ...], indices: np.ndarray, limit: int = 10) -> str:
+    names = [ids[int(i)] for i in indices[:limit]]
+    more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
+    return ", ".join(names) + more
+
+
+def _components(usable: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected components (units, stations) of the bipartite graph of usable pairs."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    u, m = usable.shape
+    rows, cols = np.nonzero(usable)
+    graph = coo_matrix((np.ones(rows.size), (rows, u + cols)), shape=(u + m, u + m))
+    _, labels = connected_components(graph, directed=False)
+    out = []
+    for label in np.unique(labels[:u]):
+        units = np.flatnonzero(labels[:u] == label)
+        stations = np.flatnonzero(labels[u:] == label)
+        out.append((units, stations))
+    return out
+
+
+def check_feasible(problem: AssignmentProblem) -> None:
+    """Raise `InfeasibleError` for the causes that are visible without search.
+
+    Checks, in order: points with no usable station (travel limit, accessibility, forced
+    closures); groups kept together with no station usable by all members; units larger than
+    every usable station; total demand above total openable capacity per connected group of
+    stations (points and stations linked by usable pairs).
+
+    Raises
+    ------
+    InfeasibleError
+        Naming the points or stations and the missing t/day.
+    """
+    model = _reduce(problem)
+    usable = np.asarray(problem.usable)
+    causes: list[str] = []
+    orphan = np.flatnonzero(~usable.any(axis=1))
+    if orphan.size:
+        causes.append(
+            f"{orphan.size} point(s) have no station within the travel limit and reachable by "
+            f"an allowed vehicle (or all such stations are forced closed): "
+            f"{_ids(problem.point_ids, orphan)}"
+        )
+    if problem.keep_groups_together and not orphan.size:
+        lonely = [k for k in range(len(model.members)) if not model.usable[k].any()]
+        if lonely:
+            names = sorted({str(problem.group[model.members[k][0]]) for k in lonely})
+            causes.append(
+                f"{len(lonely)} village group(s) kept together have no station usable by all of "
+                f"their points: group {', '.join(names[:10])}"
+            )
+    if causes:
+        raise InfeasibleError("; ".join(causes), causes)
+
+    max_cap = model.max_capacity
+    if model.single_source:
+        fits = model.usable & (model.demand[:, None] <= max_cap[None, :])
+        too_big = np.flatnonzero(~fits.any(axis=1))
+        for k in too_big[:10]:
+            points = model.members[k]
+            best = max_cap[model.usable[k]].max()
+            causes.append(
+                f"point(s) {_ids(problem.point_ids, points)} need {model.demand[k] / 1000:g} t/day "
+                f"in one station but the largest usable station takes {best / 1000:g} t/day"
+            )
+        if causes:
+            raise InfeasibleError("; ".join(causes), causes)
+
+    for units, stations in _components(model.usable):
+        need = int(model.demand[units].sum())
+        have = int(max_cap[stations].sum())
+        if need > have:
+            points = np.concatenate([model.members[k] for k in units])
+            whole = len(units) == len(model.members)
+            scope = "all stations" if whole else f"stations {_ids(problem.station_ids, stations)}"
+            causes.append(
+                f"{scope} lack {(need - have) / 1000:g} t/day of capacity: they can take at most "
+                f"{have / 1000:g} t/day (with all expansion modules) but the "
+                f"{len(points)} point(s) they alone can serve "
+                + ("" if whole else f"({_ids(problem.point_ids, points, 5)}) ")
+                + f"produce {need / 1000:g} t/day"
+            )
+    if causes:
+        raise InfeasibleError("; ".join(causes), causes)
+
+
+# ---------------------------------------------------------------------- engines
+@dataclass
+class _Result:
+    open: np.ndarray | None  # (m,) bool
+    modules: np.ndarray | None  # (m,) int
+    shares: np.ndarray | None  # (u, m) float
+    objective: float  # math.inf when no solution
+    bound: float
+    optimal: bool
+    infeasible: bool
+    solver: str
+
+
+def _empty(solver: str, bound: float = -math.inf, *, infeasible: bool = False) -> _Result:
+    return _Result(None, None, None, math.inf, bound, False, infeasible, solver)
+
+
+def _pairs(model: _Model) -> tuple[np.ndarray, np.ndarray]:
+    return np.nonzero(model.usable)
+
+
+def _solve_mip(
+    model: _Model,
+    *,
+    time_limit_s: float,
+    seed: int,
+    relative_gap: float,
+    hint: _Result | None = None,
+    backend: str = "SCIP",
+    relax: bool = False,
+    stop: threading.Event | None = None,
+    register: list | None = None,
+) -> tuple[_Result, np.ndarray | None]:
+    """Strong formulation in pywraplp; returns the result and, for an LP, reduced costs of y."""
+    solver = pywraplp.Solver.CreateSolver(backend)
+    if solver is None:  # pragma: no cover - every OR-Tools wheel ships SCIP and GLOP
+        msg = f"OR-Tools backend {backend} unavailable"
+        raise RuntimeError(msg)
+    name = backend.lower()
+    u, m = model.usable.shape
+    rows, cols = _pairs(model)
+    integral = model.single_source and not relax
+    y = []
+    for i in range(m):
+        lb = 1.0 if model.status[i] == FORCED_OPEN else 0.0
+        ub = 0.0 if model.status[i] == FORCED_CLOSED else 1.0
+        y.append(solver.NumVar(lb, ub, f"y{i}") if relax else solver.IntVar(lb, ub, f"y{i}"))
+    z = {}
+    for i in np.flatnonzero((model.module_max > 0) & (model.status != FORCED_CLOSED)):
+        top = float(model.module_max[i])
+        z[i] = solver.NumVar(0, top, f"z{i}") if relax else solver.IntVar(0, top, f"z{i}")
+    x = [solver.IntVar(0, 1, "") if integral else solver.NumVar(0, 1, "") for _ in range(rows.size)]
+    by_unit: list[list[int]] = [[] for _ in range(u)]
+    by_station: list[list[int]] = [[] for _ in range(m)]
+    for k, (j, i) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        by_unit[j].append(k)
+        by_station[i].append(k)
+    for j in range(u):
+        solver.Add(solver.Sum([x[k] for k in by_unit[j]]) == 1)
+    cap_con = []
+    for i in range(m):
+        load = solver.Sum([float(model.demand[rows[k]]) * x[k] for k in by_station[i]])
+        capacity = float(model.capacity[i]) * y[i]
+        if i in z:
+            capacity = capacity + float(model.module_cap[i]) * z[i]
+            solver.Add(z[i] <= float(model.module_max[i]) * y[i])
+        cap_con.append(solver.Add(load <= capacity))
+    for k in range(rows.size):
+        solver.Add(x[k] <= y[cols[k]])
+    total = float(model.demand.sum())
+    solver.Add(solver.Sum([float(model.max_capacity[i]) * y[i] for i in range(m)]) >= total)
+    objective = solver.Sum([float(model.fixed[i]) * y[i] for i in range(m)])
+    objective += solver.Sum([float(model.module_cost[i]) * z[i] for i in z])
+    costs = model.cost[rows, cols]
+    objective += solver.Sum([float(costs[k]) * x[k] for k in range(rows.size)])
+    solver.Minimize(objective)
+    solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
+    solver.SetNumThreads(1)
+    if backend == "SCIP":
+        solver.SetSolverSpecificParametersAsString(
+            f"randomization/randomseedshift = {int(seed) % 2**31}\nlimits/gap = {relative_gap}\n"
+        )
+    if hint is not None and hint.open is not None:
+        hint_vars = list(y) + list(x)
+        values = [float(v) for v in hint.open] + [float(v) for v in hint.shares[rows, cols]]
+        for i, var in z.items():
+            hint_vars.append(var)
+            values.append(float(hint.modules[i]))
+        solver.SetHint(hint_vars, values)
+    if stop is not None and stop.is_set():
+        return _empty(name), None
+    if register is not None:
+        register.append(solver)
+    status = solver.Solve()
+    if status == pywraplp.Solver.INFEASIBLE:
+        return _empty(name, infeasible=True), None
+    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        bound = -math.inf if relax else solver.Objective().BestBound()
+        return _empty(name, bound), None
+    value = solver.Objective().Value()
+    bound = value if relax else solver.Objective().BestBound()
+    shares = np.zeros((u, m))
+    shares[rows, cols] = [var.solution_value() for var in x]
+    open_ = np.array([var.solution_value() for var in y])
+    modules = np.zeros(m)
+    for i, var in z.items():
+        modules[i] = var.solution_value()
+    reduced = None
+    if relax:
+        reduced = np.array([var.reduced_cost() for var in y])
+        result = _Result(open_, modules, shares, value, value, True, False, name)
+        return result, reduced
+    optimal = status == pywraplp.Solver.OPTIMAL
+    result = _Result(
+        open_ > 0.5, np.round(modules).astype(int), shares, value, bound, optimal, False, name
+    )
+    return result, None
+
+
+class _StopCallback(cp_model.CpSolverSolutionCallback):
+    """Stops CP-SAT when another engine has proven optimality."""
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        super().__init__()
+        self._stop = stop
+
+    def on_solution_callback(self) -> None:
+        if self._stop is not None and self._stop.is_set():
+            self.StopSearch()
+
+
+def _cost_scale(model: _Model) -> float:
+    values = np.concatenate([model.cost[model.usable], model.fixed, model.module_cost])
+    if np.all(values == np.round(values)):
+        return 1.0
+    return 100.0  # CNY to fen: CP-SAT needs integer coefficients
+
+
+def _solve_cpsat(
+    model: _Model,
+    *,
+    time_limit_s: float,
+    seed: int,
+    relative_gap: float,
+    hint: _Result | None = None,
+    stop: threading.Event | None = None,
+    register: list | None = None,
+) -> _Result:
+    """Single-source model in CP-SAT (one worker)."""
+    u, m = model.usable.shape
+    rows, cols = _pairs(model)
+    scale = _cost_scale(model)
+    cp = cp_model.CpModel()
+    y = []
+    for i in range(m):
+        var = cp.NewBoolVar(f"y{i}")
+        if model.status[i] == FORCED_OPEN:
+            cp.Add(var == 1)
+        elif model.status[i] == FORCED_CLOSED:
+            cp.Add(var == 0)
+        y.append(var)
+    z = {}
+    for i in np.flatnonzero((model.module_max > 0) & (model.status != FORCED_CLOSED)):
+        z[i] = cp.NewIntVar(0, int(model.module_max[i]), f"z{i}")
+        cp.Add(z[i] <= int(model.module_max[i]) * y[i])
+    x = [cp.NewBoolVar("") for _ in range(rows.size)]
+    by_unit: list[list[int]] = [[] for _ in range(u)]
+    by_station: list[list[int]] = [[] for _ in range(m)]
+    for k, (j, i) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        by_unit[j].append(k)
+        by_station[i].append(k)
+        cp.AddImplication(x[k], y[i])
+    for j in range(u):
+        cp.AddExactlyOne([x[k] for k in by_unit[j]])
+    for i in range(m):
+        load = sum(int(model.demand[rows[k]]) * x[k] for k in by_station[i])
+        capacity = int(model.capacity[i]) * y[i]
+        if i in z:
+            capacity += int(model.module_cap[i]) * z[i]
+        cp.Add(load <= capacity)
+    total = int(model.demand.sum())
+    cp.Add(sum(int(model.max_capacity[i]) * y[i] for i in range(m)) >= total)
+    costs = np.round(model.cost[rows, cols] * scale).astype(np.int64)
+    fixed = np.round(model.fixed * scale).astype(np.int64)
+    objective = sum(int(fixed[i]) * y[i] for i in range(m))
+    objective += sum(round(model.module_cost[i] * scale) * z[i] for i in z)
+    objective += sum(int(costs[k]) * x[k] for k in range(rows.size))
+    cp.Minimize(objective)
+    if hint is not None and hint.open is not None:
+        for i in range(m):
+            cp.AddHint(y[i], bool(hint.open[i]))
+        for i, var in z.items():
+            cp.AddHint(var, int(hint.modules[i]))
+        hinted = hint.shares[rows, cols] > 0.5
+        for k in range(rows.size):
+            cp.AddHint(x[k], bool(hinted[k]))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = int(seed) % 2**31
+    solver.parameters.relative_gap_limit = relative_gap
+    if stop is not None and stop.is_set():
+        return _empty("cpsat")
+    if register is not None:
+        register.append(solver)
+    status = solver.Solve(cp, _StopCallback(stop))
+    if status == cp_model.INFEASIBLE:
+        return _empty("cpsat", infeasible=True)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _empty("cpsat", solver.BestObjectiveBound() / scale)
+    shares = np.zeros((u, m))
+    shares[rows, cols] = [solver.Value(var) for var in x]
+    open_ = np.array([bool(solver.Value(var)) for var in y])
+    modules = np.zeros(m, dtype=int)
+    for i, var in z.items():
+        modules[i] = solver.Value(var)
+    value = float((model.fixed * open_).sum() + (model.module_cost * modules).sum())
+    value += float((model.cost * shares).sum())
+    bound = solver.BestObjectiveBound() / scale
+    if scale != 1.0:  # rounding to fen can shift the bound by at most half a fen per term
+        bound -= 0.5 * (m + len(z) + u) / scale
+    return _Result(open_, modules, shares, value, bound, status == cp_model.OPTIMAL, False, "cpsat")
+
+
+def _portfolio(
+    model: _Model,
+    *,
+    time_limit_s: float,
+    seed: int,
+    relative_gap: float,
+    hint: _Result | None = None,
+) -> _Result:
+    """CP-SAT and SCIP in two threads; the first proof stops the other."""
+    stop = threading.Event()
+    results: dict[str, _Result] = {}
+    solvers: list = []
+
+    def run(name: str) -> None:
+        if name == "cpsat":
+            result = _solve_cpsat(
+                model,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                relative_gap=relative_gap,
+                hint=hint,
+                stop=stop,
+                register=solvers,
+            )
+        else:
+            result, _ = _solve_mip(
+                model,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                relative_gap=relative_gap,
+                hint=hint,
+                stop=stop,
+                register=solvers,
+            )
+        results[name] = result
+        if result.optimal or result.infeasible:
+            stop.set()
+            for other in list(solvers):
+                if isinstance(other, pywraplp.Solver):
+                    other.InterruptSolve()
+                else:
+                    other.StopSearch()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("cpsat", "scip")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return _combine(list(results.values()))
+
+
+def _combine(results: list[_Result]) -> _Result:
+    """Best solution, best bound, proof from any of the runs."""
+    solved = [r for r in results if r.open is not None]
+    bound = max((r.bound for r in results), default=-math.inf)
+    if not solved:
+        infeasible = any(r.infeasible for r in results)
+        return _empty("+".join(r.solver for r in results), bound, infeasible=infeasible)
+    best = min(solved, key=lambda r: (r.objective, r.solver != "cpsat"))
+    optimal = best.optimal or any(
+        r.optimal for r in results if r.objective >= best.objective - 1e-6
+    )
+    bound = min(max(bound, best.bound), best.objective)
+    if best.objective - bound <= 1e-6 * max(1.0, abs(best.objective)):
+        optimal = True
+    return dataclasses.replace(best, bound=bound, optimal=optimal)
+
+
+def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentParams) -> _Result:
+    """Large instances: Lagrangian relaxation (bound, station values, greedy primal), then the
+    exact model restricted to the stations the relaxation or the greedy solution opens plus the
+    ``extra`` most attractive other stations, warm-started from the greedy solution."""
+    start = time.perf_counter()
+    m = model.usable.shape[1]
+    budget = min(0.25 * (deadline - start), 15.0)
+    relaxation = lagrangian(
+        model.cost,
+        model.usable,
+        model.demand,
+        model.max_capacity,
+        model.fixed,
+        model.status,
+        single_source=model.single_source,
+        bound_valid=not bool((model.module_max > 0).any()),
+        time_limit_s=budget,
+    )
+    keep = relaxation.opened | (model.status == FORCED_OPEN)
+    hint = None
+    results: list[_Result] = []
+    if relaxation.primal_open is not None:
+        keep |= relaxation.primal_open
+        open_ = relaxation.primal_open | (model.status == FORCED_OPEN)
+        modules = np.zeros(m, dtype=int)
+        load = (relaxation.primal_shares * model.demand[:, None]).sum(axis=0)
+        over = np.maximum(load - model.capacity, 0)
+        with_modules = model.module_cap > 0
+        modules[with_modules] = np.ceil(over[with_modules] / model.module_cap[with_modules])
+        cost = float(
+            (model.cost * relaxation.primal_shares).sum()
+            + model.fixed[open_].sum()
+            + (model.module_cost * modules).sum()
+        )
+        hint = _Result(
+            open_, modules, relaxation.primal_shares, cost, -math.inf, False, False, "greedy"
+        )
+        results.append(hint)
+    extra = max(params.restrict_extra, m // 10)
+    closed = np.flatnonzero(~keep & (model.status != FORCED_CLOSED))
+    keep[closed[np.argsort(relaxation.value[closed], kind="stable")][:extra]] = True
+    logger.info(
+        "Lagrangian bound %.3f after %d iterations (%.1f s); greedy %.3f; restricted to %d of %d"
+        " stations",
+        relaxation.bound,
+        relaxation.iterations,
+        time.perf_counter() - start,
+        relaxation.primal_cost,
+        int(keep.sum()),
+        m,
+    )
+    restricted = _finish(
+        model.restricted(keep), deadline=deadline, seed=seed, params=params, hint=hint
+    )
+    results.append(
+        dataclasses.replace(
+            restricted, optimal=False, bound=-math.inf, solver="lagrangian+" + restricted.solver
+        )
+    )
+    results.append(_empty("lagrangian", relaxation.bound))
+    return _combine(results)
+
+
+def _finish(
+    model: _Model, *, deadline: float, seed: int, params: AssignmentParams, hint: _Result | None
+) -> _Result:
+    remaining = max(0.5, deadline - time.perf_counter())
+    if model.single_source and params.engine in ("auto", "portfolio"):
+        return _portfolio(
+            model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
+        )
+    if params.engine == "cpsat":
+        return _solve_cpsat(
+            model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
+        )
+    result, _ = _solve_mip(
+        model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
+    )
+    return result
+
+
+# ---------------------------------------------------------------------- public entry point
+def solve(
+    problem: AssignmentProblem, params: AssignmentParams | None = None, *, seed: int = 1
+) -> AssignmentSolution:
+    """Open stations, size expansions and assign every point to a station at least cost.
+
+    Parameters
+    ----------
+    problem
+        The validated problem.
+    params
+        Engine and limits; defaults to `AssignmentParams()`.
+    seed
+        Random seed of both solvers.
+
+    Returns
+    -------
+    AssignmentSolution
+
+    Raises
+    ------
+    InfeasibleError
+        If no assignment exists; the message names the points without a usable station or
+        the stations short of capacity (and by how many t/day).
+    RuntimeError
+        If the time limit ends before any feasible assignment was found.
+    """
+    params = params or AssignmentParams()
+    start = time.perf_counter()
+    deadline = start + params.time_limit_s
+    check_feasible(problem)
+    model = _reduce(problem)
+    if not model.single_source and params.engine in ("portfolio", "cpsat"):
+        msg = f"engine {params.engine!r} needs a single-source problem; use 'mip' or 'auto'."
+        raise ValueError(msg)
+    pairs = int(model.usable.sum())
+    if params.engine == "auto" and pairs > params.large_pairs:
+        result = _guided(model, deadline=deadline, seed=seed, params=params)
+    else:
+        result = _finish(model, deadline=deadline, seed=seed, params=params, hint=None)
+    if result.open is None:
+        if result.infeasible:
+            msg = (
+                "no assignment fits the station capacities: every point has a usable station "
+                "and total capacity suffices, but the points' loads cannot be packed into the "
+                "stations (single sourcing); add capacity or relax travel limits"
+            )
+            raise InfeasibleError(msg)
+        msg = f"no feasible assignment found within {params.time_limit_s:g} s; raise the limit"
+        raise RuntimeError(msg)
+    return _solution(problem, model, result, time.perf_counter() - start)
+
+
+def _solution(
+    problem: AssignmentProblem, model: _Model, result: _Result, seconds: float
+) -> AssignmentSolution:
+    n, m = problem.num_points, problem.num_stations
+    unit_shares = np.where(result.shares > 1e-9, result.shares, 0.0)
+    unit_shares = unit_shares / unit_shares.sum(axis=1, keepdims=True)
+    shares = np.zeros((n, m))
+    for k, points in enumerate(model.members):
+        shares[points] = unit_shares[k]
+    if problem.single_source:
+        station_of = shares.argmax(axis=1)
+        shares = np.zeros((n, m))
+        shares[np.arange(n), station_of] = 1.0
+    else:
+        station_of = shares.argmax(axis=1)
+    demand = problem.demand_kg.astype(float)
+    load = (shares * demand[:, None]).sum(axis=0)
+    open_ = np.asarray(result.open, dtype=bool) | (load > 0)
+    modules = np.where(open_, np.round(result.modules).astype(np.int64), 0)
+    need = np.ceil(
+        np.maximum(load - problem.capacity_kg, 0) / np.maximum(problem.expansion_capacity_kg, 1)
+        - 1e-9
+    ).astype(np.int64)
+    modules = np.minimum(np.maximum(modules, need), problem.expansion_max)
+    capacity = problem.capacity_kg + modules * problem.expansion_capacity_kg
+    utilisation = np.divide(load, capacity, out=np.zeros(m), where=capacity > 0)
+    split = CostSplit(
+        fixed_cny=float(problem.fixed_cost_cny[open_].sum()),
+        expansion_cny=float((modules * problem.expansion_cost_cny).sum()),
+        collection_cny=float((shares * problem.collection_cost_cny).sum()),
+        transfer_cny=float((shares * problem.transfer_cost_cny).sum()),
+        gate_fee_cny=float((shares * problem.gate_fee_cny).sum()),
+        preference_cny=float((shares * problem.preference_cost_cny).sum()),
+    )
+    objective = split.total_cny
+    bound = min(result.bound, objective)
+    optimal = bool(result.optimal) or objective - bound <= 1e-6 * max(1.0, abs(objective))
+    return AssignmentSolution(
+        open=open_,
+        modules=modules,
+        station_of=station_of.astype(np.int64),
+        shares=shares,
+        load_kg=load,
+        capacity_kg=capacity,
+        utilisation=utilisation,
+        travel_s=problem.travel_s[np.arange(n), station_of].astype(np.int64),
+        cost=split,
+        objective=objective,
+        best_bound=bound,
+        optimal=optimal,
+        seconds=seconds,
+        solver=result.solver,
+    )
