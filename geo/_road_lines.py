@@ -131,8 +131,9 @@ def validate_road_lines(
             f"expected {expected}"
         )
 
+    cols = {c: df[c].tolist() for c in columns}
     for i in range(len(df)):
-        rid_raw = df["road_id"].iloc[i]
+        rid_raw = cols["road_id"][i]
         if (
             rid_raw is None
             or (isinstance(rid_raw, float) and math.isnan(rid_raw))
@@ -144,13 +145,13 @@ def validate_road_lines(
             bad(i, "geometry", None if geom is None else geom.wkt, "a LineString")
         elif geom.geom_type not in ("LineString", "MultiLineString"):
             bad(i, "geometry", geom.geom_type, "a LineString or MultiLineString")
-        cls_name = df["road_class"].iloc[i]
+        cls_name = cols["road_class"][i]
         cls = ROAD_CLASSES.get(cls_name) if isinstance(cls_name, str) else None
         if cls is None:
             bad(i, "road_class", cls_name, f"one of {', '.join(ROAD_CLASSES)}")
         for field, lo, hi, unit in (("speed_kph", 0.0, 150.0, "km/h"), ("width_m", 0.0, 50.0, "m")):
-            if field in df.columns:
-                value = df[field].iloc[i]
+            if field in cols:
+                value = cols[field][i]
                 try:
                     num = float(value)
                 except (TypeError, ValueError):
@@ -170,8 +171,8 @@ def validate_road_lines(
                 out[field].append(num)
             else:
                 out[field].append(getattr(cls, field) if cls else math.nan)
-        if "max_weight_t" in df.columns:
-            value = df["max_weight_t"].iloc[i]
+        if "max_weight_t" in cols:
+            value = cols["max_weight_t"][i]
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 out["max_weight_t"].append(None)
             else:
@@ -185,7 +186,7 @@ def validate_road_lines(
         else:
             out["max_weight_t"].append(None)
         for field, target in (("oneway", oneway), ("synthetic", synthetic)):
-            value = df[field].iloc[i] if field in df.columns else False
+            value = cols[field][i] if field in cols else False
             flag = _as_bool(value)
             if flag is None:
                 bad(i, field, value, "true/false (yes/no, 1/0)")
@@ -270,6 +271,7 @@ def build_network(
         u.tolist(), v.tolist(), seg_len.tolist(), seg_row.tolist(), strict=True
     ):
         row = rows[r]
+        mw = row["max_weight_t"]
         attrs = {
             "length": length,
             "speed_kph": row["speed_kph"],
@@ -277,7 +279,7 @@ def build_network(
             "road_class": row["road_class"],
             "oneway": row["oneway"],
             "width_m": row["width_m"],
-            "max_weight_t": row["max_weight_t"],
+            "max_weight_t": None if mw is None or math.isnan(mw) else float(mw),
             "road_id": row["road_id"],
             "synthetic": row["synthetic"],
         }

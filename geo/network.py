@@ -176,6 +176,7 @@ class RoadNetwork:
         g.graph.setdefault("crs", "EPSG:4326")
         self._graph = nx.freeze(g)
         self.name = name
+        self._cache: dict[object, object] = {}  # derived per-profile data (geo._profile)
 
     # -- basic views -------------------------------------------------------------------------
     @property
