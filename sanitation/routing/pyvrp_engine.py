@@ -42,8 +42,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvrp
-from pyvrp import Client, Depot, Location, ProblemData
+from pyvrp import Client, CostEvaluator, Depot, Location, ProblemData
+from pyvrp import SolveParams as PSolveParams
 from pyvrp import VehicleType as PVehicleType
+from pyvrp._pyvrp import Activity
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks, IteratedLocalSearchParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from sanitation.routing.engine import SolveParams
@@ -61,6 +64,8 @@ REASON_TIMING = "could not be kept on its route when the lunch break was inserte
 
 #: share of the time after which the all-stops-required phase gives up if still infeasible
 GIVE_UP_SHARE = 0.25
+#: share of the time given to the relaxed daily-limit model (when a daily limit binds)
+RELAXED_SHARE = 0.6
 #: PyVRP's cost of an infeasible solution is the largest int64
 INFEASIBLE_COST = 1 << 62
 
@@ -166,34 +171,124 @@ def _search(
     params: SolveParams,
     seed: int,
 ) -> tuple[pyvrp.Solution, list[str]]:
-    """Phase 1: every stop required (much faster search) when the fleet could plausibly serve
-    them all, giving up after a share of the time if nothing feasible shows up; phase 2: stops
-    optional with priority prizes, for the remaining time."""
+    """Run the PyVRP phases within ``budget`` seconds; return the best admissible solution.
+
+    Phase 1: every stop required (a much faster search) when the fleet could plausibly serve
+    them all, giving up after a share of the time if nothing feasible shows up; otherwise
+    phase 2: stops optional with priority prizes. If a daily load limit had to be modelled by
+    smaller trips, part of the time goes to a relaxed model (full trip capacity) warm-started
+    from the result, keeping the best candidate seen that respects the daily limit.
+    """
     t0 = time.perf_counter()
     phases: list[str] = []
+    relaxed = (
+        _build_data(problem, candidates, relax_day_limit=True)
+        if _day_limit_binds(problem)
+        else None
+    )
+    first_budget = budget * (1.0 - RELAXED_SHARE) if relaxed is not None else budget
+    best: pyvrp.Solution | None = None
+    required = False
     if _fleet_may_suffice(problem, candidates):
         data = mapping.data
-        required = [_with_required(c) for c in data.clients()]
         res = pyvrp.solve(
-            data.replace(clients=required),
-            stop=_stop(budget, params, GIVE_UP_SHARE * budget),
+            data.replace(clients=[_with_required(c) for c in data.clients()]),
+            stop=_stop(first_budget, params, GIVE_UP_SHARE * budget),
             seed=seed,
             collect_stats=False,
             display=False,
         )
         phases.append(f"required:{res.num_iterations}")
         if res.best.is_feasible():
-            return res.best, phases
+            best, required = res.best, True
+    if best is None:
+        remaining = max(0.05, first_budget - (time.perf_counter() - t0))
+        res = pyvrp.solve(
+            mapping.data,
+            stop=_stop(remaining, params, None),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+        )
+        phases.append(f"optional:{res.num_iterations}")
+        best = res.best
+    if relaxed is None:
+        return best, phases
+
+    data = relaxed.data
+    if required:
+        data = data.replace(clients=[_with_required(c) for c in data.clients()])
+    limits = [problem.vehicle_types[i].max_load_per_day_kg for i in relaxed.vt_index]
+    tracker = _DayLimitTracker(limits)
+    init = _transfer(best, data) if best.is_feasible() else None
     remaining = max(0.05, budget - (time.perf_counter() - t0))
     res = pyvrp.solve(
-        mapping.data,
+        data,
         stop=_stop(remaining, params, None),
-        seed=seed,
+        seed=seed + 1,
         collect_stats=False,
         display=False,
+        params=PSolveParams(ils=IteratedLocalSearchParams(callbacks=tracker)),
+        initial_solution=init,
     )
-    phases.append(f"optional:{res.num_iterations}")
-    return res.best, phases
+    phases.append(f"relaxed-day-limit:{res.num_iterations}")
+    zero = CostEvaluator([0], 0, 0)
+    if tracker.best is not None and (
+        not best.is_feasible() or zero.cost(tracker.best) < zero.cost(best)
+    ):
+        phases.append("relaxed-day-limit won")
+        return _transfer(tracker.best, mapping.data), phases
+    return best, phases
+
+
+class _DayLimitTracker(IteratedLocalSearchCallbacks):
+    """Remembers the cheapest feasible solution seen whose routes respect the daily limits."""
+
+    def __init__(self, limits: list[int | None]) -> None:
+        self.limits = limits
+        self.best: pyvrp.Solution | None = None
+        self.best_cost = INFEASIBLE_COST
+
+    def _consider(self, sol: pyvrp.Solution, cost_evaluator: CostEvaluator) -> None:
+        cost = cost_evaluator.cost(sol)
+        if cost >= self.best_cost:
+            return
+        for route in sol.routes():
+            limit = self.limits[route.vehicle_type()]
+            if limit is not None and route.pickup()[0] > limit:
+                return
+        self.best, self.best_cost = sol, cost
+
+    def on_iteration(
+        self,
+        current: pyvrp.Solution,
+        candidate: pyvrp.Solution,
+        best: pyvrp.Solution,
+        cost_evaluator: CostEvaluator,
+    ) -> None:
+        """Check the candidate and the search's best."""
+        self._consider(candidate, cost_evaluator)
+        self._consider(best, cost_evaluator)
+
+
+def _transfer(sol: pyvrp.Solution, data: ProblemData) -> pyvrp.Solution:
+    """The same visits as a solution of ``data`` (same clients/depots, other capacities)."""
+    routes = [
+        pyvrp.Route(
+            data,
+            [Activity(a.type, a.idx) for a in list(r.schedule())[1:-1]],
+            r.vehicle_type(),
+        )
+        for r in sol.routes()
+    ]
+    return pyvrp.Solution(data, routes)
+
+
+def _day_limit_binds(problem: RoutingProblem) -> bool:
+    return any(
+        v.count > 0 and _trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
+        for v in problem.vehicle_types
+    )
 
 
 def _with_required(c: Client) -> Client:
@@ -259,11 +354,17 @@ def _reachable(problem: RoutingProblem, vt: VehicleType, s: Stop) -> bool:
     return end <= vt.shift_end_s and shortest <= vt.max_duration_s
 
 
-def _trip_capacity(vt: VehicleType) -> tuple[int, int | None]:
-    """(capacity per trip, max trips) used in PyVRP, honouring the daily load limit."""
+def _trip_capacity(vt: VehicleType, *, relax: bool = False) -> tuple[int, int | None]:
+    """(capacity per trip, max trips) used in PyVRP, honouring the daily load limit.
+
+    With ``relax`` the trips keep the full capacity (the daily limit is then checked outside).
+    """
     cap, trips = vt.capacity_kg, vt.max_trips
     day = vt.max_load_per_day_kg
     if day is not None and (trips is None or day < cap * trips):
+        if relax:
+            k = math.ceil(day / cap) if cap > 0 else 1
+            return min(cap, day), k if trips is None else min(k, trips)
         if day <= cap:
             return day, 1 if trips is None else min(trips, 1)
         k = math.ceil(day / cap) if cap > 0 else 1
@@ -273,7 +374,9 @@ def _trip_capacity(vt: VehicleType) -> tuple[int, int | None]:
     return cap, trips
 
 
-def _build_data(problem: RoutingProblem, candidates: list[int]) -> _Mapping:
+def _build_data(
+    problem: RoutingProblem, candidates: list[int], *, relax_day_limit: bool = False
+) -> _Mapping:
     scale = _cost_scale(problem)
     horizon = int(problem.horizon_s or 86_400)
     vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
@@ -373,7 +476,7 @@ def _build_data(problem: RoutingProblem, candidates: list[int]) -> _Mapping:
             dist_mats.append(dist_m)
             dur_mats.append(dur_m)
         b = v.lunch.duration_s if v.lunch is not None else 0
-        cap, trips = _trip_capacity(v)
+        cap, trips = _trip_capacity(v, relax=relax_day_limit)
         assert v.max_duration_s is not None
         kwargs: dict[str, object] = {}
         if trips is not None:
