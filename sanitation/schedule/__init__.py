@@ -1,0 +1,294 @@
+"""Which collection points are due on which day of a week, and how much each visit collects.
+
+Each point gets a weekly visiting pattern that matches its collection frequency:
+
+- ``daily``: every day;
+- ``every_2_days``: four visits a week, two days apart with one one-day gap (7 rotations);
+- ``twice_weekly``: two visits three and four days apart (7 rotations);
+- ``weekly``: one visit (7 choices).
+
+A visit on day ``d`` collects the waste generated since the previous visit (days ``prev .. d-1``,
+cyclically over the week, with the seasonal multiplier of each day). A bin never overflows: a
+pattern is allowed only if every visit's accumulated waste fits the bin. When no pattern of the
+declared frequency fits, the next more frequent one is used and the change is reported.
+
+Among the allowed patterns, CP-SAT balances each station's week: it minimises the largest daily
+tonnage of every station, then the largest daily number of stops (a proxy for truck hours). It
+starts from a greedy hint (largest points first, each on the pattern whose days are least loaded
+so far) and is bounded by deterministic time, so a seed gives the same schedule every run.
+Masses are integer kilograms inside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from sanitation.errors import InfeasibleError
+
+DAYS = 7
+FREQUENCY_ORDER = ("weekly", "twice_weekly", "every_2_days", "daily")
+
+
+def _rotations(base: Sequence[int]) -> list[tuple[int, ...]]:
+    patterns = {tuple(sorted((d + k) % DAYS for d in base)) for k in range(DAYS)}
+    return sorted(patterns)
+
+
+PATTERNS: dict[str, list[tuple[int, ...]]] = {
+    "daily": [tuple(range(DAYS))],
+    "every_2_days": _rotations((0, 2, 4, 6)),
+    "twice_weekly": _rotations((0, 3)),
+    "weekly": [(d,) for d in range(DAYS)],
+}
+
+
+@dataclass(frozen=True)
+class SchedulePoint:
+    """A point to schedule: its station, bin and the waste it generates each day of the week.
+
+    ``generation_kg[d]`` is the waste generated on weekday ``d`` (0 = Monday), seasonal
+    multipliers included.
+    """
+
+    point_id: str
+    station_id: str
+    frequency: str
+    bin_capacity_kg: int
+    generation_kg: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.frequency not in PATTERNS:
+            msg = f"SchedulePoint {self.point_id!r}: unknown frequency {self.frequency!r}."
+            raise ValueError(msg)
+        if len(self.generation_kg) != DAYS:
+            msg = f"SchedulePoint {self.point_id!r}: generation_kg needs {DAYS} values."
+            raise ValueError(msg)
+        if self.bin_capacity_kg <= 0 or min(self.generation_kg) < 0:
+            msg = f"SchedulePoint {self.point_id!r}: bin capacity must be > 0, generation >= 0."
+            raise ValueError(msg)
+
+
+def visit_loads(pattern: Sequence[int], generation_kg: Sequence[int]) -> dict[int, int]:
+    """Weekday → kg collected on that visit (waste since the previous visit, cyclic)."""
+    loads = {}
+    days = sorted(pattern)
+    for index, day in enumerate(days):
+        previous = days[index - 1] if index else days[-1] - DAYS
+        loads[day] = sum(generation_kg[k % DAYS] for k in range(previous, day))
+    return loads
+
+
+@dataclass(frozen=True)
+class FrequencyChange:
+    """A point whose declared frequency would overflow its bin, and what was used instead."""
+
+    point_id: str
+    declared: str
+    used: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class WeekSchedule:
+    """Visiting days and loads for one week.
+
+    ``visits[point_id]`` maps weekday (0 = Monday) → kg collected on that visit.
+    ``station_day_kg[station_id][d]`` and ``station_day_stops[station_id][d]`` are the daily totals.
+    """
+
+    week_start: dt.date
+    visits: Mapping[str, Mapping[int, int]]
+    frequency_used: Mapping[str, str]
+    changes: tuple[FrequencyChange, ...]
+    station_day_kg: Mapping[str, tuple[int, ...]]
+    station_day_stops: Mapping[str, tuple[int, ...]]
+    optimal: bool
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def due_on(self, day: dt.date) -> dict[str, int]:
+        """Points due on ``day`` (a date in this week) → kg to collect."""
+        offset = (day - self.week_start).days
+        if not 0 <= offset < DAYS:
+            msg = f"{day} is not in the week starting {self.week_start}"
+            raise ValueError(msg)
+        return {p: loads[offset] for p, loads in self.visits.items() if offset in loads}
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def schedule_week(
+    points: Sequence[SchedulePoint],
+    start: dt.date,
+    *,
+    seed: int = 1,
+    deterministic_time_s: float = 3.0,
+) -> WeekSchedule:
+    """Choose a visiting pattern for every point; balance each station's week.
+
+    Raises
+    ------
+    InfeasibleError
+        When even a daily visit overflows a bin (names the points, their daily waste and bins).
+    """
+    allowed: dict[str, list[tuple[int, ...]]] = {}
+    used: dict[str, str] = {}
+    changes: list[FrequencyChange] = []
+    overflowing: list[str] = []
+    for point in points:
+        start_rank = FREQUENCY_ORDER.index(point.frequency)
+        for frequency in FREQUENCY_ORDER[start_rank:]:
+            fits = [
+                pattern
+                for pattern in PATTERNS[frequency]
+                if max(visit_loads(pattern, point.generation_kg).values()) <= point.bin_capacity_kg
+            ]
+            if fits:
+                allowed[point.point_id] = fits
+                used[point.point_id] = frequency
+                if frequency != point.frequency:
+                    changes.append(
+                        FrequencyChange(
+                            point.point_id,
+                            point.frequency,
+                            frequency,
+                            f"bin {point.bin_capacity_kg} kg overflows between "
+                            f"{point.frequency} visits (up to "
+                            f"{max(point.generation_kg) * _max_gap(point.frequency)} kg)",
+                        )
+                    )
+                break
+        else:
+            overflowing.append(
+                f"point {point.point_id!r}: {max(point.generation_kg)} kg/day exceeds its bin of "
+                f"{point.bin_capacity_kg} kg even with daily collection"
+            )
+    if overflowing:
+        msg = f"{len(overflowing)} bin(s) overflow even with daily collection"
+        raise InfeasibleError(msg, [msg, *overflowing])
+
+    model = cp_model.CpModel()
+    choice: dict[tuple[str, int], cp_model.IntVar] = {}
+    day_kg: dict[str, list[list[tuple[cp_model.IntVar, int]]]] = defaultdict(
+        lambda: [[] for _ in range(DAYS)]
+    )
+    fixed_kg: dict[str, list[int]] = defaultdict(lambda: [0] * DAYS)
+    fixed_stops: dict[str, list[int]] = defaultdict(lambda: [0] * DAYS)
+    day_stops: dict[str, list[list[cp_model.IntVar]]] = defaultdict(
+        lambda: [[] for _ in range(DAYS)]
+    )
+    for point in points:
+        patterns = allowed[point.point_id]
+        station = point.station_id
+        if len(patterns) == 1:
+            for day, kg in visit_loads(patterns[0], point.generation_kg).items():
+                fixed_kg[station][day] += kg
+                fixed_stops[station][day] += 1
+            continue
+        variables = []
+        for j, pattern in enumerate(patterns):
+            var = model.new_bool_var(f"x[{point.point_id},{j}]")
+            choice[(point.point_id, j)] = var
+            variables.append(var)
+            for day, kg in visit_loads(pattern, point.generation_kg).items():
+                day_kg[station][day].append((var, kg))
+                day_stops[station][day].append(var)
+        model.add_exactly_one(variables)
+
+    _add_greedy_hint(model, points, allowed, choice, fixed_kg)
+    stations = sorted({p.station_id for p in points})
+    peak_kg_terms = []
+    peak_stop_terms = []
+    week_kg: dict[str, int] = defaultdict(int)
+    week_stops: dict[str, int] = defaultdict(int)
+    for point in points:  # every pattern collects the whole week's waste
+        week_kg[point.station_id] += sum(point.generation_kg)
+        week_stops[point.station_id] += len(allowed[point.point_id][0])
+    for station in stations:
+        peak = model.new_int_var(0, max(week_kg[station], 1), f"peak_kg[{station}]")
+        peak_stops = model.new_int_var(0, week_stops[station], f"peak_stops[{station}]")
+        # the average day bounds the peak: lets the search prove optimality
+        model.add(peak * DAYS >= week_kg[station])
+        model.add(peak_stops * DAYS >= week_stops[station])
+        for day in range(DAYS):
+            model.add(
+                peak >= fixed_kg[station][day] + sum(kg * var for var, kg in day_kg[station][day])
+            )
+            model.add(peak_stops >= fixed_stops[station][day] + sum(day_stops[station][day]))
+        peak_kg_terms.append(peak)
+        peak_stop_terms.append(peak_stops)
+    # kilograms first: the stop peaks (at most n) only break ties between equal kg peaks
+    model.minimize(sum(peak_kg_terms) * (len(points) + 1) + sum(peak_stop_terms))
+
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = deterministic_time_s
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        msg = f"schedule search found no assignment of visiting days ({solver.status_name()})"
+        raise InfeasibleError(msg)
+
+    visits: dict[str, dict[int, int]] = {}
+    for point in points:
+        patterns = allowed[point.point_id]
+        chosen = 0
+        if len(patterns) > 1:
+            chosen = next(
+                j for j in range(len(patterns)) if solver.value(choice[(point.point_id, j)])
+            )
+        visits[point.point_id] = visit_loads(patterns[chosen], point.generation_kg)
+    station_kg: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
+    station_stops: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
+    for point in points:
+        for day, kg in visits[point.point_id].items():
+            station_kg[point.station_id][day] += kg
+            station_stops[point.station_id][day] += 1
+    return WeekSchedule(
+        week_start=start,
+        visits=visits,
+        frequency_used=used,
+        changes=tuple(changes),
+        station_day_kg={s: tuple(v) for s, v in station_kg.items()},
+        station_day_stops={s: tuple(v) for s, v in station_stops.items()},
+        optimal=status == cp_model.OPTIMAL,
+        stats={"seconds": solver.wall_time, "objective": solver.objective_value},
+    )
+
+
+def _max_gap(frequency: str) -> int:
+    pattern = PATTERNS[frequency][0]
+    days = sorted(pattern)
+    return max((days[i] - days[i - 1]) % DAYS or DAYS for i in range(len(days)))
+
+
+def _add_greedy_hint(
+    model: cp_model.CpModel,
+    points: Sequence[SchedulePoint],
+    allowed: Mapping[str, list[tuple[int, ...]]],
+    choice: Mapping[tuple[str, int], cp_model.IntVar],
+    fixed_kg: Mapping[str, list[int]],
+) -> None:
+    """Hint a balanced start: biggest points first, each on its least-loaded allowed pattern."""
+    load: dict[str, list[int]] = {s: list(v) for s, v in fixed_kg.items()}
+    flexible = [p for p in points if len(allowed[p.point_id]) > 1]
+    for point in sorted(flexible, key=lambda p: -sum(p.generation_kg)):
+        days = load.setdefault(point.station_id, [0] * DAYS)
+        options = allowed[point.point_id]
+        best = min(
+            range(len(options)),
+            key=lambda j: max(
+                days[d] + kg for d, kg in visit_loads(options[j], point.generation_kg).items()
+            ),
+        )
+        for day, kg in visit_loads(options[best], point.generation_kg).items():
+            days[day] += kg
+        for j in range(len(options)):
+            model.add_hint(choice[(point.point_id, j)], j == best)
