@@ -152,9 +152,23 @@ def _latest_feasible(
         else:
             hi = mid - 1
     p = _forward(problem, vt, nodes, lo_tw, lunch_gap)
-    if p.ok:
-        best = (lo_tw, p)
-    return best
+    if not p.ok:
+        return best
+    # the departures giving this shortest duration form an interval: take its start, so the
+    # truck is back as early as possible
+    target = p.ret - lo_tw
+    a, b = lo, lo_tw
+    while a < b:
+        mid = (a + b) // 2
+        q = _forward(problem, vt, nodes, mid, lunch_gap)
+        if q.ok and q.ret - mid == target:
+            b = mid
+        else:
+            a = mid + 1
+    q = _forward(problem, vt, nodes, a, lunch_gap)
+    if q.ok and q.ret - a == target:
+        return a, q
+    return lo_tw, p
 
 
 def build_route(

@@ -1,0 +1,114 @@
+"""Benchmark readers parse the real instance formats and reproduce published costs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sanitation.bench import cvrp, vrptw, waste
+from sanitation.routing.schedule import build_route
+from sanitation.routing.solution import RoutingSolution
+from sanitation.verify.routing import verify
+
+DATA = Path(__file__).parent / "data" / "routing"
+
+
+def _sol_routes(path: Path) -> tuple[list[list[int]], float]:
+    text = path.read_text(encoding="utf-8")
+    routes = [[int(x) for x in m.split()] for m in re.findall(r"Route #\d+:([^\n]*)", text)]
+    cost = float(re.search(r"Cost\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    return routes, cost
+
+
+def test_vrplib_reader_and_bks_solution_verifies():
+    inst = cvrp.read_vrplib(DATA / "X-n101-k25.vrp")
+    assert inst.capacity == 206
+    assert len(inst.ids) == 101
+    assert inst.ids[0] == inst.depot_id == 1
+    problem = cvrp.to_problem(inst)
+    routes, bks = _sol_routes(DATA / "X-n101-k25.sol")
+    # CVRPLIB .sol numbers customers 1..n-1 = VRPLIB node id - 1
+    built = [
+        build_route(problem, "vehicle", k, [("stop", str(c + 1)) for c in r])
+        for k, r in enumerate(routes)
+    ]
+    sol = RoutingSolution(tuple(built), (), sum(r.cost for r in built), "bks", 0.0)
+    assert verify(problem, sol) == []
+    assert sum(r.distance_m for r in built) == bks == 27591
+
+
+def test_solomon_reader_truncation_and_bks_solution_verifies():
+    inst = vrptw.read_solomon(DATA / "R101.txt")
+    assert (inst.vehicles, inst.capacity, len(inst.ids)) == (25, 200, 101)
+    problem = vrptw.to_problem(inst)
+    routes, bks = _sol_routes(DATA / "R101.sol")
+    built = [
+        build_route(problem, "vehicle", k, [("stop", str(c)) for c in r])
+        for k, r in enumerate(routes)
+    ]
+    sol = RoutingSolution(tuple(built), (), sum(r.cost for r in built), "bks", 0.0)
+    assert verify(problem, sol) == []
+    assert sum(r.distance_m for r in built) / vrptw.SCALE == pytest.approx(bks) == 1637.7
+
+
+def test_truncated_distances_are_exact():
+    import numpy as np
+
+    d = vrptw.truncated_distances(np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]]))
+    assert d[0, 1] == 50  # exactly 5.0, not 4.9 from floating error
+    assert d[0, 2] == 14  # sqrt(2) = 1.414 -> 1.4
+
+
+def test_kim_reader_and_manhattan_travel_time():
+    inst = waste.read_kim(DATA / "102_stop.txt")
+    assert (inst.capacity_yd, inst.day_limit_yd, inst.max_stops) == (280.0, 400.0, 500)
+    assert inst.kind.count(1) == 99
+    assert inst.kind.count(2) == 2
+    assert waste.hhmm_to_s("600") == 6 * 3600
+    problem = waste.to_problem(inst)
+    # the benchmark page's worked example: stop 0 -> 1 is 15387 ft = 2.914 mi = 262.3 s
+    assert waste.manhattan_ft(inst.coords_ft)[0, 1] == 15387
+    assert problem.duration_s[0][0, 1] == 263  # rounded up
+    vt = problem.vehicle_types[0]
+    assert vt.lunch is not None
+    assert vt.lunch.latest_start_s == 12 * 3600
+    assert vt.max_load_per_day_kg == 40000
+    assert (vt.shift_start_s, vt.shift_end_s) == (4 * 3600, 15 * 3600)
+    assert {s.id for s in problem.sites} == {"depot", "1", "2"}
+
+
+def test_cvrp_run_on_a_small_file(tmp_path: Path):
+    text = "\n".join(
+        [
+            "NAME : tiny",
+            "TYPE : CVRP",
+            "DIMENSION : 5",
+            "EDGE_WEIGHT_TYPE : EUC_2D",
+            "CAPACITY : 10",
+            "NODE_COORD_SECTION",
+            "1 0 0",
+            "2 0 10",
+            "3 0 20",
+            "4 10 0",
+            "5 20 0",
+            "DEMAND_SECTION",
+            "1 0",
+            "2 5",
+            "3 5",
+            "4 5",
+            "5 5",
+            "DEPOT_SECTION",
+            "1",
+            "-1",
+            "EOF",
+        ]
+    )
+    (tmp_path / "tiny.vrp").write_text(text, encoding="utf-8")
+    (tmp_path / "bks.csv").write_text("instance,bks_cost\ntiny,80\n", encoding="utf-8")
+    [res] = cvrp.run([tmp_path], time_limit_s=0.5, engine="pyvrp", seed=1)
+    assert res["feasible"] is True
+    assert res["cost"] == 80.0
+    assert res["gap_pct"] == 0.0
+    assert sorted(sorted(r) for r in res["routes"]) == [[2, 3], [4, 5]]
