@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,7 +71,10 @@ def read_osm_roads(path: str | Path, *, boundary: shapely.Geometry | None) -> gp
         raise GeoInputError(msg)
     bbox = list(boundary.bounds) if boundary is not None else None
     osm = pyrosm.OSM(str(p), bounding_box=bbox)
-    edges = osm.get_network(network_type="driving")
+    with warnings.catch_warnings():
+        # an empty area is reported below as a GeoInputError naming the file
+        warnings.filterwarnings("ignore", "Could not find any edges", UserWarning)
+        edges = osm.get_network(network_type="driving")
     if edges is None or len(edges) == 0:
         msg = f"{p}: no drivable roads{' inside the boundary' if boundary is not None else ''}"
         raise GeoInputError(msg)

@@ -27,6 +27,7 @@ OPTIONAL_COLUMNS = ("name", "oneway", "speed_kph", "width_m", "max_weight_t", "s
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
 _MAX_LISTED = 50
+_SHAPEFILE_NAMES = {"max_weight": "max_weight_t"}
 
 
 def _fmt_value(value: object) -> str:
@@ -96,6 +97,8 @@ def validate_road_lines(
     """
     declared = CRS.from_user_input(crs)
     problems: list[str] = []
+    if src.lower().endswith(".shp"):  # DBF truncates column names to 10 characters
+        gdf = gdf.rename(columns={k: v for k, v in _SHAPEFILE_NAMES.items() if k in gdf.columns})
     columns = [c for c in gdf.columns if c != gdf.geometry.name] if len(gdf.columns) else []
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     for c in missing:
@@ -217,12 +220,18 @@ def validate_road_lines(
     )
     if bad_xy.any():
         _, idx = shapely.get_coordinates(clean.geometry.to_numpy(), return_index=True)
-        for i in sorted(set(idx[bad_xy].tolist())):
+        seen: set[int] = set()
+        for k in np.flatnonzero(bad_xy).tolist():
+            i = int(idx[k])
+            if i in seen:
+                continue
+            seen.add(i)
             bad(
                 i,
                 "geometry",
-                "coordinates outside lon/lat range",
-                "WGS-84 lon in [-180, 180] and lat in [-90, 90] (are lon/lat swapped?)",
+                (float(coords[k, 0]), float(coords[k, 1])),
+                "WGS-84 (lon, lat) with lon in [-180, 180] and lat in [-90, 90] "
+                "(are lon/lat swapped?)",
             )
     raise_problems(src, "road lines", problems)
     return clean

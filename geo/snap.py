@@ -10,7 +10,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from geo._profile import profile_graph
-from geo.crs import lonlat_to_xy
+from geo.crs import haversine_m, lonlat_to_xy
 from geo.errors import GeoInputError
 from geo.network import AccessProfile, RoadNetwork
 
@@ -26,7 +26,7 @@ class SnapResult:
     node_ids
         Network node id per point (int64).
     distance_m
-        Straight-line distance from each point to its node, metres.
+        Great-circle distance from each point to its node, metres.
     """
 
     node_ids: np.ndarray
@@ -115,8 +115,12 @@ def snap_points(
         msg = f"{network.name}: no road usable by {profile.name!r}"
         raise GeoInputError(msg)
     x, y = lonlat_to_xy(lon_a, lat_a, crs=network.metric_crs)
-    dist, pos = tree.query(np.column_stack([x, y]))
-    nodes = network.arrays.node_ids[cand[pos]]
+    _, pos = tree.query(np.column_stack([x, y]))
+    a = network.arrays
+    node_pos = cand[pos]
+    nodes = a.node_ids[node_pos]
+    # report the geodesic distance (the UTM grid distance differs by up to ~0.1 %)
+    dist = haversine_m(lon_a, lat_a, a.lon[node_pos], a.lat[node_pos])
     if max_distance_m is not None:
         far = np.flatnonzero(dist > max_distance_m)
         problems = [
