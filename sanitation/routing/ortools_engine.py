@@ -101,7 +101,7 @@ class _Vehicle:
     index_in_type: int
     start_node: int
     end_node: int
-    merged_site: int | None  # site index of the merged final unload, or None
+    merged_site: int  # site index of the merged final unload (the route's end node)
 
 
 def _cost_scale(problem: RoutingProblem) -> int:
@@ -238,20 +238,28 @@ class _Builder:
         for si in self.candidates:
             s = p.stops[si]
             self.stop_node[si] = self.nodes.add("stop", si, s.location, s.service_s, s.load_kg)
-        # merged final unloads: one end node per (depot, site) of single-site types
+        # merged final unloads: vehicle k of a type ends at its k-th final site (sites in order of
+        # unload time + drive home, round robin), one end node per (depot, site)
         end_node: dict[tuple[str, str], int] = {}
         intermediate: dict[int, int | None] = {}
+        self.final_sites: dict[int, list[str]] = {}
         for ti, vt in enumerate(p.vehicle_types):
-            merged = len(vt.unload_sites) == 1
-            if vt.max_trips is None:
-                intermediate[ti] = None
-            else:
-                intermediate[ti] = max(0, vt.max_trips - 1) if merged else vt.max_trips
-            if vt.count > 0 and merged and (vt.depot, vt.unload_sites[0]) not in end_node:
-                site = p.site(vt.unload_sites[0])
-                end_node[(vt.depot, site.id)] = self.nodes.add(
-                    "end", site_idx[site.id], site.location, site.unload_s, 0
-                )
+            intermediate[ti] = None if vt.max_trips is None else max(0, vt.max_trips - 1)
+            if vt.count == 0:
+                continue
+            home = p.site(vt.depot).location
+            dur = p.duration_s[vt.profile]
+            order = sorted(
+                vt.unload_sites,
+                key=lambda u, d=dur, h=home: p.site(u).unload_s + int(d[p.site(u).location, h]),
+            )
+            self.final_sites[ti] = order[: vt.count]
+            for site_id in self.final_sites[ti]:
+                if (vt.depot, site_id) not in end_node:
+                    site = p.site(site_id)
+                    end_node[(vt.depot, site_id)] = self.nodes.add(
+                        "end", site_idx[site_id], site.location, site.unload_s, 0
+                    )
         self.copy_nodes: dict[str, list[int]] = {}
         self.max_cap_at: dict[int, int] = {}
         for site in p.sites:
@@ -271,17 +279,13 @@ class _Builder:
         for ti, vt in enumerate(p.vehicle_types):
             for k in range(vt.count):
                 start = depot_node[vt.depot]
-                if len(vt.unload_sites) == 1:
-                    end = end_node[(vt.depot, vt.unload_sites[0])]
-                    merged_site: int | None = site_idx[vt.unload_sites[0]]
-                else:
-                    end, merged_site = start, None
-                self.vehicles.append(_Vehicle(ti, k, start, end, merged_site))
+                finals = self.final_sites[ti]
+                final = finals[k % len(finals)]
+                end = end_node[(vt.depot, final)]
+                self.vehicles.append(_Vehicle(ti, k, start, end, site_idx[final]))
 
     def _tail(self, veh: _Vehicle) -> tuple[int, int]:
         """(seconds, metres) after the merged final unload starts: unload + drive to the depot."""
-        if veh.merged_site is None:
-            return 0, 0
         vt = self.problem.vehicle_types[veh.type_index]
         site = self.problem.sites[veh.merged_site]
         depot = self.problem.site(vt.depot)
@@ -295,8 +299,7 @@ class _Builder:
         out = np.asarray(mat, dtype=np.int64)[np.ix_(loc, loc)].copy()
         # the direct start -> merged end arc is only used by empty routes: make it free
         for veh in self.vehicles:
-            if veh.merged_site is not None:
-                out[veh.start_node, veh.end_node] = 0
+            out[veh.start_node, veh.end_node] = 0
         return out
 
     # -- model -----------------------------------------------------------------------------------
@@ -324,8 +327,7 @@ class _Builder:
             self.dist[prof] = self._node_matrix(p.distance_m[prof])
             transit = travel + service[:, None]
             for veh in self.vehicles:  # empty route: no service at the start either
-                if veh.merged_site is not None:
-                    transit[veh.start_node, veh.end_node] = 0
+                transit[veh.start_node, veh.end_node] = 0
             time_cb[prof] = routing.RegisterTransitMatrix(transit.tolist())
 
         # arc costs per (profile, cost_per_km)
@@ -415,9 +417,7 @@ class _Builder:
             tdim.CumulVar(start).SetRange(vt.shift_start_s, vt.shift_end_s)
             end_hi = vt.shift_end_s - tail_s
             end_lo = vt.shift_start_s
-            if veh.merged_site is not None:
-                site = p.sites[veh.merged_site]
-                end_hi = min(end_hi, site.close_s)
+            end_hi = min(end_hi, p.sites[veh.merged_site].close_s)
             tdim.CumulVar(end).SetRange(end_lo, max(end_lo, end_hi))
             tdim.SetSpanUpperBoundForVehicle(max(0, vt.route_time_limit_s - tail_s), v_i)
             coef = round(self.scale * vt.cost_per_hour / 3600.0)
@@ -468,12 +468,8 @@ class _Builder:
             trips = routing.RegisterUnaryTransitVector(
                 [1 if k == "unload" else 0 for k in self.nodes.kind]
             )
-            caps = []
-            for veh, vt in zip(self.vehicles, types, strict=True):
-                if vt.max_trips is None:
-                    caps.append(big)
-                else:
-                    caps.append(max(0, vt.max_trips - (1 if veh.merged_site is not None else 0)))
+            # the merged final unload is not a copy: max_trips - 1 intermediate unloads
+            caps = [big if vt.max_trips is None else max(0, vt.max_trips - 1) for vt in types]
             routing.AddDimensionWithVehicleCapacity(trips, 0, caps, True, "trips")
         if any(vt.max_stops is not None for vt in types):
             count = routing.RegisterUnaryTransitVector(
@@ -518,9 +514,7 @@ class _Builder:
                 node = manager.IndexToNode(index)
                 start_s = assignment.Value(self.tdim.CumulVar(index))
                 if routing.IsEnd(index):
-                    if veh.merged_site is not None:
-                        nodes.append((node, start_s))
-                    end_cumul = start_s
+                    nodes.append((node, start_s))  # the merged final unload
                     break
                 nodes.append((node, start_s))
                 index = assignment.Value(routing.NextVar(index))
@@ -557,7 +551,7 @@ class _Builder:
                 prev_loc, prev_dep = loc, visits[-1].departure_s
             travel = int(dur[prev_loc, depot.location])
             distance += int(dist[prev_loc, depot.location])
-            ret = prev_dep + travel if veh.merged_site is not None else end_cumul
+            ret = prev_dep + travel
             if lunch_start is not None and lunch_after is None:
                 lunch_after = len(visits) - 1
                 if lunch_start < prev_dep + travel:
@@ -607,6 +601,21 @@ def _enum(enum_type: Any, name: str, what: str) -> int:
         raise ValueError(msg) from None
 
 
+def _configure_ils(search: Any, opts: dict[str, Any]) -> None:
+    """Iterated local search: SISR ruin (string removals) and recreate, greedy descent inside."""
+    search.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    rr = search.iterated_local_search_parameters.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = int(opts.get("sisr_max_sequence", 10))
+    sisr.avg_num_removed_visits = int(opts.get("sisr_avg_removed", 10))
+    sisr.bypass_factor = 0.01
+    if opts.get("ils_acceptance", "greedy") == "annealing":
+        sa = search.iterated_local_search_parameters.reference_solution_acceptance_strategy
+        sa.simulated_annealing.cooling_schedule_strategy = 1
+        sa.simulated_annealing.automatic_temperatures = True
+
+
 class OrToolsEngine:
     """The OR-Tools routing engine (see the module docstring for the model).
 
@@ -646,9 +655,13 @@ class OrToolsEngine:
         search.first_solution_strategy = _enum(
             routing_enums_pb2.FirstSolutionStrategy, first, "first_solution"
         )
-        search.local_search_metaheuristic = _enum(
-            routing_enums_pb2.LocalSearchMetaheuristic, meta, "metaheuristic"
-        )
+        use_ils = meta == "ITERATED_LOCAL_SEARCH"
+        if use_ils:
+            _configure_ils(search, opts)
+        else:
+            search.local_search_metaheuristic = _enum(
+                routing_enums_pb2.LocalSearchMetaheuristic, meta, "metaheuristic"
+            )
         if "gls_lambda" in opts:
             search.guided_local_search_lambda_coefficient = float(opts["gls_lambda"])
         search.log_search = bool(opts.get("log_search", False))
@@ -656,7 +669,10 @@ class OrToolsEngine:
         search.time_limit.FromMilliseconds(max(1, int(remaining * 1000)))
         if params.max_iterations is not None:
             search.solution_limit = params.max_iterations
-        assignment = routing.SolveWithParameters(search)
+        if use_ils:
+            assignment = routing.SolveWithIteratedLocalSearch(search)
+        else:
+            assignment = routing.SolveWithParameters(search)
 
         stats: dict[str, Any] = {
             "first_solution": first,
