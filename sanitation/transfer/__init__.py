@@ -1,0 +1,44 @@
+"""The transfer leg (县外运): hook-lift trucks carry full containers from stations to disposal.
+
+A station's day load (kg) leaves in containers of ``container_kg``; each container is one trip
+``station → disposal site → station`` (the truck hooks the full container, unloads it at the
+site's gate, and brings the empty container back). Two steps:
+
+1. **Where each container goes**: CP-SAT chooses, per station and site, how many kilograms and
+   trips go there, minimising gate fees (CNY/t) + trip cost (distance × CNY/km + time × CNY/h
+   of a round trip), within each site's remaining daily capacity.
+2. **Which truck makes which trip, when**: list scheduling. Trips are taken longest first; each
+   goes to the truck (its own station's trucks first, then any) that can finish it earliest,
+   within the truck's shift, maximum duration and the site's gate hours; a truck takes its lunch
+   between trips, inside the lunch window. Trips no truck can make are reported with a reason.
+
+The result passes `sanitation.verify.transfer` like the collection routes pass theirs.
+Integers inside: kg, s, m; money CNY.
+"""
+
+from sanitation.transfer.problem import (
+    DisposalSite,
+    TransferProblem,
+    TransferSolution,
+    TransferStation,
+    TransferTruck,
+    Trip,
+    TruckDay,
+    UnmovedLoad,
+    truck_day_cost,
+)
+from sanitation.transfer.solve import solve, split_to_sites
+
+__all__ = [
+    "DisposalSite",
+    "TransferProblem",
+    "TransferSolution",
+    "TransferStation",
+    "TransferTruck",
+    "Trip",
+    "TruckDay",
+    "UnmovedLoad",
+    "solve",
+    "split_to_sites",
+    "truck_day_cost",
+]

@@ -1,0 +1,166 @@
+"""Transfer-leg problem and solution types (kg, s, m integers; CNY). See `sanitation.transfer`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class TransferStation:
+    """A station's day: kg to move, container size (kg), matrix location, hours, swap time (s)."""
+
+    id: str
+    location: int
+    load_kg: int
+    container_kg: int
+    open_s: int
+    close_s: int
+    swap_s: int = 300
+
+
+@dataclass(frozen=True)
+class DisposalSite:
+    """A disposal site: remaining capacity today (kg), gate hours, fee (CNY/t), unload time (s)."""
+
+    id: str
+    location: int
+    capacity_kg: int
+    gate_open_s: int
+    gate_close_s: int
+    gate_fee_cny_per_t: float
+    unload_s: int
+
+
+@dataclass(frozen=True)
+class TransferTruck:
+    """One hook-lift truck based at ``home_station`` (its depot is at ``location``)."""
+
+    id: str
+    home_station: str
+    location: int
+    shift_start_s: int
+    shift_end_s: int
+    max_duration_s: int
+    lunch_duration_s: int
+    lunch_window_start_s: int
+    lunch_window_end_s: int
+    fixed_cost: float
+    cost_per_km: float
+    cost_per_hour: float
+
+
+@dataclass(frozen=True, eq=False)
+class TransferProblem:
+    """All stations, sites and trucks of a day; ``duration_s``/``distance_m`` are square int
+    matrices over the locations the records name."""
+
+    duration_s: NDArray[np.int64]
+    distance_m: NDArray[np.int64]
+    stations: tuple[TransferStation, ...]
+    sites: tuple[DisposalSite, ...]
+    trucks: tuple[TransferTruck, ...]
+
+    def __post_init__(self) -> None:
+        n = self.duration_s.shape[0]
+        if self.duration_s.shape != (n, n) or self.distance_m.shape != (n, n):
+            msg = "TransferProblem: duration_s and distance_m must be square and equal in shape."
+            raise ValueError(msg)
+        for record in (*self.stations, *self.sites, *self.trucks):
+            if not 0 <= record.location < n:
+                kind = type(record).__name__
+                msg = f"{kind} {record.id!r}: location {record.location} out of range."
+                raise IndexError(msg)
+        for station in self.stations:
+            if station.container_kg <= 0 or station.load_kg < 0:
+                msg = f"TransferStation {station.id!r}: container_kg must be > 0, load_kg >= 0."
+                raise ValueError(msg)
+        if not self.sites:
+            msg = "TransferProblem: at least one disposal site is needed."
+            raise ValueError(msg)
+        station_ids = {s.id for s in self.stations}
+        for truck in self.trucks:
+            if truck.home_station not in station_ids:
+                msg = f"TransferTruck {truck.id!r}: home_station {truck.home_station!r} unknown."
+                raise IndexError(msg)
+
+    def station(self, station_id: str) -> TransferStation:
+        """The station with this id."""
+        return next(s for s in self.stations if s.id == station_id)
+
+    def site(self, site_id: str) -> DisposalSite:
+        """The site with this id."""
+        return next(s for s in self.sites if s.id == site_id)
+
+    def truck(self, truck_id: str) -> TransferTruck:
+        """The truck with this id."""
+        return next(t for t in self.trucks if t.id == truck_id)
+
+
+@dataclass(frozen=True)
+class Trip:
+    """One container: hooked at ``station`` at ``start_s`` (after arriving at ``arrival_s``),
+    unloaded at ``site`` from ``unload_start_s``, empty container back at ``end_s``."""
+
+    truck: str
+    station: str
+    site: str
+    load_kg: int
+    arrival_s: int
+    start_s: int
+    unload_start_s: int
+    end_s: int
+
+
+@dataclass(frozen=True)
+class TruckDay:
+    """A truck's day: trips in order, lunch, depot departure and return, distance and cost."""
+
+    truck: str
+    depot_departure_s: int
+    depot_return_s: int
+    trips: tuple[Trip, ...]
+    lunch_start_s: int | None
+    distance_m: int
+    cost: float
+
+
+@dataclass(frozen=True)
+class UnmovedLoad:
+    """Waste left at a station today, and why."""
+
+    station: str
+    load_kg: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TransferSolution:
+    """The day's transfer plan. ``gate_fees`` and ``truck_cost`` in CNY."""
+
+    trucks: tuple[TruckDay, ...]
+    unmoved: tuple[UnmovedLoad, ...]
+    gate_fees: float
+    truck_cost: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cost(self) -> float:
+        """Total CNY: trucks + gate fees."""
+        return self.truck_cost + self.gate_fees
+
+    @property
+    def trips(self) -> list[Trip]:
+        """All trips of all trucks."""
+        return [trip for day in self.trucks for trip in day.trips]
+
+
+def truck_day_cost(truck: TransferTruck, distance_m: int, duration_s: int) -> float:
+    """CNY for a used truck: fixed + per km + per hour (depot departure to return)."""
+    return (
+        truck.fixed_cost
+        + truck.cost_per_km * distance_m / 1000.0
+        + truck.cost_per_hour * duration_s / 3600.0
+    )

@@ -1,0 +1,256 @@
+"""Transfer-leg solver: split containers over disposal sites (CP-SAT), then list-schedule trips."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from sanitation.errors import InfeasibleError
+from sanitation.transfer.problem import (
+    DisposalSite,
+    TransferProblem,
+    TransferSolution,
+    TransferStation,
+    TransferTruck,
+    Trip,
+    TruckDay,
+    UnmovedLoad,
+    truck_day_cost,
+)
+
+
+def _containers(load_kg: int, container_kg: int) -> list[int]:
+    """Container loads (kg): full ones, then the rest."""
+    full, rest = divmod(load_kg, container_kg)
+    return [container_kg] * full + ([rest] if rest else [])
+
+
+def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str, str], list[int]]:
+    """(station, site) → container loads (kg), cheapest within site capacities.
+
+    Raises
+    ------
+    InfeasibleError
+        When the sites' remaining capacity is below the day's load (names both).
+    """
+    total = sum(s.load_kg for s in problem.stations)
+    capacity = sum(s.capacity_kg for s in problem.sites)
+    if total > capacity:
+        msg = (
+            f"disposal capacity short by {(total - capacity) / 1000:.1f} t today: stations send "
+            f"{total / 1000:.1f} t, sites {', '.join(s.id for s in problem.sites)} take "
+            f"{capacity / 1000:.1f} t"
+        )
+        raise InfeasibleError(msg)
+    reference = max(problem.trucks, key=lambda t: t.cost_per_km, default=None)
+    km_cost = reference.cost_per_km if reference else 0.0
+    hour_cost = reference.cost_per_hour if reference else 0.0
+    model = cp_model.CpModel()
+    kg: dict[tuple[str, str], cp_model.IntVar] = {}
+    trips: dict[tuple[str, str], cp_model.IntVar] = {}
+    objective = []
+    for station in problem.stations:
+        if station.load_kg == 0:
+            continue
+        n_max = math.ceil(station.load_kg / station.container_kg)
+        for site in problem.sites:
+            key = (station.id, site.id)
+            kg[key] = model.new_int_var(0, station.load_kg, f"kg{key}")
+            trips[key] = model.new_int_var(0, n_max, f"trips{key}")
+            model.add(trips[key] * station.container_kg >= kg[key])
+            round_m = (
+                problem.distance_m[station.location, site.location]
+                + problem.distance_m[site.location, station.location]
+            )
+            round_s = (
+                problem.duration_s[station.location, site.location]
+                + problem.duration_s[site.location, station.location]
+                + site.unload_s
+                + station.swap_s
+            )
+            trip_cost = km_cost * round_m / 1000.0 + hour_cost * round_s / 3600.0
+            # integer objective in units of 1e-4 CNY: a fee of F CNY/t is F/1000 CNY per kg
+            objective.append(round(site.gate_fee_cny_per_t * 10) * kg[key])
+            objective.append(round(trip_cost * 10_000) * trips[key])
+        model.add(sum(kg[(station.id, s.id)] for s in problem.sites) == station.load_kg)
+    for site in problem.sites:
+        model.add(
+            sum(kg[(st.id, site.id)] for st in problem.stations if (st.id, site.id) in kg)
+            <= site.capacity_kg
+        )
+    model.minimize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = 5.0
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        msg = f"no split of the day's load over the disposal sites ({solver.status_name()})"
+        raise InfeasibleError(msg)
+    plan: dict[tuple[str, str], list[int]] = {}
+    for key, var in kg.items():
+        amount = solver.value(var)
+        if amount:
+            plan[key] = _containers(amount, problem.station(key[0]).container_kg)
+    return plan
+
+
+@dataclass
+class _TruckState:
+    truck: TransferTruck
+    position: int
+    clock: int
+    departure: int | None = None
+    lunch: int | None = None
+    trips: list[Trip] = field(default_factory=list)
+    distance: int = 0
+
+
+def _try_trip(
+    problem: TransferProblem,
+    state: _TruckState,
+    station: TransferStation,
+    site: DisposalSite,
+    load: int,
+) -> tuple[Trip, int, int | None, int] | None:
+    """Timing of one more trip for this truck (trip, end clock, lunch start, distance), or None."""
+    truck = state.truck
+    d, t = problem.distance_m, problem.duration_s
+    clock = max(state.clock, truck.shift_start_s)
+    lunch = state.lunch
+    departure = state.departure
+    to_station = int(t[state.position, station.location])
+    leg = int(t[station.location, site.location])
+    back = int(t[site.location, station.location])
+
+    def timeline(start_clock: int) -> tuple[int, int, int, int]:
+        arrival = start_clock + to_station
+        start = max(arrival, station.open_s)
+        at_site = start + station.swap_s + leg
+        unload = max(at_site, site.gate_open_s)
+        end = unload + site.unload_s + back
+        return arrival, start, unload, end
+
+    arrival, start, unload, end = timeline(clock)
+    needs_lunch = truck.lunch_duration_s > 0 and lunch is None
+    if needs_lunch and end > truck.lunch_window_end_s - truck.lunch_duration_s:
+        # no room to finish this trip before the latest lunch: take lunch first
+        lunch = max(clock, truck.lunch_window_start_s)
+        if lunch + truck.lunch_duration_s > truck.lunch_window_end_s:
+            return None
+        arrival, start, unload, end = timeline(lunch + truck.lunch_duration_s)
+    if start > station.close_s or unload > site.gate_close_s:
+        return None
+    first_departure = departure if departure is not None else start - to_station
+    home = int(t[station.location, truck.location])
+    finish = end + home
+    if truck.lunch_duration_s > 0 and lunch is None:
+        # lunch must still fit after this trip, inside the window and the shift
+        lunch_after = max(end, truck.lunch_window_start_s)
+        if lunch_after + truck.lunch_duration_s > truck.lunch_window_end_s:
+            return None
+        finish = max(finish, lunch_after + truck.lunch_duration_s + home)
+    if finish > truck.shift_end_s or finish - first_departure > truck.max_duration_s:
+        return None
+    distance = int(
+        d[state.position, station.location]
+        + d[station.location, site.location]
+        + d[site.location, station.location]
+    )
+    trip = Trip(truck.id, station.id, site.id, load, arrival, start, unload, end)
+    return trip, end, lunch, distance
+
+
+def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
+    """Split the day's load over the sites, then schedule the trips on the trucks."""
+    plan = split_to_sites(problem, seed=seed)
+    states = {
+        truck.id: _TruckState(truck, truck.location, truck.shift_start_s)
+        for truck in problem.trucks
+    }
+    jobs = [
+        (station_id, site_id, load)
+        for (station_id, site_id), loads in sorted(plan.items())
+        for load in loads
+    ]
+
+    def trip_length(job: tuple[str, str, int]) -> int:
+        station, site = problem.station(job[0]), problem.site(job[1])
+        return int(
+            problem.duration_s[station.location, site.location]
+            + problem.duration_s[site.location, station.location]
+        )
+
+    jobs.sort(key=lambda job: (-trip_length(job), job))
+    unmoved: dict[str, int] = {}
+    for station_id, site_id, load in jobs:
+        station, site = problem.station(station_id), problem.site(site_id)
+        best = None
+        for state in states.values():
+            timing = _try_trip(problem, state, station, site, load)
+            if timing is None:
+                continue
+            own = state.truck.home_station == station_id
+            used = 1 if state.trips else 0
+            key = (not own, timing[1], -used, state.truck.id)
+            if best is None or key < best[0]:
+                best = (key, state, timing)
+        if best is None:
+            unmoved[station_id] = unmoved.get(station_id, 0) + load
+            continue
+        _, state, (trip, end, lunch, distance) = best
+        if state.departure is None:
+            state.departure = trip.arrival_s - int(
+                problem.duration_s[state.position, station.location]
+            )
+        state.trips.append(trip)
+        state.clock, state.lunch, state.position = end, lunch, station.location
+        state.distance += distance
+    days = []
+    truck_cost = 0.0
+    for state in states.values():
+        if not state.trips:
+            continue
+        truck = state.truck
+        home = int(problem.duration_s[state.position, truck.location])
+        lunch = state.lunch
+        if truck.lunch_duration_s > 0 and lunch is None:
+            lunch = max(state.clock, truck.lunch_window_start_s)
+        back = state.clock + home
+        if lunch is not None and lunch >= state.clock:
+            back = max(back, lunch + truck.lunch_duration_s + home)
+        distance = state.distance + int(problem.distance_m[state.position, truck.location])
+        assert state.departure is not None
+        cost = truck_day_cost(truck, distance, back - state.departure)
+        truck_cost += cost
+        days.append(
+            TruckDay(truck.id, state.departure, back, tuple(state.trips), lunch, distance, cost)
+        )
+    gate_fees = sum(
+        trip.load_kg / 1000.0 * problem.site(trip.site).gate_fee_cny_per_t
+        for day in days
+        for trip in day.trips
+    )
+    return TransferSolution(
+        trucks=tuple(days),
+        unmoved=tuple(
+            UnmovedLoad(
+                s,
+                kg,
+                "no hook-lift truck can fit the trip in its shift, lunch window and the "
+                "disposal gate hours",
+            )
+            for s, kg in sorted(unmoved.items())
+        ),
+        gate_fees=round(gate_fees, 2),
+        truck_cost=round(truck_cost, 2),
+        stats={"trips": float(sum(len(d.trips) for d in days))},
+    )
+
+
+def containers_needed(loads_kg: Sequence[int], container_kg: int) -> int:
+    """Number of container trips to move ``loads_kg`` split as given."""
+    return sum(math.ceil(load / container_kg) for load in loads_kg if load > 0)
