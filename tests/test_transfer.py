@@ -113,7 +113,7 @@ def test_lunch_is_taken_inside_its_window():
     check(problem, solution)
     (day,) = solution.trucks
     assert day.lunch_start_s is not None
-    assert 11 * H <= day.lunch_start_s and day.lunch_start_s + 1800 <= 13 * H
+    assert day.lunch_start_s >= 11 * H and day.lunch_start_s + 1800 <= 13 * H
     for trip in day.trips:  # no trip overlaps the lunch
         assert trip.end_s <= day.lunch_start_s or trip.arrival_s >= day.lunch_start_s + 1800
 
