@@ -29,11 +29,13 @@ networkx ≈ 30-40 ms per source. CCH is the only option meeting the ≤ 3 s tar
 and its preprocessing is cheap and weight-independent (one order serves every profile's
 customisation), hence the default.
 
-Distances: a CCH sweep sums one metric only and routingkit's 32-bit weights leave no room to
-carry length in a lexicographic weight, so the fastest-path length of every pair is recovered
-from a shortest-path tree: one scipy Dijkstra (with predecessors) per source, then the tree
-lengths by pointer jumping (vectorised, log(depth) steps). Both engines share this step; it
-costs about one Dijkstra per source, so ask for ``distances=False`` when only times are needed.
+Distances: a CCH sweep sums one metric only, and routingkit's 32-bit weights leave no room to
+carry length in a lexicographic weight (unpacking each pair's path costs ≈ 100 µs, too slow
+for 10^5+ pairs). So with ``distances=True`` the matrix comes from shortest-path trees: one
+scipy Dijkstra (with predecessors) per source gives the times, and the tree's lengths are
+summed by pointer jumping (vectorised, log(depth) steps); ``TravelMatrix.engine`` is then
+``"tree"``. Times-only requests (``distances=False``) use the engine (CCH by default) and
+are several times faster.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ UNREACHABLE = 2**31 - 1
 
 _CACHE_VERSION = "geo.matrix v1"
 _CHUNK = 128  # sources per Dijkstra batch (bounds memory: chunk x nodes)
+_TREE_CELLS = 4_000_000  # max chunk x nodes cells per shortest-path-tree batch (~32 MB each)
 
 
 def default_cache_dir() -> Path:
@@ -282,8 +285,9 @@ def _fastest_path_lengths(
     times = np.empty((len(sources), len(targets)))
     lengths = np.empty((len(sources), len(targets)))
     n = graph.n
-    for start in range(0, len(sources), _CHUNK):
-        chunk = sources[start : start + _CHUNK]
+    step = int(np.clip(_TREE_CELLS // max(n, 1), 8, _CHUNK))
+    for start in range(0, len(sources), step):
+        chunk = sources[start : start + step]
         dist, pred = dijkstra(graph.csr, directed=True, indices=chunk, return_predecessors=True)
         k = len(chunk)
         rows = np.arange(k)[:, None]
@@ -348,7 +352,8 @@ def travel_matrix(
         Network node ids of the rows and columns (``to_nodes`` defaults to ``from_nodes``),
         e.g. from :func:`geo.snap_points`. Duplicates are allowed.
     distances
-        Also compute ``distance_m`` (costs about one Dijkstra per source, see module doc).
+        Also compute ``distance_m``; both matrices then come from one shortest-path tree per
+        source (scipy Dijkstra), not from ``engine`` (see the module docstring).
     engine
         A :class:`MatrixEngine` (default: a :class:`CCHEngine` sharing ``cache_dir``).
     cache_dir
@@ -397,15 +402,15 @@ def travel_matrix(
     if engine is None:
         engine = CCHEngine(cache_dir=cache_dir)
     if distances:
-        if isinstance(engine, ScipyEngine):
-            t_ms, l_m = _fastest_path_lengths(pg, src, dst)
-        else:
-            t_ms = engine.times_ms(pg, src, dst, lat=a.lat, lon=a.lon)
-            _, l_m = _fastest_path_lengths(pg, src, dst)
+        # the shortest-path trees give the times too (identical integer-ms sums), so the
+        # engine's sweep would be redundant work here
+        t_ms, l_m = _fastest_path_lengths(pg, src, dst)
         dist_m = _to_int(l_m, 1.0)
+        engine_name = "tree"
     else:
         t_ms = engine.times_ms(pg, src, dst, lat=a.lat, lon=a.lon)
         dist_m = None
+        engine_name = engine.name
     time_s = _to_int(t_ms, 1e-3)
     if dist_m is not None:
         dist_m[time_s == UNREACHABLE] = UNREACHABLE
@@ -417,7 +422,7 @@ def travel_matrix(
             np.savez(buf, time_s=time_s, distance_m=dist_m)
         _atomic_write(cache_path, buf.getvalue())
     return TravelMatrix(
-        time_s, dist_m, a.node_ids[src].copy(), a.node_ids[dst].copy(), profile.name, engine.name
+        time_s, dist_m, a.node_ids[src].copy(), a.node_ids[dst].copy(), profile.name, engine_name
     )
 
 

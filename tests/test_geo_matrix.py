@@ -79,16 +79,31 @@ def _networkx_reference(network, profile, nodes):
 def test_engines_agree_with_networkx(grid, engine, profile):
     rng = np.random.default_rng(5)
     nodes = rng.choice(grid.arrays.node_ids, size=40, replace=False).tolist()
-    m = travel_matrix(grid, profile, nodes, engine=engine, cache_dir=False)
-    times, lengths = _networkx_reference(grid, profile, nodes)
+    m = travel_matrix(grid, profile, nodes, distances=False, engine=engine, cache_dir=False)
+    assert m.engine == engine.name and m.distance_m is None
+    times, _ = _networkx_reference(grid, profile, nodes)
     reach = np.isfinite(times)
     assert reach.mean() > 0.8
     np.testing.assert_array_equal(m.time_s == UNREACHABLE, ~reach)
     assert np.abs(m.time_s[reach] - times[reach]).max() <= 1
+    assert m.time_s.dtype == np.int64
+    assert np.all(np.diag(m.time_s) == 0)
+
+
+@pytest.mark.parametrize("profile", [SMALL_TRUCK, LARGE_TRUCK])
+def test_fastest_path_distances_agree_with_networkx(grid, profile):
+    rng = np.random.default_rng(6)
+    nodes = rng.choice(grid.arrays.node_ids, size=40, replace=False).tolist()
+    m = travel_matrix(grid, profile, nodes, cache_dir=False)
+    assert m.engine == "tree"
+    times, lengths = _networkx_reference(grid, profile, nodes)
+    reach = np.isfinite(times)
+    np.testing.assert_array_equal(m.time_s == UNREACHABLE, ~reach)
+    np.testing.assert_array_equal(m.distance_m == UNREACHABLE, ~reach)
+    assert np.abs(m.time_s[reach] - times[reach]).max() <= 1
     # grid speeds vary per road, so fastest paths are unique: lengths match networkx's path
     assert np.abs(m.distance_m[reach] - lengths[reach]).max() <= 1
-    assert m.time_s.dtype == np.int64 and m.distance_m.dtype == np.int64
-    assert np.all(np.diag(m.time_s) == 0)
+    assert m.distance_m.dtype == np.int64
 
 
 def test_engines_satisfy_the_protocol():
@@ -139,8 +154,11 @@ def test_one_way_roads_make_the_matrix_asymmetric(tiny):
 def test_disk_cache_and_cch_order_cache(tiny, tmp_path):
     nodes = [node(tiny, k) for k in "ABCDE"]
     first = travel_matrix(tiny, SMALL_TRUCK, nodes, cache_dir=tmp_path)
-    assert first.engine == "cch"
+    assert first.engine == "tree"
     assert len(list(tmp_path.glob("matrix-*.npz"))) == 1
+    times = travel_matrix(tiny, SMALL_TRUCK, nodes, distances=False, cache_dir=tmp_path)
+    assert times.engine == "cch"
+    np.testing.assert_array_equal(first.time_s, times.time_s)
     assert len(list(tmp_path.glob("cch-order-*.npy"))) == 1
     second = travel_matrix(tiny, SMALL_TRUCK, nodes, cache_dir=tmp_path)
     assert second.engine == "cache"
@@ -148,7 +166,7 @@ def test_disk_cache_and_cch_order_cache(tiny, tmp_path):
     np.testing.assert_array_equal(first.distance_m, second.distance_m)
     travel_matrix(tiny, LARGE_TRUCK, nodes, cache_dir=tmp_path)
     travel_matrix(tiny.without_roads(["R4"]), SMALL_TRUCK, nodes, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("matrix-*.npz"))) == 3
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 4
     assert not list(tmp_path.glob("*.tmp"))
     with pytest.raises(ValueError, match="read-only"):
         second.time_s[0, 0] = 1
