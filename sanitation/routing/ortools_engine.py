@@ -54,6 +54,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Stop, VehicleType
+from sanitation.routing.schedule import ScheduleError, build_route
 from sanitation.routing.solution import Route, RoutingSolution, Unserved, Visit
 
 logger = logging.getLogger(__name__)
@@ -238,8 +239,9 @@ class _Builder:
         for si in self.candidates:
             s = p.stops[si]
             self.stop_node[si] = self.nodes.add("stop", si, s.location, s.service_s, s.load_kg)
-        # merged final unloads: vehicle k of a type ends at its k-th final site (sites in order of
-        # unload time + drive home, round robin), one end node per (depot, site)
+        # merged final unloads: vehicle k of a type ends at its k-th final site, round robin over
+        # the sites in order of expected finishing time (mean drive from the type's stops +
+        # unload + drive home); one end node per (depot, site)
         end_node: dict[tuple[str, str], int] = {}
         intermediate: dict[int, int | None] = {}
         self.final_sites: dict[int, list[str]] = {}
@@ -249,10 +251,16 @@ class _Builder:
                 continue
             home = p.site(vt.depot).location
             dur = p.duration_s[vt.profile]
-            order = sorted(
-                vt.unload_sites,
-                key=lambda u, d=dur, h=home: p.site(u).unload_s + int(d[p.site(u).location, h]),
-            )
+            locs = [p.stops[si].location for si in self.candidates if ti in self.allowed[si]]
+
+            def finish_s(
+                u: str, d: np.ndarray = dur, h: int = home, locs: list[int] = locs
+            ) -> float:
+                site = p.site(u)
+                inbound = float(d[locs, site.location].mean()) if locs else 0.0
+                return inbound + site.unload_s + int(d[site.location, h])
+
+            order = sorted(vt.unload_sites, key=finish_s)
             self.final_sites[ti] = order[: vt.count]
             for site_id in self.final_sites[ti]:
                 if (vt.depot, site_id) not in end_node:
@@ -416,7 +424,7 @@ class _Builder:
             start, end = routing.Start(v_i), routing.End(v_i)
             tdim.CumulVar(start).SetRange(vt.shift_start_s, vt.shift_end_s)
             end_hi = vt.shift_end_s - tail_s
-            end_lo = vt.shift_start_s
+            end_lo = max(vt.shift_start_s, p.sites[veh.merged_site].open_s)
             end_hi = min(end_hi, p.sites[veh.merged_site].close_s)
             tdim.CumulVar(end).SetRange(end_lo, max(end_lo, end_hi))
             tdim.SetSpanUpperBoundForVehicle(max(0, vt.route_time_limit_s - tail_s), v_i)
@@ -593,6 +601,24 @@ class _Builder:
         return out
 
 
+def _rechoose_final_unload(problem: RoutingProblem, route: Route) -> Route:
+    """The route with its final unload moved to the cheapest allowed site, if that is cheaper.
+
+    The model fixes each vehicle's final site (its end node); for a type with several unload
+    sites the sequence is re-timed by `sanitation.routing.schedule.build_route` with every site
+    as the last unload and the cheapest feasible timing is kept.
+    """
+    vt = problem.vehicle_type(route.vehicle_type)
+    if len(vt.unload_sites) < 2:
+        return route
+    seq = [(v.kind, v.id) for v in route.visits[:-1]]
+    try:
+        other = build_route(problem, vt, route.vehicle_index, seq, final_unload=True)
+    except ScheduleError:
+        return route
+    return other if other.cost < route.cost - 1e-9 else route
+
+
 def _enum(enum_type: Any, name: str, what: str) -> int:
     try:
         return int(getattr(enum_type, name))
@@ -691,7 +717,7 @@ class OrToolsEngine:
                 reasons[si] = f"no solution found within {params.time_limit_s:g} s"
         else:
             stats["objective_scaled"] = assignment.ObjectiveValue()
-            routes = builder.routes(assignment)
+            routes = [_rechoose_final_unload(problem, r) for r in builder.routes(assignment)]
             dropped = builder.dropped_stops(assignment)
             for si in dropped:
                 reasons[si] = REASON_EXHAUSTED.format(p=problem.stops[si].priority)
