@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,8 @@ from pyvrp import SolveParams as PSolveParams
 from pyvrp import VehicleType as PVehicleType
 from pyvrp._pyvrp import Activity
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks, IteratedLocalSearchParams
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+from pyvrp.Result import Result
+from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Stop, VehicleType
@@ -70,7 +72,7 @@ RELAXED_SHARE = 0.6
 INFEASIBLE_COST = 1 << 62
 
 #: share of the time limit kept for building and converting (seconds, at most)
-OVERHEAD_S = 0.5
+OVERHEAD_S = 1.0
 
 
 def _lunch_close(close_s: int, open_s: int, lunch: Lunch | None) -> int:
@@ -142,6 +144,34 @@ class PyVRPEngine:
         )
 
 
+class _Deadline:
+    """Stop ``seconds`` after construction (PyVRP's MaxRuntime starts its clock only after the
+    initial local search, which takes seconds on large instances)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.perf_counter() + seconds
+
+    def __call__(self, best_cost: int) -> bool:
+        return time.perf_counter() >= self._end
+
+
+def _run(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object) -> Result:
+    """``pyvrp.solve`` with its warnings turned into log records (they are advice, not errors)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = pyvrp.solve(
+            data,
+            stop=stop,
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    for w in caught:
+        logger.info("pyvrp: %s", str(w.message).strip().splitlines()[0])
+    return result
+
+
 class _GiveUpIfInfeasible:
     """Stop once ``after_s`` have passed without any feasible solution."""
 
@@ -155,7 +185,7 @@ class _GiveUpIfInfeasible:
 
 
 def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> StoppingCriterion:
-    crits: list[StoppingCriterion] = [MaxRuntime(max(0.01, seconds))]
+    crits: list[StoppingCriterion] = [_Deadline(max(0.01, seconds))]
     if params.max_iterations is not None:
         crits.append(MaxIterations(params.max_iterations))
     if give_up_s is not None:
@@ -191,25 +221,17 @@ def _search(
     required = False
     if _fleet_may_suffice(problem, candidates):
         data = mapping.data
-        res = pyvrp.solve(
+        res = _run(
             data.replace(clients=[_with_required(c) for c in data.clients()]),
-            stop=_stop(first_budget, params, GIVE_UP_SHARE * budget),
-            seed=seed,
-            collect_stats=False,
-            display=False,
+            _stop(first_budget, params, GIVE_UP_SHARE * budget),
+            seed,
         )
         phases.append(f"required:{res.num_iterations}")
         if res.best.is_feasible():
             best, required = res.best, True
     if best is None:
         remaining = max(0.05, first_budget - (time.perf_counter() - t0))
-        res = pyvrp.solve(
-            mapping.data,
-            stop=_stop(remaining, params, None),
-            seed=seed,
-            collect_stats=False,
-            display=False,
-        )
+        res = _run(mapping.data, _stop(remaining, params, None), seed)
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
     if relaxed is None:
@@ -222,12 +244,10 @@ def _search(
     tracker = _DayLimitTracker(limits)
     init = _transfer(best, data) if best.is_feasible() else None
     remaining = max(0.05, budget - (time.perf_counter() - t0))
-    res = pyvrp.solve(
+    res = _run(
         data,
-        stop=_stop(remaining, params, None),
-        seed=seed + 1,
-        collect_stats=False,
-        display=False,
+        _stop(remaining, params, None),
+        seed + 1,
         params=PSolveParams(ils=IteratedLocalSearchParams(callbacks=tracker)),
         initial_solution=init,
     )
