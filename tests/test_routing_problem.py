@@ -89,3 +89,14 @@ def test_unknown_engine_is_a_clear_error():
         get_engine("nope")
     with pytest.raises(ValueError, match="time_limit_s must be > 0"):
         SolveParams(time_limit_s=0)
+
+
+def test_problem_pickles_for_worker_processes():
+    import pickle
+
+    p = RoutingProblem(M, M, [Site("d", 0)], [Stop("S", 1, 1)], [_vt(lunch=Lunch(60, 0, 600))])
+    q = pickle.loads(pickle.dumps(p))
+    assert q.stops == p.stops
+    assert q.vehicle_types == p.vehicle_types
+    assert np.array_equal(q.duration_s[0], p.duration_s[0])
+    assert q.stop("S").location == 1

@@ -405,6 +405,21 @@ class RoutingProblem:
         base = float(np.ceil(self.route_cost_bound)) + 1.0
         return base * (self.n_vehicles + 1) * s.priority
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickle by the constructor arguments (for worker processes and executors)."""
+        return (
+            RoutingProblem,
+            (
+                self.duration_s,
+                self.distance_m,
+                self.sites,
+                self.stops,
+                self.vehicle_types,
+                self.minimise_vehicles_first,
+                self.horizon_s,
+            ),
+        )
+
     def replace(self, **changes: object) -> RoutingProblem:
         """A modified, re-validated copy (keyword names as in the constructor)."""
         kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
