@@ -1,0 +1,174 @@
+"""Portfolio engine: both engines in worker processes, the best verified plan wins."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import logging
+
+import numpy as np
+import pytest
+
+from sanitation.errors import VerificationError
+from sanitation.routing import portfolio
+from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.routing.ortools_engine import OrToolsEngine
+from sanitation.routing.portfolio import PortfolioEngine
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.schedule import build_route
+from sanitation.routing.solution import RoutingSolution, Unserved, objective
+from sanitation.verify.routing import verify
+
+
+def _problem(lunch: Lunch | None = None) -> RoutingProblem:
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 8000, size=(13, 2))
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(-1)).astype(np.int64)
+    dur = (dist // 8).astype(np.int64)  # about 30 km/h
+    stops = [
+        Stop(f"P{i}", i, int(rng.integers(100, 600)), service_s=120, priority=1 + i % 2)
+        for i in range(1, 13)
+    ]
+    vt = VehicleType(
+        "truck",
+        count=3,
+        capacity_kg=1500,
+        depot="st",
+        unload_sites=("st",),
+        shift_start_s=6 * 3600,
+        shift_end_s=16 * 3600,
+        lunch=lunch,
+        fixed_cost=100.0,
+        cost_per_km=2.0,
+        cost_per_hour=40.0,
+    )
+    return RoutingProblem(dur, dist, [Site("st", 0, unload_s=300)], stops, [vt])
+
+
+PARAMS = SolveParams(time_limit_s=20, max_iterations=300)
+
+
+class _Fixed:
+    """A stand-in engine returning a prepared solution (or raising)."""
+
+    def __init__(self, name: str, solution: RoutingSolution | Exception) -> None:
+        self.name = name
+        self.solution = solution
+
+    def solve(self, problem, params, *, seed):
+        if isinstance(self.solution, Exception):
+            raise self.solution
+        return self.solution
+
+
+def _with_fakes(monkeypatch: pytest.MonkeyPatch, fakes: dict[str, _Fixed]) -> PortfolioEngine:
+    """A portfolio over in-process fakes (threads, so the monkeypatch applies)."""
+    monkeypatch.setattr(portfolio, "get_engine", lambda name: fakes[name])
+    return PortfolioEngine(tuple(fakes), executor=cf.ThreadPoolExecutor(max_workers=2))
+
+
+def test_registry_default_is_the_portfolio():
+    assert isinstance(get_engine("portfolio"), PortfolioEngine)
+
+
+def test_portfolio_runs_both_engines_in_processes_and_returns_a_verified_plan():
+    problem = _problem(lunch=Lunch(1800, 11 * 3600, 13 * 3600))
+    sol = PortfolioEngine().solve(problem, SolveParams(time_limit_s=4), seed=3)
+    assert verify(problem, sol) == []
+    assert sol.engine == "portfolio"
+    engines = sol.stats["engines"]
+    assert set(engines) == {"pyvrp", "ortools"}
+    assert all(e["status"] == "verified" for e in engines.values())
+    winner = sol.stats["winner"]
+    assert objective(problem, sol) == pytest.approx(engines[winner]["objective"])
+    assert objective(problem, sol) == pytest.approx(min(e["objective"] for e in engines.values()))
+    assert all(r.lunch_start_s is not None for r in sol.routes)
+    assert sol.seconds < 4 + portfolio.GRACE_S
+
+
+def _split_first_route(problem: RoutingProblem, sol: RoutingSolution) -> RoutingSolution:
+    """A valid but dearer plan: the first route's stops shared with a spare vehicle."""
+    first = sol.routes[0]
+    used = {r.vehicle_index for r in sol.routes}
+    spare = min(set(range(problem.vehicle_types[0].count)) - used)
+    steps = [(v.kind, v.id) for v in first.visits[:-1]]  # without the final unload
+    kinds = [k for k, _ in steps]
+    cut = kinds.index("unload") if "unload" in kinds else len(steps) // 2
+    rest = steps[cut + 1 :] if "unload" in kinds else steps[cut:]
+    a = build_route(problem, first.vehicle_type, first.vehicle_index, steps[:cut])
+    b = build_route(problem, first.vehicle_type, spare, rest)
+    routes = (a, b, *sol.routes[1:])
+    return dataclasses.replace(sol, routes=routes, cost=sum(r.cost for r in routes))
+
+
+def test_portfolio_picks_the_cheaper_verified_plan(monkeypatch):
+    problem = _problem()
+    good = OrToolsEngine().solve(problem, PARAMS, seed=1)
+    worse = _split_first_route(problem, good)
+    assert verify(problem, good) == []
+    assert verify(problem, worse) == []
+    assert worse.cost > good.cost
+    engine = _with_fakes(monkeypatch, {"a": _Fixed("a", good), "b": _Fixed("b", worse)})
+    sol = engine.solve(problem, PARAMS, seed=1)
+    assert sol.stats["winner"] == "a"
+    assert sol.routes == good.routes
+    assert sol.stats["engines"]["b"]["cost"] == pytest.approx(worse.cost)
+    # the order of the engines does not matter
+    engine = _with_fakes(monkeypatch, {"b": _Fixed("b", worse), "a": _Fixed("a", good)})
+    assert engine.solve(problem, PARAMS, seed=1).stats["winner"] == "a"
+
+
+def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
+    problem = _problem()
+    full = OrToolsEngine().solve(problem, PARAMS, seed=1)
+    # fewer stops (cheaper routes) but three stops unserved
+    part_problem = problem.replace(stops=problem.stops[3:])
+    part = OrToolsEngine().solve(part_problem, PARAMS, seed=1)
+    part = dataclasses.replace(
+        part, unserved=tuple(Unserved(s.id, "left out by the test") for s in problem.stops[:3])
+    )
+    assert part.cost < full.cost
+    assert verify(problem, part) == []
+    engine = _with_fakes(
+        monkeypatch, {"cheap": _Fixed("cheap", part), "full": _Fixed("full", full)}
+    )
+    sol = engine.solve(problem, PARAMS, seed=1)
+    assert sol.stats["winner"] == "full"
+    assert sol.unserved == ()
+    assert sol.stats["engines"]["cheap"]["cost"] == pytest.approx(part.cost)
+
+
+def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, caplog):
+    problem = _problem()
+    good = OrToolsEngine().solve(problem, PARAMS, seed=1)
+    bad_route = dataclasses.replace(good.routes[0], cost=good.routes[0].cost - 1.0)
+    invalid = dataclasses.replace(good, routes=(bad_route, *good.routes[1:]), cost=good.cost - 1.0)
+    assert verify(problem, invalid) != []
+    fakes = {"bad": _Fixed("bad", invalid), "ok": _Fixed("ok", good)}
+    with caplog.at_level(logging.WARNING, logger="sanitation.routing.portfolio"):
+        sol = _with_fakes(monkeypatch, fakes).solve(problem, PARAMS, seed=1)
+    assert sol.stats["winner"] == "ok"
+    assert sol.stats["engines"]["bad"]["status"] == "rejected"
+    assert "rejected by the verifier" in caplog.text
+
+    crash = {"crash": _Fixed("crash", RuntimeError("solver crashed")), "ok": _Fixed("ok", good)}
+    sol = _with_fakes(monkeypatch, crash).solve(problem, PARAMS, seed=1)
+    assert sol.stats["winner"] == "ok"
+    assert sol.stats["engines"]["crash"]["status"] == "failed"
+
+
+def test_portfolio_raises_when_no_engine_is_verified(monkeypatch):
+    problem = _problem()
+    good = OrToolsEngine().solve(problem, PARAMS, seed=1)
+    invalid = dataclasses.replace(good, cost=good.cost + 5.0)
+    fakes = {"x": _Fixed("x", invalid), "y": _Fixed("y", ValueError("bad input"))}
+    with pytest.raises(VerificationError, match="no engine returned a verified solution") as info:
+        _with_fakes(monkeypatch, fakes).solve(problem, PARAMS, seed=1)
+    assert len(info.value.violations) == 2
+
+
+def test_portfolio_rejects_bad_configuration():
+    with pytest.raises(ValueError, match="must not be empty"):
+        PortfolioEngine(())
+    with pytest.raises(ValueError, match="cannot include 'portfolio'"):
+        PortfolioEngine(("pyvrp", "portfolio"))
