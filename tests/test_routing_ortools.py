@@ -268,3 +268,16 @@ def test_engine_options_and_registry_solve():
         OrToolsEngine().solve(
             problem, SolveParams(time_limit_s=1, options={"metaheuristic": "NOPE"}), seed=1
         )
+
+
+def test_vehicles_whose_shift_cannot_hold_lunch_are_left_out():
+    dur, dist = _line([0, 1])
+    lunch = Lunch(3600, 11 * 3600, 13 * 3600)
+    early = _vt(id="early", shift_start_s=5 * 3600, shift_end_s=10 * 3600, lunch=lunch)
+    problem = RoutingProblem(dur, dist, [Site("st", 0)], [Stop("A", 1, 1)], [early])
+    sol = _solve(problem)
+    assert sol.routes == ()
+    assert [u.stop_id for u in sol.unserved] == ["A"]
+    day = _vt(id="day", shift_start_s=8 * 3600, shift_end_s=16 * 3600, lunch=lunch)
+    sol2 = _solve(problem.replace(vehicle_types=[early, day]))
+    assert [r.vehicle_type for r in sol2.routes] == ["day"]

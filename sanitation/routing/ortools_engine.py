@@ -229,12 +229,6 @@ class _Builder:
         p = self.problem
         site_idx = {s.id: i for i, s in enumerate(p.sites)}
         depot_node: dict[str, int] = {}
-        for vt in p.vehicle_types:
-            if vt.count > 0 and vt.depot not in depot_node:
-                site = p.site(vt.depot)
-                depot_node[vt.depot] = self.nodes.add(
-                    "depot", site_idx[vt.depot], site.location, 0, 0
-                )
         self.stop_node: dict[int, int] = {}
         for si in self.candidates:
             s = p.stops[si]
@@ -262,12 +256,6 @@ class _Builder:
 
             order = sorted(vt.unload_sites, key=finish_s)
             self.final_sites[ti] = order[: vt.count]
-            for site_id in self.final_sites[ti]:
-                if (vt.depot, site_id) not in end_node:
-                    site = p.site(site_id)
-                    end_node[(vt.depot, site_id)] = self.nodes.add(
-                        "end", site_idx[site_id], site.location, site.unload_s, 0
-                    )
         self.copy_nodes: dict[str, list[int]] = {}
         self.max_cap_at: dict[int, int] = {}
         for site in p.sites:
@@ -284,13 +272,48 @@ class _Builder:
                 for _ in range(k)
             ]
             self.copy_nodes[site.id] = nodes
+        # vehicles; depot and end nodes only for usable vehicles (any other node is a visit)
         for ti, vt in enumerate(p.vehicle_types):
             for k in range(vt.count):
-                start = depot_node[vt.depot]
                 finals = self.final_sites[ti]
                 final = finals[k % len(finals)]
-                end = end_node[(vt.depot, final)]
-                self.vehicles.append(_Vehicle(ti, k, start, end, site_idx[final]))
+                if not self._usable(_Vehicle(ti, k, -1, -1, site_idx[final])):
+                    continue
+                if vt.depot not in depot_node:
+                    depot = p.site(vt.depot)
+                    depot_node[vt.depot] = self.nodes.add(
+                        "depot", site_idx[vt.depot], depot.location, 0, 0
+                    )
+                if (vt.depot, final) not in end_node:
+                    site = p.site(final)
+                    end_node[(vt.depot, final)] = self.nodes.add(
+                        "end", site_idx[final], site.location, site.unload_s, 0
+                    )
+                self.vehicles.append(
+                    _Vehicle(
+                        ti, k, depot_node[vt.depot], end_node[(vt.depot, final)], site_idx[final]
+                    )
+                )
+
+    def _usable(self, veh: _Vehicle) -> bool:
+        """Whether the vehicle's shift leaves room for a route with its lunch on it."""
+        vt = self.problem.vehicle_types[veh.type_index]
+        if vt.lunch is None:
+            return True
+        tail_s, _ = self._tail(veh)
+        site = self.problem.sites[veh.merged_site]
+        end_hi = min(vt.shift_end_s - tail_s, site.close_s)
+        ok = (
+            vt.shift_start_s <= vt.lunch.window_start_s + vt.lunch.duration_s - 1
+            and vt.lunch.latest_start_s + 1 <= end_hi
+        )
+        if not ok:
+            logger.warning(
+                "vehicle %s#%d left out: its shift cannot hold the lunch window",
+                vt.id,
+                veh.index_in_type,
+            )
+        return ok
 
     def _tail(self, veh: _Vehicle) -> tuple[int, int]:
         """(seconds, metres) after the merged final unload starts: unload + drive to the depot."""
@@ -673,6 +696,20 @@ class OrToolsEngine:
         t0 = time.perf_counter()
         candidates, reasons, allowed = _screen(problem)
         builder = _Builder(problem, candidates, allowed)
+        if not builder.vehicles or not candidates:
+            reason = "no usable vehicle in the fleet"
+            for si in candidates:
+                reasons[si] = reason
+            return RoutingSolution(
+                routes=(),
+                unserved=tuple(
+                    Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons)
+                ),
+                cost=0.0,
+                engine=self.name,
+                seconds=time.perf_counter() - t0,
+                stats={"seed": seed, "nodes": len(builder.nodes)},
+            )
         _, routing = builder.build()
         opts = dict(params.options)
         first = str(opts.get("first_solution", DEFAULT_FIRST_SOLUTION))

@@ -57,16 +57,10 @@ _ENGINE_ERRORS = (
 )
 
 
-def _problem_args(problem: RoutingProblem) -> dict[str, Any]:
-    """The constructor arguments of ``problem`` (plain, picklable data)."""
-    return {f.name: getattr(problem, f.name) for f in dataclasses.fields(problem) if f.init}
-
-
 def _solve_in_worker(
-    engine: str, problem_args: dict[str, Any], params: SolveParams, seed: int
+    engine: str, problem: RoutingProblem, params: SolveParams, seed: int
 ) -> RoutingSolution:
-    """Worker entry point: rebuild the problem, solve with ``engine`` (no verification here)."""
-    problem = RoutingProblem(**problem_args)
+    """Worker entry point: solve with ``engine`` (verification is done by the parent)."""
     return get_engine(engine).solve(problem, params, seed=seed)
 
 
@@ -144,7 +138,6 @@ class PortfolioEngine:
         t0 = time.perf_counter()
         margin = min(self.margin_s, MARGIN_SHARE * params.time_limit_s)
         budget = max(0.1, params.time_limit_s - margin)
-        args = _problem_args(problem)
         own_pool = self.executor is None
         executor = self.executor or cf.ProcessPoolExecutor(
             max_workers=len(self.engines), mp_context=_default_context()
@@ -155,7 +148,7 @@ class PortfolioEngine:
         try:
             futures = {
                 executor.submit(
-                    _solve_in_worker, name, args, self._params_for(name, params, budget), seed
+                    _solve_in_worker, name, problem, self._params_for(name, params, budget), seed
                 ): name
                 for name in self.engines
             }
