@@ -15,9 +15,14 @@ How the problem maps onto PyVRP (0.14):
   serve); the forbidden stops' rows and columns get a travel time longer than the horizon, so any
   route using them is infeasible.
 - ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
-  PyVRP (a reload empties every load dimension); it is enforced conservatively: with
-  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each.
-  ``max_stops`` is not modelled (routes violating it are repaired by dropping stops).
+  PyVRP (a reload empties every load dimension). It is first enforced conservatively, with
+  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
+  model (full trip capacity) is searched warm-started from that result, and the cheapest
+  candidate seen whose routes respect the daily limit is kept. ``max_stops`` is not modelled
+  (a route violating it is repaired by dropping stops, reported unserved).
+- Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
+  required (a much faster search); if it has no feasible solution after a quarter of the time,
+  the rest of the time goes to the prize-collecting model.
 - Lunch (PyVRP has no breaks). The search runs in "lunch-free" time with room reserved for the
   break: every time window and site closing time that ends after the lunch window opens (``ws``)
   is tightened to ``max(ws, close - lunch)``, the vehicle's latest return and maximum duration
@@ -63,6 +68,7 @@ REASON_NO_TYPE = "no vehicle type is allowed to serve it (access class)"
 REASON_LOAD = "load above the capacity of every allowed vehicle type"
 REASON_TW = "time window cannot be met from the depot within any allowed vehicle's shift"
 REASON_TIMING = "could not be kept on its route when the lunch break was inserted"
+REASON_SEARCH = "no feasible route for it was found within the time limit"
 
 #: share of the time after which the all-stops-required phase gives up if still infeasible
 GIVE_UP_SHARE = 0.25
@@ -125,7 +131,8 @@ class PyVRPEngine:
                 pyvrp_phases=phases,
                 pyvrp_distance=best.distance(),
             )
-            routes = _convert(problem, mapping, best, unserved)
+            reason = REASON_TIMING if best.is_feasible() else REASON_SEARCH
+            routes = _convert(problem, mapping, best, unserved, reason)
         served = {sid for r in routes for sid in r.stop_ids}
         for stop_ in problem.stops:
             if stop_.id not in served and stop_.id not in unserved:
@@ -577,6 +584,7 @@ def _convert(
     mapping: _Mapping,
     best: pyvrp.Solution,
     unserved: dict[str, str],
+    reason: str,
 ) -> list[Route]:
     routes: list[Route] = []
     used: dict[int, int] = {}
@@ -592,7 +600,7 @@ def _convert(
                 if site is not None and (not steps or steps[-1][0] != "unload"):
                     steps.append(("unload", site))
         k = used.get(proute.vehicle_type(), 0)
-        route = _timed(problem, vt, k, steps, unserved)
+        route = _timed(problem, vt, k, steps, unserved, reason)
         if route is not None:
             routes.append(route)
             used[proute.vehicle_type()] = k + 1
@@ -605,6 +613,7 @@ def _timed(
     index: int,
     steps: list[Step],
     unserved: dict[str, str],
+    reason: str,
 ) -> Route | None:
     """Time the route; drop stops (reported unserved) until a feasible timing exists."""
     while any(kind == "stop" for kind, _ in steps):
@@ -617,7 +626,7 @@ def _timed(
             if pos < 0:
                 pos = max(i for i, (kind, _) in enumerate(steps) if kind == "stop")
             logger.warning("pyvrp route %s#%d: %s; dropping %s", vt.id, index, e, steps[pos][1])
-            unserved[steps[pos][1]] = REASON_TIMING
+            unserved[steps[pos][1]] = reason
             del steps[pos]
             # collapse consecutive unloads left behind
             steps = [
