@@ -2,7 +2,7 @@
 
 Units: ``time_s`` integer seconds, ``distance_m`` integer metres. The distance of a pair is
 the **length of the fastest path** (the path that minimises travel time), not the shortest
-possible distance; ties between equally fast paths are broken arbitrarily. Unreachable pairs
+possible distance; of equally fast paths the shortest counts. Unreachable pairs
 hold :data:`UNREACHABLE` in both matrices (list them with :meth:`TravelMatrix.unreachable`).
 Edge times are rounded to whole milliseconds before summing, so both engines agree exactly.
 
@@ -31,11 +31,13 @@ customisation), hence the default.
 
 Distances: a CCH sweep sums one metric only, and routingkit's 32-bit weights leave no room to
 carry length in a lexicographic weight (unpacking each pair's path costs ≈ 100 µs, too slow
-for 10^5+ pairs). So with ``distances=True`` the matrix comes from shortest-path trees: one
-scipy Dijkstra (with predecessors) per source gives the times, and the tree's lengths are
-summed by pointer jumping (vectorised, log(depth) steps); ``TravelMatrix.engine`` is then
-``"tree"``. Times-only requests (``distances=False``) use the engine (CCH by default) and
-are several times faster.
+for 10^5+ pairs). So with ``distances=True`` both matrices come from one scipy Dijkstra per
+source on the lexicographic weight ``time_ms * 2^26 + length_dm`` (exact integers in float64):
+the fastest path, the shortest of equally fast ones, both totals decoded from one sum
+(``TravelMatrix.engine`` is then ``"tree"``). Where exactness cannot be guaranteed (paths
+over ~37 h) it falls back to time-only trees with lengths summed by pointer jumping.
+Times-only requests (``distances=False``) use the engine (CCH by default) and are several
+times faster.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geo._profile import ProfileGraph, profile_graph
@@ -278,36 +281,78 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+_LEX_BITS = 26  # length field of the lexicographic weight, decimetres (2^26 dm = 6,710 km)
+_EXACT = 2.0**53  # float64 sums of integers are exact below this
+
+
 def _fastest_path_lengths(
-    graph: ProfileGraph, sources: np.ndarray, targets: np.ndarray
+    graph: ProfileGraph, sources: np.ndarray, targets: np.ndarray, *, lex_bits: int = _LEX_BITS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Times (ms) and fastest-path lengths (m) via shortest-path trees; inf if unreachable."""
+    """Times (ms) and fastest-path lengths (m); inf where unreachable.
+
+    One Dijkstra per source on the lexicographic weight ``time_ms * 2**lex_bits + length_dm``
+    (exact integers in float64): it finds the fastest path, the shortest of equally fast
+    ones, and both totals decode from one sum. A chunk whose sums could lose exactness
+    (paths over ~37 h, or longer than ``2**lex_bits`` dm) falls back to plain time trees
+    whose lengths are summed by pointer jumping.
+    """
     times = np.empty((len(sources), len(targets)))
     lengths = np.empty((len(sources), len(targets)))
     n = graph.n
+    scale = float(2**lex_bits)
+    length_dm = np.rint(graph.length_m * 10.0)
+    v_max = float(np.max(length_dm / graph.time_ms)) if len(length_dm) else 0.0  # dm per ms
+    max_w = float(np.max(graph.time_ms)) * scale + float(np.max(length_dm, initial=0.0))
+    lex = None
+    if max_w < _EXACT:
+        lex = csr_matrix(
+            (graph.time_ms * scale + length_dm, (graph.tail, graph.head)), shape=(n, n)
+        )
     step = int(np.clip(_TREE_CELLS // max(n, 1), 8, _CHUNK))
     for start in range(0, len(sources), step):
         chunk = sources[start : start + step]
-        dist, pred = dijkstra(graph.csr, directed=True, indices=chunk, return_predecessors=True)
         k = len(chunk)
-        rows = np.arange(k)[:, None]
-        nodes = np.broadcast_to(np.arange(n), (k, n))
-        root = pred < 0
-        parent = np.where(root, nodes, pred).astype(np.int64)
-        d = np.zeros((k, n))
-        tree = ~root
-        d[tree] = graph.length_m[graph.edge_of(parent[tree], nodes[tree])]
-        while True:
-            grand = parent[rows, parent]
-            if np.array_equal(grand, parent):
-                break
-            d = d + d[rows, parent]
-            parent = grand
-        times[start : start + k] = dist[:, targets]
-        ln = d[:, targets]
-        ln[~np.isfinite(dist[:, targets])] = np.inf
-        lengths[start : start + k] = ln
+        if lex is not None:
+            dist = dijkstra(lex, directed=True, indices=chunk)
+            finite = np.isfinite(dist)
+            top = float(dist[finite].max(initial=0.0))
+            t_ms = np.floor(dist / scale)
+            if top + max_w < _EXACT and float(t_ms[finite].max(initial=0.0)) * v_max < scale:
+                t_sel = t_ms[:, targets]
+                ok = np.isfinite(t_sel)
+                ln = np.full(t_sel.shape, np.inf)
+                ln[ok] = (dist[:, targets][ok] - t_sel[ok] * scale) / 10.0
+                times[start : start + k] = t_sel
+                lengths[start : start + k] = ln
+                continue
+            logger.debug("lexicographic weights not exact here: pointer jumping instead")
+        times[start : start + k], lengths[start : start + k] = _tree_lengths(graph, chunk, targets)
     return times, lengths
+
+
+def _tree_lengths(
+    graph: ProfileGraph, chunk: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time-only shortest-path trees; lengths summed up the tree by pointer jumping."""
+    n = graph.n
+    dist, pred = dijkstra(graph.csr, directed=True, indices=chunk, return_predecessors=True)
+    k = len(chunk)
+    rows = np.arange(k)[:, None]
+    nodes = np.broadcast_to(np.arange(n), (k, n))
+    root = pred < 0
+    parent = np.where(root, nodes, pred).astype(np.int64)
+    d = np.zeros((k, n))
+    tree = ~root
+    d[tree] = graph.length_m[graph.edge_of(parent[tree], nodes[tree])]
+    while True:
+        grand = parent[rows, parent]
+        if np.array_equal(grand, parent):
+            break
+        d = d + d[rows, parent]
+        parent = grand
+    ln = d[:, targets]
+    ln[~np.isfinite(dist[:, targets])] = np.inf
+    return dist[:, targets], ln
 
 
 def _node_index(network: RoadNetwork, nodes: npt.ArrayLike, what: str) -> np.ndarray:

@@ -197,3 +197,15 @@ def test_route_geometry_follows_the_roads(tiny):
     with pytest.raises(GeoInputError, match="no road path usable by 'large_truck'"):
         route_geometry(tiny, LARGE_TRUCK, a, node(tiny, "F"))
     assert route_geometry(tiny, LARGE_TRUCK, a, a).length == 0
+
+
+def test_pointer_jumping_fallback_gives_the_same_distances(grid):
+    from geo._profile import profile_graph
+    from geo.matrix import _fastest_path_lengths
+
+    pg = profile_graph(grid, SMALL_TRUCK)
+    idx = np.arange(0, grid.number_of_nodes, 7)
+    t_lex, l_lex = _fastest_path_lengths(pg, idx, idx)
+    t_jump, l_jump = _fastest_path_lengths(pg, idx, idx, lex_bits=2)  # too narrow: falls back
+    np.testing.assert_array_equal(t_lex, t_jump)
+    np.testing.assert_allclose(l_lex, l_jump, atol=1.0)  # edge lengths rounded to dm
