@@ -111,7 +111,9 @@ def validate_road_lines(
         )
     if len(gdf) == 0:
         problems.append(f"{src}: no road features: expected at least one LineString")
-    if gdf.crs is not None and CRS.from_user_input(gdf.crs) != declared:
+    if gdf.crs is not None and not CRS.from_user_input(gdf.crs).equals(
+        declared, ignore_axis_order=True
+    ):
         problems.append(
             f"{src}: CRS is {CRS.from_user_input(gdf.crs).to_string()}: expected the declared "
             f"{declared.to_string()}"
