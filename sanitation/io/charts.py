@@ -1,0 +1,271 @@
+"""PNG charts of a plan: the county map, station utilisation, and the what-if comparison."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+
+from sanitation.io.maps import use_cjk_font
+from sanitation.plan.context import PlanningContext
+from sanitation.plan.model import KpiRow, PlanDocument
+
+ROAD_COLOURS = {"provincial": 1.0, "county": 0.8, "village": 0.5, "lane": 0.3}
+
+
+def station_colours(station_ids: list[str]) -> dict[str, tuple]:
+    """A distinct colour per station id (tab20, cycled)."""
+    cmap = plt.get_cmap("tab20" if len(station_ids) > 10 else "tab10")
+    return {sid: cmap(i % cmap.N) for i, sid in enumerate(station_ids)}
+
+
+def plan_map(
+    doc: PlanDocument,
+    ctx: PlanningContext,
+    layers: dict[str, gpd.GeoDataFrame],
+    out: Path,
+) -> Path:
+    """The county plan: roads, points coloured by station, stations, first-date routes, sites.
+
+    ``layers`` are the plan's GeoPackage layers (``roads``, ``points``, ``stations``,
+    ``routes``, ``disposal_sites``).
+    """
+    use_cjk_font()
+    fig, ax = plt.subplots(figsize=(11, 11), dpi=120)
+    roads = layers["roads"]
+    if len(roads):
+        widths = roads["road_class"].map(ROAD_COLOURS).fillna(0.4).to_numpy()
+        roads.plot(ax=ax, color="#c8c8c8", linewidth=widths, zorder=1)
+    stations = layers["stations"]
+    open_ids = stations.loc[stations["open"].astype(bool), "station_id"].tolist()
+    colours = station_colours(open_ids)
+    points = layers["points"]
+    grey = (0.6, 0.6, 0.6, 1.0)
+    point_colours = [colours.get(s, grey) for s in points["station_id"]]
+    unserved = points["status"] == "unserved" if "status" in points else None
+    points.plot(ax=ax, markersize=6, color=point_colours, zorder=3)
+    handles: list = []
+    if unserved is not None and unserved.any():
+        points[unserved].plot(
+            ax=ax, markersize=40, facecolor="none", edgecolor="red", linewidth=1.0, zorder=4
+        )
+        handles.append(
+            Line2D([], [], marker="o", ls="", mfc="none", mec="red", label="未收集 unserved")
+        )
+    first = doc.dates[0] if doc.dates else None
+    routes = layers["routes"]
+    if first is not None and len(routes):
+        today = routes[routes["date"] == first.isoformat()]
+        for sid, group in today.groupby("station_id"):
+            group.plot(
+                ax=ax, color=colours.get(str(sid), grey), linewidth=1.3, alpha=0.85, zorder=2
+            )
+    names = dict(zip(stations["station_id"], stations["name"], strict=True))
+    for sid in open_ids:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=colours[sid],
+                marker="s",
+                mec="black",
+                lw=1.3,
+                label=f"{names.get(sid, sid)} ({sid})",
+            )
+        )
+    is_open = stations["open"].astype(bool)
+    for sid, row in stations[is_open].set_index("station_id").iterrows():
+        ax.scatter(
+            [row.geometry.x],
+            [row.geometry.y],
+            s=110,
+            marker="s",
+            color=colours[str(sid)],
+            edgecolors="black",
+            zorder=5,
+        )
+    closed = stations[~is_open & (stations["status"] != "candidate")]
+    if len(closed):
+        closed.plot(ax=ax, marker="X", color="#555555", markersize=80, zorder=5)
+        handles.append(
+            Line2D([], [], marker="X", color="#555555", ls="", label="关闭站 station closed")
+        )
+    candidate = stations[~is_open & (stations["status"] == "candidate")]
+    if len(candidate):
+        candidate.plot(
+            ax=ax, marker="s", facecolor="white", edgecolor="#555555", markersize=80, zorder=5
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="s",
+                mfc="white",
+                mec="#555555",
+                ls="",
+                label="未启用候选站 candidate not opened",
+            )
+        )
+    sites = layers["disposal_sites"]
+    if len(sites):
+        sites.plot(ax=ax, marker="*", color="#542788", markersize=220, zorder=6)
+        for _, row in sites.iterrows():
+            ax.annotate(
+                str(row["name"]),
+                (row.geometry.x, row.geometry.y),
+                xytext=(6, 6),
+                textcoords="offset points",
+                fontsize=8,
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                color="#542788",
+                ls="",
+                markersize=12,
+                label="处置场 disposal site",
+            )
+        )
+    handles.append(Line2D([], [], color="#c8c8c8", lw=1, label="道路 road"))
+    day = f" · {first.isoformat()} 路线 (routes)" if first else ""
+    ax.set_title(
+        f"{doc.scenario}: 收运规划 (collection plan){day}\n"
+        "点按转运站着色 (points coloured by station); synthetic data where the scenario says so",
+        fontsize=10,
+    )
+    ax.set_xlabel("经度 longitude (WGS-84)")
+    ax.set_ylabel("纬度 latitude (WGS-84)")
+    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+    lat = float(points.geometry.y.mean()) if len(points) else 30.0
+    ax.set_aspect(1 / max(0.2, math.cos(math.radians(lat))))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def utilisation_chart(doc: PlanDocument, out: Path) -> Path:
+    """Per open station: assigned load, collected (first date) and capacity in t/day with
+    utilisation %; per truck: mean load per unload as a share of its capacity."""
+    use_cjk_font()
+    stations = [s for s in doc.assignment.stations if s.open]
+    first = doc.days[0] if doc.days else None
+    collected = {s.station_id: s.collected_kg / 1000 for s in first.stations} if first else {}
+    routes = first.routes if first else []
+    fig, (ax1, ax2) = plt.subplots(
+        2, 1, figsize=(11, 9), dpi=110, gridspec_kw={"height_ratios": [1, 1.2]}
+    )
+    x = list(range(len(stations)))
+    w = 0.27
+    ax1.bar(
+        [i - w for i in x],
+        [s.load_t_per_day for s in stations],
+        w,
+        label="分配负荷 assigned load",
+        color="#4393c3",
+    )
+    ax1.bar(
+        x,
+        [collected.get(s.station_id, 0.0) for s in stations],
+        w,
+        label=f"当日收集 collected {first.date.isoformat() if first else ''}",
+        color="#92c5de",
+    )
+    ax1.bar(
+        [i + w for i in x],
+        [s.capacity_t_per_day for s in stations],
+        w,
+        label="处理能力 capacity",
+        color="#d6604d",
+    )
+    for i, s in enumerate(stations):
+        ax1.annotate(
+            f"{s.utilisation:.0%}", (i - w, s.load_t_per_day), ha="center", va="bottom", fontsize=8
+        )
+    ax1.set_xticks(
+        x,
+        [f"{s.name}\n({s.station_id})" for s in stations],
+        fontsize=7,
+        rotation=30 if len(stations) > 6 else 0,
+    )
+    ax1.set_xlim(-0.8, max(len(stations), 2) - 0.2)
+    ax1.set_ylabel("t/day")
+    ax1.set_title("转运站利用率 (station utilisation: load ÷ capacity)", fontsize=10)
+    ax1.legend(fontsize=8)
+    labels = [r.vehicle_id for r in routes]
+    shares = [
+        r.collected_kg / (r.capacity_kg * max(1, r.n_unloads)) if r.capacity_kg else 0.0
+        for r in routes
+    ]
+    ax2.bar(range(len(routes)), [100 * s for s in shares], 0.6, color="#5aae61")
+    ax2.set_xlim(-0.8, max(len(routes), 4) - 0.2)
+    ax2.axhline(100, color="black", lw=0.8, ls="--")
+    ax2.set_xticks(range(len(routes)), labels, fontsize=6, rotation=90)
+    ax2.set_ylabel("% of capacity")
+    ax2.set_title(
+        "每车每趟平均装载率 (per truck: mean load per unload ÷ capacity)"
+        + (f", {first.date.isoformat()}" if first else ""),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+COST_PARTS = [
+    ("fixed_cost_cny", "固定 fixed"),
+    ("distance_cost_cny", "里程 distance"),
+    ("time_cost_cny", "时间 time"),
+    ("transfer_cost_cny", "转运 transfer"),
+    ("gate_fees_cny", "处置费 gate fees"),
+]
+
+
+def compare_chart(names: list[str], counties: list[KpiRow], out: Path) -> Path:
+    """Cost split (stacked), km, truck-days and unserved points per scenario."""
+    use_cjk_font()
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=110)
+    x = list(range(len(names)))
+    ax = axes[0][0]
+    bottom = [0.0] * len(names)
+    for field, label in COST_PARTS:
+        values = [getattr(k, field) for k in counties]
+        ax.bar(x, values, bottom=bottom, label=label)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_title("费用构成 (cost split, CNY)", fontsize=10)
+    ax.legend(fontsize=7)
+    panels = [
+        (axes[0][1], "distance_km", "里程 (distance, km)", "#4393c3"),
+        (axes[1][0], "trucks_used", "用车 (collection truck-days)", "#5aae61"),
+        (axes[1][1], "points_unserved", "未收集点 (unserved points)", "#d6604d"),
+    ]
+    for axis, field, title, colour in panels:
+        values = [getattr(k, field) for k in counties]
+        axis.bar(x, values, color=colour)
+        for i, v in enumerate(values):
+            axis.annotate(
+                f"{v:,.0f}" if isinstance(v, int) else f"{v:,.1f}",
+                (i, v),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        axis.set_title(title, fontsize=10)
+    for axis in (axes[0][0], *[p[0] for p in panels]):
+        axis.set_xticks(x, names, fontsize=8, rotation=20 if len(names) > 3 else 0)
+    fig.suptitle("情景比较 (what-if comparison)", fontsize=12)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+    return out

@@ -1,0 +1,262 @@
+"""Printable route sheets (XLSX): one workbook per truck-day and a combined workbook.
+
+Headers are Chinese with English in brackets; times HH:MM; loads in kg; distance in km; money in
+CNY. Each sheet prints on A4 fitted to the page width with the table header repeated.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from sanitation.io.plan_geo import hhmm
+from sanitation.plan.context import PlanningContext
+from sanitation.plan.model import PlanDocument, RouteOut
+
+VISIT_HEADERS = [
+    ("顺序 (order)", 8),
+    ("类型 (kind: 收集点 stop / 卸车 unload)", 16),
+    ("编号 (id)", 16),
+    ("名称 (name)", 26),
+    ("到达 (arrival)", 10),
+    ("开始 (start)", 10),
+    ("离开 (departure)", 10),
+    ("收集 kg (picked up)", 12),
+    ("卸车 kg (unloaded)", 12),
+    ("车上 kg (load after)", 12),
+    ("签字 / 备注 (check / note)", 20),
+]
+KIND_LABEL = {"stop": "收集点 stop", "unload": "卸车 unload"}
+MAX_SHEET_NAME = 31
+
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_UNLOAD_FILL = PatternFill("solid", fgColor="FCE4D6")
+_THIN = Side(style="thin", color="999999")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def safe_name(text: str) -> str:
+    """``text`` with every run of characters other than letters, digits, ``.``, ``-`` as ``_``."""
+    return re.sub(r"[^\w.-]+", "_", text).strip("_")
+
+
+def route_file_name(route: RouteOut) -> str:
+    """``<date>_<vehicle id sanitised>.xlsx``."""
+    return f"{route.date.isoformat()}_{safe_name(route.vehicle_id)}.xlsx"
+
+
+def sheet_names(routes: list[RouteOut]) -> list[str]:
+    """Unique worksheet names (≤ 31 characters, no ``[]:*?/\\``) ``MMDD vehicle``."""
+    used: set[str] = {"总览 overview", "未收集 unserved"}
+    names = []
+    for route in routes:
+        base = f"{route.date:%m%d} {safe_name(route.vehicle_id)}"[:MAX_SHEET_NAME]
+        name, n = base, 1
+        while name.lower() in {u.lower() for u in used}:
+            n += 1
+            suffix = f"~{n}"
+            name = base[: MAX_SHEET_NAME - len(suffix)] + suffix
+        used.add(name)
+        names.append(name)
+    return names
+
+
+def _print_setup(ws: Worksheet, header_row: int, *, landscape: bool = False) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+
+
+def fill_route_sheet(ws: Worksheet, route: RouteOut, ctx: PlanningContext) -> int:
+    """Write one truck-day on ``ws``; returns the row of the table header."""
+    scenario = ctx.scenario
+    station = next((s for s in scenario.stations if s.station_id == route.station_id), None)
+    vtype = next((v for v in scenario.vehicle_types if v.type_id == route.vehicle_type), None)
+    shift = f"{hhmm(vtype.shift_start_s)}–{hhmm(vtype.shift_end_s)}" if vtype else ""
+    lunch = ""
+    if route.lunch_start_s is not None:
+        end = route.lunch_start_s + (vtype.lunch_duration_s if vtype else 0)
+        lunch = f"{hhmm(route.lunch_start_s)}–{hhmm(end)}"
+    station_label = f"{station.name} ({route.station_id})" if station else route.station_id
+    ws["A1"] = f"收集车路线单 (collection route sheet) · {scenario.name}"
+    ws["A1"].font = _TITLE
+    block = [
+        ("日期 (date)", route.date.isoformat(), "转运站 (station)", station_label),
+        ("车辆 (truck)", route.vehicle_id, "车型 (type)", route.vehicle_type_name),
+        ("载重 kg (capacity)", route.capacity_kg, "班次 (shift)", shift),
+        (
+            "出车 (depot departure)",
+            hhmm(route.depot_departure_s),
+            "回场 (depot return)",
+            hhmm(route.depot_return_s),
+        ),
+        ("车场 (depot)", route.depot_id, "午休 (lunch)", lunch or "—"),
+        (
+            "里程 km (distance)",
+            round(route.distance_m / 1000, 1),
+            "费用 CNY (cost)",
+            round(route.cost_cny, 2),
+        ),
+        (
+            "收集点 / 卸车 (stops / unloads)",
+            f"{route.n_stops} / {route.n_unloads}",
+            "收集量 kg (collected)",
+            route.collected_kg,
+        ),
+    ]
+    for offset, (k1, v1, k2, v2) in enumerate(block):
+        row = 2 + offset
+        ws.cell(row=row, column=1, value=k1).font = _BOLD
+        ws.cell(row=row, column=3, value=v1)
+        ws.cell(row=row, column=5, value=k2).font = _BOLD
+        ws.cell(row=row, column=7, value=v2)
+    header_row = 2 + len(block) + 1
+    for col, (title, width) in enumerate(VISIT_HEADERS, start=1):
+        cell = ws.cell(row=header_row, column=col, value=title)
+        cell.font = _BOLD
+        cell.fill = _HEAD_FILL
+        cell.border = _BOX
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.row_dimensions[header_row].height = 32
+    for offset, v in enumerate(route.visits, start=1):
+        row = header_row + offset
+        unload = v.kind == "unload"
+        values = [
+            v.order,
+            KIND_LABEL[v.kind],
+            v.id,
+            v.name,
+            hhmm(v.arrival_s),
+            hhmm(v.start_s),
+            hhmm(v.departure_s),
+            None if unload else v.load_kg,
+            v.load_kg if unload else None,
+            v.load_after_kg,
+            None,
+        ]
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row=row, column=col, value=value)
+            cell.border = _BOX
+            if unload:
+                cell.fill = _UNLOAD_FILL
+                cell.font = _BOLD
+    _print_setup(ws, header_row)
+    return header_row
+
+
+def write_route_workbook(route: RouteOut, ctx: PlanningContext, path: Path) -> Path:
+    """One truck-day as its own workbook."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet_names([route])[0]
+    fill_route_sheet(ws, route, ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+OVERVIEW_HEADERS = [
+    ("日期 (date)", 11),
+    ("转运站 (station)", 18),
+    ("车辆 (truck)", 22),
+    ("车型 (type)", 14),
+    ("出车 (departure)", 9),
+    ("回场 (return)", 9),
+    ("收集点 (stops)", 8),
+    ("卸车 (unloads)", 8),
+    ("收集量 t (collected)", 10),
+    ("里程 km (distance)", 10),
+    ("工时 h (hours)", 9),
+    ("费用 CNY (cost)", 10),
+    ("工作表 (sheet)", 22),
+]
+
+
+def write_combined_workbook(doc: PlanDocument, ctx: PlanningContext, path: Path) -> Path:
+    """All truck-days of the plan: an overview sheet, one sheet per truck-day, unserved points."""
+    stations = {s.station_id: s.name for s in ctx.scenario.stations}
+    routes = [r for day in doc.days for r in day.routes]
+    names = sheet_names(routes)
+    wb = Workbook()
+    overview = wb.active
+    overview.title = "总览 overview"
+    overview["A1"] = f"路线总览 (routes overview) · {doc.scenario}"
+    overview["A1"].font = _TITLE
+    header_row = 3
+    for col, (title, width) in enumerate(OVERVIEW_HEADERS, start=1):
+        cell = overview.cell(row=header_row, column=col, value=title)
+        cell.font = _BOLD
+        cell.fill = _HEAD_FILL
+        cell.border = _BOX
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        overview.column_dimensions[get_column_letter(col)].width = width
+    for offset, (route, name) in enumerate(zip(routes, names, strict=True), start=1):
+        row = header_row + offset
+        values = [
+            route.date.isoformat(),
+            f"{stations.get(route.station_id, '')} ({route.station_id})",
+            route.vehicle_id,
+            route.vehicle_type_name,
+            hhmm(route.depot_departure_s),
+            hhmm(route.depot_return_s),
+            route.n_stops,
+            route.n_unloads,
+            round(route.collected_kg / 1000, 3),
+            round(route.distance_m / 1000, 1),
+            round(route.duration_s / 3600, 2),
+            round(route.cost_cny, 2),
+            name,
+        ]
+        for col, value in enumerate(values, start=1):
+            overview.cell(row=row, column=col, value=value).border = _BOX
+        link = overview.cell(row=row, column=len(values))
+        link.hyperlink = f"#'{name}'!A1"
+        link.font = Font(color="0563C1", underline="single")
+        ws = wb.create_sheet(name)
+        fill_route_sheet(ws, route, ctx)
+    _print_setup(overview, header_row, landscape=True)
+    unserved = [u for day in doc.days for u in day.unserved]
+    ws = wb.create_sheet("未收集 unserved")
+    heads = [
+        ("日期 (date)", 11),
+        ("收集点 (point)", 16),
+        ("名称 (name)", 24),
+        ("转运站 (station)", 12),
+        ("乡镇 (township)", 12),
+        ("待收 kg (load)", 10),
+        ("原因 (reason)", 60),
+    ]
+    for col, (title, width) in enumerate(heads, start=1):
+        cell = ws.cell(row=1, column=col, value=title)
+        cell.font = _BOLD
+        cell.fill = _HEAD_FILL
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for row, u in enumerate(unserved, start=2):
+        values = [
+            u.date.isoformat(),
+            u.point_id,
+            u.name,
+            u.station_id,
+            u.township_code,
+            u.load_kg,
+            u.reason,
+        ]
+        for col, value in enumerate(values, start=1):
+            ws.cell(row=row, column=col, value=value)
+    _print_setup(ws, 1, landscape=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
