@@ -149,3 +149,29 @@ def test_solve_helper_verifies_and_minimise_vehicles_adds_weight():
     sol = solve(problem, PARAMS, seed=1, engine="pyvrp")
     assert len(sol.routes) == 1
     assert objective(problem, sol) == pytest.approx(sol.cost + problem.vehicle_weight)
+
+
+def test_daily_load_limit_binds():
+    dur, dist = _line([0, 1, 2, -1, -2])
+    stops = [Stop(f"S{i}", i, 6) for i in range(1, 5)]
+    # capacity 12 would allow 2 stops per trip and 4 in two trips; the day limit allows 2 stops
+    vt = _vt(count=2, capacity_kg=12, max_load_per_day_kg=12, fixed_cost=5.0)
+    problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
+    sol = _solve(problem)
+    assert len(sol.routes) == 2
+    assert all(len(r.stop_ids) == 2 for r in sol.routes)
+    assert sol.cost == pytest.approx(2 * 5 + 8)
+    free = problem.replace(vehicle_types=[_vt(count=2, capacity_kg=12, fixed_cost=5.0)])
+    assert len(_solve(free).routes) == 1
+
+
+def test_daily_limit_above_capacity_uses_uneven_trips():
+    dur, dist = _line([0, 1, 1, 1, -1, -1, -1])
+    stops = [Stop(f"S{i}", i, 5) for i in range(1, 7)]
+    # 15 kg a day in trips of at most 10: one trip of 10 and one of 5 per vehicle, 2 vehicles
+    vt = _vt(count=3, capacity_kg=10, max_load_per_day_kg=15, fixed_cost=100.0)
+    problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
+    sol = _solve(problem)
+    assert len(sol.routes) == 2
+    assert sorted(r.n_unloads for r in sol.routes) == [2, 2]
+    assert "relaxed-day-limit won" in sol.stats["pyvrp_phases"]
