@@ -6,6 +6,7 @@ print a clear message and no traceback; the mapping lives in `sanitation.errors`
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
 
 from geo.errors import GeoInputError
 from sanitation.errors import EXIT_INTERNAL, InfeasibleError, ScenarioError, exit_code_for
@@ -33,14 +36,136 @@ def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
 ) -> None:
     """Load and check a scenario; print its summary or every problem found."""
+    from sanitation.plan.context import PlanningContext
     from sanitation.scenario import load_scenario, summary_text
-    from sanitation.scenario.network import build_network, check_network, snap_scenario
 
     loaded = load_scenario(scenario)
-    network = build_network(loaded)
-    check_network(loaded, snap_scenario(loaded, network))
+    context = PlanningContext.build(loaded)
+    network = context.places.network
     print(summary_text(loaded))
     print(f"road network: {network.number_of_nodes:,} nodes, {network.number_of_edges:,} edges")
+    if context.cut_off:
+        print(f"road closures cut off {len(context.cut_off)} point(s); a plan lists them unserved")
+    for reason in context.lost_sites.values():
+        print(f"road closures make a disposal site unusable: {reason}")
+
+
+def _parse_date(option: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        msg = f"{option}: value {text!r}; expected a date YYYY-MM-DD"
+        raise ScenarioError(msg) from None
+
+
+class _StageProgress:
+    """Rich progress bars, one per stage (CLI only)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, stage: str, detail: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=max(total, 1))
+        self.progress.update(
+            self.tasks[stage],
+            completed=done,
+            total=max(total, 1),
+            description=f"{stage:<10} {detail}"[:70],
+        )
+
+
+def _kpi_table(title: str, rows: list) -> Table:
+    table = Table(title=title)
+    for column in ("scope", "t", "served", "unserved", "trucks", "km", "hours", "CNY", "CO2 kg"):
+        table.add_column(column, justify="right" if column != "scope" else "left")
+    for row in rows:
+        table.add_row(
+            row.name if row.scope != "county" else "county",
+            f"{row.collected_t:.1f}",
+            str(row.points_served),
+            str(row.points_unserved),
+            str(row.trucks_used),
+            f"{row.distance_km:.0f}",
+            f"{row.driver_hours_h:.1f}",
+            f"{row.total_cost_cny:,.0f}",
+            f"{row.co2_kg:,.0f}",
+        )
+    return table
+
+
+@app.command()
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path, typer.Option(help="Output folder (replaced when complete).")],
+    date: Annotated[str | None, typer.Option(help="Plan one day (YYYY-MM-DD).")] = None,
+    week: Annotated[str | None, typer.Option(help="Plan seven days from this date.")] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1, help="Routing budget, seconds.")
+    ] = 30.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
+    from sanitation.plan.output import plan_to_folder
+    from sanitation.plan.run import week_dates
+    from sanitation.routing.engine import ENGINES
+    from sanitation.scenario import load_scenario
+
+    if date and week:
+        msg = "--date and --week: give one of them, not both"
+        raise ScenarioError(msg)
+    if engine not in ENGINES:
+        msg = f"--engine: value {engine!r}; expected one of {', '.join(sorted(ENGINES))}"
+        raise ScenarioError(msg)
+    loaded = load_scenario(scenario)
+    if week:
+        dates = week_dates(_parse_date("--week", week))
+    else:
+        dates = [_parse_date("--date", date) if date else loaded.plan_date]
+    with Progress(console=console, transient=False) as progress:
+        document, written = plan_to_folder(
+            loaded,
+            dates,
+            out,
+            engine=engine,
+            time_limit_s=time_limit,
+            seed=seed,
+            progress=_StageProgress(progress),
+        )
+    rows = [k for k in document.kpis if k.scope in ("county", "station")]
+    Console().print(_kpi_table(f"{loaded.name}: {dates[0]}..{dates[-1]}", rows))
+    print(f"wrote {len(written)} files to {out}")
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files (first = base).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    date: Annotated[str | None, typer.Option(help="Plan this day for every scenario.")] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1, help="Routing budget per scenario, s.")
+    ] = 30.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Plan each scenario and write a side-by-side KPI table (markdown, CSV) and bar charts."""
+    from sanitation.compare import compare_scenarios
+
+    day = _parse_date("--date", date) if date else None
+    with Progress(console=console, transient=False) as progress:
+        table = compare_scenarios(
+            scenarios,
+            out,
+            day=day,
+            engine=engine,
+            time_limit_s=time_limit,
+            seed=seed,
+            progress=_StageProgress(progress),
+        )
+    print(table)
+    print(f"wrote the comparison and each plan to {out}")
 
 
 @app.command()

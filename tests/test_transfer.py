@@ -156,3 +156,16 @@ def test_lunch_violation_is_rejected():
     assert any(
         "lunch" in v for v in verify(problem, dataclasses.replace(solution, trucks=(moved,)))
     )
+
+
+def test_a_day_ending_before_the_lunch_window_needs_no_lunch_but_a_long_day_does():
+    short = _problem(load_a=8000, trucks=[_truck(lunch=1800)])
+    solution = solve(short)
+    check(short, solution)
+    assert solution.trucks[0].lunch_start_s is None  # back by 08:30, before 12:30
+    long = _problem(load_a=40_000, trucks=[_truck(lunch=1800, end=19 * H)])
+    planned = solve(long)
+    (day,) = planned.trucks
+    no_lunch = dataclasses.replace(day, lunch_start_s=None)
+    violations = verify(long, dataclasses.replace(planned, trucks=(no_lunch,)))
+    assert any("no lunch break" in v for v in violations)

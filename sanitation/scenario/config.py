@@ -72,6 +72,8 @@ class PolicyConfig(_Strict):
     max_point_station_travel_min: float = Field(60.0, gt=0)
     keep_villages_together: bool = False
     township_preference_cny_per_t: float = Field(0.0, ge=0)
+    keep_existing_open: bool = True
+    assignment: Literal["optimise", "fixed"] = "optimise"
 
 
 class ScenarioConfig(_Strict):

@@ -247,6 +247,7 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
     points: list[CollectionPoint] = []
     for row in point_rows:
         ref(points_file, row, "point_id", "village_code", village_codes, "village")
+        ref(points_file, row, "point_id", "station_id", station_ids, "station")
         ref(points_file, row, "point_id", "access_class", set(access_ids), "access class")
         waste = _point_waste(points_file, row, config.default_kg_per_person_day, problems)
         tw_open = row["tw_open"] if row["tw_open"] is not None else 0
@@ -277,6 +278,7 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
                 access_class=row["access_class"] or access_ids[-1],
                 priority=row["priority"],
                 synthetic=row["synthetic"],
+                station_id=row["station_id"],
             )
         )
 
@@ -304,6 +306,16 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
         problems.add(f"{config.roads.path}: road file not found (named by {path} 'roads.path')")
     if config.boundary is not None and not Path(config.boundary).is_file():
         problems.add(f"{config.boundary}: boundary file not found (named by {path} 'boundary')")
+    if config.policy.assignment == "fixed":
+        for point in points:
+            if point.station_id is None:
+                problems.record(
+                    points_file,
+                    point.point_id,
+                    "station_id",
+                    "",
+                    "a station id for every point (policy.assignment is fixed)",
+                )
     if not points and not problems:
         problems.add(f"{points_file}: no collection points; expected at least one")
     if problems:
@@ -381,6 +393,8 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
             round(config.policy.max_point_station_travel_min * 60),
             config.policy.keep_villages_together,
             config.policy.township_preference_cny_per_t,
+            config.policy.keep_existing_open,
+            config.policy.assignment,
         ),
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,

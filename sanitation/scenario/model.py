@@ -58,7 +58,8 @@ class CollectionPoint:
     """A 收集点: bins that households fill and collection trucks empty.
 
     ``waste_t_per_day`` is the generation before seasonal multipliers; ``access_class`` is the
-    largest vehicle access class that may serve it (see `AccessClass`).
+    largest vehicle access class that may serve it (see `AccessClass`); ``station_id`` is the
+    station it goes to when the scenario fixes the assignment (``policy.assignment: fixed``).
     """
 
     point_id: str
@@ -75,6 +76,7 @@ class CollectionPoint:
     access_class: str
     priority: int
     synthetic: bool
+    station_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,8 @@ class Policy:
     max_point_station_travel_s: int
     keep_villages_together: bool
     township_preference_cny_per_t: float
+    keep_existing_open: bool = True
+    assignment: Literal["optimise", "fixed"] = "optimise"
 
 
 @dataclass(frozen=True)

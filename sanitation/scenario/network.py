@@ -121,6 +121,17 @@ def check_network(scenario: Scenario, places: SnappedPlaces) -> None:
     ScenarioError
         Listing every point too far from a usable road and every unreachable site.
     """
+    point_problems, site_problems = network_problems(scenario, places)
+    problems = [*point_problems.values(), *(message for _, _, message in site_problems)]
+    if problems:
+        raise ScenarioError(f"{len(problems)} place(s) off the usable roads", problems)
+
+
+def network_problems(
+    scenario: Scenario, places: SnappedPlaces
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Points too far from a usable road (point id → message) and unreachable sites
+    (table, id, message)."""
     limit = scenario.roads.max_snap_distance_m
     classes = [a.class_id for a in scenario.access_classes]
     types = {v.type_id: v for v in scenario.vehicle_types}
@@ -136,13 +147,14 @@ def check_network(scenario: Scenario, places: SnappedPlaces) -> None:
         if f.count > 0 and types[f.type_id].role == "transfer"
     }
     files = scenario.table_paths
-    problems: list[str] = []
+    point_problems: dict[str, str] = {}
+    problems: list[tuple[str, str, str]] = []
     for index, point in enumerate(scenario.points):
         rank = classes.index(point.access_class)
         allowed = [c for c in classes[: rank + 1] if c in collection] or classes[: rank + 1]
         best = min(float(places.points[c].distance_m[index]) for c in allowed)
         if best > limit:
-            problems.append(
+            point_problems[point.point_id] = (
                 f"{files.get('points', 'points')}: record {point.point_id!r}, fields 'lon'/'lat': "
                 f"({point.lon}, {point.lat}) is {_km(best)} from the nearest road usable by "
                 f"{' or '.join(repr(c) for c in allowed)} trucks; expected at most {limit:g} m "
@@ -159,17 +171,21 @@ def check_network(scenario: Scenario, places: SnappedPlaces) -> None:
             distances = {c: float(snapped[c].distance_m[index]) for c in usable}
             if min(distances.values()) > limit:
                 nearest = ", ".join(f"{c}: {_km(d)}" for c, d in sorted(distances.items()))
+                ident = getattr(record, id_field)
                 problems.append(
-                    f"{files.get(table, table)}: record {getattr(record, id_field)!r}, fields "
-                    f"'lon'/'lat': no truck of the fleet can reach it (nearest usable road "
-                    f"{nearest}); expected a road within {limit:g} m connected to the network"
+                    (
+                        table,
+                        ident,
+                        f"{files.get(table, table)}: record {ident!r}, fields 'lon'/'lat': no "
+                        f"truck of the fleet can reach it (nearest usable road {nearest}); "
+                        f"expected a road within {limit:g} m connected to the network",
+                    )
                 )
 
     sites(scenario.stations, places.stations, "station_id", "stations", collection)
     sites(scenario.depots, places.depots, "depot_id", "depots", fleet_classes)
     sites(scenario.disposal_sites, places.disposal_sites, "site_id", "disposal_sites", transfer)
-    if problems:
-        raise ScenarioError(f"{len(problems)} place(s) off the usable roads", problems)
+    return point_problems, problems
 
 
 def _km(metres: float) -> str:

@@ -65,6 +65,7 @@ POINTS = TableSpec(
         Column("access_class", required=False, default=None),
         Column("priority", "int", required=False, default=1, minimum=1),
         SYNTHETIC,
+        Column("station_id", required=False, default=None),
     ),
 )
 

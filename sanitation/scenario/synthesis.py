@@ -398,16 +398,15 @@ def make_depots_and_fleet(
     station_load_t: dict[str, float],
     narrow_share: dict[str, float],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A depot at every existing station and a fleet sized to its load.
+    """A depot at every station and a fleet sized to the load of the existing ones.
 
     Collection trucks: load / (capacity × 2.5 loads a day) × 1.25 spare, split between small
     trucks (for the station's share of narrow-lane points, at least one) and 5 t compactors;
-    hook-lift trucks: load / (8 t × 4 trips a day), at least one.
+    hook-lift trucks: load / (8 t × 4 trips a day), at least one. Candidate stations get a depot
+    with no trucks (a plan that opens one moves trucks there; a what-if may add some).
     """
     depots, fleet = [], []
     for station in stations:
-        if station["status"] != "existing":
-            continue
         sid = station["station_id"]
         depot_id = f"D-{sid}"
         depots.append(
@@ -425,6 +424,8 @@ def make_depots_and_fleet(
         small = max(1, math.ceil(1.25 * small_load / (3.0 * 2.5)))
         big = max(1, math.ceil(1.25 * (load - small_load) / (5.0 * 2.5)))
         hook = max(1, math.ceil(load / (8.0 * 4)))
+        if station["status"] != "existing":
+            small = big = hook = 0
         for type_id, count in (("small_3t", small), ("compactor_5t", big), ("hooklift_8t", hook)):
             fleet.append(
                 {

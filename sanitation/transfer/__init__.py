@@ -9,8 +9,9 @@ site's gate, and brings the empty container back). Two steps:
    of a round trip), within each site's remaining daily capacity.
 2. **Which truck makes which trip, when**: list scheduling. Trips are taken longest first; each
    goes to the truck (its own station's trucks first, then any) that can finish it earliest,
-   within the truck's shift, maximum duration and the site's gate hours; a truck takes its lunch
-   between trips, inside the lunch window. Trips no truck can make are reported with a reason.
+   within the truck's shift, maximum duration and the site's gate hours; a truck whose day reaches
+   past the latest lunch start takes its lunch between trips, inside the lunch window (a truck back
+   at its depot before then needs none). Trips no truck can make are reported with a reason.
 
 The result passes `sanitation.verify.transfer` like the collection routes pass theirs.
 Integers inside: kg, s, m; money CNY.

@@ -147,8 +147,9 @@ def _try_trip(
     first_departure = departure if departure is not None else start - to_station
     home = int(t[station.location, truck.location])
     finish = end + home
-    if truck.lunch_duration_s > 0 and lunch is None:
-        # lunch must still fit after this trip, inside the window and the shift
+    latest_lunch = truck.lunch_window_end_s - truck.lunch_duration_s
+    if truck.lunch_duration_s > 0 and lunch is None and finish > latest_lunch:
+        # the day reaches past the latest lunch start: lunch must still fit after this trip
         lunch_after = max(end, truck.lunch_window_start_s)
         if lunch_after + truck.lunch_duration_s > truck.lunch_window_end_s:
             return None
@@ -217,9 +218,10 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         truck = state.truck
         home = int(problem.duration_s[state.position, truck.location])
         lunch = state.lunch
-        if truck.lunch_duration_s > 0 and lunch is None:
-            lunch = max(state.clock, truck.lunch_window_start_s)
         back = state.clock + home
+        latest_lunch = truck.lunch_window_end_s - truck.lunch_duration_s
+        if truck.lunch_duration_s > 0 and lunch is None and back > latest_lunch:
+            lunch = max(state.clock, truck.lunch_window_start_s)
         if lunch is not None and lunch >= state.clock:
             back = max(back, lunch + truck.lunch_duration_s + home)
         distance = state.distance + int(problem.distance_m[state.position, truck.location])

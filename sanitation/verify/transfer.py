@@ -106,9 +106,14 @@ def verify(problem: TransferProblem, solution: TransferSolution) -> list[str]:
             gate_fees += trip.load_kg / 1000.0 * site.gate_fee_cny_per_t
             position, clock = station.location, trip.end_s
         ready = clock
+        latest_lunch = truck.lunch_window_end_s - truck.lunch_duration_s
         if truck.lunch_duration_s > 0:
             if day.lunch_start_s is None:
-                problems.append(f"{who}: no lunch break; expected {truck.lunch_duration_s} s")
+                if day.depot_return_s > latest_lunch:
+                    problems.append(
+                        f"{who}: no lunch break on a day ending at {day.depot_return_s} s, after "
+                        f"the latest lunch start {latest_lunch} s"
+                    )
             else:
                 if not (
                     truck.lunch_window_start_s <= day.lunch_start_s

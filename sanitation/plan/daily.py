@@ -1,0 +1,247 @@
+"""One station's collection day as a `RoutingProblem`, and its solution in the plan's terms.
+
+Locations: 0 = the depot where the station's trucks park, 1 = the station (the unload site), then
+the due points. One matrix pair per access class (smallest truck first); a point may be served
+by trucks of its access class and the smaller ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sanitation.plan.context import PlanningContext
+from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
+from sanitation.routing.engine import SolveParams
+from sanitation.routing.engine import solve as solve_routing
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.solution import RoutingSolution
+
+DEPOT = "depot"
+UNREACHABLE_CAP_S = 10**7  # stands in for "no path" inside solvers (far above any shift)
+
+
+@dataclass(frozen=True)
+class StationDay:
+    """Input of one routing task (picklable: it crosses to worker processes)."""
+
+    station_id: str
+    date: dt.date
+    problem: RoutingProblem
+    engine: str
+    params: SolveParams
+    seed: int
+
+
+@dataclass(frozen=True)
+class StationDayResult:
+    """A verified routing solution for one station-day."""
+
+    station_id: str
+    date: dt.date
+    solution: RoutingSolution
+    seconds: float
+
+
+def solve_station_day(task: StationDay) -> StationDayResult:
+    """Worker entry point: solve and verify (raises `VerificationError` on any violation)."""
+    started = time.perf_counter()
+    solution = solve_routing(task.problem, task.params, seed=task.seed, engine=task.engine)
+    return StationDayResult(task.station_id, task.date, solution, time.perf_counter() - started)
+
+
+def depot_index(ctx: PlanningContext, station_id: str) -> int | None:
+    """Index of the depot of ``station_id`` in the scenario's depots (None: park at the station)."""
+    for index, depot in enumerate(ctx.scenario.depots):
+        if depot.station_id == station_id:
+            return index
+    return None
+
+
+def build_station_day(
+    ctx: PlanningContext,
+    station_id: str,
+    due_kg: Mapping[str, int],
+    fleet: Mapping[str, int],
+) -> RoutingProblem:
+    """The routing problem of one station-day (``due_kg``: point id → kg; ``fleet``: type → n)."""
+    scenario = ctx.scenario
+    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
+    station = scenario.stations[station_idx]
+    depot_idx = depot_index(ctx, station_id)
+    point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
+    due = [scenario.points[point_index[pid]] for pid in sorted(due_kg)]
+    classes = ctx.classes
+    durations, distances = [], []
+    for class_id in classes:
+        places = ctx.places
+        depot_node = (
+            places.depots[class_id].node_ids[depot_idx]
+            if depot_idx is not None
+            else places.stations[class_id].node_ids[station_idx]
+        )
+        nodes = np.concatenate(
+            [
+                [depot_node, places.stations[class_id].node_ids[station_idx]],
+                places.points[class_id].node_ids[[point_index[p.point_id] for p in due]],
+            ]
+        ).astype(np.int64)
+        time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
+        durations.append(np.minimum(time_s, UNREACHABLE_CAP_S).astype(np.int64))
+        distances.append(np.minimum(dist_m, UNREACHABLE_CAP_S * 30).astype(np.int64))
+    types = {v.type_id: v for v in scenario.vehicle_types}
+    vehicle_types = []
+    for type_id, count in sorted(fleet.items()):
+        vtype = types[type_id]
+        if vtype.role != "collection" or count <= 0:
+            continue
+        lunch = (
+            Lunch(vtype.lunch_duration_s, vtype.lunch_window_start_s, vtype.lunch_window_end_s)
+            if vtype.lunch_duration_s > 0
+            else None
+        )
+        vehicle_types.append(
+            VehicleType(
+                id=type_id,
+                count=count,
+                capacity_kg=round(vtype.capacity_t * 1000),
+                depot=DEPOT,
+                unload_sites=(station_id,),
+                profile=classes.index(vtype.access_class),
+                shift_start_s=vtype.shift_start_s,
+                shift_end_s=vtype.shift_end_s,
+                max_duration_s=vtype.max_duration_s,
+                lunch=lunch,
+                fixed_cost=vtype.fixed_cost_cny_per_day,
+                cost_per_km=vtype.cost_per_km_cny,
+                cost_per_hour=vtype.cost_per_hour_cny,
+            )
+        )
+    stops = []
+    for offset, point in enumerate(due):
+        rank = classes.index(point.access_class)
+        allowed = frozenset(
+            v.id for v in vehicle_types if classes.index(types[v.id].access_class) <= rank
+        )
+        stops.append(
+            Stop(
+                id=point.point_id,
+                location=2 + offset,
+                load_kg=int(due_kg[point.point_id]),
+                service_s=point.service_s,
+                tw_open_s=point.tw_open_s,
+                tw_close_s=point.tw_close_s,
+                priority=point.priority,
+                allowed_vehicle_types=allowed,
+            )
+        )
+    sites = (
+        Site(DEPOT, 0),
+        Site(station_id, 1, station.open_s, station.close_s, station.unload_s),
+    )
+    return RoutingProblem(
+        duration_s=tuple(durations),
+        distance_m=tuple(distances),
+        sites=sites,
+        stops=tuple(stops),
+        vehicle_types=tuple(vehicle_types),
+    )
+
+
+def hhmm(seconds: int) -> str:
+    """Seconds after midnight as HH:MM."""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def routes_out(
+    ctx: PlanningContext,
+    station_id: str,
+    day: dt.date,
+    problem: RoutingProblem,
+    solution: RoutingSolution,
+) -> tuple[list[RouteOut], list[UnservedOut]]:
+    """The plan's routes and unserved points of one solved station-day."""
+    scenario = ctx.scenario
+    points = {p.point_id: p for p in scenario.points}
+    station = next(s for s in scenario.stations if s.station_id == station_id)
+    types = {v.type_id: v for v in scenario.vehicle_types}
+    township_of = scenario.township_of_point()
+    depot_idx = depot_index(ctx, station_id)
+    depot_id = scenario.depots[depot_idx].depot_id if depot_idx is not None else station_id
+    co2_factor = scenario.costs.co2_kg_per_l_diesel
+    routes = []
+    for number, route in enumerate(solution.routes, start=1):
+        vtype = types[route.vehicle_type]
+        visits, carried = [], 0
+        for order, visit in enumerate(route.visits, start=1):
+            if visit.kind == "stop":
+                point = points[visit.id]
+                picked = problem.stop(visit.id).load_kg
+                name, lon, lat = point.name, point.lon, point.lat
+            else:
+                picked = carried
+                name, lon, lat = station.name, station.lon, station.lat
+            carried = visit.load_after_kg
+            visits.append(
+                VisitOut(
+                    order=order,
+                    kind=visit.kind,
+                    id=visit.id,
+                    name=name,
+                    lon=lon,
+                    lat=lat,
+                    arrival_s=visit.arrival_s,
+                    start_s=visit.start_s,
+                    departure_s=visit.departure_s,
+                    arrival=hhmm(visit.arrival_s),
+                    load_kg=picked,
+                    load_after_kg=visit.load_after_kg,
+                )
+            )
+        fuel = route.distance_m / 1000 * vtype.fuel_l_per_100km / 100
+        distance_cost = vtype.cost_per_km_cny * route.distance_m / 1000
+        time_cost = vtype.cost_per_hour_cny * route.duration_s / 3600
+        routes.append(
+            RouteOut(
+                route_id=f"{day.isoformat()}/{station_id}/{number}",
+                date=day,
+                station_id=station_id,
+                depot_id=depot_id,
+                vehicle_id=f"{depot_id}/{route.vehicle_type}#{route.vehicle_index + 1}",
+                vehicle_type=route.vehicle_type,
+                vehicle_type_name=vtype.name,
+                capacity_kg=round(vtype.capacity_t * 1000),
+                depot_departure_s=route.depot_departure_s,
+                depot_return_s=route.depot_return_s,
+                lunch_start_s=route.lunch_start_s,
+                distance_m=route.distance_m,
+                duration_s=route.duration_s,
+                collected_kg=sum(v.load_kg for v in visits if v.kind == "stop"),
+                n_stops=sum(v.kind == "stop" for v in visits),
+                n_unloads=sum(v.kind == "unload" for v in visits),
+                fixed_cost_cny=round(vtype.fixed_cost_cny_per_day, 2),
+                distance_cost_cny=round(distance_cost, 2),
+                time_cost_cny=round(time_cost, 2),
+                cost_cny=round(route.cost, 2),
+                fuel_l=round(fuel, 2),
+                co2_kg=round(fuel * co2_factor, 2),
+                visits=visits,
+            )
+        )
+    unserved = [
+        UnservedOut(
+            date=day,
+            point_id=item.stop_id,
+            name=points[item.stop_id].name,
+            station_id=station_id,
+            township_code=township_of[item.stop_id],
+            load_kg=problem.stop(item.stop_id).load_kg,
+            reason=item.reason,
+        )
+        for item in solution.unserved
+    ]
+    return routes, unserved

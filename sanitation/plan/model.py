@@ -1,0 +1,235 @@
+"""The plan document: what `sanitation plan` produces (``plan.json``; JSON Schema exported from
+these models as ``plan.schema.json``).
+
+Units: mass kg (``_kg``) or tonnes (``_t``), distance metres (``_m``) or km (``_km``), times of day
+seconds after midnight (``_s``) with an ``HH:MM`` copy for people, durations seconds or hours
+(``_h``), money CNY (``_cny``), CO2 kg, coordinates WGS-84 lon/lat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VisitOut(_Model):
+    """One visit of a collection route: a point emptied or an unload at the station."""
+
+    order: int = Field(description="1-based position in the route")
+    kind: Literal["stop", "unload"]
+    id: str = Field(description="point_id, or the station_id of the unload site")
+    name: str
+    lon: float
+    lat: float
+    arrival_s: int
+    start_s: int
+    departure_s: int
+    arrival: str = Field(description="arrival time HH:MM")
+    load_kg: int = Field(description="kg picked up at a stop, or kg unloaded at an unload visit")
+    load_after_kg: int = Field(description="kg on the truck after the visit")
+
+
+class RouteOut(_Model):
+    """The day of one collection truck."""
+
+    route_id: str
+    date: dt.date
+    station_id: str
+    depot_id: str
+    vehicle_id: str = Field(description="depot/type#n, stable within the depot's fleet")
+    vehicle_type: str
+    vehicle_type_name: str
+    capacity_kg: int
+    depot_departure_s: int
+    depot_return_s: int
+    lunch_start_s: int | None
+    distance_m: int
+    duration_s: int
+    collected_kg: int
+    n_stops: int
+    n_unloads: int
+    fixed_cost_cny: float
+    distance_cost_cny: float
+    time_cost_cny: float
+    cost_cny: float
+    fuel_l: float
+    co2_kg: float
+    visits: list[VisitOut]
+
+
+class UnservedOut(_Model):
+    """A due point that is not collected on a day, and why."""
+
+    date: dt.date
+    point_id: str
+    name: str
+    station_id: str
+    township_code: str
+    load_kg: int
+    reason: str
+
+
+class StationDayOut(_Model):
+    """One station's collection day."""
+
+    date: dt.date
+    station_id: str
+    points_due: int
+    points_served: int
+    due_kg: int
+    collected_kg: int
+    trucks_available: int
+    trucks_used: int
+    engine: str
+    solve_seconds: float
+    cost_cny: float
+
+
+class TransferTripOut(_Model):
+    """One container from a station to a disposal site (and the empty one back)."""
+
+    truck_id: str
+    station_id: str
+    site_id: str
+    load_kg: int
+    arrival_s: int
+    start_s: int
+    unload_start_s: int
+    end_s: int
+
+
+class TransferTruckOut(_Model):
+    """The day of one hook-lift truck."""
+
+    date: dt.date
+    truck_id: str
+    home_station: str
+    depot_departure_s: int
+    depot_return_s: int
+    lunch_start_s: int | None
+    distance_m: int
+    cost_cny: float
+    fuel_l: float
+    co2_kg: float
+    trips: list[TransferTripOut]
+
+
+class UnmovedOut(_Model):
+    """Waste left at a station at the end of a day, and why."""
+
+    date: dt.date
+    station_id: str
+    load_kg: int
+    reason: str
+
+
+class DayOut(_Model):
+    """Everything planned for one date."""
+
+    date: dt.date
+    routes: list[RouteOut]
+    unserved: list[UnservedOut]
+    stations: list[StationDayOut]
+    transfer_trucks: list[TransferTruckOut]
+    unmoved: list[UnmovedOut]
+    gate_fees_cny: float
+    transfer_cost_cny: float
+
+
+class PointAssignmentOut(_Model):
+    """A point's station and the one-way travel time to it."""
+
+    point_id: str
+    station_id: str
+    travel_s: int
+
+
+class StationAssignmentOut(_Model):
+    """A station's siting decision and expected load."""
+
+    station_id: str
+    name: str
+    status: str = Field(description="existing / candidate / closed, as in the scenario")
+    open: bool
+    expansion_modules: int
+    load_t_per_day: float = Field(description="assigned generation × seasonal peak factor")
+    capacity_t_per_day: float = Field(description="including expansion modules")
+    utilisation: float
+
+
+class AssignmentOut(_Model):
+    """The station siting and point-to-station assignment."""
+
+    mode: Literal["optimised", "fixed"]
+    solver: str
+    objective_cny_per_day: float
+    best_bound_cny_per_day: float
+    optimal: bool
+    seconds: float
+    cost_split_cny_per_day: dict[str, float]
+    stations: list[StationAssignmentOut]
+    points: list[PointAssignmentOut]
+
+
+class FrequencyChangeOut(_Model):
+    """A point visited more often than declared so that its bin never overflows."""
+
+    point_id: str
+    declared: str
+    used: str
+    reason: str
+
+
+class KpiRow(_Model):
+    """KPIs of one scope (county, a station or a township) over the planned dates."""
+
+    scope: Literal["county", "station", "township"]
+    id: str
+    name: str
+    collected_t: float
+    points_due: int
+    points_served: int
+    points_unserved: int
+    trucks_used: int = Field(description="collection truck-days")
+    distance_km: float
+    driver_hours_h: float
+    fixed_cost_cny: float
+    distance_cost_cny: float
+    time_cost_cny: float
+    transfer_cost_cny: float
+    gate_fees_cny: float
+    total_cost_cny: float
+    co2_kg: float
+    station_utilisation: float | None = Field(
+        default=None, description="collected t/day ÷ capacity t/day (stations)"
+    )
+    truck_capacity_share: float | None = Field(
+        default=None, description="mean load per unload ÷ truck capacity"
+    )
+
+
+class PlanDocument(_Model):
+    """The whole plan: assignment, schedule facts, every day's routes and transfer, KPIs."""
+
+    schema_version: str = SCHEMA_VERSION
+    scenario: str
+    scenario_path: str
+    created_at: dt.datetime
+    dates: list[dt.date]
+    engine: str
+    time_limit_s: float
+    seed: int
+    notes: list[str]
+    assignment: AssignmentOut
+    frequency_changes: list[FrequencyChangeOut]
+    days: list[DayOut]
+    kpis: list[KpiRow]
+    co2_factor_note: str

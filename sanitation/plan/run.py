@@ -1,0 +1,391 @@
+"""The chain for one or more dates: assignment → due points → routes per station (in parallel
+through an Executor) → transfer trips → verification → KPIs, as one `PlanDocument`.
+
+Every routing solution is verified in its worker (`sanitation.routing.engine.solve`), every
+transfer plan here (`sanitation.verify.transfer.check`); a violation raises
+`VerificationError` and no plan is returned.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import logging
+import multiprocessing
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sanitation.kpi import CO2_NOTE, plan_kpis
+from sanitation.plan.assign import assign, assignment_out, peak_factors
+from sanitation.plan.context import PlanningContext, reachable
+from sanitation.plan.daily import (
+    StationDay,
+    StationDayResult,
+    build_station_day,
+    routes_out,
+    solve_station_day,
+)
+from sanitation.plan.fleet import FleetPlan, plan_fleet
+from sanitation.plan.model import (
+    AssignmentOut,
+    DayOut,
+    FrequencyChangeOut,
+    PlanDocument,
+    PointAssignmentOut,
+    StationAssignmentOut,
+    StationDayOut,
+    UnservedOut,
+)
+from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
+from sanitation.routing.engine import DEFAULT_ENGINE, SolveParams
+from sanitation.scenario.model import Scenario
+from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
+from sanitation.transfer import solve as solve_transfer
+from sanitation.verify.transfer import check as check_transfer
+
+logger = logging.getLogger(__name__)
+
+#: progress callback: (stage, detail, done, total)
+Progress = Callable[[str, str, int, int], None]
+MIN_STATION_SECONDS = 1.0
+ASSIGNMENT_SECONDS = 30.0
+
+
+def _quiet(stage: str, detail: str, done: int, total: int) -> None:
+    logger.info("%s %s (%d/%d)", stage, detail, done, total)
+
+
+def default_workers(engine: str) -> int:
+    """Parallel station solves: all cores, or half when each solve is a 2-engine portfolio."""
+    cores = os.cpu_count() or 1
+    return max(1, cores // 2) if engine == "portfolio" else cores
+
+
+def plan_days(
+    scenario: Scenario,
+    dates: Sequence[dt.date],
+    *,
+    engine: str = DEFAULT_ENGINE,
+    time_limit_s: float = 60.0,
+    seed: int = 1,
+    executor: cf.Executor | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+    context: PlanningContext | None = None,
+) -> PlanDocument:
+    """Plan ``dates`` (one day, or a week) for ``scenario``.
+
+    Parameters
+    ----------
+    time_limit_s
+        Wall-clock budget (s) for all routing solves of the plan, shared among the station-days in
+        proportion to their due points (at least 1 s each); the assignment has its own
+        30 s limit.
+    executor
+        Where station-days are solved; default a local process pool of ``workers`` processes.
+    context
+        A `PlanningContext` of ``scenario`` already built (e.g. to write outputs with it).
+
+    Raises
+    ------
+    ScenarioError
+        Bad input found while building the network.
+    InfeasibleError
+        Naming the binding constraint (assignment capacity, overflowing bins, disposal capacity).
+    VerificationError
+        If a solver's plan breaks a constraint (an internal error).
+    """
+    report = progress or _quiet
+    dates = sorted(set(dates))
+    report("network", "building the road network and snapping places", 0, 1)
+    ctx = context or PlanningContext.build(scenario, cache_dir=cache_dir)
+    report("network", f"{ctx.places.network.number_of_nodes} nodes", 1, 1)
+
+    report("assignment", "siting stations and assigning points", 0, 1)
+    assignment, station_of = _assignment(ctx, dates, seed=seed)
+    report("assignment", f"{sum(s.open for s in assignment.stations)} stations open", 1, 1)
+
+    # one weekly schedule, starting at the first date of a 7-day plan, else on that week's Monday
+    anchor = dates[0] if len(dates) > 1 else week_start(dates[0])
+    if (dates[-1] - anchor).days >= 7:
+        msg = f"dates {dates[0]}..{dates[-1]} span more than one week; plan at most 7 days"
+        raise ValueError(msg)
+    schedule = _schedule(ctx, anchor, station_of, seed=seed)
+    open_stations = {s.station_id for s in assignment.stations if s.open}
+    expected_kg = {s.station_id: s.load_t_per_day * 1000 for s in assignment.stations}
+    narrow = {
+        station_of[p.point_id]
+        for p in scenario.points
+        if p.access_class == ctx.classes[0] and len(ctx.classes) > 1
+    }
+    fleet = plan_fleet(scenario, open_stations, expected_kg, narrow)
+
+    tasks: list[StationDay] = []
+    due_by_day: dict[dt.date, dict[str, dict[str, int]]] = {}
+    cut_off_due: dict[dt.date, dict[str, int]] = {}
+    for day in dates:
+        due = schedule.due_on(day)
+        per_station: dict[str, dict[str, int]] = defaultdict(dict)
+        for point_id, kg in due.items():
+            if point_id not in ctx.cut_off:
+                per_station[station_of[point_id]][point_id] = kg
+        due_by_day[day] = per_station
+        cut_off_due[day] = {p: kg for p, kg in due.items() if p in ctx.cut_off}
+    total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
+    n_workers = workers or default_workers(engine)
+    problems = {}
+    for day in dates:
+        for station_id in sorted(due_by_day[day]):
+            due = due_by_day[day][station_id]
+            problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
+            problems[(day, station_id)] = problem
+            share = len(due) / total_due
+            limit = max(MIN_STATION_SECONDS, time_limit_s * n_workers * share)
+            tasks.append(
+                StationDay(station_id, day, problem, engine, SolveParams(time_limit_s=limit), seed)
+            )
+    results = _run_tasks(tasks, executor, n_workers, report)
+
+    days = []
+    for index, day in enumerate(dates):
+        report("transfer", day.isoformat(), index, len(dates))
+        days.append(
+            _day_out(
+                ctx,
+                day,
+                results,
+                problems,
+                due_by_day[day],
+                fleet,
+                station_of,
+                cut_off_due[day],
+                seed=seed,
+            )
+        )
+    report("transfer", "verified", len(dates), len(dates))
+    kpis = plan_kpis(scenario, assignment, days)
+    changes = [
+        FrequencyChangeOut(point_id=c.point_id, declared=c.declared, used=c.used, reason=c.reason)
+        for c in schedule.changes
+    ]
+    notes = list(scenario.notes)
+    notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
+    notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
+    if ctx.cut_off:
+        notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
+    return PlanDocument(
+        scenario=scenario.name,
+        scenario_path=str(scenario.source_path),
+        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        dates=list(dates),
+        engine=engine,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        notes=notes,
+        assignment=assignment,
+        frequency_changes=changes,
+        days=days,
+        kpis=kpis,
+        co2_factor_note=CO2_NOTE.format(factor=scenario.costs.co2_kg_per_l_diesel),
+    )
+
+
+def _assignment(
+    ctx: PlanningContext, dates: Sequence[dt.date], *, seed: int
+) -> tuple[AssignmentOut, dict[str, str]]:
+    scenario = ctx.scenario
+    if scenario.policy.assignment == "fixed":
+        return _fixed_assignment(ctx, dates)
+    problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
+    out = assignment_out(ctx, problem, solution)
+    return out, {p.point_id: p.station_id for p in out.points}
+
+
+def _fixed_assignment(
+    ctx: PlanningContext, dates: Sequence[dt.date]
+) -> tuple[AssignmentOut, dict[str, str]]:
+    """The assignment the scenario gives (``points.station_id``), with its loads and times."""
+    scenario = ctx.scenario
+    station_of = {p.point_id: str(p.station_id) for p in scenario.points}
+    peak = peak_factors(ctx, dates)
+    township_of = scenario.township_of_point()
+    load: dict[str, float] = defaultdict(float)
+    for p in scenario.points:
+        load[station_of[p.point_id]] += p.waste_t_per_day * peak[township_of[p.point_id]]
+    index = {s.station_id: i for i, s in enumerate(scenario.stations)}
+    largest = ctx.classes[-1]
+    time_s, _ = ctx.matrix(
+        largest, ctx.places.points[largest].node_ids, ctx.places.stations[largest].node_ids
+    )
+    travel = [
+        int(time_s[j, index[station_of[p.point_id]]]) if reachable(time_s[j]).any() else 0
+        for j, p in enumerate(scenario.points)
+    ]
+    stations = [
+        StationAssignmentOut(
+            station_id=s.station_id,
+            name=s.name,
+            status=s.status,
+            open=s.station_id in load,
+            expansion_modules=0,
+            load_t_per_day=round(load.get(s.station_id, 0.0), 3),
+            capacity_t_per_day=s.capacity_t_per_day,
+            utilisation=round(load.get(s.station_id, 0.0) / s.capacity_t_per_day, 4),
+        )
+        for s in scenario.stations
+    ]
+    out = AssignmentOut(
+        mode="fixed",
+        solver="none (fixed by the scenario)",
+        objective_cny_per_day=0.0,
+        best_bound_cny_per_day=0.0,
+        optimal=False,
+        seconds=0.0,
+        cost_split_cny_per_day={},
+        stations=stations,
+        points=[
+            PointAssignmentOut(
+                point_id=p.point_id, station_id=station_of[p.point_id], travel_s=travel[j]
+            )
+            for j, p in enumerate(scenario.points)
+        ],
+    )
+    return out, station_of
+
+
+def _schedule(
+    ctx: PlanningContext, start: dt.date, station_of: dict[str, str], *, seed: int
+) -> WeekSchedule:
+    """The visiting days of the 7 days from ``start``, with those days' seasonal waste."""
+    scenario = ctx.scenario
+    township_of = scenario.township_of_point()
+    week = [start + dt.timedelta(days=k) for k in range(7)]
+    points = [
+        SchedulePoint(
+            point_id=p.point_id,
+            station_id=station_of[p.point_id],
+            frequency=p.frequency,
+            bin_capacity_kg=round(p.bin_capacity_t * 1000),
+            generation_kg=tuple(
+                round(
+                    p.waste_t_per_day
+                    * 1000
+                    * scenario.waste_multiplier(day, township_of[p.point_id])
+                )
+                for day in week
+            ),
+        )
+        for p in scenario.points
+    ]
+    return schedule_week(points, start, seed=seed)
+
+
+def _run_tasks(
+    tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
+) -> dict[tuple[dt.date, str], StationDayResult]:
+    """Solve every station-day, in parallel; results keyed by (date, station)."""
+    results: dict[tuple[dt.date, str], StationDayResult] = {}
+    own = executor is None
+    if own:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    assert executor is not None
+    try:
+        futures = {executor.submit(solve_station_day, task): task for task in tasks}
+        report("routing", "", 0, len(tasks))
+        for done, future in enumerate(cf.as_completed(futures), start=1):
+            result = future.result()
+            results[(result.date, result.station_id)] = result
+            report(
+                "routing",
+                f"{result.date} {result.station_id}: {len(result.solution.routes)} trucks, "
+                f"{len(result.solution.unserved)} unserved",
+                done,
+                len(tasks),
+            )
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+    return results
+
+
+def _day_out(
+    ctx: PlanningContext,
+    day: dt.date,
+    results: dict[tuple[dt.date, str], StationDayResult],
+    problems: dict,
+    due: dict[str, dict[str, int]],
+    fleet: FleetPlan,
+    station_of: dict[str, str],
+    cut_off_due: dict[str, int],
+    *,
+    seed: int,
+) -> DayOut:
+    routes, unserved, stations = [], [], []
+    points = {p.point_id: p for p in ctx.scenario.points}
+    township_of = ctx.scenario.township_of_point()
+    for point_id, kg in sorted(cut_off_due.items()):
+        unserved.append(
+            UnservedOut(
+                date=day,
+                point_id=point_id,
+                name=points[point_id].name,
+                station_id=station_of[point_id],
+                township_code=township_of[point_id],
+                load_kg=kg,
+                reason=ctx.cut_off[point_id],
+            )
+        )
+    collected: dict[str, int] = {}
+    for station_id in sorted(due):
+        result = results[(day, station_id)]
+        problem = problems[(day, station_id)]
+        station_routes, station_unserved = routes_out(
+            ctx, station_id, day, problem, result.solution
+        )
+        routes.extend(station_routes)
+        unserved.extend(station_unserved)
+        collected[station_id] = sum(r.collected_kg for r in station_routes)
+        stations.append(
+            StationDayOut(
+                date=day,
+                station_id=station_id,
+                points_due=len(due[station_id]),
+                points_served=sum(r.n_stops for r in station_routes),
+                due_kg=int(sum(due[station_id].values())),
+                collected_kg=collected[station_id],
+                trucks_available=problem.n_vehicles,
+                trucks_used=len(station_routes),
+                engine=str(result.solution.stats.get("winner", result.solution.engine)),
+                solve_seconds=round(result.seconds, 2),
+                cost_cny=round(result.solution.cost, 2),
+            )
+        )
+    transfer_problem = build_transfer_problem(
+        ctx, {s: kg for s, kg in collected.items() if kg > 0}, fleet
+    )
+    transfer_solution = solve_transfer(transfer_problem, seed=seed)
+    check_transfer(transfer_problem, transfer_solution)
+    trucks, unmoved = transfer_out(ctx, day, transfer_problem, transfer_solution)
+    return DayOut(
+        date=day,
+        routes=routes,
+        unserved=unserved,
+        stations=stations,
+        transfer_trucks=trucks,
+        unmoved=unmoved,
+        gate_fees_cny=transfer_solution.gate_fees,
+        transfer_cost_cny=transfer_solution.truck_cost,
+    )
+
+
+def week_dates(day: dt.date) -> list[dt.date]:
+    """The seven dates from ``day`` on."""
+    return [day + dt.timedelta(days=k) for k in range(7)]
+
+
+__all__ = ["plan_days", "week_dates"]
