@@ -50,7 +50,17 @@ def plan_map(
     point_colours = [colours.get(s, grey) for s in points["station_id"]]
     unserved = points["status"] == "unserved" if "status" in points else None
     points.plot(ax=ax, markersize=6, color=point_colours, zorder=3)
-    handles: list = []
+    handles: list = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color=grey,
+            markersize=4,
+            label="收集点 collection point (颜色 = 转运站 colour = station)",
+        )
+    ]
     if unserved is not None and unserved.any():
         points[unserved].plot(
             ax=ax, markersize=40, facecolor="none", edgecolor="red", linewidth=1.0, zorder=4
@@ -65,6 +75,15 @@ def plan_map(
         for sid, group in today.groupby("station_id"):
             group.plot(
                 ax=ax, color=colours.get(str(sid), grey), linewidth=1.3, alpha=0.85, zorder=2
+            )
+    trips = layers.get("transfer_trips")
+    if first is not None and trips is not None and len(trips):
+        today = trips[trips["date"] == first.isoformat()]
+        if len(today):
+            unique = today.drop_duplicates(subset=["station_id", "site_id"])
+            unique.plot(ax=ax, color="#542788", linewidth=1.0, linestyle="--", zorder=2)
+            handles.append(
+                Line2D([], [], color="#542788", lw=1, ls="--", label="转运 transfer trips")
             )
     names = dict(zip(stations["station_id"], stations["name"], strict=True))
     for sid in open_ids:
@@ -114,14 +133,20 @@ def plan_map(
         )
     sites = layers["disposal_sites"]
     if len(sites):
+        bounds = points.total_bounds if len(points) else sites.total_bounds
+        mid_x = (bounds[0] + bounds[2]) / 2
         sites.plot(ax=ax, marker="*", color="#542788", markersize=220, zorder=6)
         for _, row in sites.iterrows():
+            right = row.geometry.x > mid_x  # label towards the map's centre
             ax.annotate(
                 str(row["name"]),
                 (row.geometry.x, row.geometry.y),
-                xytext=(6, 6),
+                xytext=(-8 if right else 8, 6),
                 textcoords="offset points",
+                ha="right" if right else "left",
                 fontsize=8,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+                zorder=7,
             )
         handles.append(
             Line2D(
@@ -143,7 +168,9 @@ def plan_map(
     )
     ax.set_xlabel("经度 longitude (WGS-84)")
     ax.set_ylabel("纬度 latitude (WGS-84)")
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.9
+    )
     lat = float(points.geometry.y.mean()) if len(points) else 30.0
     ax.set_aspect(1 / max(0.2, math.cos(math.radians(lat))))
     out.parent.mkdir(parents=True, exist_ok=True)
