@@ -202,3 +202,4 @@ def lagrangian(
         primal_cost=math.inf if best_primal is None else best_primal[2],
         iterations=iterations,
     )
+

@@ -36,7 +36,7 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
-from sanitation.assignment.lagrangian import lagrangian
+from sanitation.assignment.lagrangian import LagrangianResult, lagrangian
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN, AssignmentProblem
 from sanitation.errors import InfeasibleError
 
@@ -599,13 +599,9 @@ def _combine(results: list[_Result]) -> _Result:
     return dataclasses.replace(best, bound=bound, optimal=optimal)
 
 
-def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentParams) -> _Result:
-    """Large instances: Lagrangian relaxation (bound, station values, greedy primal), then the
-    exact model restricted to the stations the relaxation or the greedy solution opens plus the
-    ``extra`` most attractive other stations, warm-started from the greedy solution."""
-    start = time.perf_counter()
+def _relax(model: _Model, time_limit_s: float) -> tuple[LagrangianResult, _Result | None]:
+    """Lagrangian relaxation and its greedy primal solution as a `_Result` (None if none)."""
     m = model.usable.shape[1]
-    budget = min(0.25 * (deadline - start), 15.0)
     relaxation = lagrangian(
         model.cost,
         model.usable,
@@ -615,27 +611,38 @@ def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentPara
         model.status,
         single_source=model.single_source,
         bound_valid=not bool((model.module_max > 0).any()),
-        time_limit_s=budget,
+        time_limit_s=time_limit_s,
     )
+    if relaxation.primal_open is None:
+        return relaxation, None
+    open_ = relaxation.primal_open | (model.status == FORCED_OPEN)
+    modules = np.zeros(m, dtype=int)
+    load = (relaxation.primal_shares * model.demand[:, None]).sum(axis=0)
+    over = np.maximum(load - model.capacity, 0)
+    with_modules = model.module_cap > 0
+    modules[with_modules] = np.ceil(over[with_modules] / model.module_cap[with_modules])
+    cost = float(
+        (model.cost * relaxation.primal_shares).sum()
+        + model.fixed[open_].sum()
+        + (model.module_cost * modules).sum()
+    )
+    hint = _Result(
+        open_, modules, relaxation.primal_shares, cost, -math.inf, False, False, "greedy"
+    )
+    return relaxation, hint
+
+
+def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentParams) -> _Result:
+    """Large instances: Lagrangian relaxation (bound, station values, greedy primal), then the
+    exact model restricted to the stations the relaxation or the greedy solution opens plus the
+    ``extra`` most attractive other stations, warm-started from the greedy solution."""
+    start = time.perf_counter()
+    m = model.usable.shape[1]
+    relaxation, hint = _relax(model, min(0.25 * (deadline - start), 15.0))
     keep = relaxation.opened | (model.status == FORCED_OPEN)
-    hint = None
     results: list[_Result] = []
-    if relaxation.primal_open is not None:
-        keep |= relaxation.primal_open
-        open_ = relaxation.primal_open | (model.status == FORCED_OPEN)
-        modules = np.zeros(m, dtype=int)
-        load = (relaxation.primal_shares * model.demand[:, None]).sum(axis=0)
-        over = np.maximum(load - model.capacity, 0)
-        with_modules = model.module_cap > 0
-        modules[with_modules] = np.ceil(over[with_modules] / model.module_cap[with_modules])
-        cost = float(
-            (model.cost * relaxation.primal_shares).sum()
-            + model.fixed[open_].sum()
-            + (model.module_cost * modules).sum()
-        )
-        hint = _Result(
-            open_, modules, relaxation.primal_shares, cost, -math.inf, False, False, "greedy"
-        )
+    if hint is not None:
+        keep |= hint.open
         results.append(hint)
     extra = max(params.restrict_extra, m // 10)
     closed = np.flatnonzero(~keep & (model.status != FORCED_CLOSED))
