@@ -281,8 +281,8 @@ def test_compare_writes_tables_with_deltas(planned, tmp_path):
     files = write_compare_outputs(["基线 base", "fleet_cut"], [doc, other], tmp_path)
     assert {p.name for p in files} == {"compare.md", "compare.csv", "compare.png"}
     md = (tmp_path / "compare.md").read_text(encoding="utf-8")
-    assert "Δ fleet_cut" in md and "Δ% fleet_cut" in md
-    assert "+50.0 %" in md
+    assert "Δ fleet_cut (Δ%)" in md
+    assert "(+50.0 %)" in md
     raw = (tmp_path / "compare.csv").read_bytes()
     assert raw.startswith(BOM)
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))

@@ -269,8 +269,13 @@ def compare_chart(names: list[str], counties: list[KpiRow], out: Path) -> Path:
         values = [getattr(k, field) for k in counties]
         ax.bar(x, values, bottom=bottom, label=label)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_title("费用构成 (cost split, CNY)", fontsize=10)
-    ax.legend(fontsize=7)
+    for i, k in enumerate(counties):
+        ax.annotate(
+            f"{k.total_cost_cny:,.0f}", (i, bottom[i]), ha="center", va="bottom", fontsize=8
+        )
+    ax.set_ylim(0, max([*bottom, 1.0]) * 1.35)
+    ax.set_title("费用构成 (cost split, CNY; label = total)", fontsize=10)
+    ax.legend(fontsize=7, ncol=3, loc="upper center")
     panels = [
         (axes[0][1], "distance_km", "里程 (distance, km)", "#4393c3"),
         (axes[1][0], "trucks_used", "用车 (collection truck-days)", "#5aae61"),

@@ -52,9 +52,12 @@ class CompareRow:
     values: tuple[float | None, ...]
 
     def delta(self, index: int) -> float | None:
-        """``values[index] - values[0]`` (None if either is missing)."""
+        """``values[index] - values[0]`` (None if either is missing; floats to 4 decimals)."""
         base, value = self.values[0], self.values[index]
-        return None if base is None or value is None else value - base
+        if base is None or value is None:
+            return None
+        delta = value - base
+        return delta if isinstance(delta, int) else round(delta, 4)
 
     def delta_pct(self, index: int) -> float | None:
         """The delta in % of the first value (None if that is 0 or missing)."""
@@ -96,32 +99,36 @@ def compare_rows(names: list[str], docs: list[PlanDocument]) -> list[CompareRow]
     return rows
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
+def _fmt(value: float | None) -> str:
     if value is None:
         return "–"
     if isinstance(value, int) or float(value).is_integer():
         return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
+    return f"{value:,.3f}" if abs(value) < 1 else f"{value:,.2f}"
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1f} %"
+def _change(delta: float | None, pct: float | None) -> str:
+    """``+4,330 (+50.0 %)``; ``0`` when nothing changed; ``–`` when not comparable."""
+    if delta is None:
+        return "–"
+    if delta == 0:
+        return "0"
+    text = ("+" if delta > 0 else "") + _fmt(delta)
+    return text if pct is None else f"{text} ({pct:+.1f} %)"
 
 
 def write_compare_markdown(
     names: list[str], docs: list[PlanDocument], rows: list[CompareRow], path: Path
 ) -> Path:
     """Markdown tables: county KPIs and per-station totals with deltas against ``names[0]``."""
-    head = ["指标 metric", *names] + [h for n in names[1:] for h in (f"Δ {n}", f"Δ% {n}")]
+    head = ["指标 metric", *names] + [f"Δ {n} (Δ%)" for n in names[1:]]
 
     def table(subset: list[CompareRow], with_scope: bool) -> list[str]:
         cols = (["转运站 station"] if with_scope else []) + head
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for r in subset:
             cells = [r.label, *[_fmt(v) for v in r.values]]
-            for i in range(1, len(names)):
-                delta = r.delta(i)
-                cells += [("+" if delta and delta > 0 else "") + _fmt(delta), _pct(r.delta_pct(i))]
+            cells += [_change(r.delta(i), r.delta_pct(i)) for i in range(1, len(names))]
             if with_scope:
                 cells = [f"{r.name} ({r.id})", *cells]
             lines.append("| " + " | ".join(cells) + " |")
