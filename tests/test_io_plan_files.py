@@ -306,3 +306,22 @@ def test_route_geometry_follows_the_roads(written):
     roads = gpd.read_file(out / "plan.gpkg", layer="roads").union_all()
     line = gpd.read_file(out / "plan.gpkg", layer="routes").geometry.iloc[0]
     assert all(roads.distance(Point(c)) < 1e-9 for c in line.coords)
+
+
+def test_a_plan_without_routes_still_writes_every_file(planned, tmp_path):
+    """E.g. a closure that leaves every point unserved: empty layers keep their geometry type."""
+    doc, ctx = planned
+    days = [d.model_copy(update={"routes": [], "transfer_trucks": []}) for d in doc.days]
+    empty = doc.model_copy(update={"days": days})
+    files = write_plan_outputs(empty, ctx, tmp_path)
+    assert not any(p.parent.name == "route_sheets" for p in files)
+    layers = dict(pyogrio.list_layers(tmp_path / "plan.gpkg"))
+    assert layers["routes"] == "LineString"
+    assert layers["transfer_trips"] == "LineString"
+    assert len(gpd.read_file(tmp_path / "plan.gpkg", layer="routes")) == 0
+    data = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))
+    assert data["features"] == []
+    assert load_workbook(tmp_path / "route_sheets.xlsx").sheetnames == [
+        "总览 overview",
+        "未收集 unserved",
+    ]
