@@ -183,6 +183,7 @@ ROUTE_COLUMNS = [
     "cost_cny",
     "depot_departure",
     "depot_return",
+    "lunch_start",
 ]
 
 VISIT_COLUMNS = [
@@ -221,6 +222,7 @@ def route_properties(route: RouteOut) -> dict:
         "cost_cny": route.cost_cny,
         "depot_departure": hhmm(route.depot_departure_s),
         "depot_return": hhmm(route.depot_return_s),
+        "lunch_start": hhmm(route.lunch_start_s),
     }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sanitation.io.plan_geo import hhmm
@@ -233,7 +234,7 @@ def write_combined_workbook(doc: PlanDocument, ctx: PlanningContext, path: Path)
         for col, value in enumerate(values, start=1):
             overview.cell(row=row, column=col, value=value).style = "rs_cell"
         link = overview.cell(row=row, column=len(values))
-        link.hyperlink = f"#'{name}'!A1"
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{name}'!A1", display=name)
         link.style = "rs_link"
         ws = wb.create_sheet(name)
         fill_route_sheet(ws, route, ctx)
