@@ -171,11 +171,23 @@ def compare(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1, help="Routing budget per scenario, s.")
+    ] = 15.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
 ) -> None:
-    """Run the bundled Wangjiang scenario end to end."""
-    from sanitation.demo import run_demo
+    """Plan the bundled Wangjiang baseline and compare its four what-ifs."""
+    from sanitation.demo import demo_scenarios, run_demo
 
-    run_demo(DEMO_SCENARIO, out, console=console)
+    with Progress(console=console, transient=True) as progress:
+        run_demo(
+            demo_scenarios(DEMO_SCENARIO),
+            out,
+            console=Console(),
+            time_limit_s=time_limit,
+            engine=engine,
+            progress=_StageProgress(progress),
+        )
 
 
 @app.command()

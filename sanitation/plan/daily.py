@@ -7,6 +7,7 @@ by trucks of its access class and the smaller ones.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import time
 from collections.abc import Mapping
@@ -47,10 +48,25 @@ class StationDayResult:
     seconds: float
 
 
-def solve_station_day(task: StationDay) -> StationDayResult:
-    """Worker entry point: solve and verify (raises `VerificationError` on any violation)."""
+def solve_station_day(
+    task: StationDay, portfolio_executor: cf.Executor | None = None
+) -> StationDayResult:
+    """Solve and verify one station-day (raises `VerificationError` on any violation).
+
+    With the portfolio engine, ``portfolio_executor`` (if given) runs its engines, so one warm
+    pool serves every station-day instead of a new pool per solve.
+    """
     started = time.perf_counter()
-    solution = solve_routing(task.problem, task.params, seed=task.seed, engine=task.engine)
+    if task.engine == "portfolio" and portfolio_executor is not None:
+        from sanitation.routing.portfolio import PortfolioEngine
+        from sanitation.verify.routing import check
+
+        solution = PortfolioEngine(executor=portfolio_executor).solve(
+            task.problem, task.params, seed=task.seed
+        )
+        check(task.problem, solution)
+    else:
+        solution = solve_routing(task.problem, task.params, seed=task.seed, engine=task.engine)
     return StationDayResult(task.station_id, task.date, solution, time.perf_counter() - started)
 
 

@@ -286,19 +286,29 @@ def _schedule(
 def _run_tasks(
     tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
 ) -> dict[tuple[dt.date, str], StationDayResult]:
-    """Solve every station-day, in parallel; results keyed by (date, station)."""
+    """Solve every station-day; results keyed by (date, station).
+
+    Station-days go to ``executor`` in parallel; with the portfolio engine they run one after the
+    other here instead and the portfolio runs its engines on ``executor`` (a pool of every core:
+    each station-day then uses all of them).
+    """
     results: dict[tuple[dt.date, str], StationDayResult] = {}
+    portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
     if own:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        size = (os.cpu_count() or 1) if portfolio else workers
+        executor = cf.ProcessPoolExecutor(max_workers=max(2, size), mp_context=context)
     assert executor is not None
     try:
-        futures = {executor.submit(solve_station_day, task): task for task in tasks}
         report("routing", "", 0, len(tasks))
-        for done, future in enumerate(cf.as_completed(futures), start=1):
-            result = future.result()
+        if portfolio:
+            outcomes = (solve_station_day(task, executor) for task in tasks)
+        else:
+            futures = [executor.submit(solve_station_day, task) for task in tasks]
+            outcomes = (future.result() for future in cf.as_completed(futures))
+        for done, result in enumerate(outcomes, start=1):
             results[(result.date, result.station_id)] = result
             report(
                 "routing",

@@ -129,7 +129,7 @@ def schedule_week(
     start: dt.date,
     *,
     seed: int = 1,
-    deterministic_time_s: float = 3.0,
+    deterministic_time_s: float = 2.0,
 ) -> WeekSchedule:
     """Choose a visiting pattern for every point; balance each station's week.
 
