@@ -202,4 +202,3 @@ def lagrangian(
         primal_cost=math.inf if best_primal is None else best_primal[2],
         iterations=iterations,
     )
-

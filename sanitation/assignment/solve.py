@@ -65,7 +65,7 @@ class AssignmentParams:
 
     time_limit_s: float = 60.0
     engine: str = "auto"
-    relative_gap: float = 1e-9
+    relative_gap: float = 1e-6
     large_pairs: int = 20_000
     restrict_extra: int = 10
 
@@ -341,6 +341,7 @@ def _solve_mip(
     register: list | None = None,
 ) -> tuple[_Result, np.ndarray | None]:
     """Strong formulation in pywraplp; returns the result and, for an LP, reduced costs of y."""
+    entered = time.perf_counter()
     solver = pywraplp.Solver.CreateSolver(backend)
     if solver is None:  # pragma: no cover - every OR-Tools wheel ships SCIP and GLOP
         msg = f"OR-Tools backend {backend} unavailable"
@@ -383,7 +384,8 @@ def _solve_mip(
     costs = model.cost[rows, cols]
     objective += solver.Sum([float(costs[k]) * x[k] for k in range(rows.size)])
     solver.Minimize(objective)
-    solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
+    left_s = time_limit_s - (time.perf_counter() - entered)
+    solver.SetTimeLimit(max(100, int(left_s * 1000)))
     solver.SetNumThreads(1)
     if backend == "SCIP":
         solver.SetSolverSpecificParametersAsString(
@@ -456,6 +458,7 @@ def _solve_cpsat(
     register: list | None = None,
 ) -> _Result:
     """Single-source model in CP-SAT (one worker)."""
+    entered = time.perf_counter()
     u, m = model.usable.shape
     rows, cols = _pairs(model)
     scale = _cost_scale(model)
@@ -504,7 +507,7 @@ def _solve_cpsat(
         for k in range(rows.size):
             cp.AddHint(x[k], bool(hinted[k]))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s - (time.perf_counter() - entered))
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed) % 2**31
     solver.parameters.relative_gap_limit = relative_gap
@@ -645,26 +648,47 @@ def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentPara
         keep |= hint.open
         results.append(hint)
     extra = max(params.restrict_extra, m // 10)
-    closed = np.flatnonzero(~keep & (model.status != FORCED_CLOSED))
-    keep[closed[np.argsort(relaxation.value[closed], kind="stable")][:extra]] = True
-    logger.info(
-        "Lagrangian bound %.3f after %d iterations (%.1f s); greedy %.3f; restricted to %d of %d"
-        " stations",
-        relaxation.bound,
-        relaxation.iterations,
-        time.perf_counter() - start,
-        relaxation.primal_cost,
-        int(keep.sum()),
-        m,
-    )
-    restricted = _finish(
-        model.restricted(keep), deadline=deadline, seed=seed, params=params, hint=hint
-    )
-    results.append(
-        dataclasses.replace(
-            restricted, optimal=False, bound=-math.inf, solver="lagrangian+" + restricted.solver
+    openable = model.status != FORCED_CLOSED
+    order = np.argsort(relaxation.value, kind="stable")
+    order = order[openable[order]]
+    total_time = deadline - start
+    rounds = 0
+    while True:
+        closed = order[~keep[order]]
+        keep[closed[:extra]] = True
+        rounds += 1
+        logger.info(
+            "Lagrangian bound %.3f after %d iterations (%.1f s); incumbent %.3f; round %d "
+            "restricted to %d of %d stations",
+            relaxation.bound,
+            relaxation.iterations,
+            time.perf_counter() - start,
+            min((r.objective for r in results), default=math.inf),
+            rounds,
+            int(keep.sum()),
+            m,
         )
-    )
+        restricted = _finish(
+            model.restricted(keep), deadline=deadline, seed=seed, params=params, hint=hint
+        )
+        whole = bool(keep[openable].all())
+        results.append(
+            dataclasses.replace(
+                restricted,
+                optimal=restricted.optimal and whole,
+                bound=restricted.bound if whole else -math.inf,
+                solver="lagrangian+" + restricted.solver,
+            )
+        )
+        if restricted.open is not None and (hint is None or restricted.objective < hint.objective):
+            hint = restricted
+        # A restricted optimum leaves time: widen the set and re-solve from the incumbent.
+        if whole or not restricted.optimal:
+            break
+        if hint.objective - relaxation.bound <= params.relative_gap * abs(hint.objective):
+            break
+        if deadline - time.perf_counter() < 0.3 * total_time:
+            break
     results.append(_empty("lagrangian", relaxation.bound))
     return _combine(results)
 
