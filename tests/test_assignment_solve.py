@@ -220,3 +220,14 @@ def test_assignment_json(tmp_path):
         "travel_s": 180,
     }
     assert list(tmp_path.joinpath("out").iterdir()) == [path]
+
+
+@pytest.mark.parametrize(("single_source", "optimum"), [(True, 62.0), (False, 26.0)])
+def test_large_instance_path_on_a_small_instance(single_source, optimum):
+    # large_pairs=0 sends even the tiny instance through the Lagrangian-guided restriction;
+    # the restricted set widens until it holds every station, which makes the proof global.
+    params = AssignmentParams(time_limit_s=20, large_pairs=0, restrict_extra=1)
+    solution = solve(tiny(single_source=single_source), params, seed=1)
+    assert solution.objective == pytest.approx(optimum)
+    assert solution.optimal
+    assert solution.solver in {"greedy", "lagrangian+scip", "lagrangian+cpsat"}
