@@ -32,6 +32,7 @@ from geo.matrix import (
     route_geometry,
     route_nodes,
     travel_matrix,
+    unreachable_pairs,
 )
 from geo.network import (
     LARGE_TRUCK,
@@ -70,6 +71,7 @@ __all__ = [
     "snap_points",
     "synthetic_roads",
     "travel_matrix",
+    "unreachable_pairs",
     "wgs84_to_gcj02",
     "write_geopackage",
     "xy_to_lonlat",

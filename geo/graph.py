@@ -85,9 +85,24 @@ def from_osm_pbf(
 ) -> RoadNetwork:
     """Import the drivable roads of an OpenStreetMap PBF extract (via pyrosm).
 
-    OSM ``highway`` tags map to road classes, speeds and widths as in :data:`geo._osm.HIGHWAY`
-    (``maxspeed`` and ``width`` tags win when they parse; ``maxweight`` becomes
-    ``max_weight_t``; ``oneway=-1`` is reversed).
+    OSM ``highway`` tags map to road classes, whose defaults give speed and width:
+
+    ========================================================= ============ ======== =====
+    ``highway``                                               class        km/h     m
+    ========================================================= ============ ======== =====
+    motorway, motorway_link                                   motorway     100      15
+    trunk, trunk_link                                         national     70       12
+    primary, primary_link                                     provincial   60       9
+    secondary, secondary_link                                 county       60       7
+    tertiary, tertiary_link                                   township     50       6
+    unclassified, residential, living_street, road            village      40       4.5
+    service                                                   service      20       3
+    track                                                     lane         25       3
+    ========================================================= ============ ======== =====
+
+    Tags win over defaults when they parse: ``maxspeed`` (km/h, or mph), ``width`` (m),
+    ``maxweight`` (t) becomes ``max_weight_t``. ``oneway=yes/true/1`` (and motorways) are
+    one-way; ``oneway=-1`` is reversed. Other highway values (paths, cycleways) are dropped.
 
     Parameters
     ----------

@@ -71,6 +71,7 @@ __all__ = [
     "route_geometry",
     "route_nodes",
     "travel_matrix",
+    "unreachable_pairs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -267,6 +268,11 @@ class CCHEngine:
             del sweep
         out[np.isnan(out)] = np.inf
         return out
+
+
+def unreachable_pairs(matrix: TravelMatrix) -> list[tuple[int, int]]:
+    """``(from_node, to_node)`` node-id pairs of ``matrix`` with no usable path."""
+    return matrix.unreachable_nodes()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -21,6 +21,7 @@ from geo import (
     route_geometry,
     route_nodes,
     travel_matrix,
+    unreachable_pairs,
 )
 from geo.crs import haversine_m
 from geo.matrix import default_cache_dir
@@ -130,7 +131,7 @@ def test_narrow_lane_point_unreachable_for_large_truck_only(tiny):
     # F is on the 3 m lane, G behind the 10 t bridge: neither for a 25 t, 3.5 m truck
     assert sorted(large.unreachable()) == [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
     assert large.distance_m[0, 1] == UNREACHABLE
-    assert (nodes[0], nodes[1]) in large.unreachable_nodes()
+    assert (nodes[0], nodes[1]) in unreachable_pairs(large)
 
 
 def test_road_closure_changes_travel_time(tiny):
