@@ -14,6 +14,38 @@ from geo.network import AccessProfile, RoadNetwork
 
 
 @dataclass(frozen=True, eq=False)
+class Topology:
+    """Every directed node pair joined by at least one edge (any profile), sorted by pair.
+
+    One contraction hierarchy is built on this and customised per profile (arcs a profile
+    may not use get an infinite weight).
+    """
+
+    n: int
+    tail: np.ndarray  # int64
+    head: np.ndarray  # int64
+    pair_key: np.ndarray  # tail * n + head, sorted
+    key: str  # hash of node count, arcs and node positions
+
+
+def topology(network: RoadNetwork) -> Topology:
+    """The (cached) Topology of ``network``."""
+    cached = network._cache.get("topology")
+    if isinstance(cached, Topology):
+        return cached
+    a = network.arrays
+    n = len(a.node_ids)
+    pair = np.unique(a.tail * n + a.head)
+    tail, head = pair // n, pair % n
+    h = hashlib.sha256(b"topology v1")
+    for arr in (np.int64(n), tail, head, np.round(a.lat, 7), np.round(a.lon, 7)):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    topo = Topology(n=n, tail=tail, head=head, pair_key=pair, key=h.hexdigest())
+    network._cache["topology"] = topo
+    return topo
+
+
+@dataclass(frozen=True, eq=False)
 class ProfileGraph:
     """The edges a profile may use, parallel edges reduced to the fastest one.
 
@@ -29,6 +61,8 @@ class ProfileGraph:
     length_m: np.ndarray  # float
     edge: np.ndarray  # index into network.arrays edges
     key: str  # content hash of network + profile
+    topology: Topology
+    topo_index: np.ndarray  # position of each edge's (tail, head) in topology
 
     @cached_property
     def csr(self) -> csr_matrix:
@@ -85,14 +119,18 @@ def profile_graph(network: RoadNetwork, profile: AccessProfile) -> ProfileGraph:
     first[1:] = pair_sorted[1:] != pair_sorted[:-1]
     keep = idx[order[first]]
     h = hashlib.sha256(f"{network.content_hash()}|{profile.key()}".encode()).hexdigest()
+    topo = topology(network)
+    tail, head = a.tail[keep].astype(np.int64), a.head[keep].astype(np.int64)
     pg = ProfileGraph(
         n=n,
-        tail=a.tail[keep].astype(np.int64),
-        head=a.head[keep].astype(np.int64),
+        tail=tail,
+        head=head,
         time_ms=np.maximum(1, np.rint(a.travel_time_s[keep] * 1000.0)).astype(np.int64),
         length_m=a.length_m[keep],
         edge=keep,
         key=h,
+        topology=topo,
+        topo_index=np.searchsorted(topo.pair_key, tail * n + head),
     )
     network._cache[cache_key] = pg
     return pg

@@ -14,20 +14,23 @@ the access profile and the node lists (directory: the ``cache_dir`` argument, el
 Engines (a :class:`MatrixEngine` protocol, two implementations)
 ---------------------------------------------------------------
 :class:`CCHEngine` (default)
-    Customizable contraction hierarchies from RoutingKit (``routingkit_cch``): a nested-
-    dissection node order (cached on disk by network topology), a customisation with the
-    profile's travel times, then a one-to-many sweep per source against the pinned targets.
+    Customizable contraction hierarchies from RoutingKit (``routingkit_cch``): one hierarchy
+    per network (inertial nested-dissection node order, cached on disk by topology, then the
+    contraction), one customisation per access profile (arcs it may not use get infinite
+    weight), then a one-to-many sweep per source against the pinned targets.
 :class:`ScipyEngine`
     One ``scipy.sparse.csgraph.dijkstra`` per source (compiled, single-threaded).
 
-Measured on this 2-core machine, a jittered 162 x 162 grid (26,244 nodes, ~103,000 directed
-edges), 1,000 x 1,000 travel times: CCH preprocessing ≈ 0.4 s (order 0.25 s, contraction
-0.04 s, customisation 0.05 s) and query ≈ 0.8 s; scipy Dijkstra ≈ 3.3 ms per source (≈ 3.3 s);
-pandana (its own CH) 7.7 s preprocessing and ≈ 2 s per 100,000 pairs (≈ 20 s for 10^6 pairs);
-rustworkx ``dijkstra_shortest_path_lengths`` ≈ 9 ms per source (a Python weight callback);
-networkx ≈ 30-40 ms per source. CCH is the only option meeting the ≤ 3 s target with margin,
-and its preprocessing is cheap and weight-independent (one order serves every profile's
-customisation), hence the default.
+Measured on this shared 2-core machine, on a jittered 162 x 162 grid (26,244 nodes, ~103,000
+directed edges; a grid is a hard case for hierarchies), 1,000 x 1,000 travel times, quiet
+moments: CCH preprocessing ≈ 0.4 s (order 0.25 s, contraction 0.04 s, customisation 0.05 s),
+query ≈ 0.8-1.0 s CPU; scipy Dijkstra ≈ 3.3 ms per source (≈ 3.3 s); pandana (its own CH)
+7.7 s preprocessing and ≈ 2 s per 100,000 pairs (≈ 20 s for 10^6 pairs); rustworkx
+``dijkstra_shortest_path_lengths`` ≈ 9 ms per source (Python weight callback, GIL-bound);
+the networkx loop of ``benchmarks/matrix.py`` ≈ 45x the CCH query. CCH is the only option
+meeting the ≤ 3 s target with margin, and its weight-independent preprocessing is shared by
+all profiles and re-customised cheaply for what-ifs, hence the default. (The binding holds
+the GIL, so threads do not help; the query is single-threaded.)
 
 Distances: a CCH sweep sums one metric only, and routingkit's 32-bit weights leave no room to
 carry length in a lexicographic weight (unpacking each pair's path costs ≈ 100 µs, too slow
@@ -57,7 +60,7 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from geo._profile import ProfileGraph, profile_graph
+from geo._profile import ProfileGraph, Topology, profile_graph
 from geo.errors import GeoInputError
 from geo.network import AccessProfile, RoadNetwork
 
@@ -80,6 +83,7 @@ UNREACHABLE = 2**31 - 1
 """Sentinel in ``time_s`` and ``distance_m`` for a pair with no usable path (≈ 68 years)."""
 
 _CACHE_VERSION = "geo.matrix v1"
+_CCH_INF = 2**31 - 1  # RoutingKit's inf_weight: an arc the profile may not use
 _CHUNK = 128  # sources per Dijkstra batch (bounds memory: chunk x nodes)
 _TREE_CELLS = 4_000_000  # max chunk x nodes cells per shortest-path-tree batch (~32 MB each)
 
@@ -194,12 +198,9 @@ class CCHEngine:
         self._cchs: dict[str, object] = {}
         self.last_preprocess_s = 0.0
 
-    def _order(self, graph: ProfileGraph, lat: np.ndarray, lon: np.ndarray) -> list[int]:
+    def _order(self, topo: Topology, lat: np.ndarray, lon: np.ndarray) -> list[int]:
         import routingkit_cch as rk
 
-        h = hashlib.sha256(b"cch-order v1")
-        for arr in (np.int64(graph.n), graph.tail, graph.head, np.round(lat, 7), np.round(lon, 7)):
-            h.update(np.ascontiguousarray(arr).tobytes())
         path = None
         if self._cache_dir is not False:
             base = (
@@ -207,16 +208,16 @@ class CCHEngine:
                 if self._cache_dir in (None, True)
                 else Path(str(self._cache_dir))
             )
-            path = base / f"cch-order-{h.hexdigest()[:32]}.npy"
+            path = base / f"cch-order-{topo.key[:32]}.npy"
             if path.exists():
                 try:
                     order = np.load(path)
-                    if order.shape == (graph.n,):
+                    if order.shape == (topo.n,):
                         return order.tolist()
                 except (OSError, ValueError):
                     logger.warning("ignoring unreadable CCH order cache %s", path)
         order = rk.compute_order_inertial(
-            graph.n, graph.tail.tolist(), graph.head.tolist(), lat.tolist(), lon.tolist()
+            topo.n, topo.tail.tolist(), topo.head.tolist(), lat.tolist(), lon.tolist()
         )
         if path is not None:
             buf = io.BytesIO()
@@ -225,7 +226,12 @@ class CCHEngine:
         return order
 
     def prepare(self, graph: ProfileGraph, *, lat: np.ndarray, lon: np.ndarray) -> object:
-        """Build (or fetch) the customised CCH metric of ``graph``."""
+        """Build (or fetch) the network's CCH and its customisation for ``graph``'s profile.
+
+        The hierarchy (node order + contraction) depends only on the network's topology and
+        is shared by all profiles; each profile costs one customisation, with infinite
+        weight on the arcs it may not use.
+        """
         import time
 
         import routingkit_cch as rk
@@ -234,10 +240,15 @@ class CCHEngine:
         if metric is not None:
             return metric
         t0 = time.perf_counter()
-        order = self._order(graph, lat, lon)
-        cch = rk.CCH(order, graph.tail.tolist(), graph.head.tolist(), False)
-        metric = rk.CCHMetric(cch, graph.time_ms.tolist())
-        self._cchs[graph.key] = cch
+        topo = graph.topology
+        cch = self._cchs.get(topo.key)
+        if cch is None:
+            order = self._order(topo, lat, lon)
+            cch = rk.CCH(order, topo.tail.tolist(), topo.head.tolist(), False)
+            self._cchs[topo.key] = cch
+        weights = np.full(len(topo.tail), _CCH_INF, dtype=np.int64)
+        weights[graph.topo_index] = np.minimum(graph.time_ms, _CCH_INF - 1)
+        metric = rk.CCHMetric(cch, weights.tolist())
         self._metrics[graph.key] = metric
         self.last_preprocess_s = time.perf_counter() - t0
         return metric

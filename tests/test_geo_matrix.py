@@ -210,3 +210,16 @@ def test_pointer_jumping_fallback_gives_the_same_distances(grid):
     t_jump, l_jump = _fastest_path_lengths(pg, idx, idx, lex_bits=2)  # too narrow: falls back
     np.testing.assert_array_equal(t_lex, t_jump)
     np.testing.assert_allclose(l_lex, l_jump, atol=1.0)  # edge lengths rounded to dm
+
+
+def test_one_hierarchy_serves_every_profile(tiny):
+    engine = CCHEngine(cache_dir=False)
+    nodes = [node(tiny, k) for k in "ABCDEFGH"]
+    small = travel_matrix(tiny, SMALL_TRUCK, nodes, distances=False, engine=engine, cache_dir=False)
+    large = travel_matrix(tiny, LARGE_TRUCK, nodes, distances=False, engine=engine, cache_dir=False)
+    assert len(engine._cchs) == 1 and len(engine._metrics) == 2
+    for profile, m in ((SMALL_TRUCK, small), (LARGE_TRUCK, large)):
+        ref = travel_matrix(tiny, profile, nodes, cache_dir=False)  # shortest-path trees
+        np.testing.assert_array_equal(m.time_s, ref.time_s)
+    assert small.unreachable() == []
+    assert len(large.unreachable()) == 2 * 2 * 6 + 2  # F and G cut off (arcs at infinity)
