@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import re
 import statistics
 import time
 from pathlib import Path
@@ -45,9 +47,11 @@ def run_suite(name: str, time_limit: float, engine: str | None, seed: int, every
     files = expand_paths([folder], suffixes)
     files = [f for f in files if f.name.lower() != "readme.txt"][::every]
     t0 = time.time()
+    load_start = os.getloadavg()[0]
     report = run_bench(name, files, time_limit_s=time_limit, engine=engine, seed=seed)
     report["wall_clock_s"] = round(time.time() - t0, 1)
     report["every"] = every
+    report["load_avg_1min"] = [round(load_start, 1), round(os.getloadavg()[0], 1)]
     report["n_instances_in_suite"] = len(expand_paths([folder], suffixes))
     report["machine"] = f"{platform.processor() or platform.machine()}, {platform.system()}"
     report["date_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
@@ -66,8 +70,12 @@ def _fmt(x: Any, nd: int = 2) -> str:
     return str(x)
 
 
+def _natural(name: str) -> list[object]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
 def _table(report: dict[str, Any], waste: bool) -> list[str]:
-    rows = report["results"]
+    rows = sorted(report["results"], key=lambda r: _natural(r["instance"]))
     lines: list[str] = []
     if waste:
         lines += [
@@ -135,7 +143,13 @@ def render() -> None:
             f"Engine `{report['engine']}`, {report['time_limit_s']:g} s per instance, "
             f"{n_run} of {n_all} instances"
             + (f" (**every {every}th instance in file order, a subset**)" if every > 1 else "")
-            + f", run {report.get('date_utc', '?')} UTC, wall clock {report.get('wall_clock_s')} s."
+            + f", run {report.get('date_utc', '?')} UTC, wall clock {report.get('wall_clock_s')} s"
+            + (
+                f", 1-min load average {report['load_avg_1min'][0]} at the start and "
+                f"{report['load_avg_1min'][1]} at the end (2 cores)."
+                if "load_avg_1min" in report
+                else "."
+            )
         )
         out.append("")
         cmd = (
