@@ -44,7 +44,8 @@ def run_demo(
     table = compare_scenarios(
         scenarios, out, day=None, engine=engine, time_limit_s=time_limit_s, progress=progress
     )
-    console.print(table, markup=False, highlight=False)
+    county_section = table.split("\n## ")[:2]  # the title and the county table
+    console.print("\n## ".join(county_section), markup=False, highlight=False, soft_wrap=True)
     names = [Path(p).stem for p in scenarios]
     facts: dict[str, object] = {"scenarios": names, "seconds": 0.0}
     for name in names:

@@ -11,7 +11,7 @@ trucks of a role, trucks move:
 
 Need per station and role: collection ⌈load ÷ (mean truck capacity × 2.5 loads a day)⌉, at least
 one; transfer ⌈load ÷ (container × 4 trips a day)⌉, at least one. A station with narrow-lane
-points receives a small truck first. Every move is reported.
+points receives a small truck first and never gives away its last one. Every move is reported.
 """
 
 from __future__ import annotations
@@ -85,8 +85,28 @@ def plan_fleet(
     def distance(a: str, b: str) -> float:
         return float(haversine_m(*position[a], *position[b]))
 
+    smallest = scenario.access_classes[0].class_id
+
+    def small_trucks(station: str, role: str) -> int:
+        return sum(
+            c
+            for t, c in counts[station].items()
+            if types[t].role == role and types[t].access_class == smallest
+        )
+
+    def can_give(source: str, type_id: str, role: str) -> bool:
+        """An open station with narrow-lane points keeps its last small truck."""
+        if counts[source][type_id] <= 0 or types[type_id].role != role:
+            return False
+        keeps_small = source in open_stations and source in narrow_stations
+        return not (
+            keeps_small
+            and types[type_id].access_class == smallest
+            and small_trucks(source, role) <= 1
+        )
+
     def move(source: str, target: str, role: str) -> bool:
-        candidates = [t for t, c in counts[source].items() if c > 0 and types[t].role == role]
+        candidates = [t for t in counts[source] if can_give(source, t, role)]
         if not candidates:
             return False
         small_first = target in narrow_stations and not any(
@@ -94,7 +114,6 @@ def plan_fleet(
             for t, c in counts[target].items()
             if c > 0 and types[t].role == role
         )
-        smallest = scenario.access_classes[0].class_id
 
         def preference(type_id: str) -> tuple[bool, int]:
             is_small = types[type_id].access_class == smallest
