@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -229,6 +230,7 @@ def bench(
 
 def main() -> None:
     """Entry point: run the app and map exceptions to the exit codes of the contract."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app(standalone_mode=False)
