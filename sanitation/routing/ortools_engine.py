@@ -14,23 +14,28 @@ Model (nodes are depots, stops, unload-site copies and merged final unloads):
   to 0 everywhere else. After a copy the cumul is ``cumul + slack - C``; the solver may pick
   ``slack = C - cumul`` so the load drops to 0, and any other choice only over-estimates the load,
   so ``cumul <= capacity`` at every node is exactly "never above capacity between unloads".
-- **Ending empty.** When a vehicle type has a single unload site the route's *end node* is that
-  site (a merged final unload): the last unload after the last stop is then structural, and the
-  constant tail (``unload_s`` + drive back to the depot) is added to the fixed cost and taken off
-  the span and shift limits. With several unload sites the end node is the depot and the load
-  cumul at the end is constrained to 0, which forces an unload copy after the last stop.
+- **Ending empty.** A route's *end node* is a final unload at one of the type's unload sites (a
+  merged final unload): the last unload after the last stop is structural. The constant tail
+  (``unload_s`` + drive home) is added to the fixed cost and taken off the span and shift
+  limits. Vehicle ``k`` of a type ends at the type's ``k``-th site (round robin, sites ordered by
+  expected finishing time); after the search each route's final site is re-chosen by
+  `sanitation.routing.schedule.build_route` when another allowed site is cheaper.
 - **Time.** Per-profile transit = service (or ``unload_s``) at the origin + travel; slack =
   waiting (and lunch). Stops: cumul (= service start) within the time window; copies and merged
   ends: within the site's hours; start/end within the shift; span <= ``max_duration_s``.
 - **Lunch.** One ``FixedDurationIntervalVar`` per vehicle, start in ``[window_start_s,
-  window_end_s - duration_s]``, given to ``SetBreakIntervalsOfVehicle`` with ``pre_travel`` =
-  service at the origin (a break never overlaps a service or an unload; it may interrupt a drive,
-  which the verifier's "parks on the way" rule accepts). For a used vehicle the break must lie
-  between depot departure and route end (so it is really taken on the route).
-- **Access classes** by ``SetAllowedVehiclesForIndex``; **optional stops** by disjunctions with
-  ``problem.unserved_penalty`` (priority-linear, above any route cost), so the lowest priorities
-  are dropped first. Optional limits ``max_trips``, ``max_stops``, ``max_load_per_day_kg`` are
-  counting dimensions.
+  window_end_s - duration_s]``, given to ``SetBreakIntervalsOfVehicle`` with the service time of
+  each node as its visit (a break never overlaps a service or an unload; it may interrupt a
+  drive, which the verifier's "parks on the way" rule accepts). To keep the break on the route
+  rather than before departure or after the end, the depot departure is bounded above by
+  ``window_start_s + duration_s - 1`` and the final unload below by the latest lunch start + 1
+  (cumul bounds, which the local-search filters understand; a generic constraint made the search
+  about 20x slower). Vehicles whose shift cannot meet these bounds are left out.
+- **Access classes** by restricting each stop's vehicle variable to the allowed vehicles
+  (``SetAllowedVehiclesForIndex`` has a broken SWIG binding in 9.15). **Optional stops** by
+  disjunctions with ``problem.unserved_penalty`` (priority-linear, above any route cost), so
+  the lowest priorities are dropped first. Optional limits ``max_trips``, ``max_stops``,
+  ``max_load_per_day_kg`` are counting dimensions.
 
 Search settings were chosen by measurement (2-core machine, single thread, OR-Tools 9.15; costs
 are CVRP distances, the gap is to the best-known solution); see the module attribute
@@ -43,6 +48,7 @@ OR-Tools' local search has no random seed: a run stopped by ``max_iterations`` (
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -53,14 +59,14 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import RoutingProblem, Stop, VehicleType
+from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, build_route
 from sanitation.routing.solution import Route, RoutingSolution, Unserved, Visit
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
-DEFAULT_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+DEFAULT_FIRST_SOLUTION = "SAVINGS"
+DEFAULT_METAHEURISTIC = "ITERATED_LOCAL_SEARCH"
 
 #: Measured CVRP costs (X instances, 15 s each, single thread) for the settings tried.
 SEARCH_MEASUREMENTS = """
@@ -103,6 +109,136 @@ class _Vehicle:
     start_node: int
     end_node: int
     merged_site: int  # site index of the merged final unload (the route's end node)
+
+
+@dataclass(frozen=True)
+class _Trail:
+    """The end state of a route under construction, timed from the shift start.
+
+    ``extend`` returns the state after (an optional unload and) one more stop, or None when the
+    route could then no longer be finished: stop windows, site hours, lunch inside its window,
+    final unload at ``final`` with a return by the shift end, route time limit, capacity and
+    the daily limits.
+    """
+
+    problem: RoutingProblem
+    vt: VehicleType
+    final: Site
+    loc: int = -1
+    dep: int = -1
+    lunch_end: int | None = None  # None = lunch not taken yet (or no lunch)
+    load: int = 0
+    day: int = 0
+    n_stops: int = 0
+    n_unloads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loc < 0:
+            object.__setattr__(self, "loc", self.problem.site(self.vt.depot).location)
+            object.__setattr__(self, "dep", self.vt.shift_start_s)
+
+    def _visit(
+        self,
+        dep: int,
+        lunch_end: int | None,
+        loc: int,
+        to: int,
+        open_s: int,
+        close_s: int,
+        service_s: int,
+        *,
+        last: bool = False,
+    ) -> tuple[int, int | None] | None:
+        """Service start at ``to`` and the lunch end after the gap (None = infeasible)."""
+        lunch = self.vt.lunch
+        travel = int(self.problem.duration_s[self.vt.profile][loc, to])
+        arrival = dep + travel
+        start = max(arrival, open_s)
+        # take lunch here if the window is open, if later would be too late, or at the end
+        if (
+            lunch is not None
+            and lunch_end is None
+            and (last or dep >= lunch.window_start_s or start + service_s > lunch.latest_start_s)
+        ):
+            ls = max(dep, lunch.window_start_s)
+            if ls > lunch.latest_start_s:
+                return None
+            lunch_end = ls + lunch.duration_s
+            arrival = arrival + lunch.duration_s if ls < dep + travel else arrival
+            start = max(arrival, open_s, lunch_end)
+        if start > close_s:
+            return None
+        return start, lunch_end
+
+    def finish_ok(self) -> bool:
+        """Whether the route can end now: final unload, lunch taken, home in time."""
+        vt, site = self.vt, self.final
+        lunch_end = self.lunch_end
+        visited = self._visit(
+            self.dep,
+            lunch_end,
+            self.loc,
+            site.location,
+            site.open_s,
+            site.close_s,
+            site.unload_s,
+            last=True,
+        )
+        if visited is None:
+            return False
+        start, lunch_end = visited
+        if vt.lunch is not None:
+            if lunch_end is None:
+                return False
+            start = max(start, vt.lunch.latest_start_s + 1)  # the model's end bound
+        home = self.problem.site(vt.depot).location
+        back = start + site.unload_s + int(self.problem.duration_s[vt.profile][site.location, home])
+        if start > site.close_s or back > vt.shift_end_s:
+            return False
+        return back - vt.shift_start_s <= vt.route_time_limit_s
+
+    def extend(self, site: Site | None, stop: Stop) -> _Trail | None:
+        vt = self.vt
+        if vt.max_stops is not None and self.n_stops + 1 > vt.max_stops:
+            return None
+        if vt.max_load_per_day_kg is not None and self.day + stop.load_kg > vt.max_load_per_day_kg:
+            return None
+        dep, loc, lunch_end, load, n_unloads = (
+            self.dep,
+            self.loc,
+            self.lunch_end,
+            self.load,
+            self.n_unloads,
+        )
+        if site is not None:
+            if vt.max_trips is not None and n_unloads + 2 > vt.max_trips:
+                return None
+            visited = self._visit(
+                dep, lunch_end, loc, site.location, site.open_s, site.close_s, site.unload_s
+            )
+            if visited is None:
+                return None
+            start, lunch_end = visited
+            dep, loc, load, n_unloads = start + site.unload_s, site.location, 0, n_unloads + 1
+        if load + stop.load_kg > vt.capacity_kg:
+            return None
+        visited = self._visit(
+            dep, lunch_end, loc, stop.location, stop.tw_open_s, stop.tw_close_s, stop.service_s
+        )
+        if visited is None:
+            return None
+        start, lunch_end = visited
+        nxt = dataclasses.replace(
+            self,
+            loc=stop.location,
+            dep=start + stop.service_s,
+            lunch_end=lunch_end,
+            load=load + stop.load_kg,
+            day=self.day + stop.load_kg,
+            n_stops=self.n_stops + 1,
+            n_unloads=n_unloads,
+        )
+        return nxt if nxt.finish_ok() else None
 
 
 def _cost_scale(problem: RoutingProblem) -> int:
@@ -605,6 +741,66 @@ class _Builder:
             )
         return out
 
+    def initial_routes(self, deadline: float, width: int = 8) -> list[list[int]]:
+        """Routes (routing indices, start and end left out) of a greedy multi-trip construction.
+
+        Each vehicle in turn extends its route with the nearest of the ``width`` nearest
+        unrouted stops that keeps an explicit schedule feasible (`_Trail`: earliest times from
+        the shift start, lunch in the first gap at or after the window opens, or earlier if the
+        next visit would make it impossible), with an unload first when the truck would
+        overflow, ending at the vehicle's final site. OR-Tools' own first-solution heuristics
+        insert one node at a time and so never open a reload (an unload copy alone only adds
+        cost): on reload-bound days they leave most stops out.
+        """
+        p = self.problem
+        copies = {site: list(nodes) for site, nodes in self.copy_nodes.items()}
+        unrouted = set(self.stop_node)
+        out: list[list[int]] = [[] for _ in self.vehicles]
+        for v_i, veh in enumerate(self.vehicles):
+            if not unrouted or time.perf_counter() > deadline:
+                break
+            vt = p.vehicle_types[veh.type_index]
+            dur = p.duration_s[vt.profile]
+            trail = _Trail(p, vt, p.sites[veh.merged_site])
+            steps: list[int] = []
+            while unrouted and time.perf_counter() <= deadline:
+                cand = [si for si in unrouted if veh.type_index in self.allowed[si]]
+                if not cand:
+                    break
+                locs = np.asarray([p.stops[si].location for si in cand])
+                near = np.argsort(dur[trail.loc, locs], kind="stable")[:width]
+                chosen = None
+                for j in near:
+                    si = cand[int(j)]
+                    stop = p.stops[si]
+                    site = None
+                    if trail.load + stop.load_kg > vt.capacity_kg:
+                        usable = [u for u in vt.unload_sites if copies.get(u)]
+                        if not usable:
+                            continue
+                        site = p.site(
+                            min(
+                                usable,
+                                key=lambda u: (
+                                    int(dur[trail.loc, p.site(u).location])
+                                    + int(dur[p.site(u).location, stop.location])
+                                ),
+                            )
+                        )
+                    nxt = trail.extend(site, stop)
+                    if nxt is not None:
+                        chosen = (si, site, nxt)
+                        break
+                if chosen is None:
+                    break
+                si, site, trail = chosen
+                if site is not None:
+                    steps.append(self.manager.NodeToIndex(copies[site.id].pop()))
+                steps.append(self.manager.NodeToIndex(self.stop_node[si]))
+                unrouted.discard(si)
+            out[v_i] = steps
+        return out
+
     def copies_used(self, assignment: pywrapcp.Assignment) -> int:
         """Number of unload-site copies the assignment visits."""
         used = 0
@@ -710,68 +906,132 @@ class OrToolsEngine:
                 seconds=time.perf_counter() - t0,
                 stats={"seed": seed, "nodes": len(builder.nodes)},
             )
-        _, routing = builder.build()
         opts = dict(params.options)
-        first = str(opts.get("first_solution", DEFAULT_FIRST_SOLUTION))
-        meta = str(opts.get("metaheuristic", DEFAULT_METAHEURISTIC))
-        search = pywrapcp.DefaultRoutingSearchParameters()
-        search.first_solution_strategy = _enum(
-            routing_enums_pb2.FirstSolutionStrategy, first, "first_solution"
-        )
-        use_ils = meta == "ITERATED_LOCAL_SEARCH"
-        if use_ils:
-            _configure_ils(search, opts)
-        else:
-            search.local_search_metaheuristic = _enum(
-                routing_enums_pb2.LocalSearchMetaheuristic, meta, "metaheuristic"
+        plan = _plan(opts, bool(builder.copy_nodes))
+        runs: list[tuple[float, list[Route], list[int], dict[str, Any]]] = []
+        for k, (first, meta, construct, share) in enumerate(plan):
+            if k > 0:  # a fresh model per run (a model is closed for one set of parameters)
+                builder = _Builder(problem, candidates, allowed)
+            left = params.time_limit_s - (time.perf_counter() - t0)
+            budget = left if k == len(plan) - 1 else share * params.time_limit_s
+            routes, dropped, stats = _run(
+                builder, first, meta, construct, max(0.05, budget), params.max_iterations, opts
             )
-        if "gls_lambda" in opts:
-            search.guided_local_search_lambda_coefficient = float(opts["gls_lambda"])
-        search.log_search = bool(opts.get("log_search", False))
-        remaining = max(0.05, params.time_limit_s - (time.perf_counter() - t0))
-        search.time_limit.FromMilliseconds(max(1, int(remaining * 1000)))
-        if params.max_iterations is not None:
-            search.solution_limit = params.max_iterations
-        if use_ils:
-            assignment = routing.SolveWithIteratedLocalSearch(search)
-        else:
-            assignment = routing.SolveWithParameters(search)
-
-        stats: dict[str, Any] = {
-            "first_solution": first,
-            "metaheuristic": meta,
-            "seed": seed,
-            "nodes": len(builder.nodes),
-            "unload_copies": {k: len(v) for k, v in builder.copy_nodes.items()},
-            "cost_scale": builder.scale,
-            "status": int(routing.status()),
-        }
-        if assignment is None:
+            if routes is None:
+                continue
+            value = sum(r.cost for r in routes)
+            value += problem.vehicle_weight * len(routes)
+            value += sum(problem.unserved_penalty(problem.stops[si]) for si in dropped)
+            runs.append((value, routes, dropped, stats))
+        stats_all: dict[str, Any] = {"seed": seed, "runs": [r[3] for r in runs]}
+        if not runs:
             logger.warning("OR-Tools found no solution within %.1f s", params.time_limit_s)
-            routes: list[Route] = []
-            dropped = list(candidates)
-            for si in dropped:
+            best_routes: list[Route] = []
+            for si in candidates:
                 reasons[si] = f"no solution found within {params.time_limit_s:g} s"
         else:
-            stats["objective_scaled"] = assignment.ObjectiveValue()
-            routes = [_rechoose_final_unload(problem, r) for r in builder.routes(assignment)]
-            dropped = builder.dropped_stops(assignment)
-            for si in dropped:
+            best = min(runs, key=lambda r: r[0])
+            best_routes = best[1]
+            stats_all.update(best[3])
+            for si in best[2]:
                 reasons[si] = REASON_EXHAUSTED.format(p=problem.stops[si].priority)
-            n_copies = sum(len(v) for v in builder.copy_nodes.values())
-            stats["unload_copies_used"] = builder.copies_used(assignment)
-            if n_copies and stats["unload_copies_used"] >= n_copies:
-                logger.warning("all %d unload copies used; more trips might help", n_copies)
         unserved = tuple(Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons))
-        cost = sum(r.cost for r in routes)
         return RoutingSolution(
-            routes=tuple(routes),
+            routes=tuple(best_routes),
             unserved=unserved,
-            cost=cost,
+            cost=sum(r.cost for r in best_routes),
             engine=self.name,
             seconds=time.perf_counter() - t0,
-            stats=stats,
+            stats=stats_all,
         )
+
+
+def _plan(opts: dict[str, Any], reloads: bool) -> list[tuple[str, str, bool, float]]:
+    """The runs (first solution, metaheuristic, construct?, share of the time) to make.
+
+    Explicit ``first_solution``/``metaheuristic`` options give one run. By default
+    (measured, see `SEARCH_MEASUREMENTS`): SAVINGS + iterated local search; on days with
+    reloads (unload copies) also our own multi-trip construction + guided local search, each
+    with half of the time, the better result kept.
+    """
+    if "first_solution" in opts or "metaheuristic" in opts:
+        first = str(opts.get("first_solution", DEFAULT_FIRST_SOLUTION))
+        meta = str(opts.get("metaheuristic", DEFAULT_METAHEURISTIC))
+        construct = opts.get("construct", "auto")
+        use = construct is True or (construct == "auto" and reloads)
+        return [(first, meta, use, 1.0)]
+    runs = [(DEFAULT_FIRST_SOLUTION, DEFAULT_METAHEURISTIC, False, 0.5)]
+    if reloads:
+        runs.append((DEFAULT_FIRST_SOLUTION, "GUIDED_LOCAL_SEARCH", True, 0.5))
+    return runs
+
+
+def _run(
+    builder: _Builder,
+    first: str,
+    meta: str,
+    construct: bool,
+    time_limit_s: float,
+    max_iterations: int | None,
+    opts: dict[str, Any],
+) -> tuple[list[Route] | None, list[int], dict[str, Any]]:
+    """One OR-Tools search on a fresh model: (routes or None, dropped stop indices, stats)."""
+    t0 = time.perf_counter()
+    problem = builder.problem
+    manager, routing = builder.build()
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = _enum(
+        routing_enums_pb2.FirstSolutionStrategy, first, "first_solution"
+    )
+    use_ils = meta == "ITERATED_LOCAL_SEARCH"
+    if use_ils:
+        _configure_ils(search, opts)
+    else:
+        search.local_search_metaheuristic = _enum(
+            routing_enums_pb2.LocalSearchMetaheuristic, meta, "metaheuristic"
+        )
+    if "gls_lambda" in opts:
+        search.guided_local_search_lambda_coefficient = float(opts["gls_lambda"])
+    search.log_search = bool(opts.get("log_search", False))
+    if max_iterations is not None:
+        search.solution_limit = max_iterations
+    stats: dict[str, Any] = {
+        "first_solution": "CONSTRUCTION" if construct else first,
+        "metaheuristic": meta,
+        "nodes": len(builder.nodes),
+        "unload_copies": {k: len(v) for k, v in builder.copy_nodes.items()},
+        "cost_scale": builder.scale,
+    }
+    start: pywrapcp.Assignment | None = None
+    if construct:
+        share = float(opts.get("construct_share", 0.25))
+        routes0 = builder.initial_routes(time.perf_counter() + share * time_limit_s)
+        start = routing.ReadAssignmentFromRoutes(routes0, True)
+        stats["construct_stops"] = sum(
+            1 for r in routes0 for i in r if builder.nodes.kind[manager.IndexToNode(i)] == "stop"
+        )
+        if start is None:
+            logger.warning("OR-Tools rejected the constructed routes; using its own start")
+    left = max(0.05, time_limit_s - (time.perf_counter() - t0))
+    search.time_limit.FromMilliseconds(max(1, int(left * 1000)))
+    if start is not None:
+        assignment = routing.SolveFromAssignmentWithParameters(start, search)
+    elif use_ils:
+        assignment = routing.SolveWithIteratedLocalSearch(search)
+    else:
+        assignment = routing.SolveWithParameters(search)
+    stats["status"] = int(routing.status())
+    stats["seconds"] = round(time.perf_counter() - t0, 2)
+    if assignment is None:
+        return None, [], stats
+    stats["objective_scaled"] = assignment.ObjectiveValue()
+    routes = [_rechoose_final_unload(problem, r) for r in builder.routes(assignment)]
+    dropped = builder.dropped_stops(assignment)
+    n_copies = sum(len(v) for v in builder.copy_nodes.values())
+    stats["unload_copies_used"] = builder.copies_used(assignment)
+    if n_copies and stats["unload_copies_used"] >= n_copies:
+        logger.warning("all %d unload copies used; more trips might help", n_copies)
+    return routes, dropped, stats
 
 
 __all__ = ["OrToolsEngine"]
