@@ -60,7 +60,7 @@ def test_overlay_changes_only_what_it_names(tmp_path):
     assert what_if.name == "closed S1"
     assert {s.station_id: s.status for s in what_if.stations}["S1"] == "closed"
     assert {s.station_id: s.status for s in base.stations}["S1"] == "existing"
-    assert [f.count for f in what_if.fleet] == [0, 1]
+    assert [f.count for f in what_if.fleet] == [0, 1, 1]
     assert what_if.points == base.points
 
 
