@@ -281,3 +281,29 @@ def test_vehicles_whose_shift_cannot_hold_lunch_are_left_out():
     day = _vt(id="day", shift_start_s=8 * 3600, shift_end_s=16 * 3600, lunch=lunch)
     sol2 = _solve(problem.replace(vehicle_types=[early, day]))
     assert [r.vehicle_type for r in sol2.routes] == ["day"]
+
+
+def test_reload_bound_day_is_served_from_the_multi_trip_construction():
+    # twelve stops of 4 kg, capacity 10: six trips; the default runs include the construction
+    dur, dist = _line([0, *[1 + 0.5 * i for i in range(12)]])
+    stops = [Stop(f"S{i}", i, 4, service_s=30) for i in range(1, 13)]
+    lunch = Lunch(1800, 3600, 7200)
+    vt = _vt(capacity_kg=10, lunch=lunch, shift_end_s=40_000)
+    problem = RoutingProblem(dur, dist, [Site("st", 0, unload_s=120)], stops, [vt])
+    sol = _solve(problem)
+    assert sol.unserved == ()
+    assert sol.routes[0].n_unloads == 6
+    runs = sol.stats["runs"]
+    assert [r["first_solution"] for r in runs] == ["SAVINGS", "CONSTRUCTION"]
+    assert runs[1]["construct_stops"] == 12
+    forced = OrToolsEngine().solve(
+        problem,
+        SolveParams(
+            time_limit_s=20,
+            max_iterations=200,
+            options={"metaheuristic": "GUIDED_LOCAL_SEARCH", "construct": True},
+        ),
+        seed=1,
+    )
+    assert verify(problem, forced) == []
+    assert forced.unserved == ()

@@ -37,9 +37,14 @@ Model (nodes are depots, stops, unload-site copies and merged final unloads):
   the lowest priorities are dropped first. Optional limits ``max_trips``, ``max_stops``,
   ``max_load_per_day_kg`` are counting dimensions.
 
-Search settings were chosen by measurement (2-core machine, single thread, OR-Tools 9.15; costs
-are CVRP distances, the gap is to the best-known solution); see the module attribute
-`SEARCH_MEASUREMENTS`. The default is ``LOCAL_CHEAPEST_INSERTION`` + ``GUIDED_LOCAL_SEARCH``.
+Search settings were chosen by measurement (see `SEARCH_MEASUREMENTS`): by default one run of
+``SAVINGS`` + iterated local search (SISR ruin and recreate); on days with reloads the time is
+split between that and a run of guided local search started from our own multi-trip
+construction (`_Builder.initial_routes`), and the better plan is kept. OR-Tools' insertion
+heuristics add one node at a time and never open a reload trip, so on reload-bound days they
+may leave stops out that the construction serves. ``params.options`` may force one run:
+``first_solution``, ``metaheuristic`` (OR-Tools enum names or ``ITERATED_LOCAL_SEARCH``),
+``construct`` (True/False/"auto").
 
 OR-Tools' local search has no random seed: a run stopped by ``max_iterations`` (mapped to
 ``solution_limit``) is deterministic; a run stopped by the time limit depends on machine speed.
@@ -68,11 +73,29 @@ logger = logging.getLogger(__name__)
 DEFAULT_FIRST_SOLUTION = "SAVINGS"
 DEFAULT_METAHEURISTIC = "ITERATED_LOCAL_SEARCH"
 
-#: Measured CVRP costs (X instances, 15 s each, single thread) for the settings tried.
+#: What the defaults rest on: one seed (OR-Tools is not randomised), single thread, measured on
+#: the shared 2-core machine while other jobs ran (load average 4-6), so each figure is noisy.
 SEARCH_MEASUREMENTS = """
-X-n101-k25 (BKS 27591), 15 s: PATH_CHEAPEST_ARC+GLS 28991, PARALLEL_CHEAPEST_INSERTION+GLS 29184,
-SAVINGS+GLS 29003, LOCAL_CHEAPEST_INSERTION+GLS 28489; simulated annealing 29163-30159; tabu
-search and AUTOMATIC stop early at 29112-30362.
+CVRP X (cost = distance; BKS in brackets), 20 s, this engine's model:
+  X-n101-k25 (27591): LCI+GLS 29253, PCA+GLS 29159, SAVINGS+GLS 29087,
+                      LCI+ILS 28431, SAVINGS+ILS 28518, PCI+ILS 28944
+  X-n200-k36 (58578): LCI+GLS 61606, PCA+GLS 60865, SAVINGS+GLS 60708,
+                      LCI+ILS 61425, SAVINGS+ILS 60627, PCI+ILS 61333
+  X-n401-k29 (66154), 30 s: SAVINGS+ILS 69971, LCI+ILS 73282
+  (plain CVRP prototype, 15 s, X-n101: PCA/PCI/SAVINGS/LCI+GLS 28991/29184/29003/28489;
+   simulated annealing 29163-30159; tabu search and AUTOMATIC stop early, 29112-30362)
+Solomon VRPTW (distance x10; DIMACS BKS x10), 20 s:
+  R101 (16377):  LCI+GLS 16698, PCA+GLS 16565, SAVINGS+GLS 16516, LCI+ILS 16452,
+                 SAVINGS+ILS 16494, PCI+ILS 16485
+  RC201 (12618): LCI+GLS 12793, PCA+GLS 12867, SAVINGS+GLS 13030, LCI+ILS 12804,
+                 SAVINGS+ILS 12911, PCI+ILS 12923
+Kim et al. 102_stop (reloads, lunch, vehicles first), 30 s: SAVINGS+ILS 3 veh / 155.9 mi,
+  PCI+ILS 3 / 157.4, LCI+ILS 3 / 181.6; at 20 s every GLS start gave 4 vehicles.
+Kim et al. 277_stop, 30 s: SAVINGS/PCI/LCI+ILS 4 vehicles (486-461 mi; the insertion starts
+  leave reload trips unopened); own construction + GLS 3 vehicles / 464.3 mi.
+ILS = iterated local search with SISR ruin-and-recreate (avg 10 removed visits), greedy
+acceptance; GLS = guided local search; LCI/PCI/PCA = local/parallel cheapest insertion, path
+cheapest arc.
 """
 
 REASON_EXHAUSTED = "fleet capacity/time exhausted (priority {p} dropped first)"
@@ -864,8 +887,11 @@ def _configure_ils(search: Any, opts: dict[str, Any]) -> None:
 class OrToolsEngine:
     """The OR-Tools routing engine (see the module docstring for the model).
 
-    ``params.options`` may set ``first_solution`` and ``metaheuristic`` (OR-Tools enum names),
-    ``gls_lambda`` (guided local search lambda coefficient) and ``log_search`` (bool).
+    ``params.options`` may set ``first_solution`` and ``metaheuristic`` (OR-Tools enum names,
+    or ``ITERATED_LOCAL_SEARCH``) for a single run, ``construct`` (True/False/"auto": start from
+    the multi-trip construction), ``construct_share`` (its share of the time, default 0.25),
+    ``gls_lambda`` (guided local search lambda), ``sisr_avg_removed`` / ``sisr_max_sequence``
+    (ruin size) and ``log_search`` (bool).
     """
 
     name = "ortools"
