@@ -4,10 +4,15 @@ Engines (``AssignmentParams.engine``):
 
 ``auto`` (default)
     Small instances (usable point-station pairs <= ``large_pairs``): single-source runs the
-    ``portfolio``; multi-source runs ``mip``. Larger instances first run the LP-guided primal
-    heuristic (GLOP relaxation of the strong formulation, then SCIP restricted to the stations
-    the LP opens plus the cheapest closed ones by reduced cost), then the full model warm-started
-    from that solution for the remaining time.
+    ``portfolio``; multi-source runs ``mip``. Larger instances run a primal heuristic first:
+    Lagrangian relaxation of the assignment constraints (`lagrangian`: a lower bound, a value per
+    station and a greedy solution), then the exact model (portfolio or SCIP) restricted to the
+    stations the relaxation or the greedy solution opens plus the ``max(restrict_extra, m // 10)``
+    best other stations by Lagrangian value, warm-started from the greedy solution. When the
+    restricted model is solved to optimality with time to spare, the set is widened by as many
+    stations again and re-solved from the incumbent; once it holds every station the proof is
+    global. (Measured here: the LP relaxation of the 100 x 1,000 OR-Library problems takes GLOP
+    40-60 s; the Lagrangian reaches the same bound in 5-10 s.)
 ``portfolio``
     CP-SAT (one worker) and SCIP (one thread) race on the full model in two threads; the first
     proof stops the other; the better solution wins. Single-source only.
@@ -740,7 +745,8 @@ def solve(
     """
     params = params or AssignmentParams()
     start = time.perf_counter()
-    deadline = start + params.time_limit_s
+    # keep up to 2 % (at most 1 s) of the limit for building models and the solution
+    deadline = start + params.time_limit_s - min(1.0, 0.02 * params.time_limit_s)
     check_feasible(problem)
     model = _reduce(problem)
     if not model.single_source and params.engine in ("portfolio", "cpsat"):

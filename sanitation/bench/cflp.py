@@ -93,15 +93,18 @@ def run(
 ) -> list[dict[str, Any]]:
     """Solve each problem of the given ``cap`` files; one result per problem.
 
+    ``time_limit_s`` covers reading the file and solving.
+
     A file with ``capacity`` words yields one problem per ``capopt.csv`` row naming it.
     """
-    params = AssignmentParams(time_limit_s=time_limit_s, engine=engine or DEFAULT_ENGINE)
     results = []
     for path in expand_paths(list(paths), (".txt",)):
         optima = _optima(path.parent).get(path.name) or [(path.stem, None, None)]
         for name, capacity, bks in optima:
             start = time.perf_counter()
             problem = read_cap(path, capacity)
+            left = max(0.1, time_limit_s - (time.perf_counter() - start))
+            params = AssignmentParams(time_limit_s=left, engine=engine or DEFAULT_ENGINE)
             solution = solve(problem, params, seed=seed)
             seconds = time.perf_counter() - start
             cost = round(float(solution.objective), 3)
