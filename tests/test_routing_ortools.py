@@ -13,6 +13,8 @@ from sanitation.verify.routing import verify
 
 # deterministic: the solution limit ends the search long before the time limit
 PARAMS = SolveParams(time_limit_s=20, max_iterations=400)
+# break intervals make each search step dearer: fewer steps suffice on these tiny days
+LUNCH_PARAMS = SolveParams(time_limit_s=20, max_iterations=40)
 S_PER_KM = 60
 
 
@@ -137,7 +139,7 @@ def test_lunch_lies_inside_its_window_and_binds():
         Stop("B", 2, 1, service_s=600, tw_open_s=40_500, tw_close_s=41_400),
     ]
     vt = _vt(shift_start_s=8 * 3600, shift_end_s=16 * 3600, lunch=lunch, cost_per_hour=30.0)
-    sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt]))
+    sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt]), LUNCH_PARAMS)
     assert sol.unserved == ()
     route = sol.routes[0]
     ls = route.lunch_start_s
@@ -161,7 +163,7 @@ def test_lunch_keeps_a_short_route_on_duty():
         cost_per_hour=10.0,
     )
     stop = Stop("A", 1, 1, tw_open_s=6 * 3600, tw_close_s=6 * 3600 + 600)
-    sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], [stop], [vt]))
+    sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], [stop], [vt]), LUNCH_PARAMS)
     route = sol.routes[0]
     assert route.depot_return_s >= 12 * 3600
     assert route.lunch_start_s is not None
@@ -275,35 +277,49 @@ def test_vehicles_whose_shift_cannot_hold_lunch_are_left_out():
     lunch = Lunch(3600, 11 * 3600, 13 * 3600)
     early = _vt(id="early", shift_start_s=5 * 3600, shift_end_s=10 * 3600, lunch=lunch)
     problem = RoutingProblem(dur, dist, [Site("st", 0)], [Stop("A", 1, 1)], [early])
-    sol = _solve(problem)
+    sol = _solve(problem, LUNCH_PARAMS)
     assert sol.routes == ()
     assert [u.stop_id for u in sol.unserved] == ["A"]
     day = _vt(id="day", shift_start_s=8 * 3600, shift_end_s=16 * 3600, lunch=lunch)
-    sol2 = _solve(problem.replace(vehicle_types=[early, day]))
+    sol2 = _solve(problem.replace(vehicle_types=[early, day]), LUNCH_PARAMS)
     assert [r.vehicle_type for r in sol2.routes] == ["day"]
 
 
 def test_reload_bound_day_is_served_from_the_multi_trip_construction():
-    # twelve stops of 4 kg, capacity 10: six trips; the default runs include the construction
-    dur, dist = _line([0, *[1 + 0.5 * i for i in range(12)]])
-    stops = [Stop(f"S{i}", i, 4, service_s=30) for i in range(1, 13)]
+    # eight stops of 4 kg, capacity 10: four trips; the default runs include the construction
+    dur, dist = _line([0, *[1 + 0.5 * i for i in range(8)]])
+    stops = [Stop(f"S{i}", i, 4, service_s=30) for i in range(1, 9)]
     lunch = Lunch(1800, 3600, 7200)
     vt = _vt(capacity_kg=10, lunch=lunch, shift_end_s=40_000)
     problem = RoutingProblem(dur, dist, [Site("st", 0, unload_s=120)], stops, [vt])
-    sol = _solve(problem)
+    sol = _solve(problem, LUNCH_PARAMS)
     assert sol.unserved == ()
-    assert sol.routes[0].n_unloads == 6
+    assert sol.routes[0].n_unloads == 4
     runs = sol.stats["runs"]
     assert [r["first_solution"] for r in runs] == ["SAVINGS", "CONSTRUCTION"]
-    assert runs[1]["construct_stops"] == 12
+    assert runs[1]["construct_stops"] == 8
     forced = OrToolsEngine().solve(
         problem,
         SolveParams(
             time_limit_s=20,
-            max_iterations=200,
+            max_iterations=40,
             options={"metaheuristic": "GUIDED_LOCAL_SEARCH", "construct": True},
         ),
         seed=1,
     )
     assert verify(problem, forced) == []
     assert forced.unserved == ()
+
+
+def test_polish_drops_redundant_unloads():
+    from sanitation.routing.ortools_engine import _polish
+    from sanitation.routing.schedule import build_route
+
+    dur, dist = _line([0, 1, 2])
+    sites = [Site("st", 0, unload_s=60)]
+    problem = RoutingProblem(dur, dist, sites, [Stop("A", 1, 5), Stop("B", 2, 5)], [_vt()])
+    seq = [("stop", "A"), ("unload", "st"), ("unload", "st"), ("stop", "B"), ("unload", "st")]
+    route = build_route(problem, "truck", 0, seq, final_unload=False)
+    polished = _polish(problem, route)
+    assert [v.kind for v in polished.visits] == ["stop", "unload", "stop", "unload"]
+    assert polished.cost <= route.cost

@@ -18,8 +18,9 @@ Model (nodes are depots, stops, unload-site copies and merged final unloads):
   merged final unload): the last unload after the last stop is structural. The constant tail
   (``unload_s`` + drive home) is added to the fixed cost and taken off the span and shift
   limits. Vehicle ``k`` of a type ends at the type's ``k``-th site (round robin, sites ordered by
-  expected finishing time); after the search each route's final site is re-chosen by
-  `sanitation.routing.schedule.build_route` when another allowed site is cheaper.
+  expected finishing time); after the search each route's final site is re-chosen, and
+  redundant unloads dropped, by `sanitation.routing.schedule.build_route` when that is not
+  dearer (`_polish`).
 - **Time.** Per-profile transit = service (or ``unload_s``) at the origin + travel; slack =
   waiting (and lunch). Stops: cumul (= service start) within the time window; copies and merged
   ends: within the site's hours; start/end within the shift; span <= ``max_duration_s``.
@@ -843,22 +844,31 @@ class _Builder:
         return out
 
 
-def _rechoose_final_unload(problem: RoutingProblem, route: Route) -> Route:
-    """The route with its final unload moved to the cheapest allowed site, if that is cheaper.
+def _polish(problem: RoutingProblem, route: Route) -> Route:
+    """The route without redundant unloads and with the cheapest final site, if that is cheaper.
 
-    The model fixes each vehicle's final site (its end node); for a type with several unload
-    sites the sequence is re-timed by `sanitation.routing.schedule.build_route` with every site
-    as the last unload and the cheapest feasible timing is kept.
+    An unload with no stop since the previous one (or since the depot) is redundant: the model
+    charges almost nothing for it when time has no price. The model also fixes each vehicle's
+    final site (its end node). The cleaned sequence is re-timed by
+    `sanitation.routing.schedule.build_route`, trying every allowed final site; the result is
+    kept only if it is feasible and not dearer.
     """
     vt = problem.vehicle_type(route.vehicle_type)
-    if len(vt.unload_sites) < 2:
+    seq: list[tuple[str, str]] = []
+    for v in route.visits[:-1]:
+        if v.kind == "unload" and (not seq or seq[-1][0] == "unload"):
+            continue
+        seq.append((v.kind, v.id))
+    while seq and seq[-1][0] == "unload":
+        seq.pop()
+    cleaned = len(seq) + 1 < len(route.visits)
+    if not cleaned and len(vt.unload_sites) < 2:
         return route
-    seq = [(v.kind, v.id) for v in route.visits[:-1]]
     try:
         other = build_route(problem, vt, route.vehicle_index, seq, final_unload=True)
     except ScheduleError:
         return route
-    return other if other.cost < route.cost - 1e-9 else route
+    return other if other.cost <= route.cost + 1e-9 else route
 
 
 def _enum(enum_type: Any, name: str, what: str) -> int:
@@ -1051,7 +1061,8 @@ def _run(
     if assignment is None:
         return None, [], stats
     stats["objective_scaled"] = assignment.ObjectiveValue()
-    routes = [_rechoose_final_unload(problem, r) for r in builder.routes(assignment)]
+    # a vehicle that only visits unload copies is not used (the verifier demands a stop)
+    routes = [_polish(problem, r) for r in builder.routes(assignment) if r.stop_ids]
     dropped = builder.dropped_stops(assignment)
     n_copies = sum(len(v) for v in builder.copy_nodes.values())
     stats["unload_copies_used"] = builder.copies_used(assignment)
