@@ -228,6 +228,82 @@ def bench(
     print(f"wrote {json_out} ({len(report['results'])} instances)")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (default loopback only).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Run the planning API (FastAPI + uvicorn; settings from SANITATION_* / DATABASE_URL)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the planning API.")
+app.add_typer(keys_app, name="keys")
+
+
+def _key_store():  # type: ignore[no-untyped-def]
+    from api.db import make_engine, migrate, session_factory
+    from api.settings import Settings
+
+    settings = Settings()
+    settings.ensure_dirs()
+    migrate(settings.url)
+    return session_factory(make_engine(settings.url))
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="planner, dispatcher or coordinator.")],
+    township: Annotated[
+        list[str] | None, typer.Option(help="9-digit township code (coordinators; repeatable).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Who holds the key.")] = "",
+) -> None:
+    """Create an API key (stored hashed); the key is printed as the last line."""
+    from api.errors import BadRequestError
+    from api.keys import create_key
+
+    with _key_store()() as session:
+        try:
+            row, plain = create_key(session, role, township or [], name)
+        except BadRequestError as error:
+            raise ScenarioError(f"--{error}") from None
+    scope = f" townships {','.join(row.townships)}" if row.townships else ""
+    print(f"created {row.role} key {row.prefix}{scope} (shown once; keep it)")
+    print(plain)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (prefix, role, townships; never the keys themselves)."""
+    from api.keys import list_keys
+
+    with _key_store()() as session:
+        for row in list_keys(session):
+            state = "revoked" if row.revoked_at else "active"
+            print(f"{row.prefix}  {row.role:<11} {','.join(row.townships):<20} {state}  {row.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (keys list).")],
+) -> None:
+    """Revoke a key."""
+    from api.keys import revoke_key
+
+    with _key_store()() as session:
+        if not revoke_key(session, prefix):
+            msg = f"prefix: no key with prefix {prefix!r}"
+            raise ScenarioError(msg)
+    print(f"revoked {prefix}")
+
+
 def main() -> None:
     """Entry point: run the app and map exceptions to the exit codes of the contract."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window

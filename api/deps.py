@@ -1,0 +1,103 @@
+"""FastAPI dependencies: settings, database session, the calling key and role checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.jobs import JobRunner
+from api.keys import Caller, verify_key
+from api.plans import DocumentCache
+from api.settings import Settings
+
+KEY_CACHE_S = 10.0
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
+
+
+def get_settings(request: Request) -> Settings:
+    """The service settings."""
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_cache(request: Request) -> DocumentCache:
+    """The plan document cache."""
+    return request.app.state.cache
+
+
+def get_runner(request: Request) -> JobRunner:
+    """The job supervisor."""
+    return request.app.state.runner
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CacheDep = Annotated[DocumentCache, Depends(get_cache)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def get_caller(
+    request: Request,
+    key: Annotated[str | None, Depends(api_key_header)],
+    token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """The caller of the request's key (``X-API-Key`` or ``Authorization: Bearer``)."""
+    plain = key or (token.credentials if token else None)
+    if not plain:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="X-API-Key: missing; send an API key as X-API-Key or Authorization: Bearer",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cache: dict[str, tuple[float, Caller | None]] = request.app.state.key_cache
+    hit = cache.get(plain)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < KEY_CACHE_S:
+        caller = hit[1]
+    else:
+        with request.app.state.sessions() as session:
+            caller = verify_key(session, plain)
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[plain] = (now, caller)
+    if caller is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="X-API-Key: unknown or revoked key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency that admits only the given roles (403 otherwise)."""
+
+    def check(caller: CallerDep) -> Caller:
+        if caller.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"X-API-Key: role {caller.role} may not do this; needs {' or '.join(roles)}",
+            )
+        return caller
+
+    return check
+
+
+Planner = Annotated[Caller, Depends(require("planner"))]
+Staff = Annotated[Caller, Depends(require("planner", "dispatcher"))]
+AnyRole = CallerDep

@@ -1,0 +1,166 @@
+"""The FastAPI application: routers, error mapping (one place), body limit, lifespan.
+
+Run it with ``sanitation serve`` (uvicorn). The lifespan migrates the database (Alembic), starts
+the job supervisor and stops it (running jobs are then interrupted and re-queued).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.db import make_engine, migrate, session_factory
+from api.errors import BadRequestError, ConflictError, NotFoundError
+from api.jobs import JobRunner
+from api.plans import DocumentCache
+from api.routes import health, incidents, jobs, plans, scenarios, townships
+from api.settings import Settings
+from geo.errors import GeoInputError
+from sanitation.errors import InfeasibleError, ScenarioError
+
+DESCRIPTION = """
+Plans the county's sanitation chain (户投放 → 村收集 → 乡镇转运 → 县外运处理) for planners,
+dispatchers and township coordinators.
+
+**Units**: mass in tonnes (`_t`) or kilograms (`_kg`); times of day in seconds after midnight
+(`_s`) with an `HH:MM` copy; durations in seconds (`_s`) or hours (`_h`); distances in metres
+(`_m`) or kilometres (`_km`); money in CNY (`_cny`); CO2 in kg; coordinates WGS-84 lon/lat (°).
+
+**Keys**: every endpoint except `/health` and the docs needs an API key, sent as `X-API-Key`
+or `Authorization: Bearer`. Create one with `sanitation keys create --role R [--township CODE]`.
+Roles: `planner` (everything), `dispatcher` (plans, jobs, routes, incidents), `coordinator`
+(its townships' summary and incidents; 404 for anything of another township).
+
+**Errors**: 4xx answers carry `detail` naming the field (`problems` / `causes` list more).
+"""
+
+
+class BodyLimit:
+    """Answer 413 for request bodies over the configured size (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send, int(declared))
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLargeError(seen)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracking_send)
+        except _TooLargeError as error:
+            if not started:
+                await self._refuse(send, error.size)
+
+    async def _refuse(self, send: Send, size: int) -> None:
+        response = JSONResponse(
+            {
+                "detail": f"body: {size} bytes is over the limit of {self.limit} bytes "
+                "(SANITATION_MAX_UPLOAD_MB)"
+            },
+            status_code=413,
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _TooLargeError(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _problems(status: int, detail: str, **lists: list[str]) -> JSONResponse:
+    return JSONResponse({"detail": detail, **lists}, status_code=status)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """The one place that maps the project's exceptions to HTTP statuses."""
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
+        return _problems(404, str(error))
+
+    @app.exception_handler(ConflictError)
+    async def conflict(_: Request, error: ConflictError) -> JSONResponse:
+        return _problems(409, str(error))
+
+    @app.exception_handler(BadRequestError)
+    async def bad_request(_: Request, error: BadRequestError) -> JSONResponse:
+        return _problems(422, str(error), problems=error.problems)
+
+    @app.exception_handler(ScenarioError)
+    async def bad_scenario(_: Request, error: ScenarioError) -> JSONResponse:
+        return _problems(422, f"scenario: {error}", problems=error.problems)
+
+    @app.exception_handler(GeoInputError)
+    async def bad_geo(_: Request, error: GeoInputError) -> JSONResponse:
+        return _problems(422, f"scenario: {error}".splitlines()[0], problems=error.problems)
+
+    @app.exception_handler(InfeasibleError)
+    async def infeasible(_: Request, error: InfeasibleError) -> JSONResponse:
+        return _problems(422, f"infeasible: {error}", causes=error.causes)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application (settings from the environment unless given)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_dirs()
+        migrate(settings.url)
+        engine = make_engine(settings.url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.runner = JobRunner(settings, app.state.sessions)
+        app.state.runner.start()
+        try:
+            yield
+        finally:
+            app.state.runner.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="sanitation planning API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.cache = DocumentCache()
+    app.state.key_cache = {}
+    add_error_handlers(app)
+    for module in (health, scenarios, plans, jobs, townships, incidents):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    return app

@@ -1,0 +1,195 @@
+"""Plans: status, routes (JSON, GeoJSON), route sheets (XLSX), output files; compare."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from api import plans
+from api.deps import CacheDep, SessionDep, SettingsDep, Staff
+from api.errors import BadRequestError, NotFoundError
+from api.models import PlanRow
+from api.routes.scenarios import ERRORS
+from api.schemas import ComparePublic, PlanPublic, RoutesPublic
+
+router = APIRouter(tags=["plans"])
+
+DateQ = Annotated[dt.date | None, Query(description="a plan date YYYY-MM-DD (default: all)")]
+StationQ = Annotated[str | None, Query(max_length=100, description="station_id")]
+VehicleQ = Annotated[
+    str | None, Query(max_length=100, description="vehicle_id, e.g. D1/small_3t#1")
+]
+MEDIA = {
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".gpkg": "application/geopackage+sqlite3",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv; charset=utf-8",
+    ".png": "image/png",
+}
+
+
+def public(settings, plan: PlanRow) -> PlanPublic:  # type: ignore[no-untyped-def]
+    """The public view of a plan."""
+    return PlanPublic(
+        id=plan.id,
+        scenario_id=plan.scenario_id,
+        status=plan.status,  # type: ignore[arg-type]
+        dates=plan.dates,
+        engine=plan.engine,
+        time_limit_s=plan.time_limit_s,
+        seed=plan.seed,
+        incidents_used=plan.incidents_used,
+        county_kpis=plan.county_kpis,
+        error=plan.error,
+        problems=plan.problems,
+        files=plans.plan_files(settings, plan),
+        created_at=plan.created_at,
+        finished_at=plan.finished_at,
+    )
+
+
+@router.get("/plans", response_model=list[PlanPublic], responses=ERRORS, summary="List plans")
+def list_plans(
+    settings: SettingsDep,
+    session: SessionDep,
+    caller: Staff,
+    scenario_id: Annotated[int | None, Query(description="only plans of this scenario")] = None,
+) -> list[PlanPublic]:
+    """Plans, newest first."""
+    query = select(PlanRow).order_by(PlanRow.id.desc())
+    if scenario_id is not None:
+        query = query.where(PlanRow.scenario_id == scenario_id)
+    return [public(settings, p) for p in session.scalars(query)]
+
+
+@router.get("/plans/{plan_id}", response_model=PlanPublic, responses=ERRORS, summary="Get a plan")
+def get_plan(settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: int) -> PlanPublic:
+    """A plan: status, dates, engine, time limit (s), county KPIs, incidents used, files."""
+    return public(settings, plans.get_plan(session, plan_id))
+
+
+@router.get(
+    "/plans/{plan_id}/routes",
+    response_model=RoutesPublic,
+    responses={**ERRORS, 409: {"model": dict}},
+    summary="Routes of a plan",
+)
+def routes(
+    settings: SettingsDep,
+    session: SessionDep,
+    cache: CacheDep,
+    caller: Staff,
+    plan_id: int,
+    date: DateQ = None,
+    station: StationQ = None,
+    vehicle: VehicleQ = None,
+) -> Response:
+    """Collection routes: for each truck its visits in order with arrival (s after midnight and
+    HH:MM), kg picked up or unloaded and kg on board after; plus the unserved points and why."""
+    key = ("routes", plan_id, date, station, vehicle)
+    body = cache.answer(key)
+    if body is None:
+        plan = plans.get_plan(session, plan_id)
+        doc = cache.document(settings, plan)
+        answer = plans.routes_answer(doc, plan_id, date=date, station=station, vehicle=vehicle)
+        body = cache.keep(key, answer)
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/plans/{plan_id}/routes.geojson",
+    responses={**ERRORS, 200: {"content": {"application/geo+json": {}}}},
+    summary="Routes of a plan as GeoJSON",
+)
+def routes_geojson(
+    settings: SettingsDep,
+    session: SessionDep,
+    cache: CacheDep,
+    caller: Staff,
+    plan_id: int,
+    date: DateQ = None,
+    station: StationQ = None,
+    vehicle: VehicleQ = None,
+) -> Response:
+    """Route lines along the roads and visit points (WGS-84 lon/lat), filtered like /routes."""
+    plan = plans.get_plan(session, plan_id)
+    doc = cache.document(settings, plan)
+    body = plans.routes_geojson(settings, plan, doc, date=date, station=station, vehicle=vehicle)
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get(
+    "/plans/{plan_id}/route-sheet",
+    responses={**ERRORS, 200: {"content": {MEDIA[".xlsx"]: {}}}},
+    summary="One truck's route sheet (XLSX)",
+)
+def route_sheet(
+    settings: SettingsDep,
+    session: SessionDep,
+    cache: CacheDep,
+    caller: Staff,
+    plan_id: int,
+    date: Annotated[dt.date, Query(description="the plan date YYYY-MM-DD")],
+    vehicle: Annotated[str, Query(max_length=100, description="vehicle_id")],
+) -> FileResponse:
+    """The printable sheet of one truck's day: stops in order, times, loads (regenerated if
+    missing)."""
+    plan = plans.get_plan(session, plan_id)
+    doc = cache.document(settings, plan)
+    path = plans.route_sheet(settings, plan, doc, date, vehicle)
+    return FileResponse(path, media_type=MEDIA[".xlsx"], filename=path.name)
+
+
+@router.get(
+    "/plans/{plan_id}/files/{name:path}",
+    responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    summary="A plan output file",
+)
+def plan_file(
+    settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: int, name: str
+) -> FileResponse:
+    """plan.json, routes.geojson, plan.gpkg, route_sheets.xlsx, route_sheets/<date>_<truck>.xlsx,
+    kpis.csv, map.png or utilisation.png (names listed by GET /plans/{id})."""
+    plan = plans.get_plan(session, plan_id)
+    if name not in plans.plan_files(settings, plan):
+        raise NotFoundError("name", name, "output file")
+    path = plans.plan_out(settings, plan) / name
+    suffix = path.suffix.lower()
+    return FileResponse(
+        path, media_type=MEDIA.get(suffix, "application/octet-stream"), filename=path.name
+    )
+
+
+@router.get(
+    "/compare",
+    response_model=ComparePublic,
+    responses={**ERRORS, 409: {"model": dict}},
+    summary="Compare plans",
+)
+def compare(
+    settings: SettingsDep,
+    session: SessionDep,
+    cache: CacheDep,
+    caller: Staff,
+    plans_: Annotated[
+        str,
+        Query(
+            alias="plans",
+            max_length=500,
+            description="comma-separated plan ids; the first is the base of the deltas",
+        ),
+    ],
+) -> ComparePublic:
+    """County KPIs (t, km, h, CNY, CO2 kg) of finished plans side by side, with deltas."""
+    try:
+        ids = [int(p) for p in plans_.split(",") if p.strip()]
+    except ValueError:
+        raise BadRequestError("plans", f"value {plans_!r}; expected plan ids like 3,5") from None
+    if not ids:
+        raise BadRequestError("plans", "give at least one plan id")
+    return ComparePublic.model_validate(plans.compare(settings, session, cache, ids))

@@ -1,0 +1,296 @@
+"""Request and response models of the API (``XCreate`` in, ``XPublic`` out).
+
+Units: mass in tonnes (``_t``) or kilograms (``_kg``); times of day in seconds after midnight
+(``_s``) with an ``HH:MM`` copy; durations in seconds (``_s``); distances in metres (``_m``) or
+kilometres (``_km``); money in CNY (``_cny``); coordinates WGS-84 longitude/latitude in degrees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
+
+Role = Literal["planner", "dispatcher", "coordinator"]
+Engine = Literal["portfolio", "pyvrp", "ortools"]
+JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
+TownshipCode = Field(pattern=r"^\d{9}$", description="9-digit township statistical code")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorPublic(BaseModel):
+    """Every 4xx answer: ``detail`` names the field; ``problems``/``causes`` list the rest."""
+
+    detail: Any = Field(description="message naming the field, or FastAPI's list of field errors")
+    problems: list[str] | None = Field(default=None, description="every input problem found")
+    causes: list[str] | None = Field(default=None, description="binding constraints (infeasible)")
+
+
+class HealthPublic(BaseModel):
+    """Service health (no key needed)."""
+
+    status: Literal["ok"]
+    database: str = Field(description="database dialect in use")
+    workers: int = Field(description="plan worker processes")
+    version: str
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+class ScenarioJsonCreate(_In):
+    """A scenario as JSON: the YAML text and its data files (paths relative to the YAML)."""
+
+    name: str | None = Field(default=None, max_length=200, description="display name")
+    yaml: str = Field(min_length=1, max_length=1_000_000, description="the scenario YAML text")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="text data files (CSV, GeoJSON) by relative path"
+    )
+    files_base64: dict[str, str] = Field(
+        default_factory=dict, description="binary data files (XLSX, GPKG, PBF), base64"
+    )
+
+
+class WhatIfCreate(_In):
+    """A what-if derived from a stored scenario: only what changes (see README "What-ifs")."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    date: dt.date | None = Field(default=None, description="plan date of the what-if")
+    overrides: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="edits by table, record id and column, e.g. "
+        '{"stations": {"S1": {"status": "closed"}}}; values in the column\'s unit',
+    )
+    closed_road_ids: list[str] = Field(
+        default_factory=list, description="road ids closed in addition to the parent's"
+    )
+    seasonal_multipliers: list[dict[str, Any]] | None = Field(
+        default=None, description="replaces the parent's list (name, start, end, multiplier)"
+    )
+    policy: dict[str, Any] | None = Field(default=None, description="policy keys that change")
+    costs: dict[str, Any] | None = Field(default=None, description="cost keys that change, CNY")
+
+
+class TownshipRef(BaseModel):
+    """A township: code and name."""
+
+    code: str
+    name: str
+
+
+class StationRef(BaseModel):
+    """A transfer station of a scenario."""
+
+    station_id: str
+    name: str
+    status: str = Field(description="existing / candidate / closed")
+
+
+class ScenarioPublic(BaseModel):
+    """A stored scenario."""
+
+    id: int
+    name: str
+    description: str
+    kind: Literal["upload", "whatif"] = Field(description="uploaded, or derived with overrides")
+    parent_id: int | None
+    plan_date: dt.date
+    created_at: dt.datetime
+    townships: list[TownshipRef]
+    stations: list[StationRef]
+    n_villages: int
+    n_points: int
+    n_vehicles: int = Field(description="collection and transfer trucks in the fleet")
+    waste_t_per_day: float = Field(description="generation before seasonal factors, t/day")
+    closed_road_ids: list[str]
+    notes: list[str]
+
+
+# -- plans and jobs ----------------------------------------------------------------------------
+class PlanCreate(_In):
+    """Start a plan job for one day (``date``), a week (``week``) or the scenario's date."""
+
+    date: dt.date | None = Field(default=None, description="plan this day")
+    week: dt.date | None = Field(default=None, description="plan seven days from this day")
+    engine: Engine = "portfolio"
+    time_limit_s: float = Field(default=30.0, ge=1, le=3600, description="routing budget, s")
+    seed: int = Field(default=1, ge=0, le=2**31 - 1)
+    use_incidents: bool = Field(
+        default=True,
+        description="plan with the scenario's open incidents (closures, urgent visits)",
+    )
+
+
+class JobAccepted(BaseModel):
+    """A queued plan job."""
+
+    job_id: int
+    plan_id: int
+    state: JobState
+    status_url: str
+
+
+class JobPublic(BaseModel):
+    """A plan job: state and progress (``stage``: network, assignment, routing, transfer,
+    outputs; ``done``/``total`` within the stage)."""
+
+    id: int
+    plan_id: int
+    state: JobState
+    stage: str
+    detail: str
+    done: int
+    total: int
+    attempts: int = Field(description="times a worker started the job")
+    interruptions: int = Field(description="service restarts while the job was running")
+    error: str | None = Field(description="why the job failed or was interrupted")
+    problems: list[str]
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+class IncidentUse(BaseModel):
+    """An incident a plan took into account."""
+
+    id: int
+    kind: str
+    point_id: str | None
+    road_ids: list[str]
+
+
+class PlanPublic(BaseModel):
+    """A plan: request, status, county KPIs and the files that can be downloaded."""
+
+    id: int
+    scenario_id: int
+    status: JobState
+    dates: list[dt.date]
+    engine: str
+    time_limit_s: float = Field(description="routing budget, s")
+    seed: int
+    incidents_used: list[IncidentUse]
+    county_kpis: dict[str, Any] = Field(description="county KpiRow (units in field names)")
+    error: str | None
+    problems: list[str]
+    files: list[str] = Field(description="names for GET /plans/{id}/files/{name}")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class RoutesPublic(BaseModel):
+    """Collection routes of a plan, filtered (stops in order with arrival times and loads)."""
+
+    plan_id: int
+    dates: list[dt.date]
+    routes: list[RouteOut]
+    unserved: list[UnservedOut]
+
+
+class CompareRow(BaseModel):
+    """One plan's county KPIs and deltas against the first plan (same units)."""
+
+    plan_id: int
+    scenario_id: int
+    scenario: str
+    dates: list[dt.date]
+    kpis: KpiRow
+    delta: dict[str, float] = Field(description="KPI − first plan's KPI, per numeric field")
+    delta_pct: dict[str, float | None] = Field(description="delta ÷ first plan's KPI × 100")
+
+
+class ComparePublic(BaseModel):
+    """A side-by-side KPI table (first plan = base)."""
+
+    base_plan_id: int
+    rows: list[CompareRow]
+
+
+# -- townships ---------------------------------------------------------------------------------
+class PointDays(BaseModel):
+    """A collection point of the township with its collection days in the plan."""
+
+    point_id: str
+    name: str
+    village_code: str
+    village: str
+    lon: float
+    lat: float
+    frequency: str = Field(description="declared collection frequency")
+    waste_t_per_day: float = Field(description="generation before seasonal factors, t/day")
+    station_id: str | None = Field(description="station the plan assigns it to")
+    collection_days: list[dt.date] = Field(description="plan dates on which it is collected")
+    unserved_days: list[dt.date] = Field(description="plan dates it was due but not collected")
+
+
+class ServiceVisit(BaseModel):
+    """A visit of the day at a point of the township."""
+
+    point_id: str
+    name: str
+    route_id: str
+    vehicle_id: str
+    station_id: str
+    arrival_s: int = Field(description="arrival, seconds after midnight")
+    arrival: str = Field(description="arrival HH:MM")
+    load_kg: int = Field(description="kg picked up")
+
+
+class TownshipSummary(BaseModel):
+    """What a township coordinator sees: points, collection days, the day's service."""
+
+    code: str
+    name: str
+    scenario_id: int
+    plan_id: int | None = Field(description="the plan summarised (None: no finished plan yet)")
+    dates: list[dt.date]
+    date: dt.date | None = Field(description="the day of ``service`` and ``unserved``")
+    stations: list[StationRef] = Field(description="stations serving the township's points")
+    points: list[PointDays]
+    service: list[ServiceVisit]
+    unserved: list[UnservedOut] = Field(description="due points not collected that day, and why")
+    kpis: KpiRow | None
+    open_incidents: list[int]
+
+
+# -- incidents ---------------------------------------------------------------------------------
+class IncidentCreate(_In):
+    """Report an overflowing point (``point_id``) or a blocked road (``lon``/``lat``)."""
+
+    kind: Literal["overflow", "blocked_road"]
+    scenario_id: int = Field(ge=1, description="scenario whose next plan uses the report")
+    point_id: str | None = Field(default=None, max_length=100, description="overflow: the point")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude, °")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude, °")
+    township_code: str | None = Field(
+        default=None, pattern=r"^\d{9}$", description="blocked road: township (default nearest)"
+    )
+    note: str = Field(default="", max_length=2000)
+
+
+class IncidentUpdate(_In):
+    """Dismiss an open incident (dispatchers, planners)."""
+
+    status: Literal["open", "dismissed"]
+
+
+class IncidentPublic(BaseModel):
+    """A reported incident; ``plan_id`` is the plan that used it."""
+
+    id: int
+    kind: str
+    scenario_id: int
+    township_code: str
+    point_id: str | None
+    lon: float | None = Field(description="WGS-84 longitude, °")
+    lat: float | None = Field(description="WGS-84 latitude, °")
+    road_ids: list[str] = Field(description="roads closed for the next plan (blocked roads)")
+    note: str
+    status: Literal["open", "used", "dismissed"]
+    plan_id: int | None
+    created_at: dt.datetime

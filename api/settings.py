@@ -1,0 +1,50 @@
+"""Service settings (pydantic-settings): environment variables or a ``.env`` file.
+
+``SANITATION_DATA_DIR`` (default ``./data``) holds the SQLite database, stored scenarios and plan
+outputs; ``DATABASE_URL`` points at another database (e.g. PostgreSQL) instead of the SQLite file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, read once (one object, no module globals)."""
+
+    model_config = SettingsConfigDict(env_prefix="SANITATION_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="data directory")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "SANITATION_DATABASE_URL"),
+        description="SQLAlchemy URL; default a SQLite file in the data directory",
+    )
+    max_upload_mb: float = Field(default=20.0, gt=0, description="largest request body, MB")
+    workers: int = Field(
+        default=1, ge=0, le=32, description="plan worker processes (0: jobs stay queued)"
+    )
+    poll_s: float = Field(default=0.5, gt=0, description="job supervisor poll interval, s")
+    incident_radius_m: float = Field(
+        default=50.0, gt=0, description="a blocked-road report closes roads within this, m"
+    )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The body limit in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def url(self) -> str:
+        """The database URL in force."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sanitation.db').resolve()}"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory and its sub-folders."""
+        for sub in ("scenarios", "plans"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)

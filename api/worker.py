@@ -1,0 +1,133 @@
+"""The worker process of a plan job: plan the scenario, write progress and the result.
+
+Runs in its own process group (so a cancel kills its solver processes too) and exits when the
+service process that started it is gone. Expected failures (bad input, infeasible, a plan the
+verifier rejects) finish the job as failed with the problems; anything else ends the process,
+and the supervisor records the exit and the last line of ``worker.log``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import update
+
+from api.db import make_engine, session_factory
+from api.jobs import finish, worker_log
+from api.models import JobRow, PlanRow, utcnow
+from api.settings import Settings
+from geo.errors import GeoInputError
+from sanitation.errors import InfeasibleError, ScenarioError, VerificationError
+from sanitation.plan.output import plan_to_folder
+from sanitation.scenario import load_scenario
+
+logger = logging.getLogger("api.worker")
+
+PROGRESS_EVERY_S = 0.5
+WATCH_EVERY_S = 0.5
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit at once when the service process is gone (no orphan keeps solving)."""
+    while True:
+        time.sleep(WATCH_EVERY_S)
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(70)
+        except PermissionError:
+            continue
+
+
+def _excepthook(kind, value, tb) -> None:  # type: ignore[no-untyped-def]
+    logger.critical("unexpected %s: %s", kind.__name__, value, exc_info=(kind, value, tb))
+    sys.__excepthook__(kind, value, tb)
+
+
+def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int) -> None:
+    """Entry point of a worker process (see the module docstring)."""
+    os.setsid()
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    settings = Settings(data_dir=Path(data_dir), database_url=url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        job = session.get(JobRow, job_id)
+        assert job is not None
+        plan = session.get(PlanRow, job.plan_id)
+        assert plan is not None
+        planned_yaml = settings.data_dir / plan.planned_yaml
+        out = settings.data_dir / plan.out_dir
+        dates = [dt.date.fromisoformat(d) for d in plan.dates]
+        engine_name, time_limit_s, seed = plan.engine, plan.time_limit_s, plan.seed
+    log_path = worker_log(settings, plan.out_dir)
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    sys.excepthook = _excepthook
+    logger.info("job %d attempt %d: plan %d (%s)", job_id, attempt, plan.id, plan.planned_yaml)
+
+    last = [0.0, ""]
+
+    def progress(stage: str, detail: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == last[1] and now - last[0] < PROGRESS_EVERY_S and done < total:
+            return
+        last[0], last[1] = now, stage
+        with sessions() as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.attempts == attempt)
+                .values(
+                    stage=stage, detail=detail[:500], done=done, total=total, updated_at=utcnow()
+                )
+            )
+            session.commit()
+        logger.info("%s %s (%d/%d)", stage, detail, done, total)
+
+    root = str((settings.data_dir / "scenarios").resolve()) + "/"
+    try:
+        scenario = load_scenario(planned_yaml)
+        document, _ = plan_to_folder(
+            scenario,
+            dates,
+            out,
+            engine=engine_name,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            progress=progress,
+        )
+    except (ScenarioError, GeoInputError) as error:
+        problems = [p.replace(root, "") for p in error.problems]
+        _finish(sessions, job_id, attempt, "failed", f"bad input: {problems[0]}", problems)
+    except InfeasibleError as error:
+        _finish(sessions, job_id, attempt, "failed", f"infeasible: {error}", error.causes)
+    except VerificationError as error:
+        _finish(
+            sessions,
+            job_id,
+            attempt,
+            "failed",
+            f"internal: the plan failed verification: {error}",
+            error.violations,
+        )
+    else:
+        county = next(k for k in document.kpis if k.scope == "county")
+        with sessions() as session:
+            finish(session, job_id, attempt, "done", county_kpis=county.model_dump(mode="json"))
+        logger.info("job %d done", job_id)
+    engine.dispose()
+
+
+def _finish(sessions, job_id: int, attempt: int, state: str, error: str, problems) -> None:  # type: ignore[no-untyped-def]
+    logger.warning("job %d %s: %s", job_id, state, error)
+    with sessions() as session:
+        finish(session, job_id, attempt, state, error=error[:2000], problems=list(problems))
