@@ -27,7 +27,8 @@ moments: CCH preprocessing ≈ 0.4 s (order 0.25 s, contraction 0.04 s, customis
 query ≈ 0.8-1.0 s CPU; scipy Dijkstra ≈ 3.3 ms per source (≈ 3.3 s); pandana (its own CH)
 7.7 s preprocessing and ≈ 2 s per 100,000 pairs (≈ 20 s for 10^6 pairs); rustworkx
 ``dijkstra_shortest_path_lengths`` ≈ 9 ms per source (Python weight callback, GIL-bound);
-the networkx loop of ``benchmarks/matrix.py`` ≈ 45x the CCH query. CCH is the only option
+the networkx loop of ``benchmarks/matrix.py`` ≈ 125 ms CPU per source (> 100x the CCH
+query in CPU time). CCH is the only option
 meeting the ≤ 3 s target with margin, and its weight-independent preprocessing is shared by
 all profiles and re-customised cheaply for what-ifs, hence the default. (The binding holds
 the GIL, so threads do not help; the query is single-threaded.)
