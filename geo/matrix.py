@@ -28,10 +28,10 @@ query ≈ 0.8-1.0 s CPU; scipy Dijkstra ≈ 3.3 ms per source (≈ 3.3 s); panda
 7.7 s preprocessing and ≈ 2 s per 100,000 pairs (≈ 20 s for 10^6 pairs); rustworkx
 ``dijkstra_shortest_path_lengths`` ≈ 9 ms per source (Python weight callback, GIL-bound);
 the networkx loop of ``benchmarks/matrix.py`` ≈ 125 ms CPU per source (> 100x the CCH
-query in CPU time). CCH is the only option
-meeting the ≤ 3 s target with margin, and its weight-independent preprocessing is shared by
-all profiles and re-customised cheaply for what-ifs, hence the default. (The binding holds
-the GIL, so threads do not help; the query is single-threaded.)
+query in CPU time). CCH is the only option meeting the ≤ 3 s target with margin, and its
+weight-independent preprocessing is shared by all profiles and re-customised cheaply for
+what-ifs, hence the default. (The binding holds the GIL, so threads do not help; the query
+is single-threaded.)
 
 Distances: a CCH sweep sums one metric only, and routingkit's 32-bit weights leave no room to
 carry length in a lexicographic weight (unpacking each pair's path costs ≈ 100 µs, too slow
