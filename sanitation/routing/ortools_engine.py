@@ -529,8 +529,9 @@ class _Builder:
             if key not in cost_cb:
                 per_m = self.scale * vt.cost_per_km / 1000.0
                 arc = np.rint(self.dist[vt.profile] * per_m).astype(np.int64)
-                # one scaled unit per unload copy entered: no free redundant unloads
-                arc[:, [n for ns in self.copy_nodes.values() for n in ns]] += 1
+                # a token price (0.01 CNY) per unload copy entered: no free redundant unloads
+                copies = [n for ns in self.copy_nodes.values() for n in ns]
+                arc[:, copies] += max(1, round(0.01 * self.scale))
                 cost_cb[key] = routing.RegisterTransitMatrix(arc.tolist())
             routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], v_i)
             tail_s, tail_m = self._tail(veh)
@@ -945,6 +946,7 @@ class OrToolsEngine:
         opts = dict(params.options)
         plan = _plan(opts, bool(builder.copy_nodes))
         runs: list[tuple[float, list[Route], list[int], dict[str, Any]]] = []
+        run_stats: list[dict[str, Any]] = []
         for k, (first, meta, construct, share) in enumerate(plan):
             if k > 0:  # a fresh model per run (a model is closed for one set of parameters)
                 builder = _Builder(problem, candidates, allowed)
@@ -953,13 +955,15 @@ class OrToolsEngine:
             routes, dropped, stats = _run(
                 builder, first, meta, construct, max(0.05, budget), params.max_iterations, opts
             )
+            logger.info("OR-Tools run %d (%s + %s): %s", k, first, meta, stats)
+            run_stats.append(stats)
             if routes is None:
                 continue
             value = sum(r.cost for r in routes)
             value += problem.vehicle_weight * len(routes)
             value += sum(problem.unserved_penalty(problem.stops[si]) for si in dropped)
             runs.append((value, routes, dropped, stats))
-        stats_all: dict[str, Any] = {"seed": seed, "runs": [r[3] for r in runs]}
+        stats_all: dict[str, Any] = {"seed": seed, "runs": run_stats}
         if not runs:
             logger.warning("OR-Tools found no solution within %.1f s", params.time_limit_s)
             best_routes: list[Route] = []

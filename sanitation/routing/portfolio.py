@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_ENGINES = ("pyvrp", "ortools")
 
 #: seconds kept back from the time limit for worker start-up, transfer and verification
-MARGIN_S = 1.5
+MARGIN_S = 3.0
 #: ... but never more than this share of the limit
 MARGIN_SHARE = 0.2
 #: extra seconds a worker may overrun its own limit before it is given up
