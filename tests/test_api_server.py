@@ -1,0 +1,211 @@
+"""End to end against a real uvicorn server on a free loopback port, and fault tests.
+
+Keys come from the CLI (same SANITATION_DATA_DIR); the tiny scenario is uploaded as a zip; plan
+jobs use PyVRP with short time limits. Fault tests kill a worker during a solve and restart the
+service during a job: both end in a consistent stored state.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+SANITATION = Path(sys.executable).parent / "sanitation"
+TINY = Path(__file__).parent / "data" / "scenario" / "tiny"
+pytestmark = pytest.mark.slow
+
+
+def tiny_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(TINY.iterdir()):
+            archive.write(path, f"tiny/{path.name}")
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli_key(data: Path, *args: str) -> str:
+    env = {**os.environ, "SANITATION_DATA_DIR": str(data)}
+    done = subprocess.run(
+        [str(SANITATION), "keys", "create", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+class Server:
+    """`sanitation serve` on 127.0.0.1 with its own data directory."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        env = {**os.environ, "SANITATION_DATA_DIR": str(self.data), "SANITATION_POLL_S": "0.2"}
+        self.process = subprocess.Popen(
+            [str(SANITATION), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            assert self.process.poll() is None, "server exited"
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path / "data")
+    yield srv
+    srv.stop()
+
+
+def wait_state(client: httpx.Client, job_id: int, states: set[str], timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["state"] in states:
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def upload(client: httpx.Client) -> int:
+    answer = client.post("/scenarios", files={"file": ("tiny.zip", tiny_zip(), "application/zip")})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def test_end_to_end(server):
+    planner = cli_key(server.data, "--role", "planner")
+    dispatcher = cli_key(server.data, "--role", "dispatcher")
+    coordinator = cli_key(server.data, "--role", "coordinator", "--township", "990000001")
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        sid = upload(client)
+        started = client.post(
+            f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 1}
+        )
+        assert started.status_code == 202
+        job = wait_state(client, started.json()["job_id"], {"done", "failed"})
+        assert job["state"] == "done", job
+        assert job["attempts"] == 1
+        plan_id = started.json()["plan_id"]
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        auth = {"Authorization": f"Bearer {dispatcher}"}
+        routes = client.get(f"/plans/{plan_id}/routes", headers=auth)
+        assert routes.status_code == 200
+        visits = routes.json()["routes"][0]["visits"]
+        assert visits[0]["arrival"].count(":") == 1
+        summary = client.get("/townships/990000001/summary", headers={"X-API-Key": coordinator})
+        assert summary.status_code == 200
+        assert summary.json()["plan_id"] == plan_id
+        refused = client.get("/townships/990000002/summary", headers={"X-API-Key": coordinator})
+        assert refused.status_code == 404
+
+
+def test_killed_worker_fails_the_job(server):
+    planner = cli_key(server.data, "--role", "planner")
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        sid = upload(client)
+        started = client.post(
+            f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 20}
+        )
+        job_id = started.json()["job_id"]
+        deadline = time.monotonic() + 60
+        while True:
+            job = client.get(f"/jobs/{job_id}").json()
+            if job["state"] == "running" and job["stage"] == "routing":
+                break
+            assert job["state"] in ("queued", "running"), job
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(f"sqlite:///{server.data / 'sanitation.db'}")
+        with engine.connect() as connection:
+            pid = connection.execute(
+                text("SELECT pid FROM jobs WHERE id = :i"), {"i": job_id}
+            ).scalar()
+        engine.dispose()
+        assert pid
+        os.kill(pid, signal.SIGKILL)
+        job = wait_state(client, job_id, {"failed", "done"}, timeout_s=30)
+        assert job["state"] == "failed"
+        assert "SIGKILL" in job["error"]
+        plan = client.get(f"/plans/{started.json()['plan_id']}").json()
+        assert plan["status"] == "failed"
+        assert plan["files"] == []
+        # The service still answers and the scenario is intact.
+        assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
+
+
+def test_restart_interrupts_and_requeues(server):
+    planner = cli_key(server.data, "--role", "planner")
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        sid = upload(client)
+        reported = client.post(
+            "/incidents", json={"kind": "overflow", "scenario_id": sid, "point_id": "P2"}
+        )
+        assert reported.status_code == 201
+        started = client.post(
+            f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 1}
+        )
+        job_id = started.json()["job_id"]
+        wait_state(client, job_id, {"running"})
+    server.kill()  # no shutdown: the job is left "running" in the database
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        job = wait_state(client, job_id, {"done", "failed"})
+        assert job["state"] == "done", job
+        assert job["interruptions"] == 1
+        assert job["attempts"] == 2
+        # Stored data is intact: the scenario, the incident (used by the re-run plan), the plan.
+        incident = client.get(f"/incidents/{reported.json()['id']}").json()
+        assert incident["status"] == "used"
+        assert incident["plan_id"] == started.json()["plan_id"]
+        assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
+        assert client.get(f"/plans/{started.json()['plan_id']}/routes").status_code == 200
