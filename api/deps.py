@@ -6,13 +6,14 @@ import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.jobs import JobRunner
 from api.keys import Caller, verify_key
 from api.plans import DocumentCache
+from api.schemas import MAX_ID
 from api.settings import Settings
 
 KEY_CACHE_S = 10.0
@@ -101,3 +102,14 @@ def require(*roles: str):  # type: ignore[no-untyped-def]
 Planner = Annotated[Caller, Depends(require("planner"))]
 Staff = Annotated[Caller, Depends(require("planner", "dispatcher"))]
 AnyRole = CallerDep
+
+
+def _id_path(what: str):  # type: ignore[no-untyped-def]
+    return Path(ge=1, le=MAX_ID, description=f"{what} id")
+
+
+ScenarioId = Annotated[int, _id_path("scenario")]
+PlanId = Annotated[int, _id_path("plan")]
+JobId = Annotated[int, _id_path("job")]
+IncidentId = Annotated[int, _id_path("incident")]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -19,7 +19,7 @@ from api import scenarios as store
 from api.errors import BadRequestError, ConflictError, NotFoundError
 from api.keys import Caller
 from api.models import IncidentRow, JobRow, PlanRow, ScenarioRow
-from api.schemas import PlanCreate
+from api.schemas import MAX_ID, PlanCreate
 from api.settings import Settings
 from sanitation.plan.model import PlanDocument
 from sanitation.plan.run import week_dates
@@ -125,7 +125,7 @@ def get_plan(session: Session, plan_id: int, caller: Caller | None = None) -> Pl
     NotFoundError
         Unknown id (or, for a coordinator, a plan of a scenario outside its townships).
     """
-    plan = session.get(PlanRow, plan_id)
+    plan = session.get(PlanRow, plan_id) if 0 < plan_id <= MAX_ID else None
     if plan is None:
         raise NotFoundError("plan_id", plan_id, "plan")
     if caller is not None and caller.role == "coordinator":

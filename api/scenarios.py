@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from api.errors import BadRequestError, NotFoundError
 from api.keys import Caller
 from api.models import ScenarioRow
+from api.schemas import MAX_ID
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import ScenarioError
@@ -57,7 +58,7 @@ def get_row(session: Session, scenario_id: int, caller: Caller | None = None) ->
     NotFoundError
         Unknown id or out of the caller's scope.
     """
-    row = session.get(ScenarioRow, scenario_id)
+    row = session.get(ScenarioRow, scenario_id) if 0 < scenario_id <= MAX_ID else None
     if row is None or (caller is not None and not _visible(row, caller)):
         raise NotFoundError("scenario_id", scenario_id, "scenario")
     return row

@@ -16,6 +16,7 @@ from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
 
 Role = Literal["planner", "dispatcher", "coordinator"]
 Engine = Literal["portfolio", "pyvrp", "ortools"]
+MAX_ID = 2**31 - 1
 JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 TownshipCode = Field(pattern=r"^\d{9}$", description="9-digit township statistical code")
 
@@ -263,7 +264,9 @@ class IncidentCreate(_In):
     """Report an overflowing point (``point_id``) or a blocked road (``lon``/``lat``)."""
 
     kind: Literal["overflow", "blocked_road"]
-    scenario_id: int = Field(ge=1, description="scenario whose next plan uses the report")
+    scenario_id: int = Field(
+        ge=1, le=MAX_ID, description="scenario whose next plan uses the report"
+    )
     point_id: str | None = Field(default=None, max_length=100, description="overflow: the point")
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude, °")
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude, °")

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 
 from api import incidents
-from api.deps import AnyRole, SessionDep, SettingsDep, Staff
+from api.deps import AnyRole, IncidentId, SessionDep, SettingsDep, Staff
 from api.errors import ConflictError
 from api.models import IncidentRow
 from api.routes.scenarios import ERRORS
-from api.schemas import IncidentCreate, IncidentPublic, IncidentUpdate
+from api.schemas import MAX_ID, IncidentCreate, IncidentPublic, IncidentUpdate
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -35,7 +35,7 @@ def report(
 def list_incidents(
     session: SessionDep,
     caller: AnyRole,
-    scenario_id: Annotated[int | None, Query()] = None,
+    scenario_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status_: Annotated[Literal["open", "used", "dismissed"] | None, Query(alias="status")] = None,
     township: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
 ) -> list[IncidentRow]:
@@ -48,7 +48,7 @@ def list_incidents(
 @router.get(
     "/{incident_id}", response_model=IncidentPublic, responses=ERRORS, summary="Get an incident"
 )
-def get_incident(session: SessionDep, caller: AnyRole, incident_id: int) -> IncidentRow:
+def get_incident(session: SessionDep, caller: AnyRole, incident_id: IncidentId) -> IncidentRow:
     """One incident."""
     return incidents.get(session, incident_id, caller)
 
@@ -60,7 +60,7 @@ def get_incident(session: SessionDep, caller: AnyRole, incident_id: int) -> Inci
     summary="Dismiss or reopen an incident",
 )
 def update_incident(
-    session: SessionDep, caller: Staff, incident_id: int, body: IncidentUpdate
+    session: SessionDep, caller: Staff, incident_id: IncidentId, body: IncidentUpdate
 ) -> IncidentRow:
     """Dismiss an open incident (not used by later plans) or reopen a dismissed one."""
     row = incidents.get(session, incident_id, caller)

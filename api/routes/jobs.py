@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import RunnerDep, SessionDep, Staff
+from api.deps import JobId, RunnerDep, SessionDep, Staff
 from api.errors import ConflictError, NotFoundError
 from api.jobs import finish
 from api.models import JobRow
@@ -16,7 +16,7 @@ from api.schemas import JobPublic, JobState
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
-def _get(session, job_id: int) -> JobRow:  # type: ignore[no-untyped-def]
+def _get(session, job_id: JobId) -> JobRow:  # type: ignore[no-untyped-def]
     job = session.get(JobRow, job_id)
     if job is None:
         raise NotFoundError("job_id", job_id, "job")
@@ -39,7 +39,7 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=ERRORS, summary="Get a job")
-def get_job(session: SessionDep, caller: Staff, job_id: int) -> JobRow:
+def get_job(session: SessionDep, caller: Staff, job_id: JobId) -> JobRow:
     """State (queued, running, done, failed, cancelled, interrupted) and progress: the stage
     (network, assignment, routing, transfer, outputs) with ``done`` of ``total`` steps."""
     return _get(session, job_id)
@@ -51,7 +51,7 @@ def get_job(session: SessionDep, caller: Staff, job_id: int) -> JobRow:
     responses={**ERRORS, 409: {"model": dict}},
     summary="Cancel a job",
 )
-def cancel_job(session: SessionDep, runner: RunnerDep, caller: Staff, job_id: int) -> JobRow:
+def cancel_job(session: SessionDep, runner: RunnerDep, caller: Staff, job_id: JobId) -> JobRow:
     """Cancel a queued or running job (its worker processes are stopped)."""
     job = _get(session, job_id)
     if job.state in ("done", "failed", "cancelled"):

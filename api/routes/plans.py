@@ -10,11 +10,11 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from api import plans
-from api.deps import CacheDep, SessionDep, SettingsDep, Staff
+from api.deps import CacheDep, PlanId, SessionDep, SettingsDep, Staff
 from api.errors import BadRequestError, NotFoundError
 from api.models import PlanRow
 from api.routes.scenarios import ERRORS
-from api.schemas import ComparePublic, PlanPublic, RoutesPublic
+from api.schemas import MAX_ID, ComparePublic, PlanPublic, RoutesPublic
 
 router = APIRouter(tags=["plans"])
 
@@ -58,7 +58,9 @@ def list_plans(
     settings: SettingsDep,
     session: SessionDep,
     caller: Staff,
-    scenario_id: Annotated[int | None, Query(description="only plans of this scenario")] = None,
+    scenario_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only plans of this scenario")
+    ] = None,
 ) -> list[PlanPublic]:
     """Plans, newest first."""
     query = select(PlanRow).order_by(PlanRow.id.desc())
@@ -68,7 +70,9 @@ def list_plans(
 
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic, responses=ERRORS, summary="Get a plan")
-def get_plan(settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: int) -> PlanPublic:
+def get_plan(
+    settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: PlanId
+) -> PlanPublic:
     """A plan: status, dates, engine, time limit (s), county KPIs, incidents used, files."""
     return public(settings, plans.get_plan(session, plan_id))
 
@@ -84,7 +88,7 @@ def routes(
     session: SessionDep,
     cache: CacheDep,
     caller: Staff,
-    plan_id: int,
+    plan_id: PlanId,
     date: DateQ = None,
     station: StationQ = None,
     vehicle: VehicleQ = None,
@@ -111,7 +115,7 @@ def routes_geojson(
     session: SessionDep,
     cache: CacheDep,
     caller: Staff,
-    plan_id: int,
+    plan_id: PlanId,
     date: DateQ = None,
     station: StationQ = None,
     vehicle: VehicleQ = None,
@@ -133,7 +137,7 @@ def route_sheet(
     session: SessionDep,
     cache: CacheDep,
     caller: Staff,
-    plan_id: int,
+    plan_id: PlanId,
     date: Annotated[dt.date, Query(description="the plan date YYYY-MM-DD")],
     vehicle: Annotated[str, Query(max_length=100, description="vehicle_id")],
 ) -> FileResponse:
@@ -151,7 +155,7 @@ def route_sheet(
     summary="A plan output file",
 )
 def plan_file(
-    settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: int, name: str
+    settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: PlanId, name: str
 ) -> FileResponse:
     """plan.json, routes.geojson, plan.gpkg, route_sheets.xlsx, route_sheets/<date>_<truck>.xlsx,
     kpis.csv, map.png or utilisation.png (names listed by GET /plans/{id})."""

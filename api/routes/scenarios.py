@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 
 from api import plans, scenarios
-from api.deps import AnyRole, Planner, RunnerDep, SessionDep, SettingsDep, Staff
+from api.deps import AnyRole, Planner, RunnerDep, ScenarioId, SessionDep, SettingsDep, Staff
 from api.models import ScenarioRow
 from api.schemas import (
     ErrorPublic,
@@ -115,7 +115,7 @@ def list_scenarios(session: SessionDep, caller: AnyRole) -> list[ScenarioPublic]
 @router.get(
     "/{scenario_id}", response_model=ScenarioPublic, responses=ERRORS, summary="Get a scenario"
 )
-def get_scenario(session: SessionDep, caller: AnyRole, scenario_id: int) -> ScenarioPublic:
+def get_scenario(session: SessionDep, caller: AnyRole, scenario_id: ScenarioId) -> ScenarioPublic:
     """One stored scenario: townships, stations, counts, generation (t/day), closures."""
     return public(scenarios.get_row(session, scenario_id, caller))
 
@@ -131,7 +131,7 @@ def derive(
     settings: SettingsDep,
     session: SessionDep,
     caller: Planner,
-    scenario_id: int,
+    scenario_id: ScenarioId,
     body: WhatIfCreate,
 ) -> ScenarioPublic:
     """A new scenario: the parent plus overrides by table/record/column, extra road closures,
@@ -171,7 +171,7 @@ def start_plan(
     session: SessionDep,
     runner: RunnerDep,
     caller: Staff,
-    scenario_id: int,
+    scenario_id: ScenarioId,
     body: PlanCreate,
 ) -> JobAccepted:
     """Queue a plan of a day or a week (202 with the job id; poll ``GET /jobs/{id}``).

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from api import plans
 from api.deps import AnyRole, CacheDep, SessionDep, SettingsDep
 from api.routes.scenarios import ERRORS
-from api.schemas import TownshipSummary
+from api.schemas import MAX_ID, TownshipSummary
 
 router = APIRouter(prefix="/townships", tags=["townships"])
 
@@ -27,7 +27,9 @@ def summary(
     cache: CacheDep,
     caller: AnyRole,
     code: Annotated[str, Path(pattern=r"^\d{9}$", description="9-digit township code")],
-    plan_id: Annotated[int | None, Query(description="default: the newest finished plan")] = None,
+    plan_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="default: the newest finished plan")
+    ] = None,
     date: Annotated[
         dt.date | None, Query(description="the day of service (default today or the first)")
     ] = None,
