@@ -82,8 +82,8 @@ def check(problem, solution):
             assert len(set(solution.station_of[problem.group == g].tolist())) == 1
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(), st.sampled_from(["portfolio", "mip", "cpsat"]))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from(["auto", "portfolio", "mip", "cpsat"]))
 def test_solution_is_feasible_and_optimal(problem, engine):
     expected = brute_force(problem)
     params = AssignmentParams(time_limit_s=10, engine=engine)

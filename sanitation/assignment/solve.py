@@ -42,6 +42,7 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from sanitation.assignment.lagrangian import LagrangianResult, lagrangian
+from sanitation.assignment.local_search import iterated
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN, AssignmentProblem
 from sanitation.errors import InfeasibleError
 
@@ -640,6 +641,31 @@ def _relax(model: _Model, time_limit_s: float) -> tuple[LagrangianResult, _Resul
     return relaxation, hint
 
 
+def _polish(model: _Model, hint: _Result | None, time_limit_s: float, seed: int) -> _Result | None:
+    """Local search on a single-source hint (stations without expansion modules only)."""
+    if hint is None or not model.single_source or (model.module_max > 0).any():
+        return hint
+    station = hint.shares.argmax(axis=1)
+    station, value = iterated(
+        model.cost,
+        model.usable,
+        model.demand,
+        model.capacity,
+        model.fixed,
+        model.status,
+        station,
+        time_limit_s=time_limit_s,
+        seed=seed,
+    )
+    u, m = model.usable.shape
+    shares = np.zeros((u, m))
+    shares[np.arange(u), station] = 1.0
+    open_ = (shares.sum(axis=0) > 0) | (model.status == FORCED_OPEN)
+    if value >= hint.objective:
+        return hint
+    return _Result(open_, np.zeros(m, dtype=int), shares, value, -math.inf, False, False, "local")
+
+
 def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentParams) -> _Result:
     """Large instances: Lagrangian relaxation (bound, station values, greedy primal), then the
     exact model restricted to the stations the relaxation or the greedy solution opens plus the
@@ -647,6 +673,7 @@ def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentPara
     start = time.perf_counter()
     m = model.usable.shape[1]
     relaxation, hint = _relax(model, min(0.25 * (deadline - start), 15.0))
+    hint = _polish(model, hint, min(0.1 * (deadline - start), 10.0), seed)
     keep = relaxation.opened | (model.status == FORCED_OPEN)
     results: list[_Result] = []
     if hint is not None:
@@ -755,6 +782,13 @@ def solve(
     pairs = int(model.usable.sum())
     if params.engine == "auto" and pairs > params.large_pairs:
         result = _guided(model, deadline=deadline, seed=seed, params=params)
+    elif params.engine == "auto" and model.single_source:
+        # warm start: Lagrangian greedy solution improved by local search
+        relaxation, hint = _relax(model, min(0.03 * params.time_limit_s, 1.0))
+        hint = _polish(model, hint, min(0.07 * params.time_limit_s, 2.0), seed)
+        result = _finish(model, deadline=deadline, seed=seed, params=params, hint=hint)
+        warm = [_empty("lagrangian", relaxation.bound), *([hint] if hint is not None else [])]
+        result = _combine([result, *warm])
     else:
         result = _finish(model, deadline=deadline, seed=seed, params=params, hint=None)
     if result.open is None:
