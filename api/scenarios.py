@@ -76,6 +76,8 @@ def list_rows(session: Session, caller: Caller) -> list[ScenarioRow]:
 
 # -- uploads -----------------------------------------------------------------------------------
 def _safe_relative(name: str, field: str) -> PurePosixPath:
+    if any(ord(c) < 32 or 0xD800 <= ord(c) < 0xE000 for c in name) or len(name) > 255:
+        raise BadRequestError(field, f"file name {name!r} has control characters or is too long")
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or not path.parts or ":" in path.parts[0]:
         raise BadRequestError(
@@ -182,7 +184,8 @@ def store_json(
     """
     contents: dict[PurePosixPath, bytes] = {}
     for rel, text in files.items():
-        contents[_safe_relative(rel, f"files.{rel}")] = text.encode()
+        contents[_safe_relative(rel, f"files.{rel}")] = _utf8(text, f"files.{rel}")
+    yaml_bytes = _utf8(yaml_text, "yaml")
     for rel, text in files_base64.items():
         try:
             contents[_safe_relative(rel, f"files_base64.{rel}")] = base64.b64decode(
@@ -198,13 +201,20 @@ def store_json(
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        (folder / "scenario.yaml").write_text(yaml_text, encoding="utf-8")
+        (folder / "scenario.yaml").write_bytes(yaml_bytes)
         return _register(
             settings, session, folder, relative, "scenario.yaml", "upload", None, name, caller
         )
     except (BadRequestError, ScenarioError, GeoInputError):
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _utf8(text: str, field: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequestError(field, "not valid UTF-8 text") from None
 
 
 def derive_whatif(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
 
@@ -21,8 +21,28 @@ JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrup
 TownshipCode = Field(pattern=r"^\d{9}$", description="9-digit township statistical code")
 
 
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(c) < 0xE000 for c in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
 class _In(BaseModel):
+    """Request bodies: unknown keys and text that is not valid Unicode are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        if _has_surrogate(data):
+            msg = "text is not valid Unicode (unpaired surrogate)"
+            raise ValueError(msg)
+        return data
 
 
 class ErrorPublic(BaseModel):
