@@ -17,7 +17,7 @@ from api.db import make_engine, migrate, session_factory
 from api.errors import BadRequestError, ConflictError, NotFoundError
 from api.jobs import JobRunner
 from api.plans import DocumentCache
-from api.routes import health, incidents, jobs, plans, scenarios, townships
+from api.routes import health, incidents, jobs, plans, scenarios, townships, web
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import InfeasibleError, ScenarioError
@@ -160,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = DocumentCache()
     app.state.key_cache = {}
     add_error_handlers(app)
-    for module in (health, scenarios, plans, jobs, townships, incidents):
+    for module in (health, scenarios, plans, jobs, townships, incidents, web):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     return app

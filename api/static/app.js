@@ -1,0 +1,737 @@
+/* The sanitation planning page: sign in with an API key, then the views the key's role allows.
+ * Talks only to this service's own API (same origin); no CDN, no tile server unless configured. */
+"use strict";
+
+(function () {
+  const KEY = "sanitation.key";
+  const LANG = "sanitation.lang";
+  const VIEWS = {
+    planner: ["planner", "dispatcher", "coordinator", "incidents"],
+    dispatcher: ["dispatcher", "coordinator", "incidents"],
+    coordinator: ["coordinator"],
+  };
+  const KPIS = [
+    "total_cost_cny", "distance_km", "driver_hours_h", "collected_t", "trucks_used",
+    "points_due", "points_served", "points_unserved", "fixed_cost_cny", "distance_cost_cny",
+    "time_cost_cny", "transfer_cost_cny", "gate_fees_cny", "co2_kg",
+  ];
+  const COLOURS = { served: "#2e9d55", later: "#3a78c9", notdue: "#9aa3ad", unserved: "#d64541",
+    incident: "#f08c00" };
+
+  const state = {
+    lang: localStorage.getItem(LANG) || "zh",
+    me: null, config: { tile_url: null, tile_attribution: "" },
+    view: null, scenarios: [], plans: [], networks: {}, maps: {},
+    dispatch: { routes: [], route: null },
+    township: null, pick: null, pickLayer: null, jobTimer: null,
+  };
+
+  const $ = (sel) => document.querySelector(sel);
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  };
+  const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.zh[key] || key;
+  const fmt = (x, digits = 1) => (x === null || x === undefined ? "–" :
+    Number(x).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB",
+      { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+  // ---- API -----------------------------------------------------------------------------------
+  async function api(path, options = {}) {
+    const headers = Object.assign({}, options.headers || {});
+    const key = sessionStorage.getItem(KEY);
+    if (key) headers["X-API-Key"] = key;
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(options.json);
+    }
+    const answer = await fetch(path, { method: options.method || "GET", headers, body: options.body });
+    if (options.raw) {
+      if (!answer.ok) throw new Error(await detail(answer));
+      return answer;
+    }
+    if (!answer.ok) {
+      const error = new Error(await detail(answer));
+      error.status = answer.status;
+      throw error;
+    }
+    return answer.json();
+  }
+  async function detail(answer) {
+    try {
+      const body = await answer.json();
+      if (typeof body.detail === "string") return `${answer.status}: ${body.detail}`;
+      return `${answer.status}: ${JSON.stringify(body.detail)}`;
+    } catch (_) {
+      return `${answer.status} ${answer.statusText}`;
+    }
+  }
+  function say(text, kind = "error") {
+    const box = $("#message");
+    box.textContent = text;
+    box.className = `message ${kind}`;
+    box.hidden = false;
+    clearTimeout(say.timer);
+    say.timer = setTimeout(() => { box.hidden = true; }, kind === "error" ? 8000 : 4000);
+  }
+  const guard = (fn) => async (...args) => {
+    try { await fn(...args); } catch (error) { say(error.message); }
+  };
+
+  // ---- language ------------------------------------------------------------------------------
+  function applyLang() {
+    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    document.title = t("app_title");
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    $("#lang").textContent = state.lang === "zh" ? "English" : "中文";
+    if (state.me) showWho();
+  }
+  function toggleLang() {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem(LANG, state.lang);
+    applyLang();
+    if (state.view) refresh(state.view);
+  }
+
+  // ---- sign in -------------------------------------------------------------------------------
+  async function signIn(key) {
+    sessionStorage.setItem(KEY, key);
+    try {
+      state.me = await api("/me");
+    } catch (error) {
+      sessionStorage.removeItem(KEY);
+      state.me = null;
+      say(error.status === 401 ? `${t("bad_key")} (${error.message})` : error.message);
+      return;
+    }
+    $("#view-signin").hidden = true;
+    $("#signout").hidden = false;
+    const allowed = VIEWS[state.me.role] || [];
+    for (const b of document.querySelectorAll("#tabs button")) b.hidden = !allowed.includes(b.dataset.view);
+    $("#tabs").hidden = allowed.length < 2;
+    showWho();
+    await loadCommon();
+    await show(allowed[0]);
+  }
+  function showWho() {
+    const who = $("#who");
+    const towns = state.me.townships.map(townName).join("、");
+    who.textContent = `${t("role_" + state.me.role)}${towns ? " · " + towns : ""}`;
+    who.dataset.role = state.me.role;
+    who.hidden = false;
+  }
+  function signOut() {
+    sessionStorage.removeItem(KEY);
+    location.reload();
+  }
+  async function loadCommon() {
+    state.scenarios = await api("/scenarios");
+    if (state.me.role !== "coordinator") state.plans = await api("/plans");
+  }
+  function townName(code) {
+    for (const s of state.scenarios) for (const tw of s.townships) if (tw.code === code) return tw.name;
+    return code;
+  }
+  function scenarioName(id) {
+    const s = state.scenarios.find((x) => x.id === id);
+    return s ? s.name : `#${id}`;
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+  async function show(view) {
+    state.view = view;
+    for (const s of document.querySelectorAll("main > .view")) s.hidden = s.id !== `view-${view}`;
+    for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.view === view);
+    document.body.dataset.view = view;
+    await refresh(view);
+  }
+  async function refresh(view) {
+    try {
+      if (view === "planner") await plannerView();
+      else if (view === "dispatcher") await dispatcherView();
+      else if (view === "coordinator") await coordinatorView();
+      else if (view === "incidents") await incidentsView();
+    } catch (error) {
+      say(error.message);
+    }
+  }
+
+  // ---- maps ----------------------------------------------------------------------------------
+  function getMap(id) {
+    if (state.maps[id]) {
+      setTimeout(() => state.maps[id].map.invalidateSize(), 0);
+      return state.maps[id];
+    }
+    const map = L.map(id, { zoomControl: true, attributionControl: true, preferCanvas: false });
+    map.attributionControl.setPrefix(false);
+    if (state.config.tile_url) {
+      L.tileLayer(state.config.tile_url, { maxZoom: 19, attribution: state.config.tile_attribution }).addTo(map);
+    }
+    L.control.scale({ imperial: false }).addTo(map);
+    const entry = { map, roads: L.layerGroup().addTo(map), layer: L.layerGroup().addTo(map), scenario: null };
+    state.maps[id] = entry;
+    map.setView([30.13, 116.7], 12);
+    return entry;
+  }
+  async function network(scenarioId) {
+    if (!state.networks[scenarioId]) {
+      state.networks[scenarioId] = await api(`/scenarios/${scenarioId}/network.geojson`);
+    }
+    return state.networks[scenarioId];
+  }
+  async function drawNetwork(entry, scenarioId, onRoadClick) {
+    if (entry.scenario === scenarioId) return;
+    const data = await network(scenarioId);
+    entry.roads.clearLayers();
+    const roads = { type: "FeatureCollection", features: data.features.filter((f) => f.properties.feature === "road") };
+    const layer = L.geoJSON(roads, {
+      style: (f) => ({
+        color: "#8d99a6",
+        weight: (f.properties.width_m || 4) >= 6 ? 3 : 1.6,
+        opacity: 0.85,
+      }),
+      onEachFeature: (f, l) => {
+        if (onRoadClick) l.on("click", (e) => onRoadClick(e, f));
+      },
+    });
+    entry.roads.addLayer(layer);
+    for (const f of data.features) {
+      const p = f.properties;
+      if (p.feature === "road") continue;
+      const [lon, lat] = f.geometry.coordinates;
+      const cls = p.feature === "station" ? "fac station" : p.feature === "depot" ? "fac depot" : "fac disposal";
+      const label = p.feature === "station" ? "站" : p.feature === "depot" ? "场" : "厂";
+      const marker = L.marker([lat, lon], {
+        icon: L.divIcon({ className: cls, html: label, iconSize: [22, 22] }), zIndexOffset: -100,
+      });
+      marker.bindTooltip(`${p.name} (${p.id})`);
+      entry.roads.addLayer(marker);
+    }
+    const bounds = layer.getBounds();
+    if (bounds.isValid()) entry.map.fitBounds(bounds, { padding: [20, 20] });
+    entry.scenario = scenarioId;
+  }
+
+  // ---- planner -------------------------------------------------------------------------------
+  async function plannerView() {
+    state.scenarios = await api("/scenarios");
+    state.plans = await api("/plans");
+    const body = $("#scenario-table tbody");
+    body.replaceChildren(...state.scenarios.map((s) => el("tr", { "data-id": s.id },
+      el("td", { text: s.id }), el("td", { text: s.name }), el("td", { text: t("kind_" + s.kind) }),
+      el("td", { text: s.plan_date }), el("td", { class: "num", text: s.townships.length }),
+      el("td", { class: "num", text: s.n_points }), el("td", { class: "num", text: s.n_vehicles }),
+      el("td", { class: "num", text: fmt(s.waste_t_per_day, 1) }))));
+    const select = $("#plan-scenario");
+    const chosen = select.value;
+    select.replaceChildren(...state.scenarios.map((s) => el("option", { value: s.id, text: `#${s.id} ${s.name}` })));
+    if (chosen) select.value = chosen;
+    syncPlanDate();
+    renderPlans();
+  }
+  function syncPlanDate() {
+    const s = state.scenarios.find((x) => String(x.id) === $("#plan-scenario").value);
+    if (s) $("#plan-date").value = s.plan_date;
+  }
+  function renderPlans() {
+    const body = $("#plan-table tbody");
+    const checked = new Set([...document.querySelectorAll("#plan-table input:checked")].map((i) => i.value));
+    body.replaceChildren(...state.plans.map((p) => {
+      const k = p.county_kpis || {};
+      return el("tr", { "data-id": p.id },
+        el("td", {}, el("input", { type: "checkbox", value: p.id, disabled: p.status !== "done",
+          checked: checked.has(String(p.id)) })),
+        el("td", { text: p.id }), el("td", { text: scenarioName(p.scenario_id) }),
+        el("td", { text: p.dates.join(", ") }), el("td", { text: p.engine }),
+        el("td", {}, el("span", { class: `badge s-${p.status}`, text: t("state_" + p.status) })),
+        el("td", { class: "num", text: fmt(k.total_cost_cny, 0) }),
+        el("td", { class: "num", text: fmt(k.distance_km, 1) }));
+    }));
+  }
+  async function startPlan(event) {
+    event.preventDefault();
+    const sid = $("#plan-scenario").value;
+    const body = { engine: $("#plan-engine").value, time_limit_s: Number($("#plan-limit").value) };
+    if ($("#plan-date").value) body.date = $("#plan-date").value;
+    const job = await api(`/scenarios/${sid}/plans`, { method: "POST", json: body });
+    watchJob(job.job_id);
+  }
+  function watchJob(jobId) {
+    clearTimeout(state.jobTimer);
+    $("#job").hidden = false;
+    $("#job-id").textContent = `#${jobId}`;
+    const tick = async () => {
+      let job;
+      try { job = await api(`/jobs/${jobId}`); } catch (error) { say(error.message); return; }
+      const badge = $("#job-state");
+      badge.textContent = t("state_" + job.state);
+      badge.className = `badge s-${job.state}`;
+      badge.dataset.state = job.state;
+      const share = job.state === "done" ? 1 : job.total ? job.done / job.total : 0;
+      $("#job-bar").style.width = `${Math.round(share * 100)}%`;
+      $("#job-stage").textContent = [job.stage, job.total ? `${job.done}/${job.total}` : "", job.detail,
+        job.error || ""].filter(Boolean).join(" · ");
+      if (["done", "failed", "cancelled"].includes(job.state)) {
+        state.plans = await api("/plans");
+        renderPlans();
+        return;
+      }
+      state.jobTimer = setTimeout(tick, 700);
+    };
+    tick();
+  }
+  async function uploadScenario(event) {
+    event.preventDefault();
+    const file = $("#upload-file").files[0];
+    if (!file) { say(t("upload_choose")); return; }
+    const form = new FormData();
+    form.append("file", file);
+    const s = await api("/scenarios", { method: "POST", body: form });
+    say(`${t("uploaded")}: #${s.id} ${s.name}`, "ok");
+    await plannerView();
+  }
+  async function comparePlans() {
+    const ids = [...document.querySelectorAll("#plan-table input:checked")].map((i) => i.value);
+    if (!ids.length) return;
+    state.compare = await api(`/compare?plans=${ids.join(",")}`);
+    renderCompare();
+  }
+  function renderCompare() {
+    const data = state.compare;
+    if (!data) return;
+    $("#compare-card").hidden = false;
+    const head = el("tr", {}, el("th", { text: t("kpi") }),
+      ...data.rows.map((r) => el("th", { class: "num", text: `#${r.plan_id} ${r.scenario}` })));
+    $("#compare-table thead").replaceChildren(head);
+    $("#compare-table tbody").replaceChildren(...KPIS.map((k) => el("tr", { "data-kpi": k },
+      el("td", { text: t("kpi_" + k) }),
+      ...data.rows.map((r, i) => {
+        const pct = r.delta_pct[k];
+        const delta = i > 0 && pct !== null && pct !== undefined && pct !== 0
+          ? el("span", { class: pct > 0 ? "up" : "down", text: ` ${pct > 0 ? "+" : ""}${fmt(pct, 1)}%` }) : null;
+        const digits = /_(t|km|h)$/.test(k) ? 1 : 0;
+        return el("td", { class: "num" }, fmt(r.kpis[k], digits), delta);
+      }))));
+    const select = $("#chart-kpi");
+    const chosen = select.value || "total_cost_cny";
+    select.replaceChildren(...KPIS.map((k) => el("option", { value: k, text: t("kpi_" + k) })));
+    select.value = chosen;
+    drawChart();
+  }
+  function drawChart() {
+    const data = state.compare;
+    const k = $("#chart-kpi").value;
+    const values = data.rows.map((r) => Number(r.kpis[k]) || 0);
+    const max = Math.max(...values, 1e-9);
+    const W = 460, H = 240, left = 48, bottom = 40, top = 24;
+    const bw = Math.min(70, (W - left - 10) / values.length * 0.6);
+    const step = (W - left - 10) / values.length;
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", t("kpi_" + k));
+    const add = (tag, attrs, text) => {
+      const n = document.createElementNS(NS, tag);
+      for (const [a, v] of Object.entries(attrs)) n.setAttribute(a, v);
+      if (text !== undefined) n.textContent = text;
+      svg.append(n);
+      return n;
+    };
+    const y0 = H - bottom;
+    add("line", { x1: left, y1: y0, x2: W - 5, y2: y0, stroke: "#5b6670" });
+    for (let g = 0; g <= 4; g++) {
+      const y = y0 - (y0 - top) * g / 4;
+      add("line", { x1: left, y1: y, x2: W - 5, y2: y, stroke: "#e3e7eb" });
+      add("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, fmt(max * g / 4, max < 10 ? 1 : 0));
+    }
+    values.forEach((v, i) => {
+      const h = (y0 - top) * v / max;
+      const x = left + step * i + (step - bw) / 2;
+      add("rect", { x, y: y0 - h, width: bw, height: h, fill: i === 0 ? "#5b6c80" : "#2f7fbf", rx: 2,
+        "data-plan": data.rows[i].plan_id });
+      add("text", { x: x + bw / 2, y: y0 - h - 5, "text-anchor": "middle", class: "val" }, fmt(v, max < 10 ? 1 : 0));
+      add("text", { x: x + bw / 2, y: y0 + 16, "text-anchor": "middle", class: "axis" }, `#${data.rows[i].plan_id}`);
+      add("text", { x: x + bw / 2, y: y0 + 30, "text-anchor": "middle", class: "axis small" },
+        data.rows[i].scenario.slice(0, 14));
+    });
+    $("#chart").replaceChildren(svg);
+  }
+
+  // ---- dispatcher ----------------------------------------------------------------------------
+  async function dispatcherView() {
+    state.plans = await api("/plans");
+    const done = state.plans.filter((p) => p.status === "done");
+    const select = $("#d-plan");
+    const chosen = select.value;
+    select.replaceChildren(...done.map((p) => el("option", { value: p.id,
+      text: `#${p.id} ${scenarioName(p.scenario_id)} · ${p.dates[0]}${p.dates.length > 1 ? "…" : ""}` })));
+    if (!done.length) {
+      say(t("no_plan"), "info");
+      return;
+    }
+    if (chosen && done.some((p) => String(p.id) === chosen)) select.value = chosen;
+    await onPlan(true);
+  }
+  function currentPlan() {
+    return state.plans.find((p) => String(p.id) === $("#d-plan").value);
+  }
+  async function onPlan(keep) {
+    const plan = currentPlan();
+    if (!plan) return;
+    const dates = $("#d-date");
+    const oldDate = dates.value;
+    dates.replaceChildren(...plan.dates.map((d) => el("option", { value: d, text: d })));
+    if (keep && plan.dates.includes(oldDate)) dates.value = oldDate;
+    const scenario = state.scenarios.find((s) => s.id === plan.scenario_id);
+    const stations = $("#d-station");
+    const oldStation = stations.value;
+    stations.replaceChildren(el("option", { value: "", text: t("all") }),
+      ...(scenario ? scenario.stations : []).map((s) => el("option", { value: s.station_id, text: `${s.name} (${s.station_id})` })));
+    if (keep) stations.value = oldStation;
+    await onDay(keep);
+  }
+  async function onDay(keep) {
+    const plan = currentPlan();
+    const q = new URLSearchParams({ date: $("#d-date").value });
+    if ($("#d-station").value) q.set("station", $("#d-station").value);
+    const answer = await api(`/plans/${plan.id}/routes?${q}`);
+    state.dispatch.routes = answer.routes;
+    state.dispatch.unserved = answer.unserved;
+    const trucks = $("#d-truck");
+    const old = trucks.value;
+    trucks.replaceChildren(...answer.routes.map((r) => el("option", { value: r.vehicle_id,
+      text: `${r.vehicle_id} · ${r.vehicle_type_name} · ${r.n_stops}${t("stops_n")}` })));
+    if (keep && answer.routes.some((r) => r.vehicle_id === old)) trucks.value = old;
+    renderTrucks();
+    await onTruck();
+  }
+  function renderTrucks() {
+    const names = stationNames();
+    $("#d-trucks tbody").replaceChildren(...state.dispatch.routes.map((r) => el("tr", {
+      "data-vehicle": r.vehicle_id, class: r.vehicle_id === $("#d-truck").value ? "selected" : "",
+      onclick: guard(async () => { $("#d-truck").value = r.vehicle_id; await onTruck(); }),
+    },
+    el("td", { text: r.vehicle_id }), el("td", { text: r.vehicle_type_name }),
+    el("td", { text: names[r.station_id] || r.station_id }), el("td", { text: hhmm(r.depot_departure_s) }),
+    el("td", { text: hhmm(r.depot_return_s) }), el("td", { class: "num", text: r.n_stops }),
+    el("td", { class: "num", text: r.n_unloads }), el("td", { class: "num", text: fmt(r.collected_kg / 1000, 2) }),
+    el("td", { class: "num", text: fmt(r.distance_m / 1000, 1) }))));
+    const un = state.dispatch.unserved || [];
+    $("#d-unserved").replaceChildren(...(un.length ? [el("h3", { text: `${t("unserved_title")} (${un.length})` }),
+      el("ul", { class: "unserved" }, ...un.map((u) => el("li", { text: `${u.name} (${u.point_id}) — ${u.reason}` })))] : []));
+  }
+  function stationNames() {
+    const plan = currentPlan();
+    const scenario = plan && state.scenarios.find((s) => s.id === plan.scenario_id);
+    const names = {};
+    if (scenario) for (const s of scenario.stations) names[s.station_id] = s.name;
+    return names;
+  }
+  const hhmm = (s) => (s === null || s === undefined ? "–" :
+    `${String(Math.floor(s / 3600)).padStart(2, "0")}:${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}`);
+  async function onTruck() {
+    const plan = currentPlan();
+    const route = state.dispatch.routes.find((r) => r.vehicle_id === $("#d-truck").value) || null;
+    state.dispatch.route = route;
+    for (const row of document.querySelectorAll("#d-trucks tbody tr")) {
+      row.classList.toggle("selected", route && row.dataset.vehicle === route.vehicle_id);
+    }
+    const entry = getMap("d-map");
+    await drawNetwork(entry, plan.scenario_id);
+    entry.layer.clearLayers();
+    const summary = $("#d-summary");
+    const stops = $("#d-stops tbody");
+    $("#d-xlsx").disabled = !route;
+    $("#d-print").disabled = !route;
+    if (!route) {
+      summary.replaceChildren(el("div", { class: "card muted", text: t("no_routes") }));
+      stops.replaceChildren();
+      return;
+    }
+    const names = stationNames();
+    const card = (label, value) => el("div", { class: "stat" }, el("div", { class: "label", text: label }),
+      el("div", { class: "value", text: value }));
+    summary.replaceChildren(
+      card(t("truck"), `${route.vehicle_id}`), card(t("vehicle_type"), route.vehicle_type_name),
+      card(t("date"), route.date), card(t("station"), names[route.station_id] || route.station_id),
+      card(`${t("depart")} – ${t("return")}`, `${hhmm(route.depot_departure_s)} – ${hhmm(route.depot_return_s)}`),
+      card(t("n_stops"), `${route.n_stops} / ${route.n_unloads} ${t("unload")}`),
+      card(t("collected_t"), fmt(route.collected_kg / 1000, 2)), card(t("distance_km"), fmt(route.distance_m / 1000, 1)));
+    stops.replaceChildren(...route.visits.map((v) => el("tr", {
+      class: v.kind, "data-order": v.order, "data-id": v.id, "data-kind": v.kind,
+      onmouseenter: () => highlight(v.order),
+    },
+    el("td", { class: "num", text: v.order }),
+    el("td", {}, el("span", { class: `tag ${v.kind}`, text: t(v.kind) })),
+    el("td", { text: `${v.name} (${v.id})` }), el("td", { text: v.arrival }),
+    el("td", { class: "num", text: v.kind === "unload" ? `−${fmt(v.load_kg, 0)}` : fmt(v.load_kg, 0) }),
+    el("td", { class: "num", text: fmt(v.load_after_kg, 0) }), el("td", { class: "print-only" }))));
+    // route line along the roads (stored GeoJSON), then the visits on top
+    const q = new URLSearchParams({ date: route.date, vehicle: route.vehicle_id });
+    const geo = await api(`/plans/${plan.id}/routes.geojson?${q}`);
+    const lines = geo.features.filter((f) => f.properties.feature === "route");
+    const line = L.geoJSON({ type: "FeatureCollection", features: lines },
+      { style: { color: "#1f6fd1", weight: 5, opacity: 0.8 } });
+    entry.layer.addLayer(line);
+    entry.markers = {};
+    for (const v of route.visits) {
+      const cls = v.kind === "unload" ? "vmark unload" : "vmark stop";
+      const html = v.kind === "unload" ? `卸${v.order}` : `${v.order}`;
+      const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: cls, html,
+        iconSize: v.kind === "unload" ? [30, 20] : [24, 24] }), zIndexOffset: v.kind === "unload" ? 500 : 1000 });
+      m.bindTooltip(`${v.order}. ${v.name} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`);
+      entry.layer.addLayer(m);
+      entry.markers[v.order] = m;
+    }
+    const bounds = line.getBounds();
+    for (const v of route.visits) bounds.extend([v.lat, v.lon]);
+    if (bounds.isValid()) entry.map.fitBounds(bounds, { padding: [30, 30] });
+    $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
+  }
+  function highlight(order) {
+    const entry = state.maps["d-map"];
+    if (!entry || !entry.markers) return;
+    for (const [o, m] of Object.entries(entry.markers)) {
+      const node = m.getElement();
+      if (node) node.classList.toggle("hot", Number(o) === order);
+    }
+  }
+  async function downloadXlsx() {
+    const route = state.dispatch.route;
+    if (!route) return;
+    const plan = currentPlan();
+    const q = new URLSearchParams({ date: route.date, vehicle: route.vehicle_id });
+    const answer = await api(`/plans/${plan.id}/route-sheet?${q}`, { raw: true });
+    const blob = await answer.blob();
+    const link = el("a", { href: URL.createObjectURL(blob),
+      download: `${route.date}_${route.vehicle_id.replace(/[^\w.-]+/g, "_")}.xlsx` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 5000);
+  }
+
+  // ---- coordinator ---------------------------------------------------------------------------
+  function townshipChoices() {
+    if (state.me.role === "coordinator") return state.me.townships.map((c) => ({ code: c, name: townName(c) }));
+    const seen = new Map();
+    for (const s of state.scenarios) for (const tw of s.townships) if (!seen.has(tw.code)) seen.set(tw.code, tw);
+    return [...seen.values()];
+  }
+  async function coordinatorView() {
+    const select = $("#c-township");
+    const chosen = select.value;
+    const choices = townshipChoices();
+    select.replaceChildren(...choices.map((tw) => el("option", { value: tw.code, text: `${tw.name} (${tw.code})` })));
+    if (chosen && choices.some((c) => c.code === chosen)) select.value = chosen;
+    await loadTownship(true);
+  }
+  async function loadTownship(keepDate) {
+    const code = $("#c-township").value;
+    if (!code) return;
+    const q = new URLSearchParams();
+    const dates = $("#c-date");
+    if (keepDate && dates.value) q.set("date", dates.value);
+    let summary;
+    try {
+      summary = await api(`/townships/${code}/summary?${q}`);
+    } catch (error) {
+      if (q.has("date")) summary = await api(`/townships/${code}/summary`);
+      else throw error;
+    }
+    state.township = summary;
+    dates.replaceChildren(...summary.dates.map((d) => el("option", { value: d, text: d })));
+    if (summary.date) dates.value = summary.date;
+    $("#c-plan").textContent = summary.plan_id ? `${t("plan")} #${summary.plan_id} · ${scenarioName(summary.scenario_id)}`
+      : t("no_plan");
+    state.incidents = await api(`/incidents?township=${code}`);
+    renderTownship();
+  }
+  function pointStatus(p, s) {
+    const open = new Set(state.incidents.filter((i) => i.status === "open" && i.point_id).map((i) => i.point_id));
+    if (open.has(p.point_id)) return "incident";
+    if (s.service.some((v) => v.point_id === p.point_id)) return "served";
+    if (s.unserved.some((u) => u.point_id === p.point_id)) return "unserved";
+    if (s.date && p.collection_days.some((d) => d > s.date)) return "later";
+    return "notdue";
+  }
+  async function renderTownship() {
+    const s = state.township;
+    const statuses = Object.fromEntries(s.points.map((p) => [p.point_id, pointStatus(p, s)]));
+    const count = (k) => Object.values(statuses).filter((x) => x === k).length;
+    const stationNamesList = s.stations.map((x) => `${x.name}`).join("、") || "–";
+    const card = (label, value, cls) => el("div", { class: `stat ${cls || ""}` }, el("div", { class: "label", text: label }),
+      el("div", { class: "value", text: value }));
+    const openIncidents = state.incidents.filter((i) => i.status === "open").length;
+    $("#c-summary").replaceChildren(
+      card(t("township"), `${s.name}`), card(t("date"), s.date || "–"),
+      card(t("stations_serving"), stationNamesList),
+      card(t("due_n"), count("served") + count("unserved") + s.service.filter((v) => statuses[v.point_id] === "incident").length),
+      card(t("served_n"), s.service.length, "ok"), card(t("unserved_n"), s.unserved.length, s.unserved.length ? "bad" : ""),
+      card(t("incidents_n"), openIncidents, openIncidents ? "warn" : ""));
+    const visit = Object.fromEntries(s.service.map((v) => [v.point_id, v]));
+    const why = Object.fromEntries(s.unserved.map((u) => [u.point_id, u.reason]));
+    const stations = Object.fromEntries(s.stations.map((x) => [x.station_id, x.name]));
+    $("#c-points tbody").replaceChildren(...s.points.map((p) => el("tr", { "data-id": p.point_id, "data-status": statuses[p.point_id] },
+      el("td", { text: `${p.name} (${p.point_id})` }), el("td", { text: p.village }),
+      el("td", { text: t("freq_" + p.frequency) }),
+      el("td", {}, el("span", { class: `tag st-${statuses[p.point_id]}`, text: t("st_" + statuses[p.point_id]) })),
+      el("td", { text: visit[p.point_id] ? visit[p.point_id].arrival : "" }),
+      el("td", { text: visit[p.point_id] ? visit[p.point_id].vehicle_id : "" }),
+      el("td", { text: p.station_id ? (stations[p.station_id] || p.station_id) : "–" }),
+      el("td", { text: why[p.point_id] || "" }))));
+    renderIncidentRows($("#c-incidents tbody"), state.incidents, false);
+    // map
+    const entry = getMap("c-map");
+    await drawNetwork(entry, s.scenario_id, (e) => { if (reportKind() === "blocked_road") pickRoad(e.latlng); });
+    entry.layer.clearLayers();
+    const net = await network(s.scenario_id);
+    const where = {};
+    for (const f of net.features) if (f.properties.feature === "station") where[f.properties.id] = f.geometry.coordinates;
+    for (const p of s.points) {
+      if (p.station_id && where[p.station_id]) {
+        const [lon, lat] = where[p.station_id];
+        entry.layer.addLayer(L.polyline([[p.lat, p.lon], [lat, lon]],
+          { color: "#6b7785", weight: 1, dashArray: "4 4", opacity: 0.7, interactive: false }));
+      }
+    }
+    for (const x of s.stations) {
+      if (!where[x.station_id]) continue;
+      const [lon, lat] = where[x.station_id];
+      entry.layer.addLayer(L.marker([lat, lon], { icon: L.divIcon({ className: "fac station mine", html: "站",
+        iconSize: [26, 26] }) }).bindTooltip(`${x.name} (${x.station_id})`, { permanent: true, direction: "right", className: "label-tip" }));
+    }
+    const bounds = L.latLngBounds([]);
+    for (const p of s.points) {
+      const st = statuses[p.point_id];
+      const m = L.circleMarker([p.lat, p.lon], { radius: 8, color: "#fff", weight: 2, fillColor: COLOURS[st],
+        fillOpacity: 1, className: `pt pt-${p.point_id}` });
+      m.bindTooltip(`${p.name} (${p.point_id}) · ${t("st_" + st)}${visit[p.point_id] ? " · " + visit[p.point_id].arrival : ""}`);
+      m.on("click", (e) => {
+        L.DomEvent.stopPropagation(e);
+        if (reportKind() === "overflow") pickPoint(p);
+        else pickRoad(e.latlng);
+      });
+      entry.layer.addLayer(m);
+      bounds.extend([p.lat, p.lon]);
+    }
+    for (const i of state.incidents.filter((x) => x.kind === "blocked_road" && x.status === "open" && x.lat !== null)) {
+      entry.layer.addLayer(L.marker([i.lat, i.lon], { icon: L.divIcon({ className: "blocked", html: "⛔", iconSize: [20, 20] }) })
+        .bindTooltip(`#${i.id} ${t("blocked_road")} ${i.note || ""}`));
+    }
+    if (bounds.isValid()) entry.map.fitBounds(bounds.pad(0.35), { maxZoom: 15 });
+    if (!entry.clickBound) {
+      entry.map.on("click", (e) => { if (reportKind() === "blocked_road") pickRoad(e.latlng); });
+      entry.clickBound = true;
+    }
+    state.pick = null;
+    showPick();
+  }
+  const reportKind = () => document.querySelector("input[name=r-kind]:checked").value;
+  function pickPoint(p) {
+    state.pick = { kind: "overflow", point_id: p.point_id, label: `${p.name} (${p.point_id})`, lat: p.lat, lon: p.lon };
+    showPick();
+  }
+  function pickRoad(latlng) {
+    state.pick = { kind: "blocked_road", lon: Number(latlng.lng.toFixed(6)), lat: Number(latlng.lat.toFixed(6)),
+      label: `${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}` };
+    showPick();
+  }
+  function showPick() {
+    const box = $("#r-where");
+    const entry = state.maps["c-map"];
+    if (state.pickLayer && entry) entry.map.removeLayer(state.pickLayer);
+    state.pickLayer = null;
+    if (!state.pick || state.pick.kind !== reportKind()) {
+      box.textContent = t(reportKind() === "overflow" ? "choose_point" : "choose_road");
+      box.classList.add("muted");
+      $("#r-submit").disabled = true;
+      return;
+    }
+    box.textContent = state.pick.label;
+    box.classList.remove("muted");
+    $("#r-submit").disabled = false;
+    if (entry) {
+      state.pickLayer = L.circleMarker([state.pick.lat, state.pick.lon], { radius: 14, color: "#f08c00", weight: 3,
+        fill: false, interactive: false }).addTo(entry.map);
+    }
+  }
+  async function submitReport(event) {
+    event.preventDefault();
+    if (!state.pick || !state.township) return;
+    const body = { kind: state.pick.kind, scenario_id: state.township.scenario_id, note: $("#r-note").value };
+    if (body.kind === "overflow") body.point_id = state.pick.point_id;
+    else { body.lon = state.pick.lon; body.lat = state.pick.lat; body.township_code = state.township.code; }
+    const made = await api("/incidents", { method: "POST", json: body });
+    say(`${t("reported")} #${made.id}`, "ok");
+    $("#r-note").value = "";
+    state.pick = null;
+    state.incidents = await api(`/incidents?township=${state.township.code}`);
+    await renderTownship();
+  }
+  function renderIncidentRows(body, rows, withActions) {
+    body.replaceChildren(...rows.map((i) => el("tr", { "data-id": i.id, "data-kind": i.kind, "data-status": i.status },
+      el("td", { text: i.id }), el("td", { text: t(i.kind) }),
+      ...(withActions ? [el("td", { text: scenarioName(i.scenario_id) }), el("td", { text: townName(i.township_code) })] : []),
+      el("td", { text: i.point_id ? i.point_id : (i.lat !== null ? `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}` : "–") +
+        (i.road_ids.length ? ` [${i.road_ids.join(", ")}]` : "") }),
+      el("td", { text: i.note }),
+      el("td", {}, el("span", { class: `badge i-${i.status}`, text: t("status_" + i.status) + (i.plan_id ? ` #${i.plan_id}` : "") })),
+      el("td", { text: new Date(i.created_at.endsWith("Z") || i.created_at.includes("+") ? i.created_at : i.created_at + "Z")
+        .toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) }),
+      ...(withActions ? [el("td", {}, i.status === "used" ? "" : el("button", { type: "button", class: "small",
+        text: i.status === "open" ? t("dismiss") : t("reopen"),
+        onclick: guard(async () => {
+          await api(`/incidents/${i.id}`, { method: "PATCH", json: { status: i.status === "open" ? "dismissed" : "open" } });
+          await incidentsView();
+        }) }))] : []))));
+  }
+
+  // ---- incidents (staff) ---------------------------------------------------------------------
+  async function incidentsView() {
+    const rows = await api("/incidents");
+    renderIncidentRows($("#i-table tbody"), rows, true);
+  }
+
+  // ---- start ---------------------------------------------------------------------------------
+  async function init() {
+    try { state.config = await (await fetch("/web/config")).json(); } catch (_) { /* no base map */ }
+    applyLang();
+    $("#lang").addEventListener("click", toggleLang);
+    $("#signout").addEventListener("click", signOut);
+    $("#signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn($("#key").value.trim()); });
+    for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => show(b.dataset.view));
+    $("#plan-form").addEventListener("submit", guard(startPlan));
+    $("#plan-scenario").addEventListener("change", syncPlanDate);
+    $("#upload-form").addEventListener("submit", guard(uploadScenario));
+    $("#compare-btn").addEventListener("click", guard(comparePlans));
+    $("#chart-kpi").addEventListener("change", drawChart);
+    $("#d-plan").addEventListener("change", guard(() => onPlan(false)));
+    $("#d-date").addEventListener("change", guard(() => onDay(true)));
+    $("#d-station").addEventListener("change", guard(() => onDay(false)));
+    $("#d-truck").addEventListener("change", guard(onTruck));
+    $("#d-print").addEventListener("click", () => window.print());
+    $("#d-xlsx").addEventListener("click", guard(downloadXlsx));
+    $("#c-township").addEventListener("change", guard(() => loadTownship(false)));
+    $("#c-date").addEventListener("change", guard(() => loadTownship(true)));
+    for (const r of document.querySelectorAll("input[name=r-kind]")) r.addEventListener("change", showPick);
+    $("#report-form").addEventListener("submit", guard(submitReport));
+    document.body.dataset.ready = "1";
+    const key = sessionStorage.getItem(KEY);
+    if (key) await signIn(key);
+  }
+  window.sanitationApp = { state, show };
+  init();
+})();
