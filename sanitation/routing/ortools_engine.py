@@ -99,6 +99,12 @@ acceptance; GLS = guided local search; LCI/PCI/PCA = local/parallel cheapest ins
 cheapest arc.
 """
 
+#: share of a run's time given to the OR-Tools search (the rest covers its overrun)
+TIME_SAFETY = 0.96
+
+#: fleets up to this size are modelled whole (see `_Builder._modelled_count`)
+MAX_FLEET = 50
+
 REASON_EXHAUSTED = "fleet capacity/time exhausted (priority {p} dropped first)"
 
 _INT_BUDGET = 2**60
@@ -434,7 +440,7 @@ class _Builder:
             self.copy_nodes[site.id] = nodes
         # vehicles; depot and end nodes only for usable vehicles (any other node is a visit)
         for ti, vt in enumerate(p.vehicle_types):
-            for k in range(vt.count):
+            for k in range(self._modelled_count(ti)):
                 finals = self.final_sites[ti]
                 final = finals[k % len(finals)]
                 if not self._usable(_Vehicle(ti, k, -1, -1, site_idx[final])):
@@ -454,6 +460,22 @@ class _Builder:
                         ti, k, depot_node[vt.depot], end_node[(vt.depot, final)], site_idx[final]
                     )
                 )
+
+    def _modelled_count(self, ti: int) -> int:
+        """Vehicles of type ``ti`` put in the model.
+
+        Large identical fleets (over `MAX_FLEET`, e.g. a benchmark's "as many trucks as
+        customers") slow every local-search move; they are cut to three times the trucks the
+        type's own load needs (at ``capacity_kg x max_trips`` per truck), at least `MAX_FLEET`.
+        """
+        vt = self.problem.vehicle_types[ti]
+        if vt.count <= MAX_FLEET:
+            return vt.count
+        load = sum(
+            self.problem.stops[si].load_kg for si in self.candidates if ti in self.allowed[si]
+        )
+        per_truck = max(1, vt.capacity_kg * (vt.max_trips or 1))
+        return min(vt.count, max(MAX_FLEET, 3 * math.ceil(load / per_truck)))
 
     def _usable(self, veh: _Vehicle) -> bool:
         """Whether the vehicle's shift leaves room for a route with its lunch on it."""
@@ -1052,7 +1074,8 @@ def _run(
         )
         if start is None:
             logger.warning("OR-Tools rejected the constructed routes; using its own start")
-    left = max(0.05, time_limit_s - (time.perf_counter() - t0))
+    # OR-Tools overruns its limit by a few percent on large models (a move in progress ends)
+    left = max(0.05, TIME_SAFETY * time_limit_s - (time.perf_counter() - t0))
     search.time_limit.FromMilliseconds(max(1, int(left * 1000)))
     if start is not None:
         assignment = routing.SolveFromAssignmentWithParameters(start, search)

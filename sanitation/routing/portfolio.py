@@ -79,7 +79,8 @@ class PortfolioEngine:
         Engine names to run (default PyVRP and OR-Tools).
     executor
         Where to run them; None = a fresh local process pool (one worker per engine) per solve.
-        A Dask executor (``client.get_executor()``) works too.
+        A Dask executor (``client.get_executor()``) works too. It needs a free worker per
+        engine: an engine that has not answered ``GRACE_S`` after the limit is given up.
     margin_s
         Seconds kept back from ``params.time_limit_s`` for start-up and verification.
 
