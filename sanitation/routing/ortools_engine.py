@@ -423,7 +423,6 @@ class _Builder:
             order = sorted(vt.unload_sites, key=finish_s)
             self.final_sites[ti] = order[: vt.count]
         self.copy_nodes: dict[str, list[int]] = {}
-        self.max_cap_at: dict[int, int] = {}
         for site in p.sites:
             k = _n_copies(p, site.id, self.candidates, self.allowed, intermediate)
             if k <= 0:
