@@ -83,7 +83,6 @@ def test_portfolio_runs_both_engines_in_processes_and_returns_a_verified_plan():
     assert objective(problem, sol) == pytest.approx(engines[winner]["objective"])
     assert objective(problem, sol) == pytest.approx(min(e["objective"] for e in engines.values()))
     assert all(r.lunch_start_s is not None for r in sol.routes)
-    assert sol.seconds < 4 + portfolio.GRACE_S
 
 
 def _split_first_route(problem: RoutingProblem, sol: RoutingSolution) -> RoutingSolution:
