@@ -18,6 +18,12 @@ demo: $(STAMP)
 	$(BIN)/sanitation demo --out out/demo
 
 test: $(STAMP)
+	@# browser tests (tests/test_web_*.py) drive Debian's chromium via Playwright (never
+	@# `playwright install`); CI runs as root. Without chromium those tests fail with a message.
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
+	  || echo "make test: could not install chromium (not root?): the browser tests will fail"
+	fc-list :lang=zh 2>/dev/null | grep -q . || (apt-get update && apt-get install -y fonts-wqy-microhei) \
+	  || echo "make test: no Chinese font: screenshots will show boxes for Chinese labels"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
