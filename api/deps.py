@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
 from api.keys import Caller, verify_key
@@ -22,7 +23,7 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A
 bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The service settings."""
     return request.app.state.settings
 
@@ -33,12 +34,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_cache(request: Request) -> DocumentCache:
+async def get_cache(request: Request) -> DocumentCache:
     """The plan document cache."""
     return request.app.state.cache
 
 
-def get_runner(request: Request) -> JobRunner:
+async def get_runner(request: Request) -> JobRunner:
     """The job supervisor."""
     return request.app.state.runner
 
@@ -49,7 +50,7 @@ CacheDep = Annotated[DocumentCache, Depends(get_cache)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     key: Annotated[str | None, Depends(api_key_header)],
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -68,8 +69,7 @@ def get_caller(
     if hit is not None and now - hit[0] < KEY_CACHE_S:
         caller = hit[1]
     else:
-        with request.app.state.sessions() as session:
-            caller = verify_key(session, plain)
+        caller = await run_in_threadpool(_verify, request.app.state.sessions, plain)
         if len(cache) > 10_000:
             cache.clear()
         cache[plain] = (now, caller)
@@ -82,13 +82,18 @@ def get_caller(
     return caller
 
 
+def _verify(sessions, plain: str) -> Caller | None:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return verify_key(session, plain)
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def require(*roles: str):  # type: ignore[no-untyped-def]
     """A dependency that admits only the given roles (403 otherwise)."""
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if caller.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -234,13 +234,14 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    access_log: Annotated[bool, typer.Option(help="Log every request (slower).")] = False,
 ) -> None:
     """Run the planning API (FastAPI + uvicorn; settings from SANITATION_* / DATABASE_URL)."""
     import uvicorn
 
     from api.main import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=access_log)
 
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the planning API.")

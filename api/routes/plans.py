@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api import plans
 from api.deps import CacheDep, PlanId, SessionDep, SettingsDep, Staff
@@ -83,9 +84,9 @@ def get_plan(
     responses={**ERRORS, 409: {"model": dict}},
     summary="Routes of a plan",
 )
-def routes(
+async def routes(
+    request: Request,
     settings: SettingsDep,
-    session: SessionDep,
     cache: CacheDep,
     caller: Staff,
     plan_id: PlanId,
@@ -98,11 +99,19 @@ def routes(
     key = ("routes", plan_id, date, station, vehicle)
     body = cache.answer(key)
     if body is None:
+        body = await run_in_threadpool(
+            _routes_body, request.app.state.sessions, settings, cache, key
+        )
+    return Response(body, media_type="application/json")
+
+
+def _routes_body(sessions, settings, cache, key) -> bytes:  # type: ignore[no-untyped-def]
+    _, plan_id, date, station, vehicle = key
+    with sessions() as session:
         plan = plans.get_plan(session, plan_id)
         doc = cache.document(settings, plan)
-        answer = plans.routes_answer(doc, plan_id, date=date, station=station, vehicle=vehicle)
-        body = cache.keep(key, answer)
-    return Response(body, media_type="application/json")
+    answer = plans.routes_answer(doc, plan_id, date=date, station=station, vehicle=vehicle)
+    return cache.keep(key, answer)
 
 
 @router.get(
