@@ -59,7 +59,8 @@ def report(
         if code is None or not caller.sees_township(code):
             raise NotFoundError("point_id", request.point_id, "collection point")
         point = next(p for p in scenario.points if p.point_id == request.point_id)
-        lon, lat = request.lon or point.lon, request.lat or point.lat
+        lon = point.lon if request.lon is None else request.lon
+        lat = point.lat if request.lat is None else request.lat
     else:
         if request.lon is None or request.lat is None:
             field = "lon" if request.lon is None else "lat"
