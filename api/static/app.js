@@ -118,11 +118,12 @@
     $("#view-signin").hidden = true;
     $("#signout").hidden = false;
     const allowed = VIEWS[state.me.role] || [];
+    await loadCommon();
     for (const b of document.querySelectorAll("#tabs button")) b.hidden = !allowed.includes(b.dataset.view);
     $("#tabs").hidden = allowed.length < 2;
     showWho();
-    await loadCommon();
     await show(allowed[0]);
+    document.body.dataset.role = state.me.role;
   }
   function showWho() {
     const who = $("#who");
