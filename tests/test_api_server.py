@@ -117,27 +117,44 @@ def upload(client: httpx.Client) -> int:
     return answer.json()["id"]
 
 
-def test_end_to_end(server):
+def test_end_to_end_across_a_restart(server):
+    """Keys from the CLI, a zip upload, a plan job that survives a hard restart of the service
+    (interrupted, re-queued, done), routes for a dispatcher, a summary for a coordinator."""
     planner = cli_key(server.data, "--role", "planner")
     dispatcher = cli_key(server.data, "--role", "dispatcher")
     coordinator = cli_key(server.data, "--role", "coordinator", "--township", "990000001")
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
         sid = upload(client)
+        reported = client.post(
+            "/incidents", json={"kind": "overflow", "scenario_id": sid, "point_id": "P2"}
+        )
+        assert reported.status_code == 201
         started = client.post(
             f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 1}
         )
         assert started.status_code == 202
-        job = wait_state(client, started.json()["job_id"], {"done", "failed"})
+        job_id, plan_id = started.json()["job_id"], started.json()["plan_id"]
+        wait_state(client, job_id, {"running"})
+    server.kill()  # no shutdown: the job is left "running" in the database
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        job = wait_state(client, job_id, {"done", "failed"})
         assert job["state"] == "done", job
-        assert job["attempts"] == 1
-        plan_id = started.json()["plan_id"]
+        assert job["interruptions"] == 1
+        assert job["attempts"] == 2
+        # Stored data is intact: the scenario, the incident (used by the re-run plan).
+        assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
+        incident = client.get(f"/incidents/{reported.json()['id']}").json()
+        assert incident["status"] == "used"
+        assert incident["plan_id"] == plan_id
     with httpx.Client(base_url=server.url, timeout=30) as client:
         auth = {"Authorization": f"Bearer {dispatcher}"}
         routes = client.get(f"/plans/{plan_id}/routes", headers=auth)
         assert routes.status_code == 200
         visits = routes.json()["routes"][0]["visits"]
         assert visits[0]["arrival"].count(":") == 1
+        assert "P2" in {v["id"] for r in routes.json()["routes"] for v in r["visits"]}
         summary = client.get("/townships/990000001/summary", headers={"X-API-Key": coordinator})
         assert summary.status_code == 200
         assert summary.json()["plan_id"] == plan_id
@@ -180,32 +197,3 @@ def test_killed_worker_fails_the_job(server):
         assert plan["files"] == []
         # The service still answers and the scenario is intact.
         assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
-
-
-def test_restart_interrupts_and_requeues(server):
-    planner = cli_key(server.data, "--role", "planner")
-    server.start()
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
-        sid = upload(client)
-        reported = client.post(
-            "/incidents", json={"kind": "overflow", "scenario_id": sid, "point_id": "P2"}
-        )
-        assert reported.status_code == 201
-        started = client.post(
-            f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 1}
-        )
-        job_id = started.json()["job_id"]
-        wait_state(client, job_id, {"running"})
-    server.kill()  # no shutdown: the job is left "running" in the database
-    server.start()
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
-        job = wait_state(client, job_id, {"done", "failed"})
-        assert job["state"] == "done", job
-        assert job["interruptions"] == 1
-        assert job["attempts"] == 2
-        # Stored data is intact: the scenario, the incident (used by the re-run plan), the plan.
-        incident = client.get(f"/incidents/{reported.json()['id']}").json()
-        assert incident["status"] == "used"
-        assert incident["plan_id"] == started.json()["plan_id"]
-        assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
-        assert client.get(f"/plans/{started.json()['plan_id']}/routes").status_code == 200
