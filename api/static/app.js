@@ -43,6 +43,7 @@
     return node;
   };
   const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.zh[key] || key;
+  const tOr = (key, fallback) => (I18N[state.lang] && I18N[state.lang][key] !== undefined ? I18N[state.lang][key] : fallback);
   const fmt = (x, digits = 1) => (x === null || x === undefined ? "–" :
     Number(x).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB",
       { minimumFractionDigits: digits, maximumFractionDigits: digits }));
@@ -257,8 +258,15 @@
         el("td", { text: p.dates.join(", ") }), el("td", { text: p.engine }),
         el("td", {}, el("span", { class: `badge s-${p.status}`, text: t("state_" + p.status) })),
         el("td", { class: "num", text: fmt(k.total_cost_cny, 0) }),
-        el("td", { class: "num", text: fmt(k.distance_km, 1) }));
+        el("td", { class: "num", text: fmt(k.distance_km, 1) }),
+        el("td", {}, p.status === "done" ? el("button", { type: "button", class: "small", "data-open": p.id,
+          text: t("open_routes"), onclick: guard(() => openRoutes(p.id)) }) : ""));
     }));
+  }
+  async function openRoutes(planId) {
+    await show("dispatcher");
+    $("#d-plan").value = String(planId);
+    await onPlan(false);
   }
   async function startPlan(event) {
     event.preventDefault();
@@ -281,8 +289,9 @@
       badge.dataset.state = job.state;
       const share = job.state === "done" ? 1 : job.total ? job.done / job.total : 0;
       $("#job-bar").style.width = `${Math.round(share * 100)}%`;
-      $("#job-stage").textContent = [job.stage, job.total ? `${job.done}/${job.total}` : "", job.detail,
-        job.error || ""].filter(Boolean).join(" · ");
+      const running = !["done", "failed", "cancelled"].includes(job.state);
+      $("#job-stage").textContent = [tOr("stage_" + job.stage, job.stage), job.total ? `${job.done}/${job.total}` : "",
+        running ? job.detail : "", job.error || ""].filter(Boolean).join(" · ");
       if (["done", "failed", "cancelled"].includes(job.state)) {
         state.plans = await api("/plans");
         renderPlans();
@@ -330,11 +339,16 @@
     select.value = chosen;
     drawChart();
   }
+  function niceMax(x) {
+    const step = 10 ** Math.floor(Math.log10(x / 4));
+    for (const m of [1, 2, 2.5, 5, 10]) if (step * m * 4 >= x) return step * m * 4;
+    return step * 40;
+  }
   function drawChart() {
     const data = state.compare;
     const k = $("#chart-kpi").value;
     const values = data.rows.map((r) => Number(r.kpis[k]) || 0);
-    const max = Math.max(...values, 1e-9);
+    const max = niceMax(Math.max(...values, 1e-9));
     const W = 460, H = 240, left = 48, bottom = 40, top = 24;
     const bw = Math.min(70, (W - left - 10) / values.length * 0.6);
     const step = (W - left - 10) / values.length;
@@ -355,14 +369,14 @@
     for (let g = 0; g <= 4; g++) {
       const y = y0 - (y0 - top) * g / 4;
       add("line", { x1: left, y1: y, x2: W - 5, y2: y, stroke: "#e3e7eb" });
-      add("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, fmt(max * g / 4, max < 10 ? 1 : 0));
+      add("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, fmt(max * g / 4, max < 8 ? 1 : 0));
     }
     values.forEach((v, i) => {
       const h = (y0 - top) * v / max;
       const x = left + step * i + (step - bw) / 2;
       add("rect", { x, y: y0 - h, width: bw, height: h, fill: i === 0 ? "#5b6c80" : "#2f7fbf", rx: 2,
         "data-plan": data.rows[i].plan_id });
-      add("text", { x: x + bw / 2, y: y0 - h - 5, "text-anchor": "middle", class: "val" }, fmt(v, max < 10 ? 1 : 0));
+      add("text", { x: x + bw / 2, y: y0 - h - 5, "text-anchor": "middle", class: "val" }, fmt(v, v < 100 ? 1 : 0));
       add("text", { x: x + bw / 2, y: y0 + 16, "text-anchor": "middle", class: "axis" }, `#${data.rows[i].plan_id}`);
       add("text", { x: x + bw / 2, y: y0 + 30, "text-anchor": "middle", class: "axis small" },
         data.rows[i].scenario.slice(0, 14));
@@ -498,6 +512,7 @@
     }
     const bounds = line.getBounds();
     for (const v of route.visits) bounds.extend([v.lat, v.lon]);
+    entry.bounds = bounds;
     if (bounds.isValid()) entry.map.fitBounds(bounds, { padding: [30, 30] });
     $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
   }
@@ -579,7 +594,7 @@
     $("#c-summary").replaceChildren(
       card(t("township"), `${s.name}`), card(t("date"), s.date || "–"),
       card(t("stations_serving"), stationNamesList),
-      card(t("due_n"), count("served") + count("unserved") + s.service.filter((v) => statuses[v.point_id] === "incident").length),
+      card(t("due_n"), s.service.length + s.unserved.length),
       card(t("served_n"), s.service.length, "ok"), card(t("unserved_n"), s.unserved.length, s.unserved.length ? "bad" : ""),
       card(t("incidents_n"), openIncidents, openIncidents ? "warn" : ""));
     const visit = Object.fromEntries(s.service.map((v) => [v.point_id, v]));
@@ -615,11 +630,15 @@
         iconSize: [26, 26] }) }).bindTooltip(`${x.name} (${x.station_id})`, { permanent: true, direction: "right", className: "label-tip" }));
     }
     const bounds = L.latLngBounds([]);
+    for (const x of s.stations) if (where[x.station_id]) bounds.extend([where[x.station_id][1], where[x.station_id][0]]);
     for (const p of s.points) {
       const st = statuses[p.point_id];
       const m = L.circleMarker([p.lat, p.lon], { radius: 8, color: "#fff", weight: 2, fillColor: COLOURS[st],
         fillOpacity: 1, className: `pt pt-${p.point_id}` });
-      m.bindTooltip(`${p.name} (${p.point_id}) · ${t("st_" + st)}${visit[p.point_id] ? " · " + visit[p.point_id].arrival : ""}`);
+      const few = s.points.length <= 40;
+      m.bindTooltip(few ? `${p.name}${visit[p.point_id] ? " " + visit[p.point_id].arrival : ""}`
+        : `${p.name} (${p.point_id}) · ${t("st_" + st)}${visit[p.point_id] ? " · " + visit[p.point_id].arrival : ""}`,
+      few ? { permanent: true, direction: "right", offset: [8, 0], className: "point-tip" } : {});
       m.on("click", (e) => {
         L.DomEvent.stopPropagation(e);
         if (reportKind() === "overflow") pickPoint(p);
@@ -629,10 +648,12 @@
       bounds.extend([p.lat, p.lon]);
     }
     for (const i of state.incidents.filter((x) => x.kind === "blocked_road" && x.status === "open" && x.lat !== null)) {
-      entry.layer.addLayer(L.marker([i.lat, i.lon], { icon: L.divIcon({ className: "blocked", html: "⛔", iconSize: [20, 20] }) })
+      entry.layer.addLayer(L.marker([i.lat, i.lon], { icon: L.divIcon({ className: "blocked", html: "<b></b>", iconSize: [20, 20] }),
+        zIndexOffset: 2000 })
         .bindTooltip(`#${i.id} ${t("blocked_road")} ${i.note || ""}`));
     }
-    if (bounds.isValid()) entry.map.fitBounds(bounds.pad(0.35), { maxZoom: 15 });
+    entry.bounds = bounds.pad(0.25);
+    if (bounds.isValid()) entry.map.fitBounds(entry.bounds, { maxZoom: 16 });
     if (!entry.clickBound) {
       entry.map.on("click", (e) => { if (reportKind() === "blocked_road") pickRoad(e.latlng); });
       entry.clickBound = true;
@@ -682,11 +703,15 @@
     state.incidents = await api(`/incidents?township=${state.township.code}`);
     await renderTownship();
   }
+  function pointLabel(id) {
+    const p = state.township && state.township.points.find((x) => x.point_id === id);
+    return p ? `${p.name} (${id})` : id;
+  }
   function renderIncidentRows(body, rows, withActions) {
     body.replaceChildren(...rows.map((i) => el("tr", { "data-id": i.id, "data-kind": i.kind, "data-status": i.status },
       el("td", { text: i.id }), el("td", { text: t(i.kind) }),
       ...(withActions ? [el("td", { text: scenarioName(i.scenario_id) }), el("td", { text: townName(i.township_code) })] : []),
-      el("td", { text: i.point_id ? i.point_id : (i.lat !== null ? `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}` : "–") +
+      el("td", { text: i.point_id ? pointLabel(i.point_id) : (i.lat !== null ? `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}` : "–") +
         (i.road_ids.length ? ` [${i.road_ids.join(", ")}]` : "") }),
       el("td", { text: i.note }),
       el("td", {}, el("span", { class: `badge i-${i.status}`, text: t("status_" + i.status) + (i.plan_id ? ` #${i.plan_id}` : "") })),
@@ -704,6 +729,13 @@
   async function incidentsView() {
     const rows = await api("/incidents");
     renderIncidentRows($("#i-table tbody"), rows, true);
+  }
+
+  function refitMaps() {
+    for (const entry of Object.values(state.maps)) {
+      entry.map.invalidateSize({ animate: false });
+      if (entry.bounds && entry.bounds.isValid()) entry.map.fitBounds(entry.bounds, { padding: [30, 30], animate: false });
+    }
   }
 
   // ---- start ---------------------------------------------------------------------------------
@@ -729,6 +761,9 @@
     $("#c-date").addEventListener("change", guard(() => loadTownship(true)));
     for (const r of document.querySelectorAll("input[name=r-kind]")) r.addEventListener("change", showPick);
     $("#report-form").addEventListener("submit", guard(submitReport));
+    window.addEventListener("beforeprint", refitMaps);
+    window.addEventListener("afterprint", refitMaps);
+    window.matchMedia("print").addEventListener("change", refitMaps);
     document.body.dataset.ready = "1";
     const key = sessionStorage.getItem(KEY);
     if (key) await signIn(key);
