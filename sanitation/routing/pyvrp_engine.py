@@ -427,6 +427,8 @@ def _build_data(
             depots.append(Depot(add_loc(site.location), 0, horizon, 0, name=f"start:{site.id}"))
             depot_site.append(None)
     for _, v in vts:
+        if v.max_trips == 1:
+            continue  # no reloads: only the final unload, modelled by the end depot
         for u in v.unload_sites:
             if u in reload_depot:
                 continue
@@ -442,6 +444,9 @@ def _build_data(
     end_depot: dict[int, int] = {}
     end_loc: dict[int, int] = {}
     for i, v in vts:
+        if _ends_at_depot(problem, v):
+            end_depot[i] = start_depot[v.depot]
+            continue
         b = v.lunch.duration_s if v.lunch is not None else 0
         end_depot[i] = len(depots)
         end_loc[i] = add_loc(-1)
@@ -538,6 +543,16 @@ def _build_data(
     return _Mapping(data, list(candidates), depot_site, vt_index)
 
 
+def _ends_at_depot(problem: RoutingProblem, v: VehicleType) -> bool:
+    """Whether the final unload can be the depot itself at no cost (single trip, the depot is
+    an unload site with no unload time, open the whole shift): then the route simply ends at the
+    start depot, as in a plain CVRP, and the scheduler adds the zero-cost unload there."""
+    if v.max_trips != 1 or v.depot not in v.unload_sites:
+        return False
+    site = problem.site(v.depot)
+    return site.unload_s == 0 and site.open_s <= v.shift_start_s and site.close_s >= v.shift_end_s
+
+
 def _matrices(
     problem: RoutingProblem,
     profile: int,
@@ -553,6 +568,8 @@ def _matrices(
     dist_m = dist[np.ix_(idx, idx)].astype(np.int64)
     dur_m = dur[np.ix_(idx, idx)].astype(np.int64)
     for i, v in vts:
+        if i not in end_loc:
+            continue
         e = end_loc[i]
         depot = problem.site(v.depot).location
         best_cost = np.full(len(src), np.inf)
