@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def run_suite(name: str, time_limit: float, engine: str | None, seed: int, every
     report = run_bench(name, files, time_limit_s=time_limit, engine=engine, seed=seed)
     report["wall_clock_s"] = round(time.time() - t0, 1)
     report["every"] = every
+    report["commit"] = _git_head()
     report["load_avg_1min"] = [round(load_start, 1), round(os.getloadavg()[0], 1)]
     report["n_instances_in_suite"] = len(expand_paths([folder], suffixes))
     report["machine"] = f"{platform.processor() or platform.machine()}, {platform.system()}"
@@ -58,6 +60,20 @@ def run_suite(name: str, time_limit: float, engine: str | None, seed: int, every
     out = RESULTS / f"{name}.json"
     write_json(report, out)
     return out
+
+
+def _git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "?"
+    return out.stdout.strip() or "?"
 
 
 def _fmt(x: Any, nd: int = 2) -> str:
@@ -143,7 +159,8 @@ def render() -> None:
             f"Engine `{report['engine']}`, {report['time_limit_s']:g} s per instance, "
             f"{n_run} of {n_all} instances"
             + (f" (**every {every}th instance in file order, a subset**)" if every > 1 else "")
-            + f", run {report.get('date_utc', '?')} UTC, wall clock {report.get('wall_clock_s')} s"
+            + f", run {report.get('date_utc', '?')} UTC at commit {report.get('commit', '?')}, "
+            + f"wall clock {report.get('wall_clock_s')} s"
             + (
                 f", 1-min load average {report['load_avg_1min'][0]} at the start and "
                 f"{report['load_avg_1min'][1]} at the end (2 cores)."
