@@ -128,6 +128,22 @@ def _table(report: dict[str, Any], waste: bool) -> list[str]:
     return lines
 
 
+def _earlier(report: dict[str, Any]) -> list[str]:
+    """One paragraph summarising an earlier full run of the same suite (kept for the record)."""
+    rows = report["results"]
+    gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
+    worst = max(rows, key=lambda r: r["gap_pct"] if r["gap_pct"] is not None else -1)
+    return [
+        f"Earlier full run of this suite ({report.get('date_utc', '?')} UTC, routing code at "
+        f"commit {report.get('commit', '?')}, same settings; "
+        f"{report.get('load_avg_note', 'load not recorded')}): "
+        f"{sum(1 for r in rows if r['feasible'])}/{len(rows)} feasible and verified, mean gap "
+        f"{statistics.mean(gaps):.2f} %, max {max(gaps):.2f} % ({worst['instance']}). "
+        f"Raw results: `benchmarks/results/{Path(str(report.get('problem', ''))).name}_run1.json`.",
+        "",
+    ]
+
+
 def render() -> None:
     """Write the Markdown document from the saved JSON reports."""
     out = [
@@ -178,6 +194,9 @@ def render() -> None:
         out += [f"Command: {cmd}", ""]
         out += _table(report, waste=name == "waste")
         out.append("")
+        earlier = RESULTS / f"{name}_run1.json"
+        if earlier.exists():
+            out += _earlier(json.loads(earlier.read_text(encoding="utf-8")))
         if name == "waste":
             out += [
                 "Rules checked: time windows at stops, landfills and depot (shift), one-hour lunch",
@@ -196,7 +215,12 @@ def render() -> None:
             "## Scale check: one generated station with "
             f"{s['points']} points (`benchmarks/routing_scale.py`)",
             "",
-            f"Engine `{s['engine']}`, search limit {s['time_limit_s']:g} s: total "
+            "Command: `.venv/bin/python benchmarks/routing_scale.py --points "
+            f"{s['points']} --time-limit {s['time_limit_s']:g} --json "
+            "benchmarks/results/scale.json`",
+            "",
+            f"Routing code at commit {s.get('commit', '?')}; engine `{s['engine']}`, "
+            f"search limit {s['time_limit_s']:g} s: total "
             f"{s['total_s']} s (build {s['build_s']} s, solve {s['solve_s']} s, verify "
             f"{s['verify_s']} s); verified: {'yes' if s['verified'] else 'NO'}; "
             f"{s['routes']} routes, {s['unloads']} unloads, {s['unserved']} unserved, "
