@@ -45,7 +45,7 @@ def folder_zip(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and "source" not in path.relative_to(folder).parts:
+            if path.is_file():
                 archive.write(path, path.relative_to(folder).as_posix())
     return buffer.getvalue()
 
