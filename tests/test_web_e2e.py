@@ -322,9 +322,11 @@ def test_dispatcher_route_matches_the_api(page, live):
     assert len(page.query_selector_all("#d-map .vmark.stop")) == sum(
         v["kind"] == "stop" for v in visits
     )
-    assert len(page.query_selector_all("#d-map .vmark.unload")) == sum(
-        v["kind"] == "unload" for v in visits
-    )
+    unloads = page.eval_on_selector_all("#d-map .vmark.unload", "ms => ms.map(m => m.textContent)")
+    assert len(unloads) == len({v["id"] for v in visits if v["kind"] == "unload"})
+    assert sorted(int(o) for u in unloads for o in u.removeprefix("卸").split("·")) == [
+        v["order"] for v in visits if v["kind"] == "unload"
+    ]
     assert page.inner_text("#d-map .vmark.stop >> nth=0") == "1" or visits[0]["kind"] == "unload"
     assert len(page.query_selector_all("#d-map path.leaflet-interactive")) > 10
     shot(page, "dispatcher.png", full_page=True)

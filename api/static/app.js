@@ -184,7 +184,17 @@
     const entry = { map, roads: L.layerGroup().addTo(map), layer: L.layerGroup().addTo(map), scenario: null };
     state.maps[id] = entry;
     map.setView([30.13, 116.7], 12);
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => map.invalidateSize({ animate: false })).observe(document.getElementById(id));
+    }
     return entry;
+  }
+  function fit(entry, options) {
+    // no animation: Leaflet drops a second fitBounds while a zoom animation runs
+    entry.map.invalidateSize({ animate: false });
+    if (entry.bounds && entry.bounds.isValid()) {
+      entry.map.fitBounds(entry.bounds, Object.assign({ animate: false }, options || {}));
+    }
   }
   async function network(scenarioId) {
     if (!state.networks[scenarioId]) {
@@ -214,14 +224,16 @@
       const [lon, lat] = f.geometry.coordinates;
       const cls = p.feature === "station" ? "fac station" : p.feature === "depot" ? "fac depot" : "fac disposal";
       const label = p.feature === "station" ? "站" : p.feature === "depot" ? "场" : "厂";
+      const size = p.feature === "depot" ? [16, 16] : [22, 22];
       const marker = L.marker([lat, lon], {
-        icon: L.divIcon({ className: cls, html: label, iconSize: [22, 22] }), zIndexOffset: -100,
+        icon: L.divIcon({ className: cls, html: label, iconSize: size }), zIndexOffset: -100,
       });
       marker.bindTooltip(`${p.name} (${p.id})`);
       entry.roads.addLayer(marker);
     }
     const bounds = layer.getBounds();
-    if (bounds.isValid()) entry.map.fitBounds(bounds, { padding: [20, 20] });
+    entry.bounds = bounds;
+    fit(entry, { padding: [20, 20] });
     entry.scenario = scenarioId;
   }
 
@@ -490,7 +502,7 @@
     },
     el("td", { class: "num", text: v.order }),
     el("td", {}, el("span", { class: `tag ${v.kind}`, text: t(v.kind) })),
-    el("td", { text: `${v.name} (${v.id})` }), el("td", { text: v.arrival }),
+    el("td", {}, v.name, el("span", { class: "pid", text: v.id })), el("td", { text: v.arrival }),
     el("td", { class: "num", text: v.kind === "unload" ? `−${fmt(v.load_kg, 0)}` : fmt(v.load_kg, 0) }),
     el("td", { class: "num", text: fmt(v.load_after_kg, 0) }), el("td", { class: "print-only" }))));
     // route line along the roads (stored GeoJSON), then the visits on top
@@ -501,19 +513,31 @@
       { style: { color: "#1f6fd1", weight: 5, opacity: 0.8 } });
     entry.layer.addLayer(line);
     entry.markers = {};
-    for (const v of route.visits) {
-      const cls = v.kind === "unload" ? "vmark unload" : "vmark stop";
-      const html = v.kind === "unload" ? `卸${v.order}` : `${v.order}`;
-      const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: cls, html,
-        iconSize: v.kind === "unload" ? [30, 20] : [24, 24] }), zIndexOffset: v.kind === "unload" ? 500 : 1000 });
+    for (const v of route.visits.filter((x) => x.kind === "stop")) {
+      const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: "vmark stop", html: `${v.order}`,
+        iconSize: [24, 24] }), zIndexOffset: 1000 });
       m.bindTooltip(`${v.order}. ${v.name} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`);
       entry.layer.addLayer(m);
       entry.markers[v.order] = m;
     }
+    // one marker per unload site, listing every unload visit there (卸 7·14·23)
+    const sites = new Map();
+    for (const v of route.visits.filter((x) => x.kind === "unload")) {
+      if (!sites.has(v.id)) sites.set(v.id, []);
+      sites.get(v.id).push(v);
+    }
+    for (const [id, vs] of sites) {
+      const orders = vs.map((v) => v.order).join("·");
+      const m = L.marker([vs[0].lat, vs[0].lon], { icon: L.divIcon({ className: "vmark unload",
+        html: `卸${orders}`, iconSize: [Math.max(30, 14 + 8 * orders.length), 20] }), zIndexOffset: 500 });
+      m.bindTooltip(vs.map((v) => `${v.order}. ${v.name} (${id}) · ${v.arrival} · −${fmt(v.load_kg, 0)} kg`).join("<br>"));
+      entry.layer.addLayer(m);
+      for (const v of vs) entry.markers[v.order] = m;
+    }
     const bounds = line.getBounds();
     for (const v of route.visits) bounds.extend([v.lat, v.lon]);
     entry.bounds = bounds;
-    if (bounds.isValid()) entry.map.fitBounds(bounds, { padding: [30, 30] });
+    fit(entry, { padding: [30, 30] });
     $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
   }
   function highlight(order) {
@@ -652,8 +676,8 @@
         zIndexOffset: 2000 })
         .bindTooltip(`#${i.id} ${t("blocked_road")} ${i.note || ""}`));
     }
-    entry.bounds = bounds.pad(0.25);
-    if (bounds.isValid()) entry.map.fitBounds(entry.bounds, { maxZoom: 16 });
+    entry.bounds = bounds.isValid() ? bounds.pad(0.15) : entry.bounds;
+    fit(entry, { maxZoom: 16 });
     if (!entry.clickBound) {
       entry.map.on("click", (e) => { if (reportKind() === "blocked_road") pickRoad(e.latlng); });
       entry.clickBound = true;
@@ -732,10 +756,7 @@
   }
 
   function refitMaps() {
-    for (const entry of Object.values(state.maps)) {
-      entry.map.invalidateSize({ animate: false });
-      if (entry.bounds && entry.bounds.isValid()) entry.map.fitBounds(entry.bounds, { padding: [30, 30], animate: false });
-    }
+    for (const entry of Object.values(state.maps)) fit(entry, { padding: [30, 30] });
   }
 
   // ---- start ---------------------------------------------------------------------------------
