@@ -86,9 +86,11 @@ def render(results: Path) -> str:
         "## Facility location (station siting)",
         "",
         "Produced by `benchmarks/facility_tables.py` (do not edit by hand). Solver: "
-        "`sanitation.assignment.solve`, engine `auto` (single-source: CP-SAT and SCIP racing in "
-        "two threads; above 20,000 point-station pairs: Lagrangian relaxation, then the exact "
-        "model restricted to the stations it selects). Cost = the benchmark's own objective; "
+        "`sanitation.assignment.solve`, engine `auto` (single-source: a Lagrangian greedy "
+        "solution improved by iterated local search warm-starts CP-SAT and SCIP racing in two "
+        "threads, one thread each; multi-source: SCIP; above 20,000 point-station pairs: "
+        "Lagrangian relaxation, then the exact model restricted to the stations it selects, "
+        "widened while time remains). Cost = the benchmark's own objective; "
         "optimum from `capopt.csv` / `bks_optimal.csv`; gap = 100 (cost - optimum) / optimum; "
         "*proven* = the solver proved optimality itself (bound = cost). Seconds are wall-clock "
         "including reading the file, on a shared 2-core machine (other jobs were running: see "

@@ -142,10 +142,12 @@ def iterated(
     time_limit_s: float,
     seed: int,
     kick: int = 4,
+    patience: int | None = None,
 ) -> tuple[np.ndarray, float]:
     """Iterated local search: `improve`, then repeatedly move ``kick`` random units (or close
     a random open station) and `improve` again, keeping the best, for at most ``50 u + 100``
-    kicks. Seeded: reproducible unless the time limit cuts it at a different kick."""
+    kicks, stopping after ``patience`` (default ``2 u + 100``) kicks without a new best.
+    Seeded: reproducible unless the time limit cuts it at a different kick."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     args = (cost, usable, demand, capacity, fixed, status)
@@ -153,9 +155,12 @@ def iterated(
     current, current_value = best, best_value
     u, m = cost.shape
     demand = demand.astype(np.int64)
+    stale = 0
+    patience = 2 * u + 100 if patience is None else patience
     for _ in range(50 * u + 100):
-        if time.perf_counter() - start >= time_limit_s:
+        if time.perf_counter() - start >= time_limit_s or stale > patience:
             break
+        stale += 1
         trial = current.copy()
         room = capacity - np.bincount(trial, weights=demand, minlength=m)
         members = np.zeros(0, dtype=np.int64)
@@ -184,5 +189,5 @@ def iterated(
         if value < current_value - 1e-9 or rng.random() < 0.05:
             current, current_value = trial, value
         if value < best_value - 1e-9:
-            best, best_value = trial, value
+            best, best_value, stale = trial, value, 0
     return best, best_value

@@ -785,7 +785,7 @@ def solve(
     elif params.engine == "auto" and model.single_source:
         # warm start: Lagrangian greedy solution improved by local search
         relaxation, hint = _relax(model, min(0.03 * params.time_limit_s, 1.0))
-        hint = _polish(model, hint, min(0.07 * params.time_limit_s, 2.0), seed)
+        hint = _polish(model, hint, min(0.1 * params.time_limit_s, 3.0), seed)
         result = _finish(model, deadline=deadline, seed=seed, params=params, hint=hint)
         warm = [_empty("lagrangian", relaxation.bound), *([hint] if hint is not None else [])]
         result = _combine([result, *warm])
