@@ -1019,8 +1019,8 @@ def _plan(opts: dict[str, Any], reloads: bool) -> list[tuple[str, str, bool, flo
         first = str(opts.get("first_solution", DEFAULT_FIRST_SOLUTION))
         meta = str(opts.get("metaheuristic", DEFAULT_METAHEURISTIC))
         construct = opts.get("construct", "auto")
-        use = construct is True or (construct == "auto" and reloads)
-        return [(first, meta, use, 1.0)]
+        auto = construct == "auto" and reloads and meta != "ITERATED_LOCAL_SEARCH"
+        return [(first, meta, construct is True or auto, 1.0)]
     runs = [(DEFAULT_FIRST_SOLUTION, DEFAULT_METAHEURISTIC, False, 0.5)]
     if reloads:
         runs.append((DEFAULT_FIRST_SOLUTION, "GUIDED_LOCAL_SEARCH", True, 0.5))
@@ -1077,6 +1077,11 @@ def _run(
     left = max(0.05, TIME_SAFETY * time_limit_s - (time.perf_counter() - t0))
     search.time_limit.FromMilliseconds(max(1, int(left * 1000)))
     if start is not None:
+        if use_ils:  # OR-Tools' ILS cannot start from a given solution: GLS from it instead
+            search.local_search_metaheuristic = (
+                routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+            )
+            stats["metaheuristic"] = "GUIDED_LOCAL_SEARCH"
         assignment = routing.SolveFromAssignmentWithParameters(start, search)
     elif use_ils:
         assignment = routing.SolveWithIteratedLocalSearch(search)
