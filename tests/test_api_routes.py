@@ -245,6 +245,20 @@ def test_plan_routes_and_filters(env):
     )
     assert sheet.status_code == 200
     assert sheet.content[:2] == b"PK"
+    # A missing sheet is regenerated on demand.
+    truck = route["vehicle_id"].replace("/", "_").replace("#", "_")
+    name = f"route_sheets/{route['date']}_{truck}.xlsx"
+    assert name in plan["files"]
+    stored = env["data"] / "plans"
+    (path,) = stored.glob(f"*/output/{name}")
+    path.unlink()
+    again = client.get(
+        f"/plans/{plan_id}/route-sheet",
+        params={"date": route["date"], "vehicle": route["vehicle_id"]},
+        headers=h,
+    )
+    assert again.status_code == 200
+    assert path.is_file()
     assert client.get(f"/plans/{plan_id}/files/worker.log", headers=h).status_code == 404
     assert client.get(f"/plans/{plan_id}/files/kpis.csv", headers=h).status_code == 200
     assert client.get("/plans/9999/routes", headers=h).status_code == 404
@@ -342,6 +356,12 @@ def test_incidents_scope_and_next_plan(env):
     )
     again = client.post(f"/jobs/{started['job_id']}/cancel", headers=h["planner"])
     assert again.status_code == 409
+    no_routes = client.get(f"/plans/{started['plan_id']}/routes", headers=h["planner"])
+    assert no_routes.status_code == 409
+    assert (
+        no_routes.json()["detail"]
+        == f"plan_id: plan {started['plan_id']} is cancelled; no routes yet"
+    )
 
 
 def test_overlay_of_incidents_is_written(env):
