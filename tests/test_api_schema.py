@@ -52,7 +52,7 @@ def test_no_server_errors(served):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25,
+            max_examples=15,
             deadline=None,
             derandomize=True,
             database=None,
