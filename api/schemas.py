@@ -8,15 +8,22 @@ kilometres (``_km``); money in CNY (``_cny``); coordinates WGS-84 longitude/lati
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
 
 Role = Literal["planner", "dispatcher", "coordinator"]
 Engine = Literal["portfolio", "pyvrp", "ortools"]
 MAX_ID = 2**31 - 1
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 TownshipCode = Field(pattern=r"^\d{9}$", description="9-digit township statistical code")
 
@@ -121,7 +128,7 @@ class ScenarioPublic(BaseModel):
     kind: Literal["upload", "whatif"] = Field(description="uploaded, or derived with overrides")
     parent_id: int | None
     plan_date: dt.date
-    created_at: dt.datetime
+    created_at: UtcTime
     townships: list[TownshipRef]
     stations: list[StationRef]
     n_villages: int
@@ -171,9 +178,9 @@ class JobPublic(BaseModel):
     interruptions: int = Field(description="service restarts while the job was running")
     error: str | None = Field(description="why the job failed or was interrupted")
     problems: list[str]
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
 
 
 class IncidentUse(BaseModel):
@@ -200,8 +207,8 @@ class PlanPublic(BaseModel):
     error: str | None
     problems: list[str]
     files: list[str] = Field(description="names for GET /plans/{id}/files/{name}")
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
+    created_at: UtcTime
+    finished_at: UtcTime | None
 
 
 class RoutesPublic(BaseModel):
@@ -316,4 +323,4 @@ class IncidentPublic(BaseModel):
     note: str
     status: Literal["open", "used", "dismissed"]
     plan_id: int | None
-    created_at: dt.datetime
+    created_at: UtcTime

@@ -76,6 +76,7 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     logger.info("job %d attempt %d: plan %d (%s)", job_id, attempt, plan.id, plan.planned_yaml)
 
     last = [0.0, ""]
+    data_root = str(settings.data_dir.resolve()) + "/"
 
     def progress(stage: str, detail: str, done: int, total: int) -> None:
         now = time.monotonic()
@@ -87,7 +88,11 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.attempts == attempt)
                 .values(
-                    stage=stage, detail=detail[:500], done=done, total=total, updated_at=utcnow()
+                    stage=stage,
+                    detail=detail.replace(data_root, "")[:500],
+                    done=done,
+                    total=total,
+                    updated_at=utcnow(),
                 )
             )
             session.commit()
