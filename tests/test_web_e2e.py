@@ -297,6 +297,15 @@ def test_planner_starts_a_plan_and_compares(page, live):
     assert cost == "总成本 元"
     page.select_option("#chart-kpi", "distance_km")
     assert page.get_attribute("#chart svg", "aria-label") == "里程 km"
+    # a what-if derived from the scenario, with a road closed
+    page.click("#whatif summary")
+    page.fill("#w-name", "封路假设")
+    page.fill("#w-roads", "EW2")
+    page.click("#whatif-form button[type=submit]")
+    page.wait_for_selector("#scenario-table tbody tr:nth-child(2)")
+    made = live["api"].get("/scenarios").json()[-1]
+    assert made["kind"] == "whatif" and made["closed_road_ids"] == ["EW2"]
+    assert page.input_value("#plan-scenario") == str(made["id"])
     shot(page, "planner.png", full_page=True)
 
 

@@ -251,8 +251,16 @@
     const chosen = select.value;
     select.replaceChildren(...state.scenarios.map((s) => el("option", { value: s.id, text: `#${s.id} ${s.name}` })));
     if (chosen) select.value = chosen;
+    const parent = $("#w-parent");
+    const chosenParent = parent.value;
+    parent.replaceChildren(...state.scenarios.map((s) => el("option", { value: s.id, text: `#${s.id} ${s.name}` })));
+    if (chosenParent) parent.value = chosenParent;
     syncPlanDate();
     renderPlans();
+    if (!state.jobId) {
+      const active = [...await api("/jobs?state=running"), ...await api("/jobs?state=queued")];
+      if (active.length) watchJob(Math.max(...active.map((j) => j.id)));
+    }
   }
   function syncPlanDate() {
     const s = state.scenarios.find((x) => String(x.id) === $("#plan-scenario").value);
@@ -284,13 +292,16 @@
     event.preventDefault();
     const sid = $("#plan-scenario").value;
     const body = { engine: $("#plan-engine").value, time_limit_s: Number($("#plan-limit").value) };
-    if ($("#plan-date").value) body.date = $("#plan-date").value;
+    const span = document.querySelector("input[name=plan-span]:checked").value;
+    if ($("#plan-date").value) body[span === "week" ? "week" : "date"] = $("#plan-date").value;
     const job = await api(`/scenarios/${sid}/plans`, { method: "POST", json: body });
     watchJob(job.job_id);
   }
   function watchJob(jobId) {
     clearTimeout(state.jobTimer);
+    state.jobId = jobId;
     $("#job").hidden = false;
+    $("#job-cancel").hidden = false;
     $("#job-id").textContent = `#${jobId}`;
     const tick = async () => {
       let job;
@@ -305,6 +316,8 @@
       $("#job-stage").textContent = [tOr("stage_" + job.stage, job.stage), job.total ? `${job.done}/${job.total}` : "",
         running ? job.detail : "", job.error || ""].filter(Boolean).join(" · ");
       if (["done", "failed", "cancelled"].includes(job.state)) {
+        $("#job-cancel").hidden = true;
+        state.jobId = null;
         state.plans = await api("/plans");
         renderPlans();
         return;
@@ -312,6 +325,26 @@
       state.jobTimer = setTimeout(tick, 700);
     };
     tick();
+  }
+  async function cancelJob() {
+    if (state.jobId) await api(`/jobs/${state.jobId}/cancel`, { method: "POST" });
+  }
+  async function deriveWhatIf(event) {
+    event.preventDefault();
+    let overrides = {};
+    const text = $("#w-overrides").value.trim();
+    if (text) {
+      try { overrides = JSON.parse(text); } catch (_) { say(t("bad_json")); return; }
+    }
+    const body = { name: $("#w-name").value.trim(), overrides,
+      closed_road_ids: $("#w-roads").value.split(/[,，\s]+/).filter(Boolean) };
+    if ($("#w-date").value) body.date = $("#w-date").value;
+    const made = await api(`/scenarios/${$("#w-parent").value}/whatifs`, { method: "POST", json: body });
+    say(`${t("whatif_made")}: #${made.id} ${made.name}`, "ok");
+    $("#whatif-form").reset();
+    await plannerView();
+    $("#plan-scenario").value = String(made.id);
+    syncPlanDate();
   }
   async function uploadScenario(event) {
     event.preventDefault();
@@ -324,7 +357,8 @@
     await plannerView();
   }
   async function comparePlans() {
-    const ids = [...document.querySelectorAll("#plan-table input:checked")].map((i) => i.value);
+    const ids = [...document.querySelectorAll("#plan-table input:checked")].map((i) => Number(i.value))
+      .sort((a, b) => a - b);  // the oldest plan is the base of the deltas
     if (!ids.length) return;
     state.compare = await api(`/compare?plans=${ids.join(",")}`);
     renderCompare();
@@ -548,6 +582,28 @@
       if (node) node.classList.toggle("hot", Number(o) === order);
     }
   }
+  async function replan() {
+    const plan = currentPlan();
+    if (!plan) return;
+    const body = { date: $("#d-date").value, engine: plan.engine, time_limit_s: plan.time_limit_s,
+      seed: plan.seed };
+    const job = await api(`/scenarios/${plan.scenario_id}/plans`, { method: "POST", json: body });
+    $("#d-replan").disabled = true;
+    const status = $("#d-replan-state");
+    const tick = async () => {
+      const j = await api(`/jobs/${job.job_id}`);
+      status.textContent = `${t("replanning")} ${tOr("stage_" + j.stage, j.stage)} ${j.total ? j.done + "/" + j.total : ""}`;
+      if (!["done", "failed", "cancelled"].includes(j.state)) { setTimeout(guard(tick), 1000); return; }
+      $("#d-replan").disabled = false;
+      status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
+      if (j.state === "done") {
+        await dispatcherView();
+        $("#d-plan").value = String(job.plan_id);
+        await onPlan(true);
+      }
+    };
+    await tick();
+  }
   async function downloadXlsx() {
     const route = state.dispatch.route;
     if (!route) return;
@@ -628,6 +684,7 @@
       el("td", { text: `${p.name} (${p.point_id})` }), el("td", { text: p.village }),
       el("td", { text: t("freq_" + p.frequency) }),
       el("td", {}, el("span", { class: `tag st-${statuses[p.point_id]}`, text: t("st_" + statuses[p.point_id]) })),
+      el("td", { class: "days", text: p.collection_days.map((d) => d.slice(5)).join(" ") }),
       el("td", { text: visit[p.point_id] ? visit[p.point_id].arrival : "" }),
       el("td", { text: visit[p.point_id] ? visit[p.point_id].vehicle_id : "" }),
       el("td", { text: p.station_id ? (stations[p.station_id] || p.station_id) : "–" }),
@@ -770,6 +827,9 @@
     $("#plan-form").addEventListener("submit", guard(startPlan));
     $("#plan-scenario").addEventListener("change", syncPlanDate);
     $("#upload-form").addEventListener("submit", guard(uploadScenario));
+    $("#whatif-form").addEventListener("submit", guard(deriveWhatIf));
+    $("#job-cancel").addEventListener("click", guard(cancelJob));
+    $("#d-replan").addEventListener("click", guard(replan));
     $("#compare-btn").addEventListener("click", guard(comparePlans));
     $("#chart-kpi").addEventListener("change", drawChart);
     $("#d-plan").addEventListener("change", guard(() => onPlan(false)));
