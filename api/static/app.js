@@ -561,7 +561,7 @@
       sites.get(v.id).push(v);
     }
     for (const [id, vs] of sites) {
-      const orders = vs.map((v) => v.order).join("·");
+      const orders = vs.length > 3 ? `×${vs.length}` : vs.map((v) => v.order).join("·");
       const m = L.marker([vs[0].lat, vs[0].lon], { icon: L.divIcon({ className: "vmark unload",
         html: `卸${orders}`, iconSize: [Math.max(30, 14 + 8 * orders.length), 20] }), zIndexOffset: 500 });
       m.bindTooltip(vs.map((v) => `${v.order}. ${v.name} (${id}) · ${v.arrival} · −${fmt(v.load_kg, 0)} kg`).join("<br>"));
@@ -595,12 +595,12 @@
       status.textContent = `${t("replanning")} ${tOr("stage_" + j.stage, j.stage)} ${j.total ? j.done + "/" + j.total : ""}`;
       if (!["done", "failed", "cancelled"].includes(j.state)) { setTimeout(guard(tick), 1000); return; }
       $("#d-replan").disabled = false;
-      status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
       if (j.state === "done") {
         await dispatcherView();
         $("#d-plan").value = String(job.plan_id);
         await onPlan(true);
       }
+      status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
     };
     await tick();
   }
