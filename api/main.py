@@ -55,28 +55,27 @@ class BodyLimit:
             await self._refuse(send, int(declared))
             return
         seen = 0
-        started = False
+        refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLargeError(seen)
+                    # Answer 413 now; the app then sees a disconnect and its answer is dropped.
+                    refused = True
+                    await self._refuse(send, seen)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
-        try:
-            await self.app(scope, counted, tracking_send)
-        except _TooLargeError as error:
-            if not started:
-                await self._refuse(send, error.size)
+        await self.app(scope, counted, guarded_send)
 
     async def _refuse(self, send: Send, size: int) -> None:
         response = JSONResponse(
@@ -87,12 +86,6 @@ class BodyLimit:
             status_code=413,
         )
         await response({"type": "http"}, _no_receive, send)
-
-
-class _TooLargeError(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
 
 
 async def _no_receive() -> Message:

@@ -170,6 +170,20 @@ def test_oversized_body_is_413(env):
     assert answer.json()["detail"].startswith("body:")
 
 
+def test_streamed_oversized_body_is_413(env):
+    client, h = env["client"], env["h"]["planner"]
+
+    def chunks():
+        for _ in range(20):
+            yield b" " * 65536  # 1.25 MB in all, no Content-Length
+
+    answer = client.post(
+        "/scenarios/json", content=chunks(), headers={**h, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert "over the limit" in answer.json()["detail"]
+
+
 def test_json_upload_and_whatif(env):
     client, h = env["client"], env["h"]["planner"]
     files = {p.name: p.read_text(encoding="utf-8") for p in TINY.iterdir() if p.suffix != ".yaml"}
