@@ -44,6 +44,8 @@
   };
   const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.zh[key] || key;
   const tOr = (key, fallback) => (I18N[state.lang] && I18N[state.lang][key] !== undefined ? I18N[state.lang][key] : fallback);
+  const html = (text) => String(text).replace(/[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const fmt = (x, digits = 1) => (x === null || x === undefined ? "–" :
     Number(x).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB",
       { minimumFractionDigits: digits, maximumFractionDigits: digits }));
@@ -228,7 +230,7 @@
       const marker = L.marker([lat, lon], {
         icon: L.divIcon({ className: cls, html: label, iconSize: size }), zIndexOffset: -100,
       });
-      marker.bindTooltip(`${p.name} (${p.id})`);
+      marker.bindTooltip(html(`${p.name} (${p.id})`));
       entry.roads.addLayer(marker);
     }
     const bounds = layer.getBounds();
@@ -550,7 +552,7 @@
     for (const v of route.visits.filter((x) => x.kind === "stop")) {
       const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: "vmark stop", html: `${v.order}`,
         iconSize: [24, 24] }), zIndexOffset: 1000 });
-      m.bindTooltip(`${v.order}. ${v.name} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`);
+      m.bindTooltip(html(`${v.order}. ${v.name} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`));
       entry.layer.addLayer(m);
       entry.markers[v.order] = m;
     }
@@ -564,7 +566,7 @@
       const orders = vs.length > 3 ? `×${vs.length}` : vs.map((v) => v.order).join("·");
       const m = L.marker([vs[0].lat, vs[0].lon], { icon: L.divIcon({ className: "vmark unload",
         html: `卸${orders}`, iconSize: [Math.max(30, 14 + 8 * orders.length), 20] }), zIndexOffset: 500 });
-      m.bindTooltip(vs.map((v) => `${v.order}. ${v.name} (${id}) · ${v.arrival} · −${fmt(v.load_kg, 0)} kg`).join("<br>"));
+      m.bindTooltip(vs.map((v) => html(`${v.order}. ${v.name} (${id}) · ${v.arrival} · −${fmt(v.load_kg, 0)} kg`)).join("<br>"));
       entry.layer.addLayer(m);
       for (const v of vs) entry.markers[v.order] = m;
     }
@@ -573,6 +575,7 @@
     entry.bounds = bounds;
     fit(entry, { padding: [30, 30] });
     $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
+    $("#print-meta").textContent = `${t("plan")} #${plan.id} · ${scenarioName(plan.scenario_id)} · ${plan.engine} · ${t("printed")} ${new Date().toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false })}`;
   }
   function highlight(order) {
     const entry = state.maps["d-map"];
@@ -708,7 +711,7 @@
       if (!where[x.station_id]) continue;
       const [lon, lat] = where[x.station_id];
       entry.layer.addLayer(L.marker([lat, lon], { icon: L.divIcon({ className: "fac station mine", html: "站",
-        iconSize: [26, 26] }) }).bindTooltip(`${x.name} (${x.station_id})`, { permanent: true, direction: "right", className: "label-tip" }));
+        iconSize: [26, 26] }) }).bindTooltip(html(`${x.name} (${x.station_id})`), { permanent: true, direction: "right", className: "label-tip" }));
     }
     const bounds = L.latLngBounds([]);
     for (const x of s.stations) if (where[x.station_id]) bounds.extend([where[x.station_id][1], where[x.station_id][0]]);
@@ -717,8 +720,8 @@
       const m = L.circleMarker([p.lat, p.lon], { radius: 8, color: "#fff", weight: 2, fillColor: COLOURS[st],
         fillOpacity: 1, className: `pt pt-${p.point_id}` });
       const few = s.points.length <= 40;
-      m.bindTooltip(few ? `${p.name}${visit[p.point_id] ? " " + visit[p.point_id].arrival : ""}`
-        : `${p.name} (${p.point_id}) · ${t("st_" + st)}${visit[p.point_id] ? " · " + visit[p.point_id].arrival : ""}`,
+      m.bindTooltip(html(few ? `${p.name}${visit[p.point_id] ? " " + visit[p.point_id].arrival : ""}`
+        : `${p.name} (${p.point_id}) · ${t("st_" + st)}${visit[p.point_id] ? " · " + visit[p.point_id].arrival : ""}`),
       few ? { permanent: true, direction: "right", offset: [8, 0], className: "point-tip" } : {});
       m.on("click", (e) => {
         L.DomEvent.stopPropagation(e);
@@ -731,7 +734,7 @@
     for (const i of state.incidents.filter((x) => x.kind === "blocked_road" && x.status === "open" && x.lat !== null)) {
       entry.layer.addLayer(L.marker([i.lat, i.lon], { icon: L.divIcon({ className: "blocked", html: "<b></b>", iconSize: [20, 20] }),
         zIndexOffset: 2000 })
-        .bindTooltip(`#${i.id} ${t("blocked_road")} ${i.note || ""}`));
+        .bindTooltip(html(`#${i.id} ${t("blocked_road")} ${i.note || ""}`)));
     }
     entry.bounds = bounds.isValid() ? bounds.pad(0.15) : entry.bounds;
     fit(entry, { maxZoom: 16 });
