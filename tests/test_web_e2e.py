@@ -271,6 +271,7 @@ def test_bad_key_is_refused(page):
     page.wait_for_selector("#message.error:not([hidden])")
     assert "401" in page.inner_text("#message")
     assert page.is_visible("#view-signin")
+    shot(page, "signin.png")
     assert all("401" in e for e in page.script_errors), page.script_errors
     page.script_errors.clear()
 
@@ -388,6 +389,9 @@ def test_coordinator_sees_its_township_and_reports_incidents(page, live):
     assert sorted(r[0] for r in rows) == sorted(p["point_id"] for p in summary["points"])
     assert {r[0] for r in rows if r[1] == "served"} == served
     assert len(page.query_selector_all("#c-map path.pt")) == len(summary["points"])
+    page.select_option("#c-filter", "served")
+    assert len(page.query_selector_all("#c-points tbody tr")) == len(served)
+    page.select_option("#c-filter", "")
     shot(page, "coordinator.png", full_page=True)
 
     # an overflow: click the point on the map, then submit

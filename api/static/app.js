@@ -683,7 +683,18 @@
     const visit = Object.fromEntries(s.service.map((v) => [v.point_id, v]));
     const why = Object.fromEntries(s.unserved.map((u) => [u.point_id, u.reason]));
     const stations = Object.fromEntries(s.stations.map((x) => [x.station_id, x.name]));
-    $("#c-points tbody").replaceChildren(...s.points.map((p) => el("tr", { "data-id": p.point_id, "data-status": statuses[p.point_id] },
+    const rank = { incident: 0, unserved: 1, served: 2, later: 3, notdue: 4 };
+    const filter = $("#c-filter").value;
+    const shown = s.points.filter((p) => !filter || statuses[p.point_id] === filter)
+      .sort((a, b) => rank[statuses[a.point_id]] - rank[statuses[b.point_id]]
+        || (visit[a.point_id] ? visit[a.point_id].arrival_s : 1e9) - (visit[b.point_id] ? visit[b.point_id].arrival_s : 1e9)
+        || a.point_id.localeCompare(b.point_id));
+    const filterBox = $("#c-filter");
+    const chosenFilter = filterBox.value;
+    filterBox.replaceChildren(el("option", { value: "", text: `${t("all")} (${s.points.length})` }),
+      ...Object.keys(rank).map((k) => el("option", { value: k, text: `${t("st_" + k)} (${count(k)})` })));
+    filterBox.value = chosenFilter;
+    $("#c-points tbody").replaceChildren(...shown.map((p) => el("tr", { "data-id": p.point_id, "data-status": statuses[p.point_id] },
       el("td", { text: `${p.name} (${p.point_id})` }), el("td", { text: p.village }),
       el("td", { text: t("freq_" + p.frequency) }),
       el("td", {}, el("span", { class: `tag st-${statuses[p.point_id]}`, text: t("st_" + statuses[p.point_id]) })),
@@ -843,6 +854,7 @@
     $("#d-xlsx").addEventListener("click", guard(downloadXlsx));
     $("#c-township").addEventListener("change", guard(() => loadTownship(false)));
     $("#c-date").addEventListener("change", guard(() => loadTownship(true)));
+    $("#c-filter").addEventListener("change", guard(renderTownship));
     for (const r of document.querySelectorAll("input[name=r-kind]")) r.addEventListener("change", showPick);
     $("#report-form").addEventListener("submit", guard(submitReport));
     window.addEventListener("beforeprint", refitMaps);
