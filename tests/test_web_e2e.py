@@ -328,7 +328,7 @@ def test_dispatcher_route_matches_the_api(page, live):
     )
     assert rows == [[v["order"], v["kind"], v["id"], v["arrival"]] for v in visits]
     assert any(v["kind"] == "unload" for v in visits)
-    # numbered stop markers, unload markers and the route line along the roads on the map
+    # numbered stop markers, unload markers (卸 + visit numbers) and the route line on the map
     assert len(page.query_selector_all("#d-map .vmark.stop")) == sum(
         v["kind"] == "stop" for v in visits
     )

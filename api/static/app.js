@@ -463,6 +463,11 @@
     stations.replaceChildren(el("option", { value: "", text: t("all") }),
       ...(scenario ? scenario.stations : []).map((s) => el("option", { value: s.station_id, text: `${s.name} (${s.station_id})` })));
     if (keep) stations.value = oldStation;
+    const open = await api(`/incidents?scenario_id=${plan.scenario_id}&status=open`);
+    const button = $("#d-replan");
+    button.textContent = open.length ? `${t("replan")} (${open.length})` : t("replan");
+    button.title = open.map((i) => `#${i.id} ${t(i.kind)} ${i.point_id || ""} ${i.note}`).join("\n");
+    button.classList.toggle("primary", open.length > 0);
     await onDay(keep);
   }
   async function onDay(keep) {
@@ -565,7 +570,7 @@
     for (const [id, vs] of sites) {
       const orders = vs.length > 3 ? `×${vs.length}` : vs.map((v) => v.order).join("·");
       const m = L.marker([vs[0].lat, vs[0].lon], { icon: L.divIcon({ className: "vmark unload",
-        html: `卸${orders}`, iconSize: [Math.max(30, 14 + 8 * orders.length), 20] }), zIndexOffset: 500 });
+        html: `${t("unload_mark")}${orders}`, iconSize: [Math.max(30, 14 + 8 * orders.length), 20] }), zIndexOffset: 500 });
       m.bindTooltip(vs.map((v) => html(`${v.order}. ${v.name} (${id}) · ${v.arrival} · −${fmt(v.load_kg, 0)} kg`)).join("<br>"));
       entry.layer.addLayer(m);
       for (const v of vs) entry.markers[v.order] = m;
