@@ -94,6 +94,11 @@ Kim et al. 102_stop (reloads, lunch, vehicles first), 30 s: SAVINGS+ILS 3 veh / 
   PCI+ILS 3 / 157.4, LCI+ILS 3 / 181.6; at 20 s every GLS start gave 4 vehicles.
 Kim et al. 277_stop, 30 s: SAVINGS/PCI/LCI+ILS 4 vehicles (486-461 mi; the insertion starts
   leave reload trips unopened); own construction + GLS 3 vehicles / 464.3 mi.
+Defaults, via `sanitation bench ... --engine ortools` (same loaded machine, every plan verified):
+  CVRP 60 s: X-n101-k25 28210 (+2.24 %), X-n200-k36 60551 (+3.37 %), X-n401-k29 68909 (+4.16 %)
+  Solomon 30 s: C101 827.3 (0.00 %), R101 1649.4 (+0.71 %), RC201 1288.0 (+2.08 %),
+                R201 1170.7 (+2.41 %)
+  Kim 60 s: 102_stop 3 vehicles / 153.69 mi, 277_stop 3 / 464.29 mi (lunch included)
 ILS = iterated local search with SISR ruin-and-recreate (avg 10 removed visits), greedy
 acceptance; GLS = guided local search; LCI/PCI/PCA = local/parallel cheapest insertion, path
 cheapest arc.
