@@ -256,6 +256,7 @@ def test_me_and_network_geojson(live):
             headers={"X-API-Key": keys["coordinator"]},
         )
         assert net.status_code == 200
+        assert net.headers["content-encoding"] == "gzip"  # httpx asks for it and unpacks it
         kinds = [f["properties"]["feature"] for f in net.json()["features"]]
         assert kinds.count("station") == 2
         assert kinds.count("road") > 10
@@ -308,6 +309,9 @@ def test_planner_starts_a_plan_and_compares(page, live):
     assert made["kind"] == "whatif" and made["closed_road_ids"] == ["EW2"]
     assert page.input_value("#plan-scenario") == str(made["id"])
     shot(page, "planner.png", full_page=True)
+    page.click(f"#plan-table button[data-open='{live['plan_id']}']")
+    page.wait_for_selector("#view-dispatcher:not([hidden]) #d-stops tbody tr")
+    assert page.input_value("#d-plan") == str(live["plan_id"])
 
 
 def test_dispatcher_route_matches_the_api(page, live):

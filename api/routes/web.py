@@ -9,6 +9,7 @@ scenario's road network, stations, depots and disposal sites for drawing the map
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import mimetypes
@@ -16,13 +17,13 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api import scenarios as store
-from api.deps import AnyRole, SessionDep, SettingsDep
+from api.deps import AnyRole, ScenarioId, SessionDep, SettingsDep
 from api.errors import NotFoundError
 from api.routes.scenarios import ERRORS
 
@@ -105,17 +106,26 @@ def me(caller: AnyRole) -> MePublic:
     summary="Road network and facilities of a scenario as GeoJSON",
 )
 def network_geojson(
-    settings: SettingsDep, session: SessionDep, caller: AnyRole, scenario_id: int
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    caller: AnyRole,
+    scenario_id: ScenarioId,
 ) -> Response:
     """Roads (``feature: road``: road_id, road_class, width_m, speed_kph; closed roads left out),
-    stations, depots and disposal sites (WGS-84 lon/lat), for drawing the map without tiles."""
+    stations, depots and disposal sites (WGS-84 lon/lat), for drawing the map without tiles.
+    Sent gzip-compressed to clients that accept it."""
     row = store.get_row(session, scenario_id, caller)
-    body = _network_body(str(store.scenario_yaml(settings, row)))
-    return Response(body, media_type="application/geo+json")
+    body, packed = _network_body(str(store.scenario_yaml(settings, row)))
+    headers = {"Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(packed, media_type="application/geo+json", headers=headers)
+    return Response(body, media_type="application/geo+json", headers=headers)
 
 
 @lru_cache(maxsize=8)
-def _network_body(yaml_path: str) -> bytes:
+def _network_body(yaml_path: str) -> tuple[bytes, bytes]:
     from sanitation.scenario.network import build_network
 
     scenario = store.load_cached(yaml_path)
@@ -166,7 +176,8 @@ def _network_body(yaml_path: str) -> bytes:
             }
         )
     collection = {"type": "FeatureCollection", "features": features}
-    return json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
+    return body, gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def _number(value: object) -> float | None:
