@@ -1109,7 +1109,7 @@ def _run(
     n_copies = sum(len(v) for v in builder.copy_nodes.values())
     stats["unload_copies_used"] = builder.copies_used(assignment)
     if n_copies and stats["unload_copies_used"] >= n_copies:
-        logger.warning("all %d unload copies used; more trips might help", n_copies)
+        logger.info("all %d unload copies used; more trips might help", n_copies)
     return routes, dropped, stats
 
 
