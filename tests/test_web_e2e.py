@@ -344,6 +344,16 @@ def test_dispatcher_route_matches_the_api(page, live):
     assert page.inner_text("#d-map .vmark.stop >> nth=0") == "1" or visits[0]["kind"] == "unload"
     assert len(page.query_selector_all("#d-map path.leaflet-interactive")) > 10
     shot(page, "dispatcher.png", full_page=True)
+    # the day's overview of all trucks, then back to one truck by clicking its row
+    page.select_option("#d-truck", "*")
+    page.wait_for_selector("#d-stops tr.legend-row")
+    day = live["api"].get(f"/plans/{live['plan_id']}/routes", params={"date": date}).json()
+    assert len(page.query_selector_all("#d-map path.allstop")) == sum(
+        r["n_stops"] for r in day["routes"]
+    )
+    shot(page, "dispatcher-all.png")
+    page.click(f"#d-stops tr.legend-row[data-vehicle='{vehicle}']")
+    page.wait_for_selector("#d-stops tbody tr[data-order]")
     with page.expect_download() as download:
         page.click("#d-xlsx")
     saved = ARTIFACTS / "route-sheet.xlsx"

@@ -480,8 +480,10 @@
     const trucks = $("#d-truck");
     const old = trucks.value;
     trucks.replaceChildren(...answer.routes.map((r) => el("option", { value: r.vehicle_id,
-      text: `${r.vehicle_id} · ${r.vehicle_type_name} · ${r.n_stops}${t("stops_n")}` })));
-    if (keep && answer.routes.some((r) => r.vehicle_id === old)) trucks.value = old;
+      text: `${r.vehicle_id} · ${r.vehicle_type_name} · ${r.n_stops}${t("stops_n")}` })),
+    ...(answer.routes.length ? [el("option", { value: "*", text: `${t("all_trucks")} (${answer.routes.length})` })] : []));
+    const known = answer.routes.some((r) => r.vehicle_id === old) || (old === "*" && answer.routes.length > 0);
+    if (keep && known) trucks.value = old;
     renderTrucks();
     await onTruck();
   }
@@ -523,6 +525,11 @@
     const stops = $("#d-stops tbody");
     $("#d-xlsx").disabled = !route;
     $("#d-print").disabled = !route;
+    $("#d-stops").classList.remove("overview");
+    if ($("#d-truck").value === "*") {
+      await drawAllTrucks(entry, plan);
+      return;
+    }
     if (!route) {
       summary.replaceChildren(el("div", { class: "card muted", text: t("no_routes") }));
       stops.replaceChildren();
@@ -581,6 +588,44 @@
     fit(entry, { padding: [30, 30] });
     $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
     $("#print-meta").textContent = `${t("plan")} #${plan.id} · ${scenarioName(plan.scenario_id)} · ${plan.engine} · ${t("printed")} ${new Date().toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false })}`;
+  }
+  const PALETTE = ["#1f6fd1", "#d64541", "#2e9d55", "#8e44ad", "#e67e22", "#16a085", "#c0392b",
+    "#2c3e50", "#b7950b", "#7f8c8d"];
+  async function drawAllTrucks(entry, plan) {
+    // the day's overview: every truck's route in its own colour
+    const routes = state.dispatch.routes;
+    const colour = Object.fromEntries(routes.map((r, i) => [r.vehicle_id, PALETTE[i % PALETTE.length]]));
+    const q = new URLSearchParams({ date: $("#d-date").value });
+    if ($("#d-station").value) q.set("station", $("#d-station").value);
+    const geo = await api(`/plans/${plan.id}/routes.geojson?${q}`);
+    const lines = L.geoJSON({ type: "FeatureCollection", features: geo.features.filter((f) => f.properties.feature === "route") },
+      { style: (f) => ({ color: colour[f.properties.vehicle_id] || "#555", weight: 4, opacity: 0.8 }),
+        onEachFeature: (f, l) => l.bindTooltip(html(f.properties.vehicle_id)) });
+    entry.layer.addLayer(lines);
+    const bounds = lines.getBounds();
+    for (const r of routes) {
+      for (const v of r.visits.filter((x) => x.kind === "stop")) {
+        entry.layer.addLayer(L.circleMarker([v.lat, v.lon], { radius: 5, color: "#fff", weight: 1.5,
+          fillColor: colour[r.vehicle_id], fillOpacity: 1, className: "allstop" })
+          .bindTooltip(html(`${r.vehicle_id} · ${v.order}. ${v.name} · ${v.arrival}`)));
+        bounds.extend([v.lat, v.lon]);
+      }
+    }
+    entry.bounds = bounds;
+    fit(entry, { padding: [30, 30] });
+    entry.markers = {};
+    const total = (k) => routes.reduce((a, r) => a + r[k], 0);
+    const card = (label, value) => el("div", { class: "stat" }, el("div", { class: "label", text: label }),
+      el("div", { class: "value", text: value }));
+    $("#d-summary").replaceChildren(card(t("date"), $("#d-date").value),
+      card(t("trucks_of_day"), routes.length), card(t("n_stops"), total("n_stops")),
+      card(t("n_unloads"), total("n_unloads")), card(t("collected_t"), fmt(total("collected_kg") / 1000, 2)),
+      card(t("distance_km"), fmt(total("distance_m") / 1000, 1)));
+    $("#d-stops").classList.add("overview");
+    $("#d-stops tbody").replaceChildren(...routes.map((r) => el("tr", { class: "legend-row", "data-vehicle": r.vehicle_id,
+      onclick: guard(async () => { $("#d-truck").value = r.vehicle_id; await onTruck(); }) },
+      el("td", {}, el("i", { class: "dot", style: `background:${colour[r.vehicle_id]}` })),
+      el("td", { colspan: 5, text: `${r.vehicle_id} · ${r.vehicle_type_name} · ${r.n_stops}${t("stops_n")}` }))));
   }
   function highlight(order) {
     const entry = state.maps["d-map"];
