@@ -261,6 +261,8 @@ def test_me_and_network_geojson(live):
         assert kinds.count("station") == 2
         assert kinds.count("road") > 10
         assert "depot" in kinds and "disposal" in kinds
+        stations = [f for f in net.json()["features"] if f["properties"]["feature"] == "station"]
+        assert all(f["properties"]["synthetic"] for f in stations)  # tiny says so
         missing = client.get("/scenarios/999/network.geojson", headers=bearer)
         assert missing.status_code == 404
 
@@ -343,6 +345,7 @@ def test_dispatcher_route_matches_the_api(page, live):
     ]
     assert page.inner_text("#d-map .vmark.stop >> nth=0") == "1" or visits[0]["kind"] == "unload"
     assert len(page.query_selector_all("#d-map path.leaflet-interactive")) > 10
+    assert page.is_visible("#d-map .synthetic-badge")  # tiny's sites are synthetic
     shot(page, "dispatcher.png", full_page=True)
     # the day's overview of all trucks, then back to one truck by clicking its row
     page.select_option("#d-truck", "*")

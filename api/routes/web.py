@@ -112,8 +112,9 @@ def network_geojson(
     caller: AnyRole,
     scenario_id: ScenarioId,
 ) -> Response:
-    """Roads (``feature: road``: road_id, road_class, width_m, speed_kph; closed roads left out),
-    stations, depots and disposal sites (WGS-84 lon/lat), for drawing the map without tiles.
+    """Roads (``feature: road``: road_id, road_class, width_m, speed_kph, synthetic; closed roads
+    left out), stations, depots and disposal sites (WGS-84 lon/lat; ``synthetic`` when generated),
+    for drawing the map without tiles.
     Sent gzip-compressed to clients that accept it."""
     row = store.get_row(session, scenario_id, caller)
     body, packed = _network_body(str(store.scenario_yaml(settings, row)))
@@ -132,13 +133,14 @@ def _network_body(yaml_path: str) -> tuple[bytes, bytes]:
     _, edges = build_network(scenario).to_geodataframes()
     features = []
     seen: set[tuple] = set()
-    for u, v, road_id, road_class, width, speed, geom in zip(
+    for u, v, road_id, road_class, width, speed, synthetic, geom in zip(
         edges["u"],
         edges["v"],
         edges["road_id"],
         edges["road_class"],
         edges["width_m"],
         edges["speed_kph"],
+        edges["synthetic"],
         edges.geometry,
         strict=True,
     ):
@@ -159,20 +161,27 @@ def _network_body(yaml_path: str) -> tuple[bytes, bytes]:
                     "road_class": None if road_class is None else str(road_class),
                     "width_m": _number(width),
                     "speed_kph": _number(speed),
+                    "synthetic": synthetic is True or str(synthetic).lower() == "true",
                 },
             }
         )
     facilities = [
-        *(("station", s.station_id, s.name, s.lon, s.lat, s.status) for s in scenario.stations),
-        *(("depot", d.depot_id, d.name, d.lon, d.lat, "") for d in scenario.depots),
-        *(("disposal", d.site_id, d.name, d.lon, d.lat, d.kind) for d in scenario.disposal_sites),
+        *(("station", s.station_id, s.status, s) for s in scenario.stations),
+        *(("depot", d.depot_id, "", d) for d in scenario.depots),
+        *(("disposal", d.site_id, d.kind, d) for d in scenario.disposal_sites),
     ]
-    for kind, ident, name, lon, lat, status in facilities:
+    for kind, ident, status, f in facilities:
         features.append(
             {
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
-                "properties": {"feature": kind, "id": ident, "name": name, "status": str(status)},
+                "geometry": {"type": "Point", "coordinates": [round(f.lon, 6), round(f.lat, 6)]},
+                "properties": {
+                    "feature": kind,
+                    "id": ident,
+                    "name": f.name,
+                    "status": str(status),
+                    "synthetic": bool(f.synthetic),
+                },
             }
         )
     collection = {"type": "FeatureCollection", "features": features}

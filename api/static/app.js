@@ -237,6 +237,16 @@
     entry.bounds = bounds;
     fit(entry, { padding: [20, 20] });
     entry.scenario = scenarioId;
+    // nothing synthetic may pass for real: say so on the map
+    if (entry.badge) entry.badge.remove();
+    entry.badge = null;
+    if (data.features.some((f) => f.properties.synthetic)) {
+      const scenario = state.scenarios.find((x) => x.id === scenarioId);
+      const badge = L.control({ position: "topright" });
+      badge.onAdd = () => el("div", { class: "synthetic-badge", title: scenario ? scenario.notes.join("\n") : "",
+        text: t("synthetic_map") });
+      entry.badge = badge.addTo(entry.map);
+    }
   }
 
   // ---- planner -------------------------------------------------------------------------------
@@ -245,7 +255,9 @@
     state.plans = await api("/plans");
     const body = $("#scenario-table tbody");
     body.replaceChildren(...state.scenarios.map((s) => el("tr", { "data-id": s.id },
-      el("td", { text: s.id }), el("td", { text: s.name }), el("td", { text: t("kind_" + s.kind) }),
+      el("td", { text: s.id }),
+      el("td", {}, s.name, ...s.notes.map((n) => el("div", { class: "note", text: n }))),
+      el("td", { text: t("kind_" + s.kind) }),
       el("td", { text: s.plan_date }), el("td", { class: "num", text: s.townships.length }),
       el("td", { class: "num", text: s.n_points }), el("td", { class: "num", text: s.n_vehicles }),
       el("td", { class: "num", text: fmt(s.waste_t_per_day, 1) }))));
