@@ -316,6 +316,11 @@ def test_planner_starts_a_plan_and_compares(page, live):
     assert page.input_value("#d-plan") == str(live["plan_id"])
 
 
+def _kg(text: str) -> int:
+    """A load as the page shows it ("1,000", "−2,300" for an unload) in kg, unsigned."""
+    return int(re.sub(r"\D", "", text))
+
+
 def test_dispatcher_route_matches_the_api(page, live):
     sign_in(page, live["keys"]["dispatcher"])
     assert visible_tabs(page) == ["dispatcher", "coordinator", "incidents"]
@@ -330,20 +335,23 @@ def test_dispatcher_route_matches_the_api(page, live):
     rows = page.eval_on_selector_all(
         "#d-stops tbody tr",
         "rs => rs.map(r => [Number(r.dataset.order), r.dataset.kind, r.dataset.id,"
-        " r.children[3].textContent])",
+        " r.children[3].textContent, r.children[4].textContent, r.children[5].textContent])",
     )
-    assert rows == [[v["order"], v["kind"], v["id"], v["arrival"]] for v in visits]
+    assert [[*r[:4], _kg(r[4]), _kg(r[5])] for r in rows] == [
+        [v["order"], v["kind"], v["id"], v["arrival"], v["load_kg"], v["load_after_kg"]]
+        for v in visits
+    ]
     assert any(v["kind"] == "unload" for v in visits)
     # numbered stop markers, unload markers (卸 + visit numbers) and the route line on the map
-    assert len(page.query_selector_all("#d-map .vmark.stop")) == sum(
-        v["kind"] == "stop" for v in visits
+    numbers = page.eval_on_selector_all(
+        "#d-map .vmark.stop", "ms => ms.map(m => Number(m.textContent))"
     )
+    assert sorted(numbers) == [v["order"] for v in visits if v["kind"] == "stop"]
     unloads = page.eval_on_selector_all("#d-map .vmark.unload", "ms => ms.map(m => m.textContent)")
     assert len(unloads) == len({v["id"] for v in visits if v["kind"] == "unload"})
     assert sorted(int(o) for u in unloads for o in u.removeprefix("卸").split("·")) == [
         v["order"] for v in visits if v["kind"] == "unload"
     ]
-    assert page.inner_text("#d-map .vmark.stop >> nth=0") == "1" or visits[0]["kind"] == "unload"
     assert len(page.query_selector_all("#d-map path.leaflet-interactive")) > 10
     assert page.is_visible("#d-map .synthetic-badge")  # tiny's sites are synthetic
     shot(page, "dispatcher.png", full_page=True)
