@@ -453,8 +453,12 @@ def test_dispatcher_lists_incidents_and_english_toggle(page, live):
     sign_in(page, live["keys"]["dispatcher"])
     page.click("#tabs button[data-view=incidents]")
     page.wait_for_selector("#i-table tbody tr")
-    assert len(page.query_selector_all("#i-table tbody tr")) == len(
-        live["api"].get("/incidents").json()
+    opened = live["api"].get("/incidents", params={"status": "open"}).json()
+    assert len(page.query_selector_all("#i-table tbody tr")) == len(opened)
+    page.select_option("#i-status", "")
+    page.wait_for_function(
+        f"document.querySelectorAll('#i-table tbody tr').length === "
+        f"{len(live['api'].get('/incidents').json())}"
     )
     assert page.inner_text("#tabs button[data-view=dispatcher]") == "调度"
     page.click("#lang")

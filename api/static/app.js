@@ -15,6 +15,7 @@
     "points_due", "points_served", "points_unserved", "fixed_cost_cny", "distance_cost_cny",
     "time_cost_cny", "transfer_cost_cny", "gate_fees_cny", "co2_kg",
   ];
+  const HIGHER_IS_BETTER = new Set(["collected_t", "points_served"]);
   const COLOURS = { served: "#2e9d55", later: "#3a78c9", notdue: "#9aa3ad", unserved: "#d64541",
     incident: "#f08c00" };
 
@@ -388,8 +389,9 @@
       el("td", { text: t("kpi_" + k) }),
       ...data.rows.map((r, i) => {
         const pct = r.delta_pct[k];
+        const better = HIGHER_IS_BETTER.has(k) ? pct > 0 : pct < 0;
         const delta = i > 0 && pct !== null && pct !== undefined && pct !== 0
-          ? el("span", { class: pct > 0 ? "up" : "down", text: ` ${pct > 0 ? "+" : ""}${fmt(pct, 1)}%` }) : null;
+          ? el("span", { class: better ? "down" : "up", text: ` ${pct > 0 ? "+" : ""}${fmt(pct, 1)}%` }) : null;
         const digits = /_(t|km|h)$/.test(k) ? 1 : 0;
         return el("td", { class: "num" }, fmt(r.kpis[k], digits), delta);
       }))));
@@ -884,7 +886,8 @@
 
   // ---- incidents (staff) ---------------------------------------------------------------------
   async function incidentsView() {
-    const rows = await api("/incidents");
+    const status = $("#i-status").value;
+    const rows = await api(status ? `/incidents?status=${status}` : "/incidents");
     renderIncidentRows($("#i-table tbody"), rows, true);
   }
 
@@ -917,6 +920,7 @@
     $("#c-township").addEventListener("change", guard(() => loadTownship(false)));
     $("#c-date").addEventListener("change", guard(() => loadTownship(true)));
     $("#c-filter").addEventListener("change", guard(renderTownship));
+    $("#i-status").addEventListener("change", guard(incidentsView));
     for (const r of document.querySelectorAll("input[name=r-kind]")) r.addEventListener("change", showPick);
     $("#report-form").addEventListener("submit", guard(submitReport));
     window.addEventListener("beforeprint", refitMaps);
