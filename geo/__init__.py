@@ -12,37 +12,56 @@ Typical use::
     m.time_s, m.distance_m                                 # int64 s and m
 """
 
-from geo.crs import (
-    gcj02_to_wgs84,
-    haversine_m,
-    lonlat_to_xy,
-    metric_crs,
-    wgs84_to_gcj02,
-    xy_to_lonlat,
-)
-from geo.errors import GeoInputError
-from geo.graph import from_osm_pbf, from_road_lines
-from geo.io import network_layers, write_geopackage
-from geo.matrix import (
-    UNREACHABLE,
-    CCHEngine,
-    MatrixEngine,
-    ScipyEngine,
-    TravelMatrix,
-    route_geometry,
-    route_nodes,
-    travel_matrix,
-    unreachable_pairs,
-)
-from geo.network import (
-    LARGE_TRUCK,
-    ROAD_CLASSES,
-    SMALL_TRUCK,
-    AccessProfile,
-    RoadNetwork,
-)
-from geo.snap import SnapResult, snap_points
-from geo.synthetic import grid_roads, scatter_points, synthetic_roads
+import importlib
+from typing import Any
+
+#: public name → the module that defines it; imported on first use, so that importing
+#: ``geo.errors`` (as every command does) does not pull in geopandas, scipy and pyrosm
+_EXPORTS = {
+    "gcj02_to_wgs84": "geo.crs",
+    "haversine_m": "geo.crs",
+    "lonlat_to_xy": "geo.crs",
+    "metric_crs": "geo.crs",
+    "wgs84_to_gcj02": "geo.crs",
+    "xy_to_lonlat": "geo.crs",
+    "GeoInputError": "geo.errors",
+    "from_osm_pbf": "geo.graph",
+    "from_road_lines": "geo.graph",
+    "network_layers": "geo.io",
+    "write_geopackage": "geo.io",
+    "UNREACHABLE": "geo.matrix",
+    "CCHEngine": "geo.matrix",
+    "MatrixEngine": "geo.matrix",
+    "ScipyEngine": "geo.matrix",
+    "TravelMatrix": "geo.matrix",
+    "route_geometry": "geo.matrix",
+    "route_nodes": "geo.matrix",
+    "travel_matrix": "geo.matrix",
+    "unreachable_pairs": "geo.matrix",
+    "LARGE_TRUCK": "geo.network",
+    "ROAD_CLASSES": "geo.network",
+    "SMALL_TRUCK": "geo.network",
+    "AccessProfile": "geo.network",
+    "RoadNetwork": "geo.network",
+    "SnapResult": "geo.snap",
+    "snap_points": "geo.snap",
+    "grid_roads": "geo.synthetic",
+    "scatter_points": "geo.synthetic",
+    "synthetic_roads": "geo.synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module 'geo' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "LARGE_TRUCK",
