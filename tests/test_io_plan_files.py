@@ -119,6 +119,7 @@ def test_every_file_is_written_and_listed(planned, written):
     expected = {
         "plan.json",
         "plan.schema.json",
+        "assignment.json",
         "routes.geojson",
         "plan.gpkg",
         "route_sheets.xlsx",
@@ -147,6 +148,9 @@ def test_plan_json_round_trips_and_keeps_chinese(planned, written):
     assert schema["title"] == "PlanDocument"
     assert set(schema["required"]) <= set(PlanDocument.model_fields)
     assert {"RouteOut", "VisitOut", "KpiRow"} <= set(schema["$defs"])
+    assignment = json.loads((out / "assignment.json").read_text(encoding="utf-8"))
+    stored = {p["point_id"]: p["station_id"] for p in assignment["points"]}
+    assert stored == {p.point_id: p.station_id for p in doc.assignment.points}
 
 
 def test_geojson_has_a_line_per_route_and_a_point_per_visit(planned, written):

@@ -3,6 +3,8 @@
 Files of `write_plan_outputs`:
 
 - ``plan.json`` (the `PlanDocument`, UTF-8, Chinese kept), ``plan.schema.json`` (its schema);
+- ``assignment.json`` (the station siting and every point's station and travel time, the cost
+  split; the ``assignment`` part of the plan on its own);
 - ``routes.geojson`` (RFC 7946, lon/lat): a LineString per route along the roads, a Point per visit;
 - ``plan.gpkg`` (EPSG:4326): ``points``, ``stations``, ``assignment``, ``routes``, ``stops``,
   ``transfer_trips``, ``disposal_sites``, ``depots``, ``roads``;
@@ -66,6 +68,9 @@ def write_plan_outputs(doc: PlanDocument, ctx: PlanningContext, out: Path) -> li
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_plan_json(doc, out / "plan.json"), write_schema(out / "plan.schema.json")]
+    assignment = out / "assignment.json"
+    assignment.write_text(doc.assignment.model_dump_json(indent=1), encoding="utf-8")
+    written.append(assignment)
     geometry = PlanGeometry(ctx)
     layers = plan_layers(doc, ctx, geometry)
     written.append(write_routes_geojson(doc, layers["routes"], out / "routes.geojson"))
