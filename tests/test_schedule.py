@@ -104,3 +104,12 @@ def test_schedule_is_deterministic_under_a_seed():
     a = schedule_week(points, MONDAY, seed=3, deterministic_time_s=0.5)
     b = schedule_week(points, MONDAY, seed=3, deterministic_time_s=0.5)
     assert a.visits == b.visits
+
+
+def test_greedy_start_is_used_when_the_search_has_no_time():
+    points = [_point(f"P{i}", "weekly", kg_per_day=10 + i) for i in range(50)]
+    schedule = schedule_week(points, MONDAY, deterministic_time_s=1e-9)
+    assert schedule.stats["greedy"] == 1.0
+    assert sorted(schedule.station_day_stops["S1"]) == [7, 7, 7, 7, 7, 7, 8]  # still balanced
+    for point in points:
+        assert tuple(sorted(schedule.visits[point.point_id])) in PATTERNS["weekly"]

@@ -15,7 +15,8 @@ declared frequency fits, the next more frequent one is used and the change is re
 Among the allowed patterns, CP-SAT balances each station's week: it minimises the largest daily
 tonnage of every station, then the largest daily number of stops (a proxy for truck hours). It
 starts from a greedy hint (largest points first, each on the pattern whose days are least loaded
-so far) and is bounded by deterministic time, so a seed gives the same schedule every run.
+so far) and is bounded by deterministic time, so a seed gives the same schedule every run; if
+the search finds nothing within that time (very large counties) the greedy start is used.
 Masses are integer kilograms inside.
 """
 
@@ -202,7 +203,7 @@ def schedule_week(
                 day_stops[station][day].append(var)
         model.add_exactly_one(variables)
 
-    _add_greedy_hint(model, points, allowed, choice, fixed_kg)
+    greedy = _add_greedy_hint(model, points, allowed, choice, fixed_kg)
     stations = sorted({p.station_id for p in points})
     peak_kg_terms = []
     peak_stop_terms = []
@@ -232,17 +233,19 @@ def schedule_week(
     solver.parameters.num_workers = 1
     solver.parameters.max_deterministic_time = deterministic_time_s
     status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        msg = f"schedule search found no assignment of visiting days ({solver.status_name()})"
-        raise InfeasibleError(msg)
+    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # every pattern left is feasible, so the greedy start is a valid schedule when the search
+    # runs out of (deterministic) time before its first solution on very large counties
 
     visits: dict[str, dict[int, int]] = {}
     for point in points:
         patterns = allowed[point.point_id]
         chosen = 0
         if len(patterns) > 1:
-            chosen = next(
-                j for j in range(len(patterns)) if solver.value(choice[(point.point_id, j)])
+            chosen = (
+                next(j for j in range(len(patterns)) if solver.value(choice[(point.point_id, j)]))
+                if solved
+                else greedy[point.point_id]
             )
         visits[point.point_id] = visit_loads(patterns[chosen], point.generation_kg)
     station_kg: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
@@ -259,7 +262,11 @@ def schedule_week(
         station_day_kg={s: tuple(v) for s, v in station_kg.items()},
         station_day_stops={s: tuple(v) for s, v in station_stops.items()},
         optimal=status == cp_model.OPTIMAL,
-        stats={"seconds": solver.wall_time, "objective": solver.objective_value},
+        stats={
+            "seconds": solver.wall_time,
+            "objective": solver.objective_value if solved else float("nan"),
+            "greedy": float(not solved),
+        },
     )
 
 
@@ -275,8 +282,12 @@ def _add_greedy_hint(
     allowed: Mapping[str, list[tuple[int, ...]]],
     choice: Mapping[tuple[str, int], cp_model.IntVar],
     fixed_kg: Mapping[str, list[int]],
-) -> None:
-    """Hint a balanced start: biggest points first, each on its least-loaded allowed pattern."""
+) -> dict[str, int]:
+    """Hint a balanced start: biggest points first, each on its least-loaded allowed pattern.
+
+    Returns the pattern index chosen for each point with a choice.
+    """
+    chosen: dict[str, int] = {}
     load: dict[str, list[int]] = {s: list(v) for s, v in fixed_kg.items()}
     flexible = [p for p in points if len(allowed[p.point_id]) > 1]
     for point in sorted(flexible, key=lambda p: -sum(p.generation_kg)):
@@ -292,3 +303,5 @@ def _add_greedy_hint(
             days[day] += kg
         for j in range(len(options)):
             model.add_hint(choice[(point.point_id, j)], j == best)
+        chosen[point.point_id] = best
+    return chosen

@@ -88,7 +88,7 @@ def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str
     solver.parameters.max_deterministic_time = 5.0
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        msg = f"no split of the day's load over the disposal sites ({solver.status_name()})"
+        msg = f"no split of the day's load over the disposal sites ({solver.status_name(status)})"
         raise InfeasibleError(msg)
     plan: dict[tuple[str, str], list[int]] = {}
     for key, var in kg.items():
