@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from sanitation.bench import gap_pct
 from sanitation.routing.engine import SolveParams, get_engine
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
@@ -42,3 +44,23 @@ def solve_and_verify(
     if solution.unserved:
         logger.error("%s: %d stops unserved", name, len(solution.unserved))
     return BenchSolve(solution, violations, seconds)
+
+
+def routing_result(name: str, bs: BenchSolve, cost: float, bks: float | None) -> dict[str, Any]:
+    """The contract's result dict of a routing instance; ``routes`` in the instance's node ids.
+
+    ``cost`` is in the benchmark's own convention (the caller converts the distances).
+    """
+    routes = [[int(s) for s in r.stop_ids] for r in bs.solution.routes]
+    return {
+        "instance": name,
+        "cost": cost,
+        "bks": bks,
+        "gap_pct": gap_pct(cost, bks) if bs.feasible else None,
+        "seconds": round(bs.seconds, 2),
+        "feasible": bs.feasible,
+        "vehicles": len(routes),
+        "unserved": len(bs.solution.unserved),
+        "violations": bs.violations[:10],
+        "routes": routes,
+    }

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sanitation.bench import expand_paths, gap_pct
-from sanitation.bench._routing import solve_and_verify
+from sanitation.bench import expand_paths
+from sanitation.bench._routing import routing_result, solve_and_verify
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -129,21 +129,7 @@ def run(
             seed=seed,
             name=inst.name,
         )
-        routes = [[int(s) for s in r.stop_ids] for r in bs.solution.routes]
         cost = float(sum(r.distance_m for r in bs.solution.routes))
         bks = read_bks(path.parent).get(inst.name)
-        results.append(
-            {
-                "instance": inst.name,
-                "cost": cost,
-                "bks": bks,
-                "gap_pct": gap_pct(cost, bks) if bs.feasible else None,
-                "seconds": round(bs.seconds, 2),
-                "feasible": bs.feasible,
-                "vehicles": len(routes),
-                "unserved": len(bs.solution.unserved),
-                "violations": bs.violations[:10],
-                "routes": routes,
-            }
-        )
+        results.append(routing_result(inst.name, bs, cost, bks))
     return results
