@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from routing_helpers import line_matrices as _line
+from routing_helpers import truck as _vt
 
 from sanitation.routing.engine import SolveParams, get_engine, solve
 from sanitation.routing.ortools_engine import OrToolsEngine
-from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
 from sanitation.routing.solution import RoutingSolution, objective
 from sanitation.verify.routing import verify
 
@@ -15,29 +16,6 @@ from sanitation.verify.routing import verify
 PARAMS = SolveParams(time_limit_s=20, max_iterations=400)
 # break intervals make each search step dearer: fewer steps suffice on these tiny days
 LUNCH_PARAMS = SolveParams(time_limit_s=20, max_iterations=40)
-S_PER_KM = 60
-
-
-def _line(positions_km: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Travel matrices (s, m) of points on a line, 1 km per minute."""
-    pos = np.asarray(positions_km, dtype=float)
-    km = np.abs(pos[:, None] - pos[None, :])
-    return (km * S_PER_KM).round().astype(np.int64), (km * 1000).round().astype(np.int64)
-
-
-def _vt(**kw: object) -> VehicleType:
-    base: dict[str, object] = {
-        "id": "truck",
-        "count": 1,
-        "capacity_kg": 100,
-        "depot": "st",
-        "unload_sites": ("st",),
-        "shift_start_s": 0,
-        "shift_end_s": 20_000,
-        "cost_per_km": 1.0,
-    }
-    base.update(kw)
-    return VehicleType(**base)  # type: ignore[arg-type]
 
 
 def _solve(problem: RoutingProblem, params: SolveParams = PARAMS) -> RoutingSolution:

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from routing_helpers import S_PER_KM
+from routing_helpers import line_matrices as _line
+from routing_helpers import truck as _vt
 
 from sanitation.routing.engine import SolveParams, get_engine, solve
-from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
 from sanitation.routing.pyvrp_engine import REASON_FLEET, REASON_LOAD, REASON_NO_TYPE
 from sanitation.routing.solution import objective
 from sanitation.verify.routing import verify
 
 # deterministic: the iteration cap ends the search long before the time limit
 PARAMS = SolveParams(time_limit_s=20, max_iterations=300)
-S_PER_KM = 60
-
-
-def _line(positions_km: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    pos = np.asarray(positions_km, dtype=float)
-    km = np.abs(pos[:, None] - pos[None, :])
-    return (km * S_PER_KM).round().astype(np.int64), (km * 1000).round().astype(np.int64)
-
-
-def _vt(**kw: object) -> VehicleType:
-    base: dict[str, object] = {
-        "id": "truck",
-        "count": 1,
-        "capacity_kg": 100,
-        "depot": "st",
-        "unload_sites": ("st",),
-        "shift_start_s": 0,
-        "shift_end_s": 20_000,
-        "cost_per_km": 1.0,
-    }
-    base.update(kw)
-    return VehicleType(**base)  # type: ignore[arg-type]
 
 
 def _solve(problem: RoutingProblem, seed: int = 1):
