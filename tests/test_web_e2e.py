@@ -325,9 +325,11 @@ def test_dispatcher_route_matches_the_api(page, live):
     sign_in(page, live["keys"]["dispatcher"])
     assert visible_tabs(page) == ["dispatcher", "coordinator", "incidents"]
     page.select_option("#d-plan", str(live["plan_id"]))
-    page.wait_for_selector("#d-stops tbody tr")
+    # the change marks the map stale at once; it is redrawn after the table
+    page.wait_for_selector("#d-map[data-drawn]:not([data-drawn=''])")
     vehicle = page.input_value("#d-truck")
     date = page.input_value("#d-date")
+    assert page.get_attribute("#d-map", "data-drawn") == f"{vehicle} {date}"
     answer = live["api"].get(
         f"/plans/{live['plan_id']}/routes", params={"date": date, "vehicle": vehicle}
     )
@@ -355,9 +357,17 @@ def test_dispatcher_route_matches_the_api(page, live):
     assert len(page.query_selector_all("#d-map path.leaflet-interactive")) > 10
     assert page.is_visible("#d-map .synthetic-badge")  # tiny's sites are synthetic
     shot(page, "dispatcher.png", full_page=True)
+    # switching trucks faster than the map draws leaves only the last truck's markers
+    trucks = page.eval_on_selector_all("#d-truck option", "os => os.map(o => o.value)")
+    assert "*" in trucks  # the day's overview of all trucks is one of the choices
+    for other in [*[t for t in trucks if t != vehicle][:3], vehicle]:
+        page.select_option("#d-truck", other)
+    page.wait_for_selector(f"#d-map[data-drawn='{vehicle} {date}']")
+    assert len(page.query_selector_all("#d-map .vmark.stop")) == len(numbers)
+    assert not page.query_selector_all("#d-map path.allstop")
     # the day's overview of all trucks, then back to one truck by clicking its row
     page.select_option("#d-truck", "*")
-    page.wait_for_selector("#d-stops tr.legend-row")
+    page.wait_for_selector(f"#d-map[data-drawn='* {date}']")
     day = live["api"].get(f"/plans/{live['plan_id']}/routes", params={"date": date}).json()
     assert len(page.query_selector_all("#d-map path.allstop")) == sum(
         r["n_stops"] for r in day["routes"]
@@ -403,7 +413,7 @@ def test_coordinator_sees_its_township_and_reports_incidents(page, live):
     sign_in(page, live["keys"]["coordinator"])
     assert page.is_hidden("#tabs")
     assert page.is_visible("#view-coordinator")
-    page.wait_for_selector("#c-points tbody tr")
+    page.wait_for_selector("#c-map[data-drawn^='990000001 ']")
     options = page.eval_on_selector_all("#c-township option", "os => os.map(o => o.value)")
     assert options == ["990000001"]
     summary = live["api"].get("/townships/990000001/summary").json()

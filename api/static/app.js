@@ -192,6 +192,21 @@
     }
     return entry;
   }
+  // Every redraw of a map takes a ticket: a draw overtaken by a newer one stops at its next await,
+  // so quick clicks never leave two trucks' markers on one map. When a draw completes, the map
+  // element says what it shows (data-drawn="P-3 2026-03-02"), for scripts and the browser tests.
+  function startDraw(entry) {
+    entry.ticket = (entry.ticket || 0) + 1;
+    entry.map.getContainer().dataset.drawn = "";
+    return entry.ticket;
+  }
+  function staleMap(id) {
+    // called first thing when a choice changes, before any await: the map no longer shows it
+    if (state.maps[id]) startDraw(state.maps[id]);
+  }
+  function finishDraw(entry, ticket, what) {
+    if (ticket === entry.ticket) entry.map.getContainer().dataset.drawn = what;
+  }
   function fit(entry, options) {
     // no animation: Leaflet drops a second fitBounds while a zoom animation runs
     entry.map.invalidateSize({ animate: false });
@@ -251,7 +266,7 @@
   }
 
   // ---- planner -------------------------------------------------------------------------------
-  async function plannerView() {
+  async function plannerView(scenarioId) {
     state.scenarios = await api("/scenarios");
     state.plans = await api("/plans");
     const body = $("#scenario-table tbody");
@@ -263,7 +278,7 @@
       el("td", { class: "num", text: s.n_points }), el("td", { class: "num", text: s.n_vehicles }),
       el("td", { class: "num", text: fmt(s.waste_t_per_day, 1) }))));
     const select = $("#plan-scenario");
-    const chosen = select.value;
+    const chosen = scenarioId ? String(scenarioId) : select.value;
     select.replaceChildren(...state.scenarios.map((s) => el("option", { value: s.id, text: `#${s.id} ${s.name}` })));
     if (chosen) select.value = chosen;
     const parent = $("#w-parent");
@@ -299,9 +314,8 @@
     }));
   }
   async function openRoutes(planId) {
+    state.openPlan = String(planId);  // dispatcherView selects it as it fills the plan list
     await show("dispatcher");
-    $("#d-plan").value = String(planId);
-    await onPlan(false);
   }
   async function startPlan(event) {
     event.preventDefault();
@@ -357,9 +371,7 @@
     const made = await api(`/scenarios/${$("#w-parent").value}/whatifs`, { method: "POST", json: body });
     say(`${t("whatif_made")}: #${made.id} ${made.name}`, "ok");
     $("#whatif-form").reset();
-    await plannerView();
-    $("#plan-scenario").value = String(made.id);
-    syncPlanDate();
+    await plannerView(made.id);
   }
   async function uploadScenario(event) {
     event.preventDefault();
@@ -451,7 +463,9 @@
     state.plans = await api("/plans");
     const done = state.plans.filter((p) => p.status === "done");
     const select = $("#d-plan");
-    const chosen = select.value;
+    const wanted = state.openPlan;
+    state.openPlan = null;
+    const chosen = wanted || select.value;
     select.replaceChildren(...done.map((p) => el("option", { value: p.id,
       text: `#${p.id} ${scenarioName(p.scenario_id)} · ${p.dates[0]}${p.dates.length > 1 ? "…" : ""}` })));
     if (!done.length) {
@@ -459,12 +473,13 @@
       return;
     }
     if (chosen && done.some((p) => String(p.id) === chosen)) select.value = chosen;
-    await onPlan(true);
+    await onPlan(!wanted);
   }
   function currentPlan() {
     return state.plans.find((p) => String(p.id) === $("#d-plan").value);
   }
   async function onPlan(keep) {
+    staleMap("d-map");
     const plan = currentPlan();
     if (!plan) return;
     const dates = $("#d-date");
@@ -485,6 +500,7 @@
     await onDay(keep);
   }
   async function onDay(keep) {
+    staleMap("d-map");
     const plan = currentPlan();
     const q = new URLSearchParams({ date: $("#d-date").value });
     if ($("#d-station").value) q.set("station", $("#d-station").value);
@@ -533,7 +549,9 @@
       row.classList.toggle("selected", route && row.dataset.vehicle === route.vehicle_id);
     }
     const entry = getMap("d-map");
+    const ticket = startDraw(entry);
     await drawNetwork(entry, plan.scenario_id);
+    if (ticket !== entry.ticket) return;
     entry.layer.clearLayers();
     const summary = $("#d-summary");
     const stops = $("#d-stops tbody");
@@ -541,12 +559,13 @@
     $("#d-print").disabled = !route;
     $("#d-stops").classList.remove("overview");
     if ($("#d-truck").value === "*") {
-      await drawAllTrucks(entry, plan);
+      await drawAllTrucks(entry, plan, ticket);
       return;
     }
     if (!route) {
       summary.replaceChildren(el("div", { class: "card muted", text: t("no_routes") }));
       stops.replaceChildren();
+      finishDraw(entry, ticket, "none");
       return;
     }
     const names = stationNames();
@@ -570,6 +589,7 @@
     // route line along the roads (stored GeoJSON), then the visits on top
     const q = new URLSearchParams({ date: route.date, vehicle: route.vehicle_id });
     const geo = await api(`/plans/${plan.id}/routes.geojson?${q}`);
+    if (ticket !== entry.ticket) return;
     const lines = geo.features.filter((f) => f.properties.feature === "route");
     const line = L.geoJSON({ type: "FeatureCollection", features: lines },
       { style: { color: "#1f6fd1", weight: 5, opacity: 0.8 } });
@@ -602,16 +622,18 @@
     fit(entry, { padding: [30, 30] });
     $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
     $("#print-meta").textContent = `${t("plan")} #${plan.id} · ${scenarioName(plan.scenario_id)} · ${plan.engine} · ${t("printed")} ${new Date().toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false })}`;
+    finishDraw(entry, ticket, `${route.vehicle_id} ${route.date}`);
   }
   const PALETTE = ["#1f6fd1", "#d64541", "#2e9d55", "#8e44ad", "#e67e22", "#16a085", "#c0392b",
     "#2c3e50", "#b7950b", "#7f8c8d"];
-  async function drawAllTrucks(entry, plan) {
+  async function drawAllTrucks(entry, plan, ticket) {
     // the day's overview: every truck's route in its own colour
     const routes = state.dispatch.routes;
     const colour = Object.fromEntries(routes.map((r, i) => [r.vehicle_id, PALETTE[i % PALETTE.length]]));
     const q = new URLSearchParams({ date: $("#d-date").value });
     if ($("#d-station").value) q.set("station", $("#d-station").value);
     const geo = await api(`/plans/${plan.id}/routes.geojson?${q}`);
+    if (ticket !== entry.ticket) return;
     const lines = L.geoJSON({ type: "FeatureCollection", features: geo.features.filter((f) => f.properties.feature === "route") },
       { style: (f) => ({ color: colour[f.properties.vehicle_id] || "#555", weight: 4, opacity: 0.8 }),
         onEachFeature: (f, l) => l.bindTooltip(html(f.properties.vehicle_id)) });
@@ -640,6 +662,7 @@
       onclick: guard(async () => { $("#d-truck").value = r.vehicle_id; await onTruck(); }) },
       el("td", {}, el("i", { class: "dot", style: `background:${colour[r.vehicle_id]}` })),
       el("td", { colspan: 5, text: `${r.vehicle_id} · ${r.vehicle_type_name} · ${r.n_stops}${t("stops_n")}` }))));
+    finishDraw(entry, ticket, `* ${$("#d-date").value}`);
   }
   function highlight(order) {
     const entry = state.maps["d-map"];
@@ -702,6 +725,7 @@
     await loadTownship(true);
   }
   async function loadTownship(keepDate) {
+    staleMap("c-map");
     const code = $("#c-township").value;
     if (!code) return;
     const q = new URLSearchParams();
@@ -770,9 +794,11 @@
     renderIncidentRows($("#c-incidents tbody"), state.incidents, false);
     // map
     const entry = getMap("c-map");
+    const ticket = startDraw(entry);
     await drawNetwork(entry, s.scenario_id, (e) => { if (reportKind() === "blocked_road") pickRoad(e.latlng); });
-    entry.layer.clearLayers();
     const net = await network(s.scenario_id);
+    if (ticket !== entry.ticket) return;
+    entry.layer.clearLayers();
     const where = {};
     for (const f of net.features) if (f.properties.feature === "station") where[f.properties.id] = f.geometry.coordinates;
     for (const p of s.points) {
@@ -819,6 +845,7 @@
     }
     state.pick = null;
     showPick();
+    finishDraw(entry, ticket, `${s.code} ${s.date || ""}`);
   }
   const reportKind = () => document.querySelector("input[name=r-kind]:checked").value;
   function pickPoint(p) {
