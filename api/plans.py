@@ -142,6 +142,9 @@ def plan_files(settings: Settings, plan: PlanRow) -> list[str]:
     sheets = out / "route_sheets"
     if sheets.is_dir():
         names += sorted(f"route_sheets/{p.name}" for p in sheets.glob("*.xlsx"))
+    maps = out / "maps"
+    if maps.is_dir():
+        names += sorted(f"maps/{p.name}" for p in maps.glob("*.png"))
     return names
 
 

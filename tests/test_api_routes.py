@@ -275,6 +275,16 @@ def test_plan_routes_and_filters(env):
     assert path.is_file()
     assert client.get(f"/plans/{plan_id}/files/worker.log", headers=h).status_code == 404
     assert client.get(f"/plans/{plan_id}/files/kpis.csv", headers=h).status_code == 200
+    # a week plan's per-day maps are listed and served (written by sanitation.io.plan_files)
+    day_map = path.parent.parent / "maps" / f"{route['date']}.png"
+    day_map.parent.mkdir()
+    day_map.write_bytes((path.parent.parent / "map.png").read_bytes())
+    listed = client.get(f"/plans/{plan_id}", headers=h).json()["files"]
+    assert f"maps/{route['date']}.png" in listed
+    served = client.get(f"/plans/{plan_id}/files/maps/{route['date']}.png", headers=h)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    day_map.unlink()
+    day_map.parent.rmdir()
     assert client.get("/plans/9999/routes", headers=h).status_code == 404
 
 

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import Point
 
+from sanitation.io import charts
 from sanitation.io.compare import compare_rows, write_compare_outputs
 from sanitation.io.plan_files import write_plan_outputs
 from sanitation.io.plan_geo import PlanGeometry
@@ -135,6 +136,32 @@ def test_every_file_is_written_and_listed(planned, written):
         assert path.stat().st_size > 0
     for png in ("map.png", "utilisation.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_plan_of_several_days_has_a_map_per_day(planned, written):
+    doc, _ = planned
+    out, files = written
+    assert len(doc.dates) == 2
+    maps = [out / "maps" / f"{day}.png" for day in doc.dates]
+    assert set(maps) <= set(files)
+    pictures = [m.read_bytes() for m in maps]
+    assert all(p[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)
+    assert (out / "map.png").read_bytes() == pictures[0]  # map.png is the first day
+    assert pictures[0] != pictures[1]  # only the first day has the hook-lift trip
+
+
+def test_utilisation_figures_are_per_planned_day(planned):
+    doc, _ = planned
+    first = doc.days[0]  # the second day repeats the first: means equal the first day
+    assert charts.collected_t_per_day(doc) == pytest.approx(
+        {s.station_id: s.collected_kg / 1000 for s in first.stations}
+    )
+    shares = charts.truck_load_shares(doc)
+    assert set(shares) == {r.vehicle_id for r in first.routes}
+    for r in first.routes:
+        assert shares[r.vehicle_id] == pytest.approx(
+            r.collected_kg / (r.capacity_kg * max(1, r.n_unloads))
+        )
 
 
 def test_plan_json_round_trips_and_keeps_chinese(planned, written):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -27,8 +28,10 @@ def plan_map(
     ctx: PlanningContext,
     layers: dict[str, gpd.GeoDataFrame],
     out: Path,
+    day: dt.date | None = None,
 ) -> Path:
-    """The county plan: roads, points coloured by station, stations, first-date routes, sites.
+    """The county plan: roads, points coloured by station, stations, one day's routes
+    (``day``, default the first planned date), its unserved points and transfer trips, sites.
 
     ``layers`` are the plan's GeoPackage layers (``roads``, ``points``, ``stations``,
     ``routes``, ``disposal_sites``).
@@ -45,7 +48,9 @@ def plan_map(
     points = layers["points"]
     grey = (0.6, 0.6, 0.6, 1.0)
     point_colours = [colours.get(s, grey) for s in points["station_id"]]
-    unserved = points["status"] == "unserved" if "status" in points else None
+    first = day or (doc.dates[0] if doc.dates else None)
+    status = f"status_{first:%Y%m%d}" if first is not None else "status"
+    unserved = points[status] == "unserved" if status in points else None
     points.plot(ax=ax, markersize=6, color=point_colours, zorder=3)
     handles: list = [
         Line2D(
@@ -65,7 +70,6 @@ def plan_map(
         handles.append(
             Line2D([], [], marker="o", ls="", mfc="none", mec="red", label="未收集 unserved")
         )
-    first = doc.dates[0] if doc.dates else None
     routes = layers["routes"]
     if first is not None and len(routes):
         today = routes[routes["date"] == first.isoformat()]
@@ -176,14 +180,40 @@ def plan_map(
     return out
 
 
+def collected_t_per_day(doc: PlanDocument) -> dict[str, float]:
+    """Station id → tonnes collected per planned day (the mean over the plan's days)."""
+    total: dict[str, float] = {}
+    for day in doc.days:
+        for st in day.stations:
+            total[st.station_id] = total.get(st.station_id, 0.0) + st.collected_kg / 1000
+    return {k: v / max(1, len(doc.days)) for k, v in total.items()}
+
+
+def truck_load_shares(doc: PlanDocument) -> dict[str, float]:
+    """Vehicle id → kg collected ÷ (capacity × unloads) over all its routes of the plan."""
+    kg: dict[str, list[float]] = {}
+    for day in doc.days:
+        for r in day.routes:
+            pair = kg.setdefault(r.vehicle_id, [0.0, 0.0])
+            pair[0] += r.collected_kg
+            pair[1] += r.capacity_kg * max(1, r.n_unloads)
+    return {v: (done / room if room else 0.0) for v, (done, room) in kg.items()}
+
+
 def utilisation_chart(doc: PlanDocument, out: Path) -> Path:
-    """Per open station: assigned load, collected (first date) and capacity in t/day with
-    utilisation %; per truck: mean load per unload as a share of its capacity."""
+    """Per open station: assigned load, collected and capacity in t/day with utilisation %;
+    per truck: mean load per unload as a share of its capacity. Over a plan of several days
+    "collected" is the mean per planned day and each truck's share covers all its days."""
     use_cjk_font()
     stations = [s for s in doc.assignment.stations if s.open]
-    first = doc.days[0] if doc.days else None
-    collected = {s.station_id: s.collected_kg / 1000 for s in first.stations} if first else {}
-    routes = first.routes if first else []
+    days = list(doc.days)
+    collected, truck_shares = collected_t_per_day(doc), truck_load_shares(doc)
+    if len(days) > 1:
+        when = f"{days[0].date.isoformat()}…{days[-1].date.isoformat()}"
+        collected_label = f"日均收集 collected, mean of {len(days)} days {when}"
+    else:
+        when = days[0].date.isoformat() if days else ""
+        collected_label = f"当日收集 collected {when}"
     fig, (ax1, ax2) = plt.subplots(
         2, 1, figsize=(11, 9), dpi=110, gridspec_kw={"height_ratios": [1, 1.2]}
     )
@@ -200,7 +230,7 @@ def utilisation_chart(doc: PlanDocument, out: Path) -> Path:
         x,
         [collected.get(s.station_id, 0.0) for s in stations],
         w,
-        label=f"当日收集 collected {first.date.isoformat() if first else ''}",
+        label=collected_label,
         color="#92c5de",
     )
     ax1.bar(
@@ -224,19 +254,15 @@ def utilisation_chart(doc: PlanDocument, out: Path) -> Path:
     ax1.set_ylabel("t/day")
     ax1.set_title("转运站利用率 (station utilisation: load ÷ capacity)", fontsize=10)
     ax1.legend(fontsize=8)
-    labels = [r.vehicle_id for r in routes]
-    shares = [
-        r.collected_kg / (r.capacity_kg * max(1, r.n_unloads)) if r.capacity_kg else 0.0
-        for r in routes
-    ]
-    ax2.bar(range(len(routes)), [100 * s for s in shares], 0.6, color="#5aae61")
-    ax2.set_xlim(-0.8, max(len(routes), 4) - 0.2)
+    labels, shares = list(truck_shares), list(truck_shares.values())
+    ax2.bar(range(len(labels)), [100 * s for s in shares], 0.6, color="#5aae61")
+    ax2.set_xlim(-0.8, max(len(labels), 4) - 0.2)
     ax2.axhline(100, color="black", lw=0.8, ls="--")
-    ax2.set_xticks(range(len(routes)), labels, fontsize=6, rotation=90)
+    ax2.set_xticks(range(len(labels)), labels, fontsize=6, rotation=90)
     ax2.set_ylabel("% of capacity")
     ax2.set_title(
         "每车每趟平均装载率 (per truck: mean load per unload ÷ capacity)"
-        + (f", {first.date.isoformat()}" if first else ""),
+        + (f", {when}" if when else ""),
         fontsize=10,
     )
     fig.tight_layout()

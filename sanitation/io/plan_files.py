@@ -10,7 +10,8 @@ Files of `write_plan_outputs`:
   ``transfer_trips``, ``disposal_sites``, ``depots``, ``roads``;
 - ``route_sheets/<date>_<vehicle>.xlsx`` per truck-day and ``route_sheets.xlsx`` combined;
 - ``kpis.csv`` (UTF-8 with BOM for Excel);
-- ``map.png`` and ``utilisation.png``.
+- ``map.png`` (the first day) and, for a plan of several days, ``maps/<date>.png`` per day;
+  ``utilisation.png``.
 
 The caller passes a staging folder and renames it when everything is written.
 """
@@ -78,6 +79,9 @@ def write_plan_outputs(doc: PlanDocument, ctx: PlanningContext, out: Path) -> li
     written.extend(write_route_sheets(doc, ctx, out))
     written.append(write_kpis_csv(doc, out / "kpis.csv"))
     written.append(charts.plan_map(doc, ctx, layers, out / "map.png"))
+    if len(doc.dates) > 1:  # a week: one map per day as well (map.png is the first day)
+        for day in doc.dates:
+            written.append(charts.plan_map(doc, ctx, layers, out / "maps" / f"{day}.png", day))
     written.append(charts.utilisation_chart(doc, out / "utilisation.png"))
     logger.info("wrote %d plan files to %s", len(written), out)
     return written
