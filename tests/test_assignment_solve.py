@@ -1,7 +1,5 @@
 """Solver: hand-checked optima, forced statuses, village groups, expansions, infeasibility."""
 
-import json
-
 import numpy as np
 import pytest
 
@@ -12,7 +10,6 @@ from sanitation.assignment import (
     AssignmentProblem,
     solve,
 )
-from sanitation.assignment.io import assignment_dict, write_assignment
 from sanitation.errors import InfeasibleError
 
 PARAMS = AssignmentParams(time_limit_s=10)
@@ -200,26 +197,6 @@ def test_params_are_validated():
         AssignmentParams(engine="gurobi")
     with pytest.raises(ValueError, match="time_limit_s"):
         AssignmentParams(time_limit_s=0)
-
-
-def test_assignment_json(tmp_path):
-    problem = tiny()
-    solution = solve(problem, PARAMS, seed=1)
-    path = write_assignment(tmp_path / "out" / "assignment.json", problem, solution)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    assert data == assignment_dict(problem, solution)
-    assert data["summary"]["objective_cny_per_day"] == 62.0
-    assert data["summary"]["proven_optimal"] is True
-    assert data["summary"]["cost_cny_per_day"]["total"] == 62.0
-    assert [s["open"] for s in data["stations"]] == [False, False, True]
-    assert data["stations"][2]["load_t_per_day"] == 0.2
-    assert data["points"][0] == {
-        "id": "p1",
-        "station": "C",
-        "demand_t_per_day": 0.06,
-        "travel_s": 180,
-    }
-    assert list(tmp_path.joinpath("out").iterdir()) == [path]
 
 
 @pytest.mark.parametrize(("single_source", "optimum"), [(True, 62.0), (False, 26.0)])
