@@ -194,7 +194,7 @@
   }
   // Every redraw of a map takes a ticket: a draw overtaken by a newer one stops at its next await,
   // so quick clicks never leave two trucks' markers on one map. When a draw completes, the map
-  // element says what it shows (data-drawn="P-3 2026-03-02"), for scripts and the browser tests.
+  // element says what it shows (data-drawn="D1/small_3t#1 2026-03-02"), for scripts and browser tests.
   function startDraw(entry) {
     entry.ticket = (entry.ticket || 0) + 1;
     entry.map.getContainer().dataset.drawn = "";

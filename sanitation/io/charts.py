@@ -48,8 +48,8 @@ def plan_map(
     points = layers["points"]
     grey = (0.6, 0.6, 0.6, 1.0)
     point_colours = [colours.get(s, grey) for s in points["station_id"]]
-    first = day or (doc.dates[0] if doc.dates else None)
-    status = f"status_{first:%Y%m%d}" if first is not None else "status"
+    shown = day or (doc.dates[0] if doc.dates else None)
+    status = f"status_{shown:%Y%m%d}" if shown is not None else "status"
     unserved = points[status] == "unserved" if status in points else None
     points.plot(ax=ax, markersize=6, color=point_colours, zorder=3)
     handles: list = [
@@ -71,15 +71,15 @@ def plan_map(
             Line2D([], [], marker="o", ls="", mfc="none", mec="red", label="未收集 unserved")
         )
     routes = layers["routes"]
-    if first is not None and len(routes):
-        today = routes[routes["date"] == first.isoformat()]
+    if shown is not None and len(routes):
+        today = routes[routes["date"] == shown.isoformat()]
         for sid, group in today.groupby("station_id"):
             group.plot(
                 ax=ax, color=colours.get(str(sid), grey), linewidth=1.3, alpha=0.85, zorder=2
             )
     trips = layers.get("transfer_trips")
-    if first is not None and trips is not None and len(trips):
-        today = trips[trips["date"] == first.isoformat()]
+    if shown is not None and trips is not None and len(trips):
+        today = trips[trips["date"] == shown.isoformat()]
         if len(today):
             unique = today.drop_duplicates(subset=["station_id", "site_id"])
             unique.plot(ax=ax, color="#542788", linewidth=1.0, linestyle="--", zorder=2)
@@ -161,9 +161,9 @@ def plan_map(
             )
         )
     handles.append(Line2D([], [], color="#c8c8c8", lw=1, label="道路 road"))
-    day = f" · {first.isoformat()} 路线 (routes)" if first else ""
+    when = f" · {shown.isoformat()} 路线 (routes)" if shown else ""
     ax.set_title(
-        f"{doc.scenario}: 收运规划 (collection plan){day}\n"
+        f"{doc.scenario}: 收运规划 (collection plan){when}\n"
         "点按转运站着色 (points coloured by station); synthetic data where the scenario says so",
         fontsize=10,
     )
