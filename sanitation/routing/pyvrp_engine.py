@@ -78,6 +78,10 @@ a time on the 2-core machine (gap %, mean in brackets):
   perturbations 1-50:       2.28 2.06 1.93 1.95 (2.06), about 39k iterations
 X-n801-k40 (BKS 73311), seeds 1-2: defaults 1.12 0.99; history 100: 0.71 0.90; history 30:
   0.82 0.73.
+Route-based decomposition (tried, not adopted): after a share of the time on the whole instance,
+groups of nearby routes (about 100-300 clients) re-solved as sub-instances warm-started from their
+routes, improvements merged: X-n1001 seeds 1-2 gave 1.46-1.58 % (half the time, 100-200 clients)
+and 1.40-1.58 % (30 %, 300 clients), no better than the whole-instance search.
 This engine's model of a plain CVRP searches the same trajectory as pyvrp.read's (same cost after
 15,000 iterations); wall-clock speed of the machine varied by about 15 % between runs.
 """
