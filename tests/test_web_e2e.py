@@ -311,6 +311,21 @@ def test_planner_starts_a_plan_and_compares(page, live):
     assert made["kind"] == "whatif" and made["closed_road_ids"] == ["EW2"]
     assert page.input_value("#plan-scenario") == str(made["id"])
     shot(page, "planner.png", full_page=True)
+    # the plan's files for QGIS and Excel, downloaded from the plan table
+    menu = f"#plan-table select[data-files='{live['plan_id']}']"
+    options = page.eval_on_selector_all(f"{menu} option", "os => os.map(o => o.value)")
+    assert {"plan.gpkg", "route_sheets.xlsx", "kpis.csv", "map.png"} <= set(options)
+    assert not [o for o in options if o.startswith("route_sheets/")]  # per truck: dispatcher
+    with page.expect_download() as download:
+        page.select_option(menu, "plan.gpkg")
+    assert download.value.suggested_filename == f"plan{live['plan_id']}_plan.gpkg"
+    saved = ARTIFACTS / "plan.gpkg"
+    download.value.save_as(saved)
+    assert saved.read_bytes()[:16] == b"SQLite format 3\x00"
+    with page.expect_download() as download:
+        page.select_option(menu, "kpis.csv")
+    assert download.value.path().read_bytes()[:3] == b"\xef\xbb\xbf"  # BOM: Excel reads UTF-8
+    assert page.input_value(menu) == ""  # the menu is ready for the next file
     page.click(f"#plan-table button[data-open='{live['plan_id']}']")
     page.wait_for_selector("#view-dispatcher:not([hidden]) #d-stops tbody tr")
     assert page.input_value("#d-plan") == str(live["plan_id"])

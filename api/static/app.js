@@ -309,9 +309,32 @@
         el("td", {}, el("span", { class: `badge s-${p.status}`, text: t("state_" + p.status) })),
         el("td", { class: "num", text: fmt(k.total_cost_cny, 0) }),
         el("td", { class: "num", text: fmt(k.distance_km, 1) }),
-        el("td", {}, p.status === "done" ? el("button", { type: "button", class: "small", "data-open": p.id,
-          text: t("open_routes"), onclick: guard(() => openRoutes(p.id)) }) : ""));
+        el("td", {}, ...(p.status === "done" ? [el("button", { type: "button", class: "small", "data-open": p.id,
+          text: t("open_routes"), onclick: guard(() => openRoutes(p.id)) }), fileMenu(p)] : [])));
     }));
+  }
+  function fileMenu(plan) {
+    // the plan's output files (GeoPackage for QGIS, workbooks, CSV, maps); per-truck sheets are
+    // downloaded from the dispatcher view
+    const files = plan.files.filter((f) => !f.startsWith("route_sheets/"));
+    return el("select", { class: "small files", "data-files": plan.id, title: t("download_files"),
+      onchange: guard(async (event) => {
+        const name = event.target.value;
+        event.target.value = "";
+        if (name) await downloadFile(plan.id, name);
+      }) },
+    el("option", { value: "", text: t("download_files") }), ...files.map((f) => el("option", { value: f, text: f })));
+  }
+  async function downloadFile(planId, name) {
+    const answer = await api(`/plans/${planId}/files/${name}`, { raw: true });
+    saveBlob(await answer.blob(), `plan${planId}_${name.replace(/\//g, "_")}`);
+  }
+  function saveBlob(blob, filename) {
+    const link = el("a", { href: URL.createObjectURL(blob), download: filename });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 5000);
   }
   async function openRoutes(planId) {
     state.openPlan = String(planId);  // dispatcherView selects it as it fills the plan list
@@ -700,13 +723,7 @@
     const plan = currentPlan();
     const q = new URLSearchParams({ date: route.date, vehicle: route.vehicle_id });
     const answer = await api(`/plans/${plan.id}/route-sheet?${q}`, { raw: true });
-    const blob = await answer.blob();
-    const link = el("a", { href: URL.createObjectURL(blob),
-      download: `${route.date}_${route.vehicle_id.replace(/[^\w.-]+/g, "_")}.xlsx` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 5000);
+    saveBlob(await answer.blob(), `${route.date}_${route.vehicle_id.replace(/[^\w.-]+/g, "_")}.xlsx`);
   }
 
   // ---- coordinator ---------------------------------------------------------------------------
