@@ -394,3 +394,33 @@ def test_overlay_of_incidents_is_written(env):
     with env["app"].state.sessions() as session:
         plan = session.get(PlanRow, env["plan_id"])
         assert plan.planned_yaml.endswith("scenario.yaml")
+
+
+def test_an_infeasible_plan_job_fails_with_its_cause(env):
+    """Station capacity below the county's waste: the job fails (exit-3 cause in its error),
+    the plan is failed with no files, and asking for its routes is refused, never a 500."""
+    client, h = env["client"], env["h"]["planner"]
+    small = {"capacity_t_per_day": 0.8, "max_expansions": 0}
+    whatif = client.post(
+        f"/scenarios/{env['scenario_id']}/whatifs",
+        json={"name": "stations too small", "overrides": {"stations": {"S1": small, "S2": small}}},
+        headers=h,
+    )
+    assert whatif.status_code == 201, whatif.text
+    started = client.post(
+        f"/scenarios/{whatif.json()['id']}/plans",
+        json={"engine": "pyvrp", "time_limit_s": 1},
+        headers=h,
+    )
+    assert started.status_code == 202, started.text
+    job = wait_job(client, started.json()["job_id"], h)
+    assert job["state"] == "failed", job
+    assert job["stage"] == "assignment"
+    cause = "all stations lack 0.4 t/day of capacity"
+    assert job["error"].startswith("infeasible: ") and cause in job["error"]
+    assert any(cause in p for p in job["problems"])
+    plan_id = started.json()["plan_id"]
+    plan = client.get(f"/plans/{plan_id}", headers=h).json()
+    assert plan["status"] == "failed" and plan["files"] == [] and cause in plan["error"]
+    routes = client.get(f"/plans/{plan_id}/routes", headers=h)
+    assert routes.status_code == 409 and routes.json()["detail"].startswith("plan_id:")
