@@ -495,3 +495,47 @@ def test_dispatcher_lists_incidents_and_english_toggle(page, live):
     assert page.inner_text("#view-coordinator h2 >> nth=0") == "Report an incident"
     page.click("#lang")
     assert page.inner_text("#view-coordinator h2 >> nth=0") == "上报事件"
+
+
+def test_planner_uploads_a_zip_plans_a_week_and_cancels(page, live, tmp_path):
+    api = live["api"]
+    before = {s["id"] for s in api.get("/scenarios").json()}
+    sign_in(page, live["keys"]["planner"])
+    page.wait_for_selector("#scenario-table tbody tr")
+    archive = tmp_path / "tiny.zip"
+    archive.write_bytes(_tiny_zip())
+    page.set_input_files("#upload-file", str(archive))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_function(
+        f"document.querySelectorAll('#scenario-table tbody tr').length === {len(before) + 1}"
+    )
+    (made,) = [s for s in api.get("/scenarios").json() if s["id"] not in before]
+    assert made["n_points"] == 5
+    assert page.input_value("#plan-scenario") == str(made["id"])  # chosen for the next plan
+    # a week plan: seven dates, one map per day among the plan's files
+    page.check("input[name=plan-span][value=week]")
+    page.select_option("#plan-engine", "pyvrp")
+    page.fill("#plan-limit", "1")
+    page.click("#plan-start")
+    page.wait_for_selector("#job-state[data-state='done']", timeout=120_000)
+    (week,) = [p for p in api.get("/plans").json() if p["scenario_id"] == made["id"]]
+    assert week["status"] == "done" and len(week["dates"]) == 7
+    menu = f"#plan-table select[data-files='{week['id']}']"
+    page.wait_for_selector(menu)
+    dates = page.locator(f"#plan-table tr[data-id='{week['id']}'] td:nth-child(4)")
+    assert dates.inner_text() == f"{week['dates'][0]} … {week['dates'][-1]} (7 天)"
+    assert dates.get_attribute("title") == ", ".join(week["dates"])
+    options = page.eval_on_selector_all(f"{menu} option", "os => os.map(o => o.value)")
+    assert sorted(o for o in options if o.startswith("maps/")) == [
+        f"maps/{day}.png" for day in week["dates"]
+    ]
+    # a long plan cancelled while it runs
+    page.fill("#plan-limit", "60")
+    page.click("#plan-start")
+    page.wait_for_selector("#job-state[data-state='running']", timeout=60_000)
+    job_id = int(page.inner_text("#job-id").lstrip("#"))
+    page.click("#job-cancel")
+    page.wait_for_selector("#job-state[data-state='cancelled']", timeout=60_000)
+    assert api.get(f"/jobs/{job_id}").json()["state"] == "cancelled"
+    assert page.is_hidden("#job-cancel")
+    shot(page, "planner-week-cancelled.png", full_page=True)

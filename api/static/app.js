@@ -305,7 +305,8 @@
         el("td", {}, el("input", { type: "checkbox", value: p.id, disabled: p.status !== "done",
           checked: checked.has(String(p.id)) })),
         el("td", { text: p.id }), el("td", { text: scenarioName(p.scenario_id) }),
-        el("td", { text: p.dates.join(", ") }), el("td", { text: p.engine }),
+        el("td", { text: p.dates.length > 2 ? `${p.dates[0]} … ${p.dates[p.dates.length - 1]} (${p.dates.length} ${t("days_n")})`
+          : p.dates.join(", "), title: p.dates.join(", ") }), el("td", { text: p.engine }),
         el("td", {}, el("span", { class: `badge s-${p.status}`, text: t("state_" + p.status) })),
         el("td", { class: "num", text: fmt(k.total_cost_cny, 0) }),
         el("td", { class: "num", text: fmt(k.distance_km, 1) }),
@@ -404,7 +405,8 @@
     form.append("file", file);
     const s = await api("/scenarios", { method: "POST", body: form });
     say(`${t("uploaded")}: #${s.id} ${s.name}`, "ok");
-    await plannerView();
+    $("#upload-form").reset();
+    await plannerView(s.id);  // the upload is the scenario to plan next
   }
   async function comparePlans() {
     const ids = [...document.querySelectorAll("#plan-table input:checked")].map((i) => Number(i.value))
