@@ -539,3 +539,31 @@ def test_planner_uploads_a_zip_plans_a_week_and_cancels(page, live, tmp_path):
     assert api.get(f"/jobs/{job_id}").json()["state"] == "cancelled"
     assert page.is_hidden("#job-cancel")
     shot(page, "planner-week-cancelled.png", full_page=True)
+
+
+def test_dispatcher_replans_with_open_incidents(page, live):
+    api, scenario_id = live["api"], live["scenario_id"]
+    for incident in api.get("/incidents", params={"status": "open"}).json():
+        api.patch(f"/incidents/{incident['id']}", json={"status": "dismissed"})
+    made = api.post(
+        "/incidents", json={"kind": "overflow", "scenario_id": scenario_id, "point_id": "P3"}
+    )
+    assert made.status_code == 201, made.text
+    sign_in(page, live["keys"]["dispatcher"])
+    page.select_option("#d-plan", str(live["plan_id"]))
+    page.wait_for_selector("#d-map[data-drawn]:not([data-drawn=''])")
+    date = page.input_value("#d-date")
+    assert page.inner_text("#d-replan").endswith("(1)")  # one open incident to plan with
+    page.click("#d-replan")
+    page.wait_for_function(
+        "document.querySelector('#d-replan-state').textContent.includes('#')", timeout=90_000
+    )
+    newest = max(api.get("/plans").json(), key=lambda p: p["id"])
+    assert newest["scenario_id"] == scenario_id and newest["status"] == "done"
+    assert [u["id"] for u in newest["incidents_used"]] == [made.json()["id"]]
+    assert page.inner_text("#d-replan-state").endswith(f"#{newest['id']}")
+    page.wait_for_selector("#d-map[data-drawn]:not([data-drawn=''])")
+    assert page.input_value("#d-plan") == str(newest["id"])  # the new plan is shown
+    assert page.input_value("#d-date") == date  # on the same day
+    assert not page.inner_text("#d-replan").endswith(")")  # nothing open any more
+    assert api.get(f"/incidents/{made.json()['id']}").json()["status"] == "used"

@@ -338,7 +338,7 @@
     setTimeout(() => URL.revokeObjectURL(link.href), 5000);
   }
   async function openRoutes(planId) {
-    state.openPlan = String(planId);  // dispatcherView selects it as it fills the plan list
+    state.openPlan = { id: String(planId), keep: false };  // dispatcherView selects it
     await show("dispatcher");
   }
   async function startPlan(event) {
@@ -488,9 +488,9 @@
     state.plans = await api("/plans");
     const done = state.plans.filter((p) => p.status === "done");
     const select = $("#d-plan");
-    const wanted = state.openPlan;
+    const wanted = state.openPlan;  // { id, keep date/station/truck } from openRoutes or replan
     state.openPlan = null;
-    const chosen = wanted || select.value;
+    const chosen = wanted ? wanted.id : select.value;
     select.replaceChildren(...done.map((p) => el("option", { value: p.id,
       text: `#${p.id} ${scenarioName(p.scenario_id)} · ${p.dates[0]}${p.dates.length > 1 ? "…" : ""}` })));
     if (!done.length) {
@@ -498,7 +498,7 @@
       return;
     }
     if (chosen && done.some((p) => String(p.id) === chosen)) select.value = chosen;
-    await onPlan(!wanted);
+    await onPlan(wanted ? wanted.keep : true);
   }
   function currentPlan() {
     return state.plans.find((p) => String(p.id) === $("#d-plan").value);
@@ -711,9 +711,8 @@
       if (!["done", "failed", "cancelled"].includes(j.state)) { setTimeout(guard(tick), 1000); return; }
       $("#d-replan").disabled = false;
       if (j.state === "done") {
+        state.openPlan = { id: String(job.plan_id), keep: true };
         await dispatcherView();
-        $("#d-plan").value = String(job.plan_id);
-        await onPlan(true);
       }
       status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
     };
