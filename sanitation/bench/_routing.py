@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
-from sanitation.bench import gap_pct
+from sanitation.bench import expand_paths, gap_pct
 from sanitation.routing.engine import SolveParams, get_engine
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
@@ -44,6 +46,34 @@ def solve_and_verify(
     if solution.unserved:
         logger.error("%s: %d stops unserved", name, len(solution.unserved))
     return BenchSolve(solution, violations, seconds)
+
+
+class _Named(Protocol):
+    name: str
+
+
+InstanceT = TypeVar("InstanceT", bound=_Named)
+
+
+def solve_each(
+    paths: list[Path],
+    suffixes: tuple[str, ...],
+    read: Callable[[Path], InstanceT],
+    to_problem: Callable[[InstanceT], RoutingProblem],
+    *,
+    time_limit_s: float,
+    engine: str,
+    seed: int,
+) -> Iterator[tuple[Path, InstanceT, BenchSolve]]:
+    """Read every instance file under ``paths`` (README files skipped), solve and verify it."""
+    for path in expand_paths(paths, suffixes):
+        if path.name.lower() == "readme.txt":
+            continue
+        inst = read(path)
+        bs = solve_and_verify(
+            to_problem(inst), time_limit_s=time_limit_s, engine=engine, seed=seed, name=inst.name
+        )
+        yield path, inst, bs
 
 
 def routing_result(name: str, bs: BenchSolve, cost: float, bks: float | None) -> dict[str, Any]:

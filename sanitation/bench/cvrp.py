@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sanitation.bench import expand_paths
-from sanitation.bench._routing import routing_result, solve_and_verify
+from sanitation.bench._routing import routing_result, solve_each
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -119,16 +118,15 @@ def run(
 ) -> list[dict[str, Any]]:
     """Solve every instance; one result dict per instance (see `sanitation.bench`)."""
     results: list[dict[str, Any]] = []
-    for path in expand_paths(paths, SUFFIXES):
-        inst = read_vrplib(path)
-        problem = to_problem(inst)
-        bs = solve_and_verify(
-            problem,
-            time_limit_s=time_limit_s,
-            engine=engine or DEFAULT_ENGINE,
-            seed=seed,
-            name=inst.name,
-        )
+    for path, inst, bs in solve_each(
+        paths,
+        SUFFIXES,
+        read_vrplib,
+        to_problem,
+        time_limit_s=time_limit_s,
+        engine=engine or DEFAULT_ENGINE,
+        seed=seed,
+    ):
         cost = float(sum(r.distance_m for r in bs.solution.routes))
         bks = read_bks(path.parent).get(inst.name)
         results.append(routing_result(inst.name, bs, cost, bks))

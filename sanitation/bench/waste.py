@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sanitation.bench import expand_paths
-from sanitation.bench._routing import solve_and_verify
+from sanitation.bench._routing import solve_each
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -153,17 +152,15 @@ def run(
 ) -> list[dict[str, Any]]:
     """Solve every instance; one result dict per instance (see `sanitation.bench`)."""
     results: list[dict[str, Any]] = []
-    files = [p for p in expand_paths(paths, SUFFIXES) if p.name.lower() != "readme.txt"]
-    for path in files:
-        inst = read_kim(path)
-        problem = to_problem(inst)
-        bs = solve_and_verify(
-            problem,
-            time_limit_s=time_limit_s,
-            engine=engine or DEFAULT_ENGINE,
-            seed=seed,
-            name=inst.name,
-        )
+    for _path, inst, bs in solve_each(
+        paths,
+        SUFFIXES,
+        read_kim,
+        to_problem,
+        time_limit_s=time_limit_s,
+        engine=engine or DEFAULT_ENGINE,
+        seed=seed,
+    ):
         routes = [[v.id for v in r.visits] for r in bs.solution.routes]
         miles = sum(route_miles(inst, r) for r in routes)
         lunches = [r.lunch_start_s for r in bs.solution.routes]
