@@ -36,11 +36,9 @@ How the problem maps onto PyVRP (0.14):
   silently, and the verifier checks the result.
 - Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
   costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
-- Search: PyVRP's iterated local search with its default settings, run in `SEGMENTS` equal
-  segments of the time (and iteration) budget; each segment restarts from the best solution so
-  far with a fresh random stream, penalty manager and acceptance history. Measured on CVRPLIB X
-  (`SEARCH_MEASUREMENTS`), the restarts lower the 60 s gap on the large instances by about a
-  quarter; the other settings measured were no better, or within the seed-to-seed spread.
+- Search settings are PyVRP's defaults except the penalty manager's target share of feasible
+  candidates (`TARGET_FEASIBLE`): the measurements are in `SEARCH_MEASUREMENTS`; the other
+  alternatives measured were no better, or within the seed-to-seed spread.
 """
 
 from __future__ import annotations
@@ -53,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvrp
-from pyvrp import Client, CostEvaluator, Depot, Location, ProblemData
+from pyvrp import Client, CostEvaluator, Depot, Location, PenaltyParams, ProblemData
 from pyvrp import SolveParams as PSolveParams
 from pyvrp import VehicleType as PVehicleType
 from pyvrp._pyvrp import Activity
@@ -87,9 +85,9 @@ routes, improvements merged: X-n1001 seeds 1-2 gave 1.46-1.58 % (half the time, 
 and 1.40-1.58 % (30 %, 300 clients), no better than the whole-instance search.
 This engine's model of a plain CVRP searches the same trajectory as pyvrp.read's (same cost after
 15,000 iterations); wall-clock speed of the machine varied by about 15 % between runs.
-Segmented restarts (2026-11-27; pyvrp.read data, 60 s, pairs run side by side so both saw the
-same machine): six 10 s segments, each pyvrp.solve from the previous segment's best with a new
-seed, against one 60 s solve:
+Segmented restarts (tried, not adopted; 2026-11-27; pyvrp.read data, 60 s, pairs run side by
+side so both saw the same machine): six 10 s segments, each pyvrp.solve from the previous
+segment's best with a new seed, against one 60 s solve:
   X-n1001 seeds 1-6: segments 0.98 1.23 1.25 1.13 1.01 1.04 (1.11), one solve 1.49 1.26 1.47
       1.21 1.36 1.42 (1.37): better on every seed;
   X-n801 seeds 1-2:  segments 0.52 0.52, one solve 0.87 1.17.
@@ -99,6 +97,17 @@ seed, against one 60 s solve:
   iterations without improvement 1.51 1.29 1.10 1.44 (1.34) / 2.4-3.8.
 Starting from a Clarke-Wright savings solution instead of a random one (seeds 1-2: 1.30 1.44)
 made no difference after 10 s.
+The CVRP X suite with six segments (60 s, seed 1): X-n1001 1.45, X-n801 0.35, X-n627 0.51 but
+X-n200 1.63 (0.28 with one solve), X-n256 0.59, X-n401 0.61; mean 0.51 %, max 1.63 %. X-n200 seeds
+1-2: segments 2.02 0.61, one solve 0.17 0.59. Why: a new penalty manager starts at PyVRP's
+midpoint penalty (50,000 per unit of excess load) and needs about 25 s (x 0.9 every 500
+candidates) to reach its equilibrium (about 20-40, 65 % feasible candidates), so each 10 s segment
+searches feasible solutions only. That intensification helps the 1,000-client instance at 60 s
+and loses the infeasible detours the tightly packed X-n200 needs (penalties never lowered: X-n200
+1.62 2.11, X-n1001 1.39 0.95).
+Penalty target (adopted): the penalty manager aiming at 90 % feasible candidates instead of 65 %
+(X-n1001, pairs side by side, seeds 1-6): 1.40 1.11 1.15 0.97 1.27 0.94 (1.14) against 1.41 1.26
+1.45 1.03 1.17 1.22 (1.26); X-n200 seeds 1-2: 0.15 0.19 against 0.17 0.59.
 """
 
 REASON_FLEET = "fleet capacity/time exhausted (lowest priority dropped first)"
@@ -117,11 +126,8 @@ INFEASIBLE_COST = 1 << 62
 
 #: share of the time limit kept for building and converting (seconds, at most)
 OVERHEAD_S = 1.0
-
-#: the search runs in this many segments, each restarting from the best so far (see above)
-SEGMENTS = 6
-#: seed offset between segments
-SEGMENT_SEED_STEP = 7919
+#: share of feasible candidates PyVRP's penalty manager aims at (PyVRP's default: 0.65)
+TARGET_FEASIBLE = 0.9
 
 
 def _lunch_close(close_s: int, open_s: int, lunch: Lunch | None) -> int:
@@ -205,8 +211,17 @@ class _Deadline:
         return time.perf_counter() >= self._end
 
 
+def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolveParams:
+    """PyVRP's settings with this engine's penalty target (and optional search callbacks)."""
+    return PSolveParams(
+        ils=IteratedLocalSearchParams(callbacks=callbacks),
+        penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE),
+    )
+
+
 def _run(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object) -> Result:
     """``pyvrp.solve`` with its warnings turned into log records (they are advice, not errors)."""
+    kwargs.setdefault("params", _params())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = pyvrp.solve(
@@ -234,57 +249,13 @@ class _GiveUpIfInfeasible:
         return infeasible and time.perf_counter() - self._start > self._after
 
 
-def _segment_iterations(max_iterations: int | None) -> list[int | None]:
-    """Iteration cap of each segment: ``max_iterations`` split as evenly as possible."""
-    if max_iterations is None:
-        return [None] * SEGMENTS
-    base, extra = divmod(max_iterations, SEGMENTS)
-    caps = [base + (1 if k < extra else 0) for k in range(SEGMENTS)]
-    return [c for c in caps if c > 0]
-
-
-def _run_segments(
-    data: ProblemData,
-    seconds: float,
-    params: SolveParams,
-    seed: int,
-    *,
-    give_up_s: float | None = None,
-    initial_solution: pyvrp.Solution | None = None,
-    callbacks: IteratedLocalSearchCallbacks | None = None,
-) -> tuple[pyvrp.Solution, int]:
-    """Search ``seconds`` in `SEGMENTS` restarts from the best so far; return it and the
-    number of iterations. With ``give_up_s``, stop once that many seconds have passed without
-    a feasible solution."""
-    end = time.perf_counter() + seconds
-    give_up = _GiveUpIfInfeasible(give_up_s) if give_up_s is not None else None
-    caps = _segment_iterations(params.max_iterations)
-    best = initial_solution
-    iterations = 0
-    for k, cap in enumerate(caps):
-        left = end - time.perf_counter()
-        if k > 0 and left <= 0:
-            break
-        crits: list[StoppingCriterion] = [_Deadline(max(0.01, left / (len(caps) - k)))]
-        if cap is not None:
-            crits.append(MaxIterations(cap))
-        if give_up is not None:
-            crits.append(give_up)
-        kwargs: dict[str, object] = {"initial_solution": best}
-        if callbacks is not None:
-            kwargs["params"] = PSolveParams(ils=IteratedLocalSearchParams(callbacks=callbacks))
-        res = _run(
-            data,
-            crits[0] if len(crits) == 1 else MultipleCriteria(crits),
-            seed + SEGMENT_SEED_STEP * k,
-            **kwargs,
-        )
-        best = res.best
-        iterations += res.num_iterations
-        if give_up is not None and give_up(INFEASIBLE_COST if not best.is_feasible() else 0):
-            break
-    assert best is not None
-    return best, iterations
+def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> StoppingCriterion:
+    crits: list[StoppingCriterion] = [_Deadline(max(0.01, seconds))]
+    if params.max_iterations is not None:
+        crits.append(MaxIterations(params.max_iterations))
+    if give_up_s is not None:
+        crits.append(_GiveUpIfInfeasible(give_up_s))
+    return crits[0] if len(crits) == 1 else MultipleCriteria(crits)
 
 
 def _search(
@@ -315,20 +286,19 @@ def _search(
     required = False
     if _fleet_may_suffice(problem, candidates):
         data = mapping.data
-        found, iterations = _run_segments(
+        res = _run(
             data.replace(clients=[_with_required(c) for c in data.clients()]),
-            first_budget,
-            params,
+            _stop(first_budget, params, GIVE_UP_SHARE * budget),
             seed,
-            give_up_s=GIVE_UP_SHARE * budget,
         )
-        phases.append(f"required:{iterations}")
-        if found.is_feasible():
-            best, required = found, True
+        phases.append(f"required:{res.num_iterations}")
+        if res.best.is_feasible():
+            best, required = res.best, True
     if best is None:
         remaining = max(0.05, first_budget - (time.perf_counter() - t0))
-        best, iterations = _run_segments(mapping.data, remaining, params, seed)
-        phases.append(f"optional:{iterations}")
+        res = _run(mapping.data, _stop(remaining, params, None), seed)
+        phases.append(f"optional:{res.num_iterations}")
+        best = res.best
     if relaxed is None:
         return best, phases
 
@@ -339,10 +309,14 @@ def _search(
     tracker = _DayLimitTracker(limits)
     init = _transfer(best, data) if best.is_feasible() else None
     remaining = max(0.05, budget - (time.perf_counter() - t0))
-    _, iterations = _run_segments(
-        data, remaining, params, seed + 1, initial_solution=init, callbacks=tracker
+    res = _run(
+        data,
+        _stop(remaining, params, None),
+        seed + 1,
+        params=_params(tracker),
+        initial_solution=init,
     )
-    phases.append(f"relaxed-day-limit:{iterations}")
+    phases.append(f"relaxed-day-limit:{res.num_iterations}")
     zero = CostEvaluator([0], 0, 0)
     if tracker.best is not None and (
         not best.is_feasible() or zero.cost(tracker.best) < zero.cost(best)
