@@ -110,7 +110,8 @@ Penalty target (adopted): the penalty manager aiming at 90 % feasible candidates
 1.45 1.03 1.17 1.22 (1.26); X-n200 seeds 1-2: 0.15 0.19 against 0.17 0.59.
   CVRP X suite (`benchmarks/routing_tables.py`, 60 s, seed 1, quiet machine): mean 0.46 %, max
   1.41 % (X-n1001), against 0.48 % / 1.56 % with 0.65; X-n1001 through `sanitation bench`
-  with seeds 2 and 3: 1.11 %, 1.23 %. Solomon at 30 s: mean 0.07 %, max 0.88 % (0.074 / 1.10).
+  with seeds 2-5: 1.11 %, 1.23 %, 0.97 %, 1.26 %. Solomon at 30 s: mean 0.07 %, max 0.88 %
+  (0.074 / 1.10).
 """
 
 REASON_FLEET = "fleet capacity/time exhausted (lowest priority dropped first)"
