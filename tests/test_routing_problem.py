@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from routing_helpers import truck
 
 from sanitation.routing.engine import SolveParams, get_engine
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
@@ -13,17 +14,16 @@ M = np.array([[0, 600, 900], [600, 0, 300], [900, 300, 0]])
 
 
 def _vt(**kw: object) -> VehicleType:
+    """A 10 kg truck based at ``d`` with a 10 h shift and no running cost."""
     base: dict[str, object] = {
         "id": "t",
-        "count": 1,
         "capacity_kg": 10,
         "depot": "d",
         "unload_sites": ("d",),
-        "shift_start_s": 0,
         "shift_end_s": 36_000,
+        "cost_per_km": 0.0,
     }
-    base.update(kw)
-    return VehicleType(**base)  # type: ignore[arg-type]
+    return truck(**{**base, **kw})
 
 
 def test_messages_name_the_object_and_field():
