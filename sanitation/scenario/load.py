@@ -442,7 +442,7 @@ def _point_waste(
         return float(row["waste_t_per_day"])
     if row["population"] is not None:
         rate = row["kg_per_person_day"] if row["kg_per_person_day"] is not None else default_rate
-        return row["population"] * rate / 1000.0
+        return float(row["population"] * rate / 1000.0)
     problems.record(
         file,
         row["point_id"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import GeoInputError
 from geo.graph import from_osm_pbf, from_road_lines
@@ -31,12 +32,14 @@ def access_profiles(scenario: Scenario) -> dict[str, AccessProfile]:
     }
 
 
-def _boundary(path: Path | None):
+def _boundary(path: Path | None) -> BaseGeometry | None:
+    """The union of a polygon file's shapes in WGS-84 (None without a file)."""
     if path is None:
         return None
     import geopandas as gpd
 
-    return gpd.read_file(path).to_crs("EPSG:4326").union_all()
+    shape: BaseGeometry = gpd.read_file(path).to_crs("EPSG:4326").union_all()
+    return shape
 
 
 def build_network(scenario: Scenario) -> RoadNetwork:
@@ -93,7 +96,7 @@ def snap_scenario(scenario: Scenario, network: RoadNetwork) -> SnappedPlaces:
     """Snap points, stations, depots and disposal sites for every access class."""
     profiles = access_profiles(scenario)
 
-    def snap(records: tuple, lon: str = "lon", lat: str = "lat") -> dict[str, SnapResult]:
+    def snap(records: Sequence[Any], lon: str = "lon", lat: str = "lat") -> dict[str, SnapResult]:
         xs = np.array([getattr(r, lon) for r in records], dtype=float)
         ys = np.array([getattr(r, lat) for r in records], dtype=float)
         out = {}
