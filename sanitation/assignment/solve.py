@@ -31,19 +31,15 @@ when a run ends at the wall-clock time limit, the returned assignment can depend
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-from ortools.linear_solver import pywraplp
-from ortools.sat.python import cp_model
 
+from sanitation.assignment._exact import combine, portfolio, solve_cpsat, solve_mip
+from sanitation.assignment._model import Model, Plan, Result, empty_result, reduce_problem
 from sanitation.assignment.lagrangian import LagrangianResult, lagrangian
 from sanitation.assignment.local_search import iterated
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN, AssignmentProblem
@@ -175,98 +171,6 @@ class AssignmentSolution:
         return max(0.0, 100.0 * gap_cny / self.objective_cny)
 
 
-# ---------------------------------------------------------------------- the reduced model
-BoolArray = NDArray[np.bool_]
-IntArray = NDArray[np.int64]
-FloatArray = NDArray[np.float64]
-
-
-@dataclass(frozen=True, eq=False)
-class _Pairs:
-    """The usable (unit, station) pairs of a model, indexed once for every engine.
-
-    Pair ``k`` is unit ``rows[k]`` at station ``cols[k]``; ``by_unit[j]`` and ``by_station[i]``
-    list the pairs of a unit and of a station.
-    """
-
-    rows: NDArray[np.intp]
-    cols: NDArray[np.intp]
-    by_unit: tuple[list[int], ...]
-    by_station: tuple[list[int], ...]
-
-
-@dataclass(frozen=True, eq=False)
-class _Model:
-    """Units to assign (points, or whole groups when kept together) and the stations."""
-
-    demand_kg: IntArray  # (u,) kg/day
-    cost_cny: FloatArray  # (u, m) CNY/day, full demand
-    usable: BoolArray  # (u, m)
-    members: tuple[IntArray, ...]  # point indices of each unit
-    capacity_kg: IntArray  # (m,) kg/day
-    fixed_cny: FloatArray  # (m,) CNY/day
-    status: IntArray  # (m,) FORCED_OPEN / FORCED_CLOSED / free
-    module_capacity_kg: IntArray  # (m,) kg/day per expansion module
-    module_cost_cny: FloatArray  # (m,) CNY/day per expansion module
-    module_max: IntArray  # (m,)
-    single_source: bool
-
-    @property
-    def max_capacity_kg(self) -> IntArray:
-        """Capacity with every expansion module, 0 when forced closed (kg/day)."""
-        cap = self.capacity_kg + self.module_capacity_kg * self.module_max
-        return np.where(self.status == FORCED_CLOSED, 0, cap)
-
-    @property
-    def expandable(self) -> list[int]:
-        """Stations that may get expansion modules."""
-        return np.flatnonzero((self.module_max > 0) & (self.status != FORCED_CLOSED)).tolist()
-
-    @functools.cached_property
-    def pairs(self) -> _Pairs:
-        """The usable pairs (computed on first use, then shared by every engine)."""
-        u, m = self.usable.shape
-        rows, cols = np.nonzero(self.usable)
-        by_unit: tuple[list[int], ...] = tuple([] for _ in range(u))
-        by_station: tuple[list[int], ...] = tuple([] for _ in range(m))
-        for k, (j, i) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
-            by_unit[j].append(k)
-            by_station[i].append(k)
-        return _Pairs(rows, cols, by_unit, by_station)
-
-    def restricted(self, keep: BoolArray) -> _Model:
-        """The same model with stations outside ``keep`` forced closed."""
-        status = np.where(keep, self.status, FORCED_CLOSED)
-        return dataclasses.replace(self, status=status, usable=self.usable & keep[None, :])
-
-
-def _reduce(problem: AssignmentProblem) -> _Model:
-    cost = np.asarray(problem.assign_cost_cny)
-    usable = np.asarray(problem.usable)
-    demand = np.asarray(problem.demand_kg)
-    if problem.keep_groups_together:
-        _, inverse = np.unique(np.asarray(problem.group), return_inverse=True)
-        members = tuple(np.flatnonzero(inverse == g) for g in range(inverse.max() + 1))
-        demand = np.array([demand[idx].sum() for idx in members], dtype=np.int64)
-        cost = np.array([cost[idx].sum(axis=0) for idx in members])
-        usable = np.array([usable[idx].all(axis=0) for idx in members])
-    else:
-        members = tuple(np.array([j]) for j in range(problem.num_points))
-    return _Model(
-        demand_kg=demand,
-        cost_cny=cost,
-        usable=usable,
-        members=members,
-        capacity_kg=np.asarray(problem.capacity_kg),
-        fixed_cny=np.asarray(problem.fixed_cost_cny),
-        status=np.asarray(problem.status),
-        module_capacity_kg=np.asarray(problem.expansion_capacity_kg),
-        module_cost_cny=np.asarray(problem.expansion_cost_cny),
-        module_max=np.asarray(problem.expansion_max),
-        single_source=problem.single_source,
-    )
-
-
 # ---------------------------------------------------------------------- infeasibility
 def _ids(ids: tuple[str, ...], indices: np.ndarray, limit: int = 10) -> str:
     names = [ids[int(i)] for i in indices[:limit]]
@@ -304,7 +208,7 @@ def check_feasible(problem: AssignmentProblem) -> None:
     InfeasibleError
         Naming the points or stations and the missing t/day.
     """
-    model = _reduce(problem)
+    model = reduce_problem(problem)
     usable = np.asarray(problem.usable)
     causes: list[str] = []
     orphan = np.flatnonzero(~usable.any(axis=1))
@@ -359,319 +263,8 @@ def check_feasible(problem: AssignmentProblem) -> None:
         raise InfeasibleError("; ".join(causes), causes)
 
 
-# ---------------------------------------------------------------------- engines
-@dataclass(frozen=True, eq=False)
-class _Plan:
-    """Open stations, expansion modules and each unit's shares of a solution."""
-
-    open: BoolArray  # (m,)
-    modules: IntArray  # (m,)
-    shares: FloatArray  # (u, m)
-
-
-@dataclass(frozen=True)
-class _Result:
-    plan: _Plan | None  # None when no solution was found
-    objective_cny: float  # math.inf when no solution
-    bound_cny: float
-    optimal: bool
-    infeasible: bool
-    solver: str
-
-
-def _empty(solver: str, bound_cny: float = -math.inf, *, infeasible: bool = False) -> _Result:
-    return _Result(None, math.inf, bound_cny, False, infeasible, solver)
-
-
-Registry = list[pywraplp.Solver | cp_model.CpSolver]
-"""The solvers of a portfolio run, so that the first proof can interrupt the others."""
-
-
-def _solve_mip(
-    model: _Model,
-    *,
-    time_limit_s: float,
-    seed: int,
-    relative_gap: float,
-    hint: _Result | None = None,
-    stop: threading.Event | None = None,
-    register: Registry | None = None,
-) -> _Result:
-    """SCIP (one thread) on the strong formulation (``x_ij <= y_i``) through pywraplp."""
-    entered = time.perf_counter()
-    solver = pywraplp.Solver.CreateSolver("SCIP")
-    if solver is None:  # pragma: no cover - every OR-Tools wheel ships SCIP
-        msg = "OR-Tools backend SCIP unavailable"
-        raise RuntimeError(msg)
-    y, z, x = _mip_model(solver, model)
-    left_s = time_limit_s - (time.perf_counter() - entered)
-    solver.SetTimeLimit(max(100, int(left_s * 1000)))
-    solver.SetNumThreads(1)
-    solver.SetSolverSpecificParametersAsString(
-        f"randomization/randomseedshift = {int(seed) % 2**31}\nlimits/gap = {relative_gap}\n"
-    )
-    if hint is not None and hint.plan is not None:
-        pairs = model.pairs
-        hint_vars = list(y) + list(x)
-        values = [float(v) for v in hint.plan.open]
-        values += [float(v) for v in hint.plan.shares[pairs.rows, pairs.cols]]
-        for i, var in z.items():
-            hint_vars.append(var)
-            values.append(float(hint.plan.modules[i]))
-        solver.SetHint(hint_vars, values)
-    if stop is not None and stop.is_set():
-        return _empty("scip")
-    if register is not None:
-        register.append(solver)
-    status = solver.Solve()
-    if status == pywraplp.Solver.INFEASIBLE:
-        return _empty("scip", infeasible=True)
-    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return _empty("scip", solver.Objective().BestBound())
-    u, m = model.usable.shape
-    shares = np.zeros((u, m))
-    shares[model.pairs.rows, model.pairs.cols] = [var.solution_value() for var in x]
-    open_ = np.array([var.solution_value() for var in y]) > 0.5
-    modules = np.zeros(m)
-    for i, var in z.items():
-        modules[i] = var.solution_value()
-    return _Result(
-        _Plan(open_, np.round(modules).astype(int), shares),
-        solver.Objective().Value(),
-        solver.Objective().BestBound(),
-        status == pywraplp.Solver.OPTIMAL,
-        False,
-        "scip",
-    )
-
-
-def _mip_model(
-    solver: pywraplp.Solver, model: _Model
-) -> tuple[list[Any], dict[int, Any], list[Any]]:
-    """Variables y (open), z (modules), x (pair shares), constraints and objective in ``solver``.
-
-    Shares are integral when single-source. Returns ``(y, z, x)``.
-    """
-    m = model.usable.shape[1]
-    pairs = model.pairs
-    y = [
-        solver.IntVar(
-            1.0 if model.status[i] == FORCED_OPEN else 0.0,
-            0.0 if model.status[i] == FORCED_CLOSED else 1.0,
-            f"y{i}",
-        )
-        for i in range(m)
-    ]
-    z = {i: solver.IntVar(0, float(model.module_max[i]), f"z{i}") for i in model.expandable}
-    new_x = solver.IntVar if model.single_source else solver.NumVar
-    x = [new_x(0, 1, "") for _ in range(pairs.rows.size)]
-    for ks in pairs.by_unit:
-        solver.Add(solver.Sum([x[k] for k in ks]) == 1)
-    for i, ks in enumerate(pairs.by_station):
-        load = solver.Sum([float(model.demand_kg[pairs.rows[k]]) * x[k] for k in ks])
-        capacity = float(model.capacity_kg[i]) * y[i]
-        if i in z:
-            capacity = capacity + float(model.module_capacity_kg[i]) * z[i]
-            solver.Add(z[i] <= float(model.module_max[i]) * y[i])
-        solver.Add(load <= capacity)
-    for k in range(pairs.rows.size):
-        solver.Add(x[k] <= y[pairs.cols[k]])
-    total = float(model.demand_kg.sum())
-    solver.Add(solver.Sum([float(model.max_capacity_kg[i]) * y[i] for i in range(m)]) >= total)
-    objective = solver.Sum([float(model.fixed_cny[i]) * y[i] for i in range(m)])
-    objective += solver.Sum([float(model.module_cost_cny[i]) * z[i] for i in z])
-    costs = model.cost_cny[pairs.rows, pairs.cols]
-    objective += solver.Sum([float(costs[k]) * x[k] for k in range(pairs.rows.size)])
-    solver.Minimize(objective)
-    return y, z, x
-
-
-class _StopCallback(cp_model.CpSolverSolutionCallback):
-    """Stops CP-SAT when another engine has proven optimality."""
-
-    def __init__(self, stop: threading.Event | None) -> None:
-        super().__init__()
-        self._stop = stop
-
-    def on_solution_callback(self) -> None:
-        if self._stop is not None and self._stop.is_set():
-            self.stop_search()
-
-
-def _integer_units_per_cny(model: _Model) -> float:
-    """1 when every cost is a whole CNY, else 100 (fen): CP-SAT needs integer coefficients."""
-    values = np.concatenate([model.cost_cny[model.usable], model.fixed_cny, model.module_cost_cny])
-    if np.all(values == np.round(values)):
-        return 1.0
-    return 100.0
-
-
-def _solve_cpsat(
-    model: _Model,
-    *,
-    time_limit_s: float,
-    seed: int,
-    relative_gap: float,
-    hint: _Result | None = None,
-    stop: threading.Event | None = None,
-    register: Registry | None = None,
-) -> _Result:
-    """Single-source model in CP-SAT (one worker)."""
-    entered = time.perf_counter()
-    scale = _integer_units_per_cny(model)
-    cp, y, z, x = _cpsat_model(model, scale)
-    if hint is not None and hint.plan is not None:
-        for i in range(len(y)):
-            cp.add_hint(y[i], bool(hint.plan.open[i]))
-        for i, var in z.items():
-            cp.add_hint(var, int(hint.plan.modules[i]))
-        hinted = hint.plan.shares[model.pairs.rows, model.pairs.cols] > 0.5
-        for k in range(len(x)):
-            cp.add_hint(x[k], bool(hinted[k]))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s - (time.perf_counter() - entered))
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = int(seed) % 2**31
-    solver.parameters.relative_gap_limit = relative_gap
-    if stop is not None and stop.is_set():
-        return _empty("cpsat")
-    if register is not None:
-        register.append(solver)
-    status = solver.solve(cp, _StopCallback(stop))
-    if status == cp_model.INFEASIBLE:
-        return _empty("cpsat", infeasible=True)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _empty("cpsat", solver.best_objective_bound / scale)
-    u, m = model.usable.shape
-    shares = np.zeros((u, m))
-    shares[model.pairs.rows, model.pairs.cols] = [solver.value(var) for var in x]
-    open_ = np.array([bool(solver.value(var)) for var in y])
-    modules = np.zeros(m, dtype=int)
-    for i, var in z.items():
-        modules[i] = solver.value(var)
-    value = float((model.fixed_cny * open_).sum() + (model.module_cost_cny * modules).sum())
-    value += float((model.cost_cny * shares).sum())
-    bound = solver.best_objective_bound / scale
-    if scale != 1.0:  # rounding to fen can shift the bound by at most half a fen per term
-        bound -= 0.5 * (m + len(z) + u) / scale
-    optimal = status == cp_model.OPTIMAL
-    return _Result(_Plan(open_, modules, shares), value, bound, optimal, False, "cpsat")
-
-
-def _cpsat_model(
-    model: _Model, scale: float
-) -> tuple[
-    cp_model.CpModel, list[cp_model.IntVar], dict[int, cp_model.IntVar], list[cp_model.IntVar]
-]:
-    """The single-source model, costs in units of ``1 / scale`` CNY; returns ``(cp, y, z, x)``."""
-    m = model.usable.shape[1]
-    pairs = model.pairs
-    cp = cp_model.CpModel()
-    y = []
-    for i in range(m):
-        var = cp.new_bool_var(f"y{i}")
-        if model.status[i] == FORCED_OPEN:
-            cp.add(var == 1)
-        elif model.status[i] == FORCED_CLOSED:
-            cp.add(var == 0)
-        y.append(var)
-    z = {}
-    for i in model.expandable:
-        z[i] = cp.new_int_var(0, int(model.module_max[i]), f"z{i}")
-        cp.add(z[i] <= int(model.module_max[i]) * y[i])
-    x = [cp.new_bool_var("") for _ in range(pairs.rows.size)]
-    for k, i in enumerate(pairs.cols.tolist()):
-        cp.add_implication(x[k], y[i])
-    for ks in pairs.by_unit:
-        cp.add_exactly_one([x[k] for k in ks])
-    for i, ks in enumerate(pairs.by_station):
-        load = sum(int(model.demand_kg[pairs.rows[k]]) * x[k] for k in ks)
-        capacity = int(model.capacity_kg[i]) * y[i]
-        if i in z:
-            capacity += int(model.module_capacity_kg[i]) * z[i]
-        cp.add(load <= capacity)
-    total = int(model.demand_kg.sum())
-    cp.add(sum(int(model.max_capacity_kg[i]) * y[i] for i in range(m)) >= total)
-    costs = np.round(model.cost_cny[pairs.rows, pairs.cols] * scale).astype(np.int64)
-    fixed = np.round(model.fixed_cny * scale).astype(np.int64)
-    objective = sum(int(fixed[i]) * y[i] for i in range(m))
-    objective += sum(round(model.module_cost_cny[i] * scale) * z[i] for i in z)
-    objective += sum(int(costs[k]) * x[k] for k in range(pairs.rows.size))
-    cp.minimize(objective)
-    return cp, y, z, x
-
-
-def _portfolio(
-    model: _Model,
-    *,
-    time_limit_s: float,
-    seed: int,
-    relative_gap: float,
-    hint: _Result | None = None,
-) -> _Result:
-    """CP-SAT and SCIP in two threads; the first proof stops the other."""
-    stop = threading.Event()
-    results: dict[str, _Result] = {}
-    solvers: Registry = []
-    _ = model.pairs  # index the pairs once, before both engines use them
-
-    def run(name: str) -> None:
-        if name == "cpsat":
-            result = _solve_cpsat(
-                model,
-                time_limit_s=time_limit_s,
-                seed=seed,
-                relative_gap=relative_gap,
-                hint=hint,
-                stop=stop,
-                register=solvers,
-            )
-        else:
-            result = _solve_mip(
-                model,
-                time_limit_s=time_limit_s,
-                seed=seed,
-                relative_gap=relative_gap,
-                hint=hint,
-                stop=stop,
-                register=solvers,
-            )
-        results[name] = result
-        if result.optimal or result.infeasible:
-            stop.set()
-            for other in list(solvers):
-                if isinstance(other, pywraplp.Solver):
-                    other.InterruptSolve()
-                else:
-                    other.stop_search()
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in ("cpsat", "scip")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return _combine(list(results.values()))
-
-
-def _combine(results: list[_Result]) -> _Result:
-    """Best solution, best bound, proof from any of the runs."""
-    solved = [r for r in results if r.plan is not None]
-    bound = max((r.bound_cny for r in results), default=-math.inf)
-    if not solved:
-        infeasible = any(r.infeasible for r in results)
-        return _empty("+".join(r.solver for r in results), bound, infeasible=infeasible)
-    best = min(solved, key=lambda r: (r.objective_cny, r.solver != "cpsat"))
-    optimal = best.optimal or any(
-        r.optimal for r in results if r.objective_cny >= best.objective_cny - 1e-6
-    )
-    bound = min(max(bound, best.bound_cny), best.objective_cny)
-    if best.objective_cny - bound <= 1e-6 * max(1.0, abs(best.objective_cny)):
-        optimal = True
-    return dataclasses.replace(best, bound_cny=bound, optimal=optimal)
-
-
-def _relax(model: _Model, time_limit_s: float) -> tuple[LagrangianResult, _Result | None]:
-    """Lagrangian relaxation and its greedy primal solution as a `_Result` (None if none)."""
+def _relax(model: Model, time_limit_s: float) -> tuple[LagrangianResult, Result | None]:
+    """Lagrangian relaxation and its greedy primal solution as a `Result` (None if none)."""
     m = model.usable.shape[1]
     relaxation = lagrangian(
         model.cost_cny,
@@ -697,13 +290,13 @@ def _relax(model: _Model, time_limit_s: float) -> tuple[LagrangianResult, _Resul
         + model.fixed_cny[open_].sum()
         + (model.module_cost_cny * modules).sum()
     )
-    plan = _Plan(open_, modules, relaxation.primal_shares)
-    return relaxation, _Result(plan, cost, -math.inf, False, False, "greedy")
+    plan = Plan(open_, modules, relaxation.primal_shares)
+    return relaxation, Result(plan, cost, -math.inf, False, False, "greedy")
 
 
 def _improve_by_local_search(
-    model: _Model, hint: _Result | None, time_limit_s: float, seed: int
-) -> _Result | None:
+    model: Model, hint: Result | None, time_limit_s: float, seed: int
+) -> Result | None:
     """The hint improved by iterated local search (`local_search.iterated`), or the hint itself
     when that finds nothing better; single-source models without expansion modules only."""
     if hint is None or hint.plan is None or not model.single_source:
@@ -728,11 +321,11 @@ def _improve_by_local_search(
     open_ = (shares.sum(axis=0) > 0) | (model.status == FORCED_OPEN)
     if value >= hint.objective_cny:
         return hint
-    plan = _Plan(open_, np.zeros(m, dtype=int), shares)
-    return _Result(plan, value, -math.inf, False, False, "local")
+    plan = Plan(open_, np.zeros(m, dtype=int), shares)
+    return Result(plan, value, -math.inf, False, False, "local")
 
 
-def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentParams) -> _Result:
+def _guided(model: Model, *, deadline: float, seed: int, params: AssignmentParams) -> Result:
     """Large instances: Lagrangian relaxation (bound, station values, greedy primal), then the
     exact model restricted to the stations the relaxation or the greedy solution opens plus the
     ``extra`` most attractive other stations, warm-started from the greedy solution."""
@@ -741,7 +334,7 @@ def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentPara
     relaxation, hint = _relax(model, min(0.25 * (deadline - start), 15.0))
     hint = _improve_by_local_search(model, hint, min(0.1 * (deadline - start), 10.0), seed)
     keep = relaxation.opened | (model.status == FORCED_OPEN)
-    results: list[_Result] = []
+    results: list[Result] = []
     if hint is not None and hint.plan is not None:
         keep |= hint.plan.open
         results.append(hint)
@@ -789,23 +382,23 @@ def _guided(model: _Model, *, deadline: float, seed: int, params: AssignmentPara
             break
         if deadline - time.perf_counter() < 0.3 * total_time:
             break
-    results.append(_empty("lagrangian", relaxation.bound))
-    return _combine(results)
+    results.append(empty_result("lagrangian", relaxation.bound))
+    return combine(results)
 
 
 def _finish(
-    model: _Model, *, deadline: float, seed: int, params: AssignmentParams, hint: _Result | None
-) -> _Result:
+    model: Model, *, deadline: float, seed: int, params: AssignmentParams, hint: Result | None
+) -> Result:
     remaining = max(0.5, deadline - time.perf_counter())
     if model.single_source and params.engine in ("auto", "portfolio"):
-        return _portfolio(
+        return portfolio(
             model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
         )
     if params.engine == "cpsat":
-        return _solve_cpsat(
+        return solve_cpsat(
             model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
         )
-    return _solve_mip(
+    return solve_mip(
         model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
     )
 
@@ -842,7 +435,7 @@ def solve(
     # keep up to 2 % (at most 1 s) of the limit for building models and the solution
     deadline = start + params.time_limit_s - min(1.0, 0.02 * params.time_limit_s)
     check_feasible(problem)
-    model = _reduce(problem)
+    model = reduce_problem(problem)
     if not model.single_source and params.engine in ("portfolio", "cpsat"):
         msg = f"engine {params.engine!r} needs a single-source problem; use 'mip' or 'auto'."
         raise ValueError(msg)
@@ -854,8 +447,8 @@ def solve(
         relaxation, hint = _relax(model, min(0.03 * params.time_limit_s, 1.0))
         hint = _improve_by_local_search(model, hint, min(0.1 * params.time_limit_s, 3.0), seed)
         result = _finish(model, deadline=deadline, seed=seed, params=params, hint=hint)
-        warm = [_empty("lagrangian", relaxation.bound), *([hint] if hint is not None else [])]
-        result = _combine([result, *warm])
+        warm = [empty_result("lagrangian", relaxation.bound), *([hint] if hint is not None else [])]
+        result = combine([result, *warm])
     else:
         result = _finish(model, deadline=deadline, seed=seed, params=params, hint=None)
     if result.plan is None:
@@ -872,7 +465,7 @@ def solve(
 
 
 def _solution(
-    problem: AssignmentProblem, model: _Model, plan: _Plan, result: _Result, seconds: float
+    problem: AssignmentProblem, model: Model, plan: Plan, result: Result, seconds: float
 ) -> AssignmentSolution:
     n, m = problem.num_points, problem.num_stations
     unit_shares = np.where(plan.shares > 1e-9, plan.shares, 0.0)
