@@ -26,6 +26,10 @@ which makes its search sequential and reproducible; more workers would make it d
 timing). A run that ends by proof returns the same objective every time; when two optima tie, or
 when a run ends at the wall-clock time limit, the returned assignment can depend on machine load
 (the portfolio keeps whichever engine's solution is better; ties go to CP-SAT).
+
+Layout: the model the engines share (units, stations, usable pairs indexed once) is in
+``_model.py``; the SCIP and CP-SAT models and their race in ``_exact.py``; this module holds the
+parameters, the solution, the feasibility check, the heuristics and the entry point.
 """
 
 from __future__ import annotations
