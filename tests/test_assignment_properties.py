@@ -94,7 +94,7 @@ def test_solution_is_feasible_and_optimal(problem, engine):
     solution = solve(problem, params, seed=1)
     check(problem, solution)
     assert solution.optimal
-    assert solution.objective == pytest.approx(expected)
+    assert solution.objective_cny == pytest.approx(expected)
 
 
 @settings(max_examples=10, deadline=None)

@@ -40,9 +40,9 @@ def tiny(**changes):
 @pytest.mark.parametrize("engine", ["auto", "portfolio", "mip", "cpsat"])
 def test_single_source_optimum(engine):
     solution = solve(tiny(), AssignmentParams(time_limit_s=10, engine=engine), seed=3)
-    assert solution.objective == pytest.approx(62.0)
+    assert solution.objective_cny == pytest.approx(62.0)
     assert solution.optimal
-    assert solution.best_bound == pytest.approx(62.0)
+    assert solution.best_bound_cny == pytest.approx(62.0)
     assert solution.open.tolist() == [False, False, True]
     assert solution.station_of.tolist() == [2, 2, 2, 2]
     assert solution.load_kg.tolist() == [0, 0, 200]
@@ -54,7 +54,7 @@ def test_single_source_optimum(engine):
 
 def test_multi_source_optimum_splits_demand():
     solution = solve(tiny(single_source=False), PARAMS, seed=1)
-    assert solution.objective == pytest.approx(26.0)
+    assert solution.objective_cny == pytest.approx(26.0)
     assert solution.optimal
     assert solution.open.tolist() == [True, True, False]
     np.testing.assert_allclose(solution.shares.sum(axis=1), 1.0)
@@ -68,7 +68,7 @@ def test_multi_source_rejects_cpsat():
 
 def test_forced_open_station_is_opened():
     solution = solve(tiny(status=np.array([FORCED_OPEN, 0, 0])), PARAMS, seed=1)
-    assert solution.objective == pytest.approx(69.0)
+    assert solution.objective_cny == pytest.approx(69.0)
     assert solution.open.tolist() == [True, False, True]
     assert solution.station_of.tolist() == [0, 2, 2, 0]
 
@@ -92,10 +92,10 @@ def test_keep_village_together():
         "group": np.array([7, 7]),
     }
     apart = solve(AssignmentProblem(**base), PARAMS, seed=1)
-    assert apart.objective == pytest.approx(2.0)
+    assert apart.objective_cny == pytest.approx(2.0)
     assert apart.station_of.tolist() == [0, 1]
     together = solve(AssignmentProblem(**base, keep_groups_together=True), PARAMS, seed=1)
-    assert together.objective == pytest.approx(3.0)
+    assert together.objective_cny == pytest.approx(3.0)
     assert together.station_of[0] == together.station_of[1]
 
 
@@ -115,7 +115,7 @@ def test_expansion_module_bought_when_cheaper():
     )
     for engine in ("mip", "cpsat"):
         solution = solve(problem, AssignmentParams(time_limit_s=10, engine=engine), seed=1)
-        assert solution.objective == pytest.approx(17.0)
+        assert solution.objective_cny == pytest.approx(17.0)
         assert solution.modules.tolist() == [1, 0]
         assert solution.capacity_kg.tolist() == [100, 100]
         assert solution.cost.expansion_cny == 5.0
@@ -189,7 +189,7 @@ def test_same_seed_same_solution():
     first = solve(tiny(), AssignmentParams(time_limit_s=10, engine="cpsat"), seed=5)
     second = solve(tiny(), AssignmentParams(time_limit_s=10, engine="cpsat"), seed=5)
     assert first.station_of.tolist() == second.station_of.tolist()
-    assert first.objective == second.objective
+    assert first.objective_cny == second.objective_cny
 
 
 def test_params_are_validated():
@@ -205,6 +205,6 @@ def test_large_instance_path_on_a_small_instance(single_source, optimum):
     # the restricted set widens until it holds every station, which makes the proof global.
     params = AssignmentParams(time_limit_s=20, large_pairs=0, restrict_extra=1)
     solution = solve(tiny(single_source=single_source), params, seed=1)
-    assert solution.objective == pytest.approx(optimum)
+    assert solution.objective_cny == pytest.approx(optimum)
     assert solution.optimal
     assert solution.solver in {"greedy", "lagrangian+scip", "lagrangian+cpsat"}

@@ -8,7 +8,12 @@ import pytest
 
 from sanitation.errors import ScenarioError
 from sanitation.scenario import load_scenario
-from sanitation.scenario.network import build_network, check_network, snap_scenario
+from sanitation.scenario.network import (
+    build_network,
+    check_network,
+    network_problems,
+    snap_scenario,
+)
 
 DATA = Path(__file__).parent / "data" / "scenario"
 TINY = DATA / "tiny" / "scenario.yaml"
@@ -69,3 +74,13 @@ def test_unknown_closed_road_id_is_rejected(tmp_path):
         build_network(load_scenario(overlay))
     assert "NOPE7" in str(caught.value)
     assert "closed_road_ids" in str(caught.value)
+
+
+def test_network_problems_name_the_table_and_record_apart_from_the_message():
+    scenario = load_scenario(DATA / "bad" / "unreachable_station.yaml")
+    places = snap_scenario(scenario, build_network(scenario))
+    (problem,) = network_problems(scenario, places)
+    assert (problem.table, problem.place_id) == ("stations", "S3")
+    assert problem.source.endswith("stations_unreachable.csv")
+    assert problem.message == f"{problem.source}: {problem.detail}"
+    assert problem.detail.startswith("record 'S3', fields 'lon'/'lat'")

@@ -58,7 +58,7 @@ def test_load_leaves_in_full_containers_and_verifies():
     # 1105 to the landfill (960 + 145); the 4 t rest 660 to the plant and 625 to the landfill
     sites = {(trip.load_kg, trip.site) for trip in solution.trips}
     assert sites == {(8000, "PLANT"), (4000, "LANDFILL")}
-    assert solution.gate_fees == pytest.approx(16 * 60.0 + 4 * 120.0)
+    assert solution.gate_fees_cny == pytest.approx(16 * 60.0 + 4 * 120.0)
     assert not solution.unmoved
 
 
@@ -138,7 +138,7 @@ def test_verifier_rejects_tampered_plans():
     assert any("end_s" in v for v in verify(problem, bad_time))
     lost = dataclasses.replace(good, trucks=(dataclasses.replace(day, trips=day.trips[1:]),))
     assert any("expected its load" in v for v in verify(problem, lost))
-    cheap = dataclasses.replace(good, trucks=(dataclasses.replace(day, cost=1.0),))
+    cheap = dataclasses.replace(good, trucks=(dataclasses.replace(day, cost_cny=1.0),))
     assert any("cost" in v for v in verify(problem, cheap))
     small_site = dataclasses.replace(
         problem, sites=(dataclasses.replace(problem.sites[0], capacity_kg=5000), problem.sites[1])

@@ -87,39 +87,7 @@ def improve(
             station[j1], station[j2] = i2, i1
             continue
         # close / open: try each station, keep the best
-        base = _cost(cost, fixed, forced, station)
-        best_cost, best_station = base, None
-        for i in range(m):
-            trial = station.copy()
-            room = capacity - np.bincount(trial, weights=demand, minlength=m)
-            if count[i] > 0 and not forced[i]:
-                members = np.flatnonzero(trial == i)
-                room[i] = -1
-                ok = True
-                for j in members[np.argsort(-demand[members], kind="stable")]:
-                    choices = np.where((room >= demand[j]) & np.isfinite(big[j]), big[j], np.inf)
-                    k = int(np.argmin(choices))
-                    if not np.isfinite(choices[k]):
-                        ok = False
-                        break
-                    trial[j] = k
-                    room[k] -= demand[j]
-                if not ok:
-                    continue
-            elif count[i] == 0:
-                saving = current - big[:, i]
-                for j in np.argsort(-saving, kind="stable"):
-                    if saving[j] <= 0:
-                        break
-                    if room[i] >= demand[j]:
-                        room[trial[j]] += demand[j]
-                        trial[j] = i
-                        room[i] -= demand[j]
-            else:
-                continue
-            value = _cost(cost, fixed, forced, trial)
-            if value < best_cost - 1e-9:
-                best_cost, best_station = value, trial
+        best_station = _best_close_or_open(cost, big, capacity, demand, fixed, forced, station)
         if best_station is not None:
             station = best_station
             load = np.bincount(station, weights=demand, minlength=m).astype(np.int64)
@@ -128,6 +96,58 @@ def improve(
         if not improved:
             break
     return station, _cost(cost, fixed, forced, station)
+
+
+def _best_close_or_open(
+    cost: np.ndarray,
+    big: np.ndarray,
+    capacity: np.ndarray,
+    demand: np.ndarray,
+    fixed: np.ndarray,
+    forced: np.ndarray,
+    station: np.ndarray,
+) -> np.ndarray | None:
+    """The best assignment after closing one used station (its units go to the cheapest
+    stations with room) or opening one unused station (units that save most move to it), or
+    None when no such move lowers the cost."""
+    m = cost.shape[1]
+    rows = np.arange(station.size)
+    current = big[rows, station]
+    count = np.bincount(station, minlength=m)
+    base = _cost(cost, fixed, forced, station)
+    best_cost, best_station = base, None
+    for i in range(m):
+        trial = station.copy()
+        room = capacity - np.bincount(trial, weights=demand, minlength=m)
+        if count[i] > 0 and not forced[i]:
+            members = np.flatnonzero(trial == i)
+            room[i] = -1
+            ok = True
+            for j in members[np.argsort(-demand[members], kind="stable")]:
+                choices = np.where((room >= demand[j]) & np.isfinite(big[j]), big[j], np.inf)
+                target = int(np.argmin(choices))
+                if not np.isfinite(choices[target]):
+                    ok = False
+                    break
+                trial[j] = target
+                room[target] -= demand[j]
+            if not ok:
+                continue
+        elif count[i] == 0:
+            saving = current - big[:, i]
+            for j in np.argsort(-saving, kind="stable"):
+                if saving[j] <= 0:
+                    break
+                if room[i] >= demand[j]:
+                    room[trial[j]] += demand[j]
+                    trial[j] = i
+                    room[i] -= demand[j]
+        else:
+            continue
+        value = _cost(cost, fixed, forced, trial)
+        if value < best_cost - 1e-9:
+            best_cost, best_station = value, trial
+    return best_station
 
 
 def iterated(

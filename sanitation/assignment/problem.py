@@ -8,9 +8,11 @@ are ``(n, m)``: row = collection point, column = station.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +31,20 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.array(array, copy=True)
     array.setflags(write=False)
     return array
+
+
+def _unique_ids(name: str, ids: Sequence[object]) -> tuple[str, ...]:
+    """``ids`` as strings; not empty, no repeats."""
+    out = tuple(str(i) for i in ids)
+    if not out:
+        msg = f"{name} must not be empty."
+        raise ValueError(msg)
+    counts = Counter(out)
+    if len(counts) != len(out):
+        dup = next(i for i in out if counts[i] > 1)
+        msg = f"{name} must be unique ({dup!r} repeats)."
+        raise ValueError(msg)
+    return out
 
 
 def _as_int(name: str, values: object, shape: tuple[int, ...]) -> np.ndarray:
@@ -129,25 +145,28 @@ class AssignmentProblem:
     keep_groups_together: bool = False
 
     def __post_init__(self) -> None:
-        setattr_ = object.__setattr__
-        point_ids = tuple(str(p) for p in self.point_ids)
-        station_ids = tuple(str(s) for s in self.station_ids)
+        point_ids = _unique_ids("point_ids", self.point_ids)
+        station_ids = _unique_ids("station_ids", self.station_ids)
+        self._set("point_ids", point_ids)
+        self._set("station_ids", station_ids)
         n, m = len(point_ids), len(station_ids)
-        if n == 0:
-            msg = "point_ids must not be empty."
+        self._check_matrices(n, m)
+        self._check_status(station_ids)
+        self._check_expansion(station_ids)
+        self._set(
+            "group", _as_int("group", np.arange(n) if self.group is None else self.group, (n,))
+        )
+        if self.keep_groups_together and not self.single_source:
+            msg = "keep_groups_together requires single_source."
             raise ValueError(msg)
-        if m == 0:
-            msg = "station_ids must not be empty."
-            raise ValueError(msg)
-        for name, ids in (("point_ids", point_ids), ("station_ids", station_ids)):
-            if len(set(ids)) != len(ids):
-                seen: set[str] = set()
-                dup = next(i for i in ids if i in seen or seen.add(i))
-                msg = f"{name} must be unique ({dup!r} repeats)."
-                raise ValueError(msg)
-        setattr_(self, "point_ids", point_ids)
-        setattr_(self, "station_ids", station_ids)
+        self._check_township(n, m)
+        self._set("single_source", bool(self.single_source))
+        self._set("keep_groups_together", bool(self.keep_groups_together))
 
+    def _set(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+
+    def _check_matrices(self, n: int, m: int) -> None:
         ints = {
             "demand_kg": (self.demand_kg, (n,)),
             "capacity_kg": (self.capacity_kg, (m,)),
@@ -156,42 +175,45 @@ class AssignmentProblem:
         for name, (values, shape) in ints.items():
             array = _as_int(name, values, shape)
             _nonnegative(name, array)
-            setattr_(self, name, array)
+            self._set(name, array)
         for name, shape in (("fixed_cost_cny", (m,)), ("collection_cost_cny", (n, m))):
             array = _as_float(name, getattr(self, name), shape)
             _nonnegative(name, array)
-            setattr_(self, name, array)
+            self._set(name, array)
         for name in ("transfer_cost_cny", "gate_fee_cny"):
             values = getattr(self, name)
             array = np.zeros((n, m)) if values is None else _as_float(name, values, (n, m))
             _nonnegative(name, array)
-            setattr_(self, name, _frozen(array))
-
+            self._set(name, _frozen(array))
         allowed = np.asarray(self.allowed)
         if allowed.shape != (n, m) or allowed.dtype != np.bool_:
             msg = f"allowed must be a boolean array of shape {(n, m)}."
             raise ValueError(msg)
-        setattr_(self, "allowed", _frozen(allowed))
+        self._set("allowed", _frozen(allowed))
 
-        status = np.full(m, FREE) if self.status is None else self.status
-        status = _as_int("status", status, (m,))
+    def _check_status(self, station_ids: tuple[str, ...]) -> None:
+        m = len(station_ids)
+        status = _as_int("status", np.full(m, FREE) if self.status is None else self.status, (m,))
         bad = np.flatnonzero(~np.isin(status, list(STATUS_NAMES)))
         if bad.size:
             msg = f"status of station {station_ids[bad[0]]!r} must be 0, 1 or 2 (free, "
             msg += f"forced_open, forced_closed), got {status[bad[0]]}."
             raise ValueError(msg)
-        setattr_(self, "status", status)
+        self._set("status", status)
 
+    def _check_expansion(self, station_ids: tuple[str, ...]) -> None:
+        m = len(station_ids)
+        arrays = {}
         for name in ("expansion_capacity_kg", "expansion_max"):
             values = getattr(self, name)
-            array = _as_int(name, np.zeros(m, int) if values is None else values, (m,))
-            _nonnegative(name, array)
-            setattr_(self, name, array)
+            arrays[name] = _as_int(name, np.zeros(m, int) if values is None else values, (m,))
+            _nonnegative(name, arrays[name])
+            self._set(name, arrays[name])
         values = self.expansion_cost_cny
         array = _as_float("expansion_cost_cny", np.zeros(m) if values is None else values, (m,))
         _nonnegative("expansion_cost_cny", array)
-        setattr_(self, "expansion_cost_cny", array)
-        no_module = (self.expansion_max > 0) & (self.expansion_capacity_kg == 0)
+        self._set("expansion_cost_cny", array)
+        no_module = (arrays["expansion_max"] > 0) & (arrays["expansion_capacity_kg"] == 0)
         if no_module.any():
             station = station_ids[int(np.flatnonzero(no_module)[0])]
             msg = (
@@ -199,20 +221,13 @@ class AssignmentProblem:
             )
             raise ValueError(msg)
 
-        group = np.arange(n) if self.group is None else self.group
-        setattr_(self, "group", _as_int("group", group, (n,)))
-        if self.keep_groups_together and not self.single_source:
-            msg = "keep_groups_together requires single_source."
-            raise ValueError(msg)
-
+    def _check_township(self, n: int, m: int) -> None:
         if (self.township is None) != (self.station_township is None):
             msg = "township and station_township must be given together."
             raise ValueError(msg)
         if self.township is not None:
-            setattr_(self, "township", _as_int("township", self.township, (n,)))
-            setattr_(
-                self, "station_township", _as_int("station_township", self.station_township, (m,))
-            )
+            self._set("township", _as_int("township", self.township, (n,)))
+            self._set("station_township", _as_int("station_township", self.station_township, (m,)))
         penalty = float(self.township_penalty_cny_per_t)
         if not np.isfinite(penalty) or penalty < 0:
             msg = f"township_penalty_cny_per_t must be finite and >= 0, got {penalty}."
@@ -220,9 +235,7 @@ class AssignmentProblem:
         if penalty > 0 and self.township is None:
             msg = "township_penalty_cny_per_t needs township and station_township."
             raise ValueError(msg)
-        setattr_(self, "township_penalty_cny_per_t", penalty)
-        setattr_(self, "single_source", bool(self.single_source))
-        setattr_(self, "keep_groups_together", bool(self.keep_groups_together))
+        self._set("township_penalty_cny_per_t", penalty)
 
     # ------------------------------------------------------------------ derived data
     @property
@@ -239,7 +252,11 @@ class AssignmentProblem:
     def preference_cost_cny(self) -> np.ndarray:
         """``(n, m)`` CNY/day of the soft township preference (zero inside the own township)."""
         n, m = self.num_points, self.num_stations
-        if self.township is None or self.township_penalty_cny_per_t == 0:
+        if (
+            self.township is None
+            or self.station_township is None
+            or self.township_penalty_cny_per_t == 0
+        ):
             return _frozen(np.zeros((n, m)))
         other = self.township[:, None] != self.station_township[None, :]
         tonnes = self.demand_kg.astype(float) / 1000.0
@@ -258,17 +275,12 @@ class AssignmentProblem:
         return _frozen(total)
 
     @cached_property
-    def max_capacity_kg(self) -> np.ndarray:
-        """``(m,)`` kg/day of each station with every expansion module; 0 if forced closed."""
-        cap = self.capacity_kg + self.expansion_capacity_kg * self.expansion_max
-        return _frozen(np.where(self.status == FORCED_CLOSED, 0, cap))
-
-    @cached_property
     def usable(self) -> np.ndarray:
         """``(n, m)`` mask of pairs the solver may use: allowed, station not forced closed."""
-        return _frozen(self.allowed & (self.status != FORCED_CLOSED)[None, :])
+        closed = np.asarray(self.status) == FORCED_CLOSED
+        return _frozen(self.allowed & ~closed[None, :])
 
-    def replace(self, **changes: object) -> AssignmentProblem:
+    def replace(self, **changes: Any) -> AssignmentProblem:
         """A validated copy with some fields changed (a what-if)."""
         return dataclasses.replace(self, **changes)
 

@@ -107,7 +107,7 @@ def run(
             params = AssignmentParams(time_limit_s=left, engine=engine or DEFAULT_ENGINE)
             solution = solve(problem, params, seed=seed)
             seconds = time.perf_counter() - start
-            cost = round(float(solution.objective), 3)
+            cost = round(float(solution.objective_cny), 3)
             results.append(
                 {
                     "instance": name,
@@ -117,7 +117,7 @@ def run(
                     "seconds": round(seconds, 2),
                     "feasible": True,
                     "optimal": bool(solution.optimal),
-                    "bound": round(float(solution.best_bound), 3),
+                    "bound": round(float(solution.best_bound_cny), 3),
                     "solver": solution.solver,
                 }
             )

@@ -167,8 +167,8 @@ def assignment_out(
     return AssignmentOut(
         mode="optimised",
         solver=solution.solver,
-        objective_cny_per_day=round(solution.objective, 2),
-        best_bound_cny_per_day=round(solution.best_bound, 2),
+        objective_cny_per_day=round(solution.objective_cny, 2),
+        best_bound_cny_per_day=round(solution.best_bound_cny, 2),
         optimal=bool(solution.optimal),
         seconds=round(solution.seconds, 3),
         cost_split_cny_per_day={

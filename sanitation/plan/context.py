@@ -50,19 +50,18 @@ class PlanningContext:
         if not roads.closed_road_ids and roads.closed_areas_path is None:
             check_network(scenario, places)
             return cls(scenario, places, cache_dir)
-        point_problems, site_problems = network_problems(scenario, places)
-        fatal = [message for table, _, message in site_problems if table != "disposal_sites"]
-        lost_sites = {
-            ident: message for table, ident, message in site_problems if table == "disposal_sites"
-        }
+        problems = network_problems(scenario, places)
+        fatal = [p.message for p in problems if p.table in ("stations", "depots")]
+        lost_sites = {p.place_id: p.message for p in problems if p.table == "disposal_sites"}
         if len(lost_sites) == len(scenario.disposal_sites):
             fatal.extend(lost_sites.values())
         if fatal:
             msg = f"the road closures cut off {len(fatal)} station(s), depot(s) or all disposal"
             raise InfeasibleError(msg, [msg, *fatal])
         cut_off = {
-            point_id: f"cut off by the road closures: {problem.split(': ', 1)[1]}"
-            for point_id, problem in point_problems.items()
+            p.place_id: f"cut off by the road closures: {p.detail}"
+            for p in problems
+            if p.table == "points"
         }
         return cls(scenario, places, cache_dir, cut_off, lost_sites)
 
@@ -82,12 +81,10 @@ class PlanningContext:
             to_nodes,
             cache_dir=self.cache_dir if self.cache_dir is not None else None,
         )
-        assert result.distance_m is not None
+        if result.distance_m is None:  # pragma: no cover - travel_matrix always returns both
+            msg = "travel_matrix returned no distances"
+            raise RuntimeError(msg)
         return result.time_s, result.distance_m
-
-    def allowed_classes(self, point_class: str) -> list[str]:
-        """Classes that may serve a point of ``point_class`` (it and the smaller ones)."""
-        return self.classes[: self.classes.index(point_class) + 1]
 
 
 def reachable(time_s: np.ndarray) -> np.ndarray:

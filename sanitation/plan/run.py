@@ -388,8 +388,8 @@ def _day_out(
         stations=stations,
         transfer_trucks=trucks,
         unmoved=unmoved,
-        gate_fees_cny=transfer_solution.gate_fees,
-        transfer_cost_cny=transfer_solution.truck_cost,
+        gate_fees_cny=transfer_solution.gate_fees_cny,
+        transfer_cost_cny=transfer_solution.truck_cost_cny,
     )
 
 

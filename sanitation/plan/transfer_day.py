@@ -123,7 +123,7 @@ def transfer_out(
                 depot_return_s=truck_day.depot_return_s,
                 lunch_start_s=truck_day.lunch_start_s,
                 distance_m=truck_day.distance_m,
-                cost_cny=round(truck_day.cost, 2),
+                cost_cny=round(truck_day.cost_cny, 2),
                 fuel_l=round(fuel, 2),
                 co2_kg=round(fuel * co2_factor, 2),
                 trips=[

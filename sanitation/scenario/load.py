@@ -7,8 +7,9 @@ duplicate ids, unknown references, coordinates out of range or swapped.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -21,20 +22,25 @@ from sanitation.scenario.model import (
     CollectionPoint,
     Costs,
     Depot,
-    DisposalSite,
+    DisposalSiteRecord,
     FleetEntry,
     Policy,
     RoadSource,
     Scenario,
     SeasonalMultiplier,
     Township,
-    TransferStation,
-    VehicleType,
+    TransferStationRecord,
+    VehicleTypeRecord,
     Village,
 )
 from sanitation.scenario.tables import Problems, parse_table
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 MAX_BASE_DEPTH = 8
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -153,108 +159,144 @@ def _check_lonlat(
         problems.record(file, record, lat_field, lat, "a latitude in -90..90 (WGS-84)")
 
 
+Tables = dict[str, tuple[Path, list[dict[str, Any]]]]
+"""Table name → (file, parsed rows), for every table of `specs.TABLE_SPECS`."""
+
+# Cross-references, checked row by row in this order of tables (points come last, with their
+# waste and time window): table → [(field, referenced table, what it must name)].
+REFERENCES: dict[str, list[tuple[str, str, str]]] = {
+    "villages": [("township_code", "townships", "township")],
+    "stations": [("township_code", "townships", "township")],
+    "depots": [("station_id", "stations", "station")],
+    "vehicle_types": [("access_class", "access_classes", "access class")],
+    "fleet": [("depot_id", "depots", "depot"), ("type_id", "vehicle_types", "vehicle type")],
+    "disposal_sites": [],
+    "points": [
+        ("village_code", "villages", "village"),
+        ("station_id", "stations", "station"),
+        ("access_class", "access_classes", "access class"),
+    ],
+}
+
+REFERENCED = ("townships", "villages", "stations", "depots", "vehicle_types")
+
+# Times of day that must come in order within a record: table → (earlier, later) fields.
+TIME_ORDER: dict[str, tuple[str, str]] = {
+    "stations": ("open", "close"),
+    "disposal_sites": ("gate_open", "gate_close"),
+}
+
+# Tables that `overrides:` may edit, by id.
+OVERRIDABLE = ("points", "stations", "disposal_sites", "vehicle_types", "fleet", "villages")
+
+# Record fields whose table column has another name (the columns hold times of day in s).
+COLUMN_OF: dict[type, dict[str, str]] = {
+    TransferStationRecord: {"open_s": "open", "close_s": "close"},
+    DisposalSiteRecord: {"gate_open_s": "gate_open", "gate_close_s": "gate_close"},
+}
+
+
 def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario | None:
-    files = config.data
-    crs = config.crs
-
-    def table(name: str) -> tuple[Path, list[dict[str, Any]]]:
-        file = Path(getattr(files, name))
-        spec = specs.TABLE_SPECS[name]
-        lon_prefix = "seat_" if name == "townships" else ""
-
-        def coords(row: dict[str, Any], record: str) -> None:
-            if f"{lon_prefix}lon" in row:
-                _check_lonlat(
-                    file,
-                    record,
-                    row[f"{lon_prefix}lon"],
-                    row[f"{lon_prefix}lat"],
-                    problems,
-                    prefix=lon_prefix,
-                )
-
-        return file, parse_table(file, spec, problems, declared_crs=crs, extra_check=coords)
-
-    _, township_rows = table("townships")
-    villages_file, village_rows = table("villages")
-    points_file, point_rows = table("points")
-    stations_file, station_rows = table("stations")
-    disposal_file, disposal_rows = table("disposal_sites")
-    depots_file, depot_rows = table("depots")
-    types_file, type_rows = table("vehicle_types")
-    fleet_file, fleet_rows = table("fleet")
-
+    tables = _read_tables(config, problems)
     _apply_overrides(
         path,
         config.overrides,
-        {
-            "points": (point_rows, "point_id"),
-            "stations": (station_rows, "station_id"),
-            "disposal_sites": (disposal_rows, "site_id"),
-            "vehicle_types": (type_rows, "type_id"),
-            "fleet": (fleet_rows, "fleet_id"),
-            "villages": (village_rows, "code"),
-        },
+        {name: (tables[name][1], specs.TABLE_SPECS[name].id_column) for name in OVERRIDABLE},
         problems,
     )
-
     access_ids = [a.id for a in config.access_classes]
     if len(set(access_ids)) != len(access_ids):
         problems.add(f"{path}: field 'access_classes': duplicate id in {access_ids}")
-    township_codes = {row["code"] for row in township_rows}
-    village_codes = {row["code"] for row in village_rows}
-    station_ids = {row["station_id"] for row in station_rows}
-    depot_ids = {row["depot_id"] for row in depot_rows}
-    type_ids = {row["type_id"] for row in type_rows}
+    known = {
+        target: {row[specs.TABLE_SPECS[target].id_column] for row in tables[target][1]}
+        for target in REFERENCED
+    }
+    known["access_classes"] = set(access_ids)
+    for name in REFERENCES:
+        if name != "points":
+            _check_rows(name, tables[name], known, problems)
+    points = _points(config, tables["points"], known, problems)
+    _check_settings(path, config, known["townships"], problems)
+    _check_points(config, tables["points"][0], points, problems)
+    if problems:
+        return None
+    return _assemble(path, config, tables, points)
 
-    def ref(
-        file: Path, row: dict[str, Any], record_key: str, field: str, known: set[str], what: str
-    ) -> None:
+
+def _read_tables(config: ScenarioConfig, problems: Problems) -> Tables:
+    """Parse every data table (checking each record's coordinates on the way)."""
+    tables: Tables = {}
+    for name, spec in specs.TABLE_SPECS.items():
+        file = Path(getattr(config.data, name))
+        prefix = "seat_" if name == "townships" else ""
+
+        def coords(
+            row: dict[str, Any], record: str, file: Path = file, prefix: str = prefix
+        ) -> None:
+            if f"{prefix}lon" in row:
+                _check_lonlat(
+                    file, record, row[f"{prefix}lon"], row[f"{prefix}lat"], problems, prefix=prefix
+                )
+
+        rows = parse_table(file, spec, problems, declared_crs=config.crs, extra_check=coords)
+        tables[name] = (file, rows)
+    return tables
+
+
+def _check_rows(
+    name: str,
+    table: tuple[Path, list[dict[str, Any]]],
+    known: dict[str, set[str]],
+    problems: Problems,
+) -> None:
+    """Per record of one table: its references, its times in order, its vehicle times."""
+    file, rows = table
+    id_column = specs.TABLE_SPECS[name].id_column
+    for row in rows:
+        _check_references(name, file, row, known, problems)
+        if name in TIME_ORDER:
+            earlier, later = TIME_ORDER[name]
+            if row[later] <= row[earlier]:
+                problems.record(
+                    file,
+                    row[id_column],
+                    later,
+                    _hhmm(row[later]),
+                    f"a time after {earlier} ({_hhmm(row[earlier])})",
+                )
+        if name == "vehicle_types":
+            _check_vehicle_times(file, row, problems)
+
+
+def _check_references(
+    name: str, file: Path, row: dict[str, Any], known: dict[str, set[str]], problems: Problems
+) -> None:
+    id_column = specs.TABLE_SPECS[name].id_column
+    for field, target, what in REFERENCES[name]:
         value = row.get(field)
-        if value is not None and known and value not in known:  # empty: that table failed
-            problems.record(file, row[record_key], field, value, f"the id of a known {what}")
+        ids = known[target]
+        if value is not None and ids and value not in ids:  # no ids: that table failed
+            problems.record(file, row[id_column], field, value, f"the id of a known {what}")
 
-    for row in village_rows:
-        ref(villages_file, row, "code", "township_code", township_codes, "township")
-    for row in station_rows:
-        ref(stations_file, row, "station_id", "township_code", township_codes, "township")
-        if row["close"] <= row["open"]:
-            problems.record(
-                stations_file,
-                row["station_id"],
-                "close",
-                _hhmm(row["close"]),
-                f"a time after open ({_hhmm(row['open'])})",
-            )
-    for row in depot_rows:
-        ref(depots_file, row, "depot_id", "station_id", station_ids, "station")
-    for row in type_rows:
-        ref(types_file, row, "type_id", "access_class", set(access_ids), "access class")
-        _check_vehicle_times(types_file, row, problems)
-    for row in fleet_rows:
-        ref(fleet_file, row, "fleet_id", "depot_id", depot_ids, "depot")
-        ref(fleet_file, row, "fleet_id", "type_id", type_ids, "vehicle type")
-    for row in disposal_rows:
-        if row["gate_close"] <= row["gate_open"]:
-            problems.record(
-                disposal_file,
-                row["site_id"],
-                "gate_close",
-                _hhmm(row["gate_close"]),
-                f"a time after gate_open ({_hhmm(row['gate_open'])})",
-            )
 
+def _points(
+    config: ScenarioConfig,
+    table: tuple[Path, list[dict[str, Any]]],
+    known: dict[str, set[str]],
+    problems: Problems,
+) -> list[CollectionPoint]:
+    """The collection points (references, waste and time window checked, row by row)."""
+    file, rows = table
+    default_class = config.access_classes[-1].id if config.access_classes else None
     points: list[CollectionPoint] = []
-    for row in point_rows:
-        ref(points_file, row, "point_id", "village_code", village_codes, "village")
-        ref(points_file, row, "point_id", "station_id", station_ids, "station")
-        ref(points_file, row, "point_id", "access_class", set(access_ids), "access class")
-        waste = _point_waste(points_file, row, config.default_kg_per_person_day, problems)
+    for row in rows:
+        _check_references("points", file, row, known, problems)
+        waste = _point_waste(file, row, config.default_kg_per_person_day, problems)
         tw_open = row["tw_open"] if row["tw_open"] is not None else 0
         tw_close = row["tw_close"] if row["tw_close"] is not None else 24 * 3600
         if tw_close < tw_open:
             problems.record(
-                points_file,
+                file,
                 row["point_id"],
                 "tw_close",
                 _hhmm(tw_close),
@@ -262,26 +304,20 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
             )
         if waste is None:
             continue
-        points.append(
-            CollectionPoint(
-                point_id=row["point_id"],
-                name=row["name"],
-                village_code=row["village_code"],
-                lon=row["lon"],
-                lat=row["lat"],
-                waste_t_per_day=waste,
-                bin_capacity_t=row["bin_capacity_t"],
-                frequency=row["frequency"],
-                service_s=row["service_s"],
-                tw_open_s=tw_open,
-                tw_close_s=tw_close,
-                access_class=row["access_class"] or access_ids[-1],
-                priority=row["priority"],
-                synthetic=row["synthetic"],
-                station_id=row["station_id"],
-            )
-        )
+        computed = {
+            "waste_t_per_day": waste,
+            "tw_open_s": tw_open,
+            "tw_close_s": tw_close,
+            "access_class": row["access_class"] or default_class,
+        }
+        points.append(_record(CollectionPoint, row, computed))
+    return points
 
+
+def _check_settings(
+    path: Path, config: ScenarioConfig, township_codes: set[str], problems: Problems
+) -> None:
+    """The scenario file's own settings: seasons, roads and boundary."""
     for seasonal in config.seasonal_multipliers:
         if seasonal.end < seasonal.start:
             problems.add(
@@ -306,6 +342,12 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
         problems.add(f"{config.roads.path}: road file not found (named by {path} 'roads.path')")
     if config.boundary is not None and not Path(config.boundary).is_file():
         problems.add(f"{config.boundary}: boundary file not found (named by {path} 'boundary')")
+
+
+def _check_points(
+    config: ScenarioConfig, points_file: Path, points: list[CollectionPoint], problems: Problems
+) -> None:
+    """A fixed assignment names a station for every point; there is at least one point."""
     if config.policy.assignment == "fixed":
         for point in points:
             if point.station_id is None:
@@ -318,56 +360,43 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
                 )
     if not points and not problems:
         problems.add(f"{points_file}: no collection points; expected at least one")
-    if problems:
-        return None
 
+
+def _record(cls: type[R], row: dict[str, Any], computed: dict[str, Any] | None = None) -> R:
+    """A model record from a parsed row: each field from ``computed``, else from its column
+    (`COLUMN_OF` names the columns that differ from the field)."""
+    computed = computed or {}
+    columns = COLUMN_OF.get(cls, {})
+    values = {
+        f.name: computed[f.name] if f.name in computed else row[columns.get(f.name, f.name)]
+        for f in dataclasses.fields(cls)
+    }
+    return cls(**values)
+
+
+def _assemble(
+    path: Path, config: ScenarioConfig, tables: Tables, points: list[CollectionPoint]
+) -> Scenario:
+    """The `Scenario` of checked tables and settings."""
+
+    def records(cls: type[R], name: str) -> tuple[R, ...]:
+        return tuple(_record(cls, row) for row in tables[name][1])
+
+    roads = config.roads
+    policy = config.policy
     return Scenario(
         name=config.name,
         description=config.description,
         source_path=path.resolve(),
         plan_date=config.date,
-        townships=tuple(
-            Township(r["code"], r["name"], r["kind"], r["seat_lon"], r["seat_lat"], r["synthetic"])
-            for r in township_rows
-        ),
-        villages=tuple(
-            Village(
-                r["code"],
-                r["name"],
-                r["township_code"],
-                r["urban_rural_class"],
-                r["population"],
-                r["lon"],
-                r["lat"],
-                r["synthetic"],
-            )
-            for r in village_rows
-        ),
+        townships=records(Township, "townships"),
+        villages=records(Village, "villages"),
         points=tuple(points),
-        stations=tuple(_station(r) for r in station_rows),
-        disposal_sites=tuple(
-            DisposalSite(
-                r["site_id"],
-                r["name"],
-                r["kind"],
-                r["lon"],
-                r["lat"],
-                r["capacity_t_per_day"],
-                r["gate_open"],
-                r["gate_close"],
-                r["gate_fee_cny_per_t"],
-                r["unload_s"],
-                r["location_note"],
-                r["synthetic"],
-            )
-            for r in disposal_rows
-        ),
-        depots=tuple(
-            Depot(r["depot_id"], r["name"], r["lon"], r["lat"], r["station_id"], r["synthetic"])
-            for r in depot_rows
-        ),
-        vehicle_types=tuple(_vehicle_type(r) for r in type_rows),
-        fleet=tuple(FleetEntry(r["depot_id"], r["type_id"], r["count"]) for r in fleet_rows),
+        stations=records(TransferStationRecord, "stations"),
+        disposal_sites=records(DisposalSiteRecord, "disposal_sites"),
+        depots=records(Depot, "depots"),
+        vehicle_types=tuple(_vehicle_type(r) for r in tables["vehicle_types"][1]),
+        fleet=records(FleetEntry, "fleet"),
         access_classes=tuple(
             AccessClass(a.id, a.min_road_width_m, a.gross_weight_t) for a in config.access_classes
         ),
@@ -376,13 +405,11 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
             for s in config.seasonal_multipliers
         ),
         roads=RoadSource(
-            kind=config.roads.source,
-            path=Path(config.roads.path) if config.roads.path else None,
-            max_snap_distance_m=config.roads.max_snap_distance_m,
-            closed_road_ids=tuple(config.roads.closed_road_ids),
-            closed_areas_path=Path(config.roads.closed_areas)
-            if config.roads.closed_areas
-            else None,
+            kind=roads.source,
+            path=Path(roads.path) if roads.path else None,
+            max_snap_distance_m=roads.max_snap_distance_m,
+            closed_road_ids=tuple(roads.closed_road_ids),
+            closed_areas_path=Path(roads.closed_areas) if roads.closed_areas else None,
         ),
         costs=Costs(
             config.costs.transfer_cost_cny_per_t_km,
@@ -390,16 +417,16 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
             config.costs.co2_kg_per_l_diesel,
         ),
         policy=Policy(
-            round(config.policy.max_point_station_travel_min * 60),
-            config.policy.keep_villages_together,
-            config.policy.township_preference_cny_per_t,
-            config.policy.keep_existing_open,
-            config.policy.assignment,
+            round(policy.max_point_station_travel_min * 60),
+            policy.keep_villages_together,
+            policy.township_preference_cny_per_t,
+            policy.keep_existing_open,
+            policy.assignment,
         ),
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,
         notes=tuple(config.notes),
-        table_paths={name: Path(getattr(files, name)) for name in specs.TABLE_SPECS},
+        table_paths={name: file for name, (file, _) in tables.items()},
     )
 
 
@@ -415,7 +442,7 @@ def _point_waste(
         return float(row["waste_t_per_day"])
     if row["population"] is not None:
         rate = row["kg_per_person_day"] if row["kg_per_person_day"] is not None else default_rate
-        return row["population"] * rate / 1000.0
+        return float(row["population"] * rate / 1000.0)
     problems.record(
         file,
         row["point_id"],
@@ -456,31 +483,9 @@ def _check_vehicle_times(file: Path, row: dict[str, Any], problems: Problems) ->
             )
 
 
-def _station(r: dict[str, Any]) -> TransferStation:
-    return TransferStation(
-        station_id=r["station_id"],
-        name=r["name"],
-        township_code=r["township_code"],
-        lon=r["lon"],
-        lat=r["lat"],
-        status=r["status"],
-        capacity_t_per_day=r["capacity_t_per_day"],
-        fixed_cost_cny_per_day=r["fixed_cost_cny_per_day"],
-        opening_cost_cny_per_day=r["opening_cost_cny_per_day"],
-        open_s=r["open"],
-        close_s=r["close"],
-        unload_s=r["unload_s"],
-        expansion_module_t_per_day=r["expansion_module_t_per_day"],
-        expansion_cost_cny_per_day=r["expansion_cost_cny_per_day"],
-        max_expansions=r["max_expansions"],
-        container_t=r["container_t"],
-        synthetic=r["synthetic"],
-    )
-
-
-def _vehicle_type(r: dict[str, Any]) -> VehicleType:
+def _vehicle_type(r: dict[str, Any]) -> VehicleTypeRecord:
     lunch = r["lunch_duration_min"] * 60
-    return VehicleType(
+    return VehicleTypeRecord(
         type_id=r["type_id"],
         name=r["name"],
         role=r["role"],

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Frequency = Literal["daily", "every_2_days", "twice_weekly", "weekly"]
 StationStatus = Literal["existing", "candidate", "closed"]
@@ -80,8 +80,10 @@ class CollectionPoint:
 
 
 @dataclass(frozen=True)
-class TransferStation:
-    """A 转运站. Costs in CNY/day (opening cost amortised per day); capacity in t/day."""
+class TransferStationRecord:
+    """A 转运站 as the scenario declares it. Costs in CNY/day (opening cost amortised per day);
+    capacity in t/day. (A station's day in the transfer solver is `sanitation.transfer.
+    TransferStation`, in kg.)"""
 
     station_id: str
     name: str
@@ -103,8 +105,10 @@ class TransferStation:
 
 
 @dataclass(frozen=True)
-class DisposalSite:
-    """A disposal site: waste-to-energy plant, landfill or out-of-county export."""
+class DisposalSiteRecord:
+    """A disposal site as the scenario declares it: waste-to-energy plant, landfill or
+    out-of-county export. Capacity in t/day, gate fee in CNY/t. (The transfer solver's view is
+    `sanitation.transfer.DisposalSite`, in kg.)"""
 
     site_id: str
     name: str
@@ -133,8 +137,10 @@ class Depot:
 
 
 @dataclass(frozen=True)
-class VehicleType:
-    """A kind of truck. Capacity in t; costs in CNY; shift and lunch as times of day (s)."""
+class VehicleTypeRecord:
+    """A kind of truck as the scenario declares it. Capacity in t; costs in CNY; shift and
+    lunch as times of day (s). (The routing solver's fleet entry is
+    `sanitation.routing.problem.VehicleType`, in kg.)"""
 
     type_id: str
     name: str
@@ -236,10 +242,10 @@ class Scenario:
     townships: tuple[Township, ...]
     villages: tuple[Village, ...]
     points: tuple[CollectionPoint, ...]
-    stations: tuple[TransferStation, ...]
-    disposal_sites: tuple[DisposalSite, ...]
+    stations: tuple[TransferStationRecord, ...]
+    disposal_sites: tuple[DisposalSiteRecord, ...]
     depots: tuple[Depot, ...]
-    vehicle_types: tuple[VehicleType, ...]
+    vehicle_types: tuple[VehicleTypeRecord, ...]
     fleet: tuple[FleetEntry, ...]
     access_classes: tuple[AccessClass, ...]
     seasonal_multipliers: tuple[SeasonalMultiplier, ...]
@@ -251,9 +257,9 @@ class Scenario:
     notes: tuple[str, ...] = field(default_factory=tuple)
     table_paths: dict[str, Path] = field(default_factory=dict)
 
-    def replace(self, **changes: object) -> Scenario:
+    def replace(self, **changes: Any) -> Scenario:
         """A modified copy (what-ifs never edit a scenario in place)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)
 
     # Lookups -------------------------------------------------------------------------------
     def township_of_point(self) -> dict[str, str]:
@@ -268,10 +274,6 @@ class Scenario:
             if seasonal.applies(day, township_code):
                 factor *= seasonal.multiplier
         return factor
-
-    def access_rank(self, class_id: str) -> int:
-        """Position of an access class, 0 for the smallest trucks."""
-        return [a.class_id for a in self.access_classes].index(class_id)
 
     @property
     def total_waste_t_per_day(self) -> float:

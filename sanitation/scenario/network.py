@@ -8,10 +8,13 @@ connected part of each access class's roads, so a snapped place can reach every 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
+from shapely.geometry.base import BaseGeometry
 
 from geo.errors import GeoInputError
 from geo.graph import from_osm_pbf, from_road_lines
@@ -29,12 +32,14 @@ def access_profiles(scenario: Scenario) -> dict[str, AccessProfile]:
     }
 
 
-def _boundary(path: Path | None):
+def _boundary(path: Path | None) -> BaseGeometry | None:
+    """The union of a polygon file's shapes in WGS-84 (None without a file)."""
     if path is None:
         return None
     import geopandas as gpd
 
-    return gpd.read_file(path).to_crs("EPSG:4326").union_all()
+    shape: BaseGeometry = gpd.read_file(path).to_crs("EPSG:4326").union_all()
+    return shape
 
 
 def build_network(scenario: Scenario) -> RoadNetwork:
@@ -46,12 +51,13 @@ def build_network(scenario: Scenario) -> RoadNetwork:
         Unreadable roads, or a closed road id that is not in the network.
     """
     roads = scenario.roads
+    if roads.path is None:  # the loader resolves a path for every kind of road source
+        msg = f"{scenario.source_path}: field 'roads.path': no road file; expected a path"
+        raise ScenarioError(msg)
     try:
         if roads.kind == "osm":
-            assert roads.path is not None
             network = from_osm_pbf(roads.path, boundary=_boundary(scenario.boundary_path))
         else:
-            assert roads.path is not None
             network = from_road_lines(roads.path)
     except GeoInputError as error:
         raise ScenarioError(str(error).splitlines()[0], error.problems) from None
@@ -90,7 +96,7 @@ def snap_scenario(scenario: Scenario, network: RoadNetwork) -> SnappedPlaces:
     """Snap points, stations, depots and disposal sites for every access class."""
     profiles = access_profiles(scenario)
 
-    def snap(records: tuple, lon: str = "lon", lat: str = "lat") -> dict[str, SnapResult]:
+    def snap(records: Sequence[Any], lon: str = "lon", lat: str = "lat") -> dict[str, SnapResult]:
         xs = np.array([getattr(r, lon) for r in records], dtype=float)
         ys = np.array([getattr(r, lat) for r in records], dtype=float)
         out = {}
@@ -113,6 +119,28 @@ def snap_scenario(scenario: Scenario, network: RoadNetwork) -> SnappedPlaces:
     )
 
 
+PlaceTable = Literal["points", "stations", "depots", "disposal_sites"]
+
+
+@dataclass(frozen=True)
+class PlaceProblem:
+    """A place the usable roads do not serve.
+
+    ``table`` and ``place_id`` say which record; ``source`` is its file (or table name) and
+    ``detail`` what is wrong, so that ``message`` reads ``"<source>: <detail>"``.
+    """
+
+    table: PlaceTable
+    place_id: str
+    source: str
+    detail: str
+
+    @property
+    def message(self) -> str:
+        """The report line: file, record, fields, value and what was expected."""
+        return f"{self.source}: {self.detail}"
+
+
 def check_network(scenario: Scenario, places: SnappedPlaces) -> None:
     """Every point near a road some allowed truck may use; every site reachable by the fleet.
 
@@ -121,50 +149,46 @@ def check_network(scenario: Scenario, places: SnappedPlaces) -> None:
     ScenarioError
         Listing every point too far from a usable road and every unreachable site.
     """
-    point_problems, site_problems = network_problems(scenario, places)
-    problems = [*point_problems.values(), *(message for _, _, message in site_problems)]
+    problems = [problem.message for problem in network_problems(scenario, places)]
     if problems:
         raise ScenarioError(f"{len(problems)} place(s) off the usable roads", problems)
 
 
-def network_problems(
-    scenario: Scenario, places: SnappedPlaces
-) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
-    """Points too far from a usable road (point id → message) and unreachable sites
-    (table, id, message)."""
+def network_problems(scenario: Scenario, places: SnappedPlaces) -> list[PlaceProblem]:
+    """Points too far from a usable road, then stations, depots and disposal sites that no
+    truck of the fleet can reach (closed stations are skipped)."""
     limit = scenario.roads.max_snap_distance_m
     classes = [a.class_id for a in scenario.access_classes]
     types = {v.type_id: v for v in scenario.vehicle_types}
-    fleet_classes = {types[f.type_id].access_class for f in scenario.fleet if f.count > 0}
-    collection = {
-        types[f.type_id].access_class
-        for f in scenario.fleet
-        if f.count > 0 and types[f.type_id].role == "collection"
-    }
-    transfer = {
-        types[f.type_id].access_class
-        for f in scenario.fleet
-        if f.count > 0 and types[f.type_id].role == "transfer"
-    }
+    active = [types[f.type_id] for f in scenario.fleet if f.count > 0]
+    fleet_classes = {v.access_class for v in active}
+    collection = {v.access_class for v in active if v.role == "collection"}
+    transfer = {v.access_class for v in active if v.role == "transfer"}
     files = scenario.table_paths
-    point_problems: dict[str, str] = {}
-    problems: list[tuple[str, str, str]] = []
+    problems: list[PlaceProblem] = []
     for index, point in enumerate(scenario.points):
         rank = classes.index(point.access_class)
         allowed = [c for c in classes[: rank + 1] if c in collection] or classes[: rank + 1]
         best = min(float(places.points[c].distance_m[index]) for c in allowed)
         if best > limit:
-            point_problems[point.point_id] = (
-                f"{files.get('points', 'points')}: record {point.point_id!r}, fields 'lon'/'lat': "
-                f"({point.lon}, {point.lat}) is {_km(best)} from the nearest road usable by "
-                f"{' or '.join(repr(c) for c in allowed)} trucks; expected at most {limit:g} m "
-                "(roads.max_snap_distance_m)"
+            problems.append(
+                PlaceProblem(
+                    "points",
+                    point.point_id,
+                    str(files.get("points", "points")),
+                    f"record {point.point_id!r}, fields 'lon'/'lat': ({point.lon}, {point.lat}) "
+                    f"is {_km(best)} from the nearest road usable by "
+                    f"{' or '.join(repr(c) for c in allowed)} trucks; expected at most "
+                    f"{limit:g} m (roads.max_snap_distance_m)",
+                )
             )
-
-    def sites(
-        records: tuple, snapped: dict[str, SnapResult], id_field: str, table: str, usable: set[str]
-    ) -> None:
-        usable = usable or fleet_classes or set(classes)
+    sites: list[tuple[PlaceTable, Sequence[Any], dict[str, SnapResult], str, set[str]]] = [
+        ("stations", scenario.stations, places.stations, "station_id", collection),
+        ("depots", scenario.depots, places.depots, "depot_id", fleet_classes),
+        ("disposal_sites", scenario.disposal_sites, places.disposal_sites, "site_id", transfer),
+    ]
+    for table, records, snapped, id_field, wanted in sites:
+        usable = wanted or fleet_classes or set(classes)
         for index, record in enumerate(records):
             if getattr(record, "status", "") == "closed":
                 continue
@@ -173,19 +197,16 @@ def network_problems(
                 nearest = ", ".join(f"{c}: {_km(d)}" for c, d in sorted(distances.items()))
                 ident = getattr(record, id_field)
                 problems.append(
-                    (
+                    PlaceProblem(
                         table,
                         ident,
-                        f"{files.get(table, table)}: record {ident!r}, fields 'lon'/'lat': no "
-                        f"truck of the fleet can reach it (nearest usable road {nearest}); "
-                        f"expected a road within {limit:g} m connected to the network",
+                        str(files.get(table, table)),
+                        f"record {ident!r}, fields 'lon'/'lat': no truck of the fleet can "
+                        f"reach it (nearest usable road {nearest}); expected a road within "
+                        f"{limit:g} m connected to the network",
                     )
                 )
-
-    sites(scenario.stations, places.stations, "station_id", "stations", collection)
-    sites(scenario.depots, places.depots, "depot_id", "depots", fleet_classes)
-    sites(scenario.disposal_sites, places.disposal_sites, "site_id", "disposal_sites", transfer)
-    return point_problems, problems
+    return problems
 
 
 def _km(metres: float) -> str:

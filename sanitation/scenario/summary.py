@@ -15,7 +15,7 @@ def summary_text(scenario: Scenario) -> str:
         s.capacity_t_per_day for s in scenario.stations if s.status == "candidate"
     )
     types = {v.type_id: v for v in scenario.vehicle_types}
-    fleet = Counter()
+    fleet: Counter[str] = Counter()
     for entry in scenario.fleet:
         fleet[entry.type_id] += entry.count
     synthetic_points = sum(p.synthetic for p in scenario.points)

@@ -284,7 +284,9 @@ def make_stations(
             distance = min(math.hypot(vx - sx, vy - sy) for sx, sy in existing_xy + chosen)
             if distance > best_distance:
                 best_code, best_distance = code, distance
-        assert best_code is not None
+        if best_code is None:
+            msg = "no villages to site candidate stations near; expected at least one village"
+            raise ValueError(msg)
         vx, vy = village_xy[best_code]
         sx, sy = _site_near(vx, vy, area_m, rng, 300, 1000)
         chosen.append((sx, sy))

@@ -139,6 +139,64 @@ def schedule_week(
     InfeasibleError
         When even a daily visit overflows a bin (names the points, their daily waste and bins).
     """
+    allowed, used, changes = _allowed_patterns(points)
+    model = cp_model.CpModel()
+    choice, fixed_kg = _add_week_model(model, points, allowed)
+    greedy = _add_greedy_hint(model, points, allowed, choice, fixed_kg)
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = deterministic_time_s
+    status = solver.solve(model)
+    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # every pattern left is feasible, so the greedy start is a valid schedule when the search
+    # runs out of (deterministic) time before its first solution on very large counties
+
+    visits: dict[str, dict[int, int]] = {}
+    for point in points:
+        patterns = allowed[point.point_id]
+        chosen = 0
+        if len(patterns) > 1:
+            chosen = (
+                next(j for j in range(len(patterns)) if solver.value(choice[(point.point_id, j)]))
+                if solved
+                else greedy[point.point_id]
+            )
+        visits[point.point_id] = visit_loads(patterns[chosen], point.generation_kg)
+    stations = sorted({p.station_id for p in points})
+    station_kg: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
+    station_stops: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
+    for point in points:
+        for day, kg in visits[point.point_id].items():
+            station_kg[point.station_id][day] += kg
+            station_stops[point.station_id][day] += 1
+    return WeekSchedule(
+        week_start=start,
+        visits=visits,
+        frequency_used=used,
+        changes=tuple(changes),
+        station_day_kg={s: tuple(v) for s, v in station_kg.items()},
+        station_day_stops={s: tuple(v) for s, v in station_stops.items()},
+        optimal=status == cp_model.OPTIMAL,
+        stats={
+            "seconds": solver.wall_time,
+            "objective": solver.objective_value if solved else float("nan"),
+            "greedy": float(not solved),
+        },
+    )
+
+
+def _allowed_patterns(
+    points: Sequence[SchedulePoint],
+) -> tuple[dict[str, list[tuple[int, ...]]], dict[str, str], list[FrequencyChange]]:
+    """Per point, the patterns of the least frequent frequency (declared or more frequent)
+    whose visits never overflow its bin; the frequency used; the changes from the declared one.
+
+    Raises
+    ------
+    InfeasibleError
+        When even a daily visit overflows a bin.
+    """
     allowed: dict[str, list[tuple[int, ...]]] = {}
     used: dict[str, str] = {}
     changes: list[FrequencyChange] = []
@@ -174,8 +232,19 @@ def schedule_week(
     if overflowing:
         msg = f"{len(overflowing)} bin(s) overflow even with daily collection"
         raise InfeasibleError(msg, [msg, *overflowing])
+    return allowed, used, changes
 
-    model = cp_model.CpModel()
+
+def _add_week_model(
+    model: cp_model.CpModel,
+    points: Sequence[SchedulePoint],
+    allowed: Mapping[str, list[tuple[int, ...]]],
+) -> tuple[dict[tuple[str, int], cp_model.IntVar], dict[str, list[int]]]:
+    """One Boolean per (point, allowed pattern) and the objective: every station's daily kg
+    peak, then (to break ties) its daily stop peak.
+
+    Returns the choice variables and, per station, the daily kg of points with one pattern.
+    """
     choice: dict[tuple[str, int], cp_model.IntVar] = {}
     day_kg: dict[str, list[list[tuple[cp_model.IntVar, int]]]] = defaultdict(
         lambda: [[] for _ in range(DAYS)]
@@ -202,9 +271,6 @@ def schedule_week(
                 day_kg[station][day].append((var, kg))
                 day_stops[station][day].append(var)
         model.add_exactly_one(variables)
-
-    greedy = _add_greedy_hint(model, points, allowed, choice, fixed_kg)
-    stations = sorted({p.station_id for p in points})
     peak_kg_terms = []
     peak_stop_terms = []
     week_kg: dict[str, int] = defaultdict(int)
@@ -212,7 +278,7 @@ def schedule_week(
     for point in points:  # every pattern collects the whole week's waste
         week_kg[point.station_id] += sum(point.generation_kg)
         week_stops[point.station_id] += len(allowed[point.point_id][0])
-    for station in stations:
+    for station in sorted({p.station_id for p in points}):
         peak = model.new_int_var(0, max(week_kg[station], 1), f"peak_kg[{station}]")
         peak_stops = model.new_int_var(0, week_stops[station], f"peak_stops[{station}]")
         # the average day bounds the peak: lets the search prove optimality
@@ -227,47 +293,7 @@ def schedule_week(
         peak_stop_terms.append(peak_stops)
     # kilograms first: the stop peaks (at most n) only break ties between equal kg peaks
     model.minimize(sum(peak_kg_terms) * (len(points) + 1) + sum(peak_stop_terms))
-
-    solver = cp_model.CpSolver()
-    solver.parameters.random_seed = seed
-    solver.parameters.num_workers = 1
-    solver.parameters.max_deterministic_time = deterministic_time_s
-    status = solver.solve(model)
-    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    # every pattern left is feasible, so the greedy start is a valid schedule when the search
-    # runs out of (deterministic) time before its first solution on very large counties
-
-    visits: dict[str, dict[int, int]] = {}
-    for point in points:
-        patterns = allowed[point.point_id]
-        chosen = 0
-        if len(patterns) > 1:
-            chosen = (
-                next(j for j in range(len(patterns)) if solver.value(choice[(point.point_id, j)]))
-                if solved
-                else greedy[point.point_id]
-            )
-        visits[point.point_id] = visit_loads(patterns[chosen], point.generation_kg)
-    station_kg: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
-    station_stops: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
-    for point in points:
-        for day, kg in visits[point.point_id].items():
-            station_kg[point.station_id][day] += kg
-            station_stops[point.station_id][day] += 1
-    return WeekSchedule(
-        week_start=start,
-        visits=visits,
-        frequency_used=used,
-        changes=tuple(changes),
-        station_day_kg={s: tuple(v) for s, v in station_kg.items()},
-        station_day_stops={s: tuple(v) for s, v in station_stops.items()},
-        optimal=status == cp_model.OPTIMAL,
-        stats={
-            "seconds": solver.wall_time,
-            "objective": solver.objective_value if solved else float("nan"),
-            "greedy": float(not solved),
-        },
-    )
+    return choice, fixed_kg
 
 
 def _max_gap(frequency: str) -> int:

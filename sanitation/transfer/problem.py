@@ -36,7 +36,10 @@ class DisposalSite:
 
 @dataclass(frozen=True)
 class TransferTruck:
-    """One hook-lift truck based at ``home_station`` (its depot is at ``location``)."""
+    """One hook-lift truck based at ``home_station`` (its depot is at ``location``).
+
+    Times of day and durations in s; costs in CNY per day used, per km and per hour.
+    """
 
     id: str
     home_station: str
@@ -47,9 +50,9 @@ class TransferTruck:
     lunch_duration_s: int
     lunch_window_start_s: int
     lunch_window_end_s: int
-    fixed_cost: float
-    cost_per_km: float
-    cost_per_hour: float
+    fixed_cost_cny: float
+    cost_per_km_cny: float
+    cost_per_hour_cny: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +71,9 @@ class TransferProblem:
         if self.duration_s.shape != (n, n) or self.distance_m.shape != (n, n):
             msg = "TransferProblem: duration_s and distance_m must be square and equal in shape."
             raise ValueError(msg)
-        for record in (*self.stations, *self.sites, *self.trucks):
+        records: tuple[TransferStation | DisposalSite | TransferTruck, ...]
+        records = (*self.stations, *self.sites, *self.trucks)
+        for record in records:
             if not 0 <= record.location < n:
                 kind = type(record).__name__
                 msg = f"{kind} {record.id!r}: location {record.location} out of range."
@@ -124,7 +129,7 @@ class TruckDay:
     trips: tuple[Trip, ...]
     lunch_start_s: int | None
     distance_m: int
-    cost: float
+    cost_cny: float
 
 
 @dataclass(frozen=True)
@@ -138,18 +143,18 @@ class UnmovedLoad:
 
 @dataclass(frozen=True)
 class TransferSolution:
-    """The day's transfer plan. ``gate_fees`` and ``truck_cost`` in CNY."""
+    """The day's transfer plan."""
 
     trucks: tuple[TruckDay, ...]
     unmoved: tuple[UnmovedLoad, ...]
-    gate_fees: float
-    truck_cost: float
+    gate_fees_cny: float
+    truck_cost_cny: float
     stats: dict[str, float] = field(default_factory=dict)
 
     @property
-    def cost(self) -> float:
+    def cost_cny(self) -> float:
         """Total CNY: trucks + gate fees."""
-        return self.truck_cost + self.gate_fees
+        return self.truck_cost_cny + self.gate_fees_cny
 
     @property
     def trips(self) -> list[Trip]:
@@ -160,7 +165,7 @@ class TransferSolution:
 def truck_day_cost(truck: TransferTruck, distance_m: int, duration_s: int) -> float:
     """CNY for a used truck: fixed + per km + per hour (depot departure to return)."""
     return (
-        truck.fixed_cost
-        + truck.cost_per_km * distance_m / 1000.0
-        + truck.cost_per_hour * duration_s / 3600.0
+        truck.fixed_cost_cny
+        + truck.cost_per_km_cny * distance_m / 1000.0
+        + truck.cost_per_hour_cny * duration_s / 3600.0
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -45,9 +44,9 @@ def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str
             f"{capacity / 1000:.1f} t"
         )
         raise InfeasibleError(msg)
-    reference = max(problem.trucks, key=lambda t: t.cost_per_km, default=None)
-    km_cost = reference.cost_per_km if reference else 0.0
-    hour_cost = reference.cost_per_hour if reference else 0.0
+    reference = max(problem.trucks, key=lambda t: t.cost_per_km_cny, default=None)
+    km_cost_cny = reference.cost_per_km_cny if reference else 0.0
+    hour_cost_cny = reference.cost_per_hour_cny if reference else 0.0
     model = cp_model.CpModel()
     kg: dict[tuple[str, str], cp_model.IntVar] = {}
     trips: dict[tuple[str, str], cp_model.IntVar] = {}
@@ -71,10 +70,10 @@ def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str
                 + site.unload_s
                 + station.swap_s
             )
-            trip_cost = km_cost * round_m / 1000.0 + hour_cost * round_s / 3600.0
+            trip_cost_cny = km_cost_cny * round_m / 1000.0 + hour_cost_cny * round_s / 3600.0
             # integer objective in units of 1e-4 CNY: a fee of F CNY/t is F/1000 CNY per kg
             objective.append(round(site.gate_fee_cny_per_t * 10) * kg[key])
-            objective.append(round(trip_cost * 10_000) * trips[key])
+            objective.append(round(trip_cost_cny * 10_000) * trips[key])
         model.add(sum(kg[(station.id, s.id)] for s in problem.sites) == station.load_kg)
     for site in problem.sites:
         model.add(
@@ -211,7 +210,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         state.clock, state.lunch, state.position = end, lunch, station.location
         state.distance += distance
     days = []
-    truck_cost = 0.0
+    truck_cost_cny = 0.0
     for state in states.values():
         if not state.trips:
             continue
@@ -225,13 +224,15 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         if lunch is not None and lunch >= state.clock:
             back = max(back, lunch + truck.lunch_duration_s + home)
         distance = state.distance + int(problem.distance_m[state.position, truck.location])
-        assert state.departure is not None
-        cost = truck_day_cost(truck, distance, back - state.departure)
-        truck_cost += cost
+        if state.departure is None:  # pragma: no cover - set with the first trip
+            msg = f"transfer truck {truck.id!r} has trips but no depot departure"
+            raise RuntimeError(msg)
+        cost_cny = truck_day_cost(truck, distance, back - state.departure)
+        truck_cost_cny += cost_cny
         days.append(
-            TruckDay(truck.id, state.departure, back, tuple(state.trips), lunch, distance, cost)
+            TruckDay(truck.id, state.departure, back, tuple(state.trips), lunch, distance, cost_cny)
         )
-    gate_fees = sum(
+    gate_fees_cny = sum(
         trip.load_kg / 1000.0 * problem.site(trip.site).gate_fee_cny_per_t
         for day in days
         for trip in day.trips
@@ -247,12 +248,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
             )
             for s, kg in sorted(unmoved.items())
         ),
-        gate_fees=round(gate_fees, 2),
-        truck_cost=round(truck_cost, 2),
+        gate_fees_cny=round(gate_fees_cny, 2),
+        truck_cost_cny=round(truck_cost_cny, 2),
         stats={"trips": float(sum(len(d.trips) for d in days))},
     )
-
-
-def containers_needed(loads_kg: Sequence[int], container_kg: int) -> int:
-    """Number of container trips to move ``loads_kg`` split as given."""
-    return sum(math.ceil(load / container_kg) for load in loads_kg if load > 0)

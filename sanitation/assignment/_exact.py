@@ -1,0 +1,305 @@
+"""The exact engines on a `Model`: SCIP through ``pywraplp``, CP-SAT, and the two racing.
+
+Private to `sanitation.assignment`; `sanitation.assignment.solve` documents the engines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+from sanitation.assignment._model import Model, Plan, Result, empty_result
+from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN
+
+
+@dataclass
+class Race:
+    """Engines racing on one model in threads: the first proof (or infeasibility) stops the
+    others."""
+
+    over: threading.Event = field(default_factory=threading.Event)
+    solvers: list[pywraplp.Solver | cp_model.CpSolver] = field(default_factory=list)
+
+    def enter(self, solver: pywraplp.Solver | cp_model.CpSolver) -> bool:
+        """Register a solver about to start; False when the race is already over."""
+        if self.over.is_set():
+            return False
+        self.solvers.append(solver)
+        return True
+
+    def finish(self) -> None:
+        """End the race: interrupt every registered solver."""
+        self.over.set()
+        for other in list(self.solvers):
+            if isinstance(other, pywraplp.Solver):
+                other.InterruptSolve()
+            else:
+                other.stop_search()
+
+
+def solve_mip(
+    model: Model,
+    *,
+    time_limit_s: float,
+    seed: int,
+    relative_gap: float,
+    hint: Result | None = None,
+    race: Race | None = None,
+) -> Result:
+    """SCIP (one thread) on the strong formulation (``x_ij <= y_i``) through pywraplp."""
+    entered = time.perf_counter()
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    if solver is None:  # pragma: no cover - every OR-Tools wheel ships SCIP
+        msg = "OR-Tools backend SCIP unavailable"
+        raise RuntimeError(msg)
+    y, z, x = _mip_model(solver, model)
+    left_s = time_limit_s - (time.perf_counter() - entered)
+    solver.SetTimeLimit(max(100, int(left_s * 1000)))
+    solver.SetNumThreads(1)
+    solver.SetSolverSpecificParametersAsString(
+        f"randomization/randomseedshift = {int(seed) % 2**31}\nlimits/gap = {relative_gap}\n"
+    )
+    if hint is not None and hint.plan is not None:
+        pairs = model.pairs
+        hint_vars = list(y) + list(x)
+        values = [float(v) for v in hint.plan.open]
+        values += [float(v) for v in hint.plan.shares[pairs.rows, pairs.cols]]
+        for i, var in z.items():
+            hint_vars.append(var)
+            values.append(float(hint.plan.modules[i]))
+        solver.SetHint(hint_vars, values)
+    if race is not None and not race.enter(solver):
+        return empty_result("scip")
+    status = solver.Solve()
+    if status == pywraplp.Solver.INFEASIBLE:
+        return empty_result("scip", infeasible=True)
+    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return empty_result("scip", solver.Objective().BestBound())
+    u, m = model.usable.shape
+    shares = np.zeros((u, m))
+    shares[model.pairs.rows, model.pairs.cols] = [var.solution_value() for var in x]
+    open_ = np.array([var.solution_value() for var in y]) > 0.5
+    modules = np.zeros(m)
+    for i, var in z.items():
+        modules[i] = var.solution_value()
+    return Result(
+        Plan(open_, np.round(modules).astype(int), shares),
+        solver.Objective().Value(),
+        solver.Objective().BestBound(),
+        status == pywraplp.Solver.OPTIMAL,
+        False,
+        "scip",
+    )
+
+
+def _mip_model(
+    solver: pywraplp.Solver, model: Model
+) -> tuple[list[Any], dict[int, Any], list[Any]]:
+    """Variables y (open), z (modules), x (pair shares), constraints and objective in ``solver``.
+
+    Shares are integral when single-source. Returns ``(y, z, x)``.
+    """
+    m = model.usable.shape[1]
+    pairs = model.pairs
+    y = [
+        solver.IntVar(
+            1.0 if model.status[i] == FORCED_OPEN else 0.0,
+            0.0 if model.status[i] == FORCED_CLOSED else 1.0,
+            f"y{i}",
+        )
+        for i in range(m)
+    ]
+    z = {i: solver.IntVar(0, float(model.module_max[i]), f"z{i}") for i in model.expandable}
+    new_x = solver.IntVar if model.single_source else solver.NumVar
+    x = [new_x(0, 1, "") for _ in range(pairs.rows.size)]
+    for ks in pairs.by_unit:
+        solver.Add(solver.Sum([x[k] for k in ks]) == 1)
+    for i, ks in enumerate(pairs.by_station):
+        load = solver.Sum([float(model.demand_kg[pairs.rows[k]]) * x[k] for k in ks])
+        capacity = float(model.capacity_kg[i]) * y[i]
+        if i in z:
+            capacity = capacity + float(model.module_capacity_kg[i]) * z[i]
+            solver.Add(z[i] <= float(model.module_max[i]) * y[i])
+        solver.Add(load <= capacity)
+    for k in range(pairs.rows.size):
+        solver.Add(x[k] <= y[pairs.cols[k]])
+    total = float(model.demand_kg.sum())
+    solver.Add(solver.Sum([float(model.max_capacity_kg[i]) * y[i] for i in range(m)]) >= total)
+    objective = solver.Sum([float(model.fixed_cny[i]) * y[i] for i in range(m)])
+    objective += solver.Sum([float(model.module_cost_cny[i]) * z[i] for i in z])
+    costs = model.cost_cny[pairs.rows, pairs.cols]
+    objective += solver.Sum([float(costs[k]) * x[k] for k in range(pairs.rows.size)])
+    solver.Minimize(objective)
+    return y, z, x
+
+
+class _StopCallback(cp_model.CpSolverSolutionCallback):
+    """Stops CP-SAT when another engine has proven optimality."""
+
+    def __init__(self, race: Race | None) -> None:
+        super().__init__()
+        self._race = race
+
+    def on_solution_callback(self) -> None:
+        if self._race is not None and self._race.over.is_set():
+            self.stop_search()
+
+
+def _integer_units_per_cny(model: Model) -> float:
+    """1 when every cost is a whole CNY, else 100 (fen): CP-SAT needs integer coefficients."""
+    values = np.concatenate([model.cost_cny[model.usable], model.fixed_cny, model.module_cost_cny])
+    if np.all(values == np.round(values)):
+        return 1.0
+    return 100.0
+
+
+def solve_cpsat(
+    model: Model,
+    *,
+    time_limit_s: float,
+    seed: int,
+    relative_gap: float,
+    hint: Result | None = None,
+    race: Race | None = None,
+) -> Result:
+    """Single-source model in CP-SAT (one worker)."""
+    entered = time.perf_counter()
+    scale = _integer_units_per_cny(model)
+    cp, y, z, x = _cpsat_model(model, scale)
+    if hint is not None and hint.plan is not None:
+        for i in range(len(y)):
+            cp.add_hint(y[i], bool(hint.plan.open[i]))
+        for i, var in z.items():
+            cp.add_hint(var, int(hint.plan.modules[i]))
+        hinted = hint.plan.shares[model.pairs.rows, model.pairs.cols] > 0.5
+        for k in range(len(x)):
+            cp.add_hint(x[k], bool(hinted[k]))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s - (time.perf_counter() - entered))
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = int(seed) % 2**31
+    solver.parameters.relative_gap_limit = relative_gap
+    if race is not None and not race.enter(solver):
+        return empty_result("cpsat")
+    status = solver.solve(cp, _StopCallback(race))
+    if status == cp_model.INFEASIBLE:
+        return empty_result("cpsat", infeasible=True)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return empty_result("cpsat", solver.best_objective_bound / scale)
+    u, m = model.usable.shape
+    shares = np.zeros((u, m))
+    shares[model.pairs.rows, model.pairs.cols] = [solver.value(var) for var in x]
+    open_ = np.array([bool(solver.value(var)) for var in y])
+    modules = np.zeros(m, dtype=int)
+    for i, var in z.items():
+        modules[i] = solver.value(var)
+    value = float((model.fixed_cny * open_).sum() + (model.module_cost_cny * modules).sum())
+    value += float((model.cost_cny * shares).sum())
+    bound = solver.best_objective_bound / scale
+    if scale != 1.0:  # rounding to fen can shift the bound by at most half a fen per term
+        bound -= 0.5 * (m + len(z) + u) / scale
+    optimal = status == cp_model.OPTIMAL
+    return Result(Plan(open_, modules, shares), value, bound, optimal, False, "cpsat")
+
+
+def _cpsat_model(
+    model: Model, scale: float
+) -> tuple[
+    cp_model.CpModel, list[cp_model.IntVar], dict[int, cp_model.IntVar], list[cp_model.IntVar]
+]:
+    """The single-source model, costs in units of ``1 / scale`` CNY; returns ``(cp, y, z, x)``."""
+    m = model.usable.shape[1]
+    pairs = model.pairs
+    cp = cp_model.CpModel()
+    y = []
+    for i in range(m):
+        var = cp.new_bool_var(f"y{i}")
+        if model.status[i] == FORCED_OPEN:
+            cp.add(var == 1)
+        elif model.status[i] == FORCED_CLOSED:
+            cp.add(var == 0)
+        y.append(var)
+    z = {}
+    for i in model.expandable:
+        z[i] = cp.new_int_var(0, int(model.module_max[i]), f"z{i}")
+        cp.add(z[i] <= int(model.module_max[i]) * y[i])
+    x = [cp.new_bool_var("") for _ in range(pairs.rows.size)]
+    for k, i in enumerate(pairs.cols.tolist()):
+        cp.add_implication(x[k], y[i])
+    for ks in pairs.by_unit:
+        cp.add_exactly_one([x[k] for k in ks])
+    for i, ks in enumerate(pairs.by_station):
+        load = sum(int(model.demand_kg[pairs.rows[k]]) * x[k] for k in ks)
+        capacity = int(model.capacity_kg[i]) * y[i]
+        if i in z:
+            capacity += int(model.module_capacity_kg[i]) * z[i]
+        cp.add(load <= capacity)
+    total = int(model.demand_kg.sum())
+    cp.add(sum(int(model.max_capacity_kg[i]) * y[i] for i in range(m)) >= total)
+    costs = np.round(model.cost_cny[pairs.rows, pairs.cols] * scale).astype(np.int64)
+    fixed = np.round(model.fixed_cny * scale).astype(np.int64)
+    objective = sum(int(fixed[i]) * y[i] for i in range(m))
+    objective += sum(round(model.module_cost_cny[i] * scale) * z[i] for i in z)
+    objective += sum(int(costs[k]) * x[k] for k in range(pairs.rows.size))
+    cp.minimize(objective)
+    return cp, y, z, x
+
+
+def portfolio(
+    model: Model,
+    *,
+    time_limit_s: float,
+    seed: int,
+    relative_gap: float,
+    hint: Result | None = None,
+) -> Result:
+    """CP-SAT and SCIP in two threads; the first proof stops the other."""
+    race = Race()
+    results: dict[str, Result] = {}
+    _ = model.pairs  # index the pairs once, before both engines use them
+    engines = {"cpsat": solve_cpsat, "scip": solve_mip}
+
+    def run(name: str) -> None:
+        result = engines[name](
+            model,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            relative_gap=relative_gap,
+            hint=hint,
+            race=race,
+        )
+        results[name] = result
+        if result.optimal or result.infeasible:
+            race.finish()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("cpsat", "scip")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return combine(list(results.values()))
+
+
+def combine(results: list[Result]) -> Result:
+    """Best solution, best bound, proof from any of the runs."""
+    solved = [r for r in results if r.plan is not None]
+    bound = max((r.bound_cny for r in results), default=-math.inf)
+    if not solved:
+        infeasible = any(r.infeasible for r in results)
+        return empty_result("+".join(r.solver for r in results), bound, infeasible=infeasible)
+    best = min(solved, key=lambda r: (r.objective_cny, r.solver != "cpsat"))
+    optimal = best.optimal or any(
+        r.optimal for r in results if r.objective_cny >= best.objective_cny - 1e-6
+    )
+    bound = min(max(bound, best.bound_cny), best.objective_cny)
+    if best.objective_cny - bound <= 1e-6 * max(1.0, abs(best.objective_cny)):
+        optimal = True
+    return dataclasses.replace(best, bound_cny=bound, optimal=optimal)
