@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import JobId, RunnerDep, SessionDep, Staff
 from api.errors import ConflictError, NotFoundError
-from api.jobs import finish
+from api.job_state import finish
 from api.models import JobRow
 from api.routes.scenarios import ERRORS
 from api.schemas import JobPublic, JobState
