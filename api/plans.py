@@ -38,7 +38,7 @@ OUTPUT_FILES = (
 
 
 def plan_out(settings: Settings, plan: PlanRow) -> Path:
-    """The plan's output folder (written whole by `sanitation.plan.output.plan_to_folder`)."""
+    """The plan's output folder (written whole by `sanitation.io.plan_folder.plan_to_folder`)."""
     return settings.data_dir / plan.out_dir
 
 

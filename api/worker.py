@@ -27,7 +27,7 @@ from api.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import InfeasibleError, ScenarioError, VerificationError
-from sanitation.plan.output import plan_to_folder
+from sanitation.io.plan_folder import plan_to_folder
 from sanitation.scenario import load_scenario
 
 logger = logging.getLogger("api.worker")

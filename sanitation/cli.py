@@ -116,7 +116,7 @@ def plan(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
-    from sanitation.plan.output import plan_to_folder
+    from sanitation.io.plan_folder import plan_to_folder
     from sanitation.plan.run import week_dates
     from sanitation.routing.engine import ENGINES
     from sanitation.scenario import load_scenario

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sanitation.kpi import CO2_NOTE, plan_kpis
 from sanitation.plan.assign import assign, assignment_out, peak_factors
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -28,6 +27,7 @@ from sanitation.plan.daily import (
     solve_station_day,
 )
 from sanitation.plan.fleet import FleetPlan, plan_fleet
+from sanitation.plan.kpi import CO2_NOTE, plan_kpis
 from sanitation.plan.model import (
     AssignmentOut,
     DayOut,
