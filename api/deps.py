@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -117,4 +117,3 @@ ScenarioId = Annotated[int, _id_path("scenario")]
 PlanId = Annotated[int, _id_path("plan")]
 JobId = Annotated[int, _id_path("job")]
 IncidentId = Annotated[int, _id_path("incident")]
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

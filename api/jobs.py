@@ -79,11 +79,6 @@ class JobRunner:
             self._running.pop(job_id, None)
         recover(self.sessions)
 
-    @property
-    def running_pids(self) -> dict[int, int]:
-        """Job id → worker pid."""
-        return {j: r.process.pid for j, r in self._running.items() if r.process.pid}
-
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._tick()

@@ -197,7 +197,6 @@ class CCHEngine:
         self._cache_dir = cache_dir
         self._metrics: dict[str, object] = {}
         self._cchs: dict[str, object] = {}
-        self.last_preprocess_s = 0.0
 
     def _order(self, topo: Topology, lat: np.ndarray, lon: np.ndarray) -> list[int]:
         import routingkit_cch as rk
@@ -233,14 +232,11 @@ class CCHEngine:
         is shared by all profiles; each profile costs one customisation, with infinite
         weight on the arcs it may not use.
         """
-        import time
-
         import routingkit_cch as rk
 
         metric = self._metrics.get(graph.key)
         if metric is not None:
             return metric
-        t0 = time.perf_counter()
         topo = graph.topology
         cch = self._cchs.get(topo.key)
         if cch is None:
@@ -251,7 +247,6 @@ class CCHEngine:
         weights[graph.topo_index] = np.minimum(graph.time_ms, _CCH_INF - 1)
         metric = rk.CCHMetric(cch, weights.tolist())
         self._metrics[graph.key] = metric
-        self.last_preprocess_s = time.perf_counter() - t0
         return metric
 
     def times_ms(
