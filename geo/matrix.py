@@ -53,7 +53,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,9 @@ from scipy.sparse.csgraph import dijkstra
 from geo._profile import ProfileGraph, Topology, profile_graph
 from geo.errors import GeoInputError
 from geo.network import AccessProfile, RoadNetwork
+
+if TYPE_CHECKING:  # imported when used: without routingkit_cch the scipy engine still works
+    import routingkit_cch as rk
 
 __all__ = [
     "UNREACHABLE",
@@ -195,8 +198,8 @@ class CCHEngine:
 
     def __init__(self, *, cache_dir: str | Path | bool | None = None) -> None:
         self._cache_dir = cache_dir
-        self._metrics: dict[str, object] = {}
-        self._cchs: dict[str, object] = {}
+        self._metrics: dict[str, rk.CCHMetric] = {}
+        self._cchs: dict[str, rk.CCH] = {}
 
     def _order(self, topo: Topology, lat: np.ndarray, lon: np.ndarray) -> list[int]:
         import routingkit_cch as rk
@@ -225,7 +228,7 @@ class CCHEngine:
             _atomic_write(path, buf.getvalue())
         return order
 
-    def prepare(self, graph: ProfileGraph, *, lat: np.ndarray, lon: np.ndarray) -> object:
+    def prepare(self, graph: ProfileGraph, *, lat: np.ndarray, lon: np.ndarray) -> rk.CCHMetric:
         """Build (or fetch) the network's CCH and its customisation for ``graph``'s profile.
 
         The hierarchy (node order + contraction) depends only on the network's topology and
