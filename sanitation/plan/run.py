@@ -295,12 +295,11 @@ def _run_tasks(
     results: dict[tuple[dt.date, str], StationDayResult] = {}
     portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
-    if own:
+    if executor is None:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         size = (os.cpu_count() or 1) if portfolio else workers
         executor = cf.ProcessPoolExecutor(max_workers=max(2, size), mp_context=context)
-    assert executor is not None
     try:
         report("routing", "", 0, len(tasks))
         if portfolio:
