@@ -332,6 +332,7 @@ def township_summary(
         Unknown township, one outside the caller's scope, or a plan without the township.
     """
     rows = store.get_township(session, code, caller)
+    plan: PlanRow | None
     if plan_id is not None:
         plan = get_plan(session, plan_id, caller)
         if plan.scenario_id not in {r.id for r in rows}:
