@@ -48,7 +48,7 @@ def read_cap(path: Path, capacity: float | None = None) -> AssignmentProblem:
         raise ValueError(msg)
     caps, fixed = [], []
     for i in range(m):
-        word, cost = tokens[2 + 2 * i], tokens[3 + 2 * i]
+        word, fixed_text = tokens[2 + 2 * i], tokens[3 + 2 * i]
         if word.lower() == "capacity":
             if capacity is None:
                 msg = f"{path}: facility capacities are the word 'capacity'; pass capacity=."
@@ -56,7 +56,7 @@ def read_cap(path: Path, capacity: float | None = None) -> AssignmentProblem:
             caps.append(float(capacity))
         else:
             caps.append(float(word))
-        fixed.append(float(cost))
+        fixed.append(float(fixed_text))
     body = np.asarray(tokens[2 + 2 * m :], dtype=float).reshape(n, 1 + m)
     demand, cost = body[:, 0], body[:, 1:]
     return AssignmentProblem(
@@ -72,12 +72,15 @@ def read_cap(path: Path, capacity: float | None = None) -> AssignmentProblem:
     )
 
 
-def _optima(folder: Path) -> dict[str, list[tuple[str, float | None, float]]]:
+_Optimum = tuple[str, float | None, float | None]  # (problem name, capacity override, optimum)
+
+
+def _optima(folder: Path) -> dict[str, list[_Optimum]]:
     """file name -> [(problem name, capacity override, optimum)] from the nearest capopt.csv."""
     for parent in (folder, *folder.parents):
         table = parent / "capopt.csv"
         if table.exists():
-            rows: dict[str, list[tuple[str, float | None, float]]] = {}
+            rows: dict[str, list[_Optimum]] = {}
             with table.open(encoding="utf-8") as handle:
                 for row in csv.DictReader(handle):
                     cap = row["capacity_override"].strip()
@@ -99,7 +102,8 @@ def run(
     """
     results = []
     for path in expand_paths(list(paths), (".txt",)):
-        optima = _optima(path.parent).get(path.name) or [(path.stem, None, None)]
+        unknown: list[_Optimum] = [(path.stem, None, None)]
+        optima = _optima(path.parent).get(path.name) or unknown
         for name, capacity, bks in optima:
             start = time.perf_counter()
             problem = read_cap(path, capacity)
