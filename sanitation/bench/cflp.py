@@ -10,17 +10,15 @@ Optimal values come from ``capopt.csv`` next to the ``instances`` folder (one ro
 from __future__ import annotations
 
 import csv
-import logging
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sanitation.assignment import AssignmentParams, AssignmentProblem, solve
-from sanitation.bench import expand_paths, gap_pct
-
-logger = logging.getLogger(__name__)
+from sanitation.assignment import AssignmentProblem
+from sanitation.bench import expand_paths
+from sanitation.bench._facility import facility_result
 
 DEFAULT_ENGINE = "auto"
 
@@ -105,25 +103,14 @@ def run(
         unknown: list[_Optimum] = [(path.stem, None, None)]
         optima = _optima(path.parent).get(path.name) or unknown
         for name, capacity, bks in optima:
-            start = time.perf_counter()
-            problem = read_cap(path, capacity)
-            left = max(0.1, time_limit_s - (time.perf_counter() - start))
-            params = AssignmentParams(time_limit_s=left, engine=engine or DEFAULT_ENGINE)
-            solution = solve(problem, params, seed=seed)
-            seconds = time.perf_counter() - start
-            cost = round(float(solution.objective), 3)
             results.append(
-                {
-                    "instance": name,
-                    "cost": cost,
-                    "bks": bks,
-                    "gap_pct": gap_pct(cost, bks),
-                    "seconds": round(seconds, 2),
-                    "feasible": True,
-                    "optimal": bool(solution.optimal),
-                    "bound": round(float(solution.best_bound), 3),
-                    "solver": solution.solver,
-                }
+                facility_result(
+                    name,
+                    partial(read_cap, path, capacity),
+                    bks=bks,
+                    time_limit_s=time_limit_s,
+                    engine=engine or DEFAULT_ENGINE,
+                    seed=seed,
+                )
             )
-            logger.info("%s: %s (bks %s) %.1fs", name, cost, bks, seconds)
     return results
