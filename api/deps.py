@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
@@ -82,7 +82,7 @@ async def get_caller(
     return caller
 
 
-def _verify(sessions, plain: str) -> Caller | None:  # type: ignore[no-untyped-def]
+def _verify(sessions: sessionmaker[Session], plain: str) -> Caller | None:
     with sessions() as session:
         return verify_key(session, plain)
 
@@ -90,7 +90,7 @@ def _verify(sessions, plain: str) -> Caller | None:  # type: ignore[no-untyped-d
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require(*roles: str):  # type: ignore[no-untyped-def]
+def require(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that admits only the given roles (403 otherwise)."""
 
     async def check(caller: CallerDep) -> Caller:
@@ -109,7 +109,7 @@ Staff = Annotated[Caller, Depends(require("planner", "dispatcher"))]
 AnyRole = CallerDep
 
 
-def _id_path(what: str):  # type: ignore[no-untyped-def]
+def _id_path(what: str) -> Any:  # fastapi.Path() is typed Any (a parameter marker)
     return Path(ge=1, le=MAX_ID, description=f"{what} id")
 
 
@@ -117,4 +117,3 @@ ScenarioId = Annotated[int, _id_path("scenario")]
 PlanId = Annotated[int, _id_path("plan")]
 JobId = Annotated[int, _id_path("job")]
 IncidentId = Annotated[int, _id_path("incident")]
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

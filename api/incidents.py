@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,9 +16,12 @@ from api.schemas import IncidentCreate
 from api.settings import Settings
 from geo.crs import haversine_m
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 
 @lru_cache(maxsize=4)
-def _edges(yaml_path: str):  # type: ignore[no-untyped-def]
+def _edges(yaml_path: str) -> gpd.GeoDataFrame:
     """Road edges of a scenario (closures applied), projected to metres."""
     from sanitation.scenario.network import build_network
 

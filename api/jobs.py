@@ -4,8 +4,8 @@ The supervisor claims queued (or interrupted) jobs, starts one worker process pe
 in the event loop), and watches them: a worker that exits without finishing its job marks the
 job failed with the reason (e.g. killed by SIGKILL); a cancelled job's process group is killed.
 At startup, jobs left ``running`` by a previous service are marked ``interrupted`` and run again.
-Every write of a worker is conditional on its attempt number, so a stale worker cannot
-overwrite a newer attempt. Workers exit by themselves when the service process is gone.
+Workers exit by themselves when the service process is gone. The stored job states (finish,
+recover) live in `api.job_state`; the worker process itself in `api.worker`.
 """
 
 from __future__ import annotations
@@ -16,87 +16,19 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from dataclasses import dataclass
+from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.models import IncidentRow, JobRow, PlanRow, utcnow
+from api.job_state import RUNNABLE, finish, recover, rows_changed, stored, worker_log
+from api.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-RUNNABLE = ("queued", "interrupted")
-PROGRESS_EVERY_S = 0.5
-
-
-def finish(
-    session: Session,
-    job_id: int,
-    attempt: int | None,
-    state: str,
-    *,
-    error: str | None = None,
-    problems: list[str] | None = None,
-    county_kpis: dict | None = None,
-) -> bool:
-    """Set a job's final state (and its plan's); failed plans give their incidents back.
-
-    Returns False when the job is no longer the given attempt's to finish.
-    """
-    query = update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("running", "queued")))
-    if attempt is not None:
-        query = query.where(JobRow.attempts == attempt)
-    now = utcnow()
-    result = session.execute(
-        query.values(
-            state=state,
-            error=error,
-            problems=problems or [],
-            finished_at=now,
-            updated_at=now,
-            pid=None,
-        )
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    job = session.get(JobRow, job_id)
-    assert job is not None
-    plan = session.get(PlanRow, job.plan_id)
-    assert plan is not None
-    plan.status = state
-    plan.error = error
-    plan.problems = problems or []
-    plan.finished_at = now
-    if county_kpis is not None:
-        plan.county_kpis = county_kpis
-    if state != "done":
-        for incident in session.scalars(select(IncidentRow).where(IncidentRow.plan_id == plan.id)):
-            incident.status = "open"
-            incident.plan_id = None
-    session.commit()
-    return True
-
-
-def recover(sessions: sessionmaker[Session]) -> int:
-    """Mark jobs left running by a stopped service as interrupted (they run again)."""
-    with sessions() as session:
-        jobs = list(session.scalars(select(JobRow).where(JobRow.state == "running")))
-        for job in jobs:
-            job.state = "interrupted"
-            job.interruptions += 1
-            job.pid = None
-            job.error = "interrupted by a service restart; re-queued"
-            job.updated_at = utcnow()
-            plan = session.get(PlanRow, job.plan_id)
-            if plan is not None:
-                plan.status = "interrupted"
-        session.commit()
-        return len(jobs)
 
 
 @dataclass
@@ -115,12 +47,12 @@ class JobRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context(
-            "forkserver" if "forkserver" in methods else "spawn"
-        )
-        if "forkserver" in methods:
-            self._context.set_forkserver_preload(["api.worker"])
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            forkserver = multiprocessing.get_context("forkserver")
+            forkserver.set_forkserver_preload(["api.worker"])
+            self._context: ForkServerContext | SpawnContext = forkserver
+        else:
+            self._context = multiprocessing.get_context("spawn")
 
     def start(self) -> None:
         """Recover interrupted jobs and start the supervisor thread."""
@@ -146,11 +78,6 @@ class JobRunner:
             running.process.join(timeout=5)
             self._running.pop(job_id, None)
         recover(self.sessions)
-
-    @property
-    def running_pids(self) -> dict[int, int]:
-        """Job id → worker pid."""
-        return {j: r.process.pid for j, r in self._running.items() if r.process.pid}
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -203,18 +130,19 @@ class JobRunner:
             return False
         attempt = job.attempts + 1
         now = utcnow()
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(JobRow)
             .where(JobRow.id == job.id, JobRow.state.in_(RUNNABLE))
-            .values(state="running", attempts=attempt, started_at=now, updated_at=now)
+            .values(state="running", attempts=attempt, started_at=now, updated_at=now),
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if claimed != 1:
             session.rollback()
             return True
-        plan = session.get(PlanRow, job.plan_id)
-        assert plan is not None
-        plan.status = "running"
+        stored(session, PlanRow, job.plan_id).status = "running"
         session.commit()
+        # imported here, not at the top: the worker's plotting and file-writing stack
+        # (matplotlib, openpyxl, the solvers) stays out of the service process
         from api.worker import run_job
 
         process = self._context.Process(
@@ -262,27 +190,8 @@ def _exit_reason(code: int, settings: Settings, plan_id: int, session: Session) 
     return reason
 
 
-def worker_log(settings: Settings, out_dir: str) -> Path:
-    """The worker log of a plan (beside its output folder)."""
-    return settings.data_dir / Path(out_dir).parent / "worker.log"
-
-
 def _last_line(path: Path) -> str:
     if not path.is_file():
         return ""
     lines = [x for x in path.read_text(encoding="utf-8", errors="replace").splitlines() if x]
     return lines[-1][:500] if lines else ""
-
-
-def wait_for(
-    sessions: sessionmaker[Session], job_id: int, states: tuple[str, ...], timeout_s: float
-) -> JobRow:
-    """Poll a job until it reaches one of ``states`` (tests and scripts)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with sessions() as session:
-            job = session.get(JobRow, job_id)
-            assert job is not None
-            if job.state in states or time.monotonic() > deadline:
-                return job
-        time.sleep(0.1)

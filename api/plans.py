@@ -38,7 +38,7 @@ OUTPUT_FILES = (
 
 
 def plan_out(settings: Settings, plan: PlanRow) -> Path:
-    """The plan's output folder (written whole by `sanitation.plan.output.plan_to_folder`)."""
+    """The plan's output folder (written whole by `sanitation.io.plan_folder.plan_to_folder`)."""
     return settings.data_dir / plan.out_dir
 
 
@@ -332,6 +332,7 @@ def township_summary(
         Unknown township, one outside the caller's scope, or a plan without the township.
     """
     rows = store.get_township(session, code, caller)
+    plan: PlanRow | None
     if plan_id is not None:
         plan = get_plan(session, plan_id, caller)
         if plan.scenario_id not in {r.id for r in rows}:

@@ -197,8 +197,8 @@ def store_json(
         raise BadRequestError("files", f"{len(contents)} files; at most {MAX_FILES}")
     folder, relative = _new_folder(settings)
     try:
-        for rel, data in contents.items():
-            target = folder / rel
+        for path, data in contents.items():
+            target = folder / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         (folder / "scenario.yaml").write_bytes(yaml_bytes)

@@ -14,7 +14,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
 
-Role = Literal["planner", "dispatcher", "coordinator"]
 Engine = Literal["portfolio", "pyvrp", "ortools"]
 MAX_ID = 2**31 - 1
 
@@ -25,7 +24,6 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
-TownshipCode = Field(pattern=r"^\d{9}$", description="9-digit township statistical code")
 
 
 def _has_surrogate(value: Any) -> bool:

@@ -14,17 +14,20 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, session_factory
-from api.jobs import finish, worker_log
+from api.job_state import finish, stored, worker_log
 from api.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import InfeasibleError, ScenarioError, VerificationError
-from sanitation.plan.output import plan_to_folder
+from sanitation.io.plan_folder import plan_to_folder
 from sanitation.scenario import load_scenario
 
 logger = logging.getLogger("api.worker")
@@ -45,7 +48,7 @@ def _watch_parent(parent_pid: int) -> None:
             continue
 
 
-def _excepthook(kind, value, tb) -> None:  # type: ignore[no-untyped-def]
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     logger.critical("unexpected %s: %s", kind.__name__, value, exc_info=(kind, value, tb))
     sys.__excepthook__(kind, value, tb)
 
@@ -59,10 +62,7 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     engine = make_engine(url)
     sessions = session_factory(engine)
     with sessions() as session:
-        job = session.get(JobRow, job_id)
-        assert job is not None
-        plan = session.get(PlanRow, job.plan_id)
-        assert plan is not None
+        plan = stored(session, PlanRow, stored(session, JobRow, job_id).plan_id)
         planned_yaml = settings.data_dir / plan.planned_yaml
         out = settings.data_dir / plan.out_dir
         dates = [dt.date.fromisoformat(d) for d in plan.dates]
@@ -75,14 +75,15 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     sys.excepthook = _excepthook
     logger.info("job %d attempt %d: plan %d (%s)", job_id, attempt, plan.id, plan.planned_yaml)
 
-    last = [0.0, ""]
+    last_s, last_stage = 0.0, ""
     data_root = str(settings.data_dir.resolve()) + "/"
 
     def progress(stage: str, detail: str, done: int, total: int) -> None:
+        nonlocal last_s, last_stage
         now = time.monotonic()
-        if stage == last[1] and now - last[0] < PROGRESS_EVERY_S and done < total:
+        if stage == last_stage and now - last_s < PROGRESS_EVERY_S and done < total:
             return
-        last[0], last[1] = now, stage
+        last_s, last_stage = now, stage
         with sessions() as session:
             session.execute(
                 update(JobRow)
@@ -132,7 +133,14 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     engine.dispose()
 
 
-def _finish(sessions, job_id: int, attempt: int, state: str, error: str, problems) -> None:  # type: ignore[no-untyped-def]
+def _finish(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    attempt: int,
+    state: str,
+    error: str,
+    problems: Sequence[str],
+) -> None:
     logger.warning("job %d %s: %s", job_id, state, error)
     with sessions() as session:
         finish(session, job_id, attempt, state, error=error[:2000], problems=list(problems))

@@ -71,7 +71,7 @@ class DescendantPeak(threading.Thread):
 
 def run_case(case: str, time_limit_s: float, engine: str) -> dict[str, object]:
     """Plan one case in this process; return its measurements."""
-    from sanitation.plan.output import plan_to_folder
+    from sanitation.io.plan_folder import plan_to_folder
     from sanitation.plan.run import week_dates
     from sanitation.scenario import load_scenario
     from sanitation.scenario.generate import generate_county

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -18,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from geo.crs import WGS84, haversine_m, lonlat_to_xy, metric_crs
 from geo.errors import GeoInputError
-from geo.network import ROAD_CLASSES, RoadNetwork
+from geo.network import ROAD_CLASSES, RoadClass, RoadNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +97,42 @@ def validate_road_lines(
         Listing every problem: file, road_id, field, value and what was expected.
     """
     declared = CRS.from_user_input(crs)
-    problems: list[str] = []
     if src.lower().endswith(".shp"):  # DBF truncates column names to 10 characters
         gdf = gdf.rename(columns={k: v for k, v in _SHAPEFILE_NAMES.items() if k in gdf.columns})
     columns = [c for c in gdf.columns if c != gdf.geometry.name] if len(gdf.columns) else []
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    for c in missing:
-        problems.append(f"{src}: missing required column {c!r}")
+    raise_problems(src, "road lines", _table_problems(gdf, columns, src=src, declared=declared))
+
+    df = gdf.reset_index(drop=True)
+    if df.crs is None:
+        df = df.set_crs(declared)
+    road_ids = [_road_id_text(v) for v in df["road_id"]]
+    rows = _RowProblems(src, road_ids)
+    values = _row_values(df, columns, rows)
+    raise_problems(src, "road lines", rows.problems)
+    clean = gpd.GeoDataFrame(
+        {
+            "road_id": road_ids,
+            "road_class": df["road_class"].astype(str).tolist(),
+            "name": df["name"].tolist() if "name" in df.columns else [None] * len(df),
+            **values,
+        },
+        geometry=df.geometry.to_numpy(),
+        crs=declared,
+    )
+    if not declared.equals(WGS84):
+        clean = clean.to_crs(WGS84)
+    _check_lonlat(clean, rows)
+    raise_problems(src, "road lines", rows.problems)
+    return clean
+
+
+def _table_problems(
+    gdf: gpd.GeoDataFrame, columns: list[str], *, src: str, declared: CRS
+) -> list[str]:
+    """Problems of the table as a whole: columns, emptiness, CRS."""
+    problems = [
+        f"{src}: missing required column {c!r}" for c in REQUIRED_COLUMNS if c not in columns
+    ]
     unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         problems.append(
@@ -118,125 +148,124 @@ def validate_road_lines(
             f"{src}: CRS is {CRS.from_user_input(gdf.crs).to_string()}: expected the declared "
             f"{declared.to_string()}"
         )
-    raise_problems(src, "road lines", problems)
+    return problems
 
-    df = gdf.reset_index(drop=True)
-    if df.crs is None:
-        df = df.set_crs(declared)
-    geoms = df.geometry.to_numpy()
-    road_ids = [_road_id_text(v) for v in df["road_id"]]
-    out: dict[str, list] = {c: [] for c in ("speed_kph", "width_m", "max_weight_t")}
-    oneway: list[bool] = []
-    synthetic: list[bool] = []
 
-    def bad(i: int, field: str, value: object, expected: str) -> None:
-        rid = road_ids[i]
-        problems.append(
-            f"{src}: road {rid!r} (row {i + 1}): field {field!r} = {_fmt_value(value)}: "
-            f"expected {expected}"
+class _RowProblems:
+    """Problems of single roads, each naming the file, road, row, field, value and expectation."""
+
+    def __init__(self, src: str, road_ids: list[str]) -> None:
+        self.src = src
+        self.road_ids = road_ids
+        self.problems: list[str] = []
+
+    def bad(self, i: int, field: str, value: object, expected: str) -> None:
+        self.problems.append(
+            f"{self.src}: road {self.road_ids[i]!r} (row {i + 1}): field {field!r} = "
+            f"{_fmt_value(value)}: expected {expected}"
         )
 
+
+_RANGED = (("speed_kph", 0.0, 150.0, "km/h"), ("width_m", 0.0, 50.0, "m"))  # (lo, hi]
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: Any) -> float:
+    """``value`` as a float; NaN when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _row_values(
+    df: gpd.GeoDataFrame, columns: list[str], rows: _RowProblems
+) -> dict[str, list[Any]]:
+    """Every row's checked values (class defaults where a column is absent)."""
     cols = {c: df[c].tolist() for c in columns}
+    geoms = df.geometry.to_numpy()
+    values: dict[str, list[Any]] = {
+        c: [] for c in ("oneway", "speed_kph", "width_m", "max_weight_t", "synthetic")
+    }
     for i in range(len(df)):
-        rid_raw = cols["road_id"][i]
-        if (
-            rid_raw is None
-            or (isinstance(rid_raw, float) and math.isnan(rid_raw))
-            or not str(rid_raw).strip()
-        ):
-            bad(i, "road_id", rid_raw, "a non-empty id")
-        geom = geoms[i]
-        if geom is None or geom.is_empty:
-            bad(i, "geometry", None if geom is None else geom.wkt, "a LineString")
-        elif geom.geom_type not in ("LineString", "MultiLineString"):
-            bad(i, "geometry", geom.geom_type, "a LineString or MultiLineString")
-        cls_name = cols["road_class"][i]
-        cls = ROAD_CLASSES.get(cls_name) if isinstance(cls_name, str) else None
-        if cls is None:
-            bad(i, "road_class", cls_name, f"one of {', '.join(ROAD_CLASSES)}")
-        for field, lo, hi, unit in (("speed_kph", 0.0, 150.0, "km/h"), ("width_m", 0.0, 50.0, "m")):
-            if field in cols:
-                value = cols[field][i]
-                try:
-                    num = float(value)
-                except (TypeError, ValueError):
-                    num = math.nan
-                if not (math.isfinite(num) and lo < num <= hi):
-                    bad(
-                        i,
-                        field,
-                        value,
-                        f"a number in ({lo:g}, {hi:g}] {unit}"
-                        + (
-                            "; leave the column out to use class defaults"
-                            if value is None or (isinstance(value, float) and math.isnan(value))
-                            else ""
-                        ),
-                    )
-                out[field].append(num)
-            else:
-                out[field].append(getattr(cls, field) if cls else math.nan)
-        if "max_weight_t" in cols:
-            value = cols["max_weight_t"][i]
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                out["max_weight_t"].append(None)
-            else:
-                try:
-                    num = float(value)
-                except (TypeError, ValueError):
-                    num = math.nan
-                if not (math.isfinite(num) and num > 0):
-                    bad(i, "max_weight_t", value, "a weight limit > 0 t, or empty for none")
-                out["max_weight_t"].append(num)
-        else:
-            out["max_weight_t"].append(None)
-        for field, target in (("oneway", oneway), ("synthetic", synthetic)):
+        cls = _check_identity(i, cols, geoms[i], rows)
+        for field, lo, hi, unit in _RANGED:
+            if field not in cols:
+                values[field].append(getattr(cls, field) if cls else math.nan)
+                continue
+            value = cols[field][i]
+            num = _number(value)
+            if not (math.isfinite(num) and lo < num <= hi):
+                hint = "; leave the column out to use class defaults" if _is_blank(value) else ""
+                rows.bad(i, field, value, f"a number in ({lo:g}, {hi:g}] {unit}{hint}")
+            values[field].append(num)
+        values["max_weight_t"].append(_max_weight(i, cols, rows))
+        for field in ("oneway", "synthetic"):
             value = cols[field][i] if field in cols else False
             flag = _as_bool(value)
             if flag is None:
-                bad(i, field, value, "true/false (yes/no, 1/0)")
-            target.append(bool(flag))
-    raise_problems(src, "road lines", problems)
+                rows.bad(i, field, value, "true/false (yes/no, 1/0)")
+            values[field].append(bool(flag))
+    return values
 
-    clean = gpd.GeoDataFrame(
-        {
-            "road_id": road_ids,
-            "road_class": df["road_class"].astype(str).tolist(),
-            "name": df["name"].tolist() if "name" in df.columns else [None] * len(df),
-            "oneway": oneway,
-            "speed_kph": out["speed_kph"],
-            "width_m": out["width_m"],
-            "max_weight_t": out["max_weight_t"],
-            "synthetic": synthetic,
-        },
-        geometry=df.geometry.to_numpy(),
-        crs=declared,
-    )
-    if not declared.equals(WGS84):
-        clean = clean.to_crs(WGS84)
+
+def _check_identity(
+    i: int, cols: dict[str, list[Any]], geom: shapely.Geometry | None, rows: _RowProblems
+) -> RoadClass | None:
+    """Check a row's road_id, geometry and road_class; return its class (None when unknown)."""
+    rid_raw = cols["road_id"][i]
+    if _is_blank(rid_raw) or not str(rid_raw).strip():
+        rows.bad(i, "road_id", rid_raw, "a non-empty id")
+    if geom is None or geom.is_empty:
+        rows.bad(i, "geometry", None if geom is None else geom.wkt, "a LineString")
+    elif geom.geom_type not in ("LineString", "MultiLineString"):
+        rows.bad(i, "geometry", geom.geom_type, "a LineString or MultiLineString")
+    cls_name = cols["road_class"][i]
+    cls = ROAD_CLASSES.get(cls_name) if isinstance(cls_name, str) else None
+    if cls is None:
+        rows.bad(i, "road_class", cls_name, f"one of {', '.join(ROAD_CLASSES)}")
+    return cls
+
+
+def _max_weight(i: int, cols: dict[str, list[Any]], rows: _RowProblems) -> float | None:
+    """A row's weight limit in t; None for none (no column, or an empty cell)."""
+    if "max_weight_t" not in cols:
+        return None
+    value = cols["max_weight_t"][i]
+    if _is_blank(value):
+        return None
+    num = _number(value)
+    if not (math.isfinite(num) and num > 0):
+        rows.bad(i, "max_weight_t", value, "a weight limit > 0 t, or empty for none")
+    return num
+
+
+def _check_lonlat(clean: gpd.GeoDataFrame, rows: _RowProblems) -> None:
+    """Every coordinate (after reprojection) must be a WGS-84 lon/lat."""
     coords = shapely.get_coordinates(clean.geometry.to_numpy())
     bad_xy = ~(
         np.isfinite(coords).all(axis=1)
         & (np.abs(coords[:, 0]) <= 180)
         & (np.abs(coords[:, 1]) <= 90)
     )
-    if bad_xy.any():
-        _, idx = shapely.get_coordinates(clean.geometry.to_numpy(), return_index=True)
-        seen: set[int] = set()
-        for k in np.flatnonzero(bad_xy).tolist():
-            i = int(idx[k])
-            if i in seen:
-                continue
-            seen.add(i)
-            bad(
-                i,
-                "geometry",
-                (float(coords[k, 0]), float(coords[k, 1])),
-                "WGS-84 (lon, lat) with lon in [-180, 180] and lat in [-90, 90] "
-                "(are lon/lat swapped?)",
-            )
-    raise_problems(src, "road lines", problems)
-    return clean
+    if not bad_xy.any():
+        return
+    _, idx = shapely.get_coordinates(clean.geometry.to_numpy(), return_index=True)
+    seen: set[int] = set()
+    for k in np.flatnonzero(bad_xy).tolist():
+        i = int(idx[k])
+        if i in seen:
+            continue
+        seen.add(i)
+        rows.bad(
+            i,
+            "geometry",
+            (float(coords[k, 0]), float(coords[k, 1])),
+            "WGS-84 (lon, lat) with lon in [-180, 180] and lat in [-90, 90] (are lon/lat swapped?)",
+        )
 
 
 def build_network(

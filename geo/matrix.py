@@ -53,7 +53,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,9 @@ from scipy.sparse.csgraph import dijkstra
 from geo._profile import ProfileGraph, Topology, profile_graph
 from geo.errors import GeoInputError
 from geo.network import AccessProfile, RoadNetwork
+
+if TYPE_CHECKING:  # imported when used: without routingkit_cch the scipy engine still works
+    import routingkit_cch as rk
 
 __all__ = [
     "UNREACHABLE",
@@ -195,9 +198,8 @@ class CCHEngine:
 
     def __init__(self, *, cache_dir: str | Path | bool | None = None) -> None:
         self._cache_dir = cache_dir
-        self._metrics: dict[str, object] = {}
-        self._cchs: dict[str, object] = {}
-        self.last_preprocess_s = 0.0
+        self._metrics: dict[str, rk.CCHMetric] = {}
+        self._cchs: dict[str, rk.CCH] = {}
 
     def _order(self, topo: Topology, lat: np.ndarray, lon: np.ndarray) -> list[int]:
         import routingkit_cch as rk
@@ -226,21 +228,18 @@ class CCHEngine:
             _atomic_write(path, buf.getvalue())
         return order
 
-    def prepare(self, graph: ProfileGraph, *, lat: np.ndarray, lon: np.ndarray) -> object:
+    def prepare(self, graph: ProfileGraph, *, lat: np.ndarray, lon: np.ndarray) -> rk.CCHMetric:
         """Build (or fetch) the network's CCH and its customisation for ``graph``'s profile.
 
         The hierarchy (node order + contraction) depends only on the network's topology and
         is shared by all profiles; each profile costs one customisation, with infinite
         weight on the arcs it may not use.
         """
-        import time
-
         import routingkit_cch as rk
 
         metric = self._metrics.get(graph.key)
         if metric is not None:
             return metric
-        t0 = time.perf_counter()
         topo = graph.topology
         cch = self._cchs.get(topo.key)
         if cch is None:
@@ -251,7 +250,6 @@ class CCHEngine:
         weights[graph.topo_index] = np.minimum(graph.time_ms, _CCH_INF - 1)
         metric = rk.CCHMetric(cch, weights.tolist())
         self._metrics[graph.key] = metric
-        self.last_preprocess_s = time.perf_counter() - t0
         return metric
 
     def times_ms(

@@ -184,14 +184,7 @@ def synthetic_roads(
     crs = metric_crs(hub_ll[:, 0], hub_ll[:, 1])
     rng = np.random.default_rng(seed)
     b = _Builder(crs, rng, vertex_spacing_m, jitter_m)
-
-    def proj(ll: np.ndarray) -> np.ndarray:
-        if len(ll) == 0:
-            return np.zeros((0, 2))
-        x, y = lonlat_to_xy(ll[:, 0], ll[:, 1], crs=crs)
-        return np.column_stack([x, y])
-
-    hub_xy, vil_xy, pt_xy = proj(hub_ll), proj(vil_ll), proj(pt_ll)
+    hub_xy, vil_xy, pt_xy = _project(hub_ll, crs), _project(vil_ll, crs), _project(pt_ll, crs)
     boundary_m = None
     if boundary is not None and not boundary.is_empty:
         boundary_m = shapely.buffer(
@@ -203,66 +196,18 @@ def synthetic_roads(
 
     # 1. county roads: Delaunay MST + some extra Delaunay edges
     vertices: list[np.ndarray] = [hub_xy]
-    pairs: list[tuple[int, int]] = []
-    if len(hub_xy) == 2:
-        pairs = [(0, 1)]
-    elif len(hub_xy) >= 3:
-        tri = Delaunay(hub_xy)
-        cand = set()
-        for s in tri.simplices:
-            for i, j in ((s[0], s[1]), (s[1], s[2]), (s[0], s[2])):
-                cand.add((min(i, j), max(i, j)))
-        cand_l = sorted(cand)
-        lengths = np.array([np.hypot(*(hub_xy[i] - hub_xy[j])) for i, j in cand_l])
-        n = len(hub_xy)
-        w = coo_matrix(
-            (lengths + 1e-9, ([i for i, _ in cand_l], [j for _, j in cand_l])), shape=(n, n)
-        )
-        mst = minimum_spanning_tree(w).tocoo()
-        tree = {(min(i, j), max(i, j)) for i, j in zip(mst.row, mst.col, strict=True)}
-        cutoff = 1.5 * max(lengths[[cand_l.index(e) for e in tree]]) if tree else 0.0
-        for e, length in zip(cand_l, lengths, strict=True):
-            if e in tree:
-                pairs.append(e)
-            elif length <= cutoff and rng.random() < extra_county_fraction:
-                line = shapely.LineString([hub_xy[e[0]], hub_xy[e[1]]])
-                if boundary_m is None or shapely.within(line, boundary_m):
-                    pairs.append(e)
-    for i, j in pairs:
+    for i, j in _county_pairs(hub_xy, rng, extra_county_fraction, boundary_m):
         vertices.append(b.add("C", "county", hub_xy[i], hub_xy[j]))
 
     # 2. external provincial link
     if external is not None:
-        ext_xy = proj(_points("external", [external]))[0]
+        ext_xy = _project(_points("external", [external]), crs)[0]
         k = int(np.argmin(np.hypot(*(hub_xy - ext_xy).T)))
         vertices.append(b.add("X", "provincial", hub_xy[k], ext_xy))
 
-    # 3. village roads: villages closer to a hub first; each joins the nearest county-road
-    # vertex or the nearest village already joined (so the roads form a connected tree)
-    road_xy = np.vstack(vertices)
-    road_tree = cKDTree(road_xy)
+    # 3. village roads (a connected tree, some loops)
     if len(vil_xy):
-        d_hub, _ = cKDTree(hub_xy).query(vil_xy)
-        order = np.argsort(d_hub, kind="stable")
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        vil_tree = cKDTree(vil_xy)
-        k = min(len(vil_xy), 9)
-        for v in order:
-            d_road, i_road = road_tree.query(vil_xy[v])
-            dists, idx = vil_tree.query(vil_xy[v], k=k)
-            dists, idx = np.atleast_1d(dists), np.atleast_1d(idx)
-            earlier = [(d, j) for d, j in zip(dists, idx, strict=True) if rank[j] < rank[v]]
-            target = road_xy[i_road]
-            best = d_road
-            if earlier and earlier[0][0] < d_road:
-                best, target = earlier[0][0], vil_xy[earlier[0][1]]
-            if best > 1.0:
-                vertices.append(b.add("V", "village", target, vil_xy[v]))
-            if len(earlier) > 1 and rng.random() < village_loop_fraction:
-                d2, j2 = earlier[1]
-                if d2 < 2.5 * max(best, 1.0):
-                    vertices.append(b.add("V", "village", vil_xy[j2], vil_xy[v]))
+        _village_roads(b, vertices, hub_xy, vil_xy, rng, village_loop_fraction)
 
     # 4. spurs to points: lanes (some weight-limited) or village roads
     if len(pt_xy):
@@ -285,6 +230,84 @@ def synthetic_roads(
             else:
                 b.add("V", "village", all_xy[idx[p]], pt_xy[p], straight=True)
     return b.frame()
+
+
+def _project(ll: np.ndarray, crs: CRS) -> np.ndarray:
+    """``(n, 2)`` lon/lat to metres in ``crs``."""
+    if len(ll) == 0:
+        return np.zeros((0, 2))
+    x, y = lonlat_to_xy(ll[:, 0], ll[:, 1], crs=crs)
+    return np.column_stack([x, y])
+
+
+def _county_pairs(
+    hub_xy: np.ndarray,
+    rng: np.random.Generator,
+    extra_fraction: float,
+    boundary_m: shapely.Geometry | None,
+) -> list[tuple[int, int]]:
+    """Hub pairs joined by county roads: the Delaunay MST plus a share of the short extra
+    Delaunay edges that stay inside the (buffered) boundary."""
+    if len(hub_xy) == 2:
+        return [(0, 1)]
+    if len(hub_xy) < 3:
+        return []
+    pairs: list[tuple[int, int]] = []
+    tri = Delaunay(hub_xy)
+    cand = set()
+    for s in tri.simplices:
+        for i, j in ((s[0], s[1]), (s[1], s[2]), (s[0], s[2])):
+            cand.add((min(i, j), max(i, j)))
+    cand_l = sorted(cand)
+    lengths = np.array([np.hypot(*(hub_xy[i] - hub_xy[j])) for i, j in cand_l])
+    n = len(hub_xy)
+    w = coo_matrix((lengths + 1e-9, ([i for i, _ in cand_l], [j for _, j in cand_l])), shape=(n, n))
+    mst = minimum_spanning_tree(w).tocoo()
+    tree = {(min(i, j), max(i, j)) for i, j in zip(mst.row, mst.col, strict=True)}
+    cutoff = 1.5 * max(lengths[[cand_l.index(e) for e in tree]]) if tree else 0.0
+    for e, length in zip(cand_l, lengths, strict=True):
+        if e in tree:
+            pairs.append(e)
+        elif length <= cutoff and rng.random() < extra_fraction:
+            line = shapely.LineString([hub_xy[e[0]], hub_xy[e[1]]])
+            if boundary_m is None or shapely.within(line, boundary_m):
+                pairs.append(e)
+    return pairs
+
+
+def _village_roads(
+    b: _Builder,
+    vertices: list[np.ndarray],
+    hub_xy: np.ndarray,
+    vil_xy: np.ndarray,
+    rng: np.random.Generator,
+    loop_fraction: float,
+) -> None:
+    """Villages closer to a hub first; each joins the nearest county-road vertex or the nearest
+    village already joined (so the roads form a connected tree); some get a second road."""
+    road_xy = np.vstack(vertices)
+    road_tree = cKDTree(road_xy)
+    d_hub, _ = cKDTree(hub_xy).query(vil_xy)
+    order = np.argsort(d_hub, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    vil_tree = cKDTree(vil_xy)
+    k = min(len(vil_xy), 9)
+    for v in order:
+        d_road, i_road = road_tree.query(vil_xy[v])
+        dists, idx = vil_tree.query(vil_xy[v], k=k)
+        dists, idx = np.atleast_1d(dists), np.atleast_1d(idx)
+        earlier = [(d, j) for d, j in zip(dists, idx, strict=True) if rank[j] < rank[v]]
+        target = road_xy[i_road]
+        best = d_road
+        if earlier and earlier[0][0] < d_road:
+            best, target = earlier[0][0], vil_xy[earlier[0][1]]
+        if best > 1.0:
+            vertices.append(b.add("V", "village", target, vil_xy[v]))
+        if len(earlier) > 1 and rng.random() < loop_fraction:
+            d2, j2 = earlier[1]
+            if d2 < 2.5 * max(best, 1.0):
+                vertices.append(b.add("V", "village", vil_xy[j2], vil_xy[v]))
 
 
 def grid_roads(

@@ -1,7 +1,13 @@
-"""The ``sanitation`` command line (contract in DESIGN.md; documented in the README).
+"""The library's commands of the ``sanitation`` command line (contract in DESIGN.md; README).
 
-Exit codes: 0 success, 1 internal error, 2 bad input, 3 infeasible. Errors of kind 2 and 3
-print a clear message and no traceback; the mapping lives in `sanitation.errors`.
+`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``demo``, ``generate``
+and ``bench``; `run` runs an app and maps exceptions to the exit codes. The ``sanitation``
+console script is `api.cli.main`: this app plus the API's ``serve`` and ``keys`` (the library
+never imports the API). ``python -m sanitation`` runs the library's commands alone.
+
+Exit codes: 0 success, 1 internal error, 2 bad input (usage errors included), 3 infeasible.
+Errors of kind 2 and 3 print a clear message and no traceback; the mapping lives in
+`sanitation.errors`.
 """
 
 from __future__ import annotations
@@ -19,20 +25,22 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from geo.errors import GeoInputError
-from sanitation.errors import EXIT_INTERNAL, InfeasibleError, ScenarioError, exit_code_for
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Urban-rural sanitation logistics optimiser (户投放 → 村收集 → 乡镇转运 → 县外运处理).",
+from sanitation.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    InfeasibleError,
+    ScenarioError,
+    exit_code_for,
 )
+
+HELP = "Urban-rural sanitation logistics optimiser (户投放 → 村收集 → 乡镇转运 → 县外运处理)."
 console = Console(stderr=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_SCENARIO = REPO_ROOT / "scenarios" / "wangjiang" / "baseline.yaml"
 
 
-@app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
 ) -> None:
@@ -96,7 +104,6 @@ def _kpi_table(title: str, rows: list) -> Table:
     return table
 
 
-@app.command()
 def plan(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option(help="Output folder (replaced when complete).")],
@@ -109,7 +116,7 @@ def plan(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
-    from sanitation.plan.output import plan_to_folder
+    from sanitation.io.plan_folder import plan_to_folder
     from sanitation.plan.run import week_dates
     from sanitation.routing.engine import ENGINES
     from sanitation.scenario import load_scenario
@@ -140,7 +147,6 @@ def plan(
     print(f"wrote {len(written)} files to {out}")
 
 
-@app.command()
 def compare(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files (first = base).")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
@@ -169,7 +175,6 @@ def compare(
     print(f"wrote the comparison and each plan to {out}")
 
 
-@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
     time_limit: Annotated[
@@ -191,7 +196,6 @@ def demo(
         )
 
 
-@app.command()
 def generate(
     points: Annotated[int, typer.Option(min=1, max=20000, help="Number of collection points.")],
     stations: Annotated[int, typer.Option(min=1, help="Number of transfer stations.")],
@@ -207,7 +211,6 @@ def generate(
     print(f"wrote {path}")
 
 
-@app.command()
 def bench(
     problem: Annotated[str, typer.Argument(help="cvrp, vrptw, cflp, sscflp or waste.")],
     paths: Annotated[list[Path], typer.Argument(help="Instance files or folders.")],
@@ -228,85 +231,16 @@ def bench(
     print(f"wrote {json_out} ({len(report['results'])} instances)")
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to bind (default loopback only).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    access_log: Annotated[bool, typer.Option(help="Log every request (slower).")] = False,
-) -> None:
-    """Run the planning API (FastAPI + uvicorn; settings from SANITATION_* / DATABASE_URL)."""
-    import uvicorn
-
-    from api.main import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=access_log)
+def build_app() -> typer.Typer:
+    """A new Typer app with the library's commands (callers may add their own)."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
+    for command in (validate, plan, compare, demo, generate, bench):
+        app.command()(command)
+    return app
 
 
-keys_app = typer.Typer(no_args_is_help=True, help="API keys of the planning API.")
-app.add_typer(keys_app, name="keys")
-
-
-def _key_store():  # type: ignore[no-untyped-def]
-    from api.db import make_engine, migrate, session_factory
-    from api.settings import Settings
-
-    settings = Settings()
-    settings.ensure_dirs()
-    migrate(settings.url)
-    return session_factory(make_engine(settings.url))
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[str, typer.Option(help="planner, dispatcher or coordinator.")],
-    township: Annotated[
-        list[str] | None, typer.Option(help="9-digit township code (coordinators; repeatable).")
-    ] = None,
-    name: Annotated[str, typer.Option(help="Who holds the key.")] = "",
-) -> None:
-    """Create an API key (stored hashed); the key is printed as the last line."""
-    from api.errors import BadRequestError
-    from api.keys import create_key
-
-    with _key_store()() as session:
-        try:
-            row, plain = create_key(session, role, township or [], name)
-        except BadRequestError as error:
-            raise ScenarioError(f"--{error}") from None
-    scope = f" townships {','.join(row.townships)}" if row.townships else ""
-    print(f"created {row.role} key {row.prefix}{scope} (shown once; keep it)")
-    print(plain)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List keys (prefix, role, townships; never the keys themselves)."""
-    from api.keys import list_keys
-
-    with _key_store()() as session:
-        for row in list_keys(session):
-            state = "revoked" if row.revoked_at else "active"
-            print(f"{row.prefix}  {row.role:<11} {','.join(row.townships):<20} {state}  {row.name}")
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix (keys list).")],
-) -> None:
-    """Revoke a key."""
-    from api.keys import revoke_key
-
-    with _key_store()() as session:
-        if not revoke_key(session, prefix):
-            msg = f"prefix: no key with prefix {prefix!r}"
-            raise ScenarioError(msg)
-    print(f"revoked {prefix}")
-
-
-def main() -> None:
-    """Entry point: run the app and map exceptions to the exit codes of the contract."""
+def run(app: typer.Typer) -> None:
+    """Run ``app`` and map exceptions to the exit codes of the contract (never returns)."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -325,10 +259,20 @@ def main() -> None:
         sys.exit(stop.exit_code)
     except typer.Abort:
         sys.exit(EXIT_INTERNAL)
-    except Exception as error:  # click usage errors and the rest
-        import click
+    except typer.TyperException as error:  # usage errors (Typer's own click): bad input
+        _show_usage_error(error)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_OK)
 
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2)
-        raise
+
+def _show_usage_error(error: typer.TyperException) -> None:
+    show = getattr(error, "show", None)  # every usage error of Typer's click has show()
+    if callable(show):
+        show()
+    else:
+        sys.stderr.write(f"error: {error.format_message()}\n")
+
+
+def main() -> None:
+    """Entry point of ``python -m sanitation``: the library's commands (no ``serve``/``keys``)."""
+    run(build_app())

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sanitation.errors import ScenarioError
-from sanitation.plan.output import plan_to_folder, replace_folder
+from sanitation.io.compare import write_compare_outputs
+from sanitation.io.plan_folder import plan_to_folder, replace_folder
 from sanitation.plan.run import Progress
 from sanitation.scenario import load_scenario
 
@@ -36,8 +37,6 @@ def compare_scenarios(
     ScenarioError
         When two scenarios share a file stem, or any scenario is bad (all are loaded first).
     """
-    from sanitation.io.plan_files import write_compare_outputs
-
     names = [Path(p).stem for p in paths]
     if len(set(names)) != len(names):
         msg = f"scenario file names must differ (their stems name the sub-folders): {names}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -33,18 +32,8 @@ def tiny_zip(folder: Path = TINY, *, top: str = "tiny", drop: str | None = None)
     return buffer.getvalue()
 
 
-def wait_job(client: TestClient, job_id: int, headers: dict, timeout_s: float = 90) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = client.get(f"/jobs/{job_id}", headers=headers).json()
-        if job["state"] not in ("queued", "running", "interrupted"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, wait_job):
     data = tmp_path_factory.mktemp("api-data")
     settings = Settings(data_dir=data, workers=1, poll_s=0.1, max_upload_mb=1)
     app = create_app(settings)
@@ -69,7 +58,7 @@ def env(tmp_path_factory):
             headers=headers["dispatcher"],
         )
         assert started.status_code == 202, started.text
-        job = wait_job(client, started.json()["job_id"], headers["planner"])
+        job = wait_job(client, started.json()["job_id"], headers=headers["planner"])
         assert job["state"] == "done", job
         yield {
             "client": client,
@@ -315,7 +304,7 @@ def test_township_summary_is_scoped(env):
     assert client.get("/townships/12/summary", headers=h["planner"]).status_code == 422
 
 
-def test_incidents_scope_and_next_plan(env):
+def test_incidents_scope_and_next_plan(env, wait_job):
     client, h, sid = env["client"], env["h"], env["scenario_id"]
     mine = client.post(
         "/incidents",
@@ -366,13 +355,14 @@ def test_incidents_scope_and_next_plan(env):
     assert cancelled.status_code == 200
     plan = client.get(f"/plans/{started['plan_id']}", headers=h["planner"]).json()
     assert {i["id"] for i in plan["incidents_used"]} == {mine.json()["id"], road.json()["id"]}
-    deadline = time.monotonic() + 30
-    while (
-        client.get(f"/jobs/{started['job_id']}", headers=h["planner"]).json()["state"]
-        != "cancelled"
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_job(
+        client,
+        started["job_id"],
+        until={"cancelled"},
+        headers=h["planner"],
+        timeout_s=30,
+        every_s=0.1,
+    )
     # A cancelled plan gives its incidents back for the next one.
     assert (
         client.get(f"/incidents/{mine.json()['id']}", headers=h["planner"]).json()["status"]
@@ -396,7 +386,7 @@ def test_overlay_of_incidents_is_written(env):
         assert plan.planned_yaml.endswith("scenario.yaml")
 
 
-def test_an_infeasible_plan_job_fails_with_its_cause(env):
+def test_an_infeasible_plan_job_fails_with_its_cause(env, wait_job):
     """Station capacity below the county's waste: the job fails (exit-3 cause in its error),
     the plan is failed with no files, and asking for its routes is refused, never a 500."""
     client, h = env["client"], env["h"]["planner"]
@@ -413,7 +403,7 @@ def test_an_infeasible_plan_job_fails_with_its_cause(env):
         headers=h,
     )
     assert started.status_code == 202, started.text
-    job = wait_job(client, started.json()["job_id"], h)
+    job = wait_job(client, started.json()["job_id"], headers=h)
     assert job["state"] == "failed", job
     assert job["stage"] == "assignment"
     cause = "all stations lack 0.4 t/day of capacity"

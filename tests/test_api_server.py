@@ -101,23 +101,13 @@ def server(tmp_path):
     srv.stop()
 
 
-def wait_state(client: httpx.Client, job_id: int, states: set[str], timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["state"] in states:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-
-
 def upload(client: httpx.Client) -> int:
     answer = client.post("/scenarios", files={"file": ("tiny.zip", tiny_zip(), "application/zip")})
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
 
 
-def test_end_to_end_across_a_restart(server):
+def test_end_to_end_across_a_restart(server, wait_job):
     """Keys from the CLI, a zip upload, a plan job that survives a hard restart of the service
     (interrupted, re-queued, done), routes for a dispatcher, a summary for a coordinator."""
     planner = cli_key(server.data, "--role", "planner")
@@ -135,11 +125,11 @@ def test_end_to_end_across_a_restart(server):
         )
         assert started.status_code == 202
         job_id, plan_id = started.json()["job_id"], started.json()["plan_id"]
-        wait_state(client, job_id, {"running"})
+        wait_job(client, job_id, until={"running"}, timeout_s=120)
     server.kill()  # no shutdown: the job is left "running" in the database
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
-        job = wait_state(client, job_id, {"done", "failed"})
+        job = wait_job(client, job_id, until={"done", "failed"}, timeout_s=120)
         assert job["state"] == "done", job
         assert job["interruptions"] == 1
         assert job["attempts"] == 2
@@ -162,7 +152,7 @@ def test_end_to_end_across_a_restart(server):
         assert refused.status_code == 404
 
 
-def test_killed_worker_fails_the_job(server):
+def test_killed_worker_fails_the_job(server, wait_job):
     planner = cli_key(server.data, "--role", "planner")
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
@@ -171,14 +161,14 @@ def test_killed_worker_fails_the_job(server):
             f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 20}
         )
         job_id = started.json()["job_id"]
-        deadline = time.monotonic() + 60
-        while True:
-            job = client.get(f"/jobs/{job_id}").json()
-            if job["state"] == "running" and job["stage"] == "routing":
-                break
-            assert job["state"] in ("queued", "running"), job
-            assert time.monotonic() < deadline, job
-            time.sleep(0.1)
+        wait_job(
+            client,
+            job_id,
+            until=lambda job: job["state"] == "running" and job["stage"] == "routing",
+            allowed={"queued", "running"},
+            timeout_s=60,
+            every_s=0.1,
+        )
         from sqlalchemy import create_engine, text
 
         engine = create_engine(f"sqlite:///{server.data / 'sanitation.db'}")
@@ -189,7 +179,7 @@ def test_killed_worker_fails_the_job(server):
         engine.dispose()
         assert pid
         os.kill(pid, signal.SIGKILL)
-        job = wait_state(client, job_id, {"failed", "done"}, timeout_s=30)
+        job = wait_job(client, job_id, until={"failed", "done"}, timeout_s=30)
         assert job["state"] == "failed"
         assert "SIGKILL" in job["error"]
         plan = client.get(f"/plans/{started.json()['plan_id']}").json()

@@ -200,14 +200,30 @@ def test_route_geometry_follows_the_roads(tiny):
     assert route_geometry(tiny, LARGE_TRUCK, a, a).length == 0
 
 
-def test_pointer_jumping_fallback_gives_the_same_distances(grid):
+@pytest.mark.parametrize(
+    "lex_bits",
+    [2, 60],  # 2: the length field is too narrow; 60: the weights' sums would not be exact
+    ids=["length-field-too-narrow", "sums-not-exact"],
+)
+def test_pointer_jumping_fallback_gives_the_same_distances(grid, monkeypatch, lex_bits):
+    from geo import matrix
     from geo._profile import profile_graph
-    from geo.matrix import _fastest_path_lengths
 
+    fallbacks: list[int] = []
+    tree_lengths = matrix._tree_lengths
+
+    def counted(graph, chunk, targets):
+        fallbacks.append(len(chunk))
+        return tree_lengths(graph, chunk, targets)
+
+    monkeypatch.setattr(matrix, "_tree_lengths", counted)
     pg = profile_graph(grid, SMALL_TRUCK)
     idx = np.arange(0, grid.number_of_nodes, 7)
-    t_lex, l_lex = _fastest_path_lengths(pg, idx, idx)
-    t_jump, l_jump = _fastest_path_lengths(pg, idx, idx, lex_bits=2)  # too narrow: falls back
+    t_lex, l_lex = matrix._fastest_path_lengths(pg, idx, idx)
+    assert fallbacks == []  # the lexicographic weights, exact here
+    t_jump, l_jump = matrix._fastest_path_lengths(pg, idx, idx, lex_bits=lex_bits)
+    assert sum(fallbacks) == len(idx)  # every source went through the pointer-jumping trees
+    assert np.isfinite(l_jump).sum() > len(idx) and np.nanmax(l_jump[np.isfinite(l_jump)]) > 1e4
     np.testing.assert_array_equal(t_lex, t_jump)
     np.testing.assert_allclose(l_lex, l_jump, atol=1.0)  # edge lengths rounded to dm
 

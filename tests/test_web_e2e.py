@@ -56,16 +56,6 @@ def _tiny_zip() -> bytes:
     return buffer.getvalue()
 
 
-def _wait_job(client: httpx.Client, job_id: int, timeout_s: float = 90) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed", "cancelled"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-
-
 def _start_key(data: Path, *args: str) -> subprocess.Popen:
     """`sanitation keys create ARGS` in the background (its key is the last line printed)."""
     env = {**os.environ, "SANITATION_DATA_DIR": str(data)}
@@ -85,7 +75,7 @@ def _key_of(process: subprocess.Popen) -> str:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(tmp_path_factory, wait_job):
     """A served, planned tiny scenario and one key per role (made with the CLI)."""
     data = tmp_path_factory.mktemp("web-data")
     port = _free_port()
@@ -136,7 +126,7 @@ def live(tmp_path_factory):
             )
             assert started.status_code == 202, started.text
             keys.update({role: _key_of(maker) for role, maker in makers.items()})
-            job = _wait_job(client, started.json()["job_id"])
+            job = wait_job(client, started.json()["job_id"])
             assert job["state"] == "done", job
             planned_s = time.monotonic() - served_at
             print(

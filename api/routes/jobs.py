@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import JobId, RunnerDep, SessionDep, Staff
 from api.errors import ConflictError, NotFoundError
-from api.jobs import finish
+from api.job_state import finish
 from api.models import JobRow
 from api.routes.scenarios import ERRORS
 from api.schemas import JobPublic, JobState
@@ -16,7 +18,7 @@ from api.schemas import JobPublic, JobState
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
-def _get(session, job_id: JobId) -> JobRow:  # type: ignore[no-untyped-def]
+def _get(session: Session, job_id: int) -> JobRow:
     job = session.get(JobRow, job_id)
     if job is None:
         raise NotFoundError("job_id", job_id, "job")
@@ -30,8 +32,6 @@ def list_jobs(
     state: Annotated[JobState | None, Query(description="only jobs in this state")] = None,
 ) -> list[JobRow]:
     """Plan jobs, newest first."""
-    from sqlalchemy import select
-
     query = select(JobRow).order_by(JobRow.id.desc()).limit(200)
     if state is not None:
         query = query.where(JobRow.state == state)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import plans
@@ -15,7 +16,8 @@ from api.deps import CacheDep, PlanId, SessionDep, SettingsDep, Staff
 from api.errors import BadRequestError, NotFoundError
 from api.models import PlanRow
 from api.routes.scenarios import ERRORS
-from api.schemas import MAX_ID, ComparePublic, PlanPublic, RoutesPublic
+from api.schemas import MAX_ID, ComparePublic, JobState, PlanPublic, RoutesPublic
+from api.settings import Settings
 
 router = APIRouter(tags=["plans"])
 
@@ -34,12 +36,12 @@ MEDIA = {
 }
 
 
-def public(settings, plan: PlanRow) -> PlanPublic:  # type: ignore[no-untyped-def]
+def public(settings: Settings, plan: PlanRow) -> PlanPublic:
     """The public view of a plan."""
     return PlanPublic(
         id=plan.id,
         scenario_id=plan.scenario_id,
-        status=plan.status,  # type: ignore[arg-type]
+        status=cast("JobState", plan.status),  # rows hold JobState values; pydantic checks
         dates=plan.dates,
         engine=plan.engine,
         time_limit_s=plan.time_limit_s,
@@ -105,7 +107,12 @@ async def routes(
     return Response(body, media_type="application/json")
 
 
-def _routes_body(sessions, settings, cache, key) -> bytes:  # type: ignore[no-untyped-def]
+def _routes_body(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    cache: plans.DocumentCache,
+    key: tuple[str, int, dt.date | None, str | None, str | None],
+) -> bytes:
     _, plan_id, date, station, vehicle = key
     with sessions() as session:
         plan = plans.get_plan(session, plan_id)

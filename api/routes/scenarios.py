@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
@@ -19,7 +20,7 @@ from api.schemas import (
 )
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorPublic},
     403: {"model": ErrorPublic},
     404: {"model": ErrorPublic},
@@ -37,7 +38,7 @@ def public(row: ScenarioRow) -> ScenarioPublic:
         description=row.description,
         kind="whatif" if row.kind == "whatif" else "upload",
         parent_id=row.parent_id,
-        plan_date=row.plan_date,
+        plan_date=dt.date.fromisoformat(row.plan_date),
         created_at=row.created_at,
         townships=s.get("townships", []),
         stations=s.get("stations", []),

@@ -16,6 +16,7 @@ import mimetypes
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -125,6 +126,19 @@ def network_geojson(
     return Response(body, media_type="application/geo+json", headers=headers)
 
 
+class _Facility(Protocol):
+    """A station, depot or disposal site of a scenario, as the map draws it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def synthetic(self) -> bool: ...
+
+
 @lru_cache(maxsize=8)
 def _network_body(yaml_path: str) -> tuple[bytes, bytes]:
     from sanitation.scenario.network import build_network
@@ -165,7 +179,7 @@ def _network_body(yaml_path: str) -> tuple[bytes, bytes]:
                 },
             }
         )
-    facilities = [
+    facilities: list[tuple[str, str, str, _Facility]] = [
         *(("station", s.station_id, s.status, s) for s in scenario.stations),
         *(("depot", d.depot_id, "", d) for d in scenario.depots),
         *(("disposal", d.site_id, d.kind, d) for d in scenario.disposal_sites),
@@ -189,9 +203,9 @@ def _network_body(yaml_path: str) -> tuple[bytes, bytes]:
     return body, gzip.compress(body, compresslevel=6, mtime=0)
 
 
-def _number(value: object) -> float | None:
+def _number(value: Any) -> float | None:
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None

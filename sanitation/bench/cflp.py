@@ -10,17 +10,15 @@ Optimal values come from ``capopt.csv`` next to the ``instances`` folder (one ro
 from __future__ import annotations
 
 import csv
-import logging
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sanitation.assignment import AssignmentParams, AssignmentProblem, solve
-from sanitation.bench import expand_paths, gap_pct
-
-logger = logging.getLogger(__name__)
+from sanitation.assignment import AssignmentProblem
+from sanitation.bench import expand_paths
+from sanitation.bench._facility import facility_result
 
 DEFAULT_ENGINE = "auto"
 
@@ -48,7 +46,7 @@ def read_cap(path: Path, capacity: float | None = None) -> AssignmentProblem:
         raise ValueError(msg)
     caps, fixed = [], []
     for i in range(m):
-        word, cost = tokens[2 + 2 * i], tokens[3 + 2 * i]
+        word, fixed_text = tokens[2 + 2 * i], tokens[3 + 2 * i]
         if word.lower() == "capacity":
             if capacity is None:
                 msg = f"{path}: facility capacities are the word 'capacity'; pass capacity=."
@@ -56,7 +54,7 @@ def read_cap(path: Path, capacity: float | None = None) -> AssignmentProblem:
             caps.append(float(capacity))
         else:
             caps.append(float(word))
-        fixed.append(float(cost))
+        fixed.append(float(fixed_text))
     body = np.asarray(tokens[2 + 2 * m :], dtype=float).reshape(n, 1 + m)
     demand, cost = body[:, 0], body[:, 1:]
     return AssignmentProblem(
@@ -72,12 +70,15 @@ def read_cap(path: Path, capacity: float | None = None) -> AssignmentProblem:
     )
 
 
-def _optima(folder: Path) -> dict[str, list[tuple[str, float | None, float]]]:
+_Optimum = tuple[str, float | None, float | None]  # (problem name, capacity override, optimum)
+
+
+def _optima(folder: Path) -> dict[str, list[_Optimum]]:
     """file name -> [(problem name, capacity override, optimum)] from the nearest capopt.csv."""
     for parent in (folder, *folder.parents):
         table = parent / "capopt.csv"
         if table.exists():
-            rows: dict[str, list[tuple[str, float | None, float]]] = {}
+            rows: dict[str, list[_Optimum]] = {}
             with table.open(encoding="utf-8") as handle:
                 for row in csv.DictReader(handle):
                     cap = row["capacity_override"].strip()
@@ -99,27 +100,17 @@ def run(
     """
     results = []
     for path in expand_paths(list(paths), (".txt",)):
-        optima = _optima(path.parent).get(path.name) or [(path.stem, None, None)]
+        unknown: list[_Optimum] = [(path.stem, None, None)]
+        optima = _optima(path.parent).get(path.name) or unknown
         for name, capacity, bks in optima:
-            start = time.perf_counter()
-            problem = read_cap(path, capacity)
-            left = max(0.1, time_limit_s - (time.perf_counter() - start))
-            params = AssignmentParams(time_limit_s=left, engine=engine or DEFAULT_ENGINE)
-            solution = solve(problem, params, seed=seed)
-            seconds = time.perf_counter() - start
-            cost = round(float(solution.objective_cny), 3)
             results.append(
-                {
-                    "instance": name,
-                    "cost": cost,
-                    "bks": bks,
-                    "gap_pct": gap_pct(cost, bks),
-                    "seconds": round(seconds, 2),
-                    "feasible": True,
-                    "optimal": bool(solution.optimal),
-                    "bound": round(float(solution.best_bound_cny), 3),
-                    "solver": solution.solver,
-                }
+                facility_result(
+                    name,
+                    partial(read_cap, path, capacity),
+                    bks=bks,
+                    time_limit_s=time_limit_s,
+                    engine=engine or DEFAULT_ENGINE,
+                    seed=seed,
+                )
             )
-            logger.info("%s: %s (bks %s) %.1fs", name, cost, bks, seconds)
     return results

@@ -9,17 +9,14 @@ come from ``bks_optimal.csv`` (``instance,n_facilities,n_customers,optimal_value
 from __future__ import annotations
 
 import csv
-import logging
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sanitation.assignment import AssignmentParams, AssignmentProblem, solve
-from sanitation.bench import gap_pct
-
-logger = logging.getLogger(__name__)
+from sanitation.assignment import AssignmentProblem
+from sanitation.bench._facility import facility_result
 
 DEFAULT_ENGINE = "auto"
 
@@ -85,28 +82,14 @@ def run(
 
     ``time_limit_s`` covers reading the file and solving.
     """
-    results = []
-    for path in _instance_files(list(paths)):
-        bks = _optima(path.parent).get(path.stem)
-        start = time.perf_counter()
-        problem = read_holmberg(path)
-        left = max(0.1, time_limit_s - (time.perf_counter() - start))
-        params = AssignmentParams(time_limit_s=left, engine=engine or DEFAULT_ENGINE)
-        solution = solve(problem, params, seed=seed)
-        seconds = time.perf_counter() - start
-        cost = round(float(solution.objective_cny), 3)
-        results.append(
-            {
-                "instance": path.stem,
-                "cost": cost,
-                "bks": bks,
-                "gap_pct": gap_pct(cost, bks),
-                "seconds": round(seconds, 2),
-                "feasible": True,
-                "optimal": bool(solution.optimal),
-                "bound": round(float(solution.best_bound_cny), 3),
-                "solver": solution.solver,
-            }
+    return [
+        facility_result(
+            path.stem,
+            partial(read_holmberg, path),
+            bks=_optima(path.parent).get(path.stem),
+            time_limit_s=time_limit_s,
+            engine=engine or DEFAULT_ENGINE,
+            seed=seed,
         )
-        logger.info("%s: %s (bks %s) %.1fs", path.stem, cost, bks, seconds)
-    return results
+        for path in _instance_files(list(paths))
+    ]

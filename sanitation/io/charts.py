@@ -1,4 +1,7 @@
-"""PNG charts of a plan: the county map, station utilisation, and the what-if comparison."""
+"""PNG charts of a plan: the county map, station utilisation, and the what-if comparison.
+
+Drawn with matplotlib (no tile server); Chinese names in Noto Sans CJK SC (`use_cjk_font`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,24 @@ from pathlib import Path
 
 import geopandas as gpd
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
 from matplotlib.lines import Line2D
 
-from sanitation.io.maps import use_cjk_font
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import KpiRow, PlanDocument
 
-ROAD_COLOURS = {"provincial": 1.0, "county": 0.8, "village": 0.5, "lane": 0.3}
+ROAD_WIDTHS_PT = {"provincial": 1.0, "county": 0.8, "village": 0.5, "lane": 0.3}
+
+
+def use_cjk_font() -> None:
+    """Make matplotlib draw Chinese text with Noto Sans CJK SC (shipped by ``mplfonts``)."""
+    import mplfonts
+
+    path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
+    if path.name not in {Path(f.fname).name for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(str(path))
+    plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
 
 
 def station_colours(station_ids: list[str]) -> dict[str, tuple]:
@@ -40,7 +54,7 @@ def plan_map(
     fig, ax = plt.subplots(figsize=(11, 11), dpi=120)
     roads = layers["roads"]
     if len(roads):
-        widths = roads["road_class"].map(ROAD_COLOURS).fillna(0.4).to_numpy()
+        widths = roads["road_class"].map(ROAD_WIDTHS_PT).fillna(0.4).to_numpy()
         roads.plot(ax=ax, color="#c8c8c8", linewidth=widths, zorder=1)
     stations = layers["stations"]
     open_ids = stations.loc[stations["open"].astype(bool), "station_id"].tolist()

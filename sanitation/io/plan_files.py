@@ -1,4 +1,4 @@
-"""Write a plan's output folder (``sanitation plan --out``) and a comparison (``compare --out``).
+"""Write the output files of a plan (``sanitation plan --out``; comparisons: `io.compare`).
 
 Files of `write_plan_outputs`:
 
@@ -13,7 +13,8 @@ Files of `write_plan_outputs`:
 - ``map.png`` (the first day) and, for a plan of several days, ``maps/<date>.png`` per day;
   ``utilisation.png``.
 
-The caller passes a staging folder and renames it when everything is written.
+The caller (`sanitation.io.plan_folder.plan_to_folder`) passes a staging folder and renames it
+when everything is written.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import logging
 from pathlib import Path
 
 from sanitation.io import charts, sheets
-from sanitation.io.compare import write_compare_outputs
 from sanitation.io.plan_geo import (
     PlanGeometry,
     assignment_frame,
@@ -41,8 +41,6 @@ from sanitation.io.plan_geo import (
 )
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import KpiRow, PlanDocument
-
-__all__ = ["write_compare_outputs", "write_plan_outputs"]
 
 logger = logging.getLogger(__name__)
 

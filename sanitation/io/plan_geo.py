@@ -260,7 +260,8 @@ def routes_frame(doc: PlanDocument, geometry: PlanGeometry) -> gpd.GeoDataFrame:
 
 def stops_frame(doc: PlanDocument) -> gpd.GeoDataFrame:
     """Every visit of every route as a point (unload visits included, ``kind`` says which)."""
-    rows, geoms = [], []
+    rows: list[dict[str, object]] = []
+    geoms: list[Point] = []
     for day in doc.days:
         for route in day.routes:
             rows.extend(visit_rows(route))
@@ -376,11 +377,13 @@ def stations_frame(doc: PlanDocument, ctx: PlanningContext) -> gpd.GeoDataFrame:
     collected: dict[str, int] = {}
     trucks: dict[str, int] = {}
     for day in doc.days:
-        for s in day.stations:
-            collected[s.station_id] = collected.get(s.station_id, 0) + s.collected_kg
-            trucks[s.station_id] = trucks.get(s.station_id, 0) + s.trucks_used
+        for station_day in day.stations:
+            sid = station_day.station_id
+            collected[sid] = collected.get(sid, 0) + station_day.collected_kg
+            trucks[sid] = trucks.get(sid, 0) + station_day.trucks_used
     townships = {t.code: t.name for t in ctx.scenario.townships}
-    rows, geoms = [], []
+    rows: list[dict[str, object]] = []
+    geoms: list[Point] = []
     for s in ctx.scenario.stations:
         d = decided.get(s.station_id)
         rows.append(

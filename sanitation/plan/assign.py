@@ -52,15 +52,17 @@ def station_disposal(ctx: PlanningContext) -> tuple[np.ndarray, np.ndarray]:
         ctx.places.stations[largest].node_ids,
         ctx.places.disposal_sites[largest].node_ids,
     )
-    per_t_km = scenario.costs.transfer_cost_cny_per_t_km
-    fees = np.array([d.gate_fee_cny_per_t for d in scenario.disposal_sites])
+    cny_per_t_km = scenario.costs.transfer_cost_cny_per_t_km
+    gate_cny_per_t = np.array([d.gate_fee_cny_per_t for d in scenario.disposal_sites])
     usable = np.array([d.site_id not in ctx.lost_sites for d in scenario.disposal_sites])
-    per_t = dist_m / 1000.0 * per_t_km + fees[None, :]
-    per_t = np.where(reachable(time_s) & usable[None, :], per_t, np.inf)
-    best = np.argmin(per_t, axis=1)
+    cny_per_t = dist_m / 1000.0 * cny_per_t_km + gate_cny_per_t[None, :]
+    cny_per_t = np.where(reachable(time_s) & usable[None, :], cny_per_t, np.inf)
+    best = np.argmin(cny_per_t, axis=1)
     rows = np.arange(len(best))
-    transfer = np.where(np.isfinite(per_t[rows, best]), dist_m[rows, best] / 1000.0 * per_t_km, 0)
-    return transfer, fees[best]
+    transfer_cny_per_t = np.where(
+        np.isfinite(cny_per_t[rows, best]), dist_m[rows, best] / 1000.0 * cny_per_t_km, 0
+    )
+    return transfer_cny_per_t, gate_cny_per_t[best]
 
 
 def build_assignment_problem(ctx: PlanningContext, dates: Sequence[dt.date]) -> AssignmentProblem:

@@ -57,99 +57,131 @@ def plan_fleet(
     narrow_stations: set[str],
 ) -> FleetPlan:
     """Trucks per open station (see the module docstring)."""
-    types = {v.type_id: v for v in scenario.vehicle_types}
-    counts: dict[str, dict[str, int]] = {s.station_id: {} for s in scenario.stations}
-    for entry in scenario.fleet:
-        if entry.count > 0:
-            home = _home_station(scenario, entry.depot_id)
-            counts[home][entry.type_id] = counts[home].get(entry.type_id, 0) + entry.count
-    position = {s.station_id: (s.lon, s.lat) for s in scenario.stations}
-    moves: list[str] = []
+    fleet = _Fleet(scenario, open_stations, load_kg, narrow_stations)
+    for role in ("collection", "transfer"):
+        targets = sorted(open_stations)
+        for source in sorted(set(fleet.counts) - open_stations):
+            fleet.empty_closed(source, targets, role)
+        for target in targets:
+            fleet.supply(target, targets, role)
+    return FleetPlan(
+        counts={s: {t: c for t, c in fleet.counts[s].items() if c > 0} for s in open_stations},
+        moves=tuple(_merge_moves(fleet.moves)),
+    )
 
-    def role_count(station: str, role: str) -> int:
-        return sum(c for t, c in counts[station].items() if types[t].role == role)
 
-    def need(station: str, role: str) -> int:
-        load = load_kg.get(station, 0.0)
+class _Fleet:
+    """The trucks of every station while `plan_fleet` moves them (one truck per move)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        open_stations: set[str],
+        load_kg: Mapping[str, float],
+        narrow_stations: set[str],
+    ) -> None:
+        self.scenario = scenario
+        self.open_stations = open_stations
+        self.load_kg = load_kg
+        self.narrow_stations = narrow_stations
+        self.types = {v.type_id: v for v in scenario.vehicle_types}
+        self.counts: dict[str, dict[str, int]] = {s.station_id: {} for s in scenario.stations}
+        for entry in scenario.fleet:
+            if entry.count > 0:
+                home = self.counts[_home_station(scenario, entry.depot_id)]
+                home[entry.type_id] = home.get(entry.type_id, 0) + entry.count
+        self.position = {s.station_id: (s.lon, s.lat) for s in scenario.stations}
+        self.smallest = scenario.access_classes[0].class_id
+        self.moves: list[str] = []
+
+    def empty_closed(self, source: str, targets: list[str], role: str) -> None:
+        """Every truck of ``role`` of a station that is not open goes to the open station with
+        the largest deficit, nearest first."""
+        while self.role_count(source, role) > 0 and targets:
+            target = min(
+                targets,
+                key=lambda t: (
+                    -(self.need(t, role) - self.role_count(t, role)),
+                    self.distance_m(source, t),
+                ),
+            )
+            self.move(source, target, role)
+
+    def supply(self, target: str, targets: list[str], role: str) -> None:
+        """An open station without a truck of ``role`` that it needs gets trucks, one at a time,
+        from the station with the largest surplus."""
+        while self.role_count(target, role) == 0 and self.need(target, role) > 0:
+            donors = [s for s in targets if s != target and self.role_count(s, role) > 1]
+            if not donors:
+                return
+            donor = max(
+                donors,
+                key=lambda s: (
+                    self.role_count(s, role) - self.need(s, role),
+                    -self.distance_m(s, target),
+                ),
+            )
+            if not self.move(donor, target, role):
+                return
+
+    def role_count(self, station: str, role: str) -> int:
+        return sum(c for t, c in self.counts[station].items() if self.types[t].role == role)
+
+    def need(self, station: str, role: str) -> int:
+        load = self.load_kg.get(station, 0.0)
         if role == "collection":
-            caps = [v.capacity_t * 1000 for v in types.values() if v.role == role]
+            caps = [v.capacity_t * 1000 for v in self.types.values() if v.role == role]
             per_truck = (sum(caps) / len(caps)) * LOADS_PER_DAY if caps else 1.0
         else:
             per_truck = (
-                next(s.container_t for s in scenario.stations if s.station_id == station)
+                next(s.container_t for s in self.scenario.stations if s.station_id == station)
                 * 1000
                 * TRANSFER_TRIPS_PER_DAY
             )
         return max(1, math.ceil(load / per_truck)) if load > 0 else 0
 
-    def distance(a: str, b: str) -> float:
-        return float(haversine_m(*position[a], *position[b]))
+    def distance_m(self, a: str, b: str) -> float:
+        return float(haversine_m(*self.position[a], *self.position[b]))
 
-    smallest = scenario.access_classes[0].class_id
+    def _is_small(self, type_id: str) -> bool:
+        return self.types[type_id].access_class == self.smallest
 
-    def small_trucks(station: str, role: str) -> int:
+    def small_trucks(self, station: str, role: str) -> int:
         return sum(
             c
-            for t, c in counts[station].items()
-            if types[t].role == role and types[t].access_class == smallest
+            for t, c in self.counts[station].items()
+            if self.types[t].role == role and self._is_small(t)
         )
 
-    def can_give(source: str, type_id: str, role: str) -> bool:
+    def can_give(self, source: str, type_id: str, role: str) -> bool:
         """An open station with narrow-lane points keeps its last small truck."""
-        if counts[source][type_id] <= 0 or types[type_id].role != role:
+        if self.counts[source][type_id] <= 0 or self.types[type_id].role != role:
             return False
-        keeps_small = source in open_stations and source in narrow_stations
+        keeps_small = source in self.open_stations and source in self.narrow_stations
         return not (
-            keeps_small
-            and types[type_id].access_class == smallest
-            and small_trucks(source, role) <= 1
+            keeps_small and self._is_small(type_id) and self.small_trucks(source, role) <= 1
         )
 
-    def move(source: str, target: str, role: str) -> bool:
-        candidates = [t for t in counts[source] if can_give(source, t, role)]
+    def move(self, source: str, target: str, role: str) -> bool:
+        """Move one truck of ``role`` (small first where the target needs one); False if none."""
+        candidates = [t for t in self.counts[source] if self.can_give(source, t, role)]
         if not candidates:
             return False
-        small_first = target in narrow_stations and not any(
-            types[t].access_class == scenario.access_classes[0].class_id
-            for t, c in counts[target].items()
-            if c > 0 and types[t].role == role
+        small_first = target in self.narrow_stations and not any(
+            self._is_small(t)
+            for t, c in self.counts[target].items()
+            if c > 0 and self.types[t].role == role
         )
 
         def preference(type_id: str) -> tuple[bool, int]:
-            is_small = types[type_id].access_class == smallest
-            return (not is_small if small_first else False, -counts[source][type_id])
+            is_small = self._is_small(type_id)
+            return (not is_small if small_first else False, -self.counts[source][type_id])
 
         type_id = min(sorted(candidates), key=preference)
-        counts[source][type_id] -= 1
-        counts[target][type_id] = counts[target].get(type_id, 0) + 1
-        moves.append(f"1 × {type_id} from {source} to {target}")
+        self.counts[source][type_id] -= 1
+        self.counts[target][type_id] = self.counts[target].get(type_id, 0) + 1
+        self.moves.append(f"1 × {type_id} from {source} to {target}")
         return True
-
-    for role in ("collection", "transfer"):
-        targets = sorted(open_stations)
-        for source in sorted(set(counts) - open_stations):
-            while role_count(source, role) > 0 and targets:
-                target = min(
-                    targets,
-                    key=lambda t: (-(need(t, role) - role_count(t, role)), distance(source, t)),
-                )
-                move(source, target, role)
-        for target in targets:
-            while role_count(target, role) == 0 and need(target, role) > 0:
-                donors = [s for s in targets if s != target and role_count(s, role) > 1]
-                if not donors:
-                    break
-                donor = max(
-                    donors,
-                    key=lambda s: (role_count(s, role) - need(s, role), -distance(s, target)),
-                )
-                if not move(donor, target, role):
-                    break
-    merged = _merge_moves(moves)
-    return FleetPlan(
-        counts={s: {t: c for t, c in counts[s].items() if c > 0} for s in open_stations},
-        moves=tuple(merged),
-    )
 
 
 def _merge_moves(moves: list[str]) -> list[str]:

@@ -188,10 +188,13 @@ class FrequencyChangeOut(_Model):
     reason: str
 
 
+KpiScope = Literal["county", "station", "township"]
+
+
 class KpiRow(_Model):
     """KPIs of one scope (county, a station or a township) over the planned dates."""
 
-    scope: Literal["county", "station", "township"]
+    scope: KpiScope
     id: str
     name: str
     collected_t: float

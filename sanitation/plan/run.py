@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sanitation.kpi import CO2_NOTE, plan_kpis
 from sanitation.plan.assign import assign, assignment_out, peak_factors
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -28,6 +27,7 @@ from sanitation.plan.daily import (
     solve_station_day,
 )
 from sanitation.plan.fleet import FleetPlan, plan_fleet
+from sanitation.plan.kpi import CO2_NOTE, plan_kpis
 from sanitation.plan.model import (
     AssignmentOut,
     DayOut,
@@ -295,12 +295,11 @@ def _run_tasks(
     results: dict[tuple[dt.date, str], StationDayResult] = {}
     portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
-    if own:
+    if executor is None:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         size = (os.cpu_count() or 1) if portfolio else workers
         executor = cf.ProcessPoolExecutor(max_workers=max(2, size), mp_context=context)
-    assert executor is not None
     try:
         report("routing", "", 0, len(tasks))
         if portfolio:

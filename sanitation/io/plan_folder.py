@@ -1,4 +1,8 @@
-"""Plan a scenario and write its output folder atomically (staging folder, then rename)."""
+"""Plan a scenario and write its output folder atomically (staging folder, then rename).
+
+It sits above the plan (`sanitation.plan.run.plan_days`) and the writers
+(`sanitation.io.plan_files`); the plan itself imports nothing from ``io``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from sanitation.io.plan_files import write_plan_outputs
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import PlanDocument
 from sanitation.plan.run import Progress, plan_days
@@ -39,8 +44,6 @@ def plan_to_folder(
     workers: int | None = None,
 ) -> tuple[PlanDocument, list[Path]]:
     """Plan ``dates`` and write every output into ``out``; nothing is left half-written."""
-    from sanitation.io.plan_files import write_plan_outputs
-
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     context = PlanningContext.build(scenario)

@@ -1,0 +1,228 @@
+"""KPIs of a plan per county, station and township, over all its dates.
+
+Collection costs, km, hours and CO2 belong to the station whose trucks drove them; a township gets
+each route's share in proportion to the kilograms collected from its points. Transfer-truck costs
+go to stations in proportion to the kilograms each truck moved for them; gate fees to the station
+whose waste paid them. CO2 = diesel litres × the scenario's factor (2.68 kg CO2 per litre, the
+IPCC 2006 default for diesel: 74,100 kg CO2/TJ × 43.0 TJ/Gg × 0.84 kg/L), with litres from each
+vehicle type's ``fuel_l_per_100km``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sanitation.plan.model import (
+    AssignmentOut,
+    DayOut,
+    KpiRow,
+    KpiScope,
+    RouteOut,
+    StationAssignmentOut,
+)
+from sanitation.scenario.model import Scenario
+
+CO2_NOTE = (
+    "CO2 = diesel litres (km × the vehicle type's L/100 km) × {factor} kg CO2/L; 2.68 is the "
+    "IPCC 2006 Guidelines default for diesel (74,100 kg CO2/TJ, NCV 43.0 TJ/Gg, density 0.84 kg/L)."
+)
+
+
+_Part = dict[str, float]  # a route's or a truck's figures, keyed by `_Tally` field names
+
+
+@dataclass
+class _Tally:
+    """Sums of one scope; every name says its unit (``_cny`` money, ``_kg``, ``_km``, ``_h``)."""
+
+    collected_kg: float = 0.0
+    points_due: int = 0
+    points_served: int = 0
+    points_unserved: int = 0
+    truck_days: float = 0.0  # collection truck-days (a township gets shares of a route)
+    distance_km: float = 0.0
+    driver_hours_h: float = 0.0
+    fixed_cost_cny: float = 0.0
+    distance_cost_cny: float = 0.0
+    time_cost_cny: float = 0.0
+    transfer_cost_cny: float = 0.0
+    gate_fees_cny: float = 0.0
+    co2_kg: float = 0.0
+    unloaded_kg: float = 0.0
+    unload_capacity_kg: float = 0.0
+
+    def add_share(self, part: _Part, share: float) -> None:
+        """Add ``share`` (0..1) of every figure of ``part``."""
+        for name, value in part.items():
+            setattr(self, name, getattr(self, name) + value * share)
+
+
+@dataclass
+class _Tallies:
+    county: _Tally = field(default_factory=_Tally)
+    stations: defaultdict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    townships: defaultdict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+
+
+def plan_kpis(
+    scenario: Scenario, assignment: AssignmentOut, days: Sequence[DayOut]
+) -> list[KpiRow]:
+    """County, station and township KPI rows (see the module docstring)."""
+    township_of = scenario.township_of_point()
+    fees = {s.site_id: s.gate_fee_cny_per_t for s in scenario.disposal_sites}
+    tallies = _Tallies()
+    for day in days:
+        # every due point is served on a route or listed unserved (the verifier's invariant)
+        for item in day.unserved:
+            for tally in (
+                tallies.stations[item.station_id],
+                tallies.townships[item.township_code],
+                tallies.county,
+            ):
+                tally.points_unserved += 1
+                tally.points_due += 1
+        for route in day.routes:
+            _add_route(tallies, route, township_of)
+        transfer_cny, gate_cny = _add_transfer(tallies, day, fees)
+        _share_to_townships(tallies, day.routes, township_of, transfer_cny, gate_cny)
+    return _rows(scenario, assignment.stations, max(1, len(days)), tallies)
+
+
+def _add_route(tallies: _Tallies, route: RouteOut, township_of: dict[str, str]) -> None:
+    """A collection route: all of it to its station and the county, by kg to townships."""
+    part: _Part = {
+        "truck_days": 1.0,
+        "distance_km": route.distance_m / 1000,
+        "driver_hours_h": route.duration_s / 3600,
+        "fixed_cost_cny": route.fixed_cost_cny,
+        "distance_cost_cny": route.distance_cost_cny,
+        "time_cost_cny": route.time_cost_cny,
+        "co2_kg": route.co2_kg,
+        "collected_kg": float(route.collected_kg),
+        "unloaded_kg": float(route.collected_kg),
+        "unload_capacity_kg": float(route.n_unloads * route.capacity_kg),
+    }
+    station = tallies.stations[route.station_id]
+    tallies.county.add_share(part, 1.0)
+    station.add_share(part, 1.0)
+    by_township: dict[str, float] = defaultdict(float)
+    for visit in route.visits:
+        if visit.kind == "stop":
+            code = township_of[visit.id]
+            by_township[code] += visit.load_kg
+            for tally in (tallies.townships[code], station, tallies.county):
+                tally.points_due += 1
+                tally.points_served += 1
+    total_kg = sum(by_township.values()) or 1.0
+    for code, kg in by_township.items():
+        tallies.townships[code].add_share(part, kg / total_kg)
+
+
+def _add_transfer(
+    tallies: _Tallies, day: DayOut, fees: dict[str, float]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """A day's transfer trucks and gate fees; returns CNY per station (transfer, gate)."""
+    transfer_cny: dict[str, float] = defaultdict(float)
+    gate_cny: dict[str, float] = defaultdict(float)
+    for truck in day.transfer_trucks:
+        hours = (truck.depot_return_s - truck.depot_departure_s) / 3600
+        part: _Part = {
+            "distance_km": truck.distance_m / 1000,
+            "driver_hours_h": hours,
+            "co2_kg": truck.co2_kg,
+        }
+        tallies.county.add_share(part, 1.0)
+        tallies.county.transfer_cost_cny += truck.cost_cny
+        truck_kg = sum(t.load_kg for t in truck.trips) or 1
+        for trip in truck.trips:
+            share = trip.load_kg / truck_kg
+            tallies.stations[trip.station_id].add_share(part, share)
+            transfer_cny[trip.station_id] += truck.cost_cny * share
+            gate_cny[trip.station_id] += trip.load_kg / 1000 * fees[trip.site_id]
+    for station_id in sorted(set(transfer_cny) | set(gate_cny)):
+        station = tallies.stations[station_id]
+        station.transfer_cost_cny += transfer_cny[station_id]
+        station.gate_fees_cny += gate_cny[station_id]
+        tallies.county.gate_fees_cny += gate_cny[station_id]
+    return transfer_cny, gate_cny
+
+
+def _share_to_townships(
+    tallies: _Tallies,
+    routes: Iterable[RouteOut],
+    township_of: dict[str, str],
+    transfer_cny: dict[str, float],
+    gate_cny: dict[str, float],
+) -> None:
+    """A township pays its share (by kg collected) of its stations' transfer and gate fees."""
+    township_station_kg: dict[tuple[str, str], float] = defaultdict(float)
+    station_day_kg: dict[str, float] = defaultdict(float)
+    for route in routes:
+        for visit in route.visits:
+            if visit.kind == "stop":
+                township_station_kg[(township_of[visit.id], route.station_id)] += visit.load_kg
+                station_day_kg[route.station_id] += visit.load_kg
+    for (code, station_id), kg in township_station_kg.items():
+        share = kg / station_day_kg[station_id]
+        tallies.townships[code].transfer_cost_cny += transfer_cny[station_id] * share
+        tallies.townships[code].gate_fees_cny += gate_cny[station_id] * share
+
+
+def _rows(
+    scenario: Scenario,
+    stations_out: Sequence[StationAssignmentOut],
+    n_days: int,
+    tallies: _Tallies,
+) -> list[KpiRow]:
+    capacity = {s.station_id: s.capacity_t_per_day for s in stations_out}
+    names = {s.station_id: s.name for s in scenario.stations}
+    township_names = {t.code: t.name for t in scenario.townships}
+    rows = [_row("county", "county", scenario.name, tallies.county)]
+    for station_id in sorted(tallies.stations):
+        tally = tallies.stations[station_id]
+        utilisation = None
+        if capacity.get(station_id):
+            utilisation = round(tally.collected_kg / 1000 / n_days / capacity[station_id], 4)
+        name = names.get(station_id, station_id)
+        rows.append(_row("station", station_id, name, tally, utilisation=utilisation))
+    for code in sorted(tallies.townships):
+        name = township_names.get(code, code)
+        rows.append(_row("township", code, name, tallies.townships[code]))
+    return rows
+
+
+def _row(
+    scope: KpiScope, ident: str, name: str, t: _Tally, utilisation: float | None = None
+) -> KpiRow:
+    total_cny = (
+        t.fixed_cost_cny
+        + t.distance_cost_cny
+        + t.time_cost_cny
+        + t.transfer_cost_cny
+        + t.gate_fees_cny
+    )
+    return KpiRow(
+        scope=scope,
+        id=ident,
+        name=name,
+        collected_t=round(t.collected_kg / 1000, 3),
+        points_due=t.points_due,
+        points_served=t.points_served,
+        points_unserved=t.points_unserved,
+        trucks_used=round(t.truck_days),
+        distance_km=round(t.distance_km, 2),
+        driver_hours_h=round(t.driver_hours_h, 2),
+        fixed_cost_cny=round(t.fixed_cost_cny, 2),
+        distance_cost_cny=round(t.distance_cost_cny, 2),
+        time_cost_cny=round(t.time_cost_cny, 2),
+        transfer_cost_cny=round(t.transfer_cost_cny, 2),
+        gate_fees_cny=round(t.gate_fees_cny, 2),
+        total_cost_cny=round(total_cny, 2),
+        co2_kg=round(t.co2_kg, 2),
+        station_utilisation=utilisation,
+        truck_capacity_share=(
+            round(t.unloaded_kg / t.unload_capacity_kg, 4) if t.unload_capacity_kg else None
+        ),
+    )

@@ -1,0 +1,46 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
+
+import pytest
+
+FINISHED = frozenset({"done", "failed", "cancelled"})
+
+
+class _Client(Protocol):  # starlette's TestClient or an httpx.Client with a base URL
+    def get(self, url: str, *, headers: dict[str, str] | None = ...) -> Any: ...
+
+
+def poll_job(
+    client: _Client,
+    job_id: int,
+    *,
+    until: Collection[str] | Callable[[dict[str, Any]], bool] = FINISHED,
+    allowed: Collection[str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 90.0,
+    every_s: float = 0.2,
+) -> dict[str, Any]:
+    """Poll ``GET /jobs/{job_id}`` until the job is in a state of ``until`` (or ``until(job)``
+    holds) and return the job; fail at once if it reaches a state outside ``allowed``, and
+    after ``timeout_s`` seconds."""
+    reached = until if callable(until) else (lambda job: job["state"] in until)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = client.get(f"/jobs/{job_id}", headers=headers).json()
+        if reached(job):
+            return job
+        if allowed is not None:
+            assert job["state"] in allowed, job
+        assert time.monotonic() < deadline, job
+        time.sleep(every_s)
+
+
+@pytest.fixture(scope="session")
+def wait_job() -> Callable[..., dict[str, Any]]:
+    """`poll_job`: wait for a plan job of the API (TestClient or a live server's client)."""
+    return poll_job
