@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.engines import get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.verify.routing import verify
 

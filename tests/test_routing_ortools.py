@@ -6,7 +6,8 @@ import pytest
 from routing_helpers import line_matrices as _line
 from routing_helpers import truck as _vt
 
-from sanitation.routing.engine import SolveParams, get_engine, solve
+from sanitation.engines import get_engine, solve
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
 from sanitation.routing.solution import RoutingSolution, objective

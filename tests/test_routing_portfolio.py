@@ -9,11 +9,11 @@ import logging
 import numpy as np
 import pytest
 
+from sanitation.engines import get_engine, portfolio
+from sanitation.engines.portfolio import PortfolioEngine
 from sanitation.errors import VerificationError
-from sanitation.routing import portfolio
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine
-from sanitation.routing.portfolio import PortfolioEngine
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import build_route
 from sanitation.routing.solution import RoutingSolution, Unserved, objective
@@ -144,7 +144,7 @@ def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, 
     invalid = dataclasses.replace(good, routes=(bad_route, *good.routes[1:]), cost=good.cost - 1.0)
     assert verify(problem, invalid) != []
     fakes = {"bad": _Fixed("bad", invalid), "ok": _Fixed("ok", good)}
-    with caplog.at_level(logging.WARNING, logger="sanitation.routing.portfolio"):
+    with caplog.at_level(logging.WARNING, logger="sanitation.engines.portfolio"):
         sol = _with_fakes(monkeypatch, fakes).solve(problem, PARAMS, seed=1)
     assert sol.stats["winner"] == "ok"
     assert sol.stats["engines"]["bad"]["status"] == "rejected"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from routing_helpers import truck
 
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.engines import get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, build_route
 

@@ -7,7 +7,8 @@ from routing_helpers import S_PER_KM
 from routing_helpers import line_matrices as _line
 from routing_helpers import truck as _vt
 
-from sanitation.routing.engine import SolveParams, get_engine, solve
+from sanitation.engines import get_engine, solve
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
 from sanitation.routing.pyvrp_engine import REASON_FLEET, REASON_LOAD, REASON_NO_TYPE
 from sanitation.routing.solution import objective

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sanitation.engines import solve as solve_routing
+from sanitation.engines.portfolio import PortfolioEngine
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.engine import solve as solve_routing
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.solution import RoutingSolution
+from sanitation.verify.routing import check
 
 DEPOT = "depot"
 UNREACHABLE_CAP_S = 10**7  # stands in for "no path" inside solvers (far above any shift)
@@ -58,9 +60,6 @@ def solve_station_day(
     """
     started = time.perf_counter()
     if task.engine == "portfolio" and portfolio_executor is not None:
-        from sanitation.routing.portfolio import PortfolioEngine
-        from sanitation.verify.routing import check
-
         solution = PortfolioEngine(executor=portfolio_executor).solve(
             task.problem, task.params, seed=task.seed
         )
