@@ -10,6 +10,7 @@ from sanitation.engines import get_engine, solve
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import RoutingSolution, objective
 from sanitation.verify.routing import verify
 
@@ -162,7 +163,7 @@ def test_access_class_binds():
     )
     sol2 = _solve(no_small)
     assert [u.stop_id for u in sol2.unserved] == ["lane"]
-    assert "allowed" in sol2.unserved[0].reason
+    assert sol2.unserved[0].reason is UnservedReason.NO_VEHICLE_TYPE
     assert sol2.routes[0].stop_ids == ["road"]
 
 
@@ -177,7 +178,7 @@ def test_lowest_priority_dropped_first():
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(capacity_kg=10, max_trips=1)])
     sol = _solve(problem)
     assert [u.stop_id for u in sol.unserved] == ["P1"]
-    assert "priority 1" in sol.unserved[0].reason
+    assert sol.unserved[0].reason is UnservedReason.FLEET_EXHAUSTED
     assert sorted(sol.routes[0].stop_ids) == ["P2", "P3"]
     assert objective(problem, sol) == pytest.approx(sol.cost + problem.unserved_penalty("P1"))
 
@@ -192,8 +193,8 @@ def test_unreachable_stops_are_reported_with_reasons():
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt()]))
     reasons = {u.stop_id: u.reason for u in sol.unserved}
     assert set(reasons) == {"heavy", "late"}
-    assert "capacity" in reasons["heavy"]
-    assert "time window" in reasons["late"]
+    assert reasons["heavy"] is UnservedReason.LOAD_ABOVE_CAPACITY
+    assert reasons["late"] is UnservedReason.TIME_WINDOW_UNREACHABLE
     assert sol.routes[0].stop_ids == ["ok"]
 
 

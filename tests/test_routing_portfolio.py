@@ -16,6 +16,7 @@ from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import build_route
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import RoutingSolution, Unserved, objective
 from sanitation.verify.routing import verify
 
@@ -124,7 +125,8 @@ def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
     part_problem = problem.replace(stops=problem.stops[3:])
     part = OrToolsEngine().solve(part_problem, PARAMS, seed=1)
     part = dataclasses.replace(
-        part, unserved=tuple(Unserved(s.id, "left out by the test") for s in problem.stops[:3])
+        part,
+        unserved=tuple(Unserved(s.id, UnservedReason.FLEET_EXHAUSTED) for s in problem.stops[:3]),
     )
     assert part.cost < full.cost
     assert verify(problem, part) == []

@@ -10,7 +10,7 @@ from routing_helpers import truck as _vt
 from sanitation.engines import get_engine, solve
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
-from sanitation.routing.pyvrp_engine import REASON_FLEET, REASON_LOAD, REASON_NO_TYPE
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import objective
 from sanitation.verify.routing import verify
 
@@ -104,7 +104,11 @@ def test_unserved_drops_lowest_priority_first_with_reasons():
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt, ghost])
     sol = _solve(problem)
     reasons = {u.stop_id: u.reason for u in sol.unserved}
-    assert reasons == {"P1": REASON_FLEET, "heavy": REASON_LOAD, "nobody": REASON_NO_TYPE}
+    assert reasons == {
+        "P1": UnservedReason.FLEET_EXHAUSTED,
+        "heavy": UnservedReason.LOAD_ABOVE_CAPACITY,
+        "nobody": UnservedReason.NO_VEHICLE_TYPE,
+    }
     assert sorted(sol.routes[0].stop_ids) == ["P2", "P3"]
     assert objective(problem, sol) > problem.route_cost_bound
 

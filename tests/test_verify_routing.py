@@ -10,10 +10,12 @@ import pytest
 from sanitation.errors import VerificationError
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import build_route
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 from sanitation.verify.routing import check, verify
 
 H = 3600
+FLEET = UnservedReason.FLEET_EXHAUSTED
 
 
 def _problem() -> RoutingProblem:
@@ -155,7 +157,7 @@ def test_rejects_access_class_violation():
     )
     sol = RoutingSolution(
         (sneaky,),
-        (Unserved("A", "x"), Unserved("B", "x"), Unserved("C", "x")),
+        (Unserved("A", FLEET), Unserved("B", FLEET), Unserved("C", FLEET)),
         sneaky.cost,
         "hand",
         0.0,
@@ -180,7 +182,7 @@ def test_rejects_stop_neither_served_nor_unserved_and_both():
     sol = _solution(problem)
     dropped = dataclasses.replace(sol, routes=sol.routes[:1], cost=sol.routes[0].cost)
     assert _has(verify(problem, dropped), "stop 'C': neither served nor listed unserved")
-    both = dataclasses.replace(sol, unserved=(Unserved("C", "fleet"),))
+    both = dataclasses.replace(sol, unserved=(Unserved("C", FLEET),))
     assert _has(verify(problem, both), "both served and listed unserved")
 
 
@@ -243,5 +245,7 @@ def test_rejects_unload_at_site_not_allowed():
     r = build_route(p2, "big", 0, [("stop", "C")])
     v = r.visits[-1]
     wrong = dataclasses.replace(r, visits=(r.visits[0], dataclasses.replace(v, id="far")))
-    sol = RoutingSolution((wrong,), tuple(Unserved(s, "x") for s in "ABD"), wrong.cost, "hand", 0.0)
+    sol = RoutingSolution(
+        (wrong,), tuple(Unserved(s, FLEET) for s in "ABD"), wrong.cost, "hand", 0.0
+    )
     assert _has(verify(p2, sol), "not among unload_sites")

@@ -55,4 +55,3 @@ class Engine(Protocol):
     def solve(self, problem: RoutingProblem, params: SolveParams, *, seed: int) -> RoutingSolution:
         """Solve ``problem``; stops that cannot be served are listed in ``unserved``."""
         ...
-

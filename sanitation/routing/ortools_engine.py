@@ -67,6 +67,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, build_route
+from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved, Visit
 
 logger = logging.getLogger(__name__)
@@ -109,8 +110,6 @@ TIME_SAFETY = 0.96
 
 #: fleets up to this size are modelled whole (see `_Builder._modelled_count`)
 MAX_FLEET = 50
-
-REASON_EXHAUSTED = "fleet capacity/time exhausted (priority {p} dropped first)"
 
 _INT_BUDGET = 2**60
 
@@ -187,8 +186,7 @@ class _Trail:
         """Service start at ``to`` and the lunch end after the gap (None = infeasible)."""
         lunch = self.vt.lunch
         travel = int(self.problem.duration_s[self.vt.profile][loc, to])
-        arrival = dep + travel
-        start = max(arrival, open_s)
+        start = max(dep + travel, open_s)
         # take lunch here if the window is open, if later would be too late, or at the end
         if (
             lunch is not None
@@ -199,8 +197,8 @@ class _Trail:
             if ls > lunch.latest_start_s:
                 return None
             lunch_end = ls + lunch.duration_s
-            arrival = arrival + lunch.duration_s if ls < dep + travel else arrival
-            start = max(arrival, open_s, lunch_end)
+            _, earliest = lunch.gap_times(dep, travel, ls)
+            start = max(earliest, open_s)
         if start > close_s:
             return None
         return start, lunch_end
@@ -284,67 +282,6 @@ def _cost_scale(problem: RoutingProblem) -> int:
     while scale > 1 and scale * max(total, 1.0) * 4 > _INT_BUDGET:
         scale //= 10
     return scale
-
-
-def _earliest_single_visit(
-    problem: RoutingProblem, vt: VehicleType, stop: Stop
-) -> tuple[bool, str]:
-    """Whether ``vt`` alone could serve ``stop`` (depot -> stop -> unload -> depot), and why not.
-
-    A necessary condition (lunch ignored): capacity, time window from the shift start, an unload
-    site reachable in its hours, return by the shift end within the route time limit.
-    """
-    if stop.load_kg > vt.capacity_kg:
-        return False, f"load {stop.load_kg} kg above the capacity of every allowed vehicle"
-    if vt.max_load_per_day_kg is not None and stop.load_kg > vt.max_load_per_day_kg:
-        return False, f"load {stop.load_kg} kg above every allowed vehicle's daily limit"
-    dur = problem.duration_s[vt.profile]
-    depot = problem.site(vt.depot)
-    t_in = int(dur[depot.location, stop.location])
-    arrive = vt.shift_start_s + t_in
-    if arrive > stop.tw_close_s:
-        return False, "time window cannot be met from the depot"
-    start = max(arrive, stop.tw_open_s)
-    for site_id in vt.unload_sites:
-        site = problem.site(site_id)
-        t_out = int(dur[stop.location, site.location])
-        t_back = int(dur[site.location, depot.location])
-        unload = max(start + stop.service_s + t_out, site.open_s)
-        if unload > site.close_s:
-            continue
-        back = unload + site.unload_s + t_back
-        work = t_in + stop.service_s + t_out + site.unload_s + t_back
-        if back <= vt.shift_end_s and work <= vt.route_time_limit_s:
-            return True, ""
-    return False, "no allowed vehicle can serve it and unload within its shift"
-
-
-def _screen(problem: RoutingProblem) -> tuple[list[int], dict[int, str], dict[int, list[int]]]:
-    """Stops worth modelling, stops that cannot be served (with reasons), allowed type indices."""
-    candidates: list[int] = []
-    reasons: dict[int, str] = {}
-    allowed: dict[int, list[int]] = {}
-    for si, stop in enumerate(problem.stops):
-        types = [
-            ti for ti, vt in enumerate(problem.vehicle_types) if vt.count > 0 and stop.allows(vt.id)
-        ]
-        if not types:
-            reasons[si] = "no allowed vehicle can reach it (no vehicle of an allowed type)"
-            continue
-        ok_types = []
-        why = ""
-        for ti in types:
-            ok, why_t = _earliest_single_visit(problem, problem.vehicle_types[ti], stop)
-            if ok:
-                ok_types.append(ti)
-            else:
-                why = why_t
-        if not ok_types:
-            reasons[si] = why
-            continue
-        candidates.append(si)
-        allowed[si] = ok_types
-    return candidates, reasons, allowed
 
 
 def _n_copies(
@@ -721,11 +658,10 @@ class _Builder:
             dist = p.distance_m[vt.profile]
             depot = p.site(vt.depot)
             departure = assignment.Value(self.tdim.CumulVar(index))
+            lunch = vt.lunch if v_i in self.breaks else None
             lunch_start: int | None = None
-            lunch_dur = 0
-            if v_i in self.breaks:
+            if lunch is not None:
                 lunch_start = assignment.StartValue(self.breaks[v_i])
-                lunch_dur = vt.lunch.duration_s if vt.lunch else 0
             nodes: list[tuple[int, int]] = []  # (node, start_s)
             index = assignment.Value(routing.NextVar(index))
             while True:
@@ -748,10 +684,14 @@ class _Builder:
                 travel = int(dur[prev_loc, loc])
                 distance += int(dist[prev_loc, loc])
                 arrival = prev_dep + travel
-                if lunch_start is not None and lunch_after is None and lunch_start < start_s:
+                if (
+                    lunch is not None
+                    and lunch_start is not None
+                    and lunch_after is None
+                    and lunch_start < start_s
+                ):
                     lunch_after = i - 1
-                    if lunch_start < prev_dep + travel:
-                        arrival += lunch_dur
+                    arrival, _ = lunch.gap_times(prev_dep, travel, lunch_start)
                 if kind == "stop":
                     stop = p.stops[self.nodes.ref[node]]
                     load += stop.load_kg
@@ -770,11 +710,9 @@ class _Builder:
             travel = int(dur[prev_loc, depot.location])
             distance += int(dist[prev_loc, depot.location])
             ret = prev_dep + travel
-            if lunch_start is not None and lunch_after is None:
+            if lunch is not None and lunch_start is not None and lunch_after is None:
                 lunch_after = len(visits) - 1
-                if lunch_start < prev_dep + travel:
-                    ret = max(ret, prev_dep + travel + lunch_dur)
-                ret = max(ret, lunch_start + lunch_dur)
+                _, ret = lunch.gap_times(prev_dep, travel, lunch_start)
             duration = ret - departure
             out.append(
                 Route(
@@ -953,12 +891,14 @@ class OrToolsEngine:
             Routes, unserved stops with reasons, route cost (CNY) and search statistics.
         """
         t0 = time.perf_counter()
-        candidates, reasons, allowed = _screen(problem)
+        screening = screen(problem)
+        candidates = list(screening.candidates)
+        allowed = {si: list(types) for si, types in screening.vehicle_types.items()}
+        reasons: dict[int, UnservedReason] = dict(screening.rejected)
         builder = _Builder(problem, candidates, allowed)
         if not builder.vehicles or not candidates:
-            reason = "no usable vehicle in the fleet"
             for si in candidates:
-                reasons[si] = reason
+                reasons[si] = UnservedReason.NO_USABLE_VEHICLE
             return RoutingSolution(
                 routes=(),
                 unserved=tuple(
@@ -994,13 +934,13 @@ class OrToolsEngine:
             logger.warning("OR-Tools found no solution within %.1f s", params.time_limit_s)
             best_routes: list[Route] = []
             for si in candidates:
-                reasons[si] = f"no solution found within {params.time_limit_s:g} s"
+                reasons[si] = UnservedReason.NOT_FOUND_IN_TIME
         else:
             best = min(runs, key=lambda r: r[0])
             best_routes = best[1]
             stats_all.update(best[3])
             for si in best[2]:
-                reasons[si] = REASON_EXHAUSTED.format(p=problem.stops[si].priority)
+                reasons[si] = UnservedReason.FLEET_EXHAUSTED
         unserved = tuple(Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons))
         return RoutingSolution(
             routes=tuple(best_routes),

@@ -143,6 +143,21 @@ class Lunch:
         """Latest start of the break (seconds since midnight)."""
         return self.window_end_s - self.duration_s
 
+    def gap_times(self, departure_s: int, travel_s: int, start_s: int) -> tuple[int, int]:
+        """(arrival, earliest start) at the end of a gap that holds the break.
+
+        The truck leaves at ``departure_s`` and drives ``travel_s``; the break starts at
+        ``start_s`` (not before the departure). A break that starts before the truck would
+        arrive is taken on the way (the arrival moves by the break); otherwise the truck parks at
+        the next location. Either way nothing starts there before the break ends. The scheduler,
+        the screening and the OR-Tools engine time a break with this rule; the verifier keeps its
+        own copy.
+        """
+        arrival = departure_s + travel_s
+        if start_s < arrival:
+            arrival += self.duration_s
+        return arrival, max(arrival, start_s + self.duration_s)
+
 
 @dataclass(frozen=True, slots=True)
 class VehicleType:

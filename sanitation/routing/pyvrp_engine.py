@@ -60,8 +60,9 @@ from pyvrp.Result import Result
 from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import Lunch, RoutingProblem, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
 from sanitation.routing.schedule import ScheduleError, Step, build_route
+from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 
 logger = logging.getLogger(__name__)
@@ -114,13 +115,6 @@ Penalty target (adopted): the penalty manager aiming at 90 % feasible candidates
   (0.074 / 1.10).
 """
 
-REASON_FLEET = "fleet capacity/time exhausted (lowest priority dropped first)"
-REASON_NO_TYPE = "no vehicle type is allowed to serve it (access class)"
-REASON_LOAD = "load above the capacity of every allowed vehicle type"
-REASON_TW = "time window cannot be met from the depot within any allowed vehicle's shift"
-REASON_TIMING = "could not be kept on its route when the lunch break was inserted"
-REASON_SEARCH = "no feasible route for it was found within the time limit"
-
 #: share of the time after which the all-stops-required phase gives up if still infeasible
 GIVE_UP_SHARE = 0.25
 #: share of the time given to the relaxed daily-limit model (when a daily limit binds)
@@ -170,8 +164,9 @@ class PyVRPEngine:
     def solve(self, problem: RoutingProblem, params: SolveParams, *, seed: int) -> RoutingSolution:
         """Solve ``problem`` within ``params.time_limit_s``; unserved stops carry a reason."""
         t0 = time.perf_counter()
-        unserved: dict[str, str] = {}
-        candidates = _prefilter(problem, unserved)
+        screening = screen(problem)
+        unserved = {problem.stops[si].id: reason for si, reason in screening.rejected.items()}
+        candidates = list(screening.candidates)
         routes: list[Route] = []
         stats: dict[str, object] = {"pyvrp_feasible": None}
         if candidates:
@@ -184,12 +179,16 @@ class PyVRPEngine:
                 pyvrp_phases=phases,
                 pyvrp_distance=best.distance(),
             )
-            reason = REASON_TIMING if best.is_feasible() else REASON_SEARCH
+            reason = (
+                UnservedReason.LUNCH_RETIMING
+                if best.is_feasible()
+                else UnservedReason.NOT_FOUND_IN_TIME
+            )
             routes = _convert(problem, mapping, best, unserved, reason)
         served = {sid for r in routes for sid in r.stop_ids}
         for stop_ in problem.stops:
             if stop_.id not in served and stop_.id not in unserved:
-                unserved[stop_.id] = REASON_FLEET
+                unserved[stop_.id] = UnservedReason.FLEET_EXHAUSTED
         out_unserved = tuple(
             Unserved(s.id, unserved[s.id]) for s in problem.stops if s.id in unserved
         )
@@ -403,44 +402,6 @@ def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
             return True
         room += v.count * cap * trips
     return total <= room
-
-
-def _prefilter(problem: RoutingProblem, unserved: dict[str, str]) -> list[int]:
-    """Indices of stops some vehicle could serve; the others go to ``unserved`` with a reason."""
-    out: list[int] = []
-    for i, s in enumerate(problem.stops):
-        types = [v for v in problem.vehicle_types if v.count > 0 and s.allows(v.id)]
-        if not types:
-            unserved[s.id] = REASON_NO_TYPE
-            continue
-        types = [v for v in types if s.load_kg <= _trip_capacity(v)[0]]
-        if not types:
-            unserved[s.id] = REASON_LOAD
-            continue
-        if not any(_reachable(problem, v, s) for v in types):
-            unserved[s.id] = REASON_TW
-            continue
-        out.append(i)
-    return out
-
-
-def _reachable(problem: RoutingProblem, vt: VehicleType, s: Stop) -> bool:
-    dur = problem.duration_s[vt.profile]
-    depot = problem.site(vt.depot)
-    start = max(vt.shift_start_s + int(dur[depot.location, s.location]), s.tw_open_s)
-    if start > s.tw_close_s:
-        return False
-    back = min(
-        int(dur[s.location, problem.site(u).location])
-        + problem.site(u).unload_s
-        + int(dur[problem.site(u).location, depot.location])
-        for u in vt.unload_sites
-    )
-    lunch = vt.lunch.duration_s if vt.lunch is not None else 0
-    end = start + s.service_s + back + lunch
-    shortest = int(dur[depot.location, s.location]) + s.service_s + back + lunch
-    assert vt.max_duration_s is not None
-    return end <= vt.shift_end_s and shortest <= vt.max_duration_s
 
 
 def _trip_capacity(vt: VehicleType, *, relax: bool = False) -> tuple[int, int | None]:
@@ -662,8 +623,8 @@ def _convert(
     problem: RoutingProblem,
     mapping: _Mapping,
     best: pyvrp.Solution,
-    unserved: dict[str, str],
-    reason: str,
+    unserved: dict[str, UnservedReason],
+    reason: UnservedReason,
 ) -> list[Route]:
     routes: list[Route] = []
     used: dict[int, int] = {}
@@ -691,8 +652,8 @@ def _timed(
     vt: VehicleType,
     index: int,
     steps: list[Step],
-    unserved: dict[str, str],
-    reason: str,
+    unserved: dict[str, UnservedReason],
+    reason: UnservedReason,
 ) -> Route | None:
     """Time the route; drop stops (reported unserved) until a feasible timing exists."""
     while any(kind == "stop" for kind, _ in steps):

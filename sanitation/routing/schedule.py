@@ -100,16 +100,13 @@ def _forward(
         arrival = prev_dep + travel
         earliest = arrival
         if lunch is not None and gap == lunch_gap:
-            b = lunch.duration_s
+            # park at the next location if the break can start after arriving, else on the way
             ls = max(arrival, lunch.window_start_s)
             if ls > lunch.latest_start_s:
                 ls = max(prev_dep, lunch.window_start_s)
                 if ls > lunch.latest_start_s or ls >= arrival:
                     return _Pass(False, gap, "lunch cannot start in its window", visits, 0, None)
-                arrival += b
-                earliest = arrival
-            else:
-                earliest = max(arrival, ls + b)
+            arrival, earliest = lunch.gap_times(prev_dep, travel, ls)
             lunch_start = ls
         if nxt is None:
             ret = earliest

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from sanitation.routing.screen import UnservedReason
+
 if TYPE_CHECKING:
     from sanitation.routing.problem import RoutingProblem
 
@@ -59,10 +61,10 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Unserved:
-    """A due stop left out of the plan, and why."""
+    """A due stop left out of the plan, and why (`sanitation.routing.screen.UnservedReason`)."""
 
     stop_id: str
-    reason: str
+    reason: UnservedReason
 
 
 @dataclass(frozen=True)
