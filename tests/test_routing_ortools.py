@@ -294,7 +294,7 @@ def test_reload_bound_day_is_served_from_the_multi_trip_construction():
 
 
 def test_polish_drops_redundant_unloads():
-    from sanitation.routing.ortools_engine import _polish
+    from sanitation.routing.ortools_engine import _clean_unloads
     from sanitation.routing.schedule import build_route
 
     dur, dist = _line([0, 1, 2])
@@ -302,6 +302,6 @@ def test_polish_drops_redundant_unloads():
     problem = RoutingProblem(dur, dist, sites, [Stop("A", 1, 5), Stop("B", 2, 5)], [_vt()])
     seq = [("stop", "A"), ("unload", "st"), ("unload", "st"), ("stop", "B"), ("unload", "st")]
     route = build_route(problem, "truck", 0, seq, final_unload=False)
-    polished = _polish(problem, route)
+    polished = _clean_unloads(problem, route)
     assert [v.kind for v in polished.visits] == ["stop", "unload", "stop", "unload"]
     assert polished.cost <= route.cost

@@ -37,7 +37,7 @@ How the problem maps onto PyVRP (0.14):
 - Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
   costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
 - Search settings are PyVRP's defaults except the penalty manager's target share of feasible
-  candidates (`TARGET_FEASIBLE`): the measurements are in `SEARCH_MEASUREMENTS`; the other
+  candidates (`TARGET_FEASIBLE`): the measurements are in ``docs/routing_search.md``; the other
   alternatives measured were no better, or within the seed-to-seed spread.
 """
 
@@ -66,54 +66,6 @@ from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 
 logger = logging.getLogger(__name__)
-
-SEARCH_MEASUREMENTS = """
-X-n1001-k43 (BKS 72355), 60 s, PyVRP 0.14.1 on pyvrp.read(round) data, seeds 1-4, two runs at
-a time on the 2-core machine (gap %, mean in brackets):
-  defaults (50 neighbours, history 300, perturbations 1-25, exhaustive on best):
-      1.33 1.18 1.45 0.99 (1.24), 97-117k iterations
-  30 neighbours:            1.29 0.98 1.29 1.21 (1.19), 119-137k iterations
-  40 neighbours:            1.39 1.20 1.65 1.58 (1.45)
-  history 100 / 30 (seeds 1-2): 1.35 1.55 / 1.53 1.50
-  no exhaustive search on a new best: 1.48 1.38 1.20 1.40 (1.36)
-  perturbations 1-10:       2.31 2.58 2.56 2.37 (2.46), about 200k iterations
-  perturbations 1-50:       2.28 2.06 1.93 1.95 (2.06), about 39k iterations
-X-n801-k40 (BKS 73311), seeds 1-2: defaults 1.12 0.99; history 100: 0.71 0.90; history 30:
-  0.82 0.73.
-Route-based decomposition (tried, not adopted): after a share of the time on the whole instance,
-groups of nearby routes (about 100-300 clients) re-solved as sub-instances warm-started from their
-routes, improvements merged: X-n1001 seeds 1-2 gave 1.46-1.58 % (half the time, 100-200 clients)
-and 1.40-1.58 % (30 %, 300 clients), no better than the whole-instance search.
-This engine's model of a plain CVRP searches the same trajectory as pyvrp.read's (same cost after
-15,000 iterations); wall-clock speed of the machine varied by about 15 % between runs.
-Segmented restarts (tried, not adopted; 2026-11-27; pyvrp.read data, 60 s, pairs run side by
-side so both saw the same machine): six 10 s segments, each pyvrp.solve from the previous
-segment's best with a new seed, against one 60 s solve:
-  X-n1001 seeds 1-6: segments 0.98 1.23 1.25 1.13 1.01 1.04 (1.11), one solve 1.49 1.26 1.47
-      1.21 1.36 1.42 (1.37): better on every seed;
-  X-n801 seeds 1-2:  segments 0.52 0.52, one solve 0.87 1.17.
-  Variants on X-n1001 seeds 3-6: segments of 15,000 iterations 1.24 1.10 1.27 1.00 (1.15); one
-  solve that only resets current := best and the history every 15,000 iterations (penalties and
-  random stream kept) 1.45 1.07 1.17 1.25 (1.24); PyVRP's own restart after 8,000 / 2,000
-  iterations without improvement 1.51 1.29 1.10 1.44 (1.34) / 2.4-3.8.
-Starting from a Clarke-Wright savings solution instead of a random one (seeds 1-2: 1.30 1.44)
-made no difference after 10 s.
-The CVRP X suite with six segments (60 s, seed 1): X-n1001 1.45, X-n801 0.35, X-n627 0.51 but
-X-n200 1.63 (0.28 with one solve), X-n256 0.59, X-n401 0.61; mean 0.51 %, max 1.63 %. X-n200 seeds
-1-2: segments 2.02 0.61, one solve 0.17 0.59. Why: a new penalty manager starts at PyVRP's
-midpoint penalty (50,000 per unit of excess load) and needs about 25 s (x 0.9 every 500
-candidates) to reach its equilibrium (about 20-40, 65 % feasible candidates), so each 10 s segment
-searches feasible solutions only. That intensification helps the 1,000-client instance at 60 s
-and loses the infeasible detours the tightly packed X-n200 needs (penalties never lowered: X-n200
-1.62 2.11, X-n1001 1.39 0.95).
-Penalty target (adopted): the penalty manager aiming at 90 % feasible candidates instead of 65 %
-(X-n1001, pairs side by side, seeds 1-6): 1.40 1.11 1.15 0.97 1.27 0.94 (1.14) against 1.41 1.26
-1.45 1.03 1.17 1.22 (1.26); X-n200 seeds 1-2: 0.15 0.19 against 0.17 0.59.
-  CVRP X suite (`benchmarks/routing_tables.py`, 60 s, seed 1, quiet machine): mean 0.46 %, max
-  1.41 % (X-n1001), against 0.48 % / 1.56 % with 0.65; X-n1001 through `sanitation bench`
-  with seeds 2-5: 1.11 %, 1.23 %, 0.97 %, 1.26 %. Solomon at 30 s: mean 0.07 %, max 0.88 %
-  (0.074 / 1.10).
-"""
 
 #: share of the time after which the all-stops-required phase gives up if still infeasible
 GIVE_UP_SHARE = 0.25
