@@ -232,10 +232,16 @@ class VehicleType:
             _require(value is None or value >= 0, who, f"{name} must be >= 0 or None.")
 
     @property
+    def max_route_duration_s(self) -> int:
+        """``max_duration_s`` as an int (construction fills in the shift length for None)."""
+        if self.max_duration_s is None:
+            return self.shift_end_s - self.shift_start_s
+        return self.max_duration_s
+
+    @property
     def route_time_limit_s(self) -> int:
         """The binding limit on route duration: min(max_duration_s, shift length)."""
-        assert self.max_duration_s is not None
-        return min(self.max_duration_s, self.shift_end_s - self.shift_start_s)
+        return min(self.max_route_duration_s, self.shift_end_s - self.shift_start_s)
 
     def route_cost(self, distance_m: int, duration_s: int) -> float:
         """Cost (CNY) of one used vehicle driving ``distance_m`` in ``duration_s``."""

@@ -1,11 +1,11 @@
 """PyVRP engine: iterated local search with native reload depots, one profile per access class.
 
-How the problem maps onto PyVRP (0.14):
+How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.pyvrp_model`):
 
 - Every stop is an optional client with a prize that grows with its priority and exceeds what
   dropping it could save, so stops are only left out when the fleet cannot serve them, lowest
-  priority first. Stops that no vehicle could serve (no allowed type, load above every allowed
-  capacity, time window unreachable from the depot within the shift) are reported before solving.
+  priority first. Stops that no vehicle could serve are set apart before solving, with the
+  reason, by `sanitation.routing.screen` (the same screening as the OR-Tools engine's).
 - Unload sites are reload depots (time window = site hours, service = unload time); the vehicle's
   start depot is a separate PyVRP depot without service time. The end of every route is a virtual
   depot "final unload, then home": its distance from a location is the cheapest
@@ -44,23 +44,20 @@ How the problem maps onto PyVRP (0.14):
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
-from dataclasses import dataclass
 
-import numpy as np
 import pyvrp
-from pyvrp import Client, CostEvaluator, Depot, Location, PenaltyParams, ProblemData
+from pyvrp import Client, CostEvaluator, PenaltyParams, ProblemData
 from pyvrp import SolveParams as PSolveParams
-from pyvrp import VehicleType as PVehicleType
 from pyvrp._pyvrp import Activity
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks, IteratedLocalSearchParams
 from pyvrp.Result import Result
 from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
+from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.pyvrp_model import PyVRPData, build_data, trip_capacity
 from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
@@ -80,34 +77,6 @@ OVERHEAD_S = 1.0
 TARGET_FEASIBLE = 0.9
 
 
-def _lunch_close(close_s: int, open_s: int, lunch: Lunch | None) -> int:
-    """Closing time tightened so that a lunch inserted later cannot make it late."""
-    if lunch is None or close_s <= lunch.window_start_s:
-        return close_s
-    return max(open_s, lunch.window_start_s, close_s - lunch.duration_s)
-
-
-def _cost_scale(problem: RoutingProblem) -> int:
-    """Smallest power of ten making every unit cost (nearly) an integer."""
-    values: list[float] = []
-    for v in problem.vehicle_types:
-        values += [v.cost_per_km / 1000.0, v.cost_per_hour / 3600.0, v.fixed_cost]
-    values = [x for x in values if x > 0]
-    for exp in range(7):
-        s = 10**exp
-        if all(abs(x * s - round(x * s)) <= 1e-3 * x * s and round(x * s) >= 1 for x in values):
-            return s
-    return 10**6
-
-
-@dataclass(frozen=True, slots=True)
-class _Mapping:
-    data: ProblemData
-    client_stop: list[int]  # pyvrp client index -> problem stop index
-    depot_site: list[str | None]  # pyvrp depot index -> site id (None for start/virtual end)
-    vt_index: list[int]  # pyvrp vehicle type -> problem vehicle type index
-
-
 class PyVRPEngine:
     """Routing engine on PyVRP (see the module docstring for the modelling)."""
 
@@ -122,7 +91,7 @@ class PyVRPEngine:
         routes: list[Route] = []
         stats: dict[str, object] = {"pyvrp_feasible": None}
         if candidates:
-            mapping = _build_data(problem, candidates)
+            mapping = build_data(problem, candidates)
             elapsed = time.perf_counter() - t0
             budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
             best, phases = _search(problem, mapping, candidates, max(0.05, budget), params, seed)
@@ -174,7 +143,7 @@ def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolvePara
     )
 
 
-def _run(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object) -> Result:
+def _pyvrp_solve(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object) -> Result:
     """``pyvrp.solve`` with its warnings turned into log records (they are advice, not errors)."""
     kwargs.setdefault("params", _params())
     with warnings.catch_warnings(record=True) as caught:
@@ -215,7 +184,7 @@ def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> Stopp
 
 def _search(
     problem: RoutingProblem,
-    mapping: _Mapping,
+    mapping: PyVRPData,
     candidates: list[int],
     budget: float,
     params: SolveParams,
@@ -232,16 +201,14 @@ def _search(
     t0 = time.perf_counter()
     phases: list[str] = []
     relaxed = (
-        _build_data(problem, candidates, relax_day_limit=True)
-        if _day_limit_binds(problem)
-        else None
+        build_data(problem, candidates, relax_day_limit=True) if _day_limit_binds(problem) else None
     )
     first_budget = budget * (1.0 - RELAXED_SHARE) if relaxed is not None else budget
     best: pyvrp.Solution | None = None
     required = False
     if _fleet_may_suffice(problem, candidates):
         data = mapping.data
-        res = _run(
+        res = _pyvrp_solve(
             data.replace(clients=[_with_required(c) for c in data.clients()]),
             _stop(first_budget, params, GIVE_UP_SHARE * budget),
             seed,
@@ -251,7 +218,7 @@ def _search(
             best, required = res.best, True
     if best is None:
         remaining = max(0.05, first_budget - (time.perf_counter() - t0))
-        res = _run(mapping.data, _stop(remaining, params, None), seed)
+        res = _pyvrp_solve(mapping.data, _stop(remaining, params, None), seed)
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
     if relaxed is None:
@@ -264,7 +231,7 @@ def _search(
     tracker = _DayLimitTracker(limits)
     init = _transfer(best, data) if best.is_feasible() else None
     remaining = max(0.05, budget - (time.perf_counter() - t0))
-    res = _run(
+    res = _pyvrp_solve(
         data,
         _stop(remaining, params, None),
         seed + 1,
@@ -326,7 +293,7 @@ def _transfer(sol: pyvrp.Solution, data: ProblemData) -> pyvrp.Solution:
 
 def _day_limit_binds(problem: RoutingProblem) -> bool:
     return any(
-        v.count > 0 and _trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
+        v.count > 0 and trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
         for v in problem.vehicle_types
     )
 
@@ -349,231 +316,16 @@ def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
     total = sum(problem.stops[i].load_kg for i in candidates)
     room = 0
     for v in problem.vehicle_types:
-        cap, trips = _trip_capacity(v)
+        cap, trips = trip_capacity(v)
         if trips is None:
             return True
         room += v.count * cap * trips
     return total <= room
 
 
-def _trip_capacity(vt: VehicleType, *, relax: bool = False) -> tuple[int, int | None]:
-    """(capacity per trip, max trips) used in PyVRP, honouring the daily load limit.
-
-    With ``relax`` the trips keep the full capacity (the daily limit is then checked outside).
-    """
-    cap, trips = vt.capacity_kg, vt.max_trips
-    day = vt.max_load_per_day_kg
-    if day is not None and (trips is None or day < cap * trips):
-        if relax:
-            k = math.ceil(day / cap) if cap > 0 else 1
-            return min(cap, day), k if trips is None else min(k, trips)
-        if day <= cap:
-            return day, 1 if trips is None else min(trips, 1)
-        k = math.ceil(day / cap) if cap > 0 else 1
-        if trips is not None:
-            k = min(k, trips)
-        return day // k, k
-    return cap, trips
-
-
-def _build_data(
-    problem: RoutingProblem, candidates: list[int], *, relax_day_limit: bool = False
-) -> _Mapping:
-    scale = _cost_scale(problem)
-    horizon = int(problem.horizon_s or 86_400)
-    vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
-
-    # --- locations and depots -------------------------------------------------------------
-    src: list[int] = []  # pyvrp location -> problem location (-1 virtual)
-    depots: list[Depot] = []
-    depot_site: list[str | None] = []
-    start_depot: dict[str, int] = {}
-    reload_depot: dict[str, int] = {}
-    lunches = [v.lunch for _, v in vts if v.lunch is not None]
-
-    def add_loc(loc: int) -> int:
-        src.append(loc)
-        return len(src) - 1
-
-    for _, v in vts:
-        if v.depot not in start_depot:
-            site = problem.site(v.depot)
-            start_depot[v.depot] = len(depots)
-            depots.append(Depot(add_loc(site.location), 0, horizon, 0, name=f"start:{site.id}"))
-            depot_site.append(None)
-    for _, v in vts:
-        if v.max_trips == 1:
-            continue  # no reloads: only the final unload, modelled by the end depot
-        for u in v.unload_sites:
-            if u in reload_depot:
-                continue
-            site = problem.site(u)
-            close = site.close_s
-            for lunch in lunches:
-                close = _lunch_close(close, site.open_s, lunch)
-            reload_depot[u] = len(depots)
-            depots.append(
-                Depot(add_loc(site.location), site.open_s, close, site.unload_s, name=site.id)
-            )
-            depot_site.append(u)
-    end_depot: dict[int, int] = {}
-    end_loc: dict[int, int] = {}
-    for i, v in vts:
-        if _ends_at_depot(problem, v):
-            end_depot[i] = start_depot[v.depot]
-            continue
-        b = v.lunch.duration_s if v.lunch is not None else 0
-        end_depot[i] = len(depots)
-        end_loc[i] = add_loc(-1)
-        depots.append(Depot(end_loc[i], 0, max(0, v.shift_end_s - b), 0, name=f"end:{v.id}"))
-        depot_site.append(None)
-
-    # --- clients --------------------------------------------------------------------------
-    base_prize = math.ceil(problem.route_cost_bound * scale) + 1
-    base_prize = min(base_prize, 1 << 40)
-    clients: list[Client] = []
-    client_loc: list[int] = []
-    for si in candidates:
-        s = problem.stops[si]
-        close = s.tw_close_s
-        for v in problem.vehicle_types:
-            if v.lunch is not None and s.allows(v.id):
-                close = _lunch_close(close, s.tw_open_s, v.lunch)
-        loc = add_loc(s.location)
-        client_loc.append(loc)
-        clients.append(
-            Client(
-                loc,
-                pickup=[s.load_kg],
-                service_duration=s.service_s,
-                tw_early=s.tw_open_s,
-                tw_late=close,
-                prize=min(base_prize * s.priority, 1 << 42),
-                required=False,
-                name=s.id,
-            )
-        )
-
-    # --- matrices per (profile, forbidden stops) -------------------------------------------
-    src_arr = np.asarray(src)
-    real = src_arr >= 0
-    big_t = 4 * horizon + 1_000_000
-    profile_key: dict[tuple[int, frozenset[int]], int] = {}
-    dist_mats: list[np.ndarray] = []
-    dur_mats: list[np.ndarray] = []
-    vehicle_types: list[PVehicleType] = []
-    vt_index: list[int] = []
-    for i, v in vts:
-        forbidden = frozenset(
-            c for c, si in enumerate(candidates) if not problem.stops[si].allows(v.id)
-        )
-        key = (v.profile, forbidden)
-        if key not in profile_key:
-            profile_key[key] = len(dist_mats)
-            dist_m, dur_m = _matrices(problem, v.profile, src_arr, real, vts, end_loc)
-            big_d = int(dist_m.max(initial=0)) * 4 + 1
-            for c in forbidden:
-                loc = client_loc[c]
-                dur_m[loc, :] = big_t
-                dur_m[:, loc] = big_t
-                dist_m[loc, :] = big_d
-                dist_m[:, loc] = big_d
-                dur_m[loc, loc] = 0
-                dist_m[loc, loc] = 0
-            dist_mats.append(dist_m)
-            dur_mats.append(dur_m)
-        b = v.lunch.duration_s if v.lunch is not None else 0
-        cap, trips = _trip_capacity(v, relax=relax_day_limit)
-        assert v.max_duration_s is not None
-        kwargs: dict[str, object] = {}
-        if trips is not None:
-            kwargs["max_reloads"] = max(0, trips - 1)
-        start_late = v.shift_end_s
-        if v.lunch is not None:
-            start_late = min(start_late, v.lunch.latest_start_s)
-        fixed = v.fixed_cost + problem.vehicle_weight
-        vehicle_types.append(
-            PVehicleType(
-                num_available=v.count,
-                capacity=[cap],
-                start_depot=start_depot[v.depot],
-                end_depot=end_depot[i],
-                fixed_cost=round(fixed * scale),
-                tw_early=v.shift_start_s,
-                tw_late=max(v.shift_start_s, v.shift_end_s - b),
-                shift_duration=max(0, v.max_duration_s - b),
-                unit_distance_cost=round(v.cost_per_km * scale / 1000.0),
-                unit_duration_cost=round(v.cost_per_hour * scale / 3600.0),
-                profile=profile_key[key],
-                start_late=max(v.shift_start_s, start_late),
-                reload_depots=[] if trips == 1 else [reload_depot[u] for u in v.unload_sites],
-                name=v.id,
-                **kwargs,  # type: ignore[arg-type]
-            )
-        )
-        vt_index.append(i)
-
-    locations = [Location(0.0, 0.0) for _ in src]
-    data = ProblemData(locations, clients, depots, vehicle_types, dist_mats, dur_mats)
-    return _Mapping(data, list(candidates), depot_site, vt_index)
-
-
-def _ends_at_depot(problem: RoutingProblem, v: VehicleType) -> bool:
-    """Whether the final unload can be the depot itself at no cost (single trip, the depot is
-    an unload site with no unload time, open the whole shift): then the route simply ends at the
-    start depot, as in a plain CVRP, and the scheduler adds the zero-cost unload there."""
-    if v.max_trips != 1 or v.depot not in v.unload_sites:
-        return False
-    site = problem.site(v.depot)
-    return site.unload_s == 0 and site.open_s <= v.shift_start_s and site.close_s >= v.shift_end_s
-
-
-def _matrices(
-    problem: RoutingProblem,
-    profile: int,
-    src: np.ndarray,
-    real: np.ndarray,
-    vts: list[tuple[int, VehicleType]],
-    end_loc: dict[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance and duration matrices over PyVRP locations for one travel profile."""
-    dist = problem.distance_m[profile]
-    dur = problem.duration_s[profile]
-    idx = np.where(real, src, 0)
-    dist_m = dist[np.ix_(idx, idx)].astype(np.int64)
-    dur_m = dur[np.ix_(idx, idx)].astype(np.int64)
-    for i, v in vts:
-        if i not in end_loc:
-            continue
-        e = end_loc[i]
-        depot = problem.site(v.depot).location
-        best_cost = np.full(len(src), np.inf)
-        col_d = np.zeros(len(src), dtype=np.int64)
-        col_t = np.zeros(len(src), dtype=np.int64)
-        for u in v.unload_sites:
-            site = problem.site(u)
-            d = dist[idx, site.location] + dist[site.location, depot]
-            t = dur[idx, site.location] + site.unload_s + dur[site.location, depot]
-            c = v.cost_per_km * d / 1000.0 + v.cost_per_hour * t / 3600.0 + 1e-9 * d
-            better = c < best_cost
-            best_cost = np.where(better, c, best_cost)
-            col_d = np.where(better, d, col_d)
-            col_t = np.where(better, t, col_t)
-        dist_m[:, e] = col_d
-        dur_m[:, e] = col_t
-        dist_m[e, :] = 0
-        dur_m[e, :] = 0
-    # virtual ends are never left and never reached from one another
-    for e in end_loc.values():
-        for e2 in end_loc.values():
-            dist_m[e, e2] = 0
-            dur_m[e, e2] = 0
-    return dist_m, dur_m
-
-
 def _convert(
     problem: RoutingProblem,
-    mapping: _Mapping,
+    mapping: PyVRPData,
     best: pyvrp.Solution,
     unserved: dict[str, UnservedReason],
     reason: UnservedReason,
