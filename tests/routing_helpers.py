@@ -26,7 +26,7 @@ def truck(**kw: object) -> VehicleType:
         "unload_sites": ("st",),
         "shift_start_s": 0,
         "shift_end_s": 20_000,
-        "cost_per_km": 1.0,
+        "cost_cny_per_km": 1.0,
     }
     base.update(kw)
     return VehicleType(**base)  # type: ignore[arg-type]

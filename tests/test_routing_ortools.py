@@ -41,10 +41,10 @@ def test_reload_appears_when_capacity_binds():
     assert route.n_unloads == 2  # one reload on the way, one final unload
     assert max(v.load_after_kg for v in route.visits) == 10
     assert route.distance_m == 8000  # optimum: 0-3-2-0 (reload) -1-0
-    assert sol.cost == pytest.approx(8.0)
+    assert sol.cost_cny == pytest.approx(8.0)
     loose = _solve(problem.replace(vehicle_types=[_vt(capacity_kg=15)]))
     assert loose.routes[0].n_unloads == 1
-    assert loose.cost == pytest.approx(6.0)
+    assert loose.cost_cny == pytest.approx(6.0)
 
 
 def test_every_route_ends_empty_at_the_best_allowed_site():
@@ -82,7 +82,7 @@ def test_seeded_solves_are_exact_and_repeatable():
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(capacity_kg=12)])
     sols = [_solve(problem) for _ in range(2)]
     # 3+3 km out and back to the right (12 kg), 2+2 to the left (8 kg): 10 km in total
-    assert [s.cost for s in sols] == [10.0, 10.0]
+    assert [s.cost_cny for s in sols] == [10.0, 10.0]
     assert sols[0].routes == sols[1].routes
 
 
@@ -101,10 +101,10 @@ def test_time_windows_bind():
 def test_time_windows_force_a_second_vehicle():
     dur, dist = _line([0, 2, -2])
     stops = [Stop("A", 1, 1, tw_close_s=300), Stop("B", 2, 1, tw_close_s=300)]
-    problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(count=2, fixed_cost=10.0)])
+    problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(count=2, fixed_cost_cny=10.0)])
     sol = _solve(problem)
     assert len(sol.routes) == 2
-    assert sol.cost == pytest.approx(2 * 10 + 8)
+    assert sol.cost_cny == pytest.approx(2 * 10 + 8)
     loose = _solve(problem.replace(stops=[Stop("A", 1, 1), Stop("B", 2, 1)]))
     assert len(loose.routes) == 1
 
@@ -118,7 +118,7 @@ def test_lunch_lies_inside_its_window_and_binds():
         Stop("A", 1, 1, service_s=600, tw_open_s=36_000, tw_close_s=37_200),
         Stop("B", 2, 1, service_s=600, tw_open_s=40_500, tw_close_s=41_400),
     ]
-    vt = _vt(shift_start_s=8 * 3600, shift_end_s=16 * 3600, lunch=lunch, cost_per_hour=30.0)
+    vt = _vt(shift_start_s=8 * 3600, shift_end_s=16 * 3600, lunch=lunch, cost_cny_per_h=30.0)
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt]), LUNCH_PARAMS)
     assert sol.unserved == ()
     route = sol.routes[0]
@@ -140,7 +140,7 @@ def test_lunch_keeps_a_short_route_on_duty():
         shift_start_s=6 * 3600,
         shift_end_s=16 * 3600,
         lunch=Lunch(3600, 11 * 3600, 13 * 3600),
-        cost_per_hour=10.0,
+        cost_cny_per_h=10.0,
     )
     stop = Stop("A", 1, 1, tw_open_s=6 * 3600, tw_close_s=6 * 3600 + 600)
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], [stop], [vt]), LUNCH_PARAMS)
@@ -152,7 +152,7 @@ def test_lunch_keeps_a_short_route_on_duty():
 def test_access_class_binds():
     dur, dist = _line([0, 1, 2])
     stops = [Stop("lane", 1, 1, allowed_vehicle_types=frozenset({"small"})), Stop("road", 2, 1)]
-    fleet = [_vt(id="big", fixed_cost=1.0), _vt(id="small", fixed_cost=100.0)]
+    fleet = [_vt(id="big", fixed_cost_cny=1.0), _vt(id="small", fixed_cost_cny=100.0)]
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, fleet))
     # the expensive small truck is needed for the lane; it takes the road stop too
     assert [(r.vehicle_type, sorted(r.stop_ids)) for r in sol.routes] == [
@@ -180,7 +180,7 @@ def test_lowest_priority_dropped_first():
     assert [u.stop_id for u in sol.unserved] == ["P1"]
     assert sol.unserved[0].reason is UnservedReason.FLEET_EXHAUSTED
     assert sorted(sol.routes[0].stop_ids) == ["P2", "P3"]
-    assert objective(problem, sol) == pytest.approx(sol.cost + problem.unserved_penalty("P1"))
+    assert objective(problem, sol) == pytest.approx(sol.cost_cny + problem.unserved_penalty("P1"))
 
 
 def test_unreachable_stops_are_reported_with_reasons():
@@ -201,11 +201,11 @@ def test_unreachable_stops_are_reported_with_reasons():
 def test_daily_limits_bind():
     dur, dist = _line([0, 1, 2, 3])
     stops = [Stop(f"S{i}", i, 4) for i in (1, 2, 3)]
-    two = [_vt(count=2, capacity_kg=100, max_load_per_day_kg=8, fixed_cost=5.0)]
+    two = [_vt(count=2, capacity_kg=100, max_load_per_day_kg=8, fixed_cost_cny=5.0)]
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, two))
     assert len(sol.routes) == 2
     assert all(sum(4 for _ in r.stop_ids) <= 8 for r in sol.routes)
-    stops_cap = [_vt(count=2, max_stops=1, fixed_cost=5.0)]
+    stops_cap = [_vt(count=2, max_stops=1, fixed_cost_cny=5.0)]
     sol2 = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, stops_cap))
     assert len(sol2.unserved) == 1
     assert all(len(r.stop_ids) == 1 for r in sol2.routes)
@@ -215,7 +215,7 @@ def test_max_duration_binds():
     dur, dist = _line([0, 10, -10])
     stops = [Stop("E", 1, 1), Stop("W", 2, 1)]
     # a single route E+W lasts 40 min = 2400 s; the limit forces two vehicles
-    vt = _vt(count=2, max_duration_s=1500, fixed_cost=1.0)
+    vt = _vt(count=2, max_duration_s=1500, fixed_cost_cny=1.0)
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt]))
     assert len(sol.routes) == 2
     assert all(r.duration_s <= 1500 for r in sol.routes)
@@ -223,17 +223,19 @@ def test_max_duration_binds():
 
 def test_cost_per_hour_and_fixed_cost_are_charged():
     dur, dist = _line([0, 3])
-    vt = _vt(fixed_cost=50.0, cost_per_km=2.0, cost_per_hour=36.0)
+    vt = _vt(fixed_cost_cny=50.0, cost_cny_per_km=2.0, cost_cny_per_h=36.0)
     sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], [Stop("A", 1, 1, service_s=120)], [vt]))
     # 6 km, 360 s driving + 120 s service = 480 s
-    assert sol.cost == pytest.approx(50.0 + 2.0 * 6 + 36.0 * 480 / 3600)
+    assert sol.cost_cny == pytest.approx(50.0 + 2.0 * 6 + 36.0 * 480 / 3600)
 
 
 def test_minimise_vehicles_first():
     dur, dist = _line([0, 5, -5])
     # one truck doing both waits 2100 s for W; two trucks are cheaper at 100 CNY per hour
     stops = [Stop("E", 1, 1, tw_close_s=600), Stop("W", 2, 1, tw_open_s=3000)]
-    problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(count=2, cost_per_hour=100.0)])
+    problem = RoutingProblem(
+        dur, dist, [Site("st", 0)], stops, [_vt(count=2, cost_cny_per_h=100.0)]
+    )
     assert len(_solve(problem).routes) == 2
     fewer = _solve(problem.replace(minimise_vehicles_first=True))
     assert len(fewer.routes) == 1
@@ -247,7 +249,7 @@ def test_engine_options_and_registry_solve():
     for meta in ("GUIDED_LOCAL_SEARCH", "ITERATED_LOCAL_SEARCH"):
         params = SolveParams(time_limit_s=20, max_iterations=50, options={"metaheuristic": meta})
         sol = solve(problem, params, engine="ortools")
-        assert sol.cost == pytest.approx(4.0)
+        assert sol.cost_cny == pytest.approx(4.0)
     with pytest.raises(ValueError, match="unknown metaheuristic"):
         OrToolsEngine().solve(
             problem, SolveParams(time_limit_s=1, options={"metaheuristic": "NOPE"}), seed=1
@@ -304,4 +306,4 @@ def test_polish_drops_redundant_unloads():
     route = build_route(problem, "truck", 0, seq, final_unload=False)
     polished = _clean_unloads(problem, route)
     assert [v.kind for v in polished.visits] == ["stop", "unload", "stop", "unload"]
-    assert polished.cost <= route.cost
+    assert polished.cost_cny <= route.cost_cny

@@ -39,9 +39,9 @@ def _problem(lunch: Lunch | None = None) -> RoutingProblem:
         shift_start_s=6 * 3600,
         shift_end_s=16 * 3600,
         lunch=lunch,
-        fixed_cost=100.0,
-        cost_per_km=2.0,
-        cost_per_hour=40.0,
+        fixed_cost_cny=100.0,
+        cost_cny_per_km=2.0,
+        cost_cny_per_h=40.0,
     )
     return RoutingProblem(dur, dist, [Site("st", 0, unload_s=300)], stops, [vt])
 
@@ -98,7 +98,7 @@ def _split_first_route(problem: RoutingProblem, sol: RoutingSolution) -> Routing
     a = build_route(problem, first.vehicle_type, first.vehicle_index, steps[:cut])
     b = build_route(problem, first.vehicle_type, spare, rest)
     routes = (a, b, *sol.routes[1:])
-    return dataclasses.replace(sol, routes=routes, cost=sum(r.cost for r in routes))
+    return dataclasses.replace(sol, routes=routes, cost_cny=sum(r.cost_cny for r in routes))
 
 
 def test_portfolio_picks_the_cheaper_verified_plan(monkeypatch):
@@ -107,12 +107,12 @@ def test_portfolio_picks_the_cheaper_verified_plan(monkeypatch):
     worse = _split_first_route(problem, good)
     assert verify(problem, good) == []
     assert verify(problem, worse) == []
-    assert worse.cost > good.cost
+    assert worse.cost_cny > good.cost_cny
     engine = _with_fakes(monkeypatch, {"a": _Fixed("a", good), "b": _Fixed("b", worse)})
     sol = engine.solve(problem, PARAMS, seed=1)
     assert sol.stats["winner"] == "a"
     assert sol.routes == good.routes
-    assert sol.stats["engines"]["b"]["cost"] == pytest.approx(worse.cost)
+    assert sol.stats["engines"]["b"]["cost"] == pytest.approx(worse.cost_cny)
     # the order of the engines does not matter
     engine = _with_fakes(monkeypatch, {"b": _Fixed("b", worse), "a": _Fixed("a", good)})
     assert engine.solve(problem, PARAMS, seed=1).stats["winner"] == "a"
@@ -128,7 +128,7 @@ def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
         part,
         unserved=tuple(Unserved(s.id, UnservedReason.FLEET_EXHAUSTED) for s in problem.stops[:3]),
     )
-    assert part.cost < full.cost
+    assert part.cost_cny < full.cost_cny
     assert verify(problem, part) == []
     engine = _with_fakes(
         monkeypatch, {"cheap": _Fixed("cheap", part), "full": _Fixed("full", full)}
@@ -136,14 +136,16 @@ def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
     sol = engine.solve(problem, PARAMS, seed=1)
     assert sol.stats["winner"] == "full"
     assert sol.unserved == ()
-    assert sol.stats["engines"]["cheap"]["cost"] == pytest.approx(part.cost)
+    assert sol.stats["engines"]["cheap"]["cost"] == pytest.approx(part.cost_cny)
 
 
 def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, caplog):
     problem = _problem()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
-    bad_route = dataclasses.replace(good.routes[0], cost=good.routes[0].cost - 1.0)
-    invalid = dataclasses.replace(good, routes=(bad_route, *good.routes[1:]), cost=good.cost - 1.0)
+    bad_route = dataclasses.replace(good.routes[0], cost_cny=good.routes[0].cost_cny - 1.0)
+    invalid = dataclasses.replace(
+        good, routes=(bad_route, *good.routes[1:]), cost_cny=good.cost_cny - 1.0
+    )
     assert verify(problem, invalid) != []
     fakes = {"bad": _Fixed("bad", invalid), "ok": _Fixed("ok", good)}
     with caplog.at_level(logging.WARNING, logger="sanitation.engines.portfolio"):
@@ -161,7 +163,7 @@ def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, 
 def test_portfolio_raises_when_no_engine_is_verified(monkeypatch):
     problem = _problem()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
-    invalid = dataclasses.replace(good, cost=good.cost + 5.0)
+    invalid = dataclasses.replace(good, cost_cny=good.cost_cny + 5.0)
     fakes = {"x": _Fixed("x", invalid), "y": _Fixed("y", ValueError("bad input"))}
     with pytest.raises(VerificationError, match="no engine returned a verified solution") as info:
         _with_fakes(monkeypatch, fakes).solve(problem, PARAMS, seed=1)

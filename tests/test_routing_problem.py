@@ -22,7 +22,7 @@ def _vt(**kw: object) -> VehicleType:
         "depot": "d",
         "unload_sites": ("d",),
         "shift_end_s": 36_000,
-        "cost_per_km": 0.0,
+        "cost_cny_per_km": 0.0,
     }
     return truck(**{**base, **kw})
 
@@ -59,9 +59,9 @@ def test_unserved_penalty_exceeds_any_route_cost_and_grows_with_priority():
         M,
         [Site("d", 0)],
         [Stop("a", 1, 1, priority=1), Stop("b", 2, 1, priority=2)],
-        [_vt(fixed_cost=100, cost_per_km=5, cost_per_hour=60)],
+        [_vt(fixed_cost_cny=100, cost_cny_per_km=5, cost_cny_per_h=60)],
     )
-    assert p.unserved_penalty("a") > p.route_cost_bound
+    assert p.unserved_penalty("a") > p.route_cost_bound_cny
     assert p.unserved_penalty("b") == 2 * p.unserved_penalty("a")
 
 

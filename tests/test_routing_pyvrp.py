@@ -33,19 +33,19 @@ def test_reload_appears_when_capacity_binds():
     route = sol.routes[0]
     assert route.n_unloads == 2  # one reload on the way, one final unload
     assert route.distance_m == 8000  # optimum: 0-3-2-0 (reload) -1-0, or 0-2-3-0-1-0
-    assert sol.cost == pytest.approx(8.0)
+    assert sol.cost_cny == pytest.approx(8.0)
     # without the capacity limit a single trip of 6 km suffices
     loose = problem.replace(vehicle_types=[_vt(capacity_kg=15)])
     sol2 = _solve(loose)
     assert sol2.routes[0].n_unloads == 1
-    assert sol2.cost == pytest.approx(6.0)
+    assert sol2.cost_cny == pytest.approx(6.0)
 
 
 def test_seeded_solves_are_exact_and_repeatable():
     dur, dist = _line([0, 1, 2, 3, -1, -2])
     stops = [Stop(f"S{i}", i, 4) for i in range(1, 6)]
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(capacity_kg=12)])
-    costs = [_solve(problem, seed).cost for seed in (1, 2, 3)]
+    costs = [_solve(problem, seed).cost_cny for seed in (1, 2, 3)]
     # 3+3 km out and back to the right (12 kg), 2+2 to the left (8 kg): 10 km in total
     assert costs == [10.0, 10.0, 10.0]
 
@@ -53,11 +53,11 @@ def test_seeded_solves_are_exact_and_repeatable():
 def test_time_windows_force_a_second_vehicle():
     dur, dist = _line([0, 2, -2])
     stops = [Stop("A", 1, 1, tw_close_s=300), Stop("B", 2, 1, tw_close_s=300)]
-    vt = _vt(count=2, fixed_cost=10.0)
+    vt = _vt(count=2, fixed_cost_cny=10.0)
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
     sol = _solve(problem)
     assert len(sol.routes) == 2
-    assert sol.cost == pytest.approx(2 * 10 + 8)
+    assert sol.cost_cny == pytest.approx(2 * 10 + 8)
     loose = problem.replace(stops=[Stop("A", 1, 1), Stop("B", 2, 1)])
     assert len(_solve(loose).routes) == 1
 
@@ -65,7 +65,7 @@ def test_time_windows_force_a_second_vehicle():
 def test_lunch_is_inside_its_window_and_counted_in_the_duration():
     dur, dist = _line([0, 1])
     stops = [Stop("A", 1, 1, service_s=60, tw_open_s=3600, tw_close_s=3700)]
-    vt = _vt(lunch=Lunch(1800, 3600, 7200), cost_per_hour=36.0, cost_per_km=0.0)
+    vt = _vt(lunch=Lunch(1800, 3600, 7200), cost_cny_per_h=36.0, cost_cny_per_km=0.0)
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
     sol = _solve(problem)
     route = sol.routes[0]
@@ -73,15 +73,15 @@ def test_lunch_is_inside_its_window_and_counted_in_the_duration():
     assert 3600 <= route.lunch_start_s <= 7200 - 1800
     assert route.lunch_start_s >= route.visits[0].departure_s  # after the stop
     assert route.duration_s == 2 * S_PER_KM + 60 + 1800
-    assert sol.cost == pytest.approx(36.0 * route.duration_s / 3600)
+    assert sol.cost_cny == pytest.approx(36.0 * route.duration_s / 3600)
 
 
 def test_access_class_sends_narrow_lane_stop_to_small_truck():
     dur, dist = _line([0, 1, 2])
     small_dur = dur * 2  # small trucks use their own (slower) profile
     stops = [Stop("wide", 1, 1), Stop("narrow", 2, 1, allowed_vehicle_types=frozenset({"small"}))]
-    big = _vt(id="big", fixed_cost=1.0)
-    small = _vt(id="small", profile=1, fixed_cost=50.0)
+    big = _vt(id="big", fixed_cost_cny=1.0)
+    small = _vt(id="small", profile=1, fixed_cost_cny=50.0)
     problem = RoutingProblem([dur, small_dur], [dist, dist], [Site("st", 0)], stops, [big, small])
     sol = _solve(problem)
     by_type = {r.vehicle_type: r.stop_ids for r in sol.routes}
@@ -110,7 +110,7 @@ def test_unserved_drops_lowest_priority_first_with_reasons():
         "nobody": UnservedReason.NO_VEHICLE_TYPE,
     }
     assert sorted(sol.routes[0].stop_ids) == ["P2", "P3"]
-    assert objective(problem, sol) > problem.route_cost_bound
+    assert objective(problem, sol) > problem.route_cost_bound_cny
 
 
 def test_final_unload_goes_to_an_allowed_site_before_the_depot():
@@ -122,7 +122,7 @@ def test_final_unload_goes_to_an_allowed_site_before_the_depot():
     sol = _solve(problem)
     visits = sol.routes[0].visits
     assert [(v.kind, v.id) for v in visits] == [("stop", "A"), ("unload", "landfill")]
-    assert sol.cost == pytest.approx(8.0)
+    assert sol.cost_cny == pytest.approx(8.0)
 
 
 def test_solve_helper_verifies_and_minimise_vehicles_adds_weight():
@@ -133,20 +133,20 @@ def test_solve_helper_verifies_and_minimise_vehicles_adds_weight():
     )
     sol = solve(problem, PARAMS, seed=1, engine="pyvrp")
     assert len(sol.routes) == 1
-    assert objective(problem, sol) == pytest.approx(sol.cost + problem.vehicle_weight)
+    assert objective(problem, sol) == pytest.approx(sol.cost_cny + problem.vehicle_weight)
 
 
 def test_daily_load_limit_binds():
     dur, dist = _line([0, 1, 2, -1, -2])
     stops = [Stop(f"S{i}", i, 6) for i in range(1, 5)]
     # capacity 12 would allow 2 stops per trip and 4 in two trips; the day limit allows 2 stops
-    vt = _vt(count=2, capacity_kg=12, max_load_per_day_kg=12, fixed_cost=5.0)
+    vt = _vt(count=2, capacity_kg=12, max_load_per_day_kg=12, fixed_cost_cny=5.0)
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
     sol = _solve(problem)
     assert len(sol.routes) == 2
     assert all(len(r.stop_ids) == 2 for r in sol.routes)
-    assert sol.cost == pytest.approx(2 * 5 + 8)
-    free = problem.replace(vehicle_types=[_vt(count=2, capacity_kg=12, fixed_cost=5.0)])
+    assert sol.cost_cny == pytest.approx(2 * 5 + 8)
+    free = problem.replace(vehicle_types=[_vt(count=2, capacity_kg=12, fixed_cost_cny=5.0)])
     assert len(_solve(free).routes) == 1
 
 
@@ -154,7 +154,7 @@ def test_daily_limit_above_capacity_uses_uneven_trips():
     dur, dist = _line([0, 1, 1, 1, -1, -1, -1])
     stops = [Stop(f"S{i}", i, 5) for i in range(1, 7)]
     # 15 kg a day in trips of at most 10: one trip of 10 and one of 5 per vehicle, 2 vehicles
-    vt = _vt(count=3, capacity_kg=10, max_load_per_day_kg=15, fixed_cost=100.0)
+    vt = _vt(count=3, capacity_kg=10, max_load_per_day_kg=15, fixed_cost_cny=100.0)
     problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
     sol = _solve(problem)
     assert len(sol.routes) == 2

@@ -120,7 +120,7 @@ def to_problem(inst: SolomonInstance) -> RoutingProblem:
         unload_sites=("depot",),
         shift_start_s=inst.ready[0] * SCALE,
         shift_end_s=horizon,
-        cost_per_km=1000.0,
+        cost_cny_per_km=1000.0,
         max_trips=1,
     )
     site = Site("depot", 0, 0, horizon, 0)

@@ -186,7 +186,7 @@ class PortfolioEngine:
                         continue
                     violations = verify(problem, sol)
                     entry = {
-                        "cost": sol.cost,
+                        "cost": sol.cost_cny,
                         "objective": objective(problem, sol),
                         "seconds": sol.seconds,
                         "n_vehicles": sol.n_vehicles,

@@ -131,9 +131,9 @@ def build_station_day(
                 shift_end_s=vtype.shift_end_s,
                 max_duration_s=vtype.max_duration_s,
                 lunch=lunch,
-                fixed_cost=vtype.fixed_cost_cny_per_day,
-                cost_per_km=vtype.cost_per_km_cny,
-                cost_per_hour=vtype.cost_per_hour_cny,
+                fixed_cost_cny=vtype.fixed_cost_cny_per_day,
+                cost_cny_per_km=vtype.cost_per_km_cny,
+                cost_cny_per_h=vtype.cost_per_hour_cny,
             )
         )
     stops = []
@@ -241,7 +241,7 @@ def routes_out(
                 fixed_cost_cny=round(vtype.fixed_cost_cny_per_day, 2),
                 distance_cost_cny=round(distance_cost, 2),
                 time_cost_cny=round(time_cost, 2),
-                cost_cny=round(route.cost, 2),
+                cost_cny=round(route.cost_cny, 2),
                 fuel_l=round(fuel, 2),
                 co2_kg=round(fuel * co2_factor, 2),
                 visits=visits,

@@ -373,7 +373,7 @@ def _day_out(
                 trucks_used=len(station_routes),
                 engine=str(result.solution.stats.get("winner", result.solution.engine)),
                 solve_seconds=round(result.seconds, 2),
-                cost_cny=round(result.solution.cost, 2),
+                cost_cny=round(result.solution.cost_cny, 2),
             )
         )
     transfer_problem = build_transfer_problem(

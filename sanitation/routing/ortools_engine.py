@@ -2,9 +2,9 @@
 
 Model (nodes are depots, stops, unload-site copies and merged final unloads):
 
-- **Cost.** Arc cost per vehicle = ``cost_per_km`` x distance of the vehicle's profile; the
-  ``cost_per_hour`` is a span cost on the time dimension (route hours run from depot departure to
-  depot return, waiting and lunch included); ``fixed_cost`` (+ ``vehicle_weight`` when
+- **Cost.** Arc cost per vehicle = ``cost_cny_per_km`` x distance of the vehicle's profile; the
+  ``cost_cny_per_h`` is a span cost on the time dimension (route hours run from depot departure to
+  depot return, waiting and lunch included); ``fixed_cost_cny`` (+ ``vehicle_weight`` when
   ``minimise_vehicles_first``) is the vehicle's fixed cost. Money is scaled to integers by one
   power of ten (`_cost_scale`), the largest that cannot overflow.
 - **Reloads.** Each unload site a vehicle type may use gets ``K`` optional copies (disjunction,
@@ -101,7 +101,7 @@ def _clean_unloads(problem: RoutingProblem, route: Route) -> Route:
         other = build_route(problem, vt, route.vehicle_index, seq, final_unload=True)
     except ScheduleError:
         return route
-    return other if other.cost <= route.cost + 1e-9 else route
+    return other if other.cost_cny <= route.cost_cny + 1e-9 else route
 
 
 def _enum(enum_type: Any, name: str, what: str) -> int:
@@ -172,7 +172,7 @@ class OrToolsEngine:
                 unserved=tuple(
                     Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons)
                 ),
-                cost=0.0,
+                cost_cny=0.0,
                 engine=self.name,
                 seconds=time.perf_counter() - t0,
                 stats={"seed": seed, "nodes": len(layout.nodes)},
@@ -191,7 +191,7 @@ class OrToolsEngine:
             run_stats.append(stats)
             if routes is None:
                 continue
-            value = sum(r.cost for r in routes)
+            value = sum(r.cost_cny for r in routes)
             value += problem.vehicle_weight * len(routes)
             value += sum(problem.unserved_penalty(problem.stops[si]) for si in dropped)
             runs.append((value, routes, dropped, stats))
@@ -211,7 +211,7 @@ class OrToolsEngine:
         return RoutingSolution(
             routes=tuple(best_routes),
             unserved=unserved,
-            cost=sum(r.cost for r in best_routes),
+            cost_cny=sum(r.cost_cny for r in best_routes),
             engine=self.name,
             seconds=time.perf_counter() - t0,
             stats=stats_all,

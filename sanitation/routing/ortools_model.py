@@ -71,7 +71,7 @@ def cny_scale_within_int64(problem: RoutingProblem) -> int:
     OR-Tools' objective is one int64: every cost, the vehicle weight and every unserved penalty
     are multiplied by this scale.
     """
-    total = problem.route_cost_bound + problem.vehicle_weight * problem.n_vehicles
+    total = problem.route_cost_bound_cny + problem.vehicle_weight * problem.n_vehicles
     total += sum(problem.unserved_penalty(s) for s in problem.stops)
     scale = 1_000_000
     while scale > 1 and scale * max(total, 1.0) * 4 > _INT_BUDGET:
@@ -316,22 +316,22 @@ def _add_costs_and_time(layout: ModelLayout, routing: pywrapcp.RoutingModel) -> 
             transit[veh.start_node, veh.end_node] = 0
         time_cb[prof] = routing.RegisterTransitMatrix(transit.tolist())
 
-    # arc costs per (profile, cost_per_km)
+    # arc costs per (profile, cost_cny_per_km)
     cost_cb: dict[tuple[int, float], int] = {}
     copies = [n for ns in layout.copy_nodes.values() for n in ns]
     for v_i, veh in enumerate(layout.vehicles):
         vt = layout.vehicle_type(veh)
-        key = (vt.profile, vt.cost_per_km)
+        key = (vt.profile, vt.cost_cny_per_km)
         if key not in cost_cb:
-            per_m = scale * vt.cost_per_km / 1000.0
+            per_m = scale * vt.cost_cny_per_km / 1000.0
             arc = np.rint(dist[vt.profile] * per_m).astype(np.int64)
             # a token price (0.01 CNY) per unload copy entered: no free redundant unloads
             arc[:, copies] += max(1, round(0.01 * scale))
             cost_cb[key] = routing.RegisterTransitMatrix(arc.tolist())
         routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], v_i)
         tail_s, tail_m = layout.tail(veh)
-        fixed = vt.fixed_cost + p.vehicle_weight
-        fixed += vt.cost_per_km * tail_m / 1000.0 + vt.cost_per_hour * tail_s / 3600.0
+        fixed = vt.fixed_cost_cny + p.vehicle_weight
+        fixed += vt.cost_cny_per_km * tail_m / 1000.0 + vt.cost_cny_per_h * tail_s / 3600.0
         routing.SetFixedCostOfVehicle(round(scale * fixed), v_i)
 
     horizon = 1 + int(
@@ -452,7 +452,7 @@ def _constrain_vehicles(
         end_hi = min(vt.shift_end_s - tail_s, final.close_s)
         time_dim.CumulVar(end).SetRange(end_lo, max(end_lo, end_hi))
         time_dim.SetSpanUpperBoundForVehicle(max(0, vt.route_time_limit_s - tail_s), v_i)
-        coef = round(scale * vt.cost_per_hour / 3600.0)
+        coef = round(scale * vt.cost_cny_per_h / 3600.0)
         if coef:
             time_dim.SetSpanCostCoefficientForVehicle(coef, v_i)
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(end))
@@ -567,7 +567,7 @@ class BuiltModel:
             lunch_after_visit=lunch_after,
             distance_m=distance,
             duration_s=duration,
-            cost=vt.route_cost(distance, duration),
+            cost_cny=vt.route_cost_cny(distance, duration),
         )
 
     def copies_used(self, assignment: pywrapcp.Assignment) -> int:

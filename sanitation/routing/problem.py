@@ -18,11 +18,11 @@ Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
 - Optional limits per vehicle: ``max_trips`` (unloads), ``max_load_per_day_kg`` (total collected),
   ``max_stops``.
 - Stop access: ``allowed_vehicle_types`` (None = any type).
-- Route cost: ``fixed_cost + cost_per_km * km + cost_per_hour * hours`` with hours from depot
-  departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used vehicle
-  when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the penalty
-  is larger than any set of routes can cost and grows linearly with priority, so lower-priority
-  stops are dropped first and a stop is only dropped when no plan can serve it.
+- Route cost (CNY): ``fixed_cost_cny + cost_cny_per_km * km + cost_cny_per_h * hours`` with hours
+  from depot departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used
+  vehicle when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the
+  penalty is larger than any set of routes can cost and grows linearly with priority, so
+  lower-priority stops are dropped first and a stop is only dropped when no plan can serve it.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class VehicleType:
         Longest route (depot departure to return, seconds); None = shift length.
     lunch
         The lunch break, or None.
-    fixed_cost, cost_per_km, cost_per_hour
+    fixed_cost_cny, cost_cny_per_km, cost_cny_per_h
         CNY per used vehicle-day, per km driven, per route hour.
     max_trips
         Most unloads per day, or None.
@@ -203,9 +203,9 @@ class VehicleType:
     shift_end_s: int = 86_400
     max_duration_s: int | None = None
     lunch: Lunch | None = None
-    fixed_cost: float = 0.0
-    cost_per_km: float = 0.0
-    cost_per_hour: float = 0.0
+    fixed_cost_cny: float = 0.0
+    cost_cny_per_km: float = 0.0
+    cost_cny_per_h: float = 0.0
     max_trips: int | None = None
     max_load_per_day_kg: int | None = None
     max_stops: int | None = None
@@ -224,9 +224,9 @@ class VehicleType:
             self.shift_start_s <= self.shift_end_s, who, "shift_start_s must be <= shift_end_s."
         )
         _require(self.max_duration_s >= 0, who, "max_duration_s must be >= 0.")
-        _require(self.fixed_cost >= 0, who, "fixed_cost must be >= 0.")
-        _require(self.cost_per_km >= 0, who, "cost_per_km must be >= 0.")
-        _require(self.cost_per_hour >= 0, who, "cost_per_hour must be >= 0.")
+        _require(self.fixed_cost_cny >= 0, who, "fixed_cost_cny must be >= 0.")
+        _require(self.cost_cny_per_km >= 0, who, "cost_cny_per_km must be >= 0.")
+        _require(self.cost_cny_per_h >= 0, who, "cost_cny_per_h must be >= 0.")
         for name in ("max_trips", "max_load_per_day_kg", "max_stops"):
             value = getattr(self, name)
             _require(value is None or value >= 0, who, f"{name} must be >= 0 or None.")
@@ -243,12 +243,12 @@ class VehicleType:
         """The binding limit on route duration: min(max_duration_s, shift length)."""
         return min(self.max_route_duration_s, self.shift_end_s - self.shift_start_s)
 
-    def route_cost(self, distance_m: int, duration_s: int) -> float:
+    def route_cost_cny(self, distance_m: int, duration_s: int) -> float:
         """Cost (CNY) of one used vehicle driving ``distance_m`` in ``duration_s``."""
         return (
-            self.fixed_cost
-            + self.cost_per_km * distance_m / 1000.0
-            + self.cost_per_hour * duration_s / 3600.0
+            self.fixed_cost_cny
+            + self.cost_cny_per_km * distance_m / 1000.0
+            + self.cost_cny_per_h * duration_s / 3600.0
         )
 
 
@@ -401,7 +401,7 @@ class RoutingProblem:
 
     # -- objective -----------------------------------------------------------------------------
     @property
-    def route_cost_bound(self) -> float:
+    def route_cost_bound_cny(self) -> float:
         """An upper bound (CNY) on the total cost of any set of routes of this problem."""
         n_legs = 2 * len(self.stops) + 2
         total = 0.0
@@ -409,8 +409,8 @@ class RoutingProblem:
             if v.count == 0:
                 continue
             max_km = float(self.distance_m[v.profile].max(initial=0)) / 1000.0
-            per_vehicle = v.fixed_cost + v.cost_per_hour * v.route_time_limit_s / 3600.0
-            total += v.count * per_vehicle + v.cost_per_km * n_legs * max_km
+            per_vehicle = v.fixed_cost_cny + v.cost_cny_per_h * v.route_time_limit_s / 3600.0
+            total += v.count * per_vehicle + v.cost_cny_per_km * n_legs * max_km
         return total
 
     @property
@@ -418,12 +418,12 @@ class RoutingProblem:
         """Objective weight per used vehicle: above any route cost if minimising vehicles first."""
         if not self.minimise_vehicles_first:
             return 0.0
-        return float(np.ceil(self.route_cost_bound)) + 1.0
+        return float(np.ceil(self.route_cost_bound_cny)) + 1.0
 
     def unserved_penalty(self, stop: Stop | str) -> float:
         """Objective penalty for leaving ``stop`` unserved: above any plan's cost, x priority."""
         s = self.stop(stop) if isinstance(stop, str) else stop
-        base = float(np.ceil(self.route_cost_bound)) + 1.0
+        base = float(np.ceil(self.route_cost_bound_cny)) + 1.0
         return base * (self.n_vehicles + 1) * s.priority
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:

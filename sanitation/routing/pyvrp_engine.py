@@ -113,11 +113,11 @@ class PyVRPEngine:
         out_unserved = tuple(
             Unserved(s.id, unserved[s.id]) for s in problem.stops if s.id in unserved
         )
-        cost = sum(r.cost for r in routes)
+        cost = sum(r.cost_cny for r in routes)
         return RoutingSolution(
             routes=tuple(routes),
             unserved=out_unserved,
-            cost=cost,
+            cost_cny=cost,
             engine=self.name,
             seconds=time.perf_counter() - t0,
             stats=stats,

@@ -50,7 +50,7 @@ def cny_scale_for_integral_costs(problem: RoutingProblem) -> int:
     """
     values: list[float] = []
     for v in problem.vehicle_types:
-        values += [v.cost_per_km / 1000.0, v.cost_per_hour / 3600.0, v.fixed_cost]
+        values += [v.cost_cny_per_km / 1000.0, v.cost_cny_per_h / 3600.0, v.fixed_cost_cny]
     values = [x for x in values if x > 0]
     for exp in range(7):
         s = 10**exp
@@ -149,7 +149,7 @@ def _clients(
     problem: RoutingProblem, candidates: list[int], scale: int, depots: _Depots
 ) -> tuple[list[Client], list[int]]:
     """Optional clients with priority prizes (windows tightened for lunch); their locations."""
-    base_prize = math.ceil(problem.route_cost_bound * scale) + 1
+    base_prize = math.ceil(problem.route_cost_bound_cny * scale) + 1
     base_prize = min(base_prize, 1 << 40)
     clients: list[Client] = []
     client_loc: list[int] = []
@@ -192,7 +192,7 @@ def _vehicle_type(
     start_late = v.shift_end_s
     if v.lunch is not None:
         start_late = min(start_late, v.lunch.latest_start_s)
-    fixed = v.fixed_cost + problem.vehicle_weight
+    fixed = v.fixed_cost_cny + problem.vehicle_weight
     return PVehicleType(
         num_available=v.count,
         capacity=[cap],
@@ -202,8 +202,8 @@ def _vehicle_type(
         tw_early=v.shift_start_s,
         tw_late=max(v.shift_start_s, v.shift_end_s - b),
         shift_duration=max(0, v.max_route_duration_s - b),
-        unit_distance_cost=round(v.cost_per_km * scale / 1000.0),
-        unit_duration_cost=round(v.cost_per_hour * scale / 3600.0),
+        unit_distance_cost=round(v.cost_cny_per_km * scale / 1000.0),
+        unit_duration_cost=round(v.cost_cny_per_h * scale / 3600.0),
         profile=profile,
         start_late=max(v.shift_start_s, start_late),
         reload_depots=[] if trips == 1 else [depots.reload_depot[u] for u in v.unload_sites],
@@ -298,7 +298,7 @@ def _matrices(
             site = problem.site(u)
             d = dist[idx, site.location] + dist[site.location, depot]
             t = dur[idx, site.location] + site.unload_s + dur[site.location, depot]
-            c = v.cost_per_km * d / 1000.0 + v.cost_per_hour * t / 3600.0 + 1e-9 * d
+            c = v.cost_cny_per_km * d / 1000.0 + v.cost_cny_per_h * t / 3600.0 + 1e-9 * d
             better = c < best_cost
             best_cost = np.where(better, c, best_cost)
             col_d = np.where(better, d, col_d)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sanitation.routing.problem import RoutingProblem, VehicleType
-from sanitation.routing.solution import Route, Visit
+from sanitation.routing.solution import Route, Visit, VisitKind
 
 #: A visit of a sequence: ("stop", stop_id) or ("unload", site_id).
 Step = tuple[str, str]
@@ -33,7 +33,7 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class _Node:
-    kind: str
+    kind: VisitKind
     id: str
     location: int
     open_s: int
@@ -44,12 +44,15 @@ class _Node:
 
 @dataclass(slots=True)
 class _Pass:
+    """The outcome of one timing pass; ``too_long`` = it failed only on ``max_duration_s``."""
+
     ok: bool
     fail_pos: int
     reason: str
     visits: list[Visit]
     ret: int
     lunch_start: int | None
+    too_long: bool = False
 
 
 def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -> list[_Node]:
@@ -112,9 +115,10 @@ def _forward(
             ret = earliest
             if ret > vt.shift_end_s:
                 return _Pass(False, n, "depot return after shift end", visits, ret, lunch_start)
-            assert vt.max_duration_s is not None
-            if ret - depart > vt.max_duration_s:
-                return _Pass(False, n, "route longer than max_duration_s", visits, ret, lunch_start)
+            if ret - depart > vt.max_route_duration_s:
+                return _Pass(
+                    False, n, "route longer than max_duration_s", visits, ret, lunch_start, True
+                )
             return _Pass(True, -1, "", visits, ret, lunch_start)
         start = max(earliest, nxt.open_s)
         if start > nxt.close_s:
@@ -122,7 +126,17 @@ def _forward(
             return _Pass(False, gap + 1, f"{what} missed", visits, 0, lunch_start)
         load = load + nxt.load_kg if nxt.kind == "stop" else 0
         departure = start + nxt.service_s
-        visits.append(Visit(nxt.kind, nxt.id, nxt.location, arrival, start, departure, load))  # type: ignore[arg-type]
+        visits.append(
+            Visit(
+                kind=nxt.kind,
+                id=nxt.id,
+                location=nxt.location,
+                arrival_s=arrival,
+                start_s=start,
+                departure_s=departure,
+                load_after_kg=load,
+            )
+        )
         prev_loc, prev_dep = loc, departure
     msg = "unreachable"
     raise AssertionError(msg)
@@ -135,7 +149,7 @@ def _latest_feasible(
     lo = vt.shift_start_s
     first = _forward(problem, vt, nodes, lo, lunch_gap)
     # a longer-than-max-duration route may become feasible by leaving later
-    if not first.ok and "max_duration" not in first.reason:
+    if not first.ok and not first.too_long:
         return None
     best: tuple[int, _Pass] | None = (lo, first) if first.ok else None
     # largest departure keeping time windows / shift end feasible (monotone in departure)
@@ -144,7 +158,7 @@ def _latest_feasible(
     while lo_tw < hi:
         mid = (lo_tw + hi + 1) // 2
         p = _forward(problem, vt, nodes, mid, lunch_gap)
-        if p.ok or "max_duration" in p.reason:
+        if p.ok or p.too_long:
             lo_tw = mid
         else:
             hi = mid - 1
@@ -208,10 +222,12 @@ def build_route(
             except ScheduleError as e:
                 err = e
                 continue
-            if best is None or r.cost < best.cost:
+            if best is None or r.cost_cny < best.cost_cny:
                 best = r
         if best is None:
-            assert err is not None
+            if err is None:  # unreachable: a vehicle type has at least one unload site
+                msg = f"vehicle type {vt.id!r} has no unload site."
+                raise ScheduleError(msg)
             raise err
         return best
     return _build(problem, vt, vehicle_index, seq)
@@ -281,5 +297,5 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         lunch_after_visit=gap if vt.lunch is not None else None,
         distance_m=distance,
         duration_s=duration,
-        cost=vt.route_cost(distance, duration),
+        cost_cny=vt.route_cost_cny(distance, duration),
     )

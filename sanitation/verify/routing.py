@@ -54,7 +54,7 @@ def verify(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
     total_cost = 0.0
     for r_idx, route in enumerate(solution.routes):
         errors.extend(_verify_route(problem, route, r_idx, served, seen_vehicles))
-        total_cost += route.cost
+        total_cost += route.cost_cny
 
     unserved = Counter(u.stop_id for u in solution.unserved)
     for stop_id, n in unserved.items():
@@ -73,8 +73,8 @@ def verify(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
             errors.append(f"stop {stop.id!r}: both served and listed unserved.")
         if n_served == 0 and stop.id not in unserved:
             errors.append(f"stop {stop.id!r}: neither served nor listed unserved.")
-    if not _close(total_cost, solution.cost):
-        errors.append(f"solution: cost {solution.cost!r} != sum of route costs {total_cost!r}.")
+    if not _close(total_cost, solution.cost_cny):
+        errors.append(f"solution: cost {solution.cost_cny!r} != sum of route costs {total_cost!r}.")
     return errors
 
 
@@ -232,17 +232,16 @@ def _verify_route(
     duration = route.depot_return_s - route.depot_departure_s
     if route.duration_s != duration:
         errs.append(f"{who}: duration_s {route.duration_s} != return - departure {duration}.")
-    assert vt.max_duration_s is not None
-    if duration > vt.max_duration_s:
-        errs.append(f"{who}: duration {duration} s above max_duration_s {vt.max_duration_s}.")
+    if duration > vt.max_route_duration_s:
+        errs.append(f"{who}: duration {duration} s above max_duration_s {vt.max_route_duration_s}.")
     if n and (visits[-1].kind != "unload" or load != 0):
         errs.append(f"{who}: not empty at the end (last visit must be an unload; load {load}).")
     errs.extend(_limits(vt, who, n_unloads, day_load, n_stops))
     if route.distance_m != distance:
         errs.append(f"{who}: distance_m {route.distance_m} != recomputed {distance}.")
-    cost = vt.route_cost(distance, duration)
-    if not _close(route.cost, cost):
-        errs.append(f"{who}: cost {route.cost!r} != recomputed {cost!r}.")
+    cost = vt.route_cost_cny(distance, duration)
+    if not _close(route.cost_cny, cost):
+        errs.append(f"{who}: cost {route.cost_cny!r} != recomputed {cost!r}.")
     return errs
 
 
