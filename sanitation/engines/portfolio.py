@@ -185,9 +185,10 @@ class PortfolioEngine:
                         report[name] = {"status": "failed", "error": str(error)}
                         continue
                     violations = verify(problem, sol)
+                    value = objective(problem, sol)
                     entry = {
                         "cost": sol.cost_cny,
-                        "objective": objective(problem, sol),
+                        "objective": value,
                         "seconds": sol.seconds,
                         "n_vehicles": sol.n_vehicles,
                         "n_unserved": len(sol.unserved),
@@ -200,7 +201,7 @@ class PortfolioEngine:
                         failures.append(msg)
                         continue
                     order = self.engines.index(name)
-                    candidates.append((entry["objective"], order, name, sol))
+                    candidates.append((value, order, name, sol))
             for fut in pending:
                 name = futures[fut]
                 fut.cancel()

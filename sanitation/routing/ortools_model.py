@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from ortools.constraint_solver import pywrapcp
 
 from sanitation.routing.problem import RoutingProblem, Site, VehicleType
-from sanitation.routing.solution import Route, Visit
+from sanitation.routing.solution import Route, Visit, VisitKind
 
 logger = logging.getLogger(__name__)
 
@@ -522,6 +522,7 @@ class BuiltModel:
         load = 0
         distance = 0
         lunch_after: int | None = None
+        kind: VisitKind
         for i, (node, start_s) in enumerate(self._visited(assignment, v_i)):
             loc = table.location[node]
             travel = int(dur[prev_loc, loc])

@@ -28,9 +28,10 @@ Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -223,7 +224,7 @@ class VehicleType:
         _require(
             self.shift_start_s <= self.shift_end_s, who, "shift_start_s must be <= shift_end_s."
         )
-        _require(self.max_duration_s >= 0, who, "max_duration_s must be >= 0.")
+        _require(self.max_route_duration_s >= 0, who, "max_duration_s must be >= 0.")
         _require(self.fixed_cost_cny >= 0, who, "fixed_cost_cny must be >= 0.")
         _require(self.cost_cny_per_km >= 0, who, "cost_cny_per_km must be >= 0.")
         _require(self.cost_cny_per_h >= 0, who, "cost_cny_per_h must be >= 0.")
@@ -253,7 +254,11 @@ class VehicleType:
 
 
 def _as_matrices(value: object, name: str) -> tuple[IntMatrix, ...]:
-    arrays = [value] if isinstance(value, np.ndarray) and value.ndim == 2 else list(value)  # type: ignore[call-overload]
+    arrays = (
+        [value]
+        if isinstance(value, np.ndarray) and value.ndim == 2
+        else list(cast(Iterable[object], value))
+    )
     out: list[IntMatrix] = []
     for p, arr in enumerate(arrays):
         a = np.asarray(arr)
@@ -333,30 +338,8 @@ class RoutingProblem:
         site_index = _unique_index([s.id for s in self.sites], "Site")
         stop_index = _unique_index([s.id for s in self.stops], "Stop")
         vt_index = _unique_index([v.id for v in self.vehicle_types], "VehicleType")
-        for s in self.sites:
-            if s.location >= n:
-                msg = f"Site {s.id!r}: location {s.location} out of range (n_locations={n})."
-                raise IndexError(msg)
-        for s in self.stops:
-            if s.location >= n:
-                msg = f"Stop {s.id!r}: location {s.location} out of range (n_locations={n})."
-                raise IndexError(msg)
-            for vt in s.allowed_vehicle_types or ():
-                if vt not in vt_index:
-                    msg = f"Stop {s.id!r}: allowed_vehicle_types names unknown type {vt!r}."
-                    raise IndexError(msg)
-        for v in self.vehicle_types:
-            who = f"VehicleType {v.id!r}"
-            if v.profile >= len(dur):
-                msg = f"{who}: profile {v.profile} out of range (n_profiles={len(dur)})."
-                raise IndexError(msg)
-            if v.depot not in site_index:
-                msg = f"{who}: depot {v.depot!r} is not a site."
-                raise IndexError(msg)
-            for u in v.unload_sites:
-                if u not in site_index:
-                    msg = f"{who}: unload site {u!r} is not a site."
-                    raise IndexError(msg)
+        _check_places(self.sites, self.stops, n, vt_index)
+        _check_vehicle_types(self.vehicle_types, len(dur), site_index)
         if self.horizon_s is None:
             ends = [v.shift_end_s for v in self.vehicle_types] or [86_400]
             object.__setattr__(self, "horizon_s", max(ends))
@@ -445,7 +428,43 @@ class RoutingProblem:
         """A modified, re-validated copy (keyword names as in the constructor)."""
         kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         kwargs.update(changes)
-        return RoutingProblem(**kwargs)  # type: ignore[arg-type]
+        return RoutingProblem(**kwargs)
+
+
+def _check_places(
+    sites: Sequence[Site], stops: Sequence[Stop], n: int, vt_index: Mapping[str, int]
+) -> None:
+    """Every site and stop location is a matrix index; stops name known vehicle types."""
+    for site in sites:
+        if site.location >= n:
+            msg = f"Site {site.id!r}: location {site.location} out of range (n_locations={n})."
+            raise IndexError(msg)
+    for stop in stops:
+        if stop.location >= n:
+            msg = f"Stop {stop.id!r}: location {stop.location} out of range (n_locations={n})."
+            raise IndexError(msg)
+        for vt in stop.allowed_vehicle_types or ():
+            if vt not in vt_index:
+                msg = f"Stop {stop.id!r}: allowed_vehicle_types names unknown type {vt!r}."
+                raise IndexError(msg)
+
+
+def _check_vehicle_types(
+    vehicle_types: Sequence[VehicleType], n_profiles: int, site_index: Mapping[str, int]
+) -> None:
+    """Every vehicle type's profile, depot and unload sites exist."""
+    for v in vehicle_types:
+        who = f"VehicleType {v.id!r}"
+        if v.profile >= n_profiles:
+            msg = f"{who}: profile {v.profile} out of range (n_profiles={n_profiles})."
+            raise IndexError(msg)
+        if v.depot not in site_index:
+            msg = f"{who}: depot {v.depot!r} is not a site."
+            raise IndexError(msg)
+        for u in v.unload_sites:
+            if u not in site_index:
+                msg = f"{who}: unload site {u!r} is not a site."
+                raise IndexError(msg)
 
 
 def _unique_index(ids: Sequence[str], kind: str) -> dict[str, int]:

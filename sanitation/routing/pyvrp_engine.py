@@ -137,15 +137,23 @@ class _Deadline:
 
 def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolveParams:
     """PyVRP's settings with this engine's penalty target (and optional search callbacks)."""
-    return PSolveParams(
-        ils=IteratedLocalSearchParams(callbacks=callbacks),
-        penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE),
+    ils = (
+        IteratedLocalSearchParams()
+        if callbacks is None
+        else IteratedLocalSearchParams(callbacks=callbacks)
     )
+    return PSolveParams(ils=ils, penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE))
 
 
-def _pyvrp_solve(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object) -> Result:
+def _pyvrp_solve(
+    data: ProblemData,
+    stop: StoppingCriterion,
+    seed: int,
+    *,
+    params: PSolveParams | None = None,
+    initial_solution: pyvrp.Solution | None = None,
+) -> Result:
     """``pyvrp.solve`` with its warnings turned into log records (they are advice, not errors)."""
-    kwargs.setdefault("params", _params())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = pyvrp.solve(
@@ -154,7 +162,8 @@ def _pyvrp_solve(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs
             seed=seed,
             collect_stats=False,
             display=False,
-            **kwargs,  # type: ignore[arg-type]
+            params=params if params is not None else _params(),
+            initial_solution=initial_solution,
         )
     for w in caught:
         logger.info("pyvrp: %s", str(w.message).strip().splitlines()[0])

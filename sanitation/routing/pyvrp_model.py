@@ -53,9 +53,12 @@ def cny_scale_for_integral_costs(problem: RoutingProblem) -> int:
         values += [v.cost_cny_per_km / 1000.0, v.cost_cny_per_h / 3600.0, v.fixed_cost_cny]
     values = [x for x in values if x > 0]
     for exp in range(7):
-        s = 10**exp
-        if all(abs(x * s - round(x * s)) <= 1e-3 * x * s and round(x * s) >= 1 for x in values):
-            return s
+        scale: int = 10**exp
+        if all(
+            abs(x * scale - round(x * scale)) <= 1e-3 * x * scale and round(x * scale) >= 1
+            for x in values
+        ):
+            return scale
     return 10**6
 
 
@@ -256,7 +259,16 @@ def build_data(
             )
         )
     locations = [Location(0.0, 0.0) for _ in depots.src]
-    data = ProblemData(locations, clients, depots.depots, vehicle_types, dist_mats, dur_mats)
+    # PyVRP's stub types the matrices as ``ndarray[int, ...]`` (an int where numpy has a shape
+    # tuple), which no real array matches
+    data = ProblemData(
+        locations,
+        clients,
+        depots.depots,
+        vehicle_types,
+        dist_mats,  # type: ignore[arg-type]
+        dur_mats,  # type: ignore[arg-type]
+    )
     return PyVRPData(data, list(candidates), depots.depot_site, [i for i, _ in vts])
 
 

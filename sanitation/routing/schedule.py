@@ -262,7 +262,9 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         # gaps whose departure (without lunch, leaving at shift start) is not after the
         # latest lunch start; the last few are the useful ones
         deps = [vt.shift_start_s] + [v.departure_s for v in probe.visits]
-        usable = [g - 1 for g, d in enumerate(deps) if d <= vt.lunch.latest_start_s]
+        usable: list[int | None] = [
+            g - 1 for g, d in enumerate(deps) if d <= vt.lunch.latest_start_s
+        ]
         if not usable:
             usable = [-1]
         candidates = list(reversed(usable))[:MAX_LUNCH_CANDIDATES]
