@@ -6,45 +6,19 @@ import concurrent.futures as cf
 import dataclasses
 import logging
 
-import numpy as np
 import pytest
+from routing_helpers import twelve_points
 
 from sanitation.engines import get_engine, portfolio
 from sanitation.engines.portfolio import PortfolioEngine
 from sanitation.errors import VerificationError
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine
-from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem
 from sanitation.routing.schedule import build_route
 from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import RoutingSolution, Unserved, objective
 from sanitation.verify.routing import verify
-
-
-def _problem(lunch: Lunch | None = None) -> RoutingProblem:
-    rng = np.random.default_rng(7)
-    xy = rng.uniform(0, 8000, size=(13, 2))
-    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(-1)).astype(np.int64)
-    dur = (dist // 8).astype(np.int64)  # about 30 km/h
-    stops = [
-        Stop(f"P{i}", i, int(rng.integers(100, 600)), service_s=120, priority=1 + i % 2)
-        for i in range(1, 13)
-    ]
-    vt = VehicleType(
-        "truck",
-        count=3,
-        capacity_kg=1500,
-        depot="st",
-        unload_sites=("st",),
-        shift_start_s=6 * 3600,
-        shift_end_s=16 * 3600,
-        lunch=lunch,
-        fixed_cost_cny=100.0,
-        cost_cny_per_km=2.0,
-        cost_cny_per_h=40.0,
-    )
-    return RoutingProblem(dur, dist, [Site("st", 0, unload_s=300)], stops, [vt])
-
 
 PARAMS = SolveParams(time_limit_s=20, max_iterations=300)
 
@@ -73,7 +47,7 @@ def test_registry_default_is_the_portfolio():
 
 
 def test_portfolio_runs_both_engines_in_processes_and_returns_a_verified_plan():
-    problem = _problem(lunch=Lunch(1800, 11 * 3600, 13 * 3600))
+    problem = twelve_points(lunch=Lunch(1800, 11 * 3600, 13 * 3600))
     sol = PortfolioEngine().solve(problem, SolveParams(time_limit_s=4), seed=3)
     assert verify(problem, sol) == []
     assert sol.engine == "portfolio"
@@ -102,7 +76,7 @@ def _split_first_route(problem: RoutingProblem, sol: RoutingSolution) -> Routing
 
 
 def test_portfolio_picks_the_cheaper_verified_plan(monkeypatch):
-    problem = _problem()
+    problem = twelve_points()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
     worse = _split_first_route(problem, good)
     assert verify(problem, good) == []
@@ -119,7 +93,7 @@ def test_portfolio_picks_the_cheaper_verified_plan(monkeypatch):
 
 
 def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
-    problem = _problem()
+    problem = twelve_points()
     full = OrToolsEngine().solve(problem, PARAMS, seed=1)
     # fewer stops (cheaper routes) but three stops unserved
     part_problem = problem.replace(stops=problem.stops[3:])
@@ -140,7 +114,7 @@ def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
 
 
 def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, caplog):
-    problem = _problem()
+    problem = twelve_points()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
     bad_route = dataclasses.replace(good.routes[0], cost_cny=good.routes[0].cost_cny - 1.0)
     invalid = dataclasses.replace(
@@ -161,7 +135,7 @@ def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, 
 
 
 def test_portfolio_raises_when_no_engine_is_verified(monkeypatch):
-    problem = _problem()
+    problem = twelve_points()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
     invalid = dataclasses.replace(good, cost_cny=good.cost_cny + 5.0)
     fakes = {"x": _Fixed("x", invalid), "y": _Fixed("y", ValueError("bad input"))}

@@ -12,8 +12,9 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   ``d(i, u) + d(u, depot)`` over the vehicle's unload sites ``u`` (its duration adds the unload
   time), so each route ends empty. The final unload site is re-chosen when the route is timed.
 - Access classes: one PyVRP profile per (travel profile, set of stops the vehicle type may not
-  serve); the forbidden stops' rows and columns get a travel time longer than the horizon, so any
-  route using them is infeasible.
+  serve: its access class forbids them, or the screening found it cannot serve them even alone);
+  the forbidden stops' rows and columns get a travel time longer than the horizon, so any route
+  using them is infeasible.
 - ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
   PyVRP (a reload empties every load dimension). It is first enforced conservatively, with
   ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
@@ -59,7 +60,7 @@ from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, VehicleType
 from sanitation.routing.pyvrp_model import PyVRPData, build_data, trip_capacity
 from sanitation.routing.schedule import ScheduleError, Step, build_route
-from sanitation.routing.screen import UnservedReason, screen
+from sanitation.routing.screen import Screening, UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 
 logger = logging.getLogger(__name__)
@@ -91,10 +92,10 @@ class PyVRPEngine:
         routes: list[Route] = []
         stats: dict[str, object] = {"pyvrp_feasible": None}
         if candidates:
-            mapping = build_data(problem, candidates)
+            mapping = build_data(problem, screening)
             elapsed = time.perf_counter() - t0
             budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
-            best, phases = _search(problem, mapping, candidates, max(0.05, budget), params, seed)
+            best, phases = _search(problem, mapping, screening, max(0.05, budget), params, seed)
             stats.update(
                 pyvrp_feasible=best.is_feasible(),
                 pyvrp_phases=phases,
@@ -194,7 +195,7 @@ def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> Stopp
 def _search(
     problem: RoutingProblem,
     mapping: PyVRPData,
-    candidates: list[int],
+    screening: Screening,
     budget: float,
     params: SolveParams,
     seed: int,
@@ -210,12 +211,12 @@ def _search(
     t0 = time.perf_counter()
     phases: list[str] = []
     relaxed = (
-        build_data(problem, candidates, relax_day_limit=True) if _day_limit_binds(problem) else None
+        build_data(problem, screening, relax_day_limit=True) if _day_limit_binds(problem) else None
     )
     first_budget = budget * (1.0 - RELAXED_SHARE) if relaxed is not None else budget
     best: pyvrp.Solution | None = None
     required = False
-    if _fleet_may_suffice(problem, candidates):
+    if _fleet_may_suffice(problem, list(screening.candidates)):
         data = mapping.data
         res = _pyvrp_solve(
             data.replace(clients=[_with_required(c) for c in data.clients()]),

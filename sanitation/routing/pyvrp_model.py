@@ -17,6 +17,7 @@ from pyvrp import Client, Depot, Location, ProblemData
 from pyvrp import VehicleType as PVehicleType
 
 from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
+from sanitation.routing.screen import Screening
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -192,9 +193,13 @@ def _vehicle_type(
     """The PyVRP vehicle type of problem vehicle type ``i`` (lunch time reserved)."""
     b = v.lunch.duration_s if v.lunch is not None else 0
     cap, trips = trip_capacity(v, relax=relax_day_limit)
+    tw_late = max(v.shift_start_s, v.shift_end_s - b)
+    # leave before the latest lunch start; never after the latest return (PyVRP rejects that:
+    # a shift that ends before the lunch window cannot hold the break, and the re-timing says so)
     start_late = v.shift_end_s
     if v.lunch is not None:
         start_late = min(start_late, v.lunch.latest_start_s)
+    start_late = min(max(v.shift_start_s, start_late), tw_late)
     fixed = v.fixed_cost_cny + problem.vehicle_weight
     return PVehicleType(
         num_available=v.count,
@@ -203,12 +208,12 @@ def _vehicle_type(
         end_depot=depots.end_depot[i],
         fixed_cost=round(fixed * scale),
         tw_early=v.shift_start_s,
-        tw_late=max(v.shift_start_s, v.shift_end_s - b),
+        tw_late=tw_late,
         shift_duration=max(0, v.max_route_duration_s - b),
         unit_distance_cost=round(v.cost_cny_per_km * scale / 1000.0),
         unit_duration_cost=round(v.cost_cny_per_h * scale / 3600.0),
         profile=profile,
-        start_late=max(v.shift_start_s, start_late),
+        start_late=start_late,
         reload_depots=[] if trips == 1 else [depots.reload_depot[u] for u in v.unload_sites],
         max_reloads=UNLIMITED_RELOADS if trips is None else max(0, trips - 1),
         name=v.id,
@@ -216,12 +221,15 @@ def _vehicle_type(
 
 
 def build_data(
-    problem: RoutingProblem, candidates: list[int], *, relax_day_limit: bool = False
+    problem: RoutingProblem, screening: Screening, *, relax_day_limit: bool = False
 ) -> PyVRPData:
-    """The PyVRP data of ``problem`` restricted to the ``candidates`` stops.
+    """The PyVRP data of ``problem`` restricted to the screened candidate stops.
 
-    With ``relax_day_limit`` the trips keep the full capacity (see `trip_capacity`).
+    A vehicle type may serve a candidate when the screening found that it could serve it alone
+    (which implies the stop's access class allows it). With ``relax_day_limit`` the trips keep
+    the full capacity (see `trip_capacity`).
     """
+    candidates = list(screening.candidates)
     scale = cny_scale_for_integral_costs(problem)
     horizon = int(problem.horizon_s or 86_400)
     vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
@@ -238,7 +246,7 @@ def build_data(
     vehicle_types: list[PVehicleType] = []
     for i, v in vts:
         forbidden = frozenset(
-            c for c, si in enumerate(candidates) if not problem.stops[si].allows(v.id)
+            c for c, si in enumerate(candidates) if i not in screening.vehicle_types[si]
         )
         key = (v.profile, forbidden)
         if key not in profile_key:
