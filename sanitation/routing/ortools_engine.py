@@ -1,19 +1,23 @@
 """OR-Tools routing engine: the collection problem as a ``pywrapcp.RoutingModel``.
 
-Model (nodes are depots, stops, unload-site copies and merged final unloads):
+Stops that no vehicle could serve are set apart first, with the reason, by
+`sanitation.routing.screen` (the same screening as the PyVRP engine's). The model is built by
+`sanitation.routing.ortools_model` (nodes are depots, stops, unload-site copies and merged final
+unloads):
 
 - **Cost.** Arc cost per vehicle = ``cost_cny_per_km`` x distance of the vehicle's profile; the
   ``cost_cny_per_h`` is a span cost on the time dimension (route hours run from depot departure to
   depot return, waiting and lunch included); ``fixed_cost_cny`` (+ ``vehicle_weight`` when
   ``minimise_vehicles_first``) is the vehicle's fixed cost. Money is scaled to integers by one
-  power of ten (`_cost_scale`), the largest that cannot overflow.
+  power of ten (`ortools_model.cny_scale_within_int64`), the largest that cannot overflow.
 - **Reloads.** Each unload site a vehicle type may use gets ``K`` optional copies (disjunction,
-  penalty 0; ``K`` from the total load over the smallest capacity, see `_n_copies`). The load
-  dimension has unary transit ``load_kg`` at stops and ``-C`` at an unload copy (``C`` = the
-  largest capacity of the types allowed there), with slack in ``[0, C]`` at copies and slack fixed
-  to 0 everywhere else. After a copy the cumul is ``cumul + slack - C``; the solver may pick
-  ``slack = C - cumul`` so the load drops to 0, and any other choice only over-estimates the load,
-  so ``cumul <= capacity`` at every node is exactly "never above capacity between unloads".
+  penalty 0; ``K`` from the total load over the smallest capacity, see
+  `ortools_model._n_copies`). The load dimension has unary transit ``load_kg`` at stops and
+  ``-C`` at an unload copy (``C`` = the largest capacity of the types allowed there), with slack
+  in ``[0, C]`` at copies and slack fixed to 0 everywhere else. After a copy the cumul is
+  ``cumul + slack - C``; the solver may pick ``slack = C - cumul`` so the load drops to 0, and any
+  other choice only over-estimates the load, so ``cumul <= capacity`` at every node is exactly
+  "never above capacity between unloads".
 - **Ending empty.** A route's *end node* is a final unload at one of the type's unload sites (a
   merged final unload): the last unload after the last stop is structural. The constant tail
   (``unload_s`` + drive home) is added to the fixed cost and taken off the span and shift

@@ -50,7 +50,7 @@ class UnservedReason(StrEnum):
     )
     #: screening: no allowed truck can serve it, unload (in the site's hours) and be back in time
     NO_TIME_TO_UNLOAD = (
-        "no allowed vehicle can serve it, take its lunch break and unload within its shift"
+        "no allowed vehicle can serve it and unload within its shift (lunch break included)"
     )
     #: OR-Tools model: no vehicle's shift can hold the model's lunch bounds
     NO_USABLE_VEHICLE = "no usable vehicle in the fleet"
