@@ -9,6 +9,7 @@ from routing_helpers import truck as _vt
 from sanitation.engines import get_engine
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Site, Stop
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import RoutingSolution
 from sanitation.verify.routing import verify
 
@@ -32,3 +33,14 @@ def test_daily_limit_above_capacity_is_won_by_the_relaxed_phase():
     sol = _solve(problem)
     assert len(sol.routes) == 2
     assert "relaxed-day-limit won" in sol.stats["pyvrp_phases"]
+
+
+def test_stop_limit_is_repaired_by_dropping_stops_with_that_reason():
+    # PyVRP does not model max_stops: the route it finds is cut back until it complies
+    dur, dist = _line([0, 1, 2, 3])
+    stops = [Stop(f"S{i}", i, 4) for i in (1, 2, 3)]
+    vt = _vt(count=2, max_stops=1, fixed_cost_cny=5.0)
+    sol = _solve(RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt]))
+    assert all(len(r.stop_ids) == 1 for r in sol.routes)
+    assert sol.unserved
+    assert {u.reason for u in sol.unserved} == {UnservedReason.VEHICLE_LIMITS}

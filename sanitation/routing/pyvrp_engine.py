@@ -20,7 +20,8 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
   model (full trip capacity) is searched warm-started from that result, and the cheapest
   candidate seen whose routes respect the daily limit is kept. ``max_stops`` is not modelled
-  (a route violating it is repaired by dropping stops, reported unserved).
+  (a route violating it is repaired by dropping stops, reported unserved as
+  `UnservedReason.VEHICLE_LIMITS`).
 - Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
   required (a much faster search); if it has no feasible solution after a quarter of the time,
   the rest of the time goes to the prize-collecting model.
@@ -369,7 +370,12 @@ def _timed(
     unserved: dict[str, UnservedReason],
     reason: UnservedReason,
 ) -> Route | None:
-    """Time the route; drop stops (reported unserved) until a feasible timing exists."""
+    """Time the route; drop stops (reported unserved) until a feasible timing exists.
+
+    A stop dropped because the route breaks a vehicle limit PyVRP does not model (``max_stops``)
+    or only approximates is reported as `UnservedReason.VEHICLE_LIMITS`, any other with
+    ``reason``.
+    """
     while any(kind == "stop" for kind, _ in steps):
         try:
             return build_route(problem, vt, index, steps)
@@ -380,7 +386,7 @@ def _timed(
             if pos < 0:
                 pos = max(i for i, (kind, _) in enumerate(steps) if kind == "stop")
             logger.warning("pyvrp route %s#%d: %s; dropping %s", vt.id, index, e, steps[pos][1])
-            unserved[steps[pos][1]] = reason
+            unserved[steps[pos][1]] = UnservedReason.VEHICLE_LIMITS if e.limit else reason
             del steps[pos]
             # collapse consecutive unloads left behind
             steps = [

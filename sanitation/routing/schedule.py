@@ -24,11 +24,16 @@ MAX_LUNCH_CANDIDATES = 8
 
 
 class ScheduleError(ValueError):
-    """The sequence cannot be timed feasibly; ``position`` is the failing visit (or -1)."""
+    """The sequence cannot be timed feasibly; ``position`` is the failing visit (or -1).
 
-    def __init__(self, message: str, position: int = -1) -> None:
+    ``limit`` is True when the sequence breaks a vehicle limit (capacity, daily load, trips or
+    stops) rather than a time rule.
+    """
+
+    def __init__(self, message: str, position: int = -1, *, limit: bool = False) -> None:
         super().__init__(message)
         self.position = position
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,18 +247,18 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         day += nd.load_kg
         if load > vt.capacity_kg:
             msg = f"load {load} kg above capacity {vt.capacity_kg} kg at visit {pos}."
-            raise ScheduleError(msg, pos)
+            raise ScheduleError(msg, pos, limit=True)
     if vt.max_load_per_day_kg is not None and day > vt.max_load_per_day_kg:
         msg = f"day load {day} kg above max_load_per_day_kg {vt.max_load_per_day_kg}."
-        raise ScheduleError(msg)
+        raise ScheduleError(msg, limit=True)
     n_unloads = sum(1 for nd in nodes if nd.kind == "unload")
     if vt.max_trips is not None and n_unloads > vt.max_trips:
         msg = f"{n_unloads} unloads above max_trips {vt.max_trips}."
-        raise ScheduleError(msg)
+        raise ScheduleError(msg, limit=True)
     n_stops = len(nodes) - n_unloads
     if vt.max_stops is not None and n_stops > vt.max_stops:
         msg = f"{n_stops} stops above max_stops {vt.max_stops}."
-        raise ScheduleError(msg)
+        raise ScheduleError(msg, limit=True)
 
     if vt.lunch is None:
         candidates: list[int | None] = [None]

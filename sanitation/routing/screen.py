@@ -58,6 +58,10 @@ class UnservedReason(StrEnum):
     FLEET_EXHAUSTED = "fleet capacity/time exhausted (lowest priority dropped first)"
     #: PyVRP: the route could not be re-timed with the lunch break while keeping the stop
     LUNCH_RETIMING = "could not be kept on its route when the lunch break was inserted"
+    #: PyVRP: the route broke a vehicle limit its model lacks (``max_stops``) or approximates
+    VEHICLE_LIMITS = (
+        "could not be kept on its route within the vehicle's limits (stops, trips, daily load)"
+    )
     #: search: the engine found no feasible plan serving it within the time limit
     NOT_FOUND_IN_TIME = "no feasible route for it was found within the time limit"
 
