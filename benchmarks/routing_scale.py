@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.engines import get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.verify.routing import verify
 
@@ -65,9 +66,9 @@ def build(n_points: int, seed: int) -> RoutingProblem:
         count=10,
         capacity_kg=5000,
         profile=0,
-        fixed_cost=300.0,
-        cost_per_km=4.0,
-        cost_per_hour=45.0,
+        fixed_cost_cny=300.0,
+        cost_cny_per_km=4.0,
+        cost_cny_per_h=45.0,
         **common,  # type: ignore[arg-type]
     )
     small = VehicleType(
@@ -75,9 +76,9 @@ def build(n_points: int, seed: int) -> RoutingProblem:
         count=6,
         capacity_kg=1500,
         profile=1,
-        fixed_cost=180.0,
-        cost_per_km=2.5,
-        cost_per_hour=40.0,
+        fixed_cost_cny=180.0,
+        cost_cny_per_km=2.5,
+        cost_cny_per_h=40.0,
         **common,  # type: ignore[arg-type]
     )
     station = Site("station", 0, 5 * H, 18 * H, 900)
@@ -118,7 +119,7 @@ def main() -> None:
         "unloads": sum(r.n_unloads for r in sol.routes),
         "unserved": len(sol.unserved),
         "unserved_reasons": sorted({u.reason for u in sol.unserved}),
-        "cost_cny": round(sol.cost, 2),
+        "cost_cny": round(sol.cost_cny, 2),
         "distance_km": round(sol.distance_m / 1000, 1),
         "stats": sol.stats,
     }

@@ -116,9 +116,9 @@ def plan(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
+    from sanitation.engines import ENGINES
     from sanitation.io.plan_folder import plan_to_folder
     from sanitation.plan.run import week_dates
-    from sanitation.routing.engine import ENGINES
     from sanitation.scenario import load_scenario
 
     if date and week:

@@ -18,11 +18,13 @@ TINY = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
 
 def test_demo_plans_and_compares(tmp_path):
     what_if = tmp_path / "cut.yaml"
-    what_if.write_text(f"base: {TINY}\noverrides: {{fleet: {{F2: {{count: 0}}}}}}\n",
-                       encoding="utf-8")
+    what_if.write_text(
+        f"base: {TINY}\noverrides: {{fleet: {{F2: {{count: 0}}}}}}\n", encoding="utf-8"
+    )
     out = tmp_path / "demo"
-    facts = run_demo([TINY, what_if], out, console=Console(quiet=True), time_limit_s=2,
-                     engine="pyvrp")
+    facts = run_demo(
+        [TINY, what_if], out, console=Console(quiet=True), time_limit_s=2, engine="pyvrp"
+    )
     assert facts["scenarios"] == ["scenario", "cut"]
     assert (out / "compare.md").is_file()
     assert (out / "scenario" / "plan.json").is_file()

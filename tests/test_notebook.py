@@ -34,7 +34,9 @@ def test_notebook_runs_on_a_generated_county(tmp_path, monkeypatch):
     monkeypatch.setenv("SANITATION_NOTEBOOK_ENGINE", "pyvrp")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3",
+        notebook,
+        timeout=300,
+        kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
     client.execute(env=dict(os.environ))

@@ -34,7 +34,7 @@ def test_vrplib_reader_and_bks_solution_verifies():
         build_route(problem, "vehicle", k, [("stop", str(c + 1)) for c in r])
         for k, r in enumerate(routes)
     ]
-    sol = RoutingSolution(tuple(built), (), sum(r.cost for r in built), "bks", 0.0)
+    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
     assert verify(problem, sol) == []
     assert sum(r.distance_m for r in built) == bks == 27591
 
@@ -48,7 +48,7 @@ def test_solomon_reader_truncation_and_bks_solution_verifies():
         build_route(problem, "vehicle", k, [("stop", str(c)) for c in r])
         for k, r in enumerate(routes)
     ]
-    sol = RoutingSolution(tuple(built), (), sum(r.cost for r in built), "bks", 0.0)
+    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
     assert verify(problem, sol) == []
     assert sum(r.distance_m for r in built) / vrptw.SCALE == pytest.approx(bks) == 1637.7
 

@@ -6,44 +6,19 @@ import concurrent.futures as cf
 import dataclasses
 import logging
 
-import numpy as np
 import pytest
+from routing_helpers import twelve_points
 
+from sanitation.engines import get_engine, portfolio
+from sanitation.engines.portfolio import PortfolioEngine
 from sanitation.errors import VerificationError
-from sanitation.routing import portfolio
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine
-from sanitation.routing.portfolio import PortfolioEngine
-from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem
 from sanitation.routing.schedule import build_route
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import RoutingSolution, Unserved, objective
 from sanitation.verify.routing import verify
-
-
-def _problem(lunch: Lunch | None = None) -> RoutingProblem:
-    rng = np.random.default_rng(7)
-    xy = rng.uniform(0, 8000, size=(13, 2))
-    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(-1)).astype(np.int64)
-    dur = (dist // 8).astype(np.int64)  # about 30 km/h
-    stops = [
-        Stop(f"P{i}", i, int(rng.integers(100, 600)), service_s=120, priority=1 + i % 2)
-        for i in range(1, 13)
-    ]
-    vt = VehicleType(
-        "truck",
-        count=3,
-        capacity_kg=1500,
-        depot="st",
-        unload_sites=("st",),
-        shift_start_s=6 * 3600,
-        shift_end_s=16 * 3600,
-        lunch=lunch,
-        fixed_cost=100.0,
-        cost_per_km=2.0,
-        cost_per_hour=40.0,
-    )
-    return RoutingProblem(dur, dist, [Site("st", 0, unload_s=300)], stops, [vt])
-
 
 PARAMS = SolveParams(time_limit_s=20, max_iterations=300)
 
@@ -72,7 +47,7 @@ def test_registry_default_is_the_portfolio():
 
 
 def test_portfolio_runs_both_engines_in_processes_and_returns_a_verified_plan():
-    problem = _problem(lunch=Lunch(1800, 11 * 3600, 13 * 3600))
+    problem = twelve_points(lunch=Lunch(1800, 11 * 3600, 13 * 3600))
     sol = PortfolioEngine().solve(problem, SolveParams(time_limit_s=4), seed=3)
     assert verify(problem, sol) == []
     assert sol.engine == "portfolio"
@@ -97,36 +72,37 @@ def _split_first_route(problem: RoutingProblem, sol: RoutingSolution) -> Routing
     a = build_route(problem, first.vehicle_type, first.vehicle_index, steps[:cut])
     b = build_route(problem, first.vehicle_type, spare, rest)
     routes = (a, b, *sol.routes[1:])
-    return dataclasses.replace(sol, routes=routes, cost=sum(r.cost for r in routes))
+    return dataclasses.replace(sol, routes=routes, cost_cny=sum(r.cost_cny for r in routes))
 
 
 def test_portfolio_picks_the_cheaper_verified_plan(monkeypatch):
-    problem = _problem()
+    problem = twelve_points()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
     worse = _split_first_route(problem, good)
     assert verify(problem, good) == []
     assert verify(problem, worse) == []
-    assert worse.cost > good.cost
+    assert worse.cost_cny > good.cost_cny
     engine = _with_fakes(monkeypatch, {"a": _Fixed("a", good), "b": _Fixed("b", worse)})
     sol = engine.solve(problem, PARAMS, seed=1)
     assert sol.stats["winner"] == "a"
     assert sol.routes == good.routes
-    assert sol.stats["engines"]["b"]["cost"] == pytest.approx(worse.cost)
+    assert sol.stats["engines"]["b"]["cost"] == pytest.approx(worse.cost_cny)
     # the order of the engines does not matter
     engine = _with_fakes(monkeypatch, {"b": _Fixed("b", worse), "a": _Fixed("a", good)})
     assert engine.solve(problem, PARAMS, seed=1).stats["winner"] == "a"
 
 
 def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
-    problem = _problem()
+    problem = twelve_points()
     full = OrToolsEngine().solve(problem, PARAMS, seed=1)
     # fewer stops (cheaper routes) but three stops unserved
     part_problem = problem.replace(stops=problem.stops[3:])
     part = OrToolsEngine().solve(part_problem, PARAMS, seed=1)
     part = dataclasses.replace(
-        part, unserved=tuple(Unserved(s.id, "left out by the test") for s in problem.stops[:3])
+        part,
+        unserved=tuple(Unserved(s.id, UnservedReason.FLEET_EXHAUSTED) for s in problem.stops[:3]),
     )
-    assert part.cost < full.cost
+    assert part.cost_cny < full.cost_cny
     assert verify(problem, part) == []
     engine = _with_fakes(
         monkeypatch, {"cheap": _Fixed("cheap", part), "full": _Fixed("full", full)}
@@ -134,17 +110,19 @@ def test_portfolio_prefers_serving_more_stops_over_cost(monkeypatch):
     sol = engine.solve(problem, PARAMS, seed=1)
     assert sol.stats["winner"] == "full"
     assert sol.unserved == ()
-    assert sol.stats["engines"]["cheap"]["cost"] == pytest.approx(part.cost)
+    assert sol.stats["engines"]["cheap"]["cost"] == pytest.approx(part.cost_cny)
 
 
 def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, caplog):
-    problem = _problem()
+    problem = twelve_points()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
-    bad_route = dataclasses.replace(good.routes[0], cost=good.routes[0].cost - 1.0)
-    invalid = dataclasses.replace(good, routes=(bad_route, *good.routes[1:]), cost=good.cost - 1.0)
+    bad_route = dataclasses.replace(good.routes[0], cost_cny=good.routes[0].cost_cny - 1.0)
+    invalid = dataclasses.replace(
+        good, routes=(bad_route, *good.routes[1:]), cost_cny=good.cost_cny - 1.0
+    )
     assert verify(problem, invalid) != []
     fakes = {"bad": _Fixed("bad", invalid), "ok": _Fixed("ok", good)}
-    with caplog.at_level(logging.WARNING, logger="sanitation.routing.portfolio"):
+    with caplog.at_level(logging.WARNING, logger="sanitation.engines.portfolio"):
         sol = _with_fakes(monkeypatch, fakes).solve(problem, PARAMS, seed=1)
     assert sol.stats["winner"] == "ok"
     assert sol.stats["engines"]["bad"]["status"] == "rejected"
@@ -157,9 +135,9 @@ def test_portfolio_falls_back_when_one_engine_fails_or_is_rejected(monkeypatch, 
 
 
 def test_portfolio_raises_when_no_engine_is_verified(monkeypatch):
-    problem = _problem()
+    problem = twelve_points()
     good = OrToolsEngine().solve(problem, PARAMS, seed=1)
-    invalid = dataclasses.replace(good, cost=good.cost + 5.0)
+    invalid = dataclasses.replace(good, cost_cny=good.cost_cny + 5.0)
     fakes = {"x": _Fixed("x", invalid), "y": _Fixed("y", ValueError("bad input"))}
     with pytest.raises(VerificationError, match="no engine returned a verified solution") as info:
         _with_fakes(monkeypatch, fakes).solve(problem, PARAMS, seed=1)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from routing_helpers import truck
 
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.engines import get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, build_route
 
@@ -21,7 +22,7 @@ def _vt(**kw: object) -> VehicleType:
         "depot": "d",
         "unload_sites": ("d",),
         "shift_end_s": 36_000,
-        "cost_per_km": 0.0,
+        "cost_cny_per_km": 0.0,
     }
     return truck(**{**base, **kw})
 
@@ -58,9 +59,9 @@ def test_unserved_penalty_exceeds_any_route_cost_and_grows_with_priority():
         M,
         [Site("d", 0)],
         [Stop("a", 1, 1, priority=1), Stop("b", 2, 1, priority=2)],
-        [_vt(fixed_cost=100, cost_per_km=5, cost_per_hour=60)],
+        [_vt(fixed_cost_cny=100, cost_cny_per_km=5, cost_cny_per_h=60)],
     )
-    assert p.unserved_penalty("a") > p.route_cost_bound
+    assert p.unserved_penalty("a") > p.route_cost_bound_cny
     assert p.unserved_penalty("b") == 2 * p.unserved_penalty("a")
 
 

@@ -10,10 +10,12 @@ import pytest
 from sanitation.errors import VerificationError
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import build_route
+from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 from sanitation.verify.routing import check, verify
 
 H = 3600
+FLEET = UnservedReason.FLEET_EXHAUSTED
 
 
 def _problem() -> RoutingProblem:
@@ -37,9 +39,9 @@ def _problem() -> RoutingProblem:
         shift_start_s=7 * H,
         shift_end_s=15 * H,
         lunch=lunch,
-        fixed_cost=100,
-        cost_per_km=2,
-        cost_per_hour=30,
+        fixed_cost_cny=100,
+        cost_cny_per_km=2,
+        cost_cny_per_h=30,
     )
     big = VehicleType(
         "big",
@@ -50,9 +52,9 @@ def _problem() -> RoutingProblem:
         shift_start_s=7 * H,
         shift_end_s=15 * H,
         lunch=lunch,
-        fixed_cost=150,
-        cost_per_km=3,
-        cost_per_hour=30,
+        fixed_cost_cny=150,
+        cost_cny_per_km=3,
+        cost_cny_per_h=30,
     )
     sites = [Site("st", 0, 6 * H, 16 * H, 600)]
     return RoutingProblem([dur], [dist], sites, stops, [small, big])
@@ -63,13 +65,13 @@ def _solution(problem: RoutingProblem) -> RoutingSolution:
         problem, "small", 0, [("stop", "A"), ("stop", "B"), ("unload", "st"), ("stop", "D")]
     )
     r2 = build_route(problem, "big", 0, [("stop", "C")])
-    return RoutingSolution((r1, r2), (), r1.cost + r2.cost, "hand", 0.0)
+    return RoutingSolution((r1, r2), (), r1.cost_cny + r2.cost_cny, "hand", 0.0)
 
 
 def _with_route(sol: RoutingSolution, i: int, route: Route) -> RoutingSolution:
     routes = list(sol.routes)
     routes[i] = route
-    return dataclasses.replace(sol, routes=tuple(routes), cost=sum(r.cost for r in routes))
+    return dataclasses.replace(sol, routes=tuple(routes), cost_cny=sum(r.cost_cny for r in routes))
 
 
 def _has(errors: list[str], text: str) -> bool:
@@ -89,7 +91,7 @@ def test_valid_solution_passes():
 def test_check_raises_with_every_violation():
     problem = _problem()
     sol = _solution(problem)
-    bad = dataclasses.replace(sol, cost=sol.cost + 1)
+    bad = dataclasses.replace(sol, cost_cny=sol.cost_cny + 1)
     with pytest.raises(VerificationError) as info:
         check(problem, bad)
     assert len(info.value.violations) == 1
@@ -155,8 +157,8 @@ def test_rejects_access_class_violation():
     )
     sol = RoutingSolution(
         (sneaky,),
-        (Unserved("A", "x"), Unserved("B", "x"), Unserved("C", "x")),
-        sneaky.cost,
+        (Unserved("A", FLEET), Unserved("B", FLEET), Unserved("C", FLEET)),
+        sneaky.cost_cny,
         "hand",
         0.0,
     )
@@ -170,7 +172,7 @@ def test_rejects_stop_served_twice_and_unknown_vehicle_reuse():
     twice = _with_route(sol, 1, r2)
     assert _has(verify(problem, twice), "stop 'A': served 2 times")
     reuse = dataclasses.replace(
-        sol, routes=(sol.routes[0], sol.routes[0]), cost=2 * sol.routes[0].cost
+        sol, routes=(sol.routes[0], sol.routes[0]), cost_cny=2 * sol.routes[0].cost_cny
     )
     assert _has(verify(problem, reuse), "vehicle used by more than one route")
 
@@ -178,9 +180,9 @@ def test_rejects_stop_served_twice_and_unknown_vehicle_reuse():
 def test_rejects_stop_neither_served_nor_unserved_and_both():
     problem = _problem()
     sol = _solution(problem)
-    dropped = dataclasses.replace(sol, routes=sol.routes[:1], cost=sol.routes[0].cost)
+    dropped = dataclasses.replace(sol, routes=sol.routes[:1], cost_cny=sol.routes[0].cost_cny)
     assert _has(verify(problem, dropped), "stop 'C': neither served nor listed unserved")
-    both = dataclasses.replace(sol, unserved=(Unserved("C", "fleet"),))
+    both = dataclasses.replace(sol, unserved=(Unserved("C", FLEET),))
     assert _has(verify(problem, both), "both served and listed unserved")
 
 
@@ -189,9 +191,12 @@ def test_rejects_wrong_costs_and_distance():
     sol = _solution(problem)
     r = sol.routes[0]
     assert _has(
-        verify(problem, _with_route(sol, 0, dataclasses.replace(r, cost=r.cost + 1))), "cost"
+        verify(problem, _with_route(sol, 0, dataclasses.replace(r, cost_cny=r.cost_cny + 1))),
+        "cost",
     )
-    assert _has(verify(problem, dataclasses.replace(sol, cost=sol.cost - 5)), "sum of route costs")
+    assert _has(
+        verify(problem, dataclasses.replace(sol, cost_cny=sol.cost_cny - 5)), "sum of route costs"
+    )
     assert _has(
         verify(problem, _with_route(sol, 0, dataclasses.replace(r, distance_m=r.distance_m - 1))),
         "distance_m",
@@ -243,5 +248,7 @@ def test_rejects_unload_at_site_not_allowed():
     r = build_route(p2, "big", 0, [("stop", "C")])
     v = r.visits[-1]
     wrong = dataclasses.replace(r, visits=(r.visits[0], dataclasses.replace(v, id="far")))
-    sol = RoutingSolution((wrong,), tuple(Unserved(s, "x") for s in "ABD"), wrong.cost, "hand", 0.0)
+    sol = RoutingSolution(
+        (wrong,), tuple(Unserved(s, FLEET) for s in "ABD"), wrong.cost_cny, "hand", 0.0
+    )
     assert _has(verify(p2, sol), "not among unload_sites")

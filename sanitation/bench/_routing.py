@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from sanitation.bench import expand_paths, gap_pct
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.engines import get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
 from sanitation.verify.routing import verify
@@ -49,7 +50,8 @@ def solve_and_verify(
 
 
 class _Named(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
 
 InstanceT = TypeVar("InstanceT", bound=_Named)

@@ -97,11 +97,11 @@ def to_problem(inst: VrplibInstance) -> RoutingProblem:
         unload_sites=("depot",),
         shift_start_s=0,
         shift_end_s=horizon,
-        cost_per_km=1000.0,
+        cost_cny_per_km=1000.0,
         max_trips=1,
     )
     site = Site("depot", 0, 0, horizon, 0)
-    return RoutingProblem(d, d, [site], stops, [vt], horizon_s=horizon)
+    return RoutingProblem((d,), (d,), (site,), tuple(stops), (vt,), horizon_s=horizon)
 
 
 def read_bks(folder: Path) -> dict[str, float]:

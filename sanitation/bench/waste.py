@@ -130,11 +130,18 @@ def to_problem(inst: KimInstance, *, vehicles: int | None = None) -> RoutingProb
         shift_start_s=inst.early_s[depot],
         shift_end_s=inst.late_s[depot],
         lunch=Lunch(inst.lunch_s, *LUNCH_WINDOW_S),
-        cost_per_km=1.0,
+        cost_cny_per_km=1.0,
         max_load_per_day_kg=day,
         max_stops=inst.max_stops,
     )
-    return RoutingProblem(duration_s, distance_m, sites, stops, [vt], minimise_vehicles_first=True)
+    return RoutingProblem(
+        (duration_s,),
+        (distance_m,),
+        tuple(sites),
+        tuple(stops),
+        (vt,),
+        minimise_vehicles_first=True,
+    )
 
 
 def route_miles(inst: KimInstance, route_ids: list[str]) -> float:

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sanitation.engines import solve as solve_routing
+from sanitation.engines.portfolio import PortfolioEngine
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.engine import solve as solve_routing
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.solution import RoutingSolution
+from sanitation.verify.routing import check
 
 DEPOT = "depot"
 UNREACHABLE_CAP_S = 10**7  # stands in for "no path" inside solvers (far above any shift)
@@ -58,9 +60,6 @@ def solve_station_day(
     """
     started = time.perf_counter()
     if task.engine == "portfolio" and portfolio_executor is not None:
-        from sanitation.routing.portfolio import PortfolioEngine
-        from sanitation.verify.routing import check
-
         solution = PortfolioEngine(executor=portfolio_executor).solve(
             task.problem, task.params, seed=task.seed
         )
@@ -132,9 +131,9 @@ def build_station_day(
                 shift_end_s=vtype.shift_end_s,
                 max_duration_s=vtype.max_duration_s,
                 lunch=lunch,
-                fixed_cost=vtype.fixed_cost_cny_per_day,
-                cost_per_km=vtype.cost_per_km_cny,
-                cost_per_hour=vtype.cost_per_hour_cny,
+                fixed_cost_cny=vtype.fixed_cost_cny_per_day,
+                cost_cny_per_km=vtype.cost_per_km_cny,
+                cost_cny_per_h=vtype.cost_per_hour_cny,
             )
         )
     stops = []
@@ -242,7 +241,7 @@ def routes_out(
                 fixed_cost_cny=round(vtype.fixed_cost_cny_per_day, 2),
                 distance_cost_cny=round(distance_cost, 2),
                 time_cost_cny=round(time_cost, 2),
-                cost_cny=round(route.cost, 2),
+                cost_cny=round(route.cost_cny, 2),
                 fuel_l=round(fuel, 2),
                 co2_kg=round(fuel * co2_factor, 2),
                 visits=visits,

@@ -1,7 +1,7 @@
 """The chain for one or more dates: assignment → due points → routes per station (in parallel
 through an Executor) → transfer trips → verification → KPIs, as one `PlanDocument`.
 
-Every routing solution is verified in its worker (`sanitation.routing.engine.solve`), every
+Every routing solution is verified in its worker (`sanitation.engines.solve`), every
 transfer plan here (`sanitation.verify.transfer.check`); a violation raises
 `VerificationError` and no plan is returned.
 """
@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sanitation.engines import DEFAULT_ENGINE
 from sanitation.plan.assign import assign, assignment_out, peak_factors
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -39,7 +40,7 @@ from sanitation.plan.model import (
     UnservedOut,
 )
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
-from sanitation.routing.engine import DEFAULT_ENGINE, SolveParams
+from sanitation.routing.engine import SolveParams
 from sanitation.scenario.model import Scenario
 from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 from sanitation.transfer import solve as solve_transfer
@@ -371,7 +372,7 @@ def _day_out(
                 trucks_used=len(station_routes),
                 engine=str(result.solution.stats.get("winner", result.solution.engine)),
                 solve_seconds=round(result.seconds, 2),
-                cost_cny=round(result.solution.cost, 2),
+                cost_cny=round(result.solution.cost_cny, 2),
             )
         )
     transfer_problem = build_transfer_problem(

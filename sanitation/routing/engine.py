@@ -1,12 +1,11 @@
-"""The routing-engine interface and a registry that imports engines lazily by name.
+"""The routing-engine interface: the `Engine` protocol and the `SolveParams` every engine takes.
 
-Every engine is a class with a ``name`` and ``solve(problem, params, *, seed)``; its module is only
-imported when the engine is asked for, so a missing optional solver does not break the others.
+The registry of engines by name, the verifying ``solve`` and the portfolio live one layer up, in
+`sanitation.engines`, so that this package never imports the verifier.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -14,15 +13,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from sanitation.routing.problem import RoutingProblem
     from sanitation.routing.solution import RoutingSolution
-
-DEFAULT_ENGINE = "portfolio"
-
-#: engine name -> (module, class); the class is instantiated without arguments.
-ENGINES: Mapping[str, tuple[str, str]] = {
-    "pyvrp": ("sanitation.routing.pyvrp_engine", "PyVRPEngine"),
-    "ortools": ("sanitation.routing.ortools_engine", "OrToolsEngine"),
-    "portfolio": ("sanitation.routing.portfolio", "PortfolioEngine"),
-}
 
 
 @dataclass(frozen=True)
@@ -36,7 +26,8 @@ class SolveParams:
     max_iterations
         Optional cap on search iterations (engine-specific meaning; None = no cap).
     verify
-        Run the independent verifier on the result and raise `VerificationError` on violations.
+        Ask `sanitation.engines.solve` to run the independent verifier on the result and raise
+        `VerificationError` on violations (the engines themselves never verify).
     options
         Engine-specific settings (e.g. ``{"metaheuristic": "GUIDED_LOCAL_SEARCH"}`` for OR-Tools).
     """
@@ -64,41 +55,3 @@ class Engine(Protocol):
     def solve(self, problem: RoutingProblem, params: SolveParams, *, seed: int) -> RoutingSolution:
         """Solve ``problem``; stops that cannot be served are listed in ``unserved``."""
         ...
-
-
-def get_engine(name: str) -> Engine:
-    """The engine registered under ``name`` ("pyvrp", "ortools", "portfolio").
-
-    Raises
-    ------
-    ValueError
-        For an unknown name.
-    """
-    if name not in ENGINES:
-        msg = f"unknown routing engine {name!r}; expected one of {sorted(ENGINES)}"
-        raise ValueError(msg)
-    module_name, class_name = ENGINES[name]
-    module = importlib.import_module(module_name)
-    return getattr(module, class_name)()
-
-
-def solve(
-    problem: RoutingProblem,
-    params: SolveParams,
-    *,
-    seed: int = 1,
-    engine: str = DEFAULT_ENGINE,
-) -> RoutingSolution:
-    """Solve with the named engine; verify the result when ``params.verify``.
-
-    Raises
-    ------
-    VerificationError
-        If the verifier rejects the engine's solution.
-    """
-    solution = get_engine(engine).solve(problem, params, seed=seed)
-    if params.verify:
-        from sanitation.verify.routing import check
-
-        check(problem, solution)
-    return solution

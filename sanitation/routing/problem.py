@@ -18,19 +18,20 @@ Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
 - Optional limits per vehicle: ``max_trips`` (unloads), ``max_load_per_day_kg`` (total collected),
   ``max_stops``.
 - Stop access: ``allowed_vehicle_types`` (None = any type).
-- Route cost: ``fixed_cost + cost_per_km * km + cost_per_hour * hours`` with hours from depot
-  departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used vehicle
-  when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the penalty
-  is larger than any set of routes can cost and grows linearly with priority, so lower-priority
-  stops are dropped first and a stop is only dropped when no plan can serve it.
+- Route cost (CNY): ``fixed_cost_cny + cost_cny_per_km * km + cost_cny_per_h * hours`` with hours
+  from depot departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used
+  vehicle when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the
+  penalty is larger than any set of routes can cost and grows linearly with priority, so
+  lower-priority stops are dropped first and a stop is only dropped when no plan can serve it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,6 +144,21 @@ class Lunch:
         """Latest start of the break (seconds since midnight)."""
         return self.window_end_s - self.duration_s
 
+    def gap_times(self, departure_s: int, travel_s: int, start_s: int) -> tuple[int, int]:
+        """(arrival, earliest start) at the end of a gap that holds the break.
+
+        The truck leaves at ``departure_s`` and drives ``travel_s``; the break starts at
+        ``start_s`` (not before the departure). A break that starts before the truck would
+        arrive is taken on the way (the arrival moves by the break); otherwise the truck parks at
+        the next location. Either way nothing starts there before the break ends. The scheduler,
+        the screening and the OR-Tools engine time a break with this rule; the verifier keeps its
+        own copy.
+        """
+        arrival = departure_s + travel_s
+        if start_s < arrival:
+            arrival += self.duration_s
+        return arrival, max(arrival, start_s + self.duration_s)
+
 
 @dataclass(frozen=True, slots=True)
 class VehicleType:
@@ -168,7 +184,7 @@ class VehicleType:
         Longest route (depot departure to return, seconds); None = shift length.
     lunch
         The lunch break, or None.
-    fixed_cost, cost_per_km, cost_per_hour
+    fixed_cost_cny, cost_cny_per_km, cost_cny_per_h
         CNY per used vehicle-day, per km driven, per route hour.
     max_trips
         Most unloads per day, or None.
@@ -188,9 +204,9 @@ class VehicleType:
     shift_end_s: int = 86_400
     max_duration_s: int | None = None
     lunch: Lunch | None = None
-    fixed_cost: float = 0.0
-    cost_per_km: float = 0.0
-    cost_per_hour: float = 0.0
+    fixed_cost_cny: float = 0.0
+    cost_cny_per_km: float = 0.0
+    cost_cny_per_h: float = 0.0
     max_trips: int | None = None
     max_load_per_day_kg: int | None = None
     max_stops: int | None = None
@@ -208,31 +224,41 @@ class VehicleType:
         _require(
             self.shift_start_s <= self.shift_end_s, who, "shift_start_s must be <= shift_end_s."
         )
-        _require(self.max_duration_s >= 0, who, "max_duration_s must be >= 0.")
-        _require(self.fixed_cost >= 0, who, "fixed_cost must be >= 0.")
-        _require(self.cost_per_km >= 0, who, "cost_per_km must be >= 0.")
-        _require(self.cost_per_hour >= 0, who, "cost_per_hour must be >= 0.")
+        _require(self.max_route_duration_s >= 0, who, "max_duration_s must be >= 0.")
+        _require(self.fixed_cost_cny >= 0, who, "fixed_cost_cny must be >= 0.")
+        _require(self.cost_cny_per_km >= 0, who, "cost_cny_per_km must be >= 0.")
+        _require(self.cost_cny_per_h >= 0, who, "cost_cny_per_h must be >= 0.")
         for name in ("max_trips", "max_load_per_day_kg", "max_stops"):
             value = getattr(self, name)
             _require(value is None or value >= 0, who, f"{name} must be >= 0 or None.")
 
     @property
+    def max_route_duration_s(self) -> int:
+        """``max_duration_s`` as an int (construction fills in the shift length for None)."""
+        if self.max_duration_s is None:
+            return self.shift_end_s - self.shift_start_s
+        return self.max_duration_s
+
+    @property
     def route_time_limit_s(self) -> int:
         """The binding limit on route duration: min(max_duration_s, shift length)."""
-        assert self.max_duration_s is not None
-        return min(self.max_duration_s, self.shift_end_s - self.shift_start_s)
+        return min(self.max_route_duration_s, self.shift_end_s - self.shift_start_s)
 
-    def route_cost(self, distance_m: int, duration_s: int) -> float:
+    def route_cost_cny(self, distance_m: int, duration_s: int) -> float:
         """Cost (CNY) of one used vehicle driving ``distance_m`` in ``duration_s``."""
         return (
-            self.fixed_cost
-            + self.cost_per_km * distance_m / 1000.0
-            + self.cost_per_hour * duration_s / 3600.0
+            self.fixed_cost_cny
+            + self.cost_cny_per_km * distance_m / 1000.0
+            + self.cost_cny_per_h * duration_s / 3600.0
         )
 
 
 def _as_matrices(value: object, name: str) -> tuple[IntMatrix, ...]:
-    arrays = [value] if isinstance(value, np.ndarray) and value.ndim == 2 else list(value)  # type: ignore[call-overload]
+    arrays = (
+        [value]
+        if isinstance(value, np.ndarray) and value.ndim == 2
+        else list(cast(Iterable[object], value))
+    )
     out: list[IntMatrix] = []
     for p, arr in enumerate(arrays):
         a = np.asarray(arr)
@@ -312,30 +338,8 @@ class RoutingProblem:
         site_index = _unique_index([s.id for s in self.sites], "Site")
         stop_index = _unique_index([s.id for s in self.stops], "Stop")
         vt_index = _unique_index([v.id for v in self.vehicle_types], "VehicleType")
-        for s in self.sites:
-            if s.location >= n:
-                msg = f"Site {s.id!r}: location {s.location} out of range (n_locations={n})."
-                raise IndexError(msg)
-        for s in self.stops:
-            if s.location >= n:
-                msg = f"Stop {s.id!r}: location {s.location} out of range (n_locations={n})."
-                raise IndexError(msg)
-            for vt in s.allowed_vehicle_types or ():
-                if vt not in vt_index:
-                    msg = f"Stop {s.id!r}: allowed_vehicle_types names unknown type {vt!r}."
-                    raise IndexError(msg)
-        for v in self.vehicle_types:
-            who = f"VehicleType {v.id!r}"
-            if v.profile >= len(dur):
-                msg = f"{who}: profile {v.profile} out of range (n_profiles={len(dur)})."
-                raise IndexError(msg)
-            if v.depot not in site_index:
-                msg = f"{who}: depot {v.depot!r} is not a site."
-                raise IndexError(msg)
-            for u in v.unload_sites:
-                if u not in site_index:
-                    msg = f"{who}: unload site {u!r} is not a site."
-                    raise IndexError(msg)
+        _check_places(self.sites, self.stops, n, vt_index)
+        _check_vehicle_types(self.vehicle_types, len(dur), site_index)
         if self.horizon_s is None:
             ends = [v.shift_end_s for v in self.vehicle_types] or [86_400]
             object.__setattr__(self, "horizon_s", max(ends))
@@ -380,7 +384,7 @@ class RoutingProblem:
 
     # -- objective -----------------------------------------------------------------------------
     @property
-    def route_cost_bound(self) -> float:
+    def route_cost_bound_cny(self) -> float:
         """An upper bound (CNY) on the total cost of any set of routes of this problem."""
         n_legs = 2 * len(self.stops) + 2
         total = 0.0
@@ -388,8 +392,8 @@ class RoutingProblem:
             if v.count == 0:
                 continue
             max_km = float(self.distance_m[v.profile].max(initial=0)) / 1000.0
-            per_vehicle = v.fixed_cost + v.cost_per_hour * v.route_time_limit_s / 3600.0
-            total += v.count * per_vehicle + v.cost_per_km * n_legs * max_km
+            per_vehicle = v.fixed_cost_cny + v.cost_cny_per_h * v.route_time_limit_s / 3600.0
+            total += v.count * per_vehicle + v.cost_cny_per_km * n_legs * max_km
         return total
 
     @property
@@ -397,12 +401,12 @@ class RoutingProblem:
         """Objective weight per used vehicle: above any route cost if minimising vehicles first."""
         if not self.minimise_vehicles_first:
             return 0.0
-        return float(np.ceil(self.route_cost_bound)) + 1.0
+        return float(np.ceil(self.route_cost_bound_cny)) + 1.0
 
     def unserved_penalty(self, stop: Stop | str) -> float:
         """Objective penalty for leaving ``stop`` unserved: above any plan's cost, x priority."""
         s = self.stop(stop) if isinstance(stop, str) else stop
-        base = float(np.ceil(self.route_cost_bound)) + 1.0
+        base = float(np.ceil(self.route_cost_bound_cny)) + 1.0
         return base * (self.n_vehicles + 1) * s.priority
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
@@ -424,7 +428,43 @@ class RoutingProblem:
         """A modified, re-validated copy (keyword names as in the constructor)."""
         kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         kwargs.update(changes)
-        return RoutingProblem(**kwargs)  # type: ignore[arg-type]
+        return RoutingProblem(**kwargs)
+
+
+def _check_places(
+    sites: Sequence[Site], stops: Sequence[Stop], n: int, vt_index: Mapping[str, int]
+) -> None:
+    """Every site and stop location is a matrix index; stops name known vehicle types."""
+    for site in sites:
+        if site.location >= n:
+            msg = f"Site {site.id!r}: location {site.location} out of range (n_locations={n})."
+            raise IndexError(msg)
+    for stop in stops:
+        if stop.location >= n:
+            msg = f"Stop {stop.id!r}: location {stop.location} out of range (n_locations={n})."
+            raise IndexError(msg)
+        for vt in stop.allowed_vehicle_types or ():
+            if vt not in vt_index:
+                msg = f"Stop {stop.id!r}: allowed_vehicle_types names unknown type {vt!r}."
+                raise IndexError(msg)
+
+
+def _check_vehicle_types(
+    vehicle_types: Sequence[VehicleType], n_profiles: int, site_index: Mapping[str, int]
+) -> None:
+    """Every vehicle type's profile, depot and unload sites exist."""
+    for v in vehicle_types:
+        who = f"VehicleType {v.id!r}"
+        if v.profile >= n_profiles:
+            msg = f"{who}: profile {v.profile} out of range (n_profiles={n_profiles})."
+            raise IndexError(msg)
+        if v.depot not in site_index:
+            msg = f"{who}: depot {v.depot!r} is not a site."
+            raise IndexError(msg)
+        for u in v.unload_sites:
+            if u not in site_index:
+                msg = f"{who}: unload site {u!r} is not a site."
+                raise IndexError(msg)
 
 
 def _unique_index(ids: Sequence[str], kind: str) -> dict[str, int]:

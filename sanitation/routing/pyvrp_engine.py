@@ -1,25 +1,27 @@
 """PyVRP engine: iterated local search with native reload depots, one profile per access class.
 
-How the problem maps onto PyVRP (0.14):
+How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.pyvrp_model`):
 
 - Every stop is an optional client with a prize that grows with its priority and exceeds what
   dropping it could save, so stops are only left out when the fleet cannot serve them, lowest
-  priority first. Stops that no vehicle could serve (no allowed type, load above every allowed
-  capacity, time window unreachable from the depot within the shift) are reported before solving.
+  priority first. Stops that no vehicle could serve are set apart before solving, with the
+  reason, by `sanitation.routing.screen` (the same screening as the OR-Tools engine's).
 - Unload sites are reload depots (time window = site hours, service = unload time); the vehicle's
   start depot is a separate PyVRP depot without service time. The end of every route is a virtual
   depot "final unload, then home": its distance from a location is the cheapest
   ``d(i, u) + d(u, depot)`` over the vehicle's unload sites ``u`` (its duration adds the unload
   time), so each route ends empty. The final unload site is re-chosen when the route is timed.
 - Access classes: one PyVRP profile per (travel profile, set of stops the vehicle type may not
-  serve); the forbidden stops' rows and columns get a travel time longer than the horizon, so any
-  route using them is infeasible.
+  serve: its access class forbids them, or the screening found it cannot serve them even alone);
+  the forbidden stops' rows and columns get a travel time longer than the horizon, so any route
+  using them is infeasible.
 - ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
   PyVRP (a reload empties every load dimension). It is first enforced conservatively, with
   ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
   model (full trip capacity) is searched warm-started from that result, and the cheapest
   candidate seen whose routes respect the daily limit is kept. ``max_stops`` is not modelled
-  (a route violating it is repaired by dropping stops, reported unserved).
+  (a route violating it is repaired by dropping stops, reported unserved as
+  `UnservedReason.VEHICLE_LIMITS`).
 - Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
   required (a much faster search); if it has no feasible solution after a quarter of the time,
   the rest of the time goes to the prize-collecting model.
@@ -37,89 +39,32 @@ How the problem maps onto PyVRP (0.14):
 - Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
   costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
 - Search settings are PyVRP's defaults except the penalty manager's target share of feasible
-  candidates (`TARGET_FEASIBLE`): the measurements are in `SEARCH_MEASUREMENTS`; the other
+  candidates (`TARGET_FEASIBLE`): the measurements are in ``docs/routing_search.md``; the other
   alternatives measured were no better, or within the seed-to-seed spread.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
-from dataclasses import dataclass
 
-import numpy as np
 import pyvrp
-from pyvrp import Client, CostEvaluator, Depot, Location, PenaltyParams, ProblemData
+from pyvrp import Client, CostEvaluator, PenaltyParams, ProblemData
 from pyvrp import SolveParams as PSolveParams
-from pyvrp import VehicleType as PVehicleType
 from pyvrp._pyvrp import Activity
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks, IteratedLocalSearchParams
 from pyvrp.Result import Result
 from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import Lunch, RoutingProblem, Stop, VehicleType
+from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.pyvrp_model import PyVRPData, build_data, trip_capacity
 from sanitation.routing.schedule import ScheduleError, Step, build_route
+from sanitation.routing.screen import Screening, UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 
 logger = logging.getLogger(__name__)
-
-SEARCH_MEASUREMENTS = """
-X-n1001-k43 (BKS 72355), 60 s, PyVRP 0.14.1 on pyvrp.read(round) data, seeds 1-4, two runs at
-a time on the 2-core machine (gap %, mean in brackets):
-  defaults (50 neighbours, history 300, perturbations 1-25, exhaustive on best):
-      1.33 1.18 1.45 0.99 (1.24), 97-117k iterations
-  30 neighbours:            1.29 0.98 1.29 1.21 (1.19), 119-137k iterations
-  40 neighbours:            1.39 1.20 1.65 1.58 (1.45)
-  history 100 / 30 (seeds 1-2): 1.35 1.55 / 1.53 1.50
-  no exhaustive search on a new best: 1.48 1.38 1.20 1.40 (1.36)
-  perturbations 1-10:       2.31 2.58 2.56 2.37 (2.46), about 200k iterations
-  perturbations 1-50:       2.28 2.06 1.93 1.95 (2.06), about 39k iterations
-X-n801-k40 (BKS 73311), seeds 1-2: defaults 1.12 0.99; history 100: 0.71 0.90; history 30:
-  0.82 0.73.
-Route-based decomposition (tried, not adopted): after a share of the time on the whole instance,
-groups of nearby routes (about 100-300 clients) re-solved as sub-instances warm-started from their
-routes, improvements merged: X-n1001 seeds 1-2 gave 1.46-1.58 % (half the time, 100-200 clients)
-and 1.40-1.58 % (30 %, 300 clients), no better than the whole-instance search.
-This engine's model of a plain CVRP searches the same trajectory as pyvrp.read's (same cost after
-15,000 iterations); wall-clock speed of the machine varied by about 15 % between runs.
-Segmented restarts (tried, not adopted; 2026-11-27; pyvrp.read data, 60 s, pairs run side by
-side so both saw the same machine): six 10 s segments, each pyvrp.solve from the previous
-segment's best with a new seed, against one 60 s solve:
-  X-n1001 seeds 1-6: segments 0.98 1.23 1.25 1.13 1.01 1.04 (1.11), one solve 1.49 1.26 1.47
-      1.21 1.36 1.42 (1.37): better on every seed;
-  X-n801 seeds 1-2:  segments 0.52 0.52, one solve 0.87 1.17.
-  Variants on X-n1001 seeds 3-6: segments of 15,000 iterations 1.24 1.10 1.27 1.00 (1.15); one
-  solve that only resets current := best and the history every 15,000 iterations (penalties and
-  random stream kept) 1.45 1.07 1.17 1.25 (1.24); PyVRP's own restart after 8,000 / 2,000
-  iterations without improvement 1.51 1.29 1.10 1.44 (1.34) / 2.4-3.8.
-Starting from a Clarke-Wright savings solution instead of a random one (seeds 1-2: 1.30 1.44)
-made no difference after 10 s.
-The CVRP X suite with six segments (60 s, seed 1): X-n1001 1.45, X-n801 0.35, X-n627 0.51 but
-X-n200 1.63 (0.28 with one solve), X-n256 0.59, X-n401 0.61; mean 0.51 %, max 1.63 %. X-n200 seeds
-1-2: segments 2.02 0.61, one solve 0.17 0.59. Why: a new penalty manager starts at PyVRP's
-midpoint penalty (50,000 per unit of excess load) and needs about 25 s (x 0.9 every 500
-candidates) to reach its equilibrium (about 20-40, 65 % feasible candidates), so each 10 s segment
-searches feasible solutions only. That intensification helps the 1,000-client instance at 60 s
-and loses the infeasible detours the tightly packed X-n200 needs (penalties never lowered: X-n200
-1.62 2.11, X-n1001 1.39 0.95).
-Penalty target (adopted): the penalty manager aiming at 90 % feasible candidates instead of 65 %
-(X-n1001, pairs side by side, seeds 1-6): 1.40 1.11 1.15 0.97 1.27 0.94 (1.14) against 1.41 1.26
-1.45 1.03 1.17 1.22 (1.26); X-n200 seeds 1-2: 0.15 0.19 against 0.17 0.59.
-  CVRP X suite (`benchmarks/routing_tables.py`, 60 s, seed 1, quiet machine): mean 0.46 %, max
-  1.41 % (X-n1001), against 0.48 % / 1.56 % with 0.65; X-n1001 through `sanitation bench`
-  with seeds 2-5: 1.11 %, 1.23 %, 0.97 %, 1.26 %. Solomon at 30 s: mean 0.07 %, max 0.88 %
-  (0.074 / 1.10).
-"""
-
-REASON_FLEET = "fleet capacity/time exhausted (lowest priority dropped first)"
-REASON_NO_TYPE = "no vehicle type is allowed to serve it (access class)"
-REASON_LOAD = "load above the capacity of every allowed vehicle type"
-REASON_TW = "time window cannot be met from the depot within any allowed vehicle's shift"
-REASON_TIMING = "could not be kept on its route when the lunch break was inserted"
-REASON_SEARCH = "no feasible route for it was found within the time limit"
 
 #: share of the time after which the all-stops-required phase gives up if still infeasible
 GIVE_UP_SHARE = 0.25
@@ -134,34 +79,6 @@ OVERHEAD_S = 1.0
 TARGET_FEASIBLE = 0.9
 
 
-def _lunch_close(close_s: int, open_s: int, lunch: Lunch | None) -> int:
-    """Closing time tightened so that a lunch inserted later cannot make it late."""
-    if lunch is None or close_s <= lunch.window_start_s:
-        return close_s
-    return max(open_s, lunch.window_start_s, close_s - lunch.duration_s)
-
-
-def _cost_scale(problem: RoutingProblem) -> int:
-    """Smallest power of ten making every unit cost (nearly) an integer."""
-    values: list[float] = []
-    for v in problem.vehicle_types:
-        values += [v.cost_per_km / 1000.0, v.cost_per_hour / 3600.0, v.fixed_cost]
-    values = [x for x in values if x > 0]
-    for exp in range(7):
-        s = 10**exp
-        if all(abs(x * s - round(x * s)) <= 1e-3 * x * s and round(x * s) >= 1 for x in values):
-            return s
-    return 10**6
-
-
-@dataclass(frozen=True, slots=True)
-class _Mapping:
-    data: ProblemData
-    client_stop: list[int]  # pyvrp client index -> problem stop index
-    depot_site: list[str | None]  # pyvrp depot index -> site id (None for start/virtual end)
-    vt_index: list[int]  # pyvrp vehicle type -> problem vehicle type index
-
-
 class PyVRPEngine:
     """Routing engine on PyVRP (see the module docstring for the modelling)."""
 
@@ -170,34 +87,39 @@ class PyVRPEngine:
     def solve(self, problem: RoutingProblem, params: SolveParams, *, seed: int) -> RoutingSolution:
         """Solve ``problem`` within ``params.time_limit_s``; unserved stops carry a reason."""
         t0 = time.perf_counter()
-        unserved: dict[str, str] = {}
-        candidates = _prefilter(problem, unserved)
+        screening = screen(problem)
+        unserved = {problem.stops[si].id: reason for si, reason in screening.rejected.items()}
+        candidates = list(screening.candidates)
         routes: list[Route] = []
         stats: dict[str, object] = {"pyvrp_feasible": None}
         if candidates:
-            mapping = _build_data(problem, candidates)
+            mapping = build_data(problem, screening)
             elapsed = time.perf_counter() - t0
             budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
-            best, phases = _search(problem, mapping, candidates, max(0.05, budget), params, seed)
+            best, phases = _search(problem, mapping, screening, max(0.05, budget), params, seed)
             stats.update(
                 pyvrp_feasible=best.is_feasible(),
                 pyvrp_phases=phases,
                 pyvrp_distance=best.distance(),
             )
-            reason = REASON_TIMING if best.is_feasible() else REASON_SEARCH
+            reason = (
+                UnservedReason.LUNCH_RETIMING
+                if best.is_feasible()
+                else UnservedReason.NOT_FOUND_IN_TIME
+            )
             routes = _convert(problem, mapping, best, unserved, reason)
         served = {sid for r in routes for sid in r.stop_ids}
         for stop_ in problem.stops:
             if stop_.id not in served and stop_.id not in unserved:
-                unserved[stop_.id] = REASON_FLEET
+                unserved[stop_.id] = UnservedReason.FLEET_EXHAUSTED
         out_unserved = tuple(
             Unserved(s.id, unserved[s.id]) for s in problem.stops if s.id in unserved
         )
-        cost = sum(r.cost for r in routes)
+        cost = sum(r.cost_cny for r in routes)
         return RoutingSolution(
             routes=tuple(routes),
             unserved=out_unserved,
-            cost=cost,
+            cost_cny=cost,
             engine=self.name,
             seconds=time.perf_counter() - t0,
             stats=stats,
@@ -217,15 +139,23 @@ class _Deadline:
 
 def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolveParams:
     """PyVRP's settings with this engine's penalty target (and optional search callbacks)."""
-    return PSolveParams(
-        ils=IteratedLocalSearchParams(callbacks=callbacks),
-        penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE),
+    ils = (
+        IteratedLocalSearchParams()
+        if callbacks is None
+        else IteratedLocalSearchParams(callbacks=callbacks)
     )
+    return PSolveParams(ils=ils, penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE))
 
 
-def _run(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object) -> Result:
+def _pyvrp_solve(
+    data: ProblemData,
+    stop: StoppingCriterion,
+    seed: int,
+    *,
+    params: PSolveParams | None = None,
+    initial_solution: pyvrp.Solution | None = None,
+) -> Result:
     """``pyvrp.solve`` with its warnings turned into log records (they are advice, not errors)."""
-    kwargs.setdefault("params", _params())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = pyvrp.solve(
@@ -234,7 +164,8 @@ def _run(data: ProblemData, stop: StoppingCriterion, seed: int, **kwargs: object
             seed=seed,
             collect_stats=False,
             display=False,
-            **kwargs,  # type: ignore[arg-type]
+            params=params if params is not None else _params(),
+            initial_solution=initial_solution,
         )
     for w in caught:
         logger.info("pyvrp: %s", str(w.message).strip().splitlines()[0])
@@ -264,8 +195,8 @@ def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> Stopp
 
 def _search(
     problem: RoutingProblem,
-    mapping: _Mapping,
-    candidates: list[int],
+    mapping: PyVRPData,
+    screening: Screening,
     budget: float,
     params: SolveParams,
     seed: int,
@@ -281,16 +212,14 @@ def _search(
     t0 = time.perf_counter()
     phases: list[str] = []
     relaxed = (
-        _build_data(problem, candidates, relax_day_limit=True)
-        if _day_limit_binds(problem)
-        else None
+        build_data(problem, screening, relax_day_limit=True) if _day_limit_binds(problem) else None
     )
     first_budget = budget * (1.0 - RELAXED_SHARE) if relaxed is not None else budget
     best: pyvrp.Solution | None = None
     required = False
-    if _fleet_may_suffice(problem, candidates):
+    if _fleet_may_suffice(problem, list(screening.candidates)):
         data = mapping.data
-        res = _run(
+        res = _pyvrp_solve(
             data.replace(clients=[_with_required(c) for c in data.clients()]),
             _stop(first_budget, params, GIVE_UP_SHARE * budget),
             seed,
@@ -300,7 +229,7 @@ def _search(
             best, required = res.best, True
     if best is None:
         remaining = max(0.05, first_budget - (time.perf_counter() - t0))
-        res = _run(mapping.data, _stop(remaining, params, None), seed)
+        res = _pyvrp_solve(mapping.data, _stop(remaining, params, None), seed)
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
     if relaxed is None:
@@ -313,7 +242,7 @@ def _search(
     tracker = _DayLimitTracker(limits)
     init = _transfer(best, data) if best.is_feasible() else None
     remaining = max(0.05, budget - (time.perf_counter() - t0))
-    res = _run(
+    res = _pyvrp_solve(
         data,
         _stop(remaining, params, None),
         seed + 1,
@@ -375,7 +304,7 @@ def _transfer(sol: pyvrp.Solution, data: ProblemData) -> pyvrp.Solution:
 
 def _day_limit_binds(problem: RoutingProblem) -> bool:
     return any(
-        v.count > 0 and _trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
+        v.count > 0 and trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
         for v in problem.vehicle_types
     )
 
@@ -398,272 +327,19 @@ def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
     total = sum(problem.stops[i].load_kg for i in candidates)
     room = 0
     for v in problem.vehicle_types:
-        cap, trips = _trip_capacity(v)
+        cap, trips = trip_capacity(v)
         if trips is None:
             return True
         room += v.count * cap * trips
     return total <= room
 
 
-def _prefilter(problem: RoutingProblem, unserved: dict[str, str]) -> list[int]:
-    """Indices of stops some vehicle could serve; the others go to ``unserved`` with a reason."""
-    out: list[int] = []
-    for i, s in enumerate(problem.stops):
-        types = [v for v in problem.vehicle_types if v.count > 0 and s.allows(v.id)]
-        if not types:
-            unserved[s.id] = REASON_NO_TYPE
-            continue
-        types = [v for v in types if s.load_kg <= _trip_capacity(v)[0]]
-        if not types:
-            unserved[s.id] = REASON_LOAD
-            continue
-        if not any(_reachable(problem, v, s) for v in types):
-            unserved[s.id] = REASON_TW
-            continue
-        out.append(i)
-    return out
-
-
-def _reachable(problem: RoutingProblem, vt: VehicleType, s: Stop) -> bool:
-    dur = problem.duration_s[vt.profile]
-    depot = problem.site(vt.depot)
-    start = max(vt.shift_start_s + int(dur[depot.location, s.location]), s.tw_open_s)
-    if start > s.tw_close_s:
-        return False
-    back = min(
-        int(dur[s.location, problem.site(u).location])
-        + problem.site(u).unload_s
-        + int(dur[problem.site(u).location, depot.location])
-        for u in vt.unload_sites
-    )
-    lunch = vt.lunch.duration_s if vt.lunch is not None else 0
-    end = start + s.service_s + back + lunch
-    shortest = int(dur[depot.location, s.location]) + s.service_s + back + lunch
-    assert vt.max_duration_s is not None
-    return end <= vt.shift_end_s and shortest <= vt.max_duration_s
-
-
-def _trip_capacity(vt: VehicleType, *, relax: bool = False) -> tuple[int, int | None]:
-    """(capacity per trip, max trips) used in PyVRP, honouring the daily load limit.
-
-    With ``relax`` the trips keep the full capacity (the daily limit is then checked outside).
-    """
-    cap, trips = vt.capacity_kg, vt.max_trips
-    day = vt.max_load_per_day_kg
-    if day is not None and (trips is None or day < cap * trips):
-        if relax:
-            k = math.ceil(day / cap) if cap > 0 else 1
-            return min(cap, day), k if trips is None else min(k, trips)
-        if day <= cap:
-            return day, 1 if trips is None else min(trips, 1)
-        k = math.ceil(day / cap) if cap > 0 else 1
-        if trips is not None:
-            k = min(k, trips)
-        return day // k, k
-    return cap, trips
-
-
-def _build_data(
-    problem: RoutingProblem, candidates: list[int], *, relax_day_limit: bool = False
-) -> _Mapping:
-    scale = _cost_scale(problem)
-    horizon = int(problem.horizon_s or 86_400)
-    vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
-
-    # --- locations and depots -------------------------------------------------------------
-    src: list[int] = []  # pyvrp location -> problem location (-1 virtual)
-    depots: list[Depot] = []
-    depot_site: list[str | None] = []
-    start_depot: dict[str, int] = {}
-    reload_depot: dict[str, int] = {}
-    lunches = [v.lunch for _, v in vts if v.lunch is not None]
-
-    def add_loc(loc: int) -> int:
-        src.append(loc)
-        return len(src) - 1
-
-    for _, v in vts:
-        if v.depot not in start_depot:
-            site = problem.site(v.depot)
-            start_depot[v.depot] = len(depots)
-            depots.append(Depot(add_loc(site.location), 0, horizon, 0, name=f"start:{site.id}"))
-            depot_site.append(None)
-    for _, v in vts:
-        if v.max_trips == 1:
-            continue  # no reloads: only the final unload, modelled by the end depot
-        for u in v.unload_sites:
-            if u in reload_depot:
-                continue
-            site = problem.site(u)
-            close = site.close_s
-            for lunch in lunches:
-                close = _lunch_close(close, site.open_s, lunch)
-            reload_depot[u] = len(depots)
-            depots.append(
-                Depot(add_loc(site.location), site.open_s, close, site.unload_s, name=site.id)
-            )
-            depot_site.append(u)
-    end_depot: dict[int, int] = {}
-    end_loc: dict[int, int] = {}
-    for i, v in vts:
-        if _ends_at_depot(problem, v):
-            end_depot[i] = start_depot[v.depot]
-            continue
-        b = v.lunch.duration_s if v.lunch is not None else 0
-        end_depot[i] = len(depots)
-        end_loc[i] = add_loc(-1)
-        depots.append(Depot(end_loc[i], 0, max(0, v.shift_end_s - b), 0, name=f"end:{v.id}"))
-        depot_site.append(None)
-
-    # --- clients --------------------------------------------------------------------------
-    base_prize = math.ceil(problem.route_cost_bound * scale) + 1
-    base_prize = min(base_prize, 1 << 40)
-    clients: list[Client] = []
-    client_loc: list[int] = []
-    for si in candidates:
-        s = problem.stops[si]
-        close = s.tw_close_s
-        for v in problem.vehicle_types:
-            if v.lunch is not None and s.allows(v.id):
-                close = _lunch_close(close, s.tw_open_s, v.lunch)
-        loc = add_loc(s.location)
-        client_loc.append(loc)
-        clients.append(
-            Client(
-                loc,
-                pickup=[s.load_kg],
-                service_duration=s.service_s,
-                tw_early=s.tw_open_s,
-                tw_late=close,
-                prize=min(base_prize * s.priority, 1 << 42),
-                required=False,
-                name=s.id,
-            )
-        )
-
-    # --- matrices per (profile, forbidden stops) -------------------------------------------
-    src_arr = np.asarray(src)
-    real = src_arr >= 0
-    big_t = 4 * horizon + 1_000_000
-    profile_key: dict[tuple[int, frozenset[int]], int] = {}
-    dist_mats: list[np.ndarray] = []
-    dur_mats: list[np.ndarray] = []
-    vehicle_types: list[PVehicleType] = []
-    vt_index: list[int] = []
-    for i, v in vts:
-        forbidden = frozenset(
-            c for c, si in enumerate(candidates) if not problem.stops[si].allows(v.id)
-        )
-        key = (v.profile, forbidden)
-        if key not in profile_key:
-            profile_key[key] = len(dist_mats)
-            dist_m, dur_m = _matrices(problem, v.profile, src_arr, real, vts, end_loc)
-            big_d = int(dist_m.max(initial=0)) * 4 + 1
-            for c in forbidden:
-                loc = client_loc[c]
-                dur_m[loc, :] = big_t
-                dur_m[:, loc] = big_t
-                dist_m[loc, :] = big_d
-                dist_m[:, loc] = big_d
-                dur_m[loc, loc] = 0
-                dist_m[loc, loc] = 0
-            dist_mats.append(dist_m)
-            dur_mats.append(dur_m)
-        b = v.lunch.duration_s if v.lunch is not None else 0
-        cap, trips = _trip_capacity(v, relax=relax_day_limit)
-        assert v.max_duration_s is not None
-        kwargs: dict[str, object] = {}
-        if trips is not None:
-            kwargs["max_reloads"] = max(0, trips - 1)
-        start_late = v.shift_end_s
-        if v.lunch is not None:
-            start_late = min(start_late, v.lunch.latest_start_s)
-        fixed = v.fixed_cost + problem.vehicle_weight
-        vehicle_types.append(
-            PVehicleType(
-                num_available=v.count,
-                capacity=[cap],
-                start_depot=start_depot[v.depot],
-                end_depot=end_depot[i],
-                fixed_cost=round(fixed * scale),
-                tw_early=v.shift_start_s,
-                tw_late=max(v.shift_start_s, v.shift_end_s - b),
-                shift_duration=max(0, v.max_duration_s - b),
-                unit_distance_cost=round(v.cost_per_km * scale / 1000.0),
-                unit_duration_cost=round(v.cost_per_hour * scale / 3600.0),
-                profile=profile_key[key],
-                start_late=max(v.shift_start_s, start_late),
-                reload_depots=[] if trips == 1 else [reload_depot[u] for u in v.unload_sites],
-                name=v.id,
-                **kwargs,  # type: ignore[arg-type]
-            )
-        )
-        vt_index.append(i)
-
-    locations = [Location(0.0, 0.0) for _ in src]
-    data = ProblemData(locations, clients, depots, vehicle_types, dist_mats, dur_mats)
-    return _Mapping(data, list(candidates), depot_site, vt_index)
-
-
-def _ends_at_depot(problem: RoutingProblem, v: VehicleType) -> bool:
-    """Whether the final unload can be the depot itself at no cost (single trip, the depot is
-    an unload site with no unload time, open the whole shift): then the route simply ends at the
-    start depot, as in a plain CVRP, and the scheduler adds the zero-cost unload there."""
-    if v.max_trips != 1 or v.depot not in v.unload_sites:
-        return False
-    site = problem.site(v.depot)
-    return site.unload_s == 0 and site.open_s <= v.shift_start_s and site.close_s >= v.shift_end_s
-
-
-def _matrices(
-    problem: RoutingProblem,
-    profile: int,
-    src: np.ndarray,
-    real: np.ndarray,
-    vts: list[tuple[int, VehicleType]],
-    end_loc: dict[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance and duration matrices over PyVRP locations for one travel profile."""
-    dist = problem.distance_m[profile]
-    dur = problem.duration_s[profile]
-    idx = np.where(real, src, 0)
-    dist_m = dist[np.ix_(idx, idx)].astype(np.int64)
-    dur_m = dur[np.ix_(idx, idx)].astype(np.int64)
-    for i, v in vts:
-        if i not in end_loc:
-            continue
-        e = end_loc[i]
-        depot = problem.site(v.depot).location
-        best_cost = np.full(len(src), np.inf)
-        col_d = np.zeros(len(src), dtype=np.int64)
-        col_t = np.zeros(len(src), dtype=np.int64)
-        for u in v.unload_sites:
-            site = problem.site(u)
-            d = dist[idx, site.location] + dist[site.location, depot]
-            t = dur[idx, site.location] + site.unload_s + dur[site.location, depot]
-            c = v.cost_per_km * d / 1000.0 + v.cost_per_hour * t / 3600.0 + 1e-9 * d
-            better = c < best_cost
-            best_cost = np.where(better, c, best_cost)
-            col_d = np.where(better, d, col_d)
-            col_t = np.where(better, t, col_t)
-        dist_m[:, e] = col_d
-        dur_m[:, e] = col_t
-        dist_m[e, :] = 0
-        dur_m[e, :] = 0
-    # virtual ends are never left and never reached from one another
-    for e in end_loc.values():
-        for e2 in end_loc.values():
-            dist_m[e, e2] = 0
-            dur_m[e, e2] = 0
-    return dist_m, dur_m
-
-
 def _convert(
     problem: RoutingProblem,
-    mapping: _Mapping,
+    mapping: PyVRPData,
     best: pyvrp.Solution,
-    unserved: dict[str, str],
-    reason: str,
+    unserved: dict[str, UnservedReason],
+    reason: UnservedReason,
 ) -> list[Route]:
     routes: list[Route] = []
     used: dict[int, int] = {}
@@ -691,10 +367,15 @@ def _timed(
     vt: VehicleType,
     index: int,
     steps: list[Step],
-    unserved: dict[str, str],
-    reason: str,
+    unserved: dict[str, UnservedReason],
+    reason: UnservedReason,
 ) -> Route | None:
-    """Time the route; drop stops (reported unserved) until a feasible timing exists."""
+    """Time the route; drop stops (reported unserved) until a feasible timing exists.
+
+    A stop dropped because the route breaks a vehicle limit PyVRP does not model (``max_stops``)
+    or only approximates is reported as `UnservedReason.VEHICLE_LIMITS`, any other with
+    ``reason``.
+    """
     while any(kind == "stop" for kind, _ in steps):
         try:
             return build_route(problem, vt, index, steps)
@@ -705,7 +386,7 @@ def _timed(
             if pos < 0:
                 pos = max(i for i, (kind, _) in enumerate(steps) if kind == "stop")
             logger.warning("pyvrp route %s#%d: %s; dropping %s", vt.id, index, e, steps[pos][1])
-            unserved[steps[pos][1]] = reason
+            unserved[steps[pos][1]] = UnservedReason.VEHICLE_LIMITS if e.limit else reason
             del steps[pos]
             # collapse consecutive unloads left behind
             steps = [

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sanitation.routing.problem import RoutingProblem, VehicleType
-from sanitation.routing.solution import Route, Visit
+from sanitation.routing.solution import Route, Visit, VisitKind
 
 #: A visit of a sequence: ("stop", stop_id) or ("unload", site_id).
 Step = tuple[str, str]
@@ -24,16 +24,21 @@ MAX_LUNCH_CANDIDATES = 8
 
 
 class ScheduleError(ValueError):
-    """The sequence cannot be timed feasibly; ``position`` is the failing visit (or -1)."""
+    """The sequence cannot be timed feasibly; ``position`` is the failing visit (or -1).
 
-    def __init__(self, message: str, position: int = -1) -> None:
+    ``limit`` is True when the sequence breaks a vehicle limit (capacity, daily load, trips or
+    stops) rather than a time rule.
+    """
+
+    def __init__(self, message: str, position: int = -1, *, limit: bool = False) -> None:
         super().__init__(message)
         self.position = position
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
 class _Node:
-    kind: str
+    kind: VisitKind
     id: str
     location: int
     open_s: int
@@ -44,12 +49,15 @@ class _Node:
 
 @dataclass(slots=True)
 class _Pass:
+    """The outcome of one timing pass; ``too_long`` = it failed only on ``max_duration_s``."""
+
     ok: bool
     fail_pos: int
     reason: str
     visits: list[Visit]
     ret: int
     lunch_start: int | None
+    too_long: bool = False
 
 
 def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -> list[_Node]:
@@ -100,24 +108,22 @@ def _forward(
         arrival = prev_dep + travel
         earliest = arrival
         if lunch is not None and gap == lunch_gap:
-            b = lunch.duration_s
+            # park at the next location if the break can start after arriving, else on the way
             ls = max(arrival, lunch.window_start_s)
             if ls > lunch.latest_start_s:
                 ls = max(prev_dep, lunch.window_start_s)
                 if ls > lunch.latest_start_s or ls >= arrival:
                     return _Pass(False, gap, "lunch cannot start in its window", visits, 0, None)
-                arrival += b
-                earliest = arrival
-            else:
-                earliest = max(arrival, ls + b)
+            arrival, earliest = lunch.gap_times(prev_dep, travel, ls)
             lunch_start = ls
         if nxt is None:
             ret = earliest
             if ret > vt.shift_end_s:
                 return _Pass(False, n, "depot return after shift end", visits, ret, lunch_start)
-            assert vt.max_duration_s is not None
-            if ret - depart > vt.max_duration_s:
-                return _Pass(False, n, "route longer than max_duration_s", visits, ret, lunch_start)
+            if ret - depart > vt.max_route_duration_s:
+                return _Pass(
+                    False, n, "route longer than max_duration_s", visits, ret, lunch_start, True
+                )
             return _Pass(True, -1, "", visits, ret, lunch_start)
         start = max(earliest, nxt.open_s)
         if start > nxt.close_s:
@@ -125,7 +131,17 @@ def _forward(
             return _Pass(False, gap + 1, f"{what} missed", visits, 0, lunch_start)
         load = load + nxt.load_kg if nxt.kind == "stop" else 0
         departure = start + nxt.service_s
-        visits.append(Visit(nxt.kind, nxt.id, nxt.location, arrival, start, departure, load))  # type: ignore[arg-type]
+        visits.append(
+            Visit(
+                kind=nxt.kind,
+                id=nxt.id,
+                location=nxt.location,
+                arrival_s=arrival,
+                start_s=start,
+                departure_s=departure,
+                load_after_kg=load,
+            )
+        )
         prev_loc, prev_dep = loc, departure
     msg = "unreachable"
     raise AssertionError(msg)
@@ -138,7 +154,7 @@ def _latest_feasible(
     lo = vt.shift_start_s
     first = _forward(problem, vt, nodes, lo, lunch_gap)
     # a longer-than-max-duration route may become feasible by leaving later
-    if not first.ok and "max_duration" not in first.reason:
+    if not first.ok and not first.too_long:
         return None
     best: tuple[int, _Pass] | None = (lo, first) if first.ok else None
     # largest departure keeping time windows / shift end feasible (monotone in departure)
@@ -147,7 +163,7 @@ def _latest_feasible(
     while lo_tw < hi:
         mid = (lo_tw + hi + 1) // 2
         p = _forward(problem, vt, nodes, mid, lunch_gap)
-        if p.ok or "max_duration" in p.reason:
+        if p.ok or p.too_long:
             lo_tw = mid
         else:
             hi = mid - 1
@@ -211,10 +227,12 @@ def build_route(
             except ScheduleError as e:
                 err = e
                 continue
-            if best is None or r.cost < best.cost:
+            if best is None or r.cost_cny < best.cost_cny:
                 best = r
         if best is None:
-            assert err is not None
+            if err is None:  # unreachable: a vehicle type has at least one unload site
+                msg = f"vehicle type {vt.id!r} has no unload site."
+                raise ScheduleError(msg)
             raise err
         return best
     return _build(problem, vt, vehicle_index, seq)
@@ -229,18 +247,18 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         day += nd.load_kg
         if load > vt.capacity_kg:
             msg = f"load {load} kg above capacity {vt.capacity_kg} kg at visit {pos}."
-            raise ScheduleError(msg, pos)
+            raise ScheduleError(msg, pos, limit=True)
     if vt.max_load_per_day_kg is not None and day > vt.max_load_per_day_kg:
         msg = f"day load {day} kg above max_load_per_day_kg {vt.max_load_per_day_kg}."
-        raise ScheduleError(msg)
+        raise ScheduleError(msg, limit=True)
     n_unloads = sum(1 for nd in nodes if nd.kind == "unload")
     if vt.max_trips is not None and n_unloads > vt.max_trips:
         msg = f"{n_unloads} unloads above max_trips {vt.max_trips}."
-        raise ScheduleError(msg)
+        raise ScheduleError(msg, limit=True)
     n_stops = len(nodes) - n_unloads
     if vt.max_stops is not None and n_stops > vt.max_stops:
         msg = f"{n_stops} stops above max_stops {vt.max_stops}."
-        raise ScheduleError(msg)
+        raise ScheduleError(msg, limit=True)
 
     if vt.lunch is None:
         candidates: list[int | None] = [None]
@@ -249,7 +267,9 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         # gaps whose departure (without lunch, leaving at shift start) is not after the
         # latest lunch start; the last few are the useful ones
         deps = [vt.shift_start_s] + [v.departure_s for v in probe.visits]
-        usable = [g - 1 for g, d in enumerate(deps) if d <= vt.lunch.latest_start_s]
+        usable: list[int | None] = [
+            g - 1 for g, d in enumerate(deps) if d <= vt.lunch.latest_start_s
+        ]
         if not usable:
             usable = [-1]
         candidates = list(reversed(usable))[:MAX_LUNCH_CANDIDATES]
@@ -284,5 +304,5 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         lunch_after_visit=gap if vt.lunch is not None else None,
         distance_m=distance,
         duration_s=duration,
-        cost=vt.route_cost(distance, duration),
+        cost_cny=vt.route_cost_cny(distance, duration),
     )

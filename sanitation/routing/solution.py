@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from sanitation.routing.screen import UnservedReason
+
 if TYPE_CHECKING:
     from sanitation.routing.problem import RoutingProblem
 
@@ -44,7 +46,7 @@ class Route:
     lunch_after_visit: int | None
     distance_m: int
     duration_s: int
-    cost: float
+    cost_cny: float
 
     @property
     def stop_ids(self) -> list[str]:
@@ -59,10 +61,10 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Unserved:
-    """A due stop left out of the plan, and why."""
+    """A due stop left out of the plan, and why (`sanitation.routing.screen.UnservedReason`)."""
 
     stop_id: str
-    reason: str
+    reason: UnservedReason
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class RoutingSolution:
 
     routes: tuple[Route, ...]
     unserved: tuple[Unserved, ...]
-    cost: float
+    cost_cny: float
     engine: str
     seconds: float
     stats: dict[str, Any] = field(default_factory=dict)
@@ -97,4 +99,4 @@ def objective(problem: RoutingProblem, solution: RoutingSolution) -> float:
     Lower is better; engines and the portfolio compare solutions with it.
     """
     penalty = sum(problem.unserved_penalty(u.stop_id) for u in solution.unserved)
-    return solution.cost + problem.vehicle_weight * len(solution.routes) + penalty
+    return solution.cost_cny + problem.vehicle_weight * len(solution.routes) + penalty

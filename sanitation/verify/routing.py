@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import NamedTuple
 
 from sanitation.errors import VerificationError
 from sanitation.routing.problem import RoutingProblem, VehicleType
-from sanitation.routing.solution import Route, RoutingSolution
+from sanitation.routing.solution import Route, RoutingSolution, Visit
 
 COST_TOL = 1e-6
 
@@ -54,7 +55,7 @@ def verify(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
     total_cost = 0.0
     for r_idx, route in enumerate(solution.routes):
         errors.extend(_verify_route(problem, route, r_idx, served, seen_vehicles))
-        total_cost += route.cost
+        total_cost += route.cost_cny
 
     unserved = Counter(u.stop_id for u in solution.unserved)
     for stop_id, n in unserved.items():
@@ -73,8 +74,8 @@ def verify(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
             errors.append(f"stop {stop.id!r}: both served and listed unserved.")
         if n_served == 0 and stop.id not in unserved:
             errors.append(f"stop {stop.id!r}: neither served nor listed unserved.")
-    if not _close(total_cost, solution.cost):
-        errors.append(f"solution: cost {solution.cost!r} != sum of route costs {total_cost!r}.")
+    if not _close(total_cost, solution.cost_cny):
+        errors.append(f"solution: cost {solution.cost_cny!r} != sum of route costs {total_cost!r}.")
     return errors
 
 
@@ -93,157 +94,208 @@ def _verify_route(
     served: Counter[str],
     seen_vehicles: set[tuple[str, int]],
 ) -> list[str]:
-    errs: list[str] = []
     who = f"route {r_idx} ({route.vehicle_type}#{route.vehicle_index})"
     try:
         vt = problem.vehicle_type(route.vehicle_type)
     except KeyError:
         return [f"{who}: unknown vehicle_type {route.vehicle_type!r}."]
-    if not 0 <= route.vehicle_index < vt.count:
-        errs.append(f"{who}: vehicle_index {route.vehicle_index} not in [0, {vt.count}).")
-    key = (vt.id, route.vehicle_index)
-    if key in seen_vehicles:
-        errs.append(f"{who}: vehicle used by more than one route.")
-    seen_vehicles.add(key)
+    check = _RouteCheck(problem, route, vt, who)
+    check.vehicle(seen_vehicles)
+    check.lunch_fields()
+    check.departure()
+    check.visits(served)
+    check.end()
+    return check.errs
 
-    dur = problem.duration_s[vt.profile]
-    dist = problem.distance_m[vt.profile]
-    depot = problem.site(vt.depot)
-    visits = route.visits
-    n = len(visits)
-    if not any(v.kind == "stop" for v in visits):
-        errs.append(f"{who}: used vehicle serves no stop.")
 
-    # lunch bookkeeping
-    lunch = vt.lunch
-    lunch_gap: int | None = None
-    if lunch is None:
-        if route.lunch_start_s is not None or route.lunch_after_visit is not None:
-            errs.append(f"{who}: lunch given but vehicle type {vt.id!r} has none.")
-    elif route.lunch_start_s is None or route.lunch_after_visit is None:
-        errs.append(f"{who}: lunch missing (lunch_start_s/lunch_after_visit is None).")
-    else:
-        lunch_gap = route.lunch_after_visit
-        if not -1 <= lunch_gap <= n - 1:
-            errs.append(f"{who}: lunch_after_visit {lunch_gap} not in [-1, {n - 1}].")
-            lunch_gap = None
+class _VisitPlace(NamedTuple):
+    location: int
+    open_s: int
+    close_s: int
+    service_s: int
+
+
+class _RouteCheck:
+    """The checks of one route, in the order their messages are listed."""
+
+    def __init__(self, problem: RoutingProblem, route: Route, vt: VehicleType, who: str) -> None:
+        self.problem = problem
+        self.route = route
+        self.vt = vt
+        self.who = who
+        self.errs: list[str] = []
+        self.dur = problem.duration_s[vt.profile]
+        self.dist = problem.distance_m[vt.profile]
+        self.depot = problem.site(vt.depot)
+        self.lunch_gap: int | None = None
+        # running totals of the walk along the visits
+        self.prev_loc = self.depot.location
+        self.prev_dep = route.depot_departure_s
+        self.load = 0
+        self.day_load = 0
+        self.n_stops = 0
+        self.n_unloads = 0
+        self.distance = 0
+
+    def vehicle(self, seen_vehicles: set[tuple[str, int]]) -> None:
+        """The vehicle exists, is used once and serves a stop."""
+        route, vt, who = self.route, self.vt, self.who
+        if not 0 <= route.vehicle_index < vt.count:
+            self.errs.append(f"{who}: vehicle_index {route.vehicle_index} not in [0, {vt.count}).")
+        key = (vt.id, route.vehicle_index)
+        if key in seen_vehicles:
+            self.errs.append(f"{who}: vehicle used by more than one route.")
+        seen_vehicles.add(key)
+        if not any(v.kind == "stop" for v in route.visits):
+            self.errs.append(f"{who}: used vehicle serves no stop.")
+
+    def lunch_fields(self) -> None:
+        """Lunch given exactly when the type has one, in its window, in an existing gap."""
+        route, vt, who = self.route, self.vt, self.who
+        lunch = vt.lunch
+        n = len(route.visits)
+        if lunch is None:
+            if route.lunch_start_s is not None or route.lunch_after_visit is not None:
+                self.errs.append(f"{who}: lunch given but vehicle type {vt.id!r} has none.")
+            return
+        if route.lunch_start_s is None or route.lunch_after_visit is None:
+            self.errs.append(f"{who}: lunch missing (lunch_start_s/lunch_after_visit is None).")
+            return
+        self.lunch_gap = route.lunch_after_visit
+        if not -1 <= self.lunch_gap <= n - 1:
+            self.errs.append(f"{who}: lunch_after_visit {self.lunch_gap} not in [-1, {n - 1}].")
+            self.lunch_gap = None
         ls = route.lunch_start_s
         if ls < lunch.window_start_s or ls + lunch.duration_s > lunch.window_end_s:
-            errs.append(
+            self.errs.append(
                 f"{who}: lunch [{ls}, {ls + lunch.duration_s}] outside window "
                 f"[{lunch.window_start_s}, {lunch.window_end_s}]."
             )
 
-    def gap_arrival(gap: int, dep: int, travel: int) -> tuple[int, int]:
+    def gap_arrival(self, gap: int, dep: int, travel: int) -> tuple[int, int]:
         """(arrival, earliest start) at the end of gap ``gap`` given departure ``dep``."""
-        if lunch is None or lunch_gap != gap or route.lunch_start_s is None:
+        lunch, route = self.vt.lunch, self.route
+        if lunch is None or self.lunch_gap != gap or route.lunch_start_s is None:
             return dep + travel, dep + travel
         ls = route.lunch_start_s
         le = ls + lunch.duration_s
         where = "depot departure" if gap == -1 else f"visit {gap}"
         if ls < dep:
-            errs.append(f"{who}: lunch_start_s {ls} before the departure {dep} of {where}.")
+            self.errs.append(
+                f"{self.who}: lunch_start_s {ls} before the departure {dep} of {where}."
+            )
         arrival = dep + travel + lunch.duration_s if ls < dep + travel else dep + travel
         return arrival, max(arrival, le)
 
-    if route.depot_departure_s < vt.shift_start_s:
-        errs.append(
-            f"{who}: depot_departure_s {route.depot_departure_s} before shift_start_s "
-            f"{vt.shift_start_s}."
-        )
-    prev_loc = depot.location
-    prev_dep = route.depot_departure_s
-    load = 0
-    day_load = 0
-    n_stops = 0
-    n_unloads = 0
-    distance = 0
-    for i, v in enumerate(visits):
-        vw = f"{who} visit {i} ({v.kind} {v.id!r})"
+    def _place(self, vw: str, v: Visit, served: Counter[str]) -> _VisitPlace | None:
+        """Where the visit is and its hours (None: unknown; reported); counts and loads."""
+        problem, vt = self.problem, self.vt
         if v.kind == "stop":
             if not problem.has_stop(v.id):
-                errs.append(f"{vw}: unknown stop.")
-                continue
+                self.errs.append(f"{vw}: unknown stop.")
+                return None
             stop = problem.stop(v.id)
             served[v.id] += 1
-            n_stops += 1
+            self.n_stops += 1
             if not stop.allows(vt.id):
-                errs.append(f"{vw}: vehicle type {vt.id!r} not allowed (access class).")
-            loc, tw_open, tw_close, service = (
-                stop.location,
-                stop.tw_open_s,
-                stop.tw_close_s,
-                stop.service_s,
-            )
-            load += stop.load_kg
-            day_load += stop.load_kg
-        elif v.kind == "unload":
+                self.errs.append(f"{vw}: vehicle type {vt.id!r} not allowed (access class).")
+            self.load += stop.load_kg
+            self.day_load += stop.load_kg
+            return _VisitPlace(stop.location, stop.tw_open_s, stop.tw_close_s, stop.service_s)
+        if v.kind == "unload":
             if not problem.has_site(v.id):
-                errs.append(f"{vw}: unknown site.")
-                continue
+                self.errs.append(f"{vw}: unknown site.")
+                return None
             site = problem.site(v.id)
-            n_unloads += 1
+            self.n_unloads += 1
             if site.id not in vt.unload_sites:
-                errs.append(f"{vw}: site not among unload_sites of type {vt.id!r}.")
-            loc, tw_open, tw_close, service = (
-                site.location,
-                site.open_s,
-                site.close_s,
-                site.unload_s,
-            )
-            load = 0
-        else:
-            errs.append(f"{vw}: unknown kind {v.kind!r}.")
-            continue
-        if v.location != loc:
-            errs.append(f"{vw}: location {v.location} != {loc}.")
-        travel = int(dur[prev_loc, loc])
-        distance += int(dist[prev_loc, loc])
-        arrival, earliest = gap_arrival(i - 1, prev_dep, travel)
-        if v.arrival_s != arrival:
-            errs.append(f"{vw}: arrival_s {v.arrival_s} != recomputed {arrival}.")
-        if v.start_s < max(earliest, tw_open):
-            errs.append(
-                f"{vw}: start_s {v.start_s} before max(arrival/lunch end {earliest}, "
-                f"open {tw_open})."
-            )
-        if v.start_s > tw_close:
-            kind = "time window" if v.kind == "stop" else "site hours"
-            errs.append(f"{vw}: start_s {v.start_s} after {kind} close {tw_close}.")
-        if v.departure_s != v.start_s + service:
-            errs.append(
-                f"{vw}: departure_s {v.departure_s} != start_s + service {v.start_s + service}."
-            )
-        if v.load_after_kg != load:
-            errs.append(f"{vw}: load_after_kg {v.load_after_kg} != recomputed {load}.")
-        if load > vt.capacity_kg:
-            errs.append(f"{vw}: load {load} kg above capacity {vt.capacity_kg} kg.")
-        prev_loc, prev_dep = loc, v.departure_s
+                self.errs.append(f"{vw}: site not among unload_sites of type {vt.id!r}.")
+            self.load = 0
+            return _VisitPlace(site.location, site.open_s, site.close_s, site.unload_s)
+        self.errs.append(f"{vw}: unknown kind {v.kind!r}.")
+        return None
 
-    travel = int(dur[prev_loc, depot.location])
-    distance += int(dist[prev_loc, depot.location])
-    arrival, earliest = gap_arrival(n - 1, prev_dep, travel)
-    if route.depot_return_s < earliest:
-        errs.append(f"{who}: depot_return_s {route.depot_return_s} before recomputed {earliest}.")
-    if route.depot_return_s > vt.shift_end_s:
-        errs.append(
-            f"{who}: depot_return_s {route.depot_return_s} after shift_end_s {vt.shift_end_s}."
-        )
-    duration = route.depot_return_s - route.depot_departure_s
-    if route.duration_s != duration:
-        errs.append(f"{who}: duration_s {route.duration_s} != return - departure {duration}.")
-    assert vt.max_duration_s is not None
-    if duration > vt.max_duration_s:
-        errs.append(f"{who}: duration {duration} s above max_duration_s {vt.max_duration_s}.")
-    if n and (visits[-1].kind != "unload" or load != 0):
-        errs.append(f"{who}: not empty at the end (last visit must be an unload; load {load}).")
-    errs.extend(_limits(vt, who, n_unloads, day_load, n_stops))
-    if route.distance_m != distance:
-        errs.append(f"{who}: distance_m {route.distance_m} != recomputed {distance}.")
-    cost = vt.route_cost(distance, duration)
-    if not _close(route.cost, cost):
-        errs.append(f"{who}: cost {route.cost!r} != recomputed {cost!r}.")
-    return errs
+    def visits(self, served: Counter[str]) -> None:
+        """Each visit: place, recomputed arrival, start within hours, departure, load."""
+        for i, v in enumerate(self.route.visits):
+            vw = f"{self.who} visit {i} ({v.kind} {v.id!r})"
+            place = self._place(vw, v, served)
+            if place is None:
+                continue
+            self._timing(vw, i, v, place)
+            if v.load_after_kg != self.load:
+                self.errs.append(
+                    f"{vw}: load_after_kg {v.load_after_kg} != recomputed {self.load}."
+                )
+            if self.load > self.vt.capacity_kg:
+                self.errs.append(
+                    f"{vw}: load {self.load} kg above capacity {self.vt.capacity_kg} kg."
+                )
+            self.prev_loc, self.prev_dep = place.location, v.departure_s
+
+    def _timing(self, vw: str, i: int, v: Visit, place: _VisitPlace) -> None:
+        if v.location != place.location:
+            self.errs.append(f"{vw}: location {v.location} != {place.location}.")
+        travel = int(self.dur[self.prev_loc, place.location])
+        self.distance += int(self.dist[self.prev_loc, place.location])
+        arrival, earliest = self.gap_arrival(i - 1, self.prev_dep, travel)
+        if v.arrival_s != arrival:
+            self.errs.append(f"{vw}: arrival_s {v.arrival_s} != recomputed {arrival}.")
+        if v.start_s < max(earliest, place.open_s):
+            self.errs.append(
+                f"{vw}: start_s {v.start_s} before max(arrival/lunch end {earliest}, "
+                f"open {place.open_s})."
+            )
+        if v.start_s > place.close_s:
+            kind = "time window" if v.kind == "stop" else "site hours"
+            self.errs.append(f"{vw}: start_s {v.start_s} after {kind} close {place.close_s}.")
+        if v.departure_s != v.start_s + place.service_s:
+            self.errs.append(
+                f"{vw}: departure_s {v.departure_s} != start_s + service "
+                f"{v.start_s + place.service_s}."
+            )
+
+    def departure(self) -> None:
+        """The depot departure is not before the shift start."""
+        route, vt = self.route, self.vt
+        if route.depot_departure_s < vt.shift_start_s:
+            self.errs.append(
+                f"{self.who}: depot_departure_s {route.depot_departure_s} before shift_start_s "
+                f"{vt.shift_start_s}."
+            )
+
+    def end(self) -> None:
+        """Depot return, duration, ending empty, daily limits, distance and cost."""
+        route, vt, who, errs = self.route, self.vt, self.who, self.errs
+        n = len(route.visits)
+        travel = int(self.dur[self.prev_loc, self.depot.location])
+        self.distance += int(self.dist[self.prev_loc, self.depot.location])
+        _, earliest = self.gap_arrival(n - 1, self.prev_dep, travel)
+        if route.depot_return_s < earliest:
+            errs.append(
+                f"{who}: depot_return_s {route.depot_return_s} before recomputed {earliest}."
+            )
+        if route.depot_return_s > vt.shift_end_s:
+            errs.append(
+                f"{who}: depot_return_s {route.depot_return_s} after shift_end_s {vt.shift_end_s}."
+            )
+        duration = route.depot_return_s - route.depot_departure_s
+        if route.duration_s != duration:
+            errs.append(f"{who}: duration_s {route.duration_s} != return - departure {duration}.")
+        if duration > vt.max_route_duration_s:
+            errs.append(
+                f"{who}: duration {duration} s above max_duration_s {vt.max_route_duration_s}."
+            )
+        if n and (route.visits[-1].kind != "unload" or self.load != 0):
+            errs.append(
+                f"{who}: not empty at the end (last visit must be an unload; load {self.load})."
+            )
+        errs.extend(_limits(vt, who, self.n_unloads, self.day_load, self.n_stops))
+        if route.distance_m != self.distance:
+            errs.append(f"{who}: distance_m {route.distance_m} != recomputed {self.distance}.")
+        cost = vt.route_cost_cny(self.distance, duration)
+        if not _close(route.cost_cny, cost):
+            errs.append(f"{who}: cost {route.cost_cny!r} != recomputed {cost!r}.")
 
 
 def _limits(vt: VehicleType, who: str, n_unloads: int, day_load: int, n_stops: int) -> list[str]:

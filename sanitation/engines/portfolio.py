@@ -25,10 +25,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from sanitation.engines.registry import get_engine
 from sanitation.errors import VerificationError
-from sanitation.routing.engine import SolveParams, get_engine
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution, objective
+from sanitation.verify.routing import verify
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ MARGIN_S = 4.0
 MARGIN_SHARE = 0.2
 #: modules the fork server imports once
 PRELOAD = (
-    "sanitation.routing.portfolio",
+    "sanitation.engines.portfolio",
     "sanitation.routing.ortools_engine",
     "sanitation.routing.pyvrp_engine",
 )
@@ -148,8 +150,6 @@ class PortfolioEngine:
         VerificationError
             If no engine returns a solution that passes the verifier.
         """
-        from sanitation.verify.routing import verify
-
         t0 = time.perf_counter()
         margin = min(self.margin_s, MARGIN_SHARE * params.time_limit_s)
         budget = max(0.1, params.time_limit_s - margin)
@@ -185,9 +185,10 @@ class PortfolioEngine:
                         report[name] = {"status": "failed", "error": str(error)}
                         continue
                     violations = verify(problem, sol)
+                    value = objective(problem, sol)
                     entry = {
-                        "cost": sol.cost,
-                        "objective": objective(problem, sol),
+                        "cost": sol.cost_cny,
+                        "objective": value,
                         "seconds": sol.seconds,
                         "n_vehicles": sol.n_vehicles,
                         "n_unserved": len(sol.unserved),
@@ -200,7 +201,7 @@ class PortfolioEngine:
                         failures.append(msg)
                         continue
                     order = self.engines.index(name)
-                    candidates.append((entry["objective"], order, name, sol))
+                    candidates.append((value, order, name, sol))
             for fut in pending:
                 name = futures[fut]
                 fut.cancel()

@@ -1,0 +1,64 @@
+"""The routing-engine registry: engines by name, imported lazily, and the verifying `solve`.
+
+Every engine is a class with a ``name`` and ``solve(problem, params, *, seed)`` (the
+`sanitation.routing.engine.Engine` protocol); its module is only imported when the engine is
+asked for, so a missing optional solver does not break the others. This layer sits above both
+`sanitation.routing` (problem, solution, engines) and `sanitation.verify` (the independent
+checker), which never import each other's callers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import cast
+
+from sanitation.routing.engine import Engine, SolveParams
+from sanitation.routing.problem import RoutingProblem
+from sanitation.routing.solution import RoutingSolution
+from sanitation.verify.routing import check
+
+DEFAULT_ENGINE = "portfolio"
+
+#: engine name -> (module, class); the class is instantiated without arguments.
+ENGINES: Mapping[str, tuple[str, str]] = {
+    "pyvrp": ("sanitation.routing.pyvrp_engine", "PyVRPEngine"),
+    "ortools": ("sanitation.routing.ortools_engine", "OrToolsEngine"),
+    "portfolio": ("sanitation.engines.portfolio", "PortfolioEngine"),
+}
+
+
+def get_engine(name: str) -> Engine:
+    """The engine registered under ``name`` ("pyvrp", "ortools", "portfolio").
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    if name not in ENGINES:
+        msg = f"unknown routing engine {name!r}; expected one of {sorted(ENGINES)}"
+        raise ValueError(msg)
+    module_name, class_name = ENGINES[name]
+    module = importlib.import_module(module_name)
+    return cast(Engine, getattr(module, class_name)())
+
+
+def solve(
+    problem: RoutingProblem,
+    params: SolveParams,
+    *,
+    seed: int = 1,
+    engine: str = DEFAULT_ENGINE,
+) -> RoutingSolution:
+    """Solve with the named engine; verify the result when ``params.verify``.
+
+    Raises
+    ------
+    VerificationError
+        If the verifier rejects the engine's solution.
+    """
+    solution = get_engine(engine).solve(problem, params, seed=seed)
+    if params.verify:
+        check(problem, solution)
+    return solution

@@ -1,0 +1,197 @@
+"""The OR-Tools engine's own first solution: a greedy multi-trip construction.
+
+OR-Tools' first-solution heuristics insert one node at a time and so never open a reload trip (an
+unload copy alone only adds cost): on reload-bound days they leave most stops out. `initial_routes`
+builds routes vehicle by vehicle with an explicit schedule (`Trail`), unloading whenever the truck
+would overflow; `sanitation.routing.ortools_engine` starts a guided local search from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from sanitation.routing.ortools_model import BuiltModel
+from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+
+
+@dataclass(frozen=True)
+class Trail:
+    """The end state of a route under construction, timed from the shift start.
+
+    ``extend`` returns the state after (an optional unload and) one more stop, or None when the
+    route could then no longer be finished: stop windows, site hours, lunch inside its window,
+    final unload at ``final`` with a return by the shift end, route time limit, capacity and
+    the daily limits.
+    """
+
+    problem: RoutingProblem
+    vt: VehicleType
+    final: Site
+    loc: int = -1
+    dep: int = -1
+    lunch_end: int | None = None  # None = lunch not taken yet (or no lunch)
+    load: int = 0
+    day: int = 0
+    n_stops: int = 0
+    n_unloads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loc < 0:
+            object.__setattr__(self, "loc", self.problem.site(self.vt.depot).location)
+            object.__setattr__(self, "dep", self.vt.shift_start_s)
+
+    def _visit(
+        self,
+        dep: int,
+        lunch_end: int | None,
+        loc: int,
+        to: Site | Stop,
+        *,
+        last: bool = False,
+    ) -> tuple[int, int | None] | None:
+        """Service (unload) start at ``to`` and the lunch end after the gap (None = infeasible)."""
+        if isinstance(to, Site):
+            open_s, close_s, service_s = to.open_s, to.close_s, to.unload_s
+        else:
+            open_s, close_s, service_s = to.tw_open_s, to.tw_close_s, to.service_s
+        lunch = self.vt.lunch
+        travel = int(self.problem.duration_s[self.vt.profile][loc, to.location])
+        start = max(dep + travel, open_s)
+        # take lunch here if the window is open, if later would be too late, or at the end
+        if (
+            lunch is not None
+            and lunch_end is None
+            and (last or dep >= lunch.window_start_s or start + service_s > lunch.latest_start_s)
+        ):
+            ls = max(dep, lunch.window_start_s)
+            if ls > lunch.latest_start_s:
+                return None
+            lunch_end = ls + lunch.duration_s
+            _, earliest = lunch.gap_times(dep, travel, ls)
+            start = max(earliest, open_s)
+        if start > close_s:
+            return None
+        return start, lunch_end
+
+    def finish_ok(self) -> bool:
+        """Whether the route can end now: final unload, lunch taken, home in time."""
+        vt, site = self.vt, self.final
+        lunch_end = self.lunch_end
+        visited = self._visit(self.dep, lunch_end, self.loc, site, last=True)
+        if visited is None:
+            return False
+        start, lunch_end = visited
+        if vt.lunch is not None:
+            if lunch_end is None:
+                return False
+            start = max(start, vt.lunch.latest_start_s + 1)  # the model's end bound
+        home = self.problem.site(vt.depot).location
+        back = start + site.unload_s + int(self.problem.duration_s[vt.profile][site.location, home])
+        if start > site.close_s or back > vt.shift_end_s:
+            return False
+        return back - vt.shift_start_s <= vt.route_time_limit_s
+
+    def extend(self, site: Site | None, stop: Stop) -> Trail | None:
+        vt = self.vt
+        if vt.max_stops is not None and self.n_stops + 1 > vt.max_stops:
+            return None
+        if vt.max_load_per_day_kg is not None and self.day + stop.load_kg > vt.max_load_per_day_kg:
+            return None
+        dep, loc, lunch_end, load, n_unloads = (
+            self.dep,
+            self.loc,
+            self.lunch_end,
+            self.load,
+            self.n_unloads,
+        )
+        if site is not None:
+            if vt.max_trips is not None and n_unloads + 2 > vt.max_trips:
+                return None
+            visited = self._visit(dep, lunch_end, loc, site)
+            if visited is None:
+                return None
+            start, lunch_end = visited
+            dep, loc, load, n_unloads = start + site.unload_s, site.location, 0, n_unloads + 1
+        if load + stop.load_kg > vt.capacity_kg:
+            return None
+        visited = self._visit(dep, lunch_end, loc, stop)
+        if visited is None:
+            return None
+        start, lunch_end = visited
+        nxt = dataclasses.replace(
+            self,
+            loc=stop.location,
+            dep=start + stop.service_s,
+            lunch_end=lunch_end,
+            load=load + stop.load_kg,
+            day=self.day + stop.load_kg,
+            n_stops=self.n_stops + 1,
+            n_unloads=n_unloads,
+        )
+        return nxt if nxt.finish_ok() else None
+
+
+def initial_routes(model: BuiltModel, deadline: float, width: int = 8) -> list[list[int]]:
+    """Routes (routing indices, start and end left out) of a greedy multi-trip construction.
+
+    Each vehicle in turn extends its route with the nearest of the ``width`` nearest
+    unrouted stops that keeps an explicit schedule feasible (`Trail`: earliest times from
+    the shift start, lunch in the first gap at or after the window opens, or earlier if the
+    next visit would make it impossible), with an unload first when the truck would
+    overflow, ending at the vehicle's final site. OR-Tools' own first-solution heuristics
+    insert one node at a time and so never open a reload (an unload copy alone only adds
+    cost): on reload-bound days they leave most stops out.
+    """
+    layout = model.layout
+    p = layout.problem
+    copies = {site: list(nodes) for site, nodes in layout.copy_nodes.items()}
+    unrouted = set(layout.stop_node)
+    out: list[list[int]] = [[] for _ in layout.vehicles]
+    for v_i, veh in enumerate(layout.vehicles):
+        if not unrouted or time.perf_counter() > deadline:
+            break
+        vt = p.vehicle_types[veh.type_index]
+        dur = p.duration_s[vt.profile]
+        trail = Trail(p, vt, p.sites[veh.merged_site])
+        steps: list[int] = []
+        while unrouted and time.perf_counter() <= deadline:
+            cand = [si for si in unrouted if veh.type_index in layout.allowed[si]]
+            if not cand:
+                break
+            locs = np.asarray([p.stops[si].location for si in cand])
+            near = np.argsort(dur[trail.loc, locs], kind="stable")[:width]
+            chosen = None
+            for j in near:
+                si = cand[int(j)]
+                stop = p.stops[si]
+                site = None
+                if trail.load + stop.load_kg > vt.capacity_kg:
+                    usable = [u for u in vt.unload_sites if copies.get(u)]
+                    if not usable:
+                        continue
+                    site = p.site(
+                        min(
+                            usable,
+                            key=lambda u: (
+                                int(dur[trail.loc, p.site(u).location])
+                                + int(dur[p.site(u).location, stop.location])
+                            ),
+                        )
+                    )
+                nxt = trail.extend(site, stop)
+                if nxt is not None:
+                    chosen = (si, site, nxt)
+                    break
+            if chosen is None:
+                break
+            si, site, trail = chosen
+            if site is not None:
+                steps.append(model.manager.NodeToIndex(copies[site.id].pop()))
+            steps.append(model.manager.NodeToIndex(layout.stop_node[si]))
+            unrouted.discard(si)
+        out[v_i] = steps
+    return out
