@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine with python3 (3.11+) and make:
 #   make demo   creates .venv, installs the project, runs the bundled Wangjiang scenario
-#   make test   creates .venv, installs the project with dev tools, runs ruff and pytest
+#   make test   creates .venv, installs the project with dev tools, runs ruff (with the
+#               complexity limit), import-linter (the layers), mypy and pytest
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,10 +26,14 @@ test: $(STAMP)
 	fc-list :lang=zh 2>/dev/null | grep -q . || (apt-get update && apt-get install -y fonts-wqy-microhei) \
 	  || echo "make test: no Chinese font: screenshots will show boxes for Chinese labels"
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench-matrix: $(STAMP)
 	$(BIN)/python benchmarks/matrix.py

@@ -51,8 +51,8 @@ class TransferTruck:
     lunch_window_start_s: int
     lunch_window_end_s: int
     fixed_cost_cny: float
-    cost_per_km_cny: float
-    cost_per_hour_cny: float
+    cost_cny_per_km: float
+    cost_cny_per_h: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +166,6 @@ def truck_day_cost(truck: TransferTruck, distance_m: int, duration_s: int) -> fl
     """CNY for a used truck: fixed + per km + per hour (depot departure to return)."""
     return (
         truck.fixed_cost_cny
-        + truck.cost_per_km_cny * distance_m / 1000.0
-        + truck.cost_per_hour_cny * duration_s / 3600.0
+        + truck.cost_cny_per_km * distance_m / 1000.0
+        + truck.cost_cny_per_h * duration_s / 3600.0
     )

@@ -44,9 +44,9 @@ def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str
             f"{capacity / 1000:.1f} t"
         )
         raise InfeasibleError(msg)
-    reference = max(problem.trucks, key=lambda t: t.cost_per_km_cny, default=None)
-    km_cost_cny = reference.cost_per_km_cny if reference else 0.0
-    hour_cost_cny = reference.cost_per_hour_cny if reference else 0.0
+    reference = max(problem.trucks, key=lambda t: t.cost_cny_per_km, default=None)
+    km_cost_cny = reference.cost_cny_per_km if reference else 0.0
+    hour_cost_cny = reference.cost_cny_per_h if reference else 0.0
     model = cp_model.CpModel()
     kg: dict[tuple[str, str], cp_model.IntVar] = {}
     trips: dict[tuple[str, str], cp_model.IntVar] = {}
