@@ -89,9 +89,7 @@ class ScenarioConfig(_Strict):
     roads: RoadsConfig
     access_classes: list[AccessClassConfig] = Field(min_length=1)
     seasonal_multipliers: list[SeasonalConfig] = Field(default_factory=list)
-    # the ignores: without the pydantic mypy plugin, mypy does not see that every field of
-    # these models has a default, so it rejects the class as a zero-argument factory
-    costs: CostsConfig = Field(default_factory=CostsConfig)  # type: ignore[arg-type]
-    policy: PolicyConfig = Field(default_factory=PolicyConfig)  # type: ignore[arg-type]
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     notes: list[str] = Field(default_factory=list)
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
