@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import threading
 import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import scenarios as store
 from api.errors import BadRequestError, ConflictError, NotFoundError
+from api.job_state import rows_changed
 from api.keys import Caller
 from api.models import IncidentRow, JobRow, PlanRow, ScenarioRow
 from api.schemas import MAX_ID, PlanCreate
@@ -49,12 +51,15 @@ def start_plan(
     request: PlanCreate,
     caller: Caller,
 ) -> tuple[PlanRow, JobRow]:
-    """Queue a plan job; open incidents of the scenario go into a derived overlay YAML.
+    """Queue a plan job; it claims the scenario's open incidents (each goes to one plan only)
+    and plans a derived overlay YAML with them, validated before the job is queued.
 
     Raises
     ------
     BadRequestError
         Both ``date`` and ``week`` given.
+    ScenarioError, GeoInputError, InfeasibleError
+        The planned scenario would not validate (as ``sanitation validate`` checks it).
     """
     if request.date and request.week:
         raise BadRequestError("week", "give date or week, not both")
@@ -64,33 +69,6 @@ def start_plan(
         dates = [request.date or dt.date.fromisoformat(scenario.plan_date)]
     folder = f"plans/{uuid.uuid4().hex}"
     (settings.data_dir / folder / "input").mkdir(parents=True)
-    planned_yaml = f"{scenario.folder}/{scenario.yaml_file}"
-    incidents: list[IncidentRow] = []
-    if request.use_incidents:
-        incidents = list(
-            session.scalars(
-                select(IncidentRow)
-                .where(IncidentRow.scenario_id == scenario.id, IncidentRow.status == "open")
-                .order_by(IncidentRow.id)
-            )
-        )
-    if incidents:
-        parent = store.load_row(settings, scenario)
-        closed = [r for i in incidents for r in i.road_ids]
-        urgent = {
-            i.point_id: {"priority": URGENT_PRIORITY, "frequency": "daily"}
-            for i in incidents
-            if i.kind == "overflow" and i.point_id
-        }
-        store.write_overlay(
-            settings.data_dir / folder / "input" / "scenario.yaml",
-            store.scenario_yaml(settings, scenario),
-            name=parent.name,
-            description=f"{parent.name} with incidents {', '.join(str(i.id) for i in incidents)}",
-            changes={"overrides": {"points": urgent}} if urgent else {},
-            closed_road_ids=[*parent.roads.closed_road_ids, *closed] if closed else [],
-        )
-        planned_yaml = f"{folder}/input/scenario.yaml"
     plan = PlanRow(
         scenario_id=scenario.id,
         status="queued",
@@ -99,22 +77,84 @@ def start_plan(
         time_limit_s=request.time_limit_s,
         seed=request.seed,
         out_dir=f"{folder}/output",
-        planned_yaml=planned_yaml,
-        incidents_used=[
-            {"id": i.id, "kind": i.kind, "point_id": i.point_id, "road_ids": list(i.road_ids)}
-            for i in incidents
-        ],
+        planned_yaml=f"{scenario.folder}/{scenario.yaml_file}",
         created_by=caller.key_id,
     )
     session.add(plan)
-    session.flush()
-    for incident in incidents:
-        incident.status = "used"
-        incident.plan_id = plan.id
+    session.flush()  # the plan's id; on SQLite this also takes the write lock
+    incidents = claim_incidents(session, scenario.id, plan.id) if request.use_incidents else []
+    try:
+        if incidents:
+            plan.planned_yaml = _write_incident_overlay(settings, scenario, folder, incidents)
+        store.validate_for_plan(settings, settings.data_dir / plan.planned_yaml)
+    except BaseException:
+        session.rollback()  # the claim and the plan go together
+        shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+        raise
+    plan.incidents_used = [
+        {"id": i.id, "kind": i.kind, "point_id": i.point_id, "road_ids": list(i.road_ids)}
+        for i in incidents
+    ]
     job = JobRow(plan_id=plan.id, state="queued")
     session.add(job)
     session.commit()
     return plan, job
+
+
+def claim_incidents(session: Session, scenario_id: int, plan_id: int) -> list[IncidentRow]:
+    """Mark the scenario's open, unclaimed incidents used by ``plan_id`` and return them.
+
+    One conditional UPDATE (``... WHERE status = 'open' AND plan_id IS NULL``): of concurrent
+    plan starts each incident goes to exactly one (SQLite serialises writers; PostgreSQL
+    re-checks the condition on rows another transaction changed).
+    """
+    claimed = rows_changed(
+        session,
+        update(IncidentRow)
+        .where(
+            IncidentRow.scenario_id == scenario_id,
+            IncidentRow.status == "open",
+            IncidentRow.plan_id.is_(None),
+        )
+        .values(status="used", plan_id=plan_id)
+        .execution_options(synchronize_session=False),
+    )
+    if not claimed:
+        return []
+    rows = list(
+        session.scalars(
+            select(IncidentRow)
+            .where(IncidentRow.plan_id == plan_id)
+            .order_by(IncidentRow.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    if len(rows) != claimed:
+        msg = f"plan {plan_id}: claimed {claimed} incidents but reads {len(rows)}"
+        raise RuntimeError(msg)
+    return rows
+
+
+def _write_incident_overlay(
+    settings: Settings, scenario: ScenarioRow, folder: str, incidents: list[IncidentRow]
+) -> str:
+    """Write the scenario plus its incidents (closures, urgent visits) as an overlay YAML."""
+    parent = store.load_row(settings, scenario)
+    closed = [r for i in incidents for r in i.road_ids]
+    urgent = {
+        i.point_id: {"priority": URGENT_PRIORITY, "frequency": "daily"}
+        for i in incidents
+        if i.kind == "overflow" and i.point_id
+    }
+    store.write_overlay(
+        settings.data_dir / folder / "input" / "scenario.yaml",
+        store.scenario_yaml(settings, scenario),
+        name=parent.name,
+        description=f"{parent.name} with incidents {', '.join(str(i.id) for i in incidents)}",
+        changes={"overrides": {"points": urgent}} if urgent else {},
+        closed_road_ids=[*parent.roads.closed_road_ids, *closed] if closed else [],
+    )
+    return f"{folder}/input/scenario.yaml"
 
 
 def get_plan(session: Session, plan_id: int, caller: Caller | None = None) -> PlanRow:
