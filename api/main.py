@@ -13,8 +13,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import make_engine, migrate, session_factory
@@ -101,9 +103,11 @@ def _problems(status: int, detail: str, **lists: list[str]) -> JSONResponse:
 
 
 def _json_safe(value: Any) -> Any:
-    """``value`` with numbers JSON cannot hold (NaN, ±Infinity) as text."""
+    """``value`` with what JSON/UTF-8 cannot hold (NaN, ±Infinity, unpaired surrogates) as text."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -113,6 +117,13 @@ def _json_safe(value: Any) -> Any:
 
 def add_error_handlers(app: FastAPI) -> None:
     """The one place that maps the project's exceptions to HTTP statuses."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # FastAPI raises 400 itself for a body it cannot parse; name the field like every 4xx.
+        if error.status_code == 400 and not str(error.detail).startswith("body:"):
+            error = StarletteHTTPException(400, f"body: {error.detail}", error.headers)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
