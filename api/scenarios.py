@@ -177,7 +177,7 @@ def _zip_paths(archive: zipfile.ZipFile, settings: Settings) -> dict[str, PurePo
     files: dict[str, PurePosixPath] = {}
     folders: set[PurePosixPath] = set()
     for entry in entries:
-        where = f"file: entry {entry.filename!r}"
+        where = f"entry {entry.filename!r}"
         path = _safe_relative(entry.filename, "file")
         if entry.flag_bits & ZIP_ENCRYPTED:
             raise BadRequestError("file", f"{where} is encrypted; upload an unencrypted zip")
@@ -197,7 +197,7 @@ def _zip_paths(archive: zipfile.ZipFile, settings: Settings) -> dict[str, PurePo
     for name, path in files.items():
         if path in folders:
             raise BadRequestError(
-                "file", f"file: entry {name!r} is a file and also a folder of other entries"
+                "file", f"entry {name!r} is a file and also a folder of other entries"
             )
     if not files:
         raise BadRequestError("file", "the zip archive is empty")
@@ -210,7 +210,7 @@ ZIP_READ_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, Not
 def _extract(archive: zipfile.ZipFile, name: str, target: Path, limit: int) -> int:
     """Copy one entry (checked: its CRC, and no more bytes than its header declares)."""
     info = archive.getinfo(name)
-    where = f"file: entry {name!r}"
+    where = f"entry {name!r}"
     written = 0
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -278,6 +278,14 @@ LONG = "长" * 90 + ".csv"
 BAD_ZIPS = {
     "file and folder": (lambda: make_zip({"data": b"x", "data/x.csv": b"a,b\n"}), "'data'"),
     "90 Chinese characters": (lambda: make_zip({LONG: b"a\n"}), "274 bytes"),
+    "a folder of 90 Chinese characters": (
+        lambda: make_zip({"长" * 90 + "/x.csv": b"a\n"}),
+        "270 bytes",
+    ),
+    "file and folder, nested": (
+        lambda: make_zip({"a/b": b"x", "a/b/c.csv": b"a\n"}),
+        "'a/b' is a file and also a folder",
+    ),
     "bad CRC": (crc_broken, "'notes.txt' is damaged"),
     "compression method 99": (
         lambda: patch_entry(
@@ -310,7 +318,7 @@ def test_a_bad_zip_is_refused_naming_the_entry_and_leaves_nothing(env, case):
     )
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     detail = answer.json()["detail"]
-    assert detail.startswith("file:"), detail
+    assert detail.startswith("file:") and not detail.startswith("file: file:"), detail
     assert named in detail, detail
     assert stored_folders(env) == before
 
