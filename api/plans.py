@@ -44,6 +44,9 @@ def plan_out(settings: Settings, plan: PlanRow) -> Path:
     return settings.data_dir / plan.out_dir
 
 
+CLAIM_ATTEMPTS = 3
+
+
 def start_plan(
     settings: Settings,
     session: Session,
@@ -51,8 +54,12 @@ def start_plan(
     request: PlanCreate,
     caller: Caller,
 ) -> tuple[PlanRow, JobRow]:
-    """Queue a plan job; it claims the scenario's open incidents (each goes to one plan only)
-    and plans a derived overlay YAML with them, validated before the job is queued.
+    """Queue a plan job of the scenario with its open incidents (in a derived overlay YAML).
+
+    The planned scenario is validated first, outside any write transaction (the network build
+    can take seconds and must not hold SQLite's write lock); then one transaction inserts the
+    plan and claims exactly those incidents (`claim_incidents`). When a concurrent start
+    claimed some of them first, it starts over with the incidents still open.
 
     Raises
     ------
@@ -60,6 +67,8 @@ def start_plan(
         Both ``date`` and ``week`` given.
     ScenarioError, GeoInputError, InfeasibleError
         The planned scenario would not validate (as ``sanitation validate`` checks it).
+    ConflictError
+        Concurrent plan starts kept claiming the incidents first.
     """
     if request.date and request.week:
         raise BadRequestError("week", "give date or week, not both")
@@ -67,72 +76,84 @@ def start_plan(
         dates = week_dates(request.week)
     else:
         dates = [request.date or dt.date.fromisoformat(scenario.plan_date)]
-    folder = f"plans/{uuid.uuid4().hex}"
-    (settings.data_dir / folder / "input").mkdir(parents=True)
-    plan = PlanRow(
-        scenario_id=scenario.id,
-        status="queued",
-        dates=[d.isoformat() for d in dates],
-        engine=request.engine,
-        time_limit_s=request.time_limit_s,
-        seed=request.seed,
-        out_dir=f"{folder}/output",
-        planned_yaml=f"{scenario.folder}/{scenario.yaml_file}",
-        created_by=caller.key_id,
-    )
-    session.add(plan)
-    session.flush()  # the plan's id; on SQLite this also takes the write lock
-    incidents = claim_incidents(session, scenario.id, plan.id) if request.use_incidents else []
-    try:
-        if incidents:
-            plan.planned_yaml = _write_incident_overlay(settings, scenario, folder, incidents)
-        store.validate_for_plan(settings, settings.data_dir / plan.planned_yaml)
-    except BaseException:
-        session.rollback()  # the claim and the plan go together
+    for _ in range(CLAIM_ATTEMPTS):
+        session.rollback()  # a fresh snapshot of the open incidents
+        incidents = _open_incidents(session, scenario.id) if request.use_incidents else []
+        folder = f"plans/{uuid.uuid4().hex}"
+        (settings.data_dir / folder / "input").mkdir(parents=True)
+        planned_yaml = f"{scenario.folder}/{scenario.yaml_file}"
+        try:
+            if incidents:
+                planned_yaml = _write_incident_overlay(settings, scenario, folder, incidents)
+            store.validate_for_plan(settings, settings.data_dir / planned_yaml)
+            plan = PlanRow(
+                scenario_id=scenario.id,
+                status="queued",
+                dates=[d.isoformat() for d in dates],
+                engine=request.engine,
+                time_limit_s=request.time_limit_s,
+                seed=request.seed,
+                out_dir=f"{folder}/output",
+                planned_yaml=planned_yaml,
+                incidents_used=[
+                    {"id": i.id, "kind": i.kind, "point_id": i.point_id, "road_ids": i.road_ids}
+                    for i in incidents
+                ],
+                created_by=caller.key_id,
+            )
+            session.add(plan)
+            session.flush()
+            if claim_incidents(session, [i.id for i in incidents], plan.id):
+                job = JobRow(plan_id=plan.id, state="queued")
+                session.add(job)
+                session.commit()
+                return plan, job
+        except BaseException:
+            session.rollback()
+            shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+            raise
+        session.rollback()
         shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
-        raise
-    plan.incidents_used = [
-        {"id": i.id, "kind": i.kind, "point_id": i.point_id, "road_ids": list(i.road_ids)}
-        for i in incidents
-    ]
-    job = JobRow(plan_id=plan.id, state="queued")
-    session.add(job)
-    session.commit()
-    return plan, job
+    msg = f"concurrent plan starts of scenario {scenario.id} claimed its incidents; try again"
+    raise ConflictError("use_incidents", msg)
 
 
-def claim_incidents(session: Session, scenario_id: int, plan_id: int) -> list[IncidentRow]:
-    """Mark the scenario's open, unclaimed incidents used by ``plan_id`` and return them.
+def _open_incidents(session: Session, scenario_id: int) -> list[IncidentRow]:
+    return list(
+        session.scalars(
+            select(IncidentRow)
+            .where(
+                IncidentRow.scenario_id == scenario_id,
+                IncidentRow.status == "open",
+                IncidentRow.plan_id.is_(None),
+            )
+            .order_by(IncidentRow.id)
+        )
+    )
 
-    One conditional UPDATE (``... WHERE status = 'open' AND plan_id IS NULL``): of concurrent
-    plan starts each incident goes to exactly one (SQLite serialises writers; PostgreSQL
-    re-checks the condition on rows another transaction changed).
+
+def claim_incidents(session: Session, incident_ids: list[int], plan_id: int) -> bool:
+    """Mark these incidents used by ``plan_id`` if every one is still open and unclaimed.
+
+    One conditional UPDATE (``... WHERE status = 'open' AND plan_id IS NULL``) with a row count
+    check: of concurrent plan starts each incident goes to exactly one (SQLite serialises
+    writers; PostgreSQL re-checks the condition on rows another transaction changed). False
+    (nothing to keep: the caller rolls back) when some were claimed by another plan first.
     """
+    if not incident_ids:
+        return True
     claimed = rows_changed(
         session,
         update(IncidentRow)
         .where(
-            IncidentRow.scenario_id == scenario_id,
+            IncidentRow.id.in_(incident_ids),
             IncidentRow.status == "open",
             IncidentRow.plan_id.is_(None),
         )
         .values(status="used", plan_id=plan_id)
         .execution_options(synchronize_session=False),
     )
-    if not claimed:
-        return []
-    rows = list(
-        session.scalars(
-            select(IncidentRow)
-            .where(IncidentRow.plan_id == plan_id)
-            .order_by(IncidentRow.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-    if len(rows) != claimed:
-        msg = f"plan {plan_id}: claimed {claimed} incidents but reads {len(rows)}"
-        raise RuntimeError(msg)
-    return rows
+    return claimed == len(incident_ids)
 
 
 def _write_incident_overlay(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from api import plans, scenarios
 from api.deps import AnyRole, Planner, RunnerDep, ScenarioId, SessionDep, SettingsDep, Staff
 from api.models import ScenarioRow
-from api.routes.responses import ERRORS, WITH_BODY
+from api.routes.responses import ERRORS, WITH_BODY, errors
 from api.schemas import (
     JobAccepted,
     PlanCreate,
@@ -157,7 +157,7 @@ def derive(
     "/{scenario_id}/plans",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobAccepted,
-    responses=WITH_BODY,
+    responses=errors(400, 409),
     summary="Start a plan job",
 )
 def start_plan(
