@@ -313,7 +313,9 @@ class IncidentCreate(_In):
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude, °")
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude, °")
     township_code: str | None = Field(
-        default=None, pattern=r"^\d{9}$", description="blocked road: township (default nearest)"
+        default=None,
+        pattern=r"^\d{9}$",
+        description="blocked road: the township the location lies in (default: found from it)",
     )
     note: str = Field(default="", max_length=2000)
 
