@@ -411,8 +411,8 @@ def _check_paths(yaml_path: Path, root: Path, depth: int = 0) -> list[str]:
         return []
     try:
         document = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return []  # load_scenario reports it with line numbers
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
+        return []  # not a mapping of paths; load_scenario reports the problem
     if not isinstance(document, dict):
         return []
     folder = yaml_path.parent

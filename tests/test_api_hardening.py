@@ -418,3 +418,25 @@ def test_nan_and_infinity_are_refused_naming_the_field(env, path, raw, loc):
     else:
         assert error["loc"] == ["body"]
         assert loc in error["msg"]
+
+
+def test_a_body_that_cannot_be_parsed_is_400_naming_the_body(env):
+    answer = env["client"].post(
+        f"/scenarios/{env['sid']}/plans",
+        content=b"\xff\xfe{",
+        headers={**env["h"]["planner"], "content-type": "application/json"},
+    )
+    assert answer.status_code in (400, 422)
+    detail = answer.json()["detail"]
+    if answer.status_code == 400:
+        assert detail.startswith("body: "), detail
+    else:
+        assert detail[0]["loc"][0] == "body", detail
+
+
+def test_the_path_check_leaves_yaml_it_cannot_read_to_the_loader(tmp_path):
+    """A YAML whose scalars the YAML library refuses (a date 2026-02-30) is reported by
+    `load_scenario`, not by a ValueError of the path check before it."""
+    yaml_path = tmp_path / "scenario.yaml"
+    yaml_path.write_text("date: 2026-02-30\nbase: ../../elsewhere.yaml\n", encoding="utf-8")
+    assert store._check_paths(yaml_path, tmp_path) == []
