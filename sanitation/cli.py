@@ -60,11 +60,19 @@ def validate(
 
 
 def _parse_date(option: str, text: str) -> dt.date:
+    from sanitation.scenario.config import EARLIEST_DATE, LATEST_DATE
+
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        msg = f"{option}: value {text!r}; expected a date YYYY-MM-DD"
-        raise ScenarioError(msg) from None
+        day = None
+    if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+        msg = (
+            f"{option}: value {text!r}; expected a date YYYY-MM-DD from {EARLIEST_DATE} "
+            f"to {LATEST_DATE}"
+        )
+        raise ScenarioError(msg)
+    return day
 
 
 class _StageProgress:
@@ -117,7 +125,7 @@ def plan(
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
     from sanitation.engines import ENGINES
-    from sanitation.io.plan_folder import plan_to_folder
+    from sanitation.io.plan_folder import check_out_folder, plan_to_folder
     from sanitation.plan.run import week_dates
     from sanitation.scenario import load_scenario
 
@@ -127,6 +135,7 @@ def plan(
     if engine not in ENGINES:
         msg = f"--engine: value {engine!r}; expected one of {', '.join(sorted(ENGINES))}"
         raise ScenarioError(msg)
+    out = check_out_folder(out)
     loaded = load_scenario(scenario)
     if week:
         dates = week_dates(_parse_date("--week", week))
@@ -159,8 +168,10 @@ def compare(
 ) -> None:
     """Plan each scenario and write a side-by-side KPI table (markdown, CSV) and bar charts."""
     from sanitation.compare import compare_scenarios
+    from sanitation.io.plan_folder import check_out_folder
 
     day = _parse_date("--date", date) if date else None
+    out = check_out_folder(out)
     with Progress(console=console, transient=False) as progress:
         table = compare_scenarios(
             scenarios,
@@ -184,7 +195,9 @@ def demo(
 ) -> None:
     """Plan the bundled Wangjiang baseline and compare its four what-ifs."""
     from sanitation.demo import demo_scenarios, run_demo
+    from sanitation.io.plan_folder import check_out_folder
 
+    out = check_out_folder(out)
     with Progress(console=console, transient=True) as progress:
         run_demo(
             demo_scenarios(DEMO_SCENARIO),
@@ -205,8 +218,10 @@ def generate(
     ),
 ) -> None:
     """Write a valid synthetic county scenario of any size (labelled synthetic)."""
+    from sanitation.io.plan_folder import check_out_folder
     from sanitation.scenario.generate import generate_county
 
+    out = check_out_folder(out)
     path = generate_county(out, n_points=points, n_stations=stations, seed=seed)
     print(f"wrote {path}")
 
@@ -220,8 +235,9 @@ def bench(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
     """Run public benchmark instances; write the JSON report of the contract."""
-    from sanitation.bench import run_bench, write_json
+    from sanitation.bench import check_json_out, run_bench, write_json
 
+    json_out = check_json_out(json_out)
     for path in paths:
         if not path.exists():
             msg = f"{path}: no such file or folder (expected a benchmark instance)"
