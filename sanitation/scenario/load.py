@@ -368,10 +368,14 @@ def _check_settings(
             f"{path}: field 'roads.path': missing; expected the road file for source "
             f"{config.roads.source!r}"
         )
-    if config.roads.path is not None and not Path(config.roads.path).is_file():
-        problems.add(f"{config.roads.path}: road file not found (named by {path} 'roads.path')")
-    if config.boundary is not None and not Path(config.boundary).is_file():
-        problems.add(f"{config.boundary}: boundary file not found (named by {path} 'boundary')")
+    for field, what, named in (
+        ("roads.path", "road", config.roads.path),
+        ("roads.closed_areas", "closed-areas", config.roads.closed_areas),
+        ("boundary", "boundary", config.boundary),
+    ):
+        if named is not None and not Path(named).is_file():
+            found = "is a folder, not a file" if Path(named).is_dir() else "file not found"
+            problems.add(f"{named}: {what} {found} (named by {path} {field!r})")
 
 
 def _check_crs(path: Path, crs: str, problems: Problems) -> None:
