@@ -241,3 +241,43 @@ def test_unquoted_yaml_times_are_times_not_base_60_numbers():
 def test_valid_spreadsheet_input_validates(monkeypatch):
     result = run_cli(["validate", str(EXCEL / "excel_times.yaml")], monkeypatch)
     assert result.code == 0, result.message
+
+
+# --- command-line values: budgets, seeds, engines -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["plan", str(TINY), "--time-limit", "nan"], ["--time-limit"]),
+        (["plan", str(TINY), "--time-limit", "inf"], ["--time-limit", "inf", "86400"]),
+        (["compare", str(TINY), "--time-limit", "1e300"], ["--time-limit", "86400"]),
+        (["plan", str(TINY), "--seed", "1" + "0" * 30], ["--seed", "2147483647"]),
+        (["plan", str(TINY), "--seed", "-5"], ["--seed", "greater than or equal to 0"]),
+        (["generate", "--points", "10", "--stations", "1", "--seed", "-1"], ["--seed"]),
+        (["compare", str(TINY), "--engine", "nope"], ["--engine", "'nope'", "pyvrp"]),
+        (["demo", "--engine", "nope"], ["--engine", "'nope'", "pyvrp"]),
+    ],
+    ids=["nan-budget", "inf-budget", "huge-budget", "huge-seed", "negative-seed",
+         "generate-negative-seed", "compare-engine", "demo-engine"],
+)  # fmt: skip
+def test_bad_command_line_values(args, fragments, tmp_path, monkeypatch):
+    _bad_input(run_cli([*args, "--out", str(tmp_path / "out")], monkeypatch), *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--time-limit", "nan"], ["--time-limit", "nan"]),
+        (["--time-limit", "0"], ["--time-limit", "0.0"]),
+        (["--time-limit", "1", "--engine", "nope"], ["--engine", "'nope'", "cvrp"]),
+        (["--time-limit", "1", "--seed", "-1"], ["--seed"]),
+    ],
+    ids=["nan", "zero", "engine", "seed"],
+)
+def test_bad_bench_values(args, fragments, tmp_path, monkeypatch):
+    report = tmp_path / "report.json"
+    result = run_cli(["bench", "cvrp", str(VRP), *args, "--json", str(report)], monkeypatch)
+    _bad_input(result, *fragments)
+    assert not report.exists()

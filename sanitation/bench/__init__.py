@@ -68,6 +68,26 @@ def gap_pct(cost: float, bks: float | None) -> float | None:
     return round(100.0 * (cost - bks) / bks, 4)
 
 
+FACILITY_PROBLEMS = ("cflp", "sscflp")
+
+
+def _check_engine(problem: str, engine: str | None) -> None:
+    """``--engine`` names an engine of the problem's kind (routing or facility location)."""
+    if engine is None:
+        return
+    if problem in FACILITY_PROBLEMS:
+        from sanitation.assignment.solve import ENGINES as FACILITY_ENGINES
+
+        names: list[str] = list(FACILITY_ENGINES)
+    else:
+        from sanitation.engines import ENGINES
+
+        names = sorted(ENGINES)
+    if engine not in names:
+        msg = f"--engine: value {engine!r}; expected one of {', '.join(names)} for {problem}"
+        raise ScenarioError(msg)
+
+
 def run_bench(
     problem: str,
     paths: list[Path],
@@ -83,6 +103,7 @@ def run_bench(
             f"{', '.join(sorted(PROBLEM_MODULES))}"
         )
         raise ScenarioError(msg)
+    _check_engine(problem, engine)
     module = importlib.import_module(PROBLEM_MODULES[problem])
     results = module.run(paths, time_limit_s=time_limit_s, engine=engine, seed=seed)
     return {
