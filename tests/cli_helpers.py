@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class CliResult:
 def run_cli(args: list[str], monkeypatch) -> CliResult:
     """``sanitation ARGS`` through `sanitation.cli.run`, as the console script runs it."""
     monkeypatch.setattr(sys, "argv", ["sanitation", *args])
+    # `run` sets MPLBACKEND=Agg for itself; keep it from leaking into later tests' processes
+    monkeypatch.setenv("MPLBACKEND", os.environ.get("MPLBACKEND", "Agg"))
     out, err = io.StringIO(), io.StringIO()
     code: int | None = None
     escaped = ""
