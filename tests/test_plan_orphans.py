@@ -95,3 +95,35 @@ def test_kill_9_of_plan_leaves_no_pool_fork_server_or_tracker(tmp_path):
             plan.kill()
         for pid in _alive(started if "started" in dir() else set()):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_fork_server_whose_parent_died_before_it_looked_ends_at_once(tmp_path):
+    """The race seen in the full suite: a job worker killed while its pool was starting."""
+    report = tmp_path / "grandchild"
+    code = (
+        "import os, sys, time\n"
+        "if os.fork():\n"
+        "    os._exit(0)\n"  # the parent ends at once; the child is re-parented
+        "time.sleep(0.5)\n"
+        f"open({str(report)!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')\n"
+        "from sanitation.plan._lifeline import kill_self_with_parent\n"
+        "kill_self_with_parent()\n"
+        "time.sleep(30)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    deadline = time.monotonic() + 10
+    while not report.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    pid, parent = (int(x) for x in report.read_text().split())
+    if parent != 1:
+        os.kill(pid, signal.SIGKILL)
+        pytest.skip("re-parented to a subreaper, not init")
+    deadline = time.monotonic() + 5
+    while _alive({pid}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survived = _alive({pid})
+    if survived:
+        os.kill(pid, signal.SIGKILL)
+    assert not survived, "the orphaned process kept waiting for a parent that had ended"

@@ -9,7 +9,9 @@ Two ties cut the chain (Linux; elsewhere nothing is done):
 - importing this module in the fork server (it is in the fork server's preload list) starts a
   thread there that waits for the plan process to end and then kills the fork server.
 
-The resource tracker then sees its pipe closed and exits by itself.
+The resource tracker then sees its pipe closed and exits by itself. A parent that ended before
+the fork server looked (it was re-parented to init) counts as ended; under a subreaper other
+than init that case is not seen.
 """
 
 from __future__ import annotations
@@ -39,11 +41,18 @@ def die_with_parent() -> None:
 
 
 def _wait_for(pid: int) -> None:
+    """Return once process ``pid`` (this process's parent) has ended."""
+    if pid == 1:  # the parent ended before this process looked: re-parented to init
+        return
     try:
         handle = os.pidfd_open(pid)
+    except ProcessLookupError:  # ended already
+        return
     except OSError:  # no pidfd (old kernel): poll for being re-parented
         while os.getppid() == pid:
             time.sleep(_POLL_S)
+        return
+    if os.getppid() != pid:  # ended (and its pid perhaps reused) before the pidfd was open
         return
     select.select([handle], [], [])
 
