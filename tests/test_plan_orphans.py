@@ -1,8 +1,9 @@
-"""A ``kill -9`` of ``sanitation plan`` mid-solve leaves no process behind (issue 12).
+"""A ``kill -9`` of ``sanitation plan`` or a portfolio bench mid-solve leaves no process behind.
 
-The pool's workers, its fork server and the resource tracker are tied to the plan process
-(`sanitation.plan._lifeline`); this starts a real plan of the tiny scenario, kills it with
-SIGKILL once its pool is running, and checks that every process it started is gone.
+The pool's workers, its fork server and the resource tracker are tied to the process that made
+the pool (`sanitation.lifeline`): the plan's pool, and the portfolio engine's own pool when it
+runs without an executor. Each test starts the real command, kills it with SIGKILL once its
+pool is running, and checks that every process it started is gone (issue 12).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 TINY = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
+X101 = Path(__file__).parent / "data" / "routing" / "X-n101-k25.vrp"
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
 
@@ -61,11 +63,21 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
-def test_kill_9_of_plan_leaves_no_pool_fork_server_or_tracker(tmp_path):
-    command = [sys.executable, "-m", "sanitation", "plan", str(TINY), "--time-limit", "20"]
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["plan", str(TINY), "--time-limit", "20", "--out", "{tmp}/plan"],
+        ["bench", "cvrp", str(X101), "--time-limit", "20", "--engine", "portfolio",
+         "--json", "{tmp}/bench.json"],
+    ],
+    ids=["plan", "portfolio-bench"],
+)
+def test_kill_9_leaves_no_pool_fork_server_or_tracker(tmp_path, arguments):
+    command = [sys.executable, "-m", "sanitation"]
+    command += [a.replace("{tmp}", str(tmp_path)) for a in arguments]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     plan = subprocess.Popen(
-        [*command, "--out", str(tmp_path / "plan")],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -106,7 +118,7 @@ def test_a_fork_server_whose_parent_died_before_it_looked_ends_at_once(tmp_path)
         "    os._exit(0)\n"  # the parent ends at once; the child is re-parented
         "time.sleep(0.5)\n"
         f"open({str(report)!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')\n"
-        "from sanitation.plan._lifeline import kill_self_with_parent\n"
+        "from sanitation.lifeline import kill_self_with_parent\n"
         "kill_self_with_parent()\n"
         "time.sleep(30)\n"
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
 from sanitation.engines.portfolio import PRELOAD
-from sanitation.plan._lifeline import die_with_parent
+from sanitation.lifeline import die_with_parent
 from sanitation.plan.assign import assign, assignment_out, peak_factors
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -287,9 +287,9 @@ def _schedule(
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """``forkserver`` where available (else ``spawn``), tied to this process (`_lifeline`).
+    """``forkserver`` where available (else ``spawn``), tied to this process (lifeline).
 
-    The fork server preloads the engines and `sanitation.plan._lifeline`, which kills the fork
+    The fork server preloads the engines and `sanitation.lifeline`, which kills the fork
     server when this process ends; the pool's initializer (`die_with_parent`) kills each worker
     when its parent ends, so a ``kill -9`` of the plan leaves no process behind. (A fork server
     already started by another pool keeps that pool's preload list.)
@@ -297,7 +297,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*PRELOAD, "sanitation.plan._lifeline"])
+    context.set_forkserver_preload([*PRELOAD, "sanitation.lifeline"])
     return context
 
 

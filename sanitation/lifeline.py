@@ -77,7 +77,7 @@ def _in_fork_server() -> bool:
         code = frame.f_code
         if code.co_name == "main" and code.co_filename.endswith("forkserver.py"):
             return True
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back  # type: ignore[assignment]  # typeshed: FrameType, may be None
     return False
 
 
