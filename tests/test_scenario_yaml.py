@@ -43,3 +43,10 @@ def test_an_alias_inside_its_own_anchor_is_refused():
 def test_python_tags_are_refused():
     with pytest.raises(yaml.YAMLError):
         load_yaml("a: !!python/object/apply:os.system ['true']")
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "2026-13-01", "2026-11-27 25:00:00"])
+def test_an_impossible_date_is_refused_at_its_line(text):
+    with pytest.raises(yaml.YAMLError, match="is not a date") as caught:
+        load_yaml(f"name: x\ndate: {text}\n")
+    assert caught.value.problem_mark.line + 1 == 2

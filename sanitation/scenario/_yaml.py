@@ -6,7 +6,8 @@
 - a document whose aliases (``*name``) would expand to more than `MAX_EXPANDED_NODES` nodes is
   refused (no "billion laughs": a few hundred bytes cannot become gigabytes);
 - ``18:30`` stays the text ``"18:30"``: YAML 1.1 reads unquoted ``H:MM`` as a base-60 integer
-  (1110), but in a scenario it is always a time of day.
+  (1110), but in a scenario it is always a time of day;
+- an impossible date (``2026-02-30``) is a refusal at its position, not a ``ValueError``.
 
 A refusal raises ``yaml.YAMLError`` with the position (``problem_mark``) of the node that hit
 the limit, like a syntax error.
@@ -19,7 +20,8 @@ from typing import Any
 
 import yaml
 from yaml.composer import ComposerError
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_DEPTH = 50
 MAX_EXPANDED_NODES = 200_000
@@ -45,12 +47,23 @@ class _LimitedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_yaml_timestamp(self, node: ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as error:  # 2026-02-30, month 13, ...: a date that does not exist
+            msg = f"{node.value!r} is not a date ({error}); expected YYYY-MM-DD"
+            raise ConstructorError(None, None, msg, node.start_mark) from None
+
     def compose_document(self) -> Node | None:
         node = super().compose_document()
         if node is not None:
             _check_expansion(node)
         return node
 
+
+_LimitedLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _LimitedLoader.construct_yaml_timestamp
+)
 
 # The times-of-day resolver goes first, before YAML 1.1's base-60 integers and floats.
 _LimitedLoader.yaml_implicit_resolvers = {
