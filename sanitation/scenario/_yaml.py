@@ -43,7 +43,7 @@ class _LimitedLoader(yaml.SafeLoader):
                 mark = self.peek_event().start_mark
                 msg = f"nesting deeper than {MAX_DEPTH} levels"
                 raise ComposerError(None, None, msg, mark)
-            return super().compose_node(parent, index)  # type: ignore[arg-type]
+            return super().compose_node(parent, index)  # type: ignore[arg-type]  # stub: int; PyYAML also passes None
         finally:
             self._depth -= 1
 
