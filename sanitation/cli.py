@@ -148,7 +148,7 @@ def plan(
     seed: Seed = 1,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
-    from sanitation.io.plan_folder import check_out_folder, plan_to_folder
+    from sanitation.io.plan_folder import PLAN_MARKERS, check_out_folder, plan_to_folder
     from sanitation.plan.run import week_dates
     from sanitation.scenario import load_scenario
 
@@ -156,7 +156,7 @@ def plan(
         msg = "--date and --week: give one of them, not both"
         raise ScenarioError(msg)
     _check_engine(engine)
-    out = check_out_folder(out)
+    out = check_out_folder(out, markers=PLAN_MARKERS)
     loaded = load_scenario(scenario)
     if week:
         dates = week_dates(_parse_date("--week", week))
@@ -192,11 +192,11 @@ def compare(
 ) -> None:
     """Plan each scenario and write a side-by-side KPI table (markdown, CSV) and bar charts."""
     from sanitation.compare import compare_scenarios
-    from sanitation.io.plan_folder import check_out_folder
+    from sanitation.io.plan_folder import COMPARE_MARKERS, check_out_folder
 
     _check_engine(engine)
     day = _parse_date("--date", date) if date else None
-    out = check_out_folder(out)
+    out = check_out_folder(out, markers=COMPARE_MARKERS)
     with Progress(console=console, transient=False) as progress:
         table = compare_scenarios(
             scenarios,
@@ -223,10 +223,10 @@ def demo(
 ) -> None:
     """Plan the bundled Wangjiang baseline and compare its four what-ifs."""
     from sanitation.demo import demo_scenarios, run_demo
-    from sanitation.io.plan_folder import check_out_folder
+    from sanitation.io.plan_folder import DEMO_MARKERS, check_out_folder
 
     _check_engine(engine)
-    out = check_out_folder(out)
+    out = check_out_folder(out, markers=DEMO_MARKERS)
     with Progress(console=console, transient=True) as progress:
         run_demo(
             demo_scenarios(DEMO_SCENARIO),
@@ -247,10 +247,10 @@ def generate(
     ),
 ) -> None:
     """Write a valid synthetic county scenario of any size (labelled synthetic)."""
-    from sanitation.io.plan_folder import check_out_folder
+    from sanitation.io.plan_folder import GENERATE_MARKERS, check_out_folder
     from sanitation.scenario.generate import generate_county
 
-    out = check_out_folder(out)
+    out = check_out_folder(out, markers=GENERATE_MARKERS)
     path = generate_county(out, n_points=points, n_stations=stations, seed=seed)
     print(f"wrote {path}")
 

@@ -9,12 +9,18 @@ spreadsheet user types (Excel time cells, "05:00" in GeoJSON, unquoted 18:30 in 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from sanitation.errors import ScenarioError
-from sanitation.io.plan_folder import check_out_folder, replace_folder
+from sanitation.io.plan_folder import (
+    COMPARE_MARKERS,
+    PLAN_MARKERS,
+    check_out_folder,
+    replace_folder,
+)
 from sanitation.scenario import load_scenario
 from tests.cli_helpers import run_cli
 
@@ -119,18 +125,31 @@ def test_replace_folder_replaces_an_earlier_output_and_never_a_users_old_file(tm
     staging = tmp_path / "staging"
     staging.mkdir()
     (staging / "plan.json").write_text('{"new": true}', encoding="utf-8")
-    replace_folder(staging, out)
+    replace_folder(staging, out, markers=PLAN_MARKERS)
     assert (out / "plan.json").read_text(encoding="utf-8") == '{"new": true}'
     assert users_old.read_text(encoding="utf-8") == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".plan.old", "plan"]
 
 
 def test_check_out_folder_accepts_new_empty_and_earlier_outputs(tmp_path):
-    assert check_out_folder(tmp_path / "new" / "deeper") == (tmp_path / "new" / "deeper")
+    new = tmp_path / "new" / "deeper"
+    assert check_out_folder(new, markers=PLAN_MARKERS) == new
     (tmp_path / "empty").mkdir()
-    check_out_folder(tmp_path / "empty")
+    check_out_folder(tmp_path / "empty", markers=PLAN_MARKERS)
     with pytest.raises(ScenarioError, match="NUL"):
-        check_out_folder(tmp_path / "a\0b")
+        check_out_folder(tmp_path / "a\0b", markers=PLAN_MARKERS)
+
+
+def test_a_scenario_folder_is_not_a_plan_folder(tmp_path, monkeypatch):
+    """`plan x/scenario.yaml --out x` must not replace the user's scenario folder."""
+    scenario = tmp_path / "county"
+    shutil.copytree(TINY.parent, scenario)
+    before = sorted(p.name for p in scenario.iterdir())
+    result = run_cli(["plan", str(scenario / TINY.name), "--out", str(scenario)], monkeypatch)
+    _bad_input(result, "--out", "folder of other files")
+    assert sorted(p.name for p in scenario.iterdir()) == before
+    with pytest.raises(ScenarioError, match="folder of other files"):
+        check_out_folder(scenario, markers=COMPARE_MARKERS)
 
 
 # --- families 2-4: scenario files -------------------------------------------------------------

@@ -20,16 +20,21 @@ from sanitation.plan.model import PlanDocument
 from sanitation.plan.run import Progress, plan_days
 from sanitation.scenario.model import Scenario
 
-# Files by which an existing folder is recognised as an output of this tool (so it may be
-# replaced): a plan folder, a comparison (or the demo) folder, a generated scenario.
-OUTPUT_MARKERS = ("plan.json", "compare.md", "demo.json", "scenario.yaml")
+# The file by which an existing folder is recognised as an earlier output of each command (so
+# that it may be replaced): only that command's own output, never a folder of the user's
+# (a scenario folder holding scenario.yaml is not a plan folder).
+PLAN_MARKERS = ("plan.json",)
+COMPARE_MARKERS = ("compare.md",)
+DEMO_MARKERS = ("demo.json", "compare.md")
+GENERATE_MARKERS = ("scenario.yaml",)
 
 
-def check_out_folder(out: Path, *, option: str = "--out") -> Path:
+def check_out_folder(out: Path, *, markers: Sequence[str], option: str = "--out") -> Path:
     """Check that ``out`` may become an output folder; return it resolved.
 
-    ``out`` may be missing (its parent is created), empty, or an earlier output of this tool
-    (it holds one of `OUTPUT_MARKERS`); anything else is refused and left untouched.
+    ``out`` may be missing (its parent is created), empty, or an earlier output of the same
+    command (it holds one of ``markers``, e.g. `PLAN_MARKERS`); anything else is refused and
+    left untouched.
 
     Raises
     ------
@@ -47,9 +52,9 @@ def check_out_folder(out: Path, *, option: str = "--out") -> Path:
             "earlier output folder (the file is left untouched)"
         )
         raise ScenarioError(msg)
-    if out.is_dir() and not _is_output_folder(out):
+    if out.is_dir() and not _is_output_folder(out, markers):
         msg = (
-            f"{option}: {out} is a folder of other files (none of {', '.join(OUTPUT_MARKERS)}); "
+            f"{option}: {out} is a folder of other files (none of {', '.join(markers)}); "
             "expected a new or empty folder, or an earlier output folder (left untouched)"
         )
         raise ScenarioError(msg)
@@ -79,21 +84,21 @@ def make_parent(path: Path, option: str) -> None:
         raise ScenarioError(msg)
 
 
-def _is_output_folder(folder: Path) -> bool:
+def _is_output_folder(folder: Path, markers: Sequence[str]) -> bool:
     try:
         names = {p.name for p in folder.iterdir()}
     except OSError:
         return False
-    return not names or any(marker in names for marker in OUTPUT_MARKERS)
+    return not names or any(marker in names for marker in markers)
 
 
-def replace_folder(staging: Path, out: Path) -> None:
+def replace_folder(staging: Path, out: Path, *, markers: Sequence[str]) -> None:
     """Move ``staging`` to ``out``, replacing an older ``out`` only once the new one is whole.
 
     ``out`` is checked first (`check_out_folder`): a file or a folder the tool did not write is
     never renamed, moved or removed.
     """
-    out = check_out_folder(out)
+    out = check_out_folder(out, markers=markers)
     old = None
     if out.exists():
         # a fresh empty name of our own (rename onto an empty folder), never a fixed name
@@ -116,7 +121,7 @@ def plan_to_folder(
     workers: int | None = None,
 ) -> tuple[PlanDocument, list[Path]]:
     """Plan ``dates`` and write every output into ``out``; nothing is left half-written."""
-    out = check_out_folder(out)
+    out = check_out_folder(out, markers=PLAN_MARKERS)
     context = PlanningContext.build(scenario)
     document = plan_days(
         scenario,
@@ -133,7 +138,7 @@ def plan_to_folder(
         if progress:
             progress("outputs", "writing files", 0, 1)
         written = write_plan_outputs(document, context, staging)
-        replace_folder(staging, out)
+        replace_folder(staging, out, markers=PLAN_MARKERS)
         if progress:
             progress("outputs", str(out), 1, 1)
     finally:
