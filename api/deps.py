@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
@@ -12,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
-from api.keys import Caller, verify_key
+from api.keys import Caller, key_stamp, verify_key
 from api.plans import DocumentCache
 from api.schemas import MAX_ID
 from api.settings import Settings
 
-KEY_CACHE_S = 10.0
+KEY_CACHE_SIZE = 10_000
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
@@ -63,16 +62,8 @@ async def get_caller(
             detail="X-API-Key: missing; send an API key as X-API-Key or Authorization: Bearer",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    cache: dict[str, tuple[float, Caller | None]] = request.app.state.key_cache
-    hit = cache.get(plain)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < KEY_CACHE_S:
-        caller = hit[1]
-    else:
-        caller = await run_in_threadpool(_verify, request.app.state.sessions, plain)
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[plain] = (now, caller)
+    cache: dict[str, tuple[tuple[Any, ...], Caller | None]] = request.app.state.key_cache
+    caller = await run_in_threadpool(_verify, request.app.state.sessions, plain, cache)
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -82,9 +73,26 @@ async def get_caller(
     return caller
 
 
-def _verify(sessions: sessionmaker[Session], plain: str) -> Caller | None:
+def _verify(
+    sessions: sessionmaker[Session],
+    plain: str,
+    cache: dict[str, tuple[tuple[Any, ...], Caller | None]],
+) -> Caller | None:
+    """The key's caller; a cached verdict holds only while the key table's stamp is unchanged.
+
+    The stamp (`key_stamp`) is read from the database on every request, so a key revoked by any
+    process (another worker, ``sanitation keys revoke``) is refused on the very next request.
+    """
     with sessions() as session:
-        return verify_key(session, plain)
+        stamp = key_stamp(session)
+        hit = cache.get(plain)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        caller = verify_key(session, plain)
+    if len(cache) > KEY_CACHE_SIZE:
+        cache.clear()
+    cache[plain] = (stamp, caller)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -12,6 +12,14 @@ class NotFoundError(LookupError):
         super().__init__(f"{field}: {what or 'record'} {value!r} not found")
 
 
+class ForbiddenError(PermissionError):
+    """The caller's role or townships do not allow the request (403; ``field`` names it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
 class ConflictError(RuntimeError):
     """The request is valid but the record's state does not allow it (409)."""
 

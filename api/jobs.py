@@ -2,9 +2,10 @@
 
 The supervisor claims queued (or interrupted) jobs, starts one worker process per job (never
 in the event loop), and watches them: a worker that exits without finishing its job marks the
-job failed with the reason (e.g. killed by SIGKILL); a cancelled job's process group is killed.
-At startup, jobs left ``running`` by a previous service are marked ``interrupted`` and run again.
-Workers exit by themselves when the service process is gone. The stored job states (finish,
+job failed with the reason (e.g. killed by SIGKILL); a cancelled job's process group is killed,
+and so is what a dead worker left in its group. At startup, jobs left ``running`` by a previous
+service are marked ``interrupted`` and run again. Workers kill their process group when the
+service process is gone (nothing outlives a kill -9 of the service). The stored job states (finish,
 recover) live in `api.job_state`; the worker process itself in `api.worker`.
 """
 
@@ -100,6 +101,7 @@ class JobRunner:
                 continue
             running.process.join()
             self._running.pop(job_id)
+            _kill_leftovers(running.process)
             job = session.get(JobRow, job_id)
             session.refresh(job)
             if job is None or job.state != "running" or job.attempts != running.attempt:
@@ -170,6 +172,14 @@ def _kill_group(process: BaseProcess) -> None:
     except (ProcessLookupError, PermissionError):
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGKILL)
+
+
+def _kill_leftovers(process: BaseProcess) -> None:
+    """Kill what a finished worker left in its process group (solver pool processes, their
+    forkserver), e.g. after the worker itself was killed with SIGKILL."""
+    if process.pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _exit_reason(code: int, settings: Settings, plan_id: int, session: Session) -> str:

@@ -8,8 +8,9 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequestError
@@ -73,6 +74,17 @@ def verify_key(session: Session, plain: str) -> Caller | None:
     if not hmac.compare_digest(row.key_hash, _hash(plain)):
         return None
     return Caller(row.id, row.role, frozenset(row.townships))
+
+
+def key_stamp(session: Session) -> tuple[Any, ...]:
+    """A stamp of the key table that changes whenever a key is created or revoked.
+
+    One aggregate over the (small) key table; callers cache key verdicts only while it holds.
+    """
+    row = session.execute(
+        select(func.count(ApiKey.id), func.max(ApiKey.id), func.count(ApiKey.revoked_at))
+    ).one()
+    return tuple(row)
 
 
 def revoke_key(session: Session, prefix: str) -> bool:

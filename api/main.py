@@ -6,15 +6,21 @@ the job supervisor and stops it (running jobs are then interrupted and re-queued
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db import make_engine, migrate, session_factory
-from api.errors import BadRequestError, ConflictError, NotFoundError
+from api.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from api.jobs import JobRunner
 from api.plans import DocumentCache
 from api.routes import health, incidents, jobs, plans, scenarios, townships, web
@@ -96,12 +102,44 @@ def _problems(status: int, detail: str, **lists: list[str]) -> JSONResponse:
     return JSONResponse({"detail": detail, **lists}, status_code=status)
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with what JSON/UTF-8 cannot hold (NaN, ±Infinity, unpaired surrogates) as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def add_error_handlers(app: FastAPI) -> None:
     """The one place that maps the project's exceptions to HTTP statuses."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # FastAPI raises 400 itself for a body it cannot parse; name the field like every 4xx.
+        if error.status_code == 400 and not str(error.detail).startswith("body:"):
+            error = StarletteHTTPException(400, f"body: {error.detail}", error.headers)
+        return await http_exception_handler(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer (``detail``: a list with ``loc`` naming each field), made safe
+        # for inputs that hold NaN or Infinity (which JSON cannot encode).
+        return JSONResponse(
+            {"detail": _json_safe(jsonable_encoder(error.errors()))}, status_code=422
+        )
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
         return _problems(404, str(error))
+
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(_: Request, error: ForbiddenError) -> JSONResponse:
+        return _problems(403, str(error))
 
     @app.exception_handler(ConflictError)
     async def conflict(_: Request, error: ConflictError) -> JSONResponse:

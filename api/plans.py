@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import threading
 import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import scenarios as store
 from api.errors import BadRequestError, ConflictError, NotFoundError
+from api.job_state import rows_changed
 from api.keys import Caller
 from api.models import IncidentRow, JobRow, PlanRow, ScenarioRow
 from api.schemas import MAX_ID, PlanCreate
@@ -42,6 +44,9 @@ def plan_out(settings: Settings, plan: PlanRow) -> Path:
     return settings.data_dir / plan.out_dir
 
 
+CLAIM_ATTEMPTS = 3
+
+
 def start_plan(
     settings: Settings,
     session: Session,
@@ -49,12 +54,21 @@ def start_plan(
     request: PlanCreate,
     caller: Caller,
 ) -> tuple[PlanRow, JobRow]:
-    """Queue a plan job; open incidents of the scenario go into a derived overlay YAML.
+    """Queue a plan job of the scenario with its open incidents (in a derived overlay YAML).
+
+    The planned scenario is validated first, outside any write transaction (the network build
+    can take seconds and must not hold SQLite's write lock); then one transaction inserts the
+    plan and claims exactly those incidents (`claim_incidents`). When a concurrent start
+    claimed some of them first, it starts over with the incidents still open.
 
     Raises
     ------
     BadRequestError
         Both ``date`` and ``week`` given.
+    ScenarioError, GeoInputError, InfeasibleError
+        The planned scenario would not validate (as ``sanitation validate`` checks it).
+    ConflictError
+        Concurrent plan starts kept claiming the incidents first.
     """
     if request.date and request.week:
         raise BadRequestError("week", "give date or week, not both")
@@ -62,59 +76,106 @@ def start_plan(
         dates = week_dates(request.week)
     else:
         dates = [request.date or dt.date.fromisoformat(scenario.plan_date)]
-    folder = f"plans/{uuid.uuid4().hex}"
-    (settings.data_dir / folder / "input").mkdir(parents=True)
-    planned_yaml = f"{scenario.folder}/{scenario.yaml_file}"
-    incidents: list[IncidentRow] = []
-    if request.use_incidents:
-        incidents = list(
-            session.scalars(
-                select(IncidentRow)
-                .where(IncidentRow.scenario_id == scenario.id, IncidentRow.status == "open")
-                .order_by(IncidentRow.id)
+    for _ in range(CLAIM_ATTEMPTS):
+        session.rollback()  # a fresh snapshot of the open incidents
+        incidents = _open_incidents(session, scenario.id) if request.use_incidents else []
+        folder = f"plans/{uuid.uuid4().hex}"
+        (settings.data_dir / folder / "input").mkdir(parents=True)
+        planned_yaml = f"{scenario.folder}/{scenario.yaml_file}"
+        try:
+            if incidents:
+                planned_yaml = _write_incident_overlay(settings, scenario, folder, incidents)
+            store.validate_for_plan(settings, settings.data_dir / planned_yaml)
+            plan = PlanRow(
+                scenario_id=scenario.id,
+                status="queued",
+                dates=[d.isoformat() for d in dates],
+                engine=request.engine,
+                time_limit_s=request.time_limit_s,
+                seed=request.seed,
+                out_dir=f"{folder}/output",
+                planned_yaml=planned_yaml,
+                incidents_used=[
+                    {"id": i.id, "kind": i.kind, "point_id": i.point_id, "road_ids": i.road_ids}
+                    for i in incidents
+                ],
+                created_by=caller.key_id,
             )
+            session.add(plan)
+            session.flush()
+            if claim_incidents(session, [i.id for i in incidents], plan.id):
+                job = JobRow(plan_id=plan.id, state="queued")
+                session.add(job)
+                session.commit()
+                return plan, job
+        except BaseException:
+            session.rollback()
+            shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+            raise
+        session.rollback()
+        shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+    msg = f"concurrent plan starts of scenario {scenario.id} claimed its incidents; try again"
+    raise ConflictError("use_incidents", msg)
+
+
+def _open_incidents(session: Session, scenario_id: int) -> list[IncidentRow]:
+    return list(
+        session.scalars(
+            select(IncidentRow)
+            .where(
+                IncidentRow.scenario_id == scenario_id,
+                IncidentRow.status == "open",
+                IncidentRow.plan_id.is_(None),
+            )
+            .order_by(IncidentRow.id)
         )
-    if incidents:
-        parent = store.load_row(settings, scenario)
-        closed = [r for i in incidents for r in i.road_ids]
-        urgent = {
-            i.point_id: {"priority": URGENT_PRIORITY, "frequency": "daily"}
-            for i in incidents
-            if i.kind == "overflow" and i.point_id
-        }
-        store.write_overlay(
-            settings.data_dir / folder / "input" / "scenario.yaml",
-            store.scenario_yaml(settings, scenario),
-            name=parent.name,
-            description=f"{parent.name} with incidents {', '.join(str(i.id) for i in incidents)}",
-            changes={"overrides": {"points": urgent}} if urgent else {},
-            closed_road_ids=[*parent.roads.closed_road_ids, *closed] if closed else [],
-        )
-        planned_yaml = f"{folder}/input/scenario.yaml"
-    plan = PlanRow(
-        scenario_id=scenario.id,
-        status="queued",
-        dates=[d.isoformat() for d in dates],
-        engine=request.engine,
-        time_limit_s=request.time_limit_s,
-        seed=request.seed,
-        out_dir=f"{folder}/output",
-        planned_yaml=planned_yaml,
-        incidents_used=[
-            {"id": i.id, "kind": i.kind, "point_id": i.point_id, "road_ids": list(i.road_ids)}
-            for i in incidents
-        ],
-        created_by=caller.key_id,
     )
-    session.add(plan)
-    session.flush()
-    for incident in incidents:
-        incident.status = "used"
-        incident.plan_id = plan.id
-    job = JobRow(plan_id=plan.id, state="queued")
-    session.add(job)
-    session.commit()
-    return plan, job
+
+
+def claim_incidents(session: Session, incident_ids: list[int], plan_id: int) -> bool:
+    """Mark these incidents used by ``plan_id`` if every one is still open and unclaimed.
+
+    One conditional UPDATE (``... WHERE status = 'open' AND plan_id IS NULL``) with a row count
+    check: of concurrent plan starts each incident goes to exactly one (SQLite serialises
+    writers; PostgreSQL re-checks the condition on rows another transaction changed). False
+    (nothing to keep: the caller rolls back) when some were claimed by another plan first.
+    """
+    if not incident_ids:
+        return True
+    claimed = rows_changed(
+        session,
+        update(IncidentRow)
+        .where(
+            IncidentRow.id.in_(incident_ids),
+            IncidentRow.status == "open",
+            IncidentRow.plan_id.is_(None),
+        )
+        .values(status="used", plan_id=plan_id)
+        .execution_options(synchronize_session=False),
+    )
+    return claimed == len(incident_ids)
+
+
+def _write_incident_overlay(
+    settings: Settings, scenario: ScenarioRow, folder: str, incidents: list[IncidentRow]
+) -> str:
+    """Write the scenario plus its incidents (closures, urgent visits) as an overlay YAML."""
+    parent = store.load_row(settings, scenario)
+    closed = [r for i in incidents for r in i.road_ids]
+    urgent = {
+        i.point_id: {"priority": URGENT_PRIORITY, "frequency": "daily"}
+        for i in incidents
+        if i.kind == "overflow" and i.point_id
+    }
+    store.write_overlay(
+        settings.data_dir / folder / "input" / "scenario.yaml",
+        store.scenario_yaml(settings, scenario),
+        name=parent.name,
+        description=f"{parent.name} with incidents {', '.join(str(i.id) for i in incidents)}",
+        changes={"overrides": {"points": urgent}} if urgent else {},
+        closed_road_ids=[*parent.roads.closed_road_ids, *closed] if closed else [],
+    )
+    return f"{folder}/input/scenario.yaml"
 
 
 def get_plan(session: Session, plan_id: int, caller: Caller | None = None) -> PlanRow:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import lzma
 import shutil
 import uuid
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from sqlalchemy import select
@@ -27,7 +31,7 @@ from api.models import ScenarioRow
 from api.schemas import MAX_ID
 from api.settings import Settings
 from geo.errors import GeoInputError
-from sanitation.errors import ScenarioError
+from sanitation.errors import InfeasibleError, ScenarioError
 from sanitation.scenario import Scenario, load_scenario
 
 MAX_FILES = 2000
@@ -43,6 +47,42 @@ def scenario_yaml(settings: Settings, row: ScenarioRow) -> Path:
 def load_cached(path: str) -> Scenario:
     """Load a stored scenario once per process (stored scenarios never change)."""
     return load_scenario(Path(path))
+
+
+def validate(yaml_path: Path, settings: Settings) -> Scenario:
+    """Load and check a scenario as ``sanitation validate`` does (`load_scenario`, then
+    `PlanningContext.build`: the network, snapping, closures); messages name no server folder.
+
+    Raises
+    ------
+    ScenarioError, GeoInputError
+        Bad input (every problem listed).
+    InfeasibleError
+        Road closures cut off a station, a depot or every disposal site.
+    """
+    from sanitation.plan.context import PlanningContext
+
+    try:
+        scenario = load_scenario(yaml_path)
+        PlanningContext.build(scenario)
+    except (ScenarioError, GeoInputError) as error:
+        cleaned = [_clean(p, settings) for p in error.problems]
+        raise type(error)(_clean(str(error), settings), cleaned) from None
+    except InfeasibleError as error:
+        causes = [_clean(c, settings) for c in error.causes]
+        raise InfeasibleError(_clean(str(error), settings), causes) from None
+    return scenario
+
+
+@lru_cache(maxsize=64)
+def _validated(yaml_path: str, data_dir: str) -> None:
+    validate(Path(yaml_path), Settings(data_dir=Path(data_dir)))
+
+
+def validate_for_plan(settings: Settings, yaml_path: Path) -> None:
+    """`validate` the YAML a plan job will plan, before the job is queued (a stored scenario
+    is checked once per process: stored files never change)."""
+    _validated(str(yaml_path.resolve()), str(settings.data_dir))
 
 
 def load_row(settings: Settings, row: ScenarioRow) -> Scenario:
@@ -75,22 +115,129 @@ def list_rows(session: Session, caller: Caller) -> list[ScenarioRow]:
 
 
 # -- uploads -----------------------------------------------------------------------------------
+MAX_NAME_BYTES = 255  # one path component, UTF-8 (NAME_MAX of Linux file systems)
+ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
+ZIP_ENCRYPTED = 0x1  # general purpose flag bit 0
+
+
 def _safe_relative(name: str, field: str) -> PurePosixPath:
-    if any(ord(c) < 32 or 0xD800 <= ord(c) < 0xE000 for c in name) or len(name) > 255:
+    if any(ord(c) < 32 or 0xD800 <= ord(c) < 0xE000 for c in name) or len(name) > 1000:
         raise BadRequestError(field, f"file name {name!r} has control characters or is too long")
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or not path.parts or ":" in path.parts[0]:
         raise BadRequestError(
             field, f"file name {name!r} must be a relative path inside the folder"
         )
+    for part in path.parts:
+        size = len(part.encode("utf-8"))
+        if size > MAX_NAME_BYTES:
+            raise BadRequestError(
+                field,
+                f"file name {name!r}: a name of {size} bytes in UTF-8; "
+                f"at most {MAX_NAME_BYTES} per folder or file name",
+            )
     return path
 
 
-def _new_folder(settings: Settings) -> tuple[Path, str]:
-    relative = f"scenarios/{uuid.uuid4().hex}"
-    folder = settings.data_dir / relative
-    folder.mkdir(parents=True)
-    return folder, relative
+@contextmanager
+def _staging(settings: Settings) -> Iterator[Path]:
+    """A fresh folder beside the stored scenarios; removed afterwards unless `_register` moved
+    it into place (so a failed upload of any kind leaves nothing behind)."""
+    staging = settings.data_dir / "scenarios" / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _zip_paths(archive: zipfile.ZipFile, settings: Settings) -> dict[str, PurePosixPath]:
+    """Each file entry's relative path; every entry checked before anything is written.
+
+    Raises
+    ------
+    BadRequestError
+        Too many entries, too large expanded, an encrypted entry or an unsupported compression
+        method, an unsafe or too long name, a name given twice, a file that is also a folder.
+    """
+    entries = archive.infolist()
+    if len(entries) > MAX_FILES:
+        raise BadRequestError("file", f"{len(entries)} entries; at most {MAX_FILES}")
+    limit = 10 * settings.max_upload_bytes
+    total = sum(e.file_size for e in entries)
+    if total > limit:
+        raise BadRequestError(
+            "file", f"unpacks to {total} bytes; at most {limit} (10 × the upload limit)"
+        )
+    files: dict[str, PurePosixPath] = {}
+    folders: set[PurePosixPath] = set()
+    for entry in entries:
+        where = f"entry {entry.filename!r}"
+        path = _safe_relative(entry.filename, "file")
+        if entry.flag_bits & ZIP_ENCRYPTED:
+            raise BadRequestError("file", f"{where} is encrypted; upload an unencrypted zip")
+        if entry.compress_type not in ZIP_METHODS:
+            raise BadRequestError(
+                "file",
+                f"{where}: compression method {entry.compress_type} is not supported; "
+                f"expected one of {', '.join(ZIP_METHODS.values())}",
+            )
+        folders.update(path.parents)
+        if entry.is_dir():
+            folders.add(path)
+            continue
+        if str(path) in {str(p) for p in files.values()}:
+            raise BadRequestError("file", f"{where} appears twice in the archive")
+        files[entry.filename] = path
+    for name, path in files.items():
+        if path in folders:
+            raise BadRequestError(
+                "file", f"entry {name!r} is a file and also a folder of other entries"
+            )
+    if not files:
+        raise BadRequestError("file", "the zip archive is empty")
+    return files
+
+
+ZIP_READ_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, NotImplementedError)
+
+
+def _extract(archive: zipfile.ZipFile, name: str, target: Path, limit: int) -> int:
+    """Copy one entry (checked: its CRC, and no more bytes than its header declares)."""
+    info = archive.getinfo(name)
+    where = f"entry {name!r}"
+    written = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        src = archive.open(info)
+    except ZIP_READ_ERRORS as error:
+        raise BadRequestError("file", f"{where} cannot be read: {error}") from None
+    with src, target.open("wb") as dst:
+        while chunk := _read(src, where):
+            written += len(chunk)
+            if written > info.file_size or written > limit:
+                msg = f"{where} holds more than the {info.file_size} bytes its header declares"
+                raise BadRequestError("file", msg)
+            dst.write(chunk)
+    if written != info.file_size:
+        raise BadRequestError(
+            "file", f"{where} holds {written} bytes; its header declares {info.file_size}"
+        )
+    return written
+
+
+def _read(src: IO[bytes], where: str) -> bytes:
+    try:
+        return src.read(1 << 20)
+    except ZIP_READ_ERRORS as error:
+        raise BadRequestError("file", f"{where} is damaged: {error}") from None
+    except OSError as error:  # bz2 reports bad data as OSError
+        raise BadRequestError("file", f"{where} is damaged: {error}") from None
 
 
 def store_zip(
@@ -102,47 +249,33 @@ def store_zip(
     name: str | None,
     caller: Caller,
 ) -> ScenarioRow:
-    """Unpack a zip of a scenario YAML and its files, validate and store it.
+    """Check every entry of a zip, unpack it to a staging folder, validate, move it into place.
 
     Raises
     ------
     BadRequestError
-        Not a zip, unsafe member names, too large, no or several YAML files.
-    ScenarioError
+        Not a zip; an entry that is unsafe, damaged, encrypted, compressed with an unsupported
+        method, larger than declared, given twice or both file and folder; too many entries or
+        too large unpacked; no or several YAML files. Nothing is left behind.
+    ScenarioError, GeoInputError, InfeasibleError
         The scenario does not validate (every problem listed).
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
         raise BadRequestError("file", "not a zip archive") from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    if not members:
-        raise BadRequestError("file", "the zip archive is empty")
-    if len(members) > MAX_FILES:
-        raise BadRequestError("file", f"{len(members)} files; at most {MAX_FILES}")
-    total = sum(m.file_size for m in members)
-    if total > 10 * settings.max_upload_bytes:
-        raise BadRequestError("file", f"unpacks to {total} bytes; at most 10 × the upload limit")
-    paths = {m.filename: _safe_relative(m.filename, "file") for m in members}
+    paths = _zip_paths(archive, settings)
     # A zip of one folder: drop the common top folder.
     tops = {p.parts[0] for p in paths.values()}
     strip = len(tops) == 1 and all(len(p.parts) > 1 for p in paths.values())
     if strip:
         paths = {k: PurePosixPath(*p.parts[1:]) for k, p in paths.items()}
     yaml_rel = _pick_yaml([str(p) for p in paths.values()], yaml_name)
-    folder, relative = _new_folder(settings)
-    try:
-        for member in members:
-            target = folder / paths[member.filename]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-        return _register(
-            settings, session, folder, relative, yaml_rel, "upload", None, name, caller
-        )
-    except (BadRequestError, ScenarioError, GeoInputError):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    left = 10 * settings.max_upload_bytes
+    with _staging(settings) as staging:
+        for entry, path in paths.items():
+            left -= _extract(archive, entry, staging / path, left)
+        return _register(settings, session, staging, yaml_rel, "upload", None, name, caller)
 
 
 def _pick_yaml(names: list[str], yaml_name: str | None) -> str:
@@ -195,19 +328,15 @@ def store_json(
             raise BadRequestError(f"files_base64.{rel}", "not valid base64") from None
     if len(contents) > MAX_FILES:
         raise BadRequestError("files", f"{len(contents)} files; at most {MAX_FILES}")
-    folder, relative = _new_folder(settings)
-    try:
+    with _staging(settings) as staging:
         for path, data in contents.items():
-            target = folder / path
+            target = staging / path
+            if target.parent.is_file() or target.is_dir():
+                raise BadRequestError("files", f"file name {str(path)!r} is a file and a folder")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        (folder / "scenario.yaml").write_bytes(yaml_bytes)
-        return _register(
-            settings, session, folder, relative, "scenario.yaml", "upload", None, name, caller
-        )
-    except (BadRequestError, ScenarioError, GeoInputError):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+        (staging / "scenario.yaml").write_bytes(yaml_bytes)
+        return _register(settings, session, staging, "scenario.yaml", "upload", None, name, caller)
 
 
 def _utf8(text: str, field: str) -> bytes:
@@ -237,25 +366,18 @@ def derive_whatif(
         The what-if does not validate (e.g. an override names an unknown record or field).
     """
     parent_yaml = scenario_yaml(settings, parent)
-    folder, relative = _new_folder(settings)
-    document = write_overlay(
-        folder / "scenario.yaml",
-        parent_yaml,
-        name=name,
-        description=description,
-        changes=changes,
-        closed_road_ids=[*load_row(settings, parent).roads.closed_road_ids, *closed_road_ids]
-        if closed_road_ids
-        else [],
-    )
-    del document
-    try:
-        return _register(
-            settings, session, folder, relative, "scenario.yaml", kind, parent.id, name, caller
+    with _staging(settings) as staging:
+        write_overlay(
+            staging / "scenario.yaml",
+            parent_yaml,
+            name=name,
+            description=description,
+            changes=changes,
+            closed_road_ids=[*load_row(settings, parent).roads.closed_road_ids, *closed_road_ids]
+            if closed_road_ids
+            else [],
         )
-    except (BadRequestError, ScenarioError, GeoInputError):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+        return _register(settings, session, staging, "scenario.yaml", kind, parent.id, name, caller)
 
 
 def write_overlay(
@@ -289,8 +411,8 @@ def _check_paths(yaml_path: Path, root: Path, depth: int = 0) -> list[str]:
         return []
     try:
         document = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return []  # load_scenario reports it with line numbers
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
+        return []  # not a mapping of paths; load_scenario reports the problem
     if not isinstance(document, dict):
         return []
     folder = yaml_path.parent
@@ -315,25 +437,23 @@ def _check_paths(yaml_path: Path, root: Path, depth: int = 0) -> list[str]:
 def _register(
     settings: Settings,
     session: Session,
-    folder: Path,
-    relative: str,
+    staging: Path,
     yaml_rel: str,
     kind: str,
     parent_id: int | None,
     name: str | None,
     caller: Caller | None,
 ) -> ScenarioRow:
-    yaml_path = (folder / yaml_rel).resolve()
-    root = folder.resolve() if kind == "upload" else (settings.data_dir / "scenarios").resolve()
+    """Validate a staged scenario folder, move it into place and store its row."""
+    yaml_path = (staging / yaml_rel).resolve()
+    root = staging.resolve() if kind == "upload" else (settings.data_dir / "scenarios").resolve()
     bad = _check_paths(yaml_path, root)
     if bad:
         raise BadRequestError("file", bad[0], bad)
-    try:
-        scenario = load_scenario(yaml_path)
-    except ScenarioError as error:
-        raise ScenarioError(
-            _clean(str(error), settings), [_clean(p, settings) for p in error.problems]
-        ) from None
+    scenario = validate(yaml_path, settings)
+    relative = f"scenarios/{uuid.uuid4().hex}"
+    folder = settings.data_dir / relative
+    staging.rename(folder)
     row = ScenarioRow(
         name=name or scenario.name,
         description=scenario.description,
@@ -346,8 +466,13 @@ def _register(
         summary=summarise(scenario),
         created_by=caller.key_id if caller else None,
     )
-    session.add(row)
-    session.commit()
+    try:
+        session.add(row)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return row
 
 

@@ -8,6 +8,7 @@ kilometres (``_km``); money in CNY (``_cny``); coordinates WGS-84 longitude/lati
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -26,27 +27,43 @@ UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 
 
-def _has_surrogate(value: Any) -> bool:
+def _bad_value(value: Any, path: str) -> str | None:
+    """The first text that is not valid Unicode or number that is not finite, named by path."""
     if isinstance(value, str):
-        return any(0xD800 <= ord(c) < 0xE000 for c in value)
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_surrogate(v) for v in value)
-    return False
+        if any(0xD800 <= ord(c) < 0xE000 for c in value):
+            return f"{path}: text is not valid Unicode (unpaired surrogate)"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"{path}: value {value}; expected a finite number"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = _bad_value(key, where) or _bad_value(item, where)
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _bad_value(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 class _In(BaseModel):
-    """Request bodies: unknown keys and text that is not valid Unicode are refused."""
+    """Request bodies: unknown keys, text that is not valid Unicode and numbers that are not
+    finite (NaN, Infinity: JSON extensions Python's parser accepts) are refused, named by path."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
-    def _valid_text(cls, data: Any) -> Any:
-        if _has_surrogate(data):
-            msg = "text is not valid Unicode (unpaired surrogate)"
-            raise ValueError(msg)
+    def _valid_values(cls, data: Any) -> Any:
+        checked = data
+        if isinstance(data, dict):  # a float field itself: pydantic refuses it with its loc
+            checked = {k: v for k, v in data.items() if not isinstance(v, float)}
+        found = _bad_value(checked, "")
+        if found:
+            raise ValueError(found)
         return data
 
 
@@ -296,7 +313,9 @@ class IncidentCreate(_In):
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude, °")
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude, °")
     township_code: str | None = Field(
-        default=None, pattern=r"^\d{9}$", description="blocked road: township (default nearest)"
+        default=None,
+        pattern=r"^\d{9}$",
+        description="blocked road: the township the location lies in (default: found from it)",
     )
     note: str = Field(default="", max_length=2000)
 

@@ -1,16 +1,19 @@
 """The worker process of a plan job: plan the scenario, write progress and the result.
 
-Runs in its own process group (so a cancel kills its solver processes too) and exits when the
-service process that started it is gone. Expected failures (bad input, infeasible, a plan the
-verifier rejects) finish the job as failed with the problems; anything else ends the process,
-and the supervisor records the exit and the last line of ``worker.log``.
+Runs in its own process group (so a cancel kills its solver processes too) and kills that
+group when the service process that started it is gone (see `_watch_parent`). Expected
+failures (bad input, infeasible, a plan the verifier rejects) finish the job as failed with the
+problems; anything else ends the process, and the supervisor records the exit and the last line
+of ``worker.log``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -33,19 +36,27 @@ from sanitation.scenario import load_scenario
 logger = logging.getLogger("api.worker")
 
 PROGRESS_EVERY_S = 0.5
-WATCH_EVERY_S = 0.5
+WATCH_EVERY_S = 0.2
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit at once when the service process is gone (no orphan keeps solving)."""
+def _watch_parent(parent_pid: int, forkserver_pid: int) -> None:
+    """Kill the worker's whole process group (itself, its solver pool, their forkserver and
+    resource tracker) at once when the service process is gone: the service no longer answers
+    ``kill(pid, 0)``, or the worker was re-parented because the forkserver between them died
+    with the service. Nothing the worker started outlives it."""
     while True:
         time.sleep(WATCH_EVERY_S)
         try:
             os.kill(parent_pid, 0)
         except ProcessLookupError:
-            os._exit(70)
+            break
         except PermissionError:
-            continue
+            pass
+        if os.getppid() != forkserver_pid:
+            break
+    with contextlib.suppress(OSError):
+        os.killpg(0, signal.SIGKILL)
+    os._exit(70)
 
 
 def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
@@ -57,7 +68,8 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     """Entry point of a worker process (see the module docstring)."""
     os.setsid()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    watch = threading.Thread(target=_watch_parent, args=(parent_pid, os.getppid()), daemon=True)
+    watch.start()
     settings = Settings(data_dir=Path(data_dir), database_url=url)
     engine = make_engine(url)
     sessions = session_factory(engine)

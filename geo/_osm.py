@@ -64,17 +64,22 @@ def _number(value: object, *, mph_ok: bool = False) -> float | None:
 def read_osm_roads(path: str | Path, *, boundary: shapely.Geometry | None) -> gpd.GeoDataFrame:
     """Drivable OSM ways as a road-lines table (one row per OSM segment), clipped to boundary."""
     import pyrosm
+    from pyrosm.exceptions import InvalidOSMFileError
 
     p = Path(path)
     if not p.exists():
         msg = f"{p}: file not found: expected an OpenStreetMap .osm.pbf extract"
         raise GeoInputError(msg)
     bbox = list(boundary.bounds) if boundary is not None else None
-    osm = pyrosm.OSM(str(p), bounding_box=bbox)
-    with warnings.catch_warnings():
-        # an empty area is reported below as a GeoInputError naming the file
-        warnings.filterwarnings("ignore", "Could not find any edges", UserWarning)
-        edges = osm.get_network(network_type="driving")
+    try:
+        osm = pyrosm.OSM(str(p), bounding_box=bbox)
+        with warnings.catch_warnings():
+            # an empty area is reported below as a GeoInputError naming the file
+            warnings.filterwarnings("ignore", "Could not find any edges", UserWarning)
+            edges = osm.get_network(network_type="driving")
+    except (InvalidOSMFileError, OSError, ValueError, EOFError) as exc:
+        msg = f"{p}: not a readable OpenStreetMap .osm.pbf extract ({str(exc)[:200]})"
+        raise GeoInputError(msg) from None
     if edges is None or len(edges) == 0:
         msg = f"{p}: no drivable roads{' inside the boundary' if boundary is not None else ''}"
         raise GeoInputError(msg)

@@ -80,10 +80,14 @@ def read_table(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
         msg = f"{p}: file is empty: expected road line features"
         raise GeoInputError(msg)
     try:
-        return gpd.read_file(p, engine="pyogrio", layer=layer)
+        frame = gpd.read_file(p, engine="pyogrio", layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         msg = f"{p}: cannot be read as a GeoJSON/GPKG/Shapefile: {exc}"
         raise GeoInputError(msg) from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in frame.columns:
+        msg = f"{p}: no geometry column (a plain table?); expected road line features"
+        raise GeoInputError(msg)
+    return frame
 
 
 def validate_road_lines(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -59,12 +60,42 @@ def validate(
         print(f"road closures make a disposal site unusable: {reason}")
 
 
+MAX_SEED = 2**31 - 1  # what every solver's seed accepts (OR-Tools: int32; numpy: >= 0)
+Seed = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Random seed (0 to 2^31-1).")]
+MAX_TIME_LIMIT_S = 86_400.0  # a solve budget of at most a day
+
+
+def _time_limit(value: float) -> float:
+    """``--time-limit``: a finite number of seconds, at most `MAX_TIME_LIMIT_S` (NaN passes
+    Click's own range check, so it is checked here)."""
+    if not math.isfinite(value) or not 0 < value <= MAX_TIME_LIMIT_S:
+        msg = f"value {value}; expected seconds, > 0 and <= {MAX_TIME_LIMIT_S:.0f}"
+        raise typer.BadParameter(msg)
+    return value
+
+
+def _check_engine(engine: str) -> None:
+    from sanitation.engines import ENGINES
+
+    if engine not in ENGINES:
+        msg = f"--engine: value {engine!r}; expected one of {', '.join(sorted(ENGINES))}"
+        raise ScenarioError(msg)
+
+
 def _parse_date(option: str, text: str) -> dt.date:
+    from sanitation.scenario.config import EARLIEST_DATE, LATEST_DATE
+
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        msg = f"{option}: value {text!r}; expected a date YYYY-MM-DD"
-        raise ScenarioError(msg) from None
+        day = None
+    if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+        msg = (
+            f"{option}: value {text!r}; expected a date YYYY-MM-DD from {EARLIEST_DATE} "
+            f"to {LATEST_DATE}"
+        )
+        raise ScenarioError(msg)
+    return day
 
 
 class _StageProgress:
@@ -110,23 +141,22 @@ def plan(
     date: Annotated[str | None, typer.Option(help="Plan one day (YYYY-MM-DD).")] = None,
     week: Annotated[str | None, typer.Option(help="Plan seven days from this date.")] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=1, help="Routing budget, seconds.")
+        float,
+        typer.Option("--time-limit", min=1, callback=_time_limit, help="Routing budget, seconds."),
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Seed = 1,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
-    from sanitation.engines import ENGINES
-    from sanitation.io.plan_folder import plan_to_folder
+    from sanitation.io.plan_folder import PLAN_MARKERS, check_out_folder, plan_to_folder
     from sanitation.plan.run import week_dates
     from sanitation.scenario import load_scenario
 
     if date and week:
         msg = "--date and --week: give one of them, not both"
         raise ScenarioError(msg)
-    if engine not in ENGINES:
-        msg = f"--engine: value {engine!r}; expected one of {', '.join(sorted(ENGINES))}"
-        raise ScenarioError(msg)
+    _check_engine(engine)
+    out = check_out_folder(out, markers=PLAN_MARKERS)
     loaded = load_scenario(scenario)
     if week:
         dates = week_dates(_parse_date("--week", week))
@@ -152,15 +182,21 @@ def compare(
     out: Annotated[Path, typer.Option(help="Output folder.")],
     date: Annotated[str | None, typer.Option(help="Plan this day for every scenario.")] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=1, help="Routing budget per scenario, s.")
+        float,
+        typer.Option(
+            "--time-limit", min=1, callback=_time_limit, help="Routing budget per scenario, s."
+        ),
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Seed = 1,
 ) -> None:
     """Plan each scenario and write a side-by-side KPI table (markdown, CSV) and bar charts."""
     from sanitation.compare import compare_scenarios
+    from sanitation.io.plan_folder import COMPARE_MARKERS, check_out_folder
 
+    _check_engine(engine)
     day = _parse_date("--date", date) if date else None
+    out = check_out_folder(out, markers=COMPARE_MARKERS)
     with Progress(console=console, transient=False) as progress:
         table = compare_scenarios(
             scenarios,
@@ -178,13 +214,19 @@ def compare(
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=1, help="Routing budget per scenario, s.")
+        float,
+        typer.Option(
+            "--time-limit", min=1, callback=_time_limit, help="Routing budget per scenario, s."
+        ),
     ] = 15.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
 ) -> None:
     """Plan the bundled Wangjiang baseline and compare its four what-ifs."""
     from sanitation.demo import demo_scenarios, run_demo
+    from sanitation.io.plan_folder import DEMO_MARKERS, check_out_folder
 
+    _check_engine(engine)
+    out = check_out_folder(out, markers=DEMO_MARKERS)
     with Progress(console=console, transient=True) as progress:
         run_demo(
             demo_scenarios(DEMO_SCENARIO),
@@ -199,14 +241,16 @@ def demo(
 def generate(
     points: Annotated[int, typer.Option(min=1, max=20000, help="Number of collection points.")],
     stations: Annotated[int, typer.Option(min=1, help="Number of transfer stations.")],
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Seed = 1,
     out: Annotated[Path, typer.Option(help="Output folder for the scenario.")] = Path(
         "out/generated"
     ),
 ) -> None:
     """Write a valid synthetic county scenario of any size (labelled synthetic)."""
+    from sanitation.io.plan_folder import GENERATE_MARKERS, check_out_folder
     from sanitation.scenario.generate import generate_county
 
+    out = check_out_folder(out, markers=GENERATE_MARKERS)
     path = generate_county(out, n_points=points, n_stations=stations, seed=seed)
     print(f"wrote {path}")
 
@@ -214,14 +258,17 @@ def generate(
 def bench(
     problem: Annotated[str, typer.Argument(help="cvrp, vrptw, cflp, sscflp or waste.")],
     paths: Annotated[list[Path], typer.Argument(help="Instance files or folders.")],
-    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per instance.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", callback=_time_limit, help="Seconds per instance.")
+    ],
     json_out: Annotated[Path, typer.Option("--json", help="Where to write the JSON report.")],
     engine: Annotated[str | None, typer.Option(help="Solver engine.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Seed = 1,
 ) -> None:
     """Run public benchmark instances; write the JSON report of the contract."""
-    from sanitation.bench import run_bench, write_json
+    from sanitation.bench import check_json_out, run_bench, write_json
 
+    json_out = check_json_out(json_out)
     for path in paths:
         if not path.exists():
             msg = f"{path}: no such file or folder (expected a benchmark instance)"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sanitation.errors import ScenarioError
 from sanitation.io.compare import write_compare_outputs
-from sanitation.io.plan_folder import plan_to_folder, replace_folder
+from sanitation.io.plan_folder import COMPARE_MARKERS, plan_to_folder, replace_folder
 from sanitation.plan.run import Progress
 from sanitation.scenario import load_scenario
 
@@ -64,7 +64,7 @@ def compare_scenarios(
             progress("scenarios", "compared", len(scenarios), len(scenarios))
         write_compare_outputs(names, documents, staging)
         table = (staging / "compare.md").read_text(encoding="utf-8")
-        replace_folder(staging, out)
+        replace_folder(staging, out, markers=COMPARE_MARKERS)
     finally:
         if staging.exists():
             shutil.rmtree(staging)

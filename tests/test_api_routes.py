@@ -12,9 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from api_helpers import role_headers
 from fastapi.testclient import TestClient
 
-from api.keys import create_key
 from api.main import create_app
 from api.settings import Settings
 
@@ -38,13 +38,7 @@ def env(tmp_path_factory, wait_job):
     settings = Settings(data_dir=data, workers=1, poll_s=0.1, max_upload_mb=1)
     app = create_app(settings)
     with TestClient(app) as client:
-        with app.state.sessions() as session:
-            keys = {
-                "planner": create_key(session, "planner")[1],
-                "dispatcher": create_key(session, "dispatcher")[1],
-                "coordinator": create_key(session, "coordinator", ["990000001"])[1],
-            }
-        headers = {role: {"X-API-Key": key} for role, key in keys.items()}
+        headers = role_headers(app)
         upload = client.post(
             "/scenarios",
             files={"file": ("tiny.zip", tiny_zip(), "application/zip")},
@@ -317,7 +311,8 @@ def test_incidents_scope_and_next_plan(env, wait_job):
         json={"kind": "overflow", "scenario_id": sid, "point_id": "P4"},
         headers=h["coordinator"],
     )
-    assert other.status_code == 404
+    assert other.status_code == 403
+    assert "township 990000002" in other.json()["detail"]
     no_point = client.post(
         "/incidents", json={"kind": "overflow", "scenario_id": sid}, headers=h["planner"]
     )

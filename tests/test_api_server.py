@@ -107,6 +107,29 @@ def upload(client: httpx.Client) -> int:
     return answer.json()["id"]
 
 
+def job_pid(server: Server, job_id: int) -> int:
+    """The worker pid of a running job, read from the service's database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{server.data / 'sanitation.db'}")
+    with engine.connect() as connection:
+        pid = connection.execute(text("SELECT pid FROM jobs WHERE id = :i"), {"i": job_id}).scalar()
+    engine.dispose()
+    return pid
+
+
+def wait_routing(client: httpx.Client, job_id: int, wait_job) -> None:
+    """Wait until the job's worker is solving the routes."""
+    wait_job(
+        client,
+        job_id,
+        until=lambda job: job["state"] == "running" and job["stage"] == "routing",
+        allowed={"queued", "running"},
+        timeout_s=90,
+        every_s=0.1,
+    )
+
+
 def test_end_to_end_across_a_restart(server, wait_job):
     """Keys from the CLI, a zip upload, a plan job that survives a hard restart of the service
     (interrupted, re-queued, done), routes for a dispatcher, a summary for a coordinator."""
@@ -161,22 +184,8 @@ def test_killed_worker_fails_the_job(server, wait_job):
             f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 20}
         )
         job_id = started.json()["job_id"]
-        wait_job(
-            client,
-            job_id,
-            until=lambda job: job["state"] == "running" and job["stage"] == "routing",
-            allowed={"queued", "running"},
-            timeout_s=60,
-            every_s=0.1,
-        )
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(f"sqlite:///{server.data / 'sanitation.db'}")
-        with engine.connect() as connection:
-            pid = connection.execute(
-                text("SELECT pid FROM jobs WHERE id = :i"), {"i": job_id}
-            ).scalar()
-        engine.dispose()
+        wait_routing(client, job_id, wait_job)
+        pid = job_pid(server, job_id)
         assert pid
         os.kill(pid, signal.SIGKILL)
         job = wait_job(client, job_id, until={"failed", "done"}, timeout_s=30)
@@ -187,3 +196,77 @@ def test_killed_worker_fails_the_job(server, wait_job):
         assert plan["files"] == []
         # The service still answers and the scenario is intact.
         assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
+
+
+def _processes() -> dict[int, tuple[int, str, str]]:
+    """Every process: pid → (parent pid, state, start time), from /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
+    return table
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Descendants of ``pid``: pid → start time (to tell a reused pid apart)."""
+    table = _processes()
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _, start) in table.items():
+            if ppid == parent and child not in found:
+                found[child] = start
+                frontier.append(child)
+    return found
+
+
+def _alive(processes: dict[int, str]) -> list[int]:
+    table = _processes()
+    return [
+        p
+        for p, start in processes.items()
+        if p in table and table[p][1] != "Z" and table[p][2] == start
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("victim", ["server", "worker"])
+def test_nothing_outlives_a_killed_server_or_worker(server, wait_job, victim):
+    """kill -9 of the server (or of the worker) during a portfolio solve: within a few seconds
+    no forkserver, resource tracker, worker or solver process of it is left running."""
+    planner = cli_key(server.data, "--role", "planner")
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        sid = upload(client)
+        started = client.post(
+            f"/scenarios/{sid}/plans", json={"engine": "portfolio", "time_limit_s": 30}
+        )
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        wait_routing(client, job_id, wait_job)
+        time.sleep(1.0)  # the solver processes are up
+        assert server.process is not None
+        before = _descendants(server.process.pid)
+        assert len(before) >= 3, before  # forkserver, resource tracker, worker (+ solvers)
+        if victim == "server":
+            server.kill()
+            watched = before
+        else:
+            worker = client.get(f"/jobs/{job_id}").json()
+            assert worker["state"] == "running"
+            pid = job_pid(server, job_id)
+            watched = {pid: before[pid], **_descendants(pid)}
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while _alive(watched) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _alive(watched)
+    names = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:90] for p in left}
+    assert not left, names

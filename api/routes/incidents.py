@@ -10,7 +10,7 @@ from api import incidents
 from api.deps import AnyRole, IncidentId, SessionDep, SettingsDep, Staff
 from api.errors import ConflictError
 from api.models import IncidentRow
-from api.routes.scenarios import ERRORS
+from api.routes.responses import ERRORS, WITH_BODY, errors
 from api.schemas import MAX_ID, IncidentCreate, IncidentPublic, IncidentUpdate
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=IncidentPublic,
-    responses=ERRORS,
+    responses=WITH_BODY,
     summary="Report an incident",
 )
 def report(
@@ -56,7 +56,7 @@ def get_incident(session: SessionDep, caller: AnyRole, incident_id: IncidentId) 
 @router.patch(
     "/{incident_id}",
     response_model=IncidentPublic,
-    responses={**ERRORS, 409: {"model": dict}},
+    responses=errors(400, 409),
     summary="Dismiss or reopen an incident",
 )
 def update_incident(

@@ -12,7 +12,7 @@ from api.deps import JobId, RunnerDep, SessionDep, Staff
 from api.errors import ConflictError, NotFoundError
 from api.job_state import finish
 from api.models import JobRow
-from api.routes.scenarios import ERRORS
+from api.routes.responses import ERRORS, STATEFUL
 from api.schemas import JobPublic, JobState
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -48,7 +48,7 @@ def get_job(session: SessionDep, caller: Staff, job_id: JobId) -> JobRow:
 @router.post(
     "/{job_id}/cancel",
     response_model=JobPublic,
-    responses={**ERRORS, 409: {"model": dict}},
+    responses=STATEFUL,
     summary="Cancel a job",
 )
 def cancel_job(session: SessionDep, runner: RunnerDep, caller: Staff, job_id: JobId) -> JobRow:

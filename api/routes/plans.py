@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,11 +16,12 @@ from api import plans
 from api.deps import CacheDep, PlanId, SessionDep, SettingsDep, Staff
 from api.errors import BadRequestError, NotFoundError
 from api.models import PlanRow
-from api.routes.scenarios import ERRORS
+from api.routes.responses import ERRORS, STATEFUL
 from api.schemas import MAX_ID, ComparePublic, JobState, PlanPublic, RoutesPublic
 from api.settings import Settings
 
 router = APIRouter(tags=["plans"])
+PLAN_IDS = re.compile(r"^ *[0-9]+ *(, *[0-9]+ *)*,?$")  # ASCII digits: int() takes others too
 
 DateQ = Annotated[dt.date | None, Query(description="a plan date YYYY-MM-DD (default: all)")]
 StationQ = Annotated[str | None, Query(max_length=100, description="station_id")]
@@ -83,7 +85,7 @@ def get_plan(
 @router.get(
     "/plans/{plan_id}/routes",
     response_model=RoutesPublic,
-    responses={**ERRORS, 409: {"model": dict}},
+    responses=STATEFUL,
     summary="Routes of a plan",
 )
 async def routes(
@@ -123,7 +125,7 @@ def _routes_body(
 
 @router.get(
     "/plans/{plan_id}/routes.geojson",
-    responses={**ERRORS, 200: {"content": {"application/geo+json": {}}}},
+    responses={**STATEFUL, 200: {"content": {"application/geo+json": {}}}},
     summary="Routes of a plan as GeoJSON",
 )
 def routes_geojson(
@@ -145,7 +147,7 @@ def routes_geojson(
 
 @router.get(
     "/plans/{plan_id}/route-sheet",
-    responses={**ERRORS, 200: {"content": {MEDIA[".xlsx"]: {}}}},
+    responses={**STATEFUL, 200: {"content": {MEDIA[".xlsx"]: {}}}},
     summary="One truck's route sheet (XLSX)",
 )
 def route_sheet(
@@ -189,7 +191,7 @@ def plan_file(
 @router.get(
     "/compare",
     response_model=ComparePublic,
-    responses={**ERRORS, 409: {"model": dict}},
+    responses=STATEFUL,
     summary="Compare plans",
 )
 def compare(
@@ -202,15 +204,16 @@ def compare(
         Query(
             alias="plans",
             max_length=500,
+            # documented, checked by the handler (its message names the value)
+            json_schema_extra={"pattern": PLAN_IDS.pattern},
             description="comma-separated plan ids; the first is the base of the deltas",
         ),
     ],
 ) -> ComparePublic:
     """County KPIs (t, km, h, CNY, CO2 kg) of finished plans side by side, with deltas."""
-    try:
-        ids = [int(p) for p in plans_.split(",") if p.strip()]
-    except ValueError:
-        raise BadRequestError("plans", f"value {plans_!r}; expected plan ids like 3,5") from None
-    if not ids:
+    if not plans_.strip(", "):
         raise BadRequestError("plans", "give at least one plan id")
+    if not PLAN_IDS.fullmatch(plans_):
+        raise BadRequestError("plans", f"value {plans_!r}; expected plan ids like 3,5")
+    ids = [int(p) for p in plans_.split(",") if p.strip()]
     return ComparePublic.model_validate(plans.compare(settings, session, cache, ids))

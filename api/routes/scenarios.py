@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
 from api import plans, scenarios
 from api.deps import AnyRole, Planner, RunnerDep, ScenarioId, SessionDep, SettingsDep, Staff
 from api.models import ScenarioRow
+from api.routes.responses import ERRORS, WITH_BODY, errors
 from api.schemas import (
-    ErrorPublic,
     JobAccepted,
     PlanCreate,
     ScenarioJsonCreate,
@@ -20,13 +20,6 @@ from api.schemas import (
 )
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorPublic},
-    403: {"model": ErrorPublic},
-    404: {"model": ErrorPublic},
-    413: {"model": ErrorPublic},
-    422: {"model": ErrorPublic},
-}
 
 
 def public(row: ScenarioRow) -> ScenarioPublic:
@@ -55,7 +48,7 @@ def public(row: ScenarioRow) -> ScenarioPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ScenarioPublic,
-    responses=ERRORS,
+    responses=WITH_BODY,
     summary="Upload a scenario (zip)",
 )
 def upload_zip(
@@ -88,7 +81,7 @@ def upload_zip(
     "/json",
     status_code=status.HTTP_201_CREATED,
     response_model=ScenarioPublic,
-    responses=ERRORS,
+    responses=WITH_BODY,
     summary="Upload a scenario (JSON)",
 )
 def upload_json(
@@ -125,7 +118,7 @@ def get_scenario(session: SessionDep, caller: AnyRole, scenario_id: ScenarioId) 
     "/{scenario_id}/whatifs",
     status_code=status.HTTP_201_CREATED,
     response_model=ScenarioPublic,
-    responses=ERRORS,
+    responses=WITH_BODY,
     summary="Derive a what-if",
 )
 def derive(
@@ -164,7 +157,7 @@ def derive(
     "/{scenario_id}/plans",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobAccepted,
-    responses=ERRORS,
+    responses=errors(400, 409),
     summary="Start a plan job",
 )
 def start_plan(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from api import plans
 from api.deps import AnyRole, CacheDep, SessionDep, SettingsDep
-from api.routes.scenarios import ERRORS
+from api.routes.responses import STATEFUL
 from api.schemas import MAX_ID, TownshipSummary
 
 router = APIRouter(prefix="/townships", tags=["townships"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/townships", tags=["townships"])
 @router.get(
     "/{code}/summary",
     response_model=TownshipSummary,
-    responses={**ERRORS, 409: {"model": dict}},
+    responses=STATEFUL,
     summary="Township summary",
 )
 def summary(

@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api import scenarios as store
 from api.deps import AnyRole, ScenarioId, SessionDep, SettingsDep
 from api.errors import NotFoundError
-from api.routes.scenarios import ERRORS
+from api.routes.responses import ERRORS
 
 router = APIRouter(tags=["web"])
 

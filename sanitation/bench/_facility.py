@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sanitation.assignment import AssignmentParams, AssignmentProblem, solve
-from sanitation.bench import gap_pct
+from sanitation.bench import gap_pct, read_instance
 
 logger = logging.getLogger(__name__)
 
@@ -17,17 +18,18 @@ def facility_result(
     name: str,
     read: Callable[[], AssignmentProblem],
     *,
+    path: Path,
     bks: float | None,
     time_limit_s: float,
     engine: str,
     seed: int,
 ) -> dict[str, Any]:
-    """Read (``read()``) and solve one instance; ``time_limit_s`` covers both.
+    """Read (``read()``, of the file ``path``) and solve one instance; ``time_limit_s`` covers both.
 
     Returns the contract's result dict plus ``bound`` (the solver's best bound) and ``solver``.
     """
     start = time.perf_counter()
-    problem = read()
+    problem = read_instance(path, read)
     left = max(0.1, time_limit_s - (time.perf_counter() - start))
     params = AssignmentParams(time_limit_s=left, engine=engine)
     solution = solve(problem, params, seed=seed)

@@ -6,10 +6,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sanitation.bench import expand_paths, gap_pct
+from sanitation.bench import expand_paths, gap_pct, read_instance
 from sanitation.engines import get_engine
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem
@@ -71,9 +72,10 @@ def solve_each(
     for path in expand_paths(paths, suffixes):
         if path.name.lower() == "readme.txt":
             continue
-        inst = read(path)
+        inst = read_instance(path, partial(read, path))
+        problem = read_instance(path, partial(to_problem, inst))
         bs = solve_and_verify(
-            to_problem(inst), time_limit_s=time_limit_s, engine=engine, seed=seed, name=inst.name
+            problem, time_limit_s=time_limit_s, engine=engine, seed=seed, name=inst.name
         )
         yield path, inst, bs
 

@@ -107,6 +107,7 @@ def run(
                 facility_result(
                     name,
                     partial(read_cap, path, capacity),
+                    path=path,
                     bks=bks,
                     time_limit_s=time_limit_s,
                     engine=engine or DEFAULT_ENGINE,

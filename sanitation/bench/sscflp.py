@@ -86,6 +86,7 @@ def run(
         facility_result(
             path.stem,
             partial(read_holmberg, path),
+            path=path,
             bks=_optima(path.parent).get(path.stem),
             time_limit_s=time_limit_s,
             engine=engine or DEFAULT_ENGINE,

@@ -27,6 +27,7 @@ from typing import Any
 
 from sanitation.engines.registry import get_engine
 from sanitation.errors import VerificationError
+from sanitation.lifeline import die_with_parent
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution, objective
@@ -77,11 +78,11 @@ def _default_context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where available (safe with threads, cheap per task), else ``spawn``.
 
     The fork server imports the engines once, so later pools start their workers without
-    re-importing OR-Tools and PyVRP.
+    re-importing OR-Tools and PyVRP, and `sanitation.lifeline`, which ends it with this process.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(list(PRELOAD))
+        ctx.set_forkserver_preload([*PRELOAD, "sanitation.lifeline"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -155,7 +156,9 @@ class PortfolioEngine:
         budget = max(0.1, params.time_limit_s - margin)
         own_pool = self.executor is None
         executor = self.executor or cf.ProcessPoolExecutor(
-            max_workers=len(self.engines), mp_context=_default_context()
+            max_workers=len(self.engines),
+            mp_context=_default_context(),
+            initializer=die_with_parent,
         )
         report: dict[str, dict[str, Any]] = {}
         candidates: list[tuple[float, int, str, RoutingSolution]] = []

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
+from sanitation.engines.portfolio import PRELOAD
+from sanitation.lifeline import die_with_parent
 from sanitation.plan.assign import assign, assignment_out, peak_factors
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -284,6 +286,21 @@ def _schedule(
     return schedule_week(points, start, seed=seed)
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where available (else ``spawn``), tied to this process (lifeline).
+
+    The fork server preloads the engines and `sanitation.lifeline`, which kills the fork
+    server when this process ends; the pool's initializer (`die_with_parent`) kills each worker
+    when its parent ends, so a ``kill -9`` of the plan leaves no process behind. (A fork server
+    already started by another pool keeps that pool's preload list.)
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([*PRELOAD, "sanitation.lifeline"])
+    return context
+
+
 def _run_tasks(
     tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
 ) -> dict[tuple[dt.date, str], StationDayResult]:
@@ -297,10 +314,10 @@ def _run_tasks(
     portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
     if executor is None:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         size = (os.cpu_count() or 1) if portfolio else workers
-        executor = cf.ProcessPoolExecutor(max_workers=max(2, size), mp_context=context)
+        executor = cf.ProcessPoolExecutor(
+            max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
+        )
     try:
         report("routing", "", 0, len(tasks))
         if portfolio:

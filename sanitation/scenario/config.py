@@ -2,7 +2,9 @@
 
 A scenario may name ``base:`` (a path relative to itself) and give only the keys it changes;
 mappings merge key by key, everything else replaces. ``overrides:`` then edits records of the
-base's tables by id (``stations: {ST-01: {status: closed}}``).
+base's tables by id (``stations: {ST-01: {status: closed}}``). Every number has a stated
+physical range (``gt``/``ge``/``le``, said in the error message), like the table columns in
+`sanitation.scenario.specs`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Planning dates (the scenario's ``date``, seasons, ``--date``/``--week``) lie in this range.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
 
 
 class _Strict(BaseModel):
@@ -35,7 +41,7 @@ class RoadsConfig(_Strict):
 
     source: Literal["lines", "osm", "synthetic"] = "lines"
     path: str | None = None
-    max_snap_distance_m: float = Field(500.0, gt=0)
+    max_snap_distance_m: float = Field(500.0, gt=0, le=100_000)
     closed_road_ids: list[str] = Field(default_factory=list)
     closed_areas: str | None = None
 
@@ -44,34 +50,34 @@ class AccessClassConfig(_Strict):
     """A vehicle access class (listed from the smallest truck to the largest)."""
 
     id: str
-    min_road_width_m: float = Field(ge=0)
-    gross_weight_t: float = Field(gt=0)
+    min_road_width_m: float = Field(ge=0, le=100)
+    gross_weight_t: float = Field(gt=0, le=1_000)
 
 
 class SeasonalConfig(_Strict):
     """A waste multiplier over a date range, for some or all townships."""
 
     name: str
-    start: dt.date
-    end: dt.date
-    multiplier: float = Field(gt=0)
+    start: dt.date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
+    end: dt.date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
+    multiplier: float = Field(gt=0, le=100)
     townships: list[str] = Field(default_factory=list)
 
 
 class CostsConfig(_Strict):
     """Cost parameters (CNY)."""
 
-    transfer_cost_cny_per_t_km: float = Field(0.6, ge=0)
-    driver_cost_cny_per_hour: float = Field(35.0, ge=0)
-    co2_kg_per_l_diesel: float = Field(2.68, ge=0)
+    transfer_cost_cny_per_t_km: float = Field(0.6, ge=0, le=10_000)
+    driver_cost_cny_per_hour: float = Field(35.0, ge=0, le=100_000)
+    co2_kg_per_l_diesel: float = Field(2.68, ge=0, le=10)
 
 
 class PolicyConfig(_Strict):
     """Assignment policy."""
 
-    max_point_station_travel_min: float = Field(60.0, gt=0)
+    max_point_station_travel_min: float = Field(60.0, gt=0, le=1_440)
     keep_villages_together: bool = False
-    township_preference_cny_per_t: float = Field(0.0, ge=0)
+    township_preference_cny_per_t: float = Field(0.0, ge=0, le=100_000)
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
 
@@ -82,9 +88,9 @@ class ScenarioConfig(_Strict):
     name: str
     description: str = ""
     crs: str = "EPSG:4326"
-    date: dt.date
+    date: dt.date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
     boundary: str | None = None
-    default_kg_per_person_day: float = Field(0.8, gt=0)
+    default_kg_per_person_day: float = Field(0.8, gt=0, le=10)
     data: DataFiles
     roads: RoadsConfig
     access_classes: list[AccessClassConfig] = Field(min_length=1)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from sanitation.errors import ScenarioError
 from sanitation.scenario import specs
+from sanitation.scenario._yaml import load_yaml
 from sanitation.scenario.config import ScenarioConfig
 from sanitation.scenario.model import (
     AccessClass,
@@ -33,7 +34,7 @@ from sanitation.scenario.model import (
     VehicleTypeRecord,
     Village,
 )
-from sanitation.scenario.tables import Problems, parse_table
+from sanitation.scenario.tables import CONTROL_CHARS, Problems, parse_table, shown
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -61,9 +62,8 @@ def load_scenario(path: Path | str) -> Scenario:
     except ValidationError as error:
         for item in error.errors():
             location = ".".join(str(part) for part in item["loc"])
-            value = item.get("input")
-            shown = "(missing)" if item["type"] == "missing" else repr(value)
-            problems.add(f"{path}: field {location!r}: value {shown}; {item['msg']}")
+            value = "(missing)" if item["type"] == "missing" else shown(item.get("input"))
+            problems.add(f"{path}: field {location!r}: value {value}; {item['msg']}")
         raise ScenarioError(problems.items[0], problems.items) from None
     scenario = _build(path, config, problems)
     if problems or scenario is None:
@@ -87,7 +87,7 @@ def _load_document(path: Path, problems: Problems, *, depth: int) -> dict[str, A
         problems.add(f"{path}: line {line}: not UTF-8 text; expected the YAML saved as UTF-8")
         return None
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -102,10 +102,18 @@ def _load_document(path: Path, problems: Problems, *, depth: int) -> dict[str, A
             f"{path}: expected a mapping of scenario keys, found {type(document).__name__}"
         )
         return None
+    if not _check_text(path, document, "", problems):
+        return None
     _resolve_paths(document, path.parent)
     base = document.pop("base", None)
     if base is None:
         return document
+    if not isinstance(base, str) or not base.strip():
+        problems.add(
+            f"{path}: field 'base': value {shown(base)}; expected the path of a base scenario "
+            "file (text)"
+        )
+        return None
     base_path = Path(base)
     if not base_path.is_absolute():
         base_path = (path.parent / base_path).resolve()
@@ -113,6 +121,27 @@ def _load_document(path: Path, problems: Problems, *, depth: int) -> dict[str, A
     if base_document is None:
         return None
     return _merge(base_document, document)
+
+
+def _check_text(path: Path, value: Any, where: str, problems: Problems) -> bool:
+    """No NUL or other control character (tab, line breaks aside) in any key or text value."""
+    if isinstance(value, dict):
+        parts = [(k, where) for k in value]
+        parts += [(v, f"{where}.{k}".lstrip(".")) for k, v in value.items()]
+    elif isinstance(value, list):
+        parts = [(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    elif isinstance(value, str) and CONTROL_CHARS.search(value):
+        problems.add(
+            f"{path}: field {where or '(key)'!r}: value {shown(value)} contains a control "
+            "character (e.g. a NUL byte); expected plain text"
+        )
+        return False
+    else:
+        return True
+    ok = True
+    for part, part_where in parts:
+        ok = _check_text(path, part, part_where, problems) and ok
+    return ok
 
 
 def _resolve_paths(document: dict[str, Any], folder: Path) -> None:
@@ -143,7 +172,7 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_lonlat(
-    file: Path, record: str, lon: float, lat: float, problems: Problems, *, prefix: str = ""
+    file: Path | str, record: str, lon: float, lat: float, problems: Problems, *, prefix: str = ""
 ) -> None:
     lon_field, lat_field = f"{prefix}lon", f"{prefix}lat"
     if not -90 <= lat <= 90 and -90 <= lon <= 90 and -180 <= lat <= 180:
@@ -330,6 +359,7 @@ def _check_settings(
                     f"{path}: field 'seasonal_multipliers' ({seasonal.name}): township "
                     f"{code!r} is not a known township code"
                 )
+    _check_crs(path, config.crs, problems)
     for road_id in config.roads.closed_road_ids:
         if not road_id:
             problems.add(f"{path}: field 'roads.closed_road_ids': empty id")
@@ -338,10 +368,27 @@ def _check_settings(
             f"{path}: field 'roads.path': missing; expected the road file for source "
             f"{config.roads.source!r}"
         )
-    if config.roads.path is not None and not Path(config.roads.path).is_file():
-        problems.add(f"{config.roads.path}: road file not found (named by {path} 'roads.path')")
-    if config.boundary is not None and not Path(config.boundary).is_file():
-        problems.add(f"{config.boundary}: boundary file not found (named by {path} 'boundary')")
+    for field, what, named in (
+        ("roads.path", "road", config.roads.path),
+        ("roads.closed_areas", "closed-areas", config.roads.closed_areas),
+        ("boundary", "boundary", config.boundary),
+    ):
+        if named is not None and not Path(named).is_file():
+            found = "is a folder, not a file" if Path(named).is_dir() else "file not found"
+            problems.add(f"{named}: {what} {found} (named by {path} {field!r})")
+
+
+def _check_crs(path: Path, crs: str, problems: Problems) -> None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(crs)
+    except CRSError:
+        problems.add(
+            f"{path}: field 'crs': value {shown(crs)}; expected a coordinate reference system "
+            "such as EPSG:4326"
+        )
 
 
 def _check_points(
@@ -519,8 +566,6 @@ def _apply_overrides(
             )
             continue
         rows, id_column = tables[table_name]
-        spec = specs.TABLE_SPECS[table_name]
-        columns = {c.name: c for c in spec.columns}
         by_id = {row[id_column]: row for row in rows}
         for record_id, changes in edits.items():
             key = str(record_id)
@@ -533,17 +578,41 @@ def _apply_overrides(
             if not isinstance(changes, dict):
                 problems.add(f"{path}: field 'overrides.{table_name}.{key}': expected a mapping")
                 continue
-            for field, value in changes.items():
-                column = columns.get(field)
-                if column is None or field == id_column:
-                    problems.add(
-                        f"{path}: field 'overrides.{table_name}.{key}.{field}': not an editable "
-                        f"column of {table_name}"
-                    )
-                    continue
-                try:
-                    by_id[key][field] = column.parse(value)
-                except ValueError:
-                    problems.record(
-                        path, key, f"overrides.{table_name}.{field}", value, column.expectation()
-                    )
+            _override_record(path, table_name, key, by_id[key], changes, problems)
+
+
+def _override_record(
+    path: Path,
+    table_name: str,
+    key: str,
+    row: dict[str, Any],
+    changes: dict[str, Any],
+    problems: Problems,
+) -> None:
+    """Edit one parsed record (values parsed by its columns; edited coordinates re-checked)."""
+    spec = specs.TABLE_SPECS[table_name]
+    columns = {c.name: c for c in spec.columns}
+    for field, value in changes.items():
+        column = columns.get(field)
+        if column is None or field == spec.id_column:
+            problems.add(
+                f"{path}: field 'overrides.{table_name}.{key}.{field}': not an editable "
+                f"column of {table_name}"
+            )
+            continue
+        try:
+            row[field] = column.parse(value)
+        except ValueError:
+            problems.record(
+                path, key, f"overrides.{table_name}.{field}", value, column.expectation()
+            )
+    prefix = "seat_" if table_name == "townships" else ""
+    if {f"{prefix}lon", f"{prefix}lat"} & set(changes) and f"{prefix}lon" in row:
+        _check_lonlat(
+            f"{path} (overrides.{table_name})",
+            key,
+            row[f"{prefix}lon"],
+            row[f"{prefix}lat"],
+            problems,
+            prefix=prefix,
+        )

@@ -32,13 +32,41 @@ def access_profiles(scenario: Scenario) -> dict[str, AccessProfile]:
     }
 
 
-def _boundary(path: Path | None) -> BaseGeometry | None:
-    """The union of a polygon file's shapes in WGS-84 (None without a file)."""
+def _boundary(path: Path | None, field: str, scenario: Path) -> BaseGeometry | None:
+    """The union of a polygon file's shapes in WGS-84 (None without a file).
+
+    Raises
+    ------
+    ScenarioError
+        When the file is not a readable spatial file of polygons (``field`` names it).
+    """
     if path is None:
         return None
     import geopandas as gpd
+    import pyogrio.errors
+    from pyproj.exceptions import CRSError
 
-    shape: BaseGeometry = gpd.read_file(path).to_crs("EPSG:4326").union_all()
+    where = f"(named by {scenario} {field!r})"
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
+        msg = f"{path}: not a readable spatial file {where}: {error}; expected polygons"
+        raise ScenarioError(msg) from None
+    geometry = (
+        frame.geometry if isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame else None
+    )
+    kinds = set(geometry.geom_type.dropna()) if geometry is not None else set()
+    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
+        found = ", ".join(sorted(kinds)) or "no geometry"
+        msg = f"{path}: {found} {where}; expected GeoJSON/GPKG Polygon or MultiPolygon features"
+        raise ScenarioError(msg)
+    try:
+        shape: BaseGeometry = (
+            (frame if frame.crs else frame.set_crs("EPSG:4326")).to_crs("EPSG:4326").union_all()
+        )
+    except CRSError as error:
+        msg = f"{path}: coordinate reference system cannot be used {where}: {error}"
+        raise ScenarioError(msg) from None
     return shape
 
 
@@ -56,7 +84,8 @@ def build_network(scenario: Scenario) -> RoadNetwork:
         raise ScenarioError(msg)
     try:
         if roads.kind == "osm":
-            network = from_osm_pbf(roads.path, boundary=_boundary(scenario.boundary_path))
+            boundary = _boundary(scenario.boundary_path, "boundary", scenario.source_path)
+            network = from_osm_pbf(roads.path, boundary=boundary)
         else:
             network = from_road_lines(roads.path)
     except GeoInputError as error:
@@ -72,8 +101,14 @@ def build_network(scenario: Scenario) -> RoadNetwork:
             raise ScenarioError(msg)
         network = network.without_roads(roads.closed_road_ids)
     if roads.closed_areas_path is not None:
-        area = _boundary(roads.closed_areas_path)
+        area = _boundary(roads.closed_areas_path, "roads.closed_areas", scenario.source_path)
         network = network.without_roads_in(area)
+    if network.number_of_edges == 0:
+        msg = (
+            f"{scenario.source_path}: fields 'roads.closed_road_ids'/'roads.closed_areas': "
+            f"they close every road of {roads.path}; expected at least one road left open"
+        )
+        raise ScenarioError(msg)
     return network
 
 

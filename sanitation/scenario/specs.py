@@ -1,6 +1,9 @@
 """Declared columns of every scenario table (names, types, units, defaults).
 
-Times of day are ``HH:MM`` in the files and seconds after midnight in the model.
+Times of day are ``HH:MM`` in the files and seconds after midnight in the model. Every number
+has a stated physical range (``minimum``/``maximum``, said in the error message): the upper
+bounds are far above any real county (the largest plant, the biggest fleet) and keep the
+solvers' integer arithmetic and memory bounded.
 """
 
 from __future__ import annotations
@@ -11,8 +14,22 @@ CODE9 = r"\d{9}"
 CODE12 = r"\d{12}"
 ID = r"[A-Za-z0-9_.\-]+"
 
+# Upper bounds (physical ranges) shared by several columns.
+MAX_PERSONS = 10_000_000  # persons in one village unit or at one point
+MAX_SITE_T_PER_DAY = 100_000.0  # t/day through one station or disposal site
+MAX_CNY_PER_DAY = 10_000_000.0  # CNY/day of one facility or truck
+MAX_DURATION_S = 86_400  # s: a service or unload time within one day
+
 LON = Column("lon", "float", unit="degrees WGS-84")
 LAT = Column("lat", "float", unit="degrees WGS-84")
+SITE_CAPACITY = Column(
+    "capacity_t_per_day",
+    "float",
+    minimum=0,
+    maximum=MAX_SITE_T_PER_DAY,
+    exclusive_minimum=True,
+    unit="t/day",
+)
 SYNTHETIC = Column("synthetic", "bool", required=False, default=False)
 
 TOWNSHIPS = TableSpec(
@@ -37,7 +54,7 @@ VILLAGES = TableSpec(
         Column("name"),
         Column("township_code", pattern=CODE9),
         Column("urban_rural_class", required=False, default=""),
-        Column("population", "int", minimum=0, unit="persons"),
+        Column("population", "int", minimum=0, maximum=MAX_PERSONS, unit="persons"),
         LON,
         LAT,
         SYNTHETIC,
@@ -54,16 +71,25 @@ POINTS = TableSpec(
         Column("village_code", pattern=CODE12),
         LON,
         LAT,
-        Column("waste_t_per_day", "float", required=False, minimum=0, unit="t/day"),
-        Column("population", "int", required=False, minimum=0, unit="persons"),
-        Column("kg_per_person_day", "float", required=False, minimum=0, unit="kg/(person·day)"),
-        Column("bin_capacity_t", "float", minimum=0, exclusive_minimum=True, unit="t"),
+        Column("waste_t_per_day", "float", required=False, minimum=0, maximum=1_000, unit="t/day"),
+        Column("population", "int", required=False, minimum=0, maximum=MAX_PERSONS, unit="persons"),
+        Column(
+            "kg_per_person_day",
+            "float",
+            required=False,
+            minimum=0,
+            maximum=10,
+            unit="kg/(person·day)",
+        ),
+        Column(
+            "bin_capacity_t", "float", minimum=0, maximum=1_000, exclusive_minimum=True, unit="t"
+        ),
         Column("frequency", "choice", choices=("daily", "every_2_days", "twice_weekly", "weekly")),
-        Column("service_s", "int", minimum=0, unit="s"),
+        Column("service_s", "int", minimum=0, maximum=MAX_DURATION_S, unit="s"),
         Column("tw_open", "time", required=False, default=None),
         Column("tw_close", "time", required=False, default=None),
         Column("access_class", required=False, default=None),
-        Column("priority", "int", required=False, default=1, minimum=1),
+        Column("priority", "int", required=False, default=1, minimum=1, maximum=1_000),
         SYNTHETIC,
         Column("station_id", required=False, default=None),
     ),
@@ -79,25 +105,29 @@ STATIONS = TableSpec(
         LON,
         LAT,
         Column("status", "choice", choices=("existing", "candidate", "closed")),
-        Column("capacity_t_per_day", "float", minimum=0, exclusive_minimum=True, unit="t/day"),
-        Column("fixed_cost_cny_per_day", "float", minimum=0, unit="CNY/day"),
+        SITE_CAPACITY,
+        Column(
+            "fixed_cost_cny_per_day", "float", minimum=0, maximum=MAX_CNY_PER_DAY, unit="CNY/day"
+        ),
         Column(
             "opening_cost_cny_per_day",
             "float",
             required=False,
             default=0.0,
             minimum=0,
+            maximum=MAX_CNY_PER_DAY,
             unit="CNY/day, amortised",
         ),
         Column("open", "time"),
         Column("close", "time"),
-        Column("unload_s", "int", minimum=0, unit="s"),
+        Column("unload_s", "int", minimum=0, maximum=MAX_DURATION_S, unit="s"),
         Column(
             "expansion_module_t_per_day",
             "float",
             required=False,
             default=0.0,
             minimum=0,
+            maximum=MAX_SITE_T_PER_DAY,
             unit="t/day",
         ),
         Column(
@@ -106,15 +136,17 @@ STATIONS = TableSpec(
             required=False,
             default=0.0,
             minimum=0,
+            maximum=MAX_CNY_PER_DAY,
             unit="CNY/day",
         ),
-        Column("max_expansions", "int", required=False, default=0, minimum=0),
+        Column("max_expansions", "int", required=False, default=0, minimum=0, maximum=100),
         Column(
             "container_t",
             "float",
             required=False,
             default=8.0,
             minimum=0,
+            maximum=100,
             exclusive_minimum=True,
             unit="t",
         ),
@@ -131,11 +163,11 @@ DISPOSAL_SITES = TableSpec(
         Column("kind", "choice", choices=("wte", "landfill", "export")),
         LON,
         LAT,
-        Column("capacity_t_per_day", "float", minimum=0, exclusive_minimum=True, unit="t/day"),
+        SITE_CAPACITY,
         Column("gate_open", "time"),
         Column("gate_close", "time"),
-        Column("gate_fee_cny_per_t", "float", minimum=0, unit="CNY/t"),
-        Column("unload_s", "int", minimum=0, unit="s"),
+        Column("gate_fee_cny_per_t", "float", minimum=0, maximum=100_000, unit="CNY/t"),
+        Column("unload_s", "int", minimum=0, maximum=MAX_DURATION_S, unit="s"),
         Column("location_note", required=False, default=""),
         SYNTHETIC,
     ),
@@ -161,18 +193,28 @@ VEHICLE_TYPES = TableSpec(
         Column("type_id", pattern=ID),
         Column("name"),
         Column("role", "choice", choices=("collection", "transfer")),
-        Column("capacity_t", "float", minimum=0, exclusive_minimum=True, unit="t"),
+        Column("capacity_t", "float", minimum=0, maximum=100, exclusive_minimum=True, unit="t"),
         Column("access_class"),
-        Column("fixed_cost_cny_per_day", "float", minimum=0, unit="CNY/day"),
-        Column("cost_per_km_cny", "float", minimum=0, unit="CNY/km"),
-        Column("cost_per_hour_cny", "float", minimum=0, unit="CNY/h"),
+        Column(
+            "fixed_cost_cny_per_day", "float", minimum=0, maximum=MAX_CNY_PER_DAY, unit="CNY/day"
+        ),
+        Column("cost_per_km_cny", "float", minimum=0, maximum=10_000, unit="CNY/km"),
+        Column("cost_per_hour_cny", "float", minimum=0, maximum=100_000, unit="CNY/h"),
         Column("shift_start", "time"),
         Column("shift_end", "time"),
         Column("max_duration_h", "float", minimum=0, exclusive_minimum=True, maximum=24, unit="h"),
-        Column("lunch_duration_min", "int", required=False, default=0, minimum=0, unit="min"),
+        Column(
+            "lunch_duration_min",
+            "int",
+            required=False,
+            default=0,
+            minimum=0,
+            maximum=1_440,
+            unit="min",
+        ),
         Column("lunch_window_start", "time", required=False, default=None),
         Column("lunch_window_end", "time", required=False, default=None),
-        Column("fuel_l_per_100km", "float", minimum=0, unit="L/100 km"),
+        Column("fuel_l_per_100km", "float", minimum=0, maximum=1_000, unit="L/100 km"),
     ),
 )
 
@@ -183,7 +225,7 @@ FLEET = TableSpec(
         Column("fleet_id", pattern=ID),
         Column("depot_id"),
         Column("type_id"),
-        Column("count", "int", minimum=0, unit="trucks"),
+        Column("count", "int", minimum=0, maximum=10_000, unit="trucks"),
     ),
 )
 

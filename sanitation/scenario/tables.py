@@ -7,6 +7,7 @@ raises one `ScenarioError` listing them all.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
@@ -15,6 +16,16 @@ from pathlib import Path
 from typing import Any
 
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_SHOWN = 80
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut to `MAX_SHOWN` characters (values can be huge)."""
+    text = repr(value)
+    if len(text) > MAX_SHOWN:
+        return f"{text[: MAX_SHOWN - 20]}... ({len(text):,} characters)"
+    return text
 
 
 class Problems:
@@ -30,7 +41,8 @@ class Problems:
     def record(self, file: Path | str, record: str, field: str, value: Any, expected: str) -> None:
         """Record a field problem in the standard form."""
         self.add(
-            f"{file}: record {record!r}, field {field!r}: value {value!r}; expected {expected}"
+            f"{file}: record {shown(record)}, field {field!r}: value {shown(value)}; "
+            f"expected {expected}"
         )
 
     def __bool__(self) -> bool:
@@ -46,6 +58,16 @@ def _parse_time_of_day(text: str) -> int:
     if hours > 24 or minutes > 59 or (hours == 24 and minutes > 0):
         raise ValueError(text)
     return hours * 3600 + minutes * 60
+
+
+def _time_value_of_day(value: dt.time) -> int:
+    """A ``datetime.time`` (an Excel time cell, a GeoJSON "05:00") → seconds, to the minute."""
+    return value.hour * 3600 + value.minute * 60 + round(value.second / 60) * 60
+
+
+def _number_text(number: float) -> str:
+    """A bound for a message: ``10000000``, ``0.5`` (never ``1e+07``)."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def _parse_bool(text: str) -> bool:
@@ -87,12 +109,14 @@ class Column:
             return "one of " + ", ".join(self.choices)
         if self.kind in {"float", "int"}:
             kind = "a number" if self.kind == "float" else "a whole number"
-            bounds = []
+            lower = upper = ""
             if self.minimum is not None:
-                bounds.append(f"{'>' if self.exclusive_minimum else '>='} {self.minimum:g}")
+                lower = f" {'>' if self.exclusive_minimum else '>='} {_number_text(self.minimum)}"
             if self.maximum is not None:
-                bounds.append(f"<= {self.maximum:g}")
-            return f"{kind}{' ' + ' and '.join(bounds) if bounds else ''}{unit}"
+                upper = f" <= {_number_text(self.maximum)}"
+            if lower and upper:
+                return f"{kind}{lower}{unit} and{upper}"
+            return f"{kind}{lower}{upper}{unit}"
         if self.pattern:
             return f"text matching {self.pattern}"
         return "non-empty text"
@@ -101,11 +125,15 @@ class Column:
         """Parse one raw cell; raise ValueError when it does not fit."""
         if raw is None or (isinstance(raw, float) and math.isnan(raw)):
             raw = ""
+        if self.kind == "time" and isinstance(raw, dt.time):  # an Excel or GeoJSON time
+            return _time_value_of_day(raw)
         text = str(raw).strip() if not isinstance(raw, int | float) else raw
         if isinstance(text, str) and text == "":
             if self.required:
                 raise ValueError("missing")
             return self.default
+        if isinstance(text, str) and CONTROL_CHARS.search(text):
+            raise ValueError(text)
         if self.kind == "str":
             value = str(text)
             if self.pattern and not re.fullmatch(self.pattern, value):
@@ -119,7 +147,14 @@ class Column:
             return _parse_time_of_day(str(text))
         if self.kind == "bool":
             return _parse_bool(str(text))
-        number = float(text)
+        return self._number(text)
+
+    def _number(self, text: Any) -> float | int:
+        """A number within the declared range (``int`` for whole-number columns)."""
+        try:
+            number = float(text)
+        except OverflowError:  # an integer too large for a float
+            raise ValueError(text) from None
         if math.isnan(number) or math.isinf(number):
             raise ValueError(text)
         if self.kind == "int":
@@ -180,6 +215,8 @@ def _read_csv(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
     if reader.fieldnames is None:
         problems.add(f"{path}: file is empty; expected a header row and records")
         return None
+    if not _unique_header(path, list(reader.fieldnames), problems):
+        return None
     rows = []
     for line_no, row in enumerate(reader, start=2):
         if None in row:
@@ -193,22 +230,40 @@ def _read_csv(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
     return rows
 
 
+def _unique_header(path: Path, header: list[str], problems: Problems) -> bool:
+    """Each column named once in the header row (else which value is meant is a guess)."""
+    names = [name.strip() for name in header]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        problems.add(
+            f"{path}: line 1: column(s) {', '.join(repr(n) for n in twice)} appear more than "
+            "once in the header; expected each column once"
+        )
+        return False
+    return True
+
+
 def _read_xlsx(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
-        problems.add(f"{path}: not a readable XLSX workbook ({error})")
+        try:
+            values = list(workbook.worksheets[0].iter_rows(values_only=True))
+        finally:
+            workbook.close()
+    except (InvalidFileException, OSError, KeyError, ValueError, IndexError, BadZipFile) as error:
+        problems.add(f"{path}: not a readable XLSX workbook ({error}); expected an Excel .xlsx")
         return None
-    sheet = workbook.worksheets[0]
-    values = list(sheet.iter_rows(values_only=True))
-    workbook.close()
     if not values:
         problems.add(f"{path}: workbook is empty; expected a header row and records")
         return None
     header = [str(h).strip() if h is not None else "" for h in values[0]]
+    if not _unique_header(path, [h for h in header if h], problems):
+        return None
     rows = []
     for line_no, cells in enumerate(values[1:], start=2):
         if all(c is None for c in cells):
