@@ -8,6 +8,7 @@ to the exit codes of the contract (0 success, 1 internal, 2 bad input, 3 infeasi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -38,14 +39,16 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=access_log)
 
 
-def _key_store() -> sessionmaker[Session]:
+def _key_store() -> tuple[sessionmaker[Session], Path]:
+    """The key store's sessions and the revocation stamp file of the data folder."""
     from api.db import make_engine, migrate, session_factory
+    from api.keys import revocation_stamp_path
     from api.settings import Settings
 
     settings = Settings()
     settings.ensure_dirs()
     migrate(settings.url)
-    return session_factory(make_engine(settings.url))
+    return session_factory(make_engine(settings.url)), revocation_stamp_path(settings.data_dir)
 
 
 def keys_create(
@@ -59,7 +62,7 @@ def keys_create(
     from api.errors import BadRequestError
     from api.keys import create_key
 
-    with _key_store()() as session:
+    with _key_store()[0]() as session:
         try:
             row, plain = create_key(session, role, township or [], name)
         except BadRequestError as error:
@@ -73,7 +76,7 @@ def keys_list() -> None:
     """List keys (prefix, role, townships; never the keys themselves)."""
     from api.keys import list_keys
 
-    with _key_store()() as session:
+    with _key_store()[0]() as session:
         for row in list_keys(session):
             state = "revoked" if row.revoked_at else "active"
             print(f"{row.prefix}  {row.role:<11} {','.join(row.townships):<20} {state}  {row.name}")
@@ -85,8 +88,9 @@ def keys_revoke(
     """Revoke a key."""
     from api.keys import revoke_key
 
-    with _key_store()() as session:
-        if not revoke_key(session, prefix):
+    sessions, stamp_path = _key_store()
+    with sessions() as session:
+        if not revoke_key(session, prefix, stamp_path=stamp_path):
             msg = f"prefix: no key with prefix {prefix!r}"
             raise ScenarioError(msg)
     print(f"revoked {prefix}")

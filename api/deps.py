@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
-from api.keys import Caller, key_stamp, verify_key
+from api.keys import Caller, revocation_stamp, revocation_stamp_path, verify_key
 from api.plans import DocumentCache
 from api.schemas import MAX_ID
 from api.settings import Settings
@@ -62,8 +62,17 @@ async def get_caller(
             detail="X-API-Key: missing; send an API key as X-API-Key or Authorization: Bearer",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    cache: dict[str, tuple[tuple[Any, ...], Caller | None]] = request.app.state.key_cache
-    caller = await run_in_threadpool(_verify, request.app.state.sessions, plain, cache)
+    cache: dict[str, tuple[tuple[int, int] | None, Caller | None]] = request.app.state.key_cache
+    settings: Settings = request.app.state.settings
+    stamp = revocation_stamp(revocation_stamp_path(settings.data_dir))
+    hit = cache.get(plain)
+    if hit is not None and hit[0] == stamp:
+        caller = hit[1]
+    else:
+        caller = await run_in_threadpool(_verify, request.app.state.sessions, plain)
+        if len(cache) > KEY_CACHE_SIZE:
+            cache.clear()
+        cache[plain] = (stamp, caller)
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -73,26 +82,12 @@ async def get_caller(
     return caller
 
 
-def _verify(
-    sessions: sessionmaker[Session],
-    plain: str,
-    cache: dict[str, tuple[tuple[Any, ...], Caller | None]],
-) -> Caller | None:
-    """The key's caller; a cached verdict holds only while the key table's stamp is unchanged.
-
-    The stamp (`key_stamp`) is read from the database on every request, so a key revoked by any
-    process (another worker, ``sanitation keys revoke``) is refused on the very next request.
-    """
+def _verify(sessions: sessionmaker[Session], plain: str) -> Caller | None:
+    """The key's caller from the database (cached by `get_caller` while the revocation stamp
+    (`api.keys.revocation_stamp`) holds: a key revoked by any process is refused on the next
+    request)."""
     with sessions() as session:
-        stamp = key_stamp(session)
-        hit = cache.get(plain)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        caller = verify_key(session, plain)
-    if len(cache) > KEY_CACHE_SIZE:
-        cache.clear()
-    cache[plain] = (stamp, caller)
-    return caller
+        return verify_key(session, plain)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

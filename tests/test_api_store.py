@@ -34,7 +34,7 @@ def test_migration_creates_the_schema_of_the_models(sessions):
     command.check(alembic_config(url))  # raises when the models drift from the migrations
 
 
-def test_keys_are_stored_hashed_and_verified(sessions):
+def test_keys_are_stored_hashed_and_verified(sessions, tmp_path):
     factory, _ = sessions
     with factory() as session:
         row, plain = create_key(session, "coordinator", ["990000001"], "甲镇")
@@ -48,7 +48,7 @@ def test_keys_are_stored_hashed_and_verified(sessions):
         assert not caller.sees_township("990000002")
         assert verify_key(session, plain[:-1] + ("A" if plain[-1] != "A" else "B")) is None
         assert verify_key(session, "nonsense") is None
-        assert revoke_key(session, row.prefix)
+        assert revoke_key(session, row.prefix, stamp_path=tmp_path / "keys.revoked")
         assert verify_key(session, plain) is None
 
 
