@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.proc_helpers import alive, descendants
+
 SANITATION = Path(sys.executable).parent / "sanitation"
 TINY = Path(__file__).parent / "data" / "scenario" / "tiny"
 pytestmark = pytest.mark.slow
@@ -198,44 +200,6 @@ def test_killed_worker_fails_the_job(server, wait_job):
         assert client.get(f"/scenarios/{sid}").json()["n_points"] == 5
 
 
-def _processes() -> dict[int, tuple[int, str, str]]:
-    """Every process: pid → (parent pid, state, start time), from /proc."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
-    return table
-
-
-def _descendants(pid: int) -> dict[int, str]:
-    """Descendants of ``pid``: pid → start time (to tell a reused pid apart)."""
-    table = _processes()
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, (ppid, _, start) in table.items():
-            if ppid == parent and child not in found:
-                found[child] = start
-                frontier.append(child)
-    return found
-
-
-def _alive(processes: dict[int, str]) -> list[int]:
-    table = _processes()
-    return [
-        p
-        for p, start in processes.items()
-        if p in table and table[p][1] != "Z" and table[p][2] == start
-    ]
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("victim", ["server", "worker"])
 def test_nothing_outlives_a_killed_server_or_worker(server, wait_job, victim):
@@ -253,7 +217,7 @@ def test_nothing_outlives_a_killed_server_or_worker(server, wait_job, victim):
         wait_routing(client, job_id, wait_job)
         time.sleep(1.0)  # the solver processes are up
         assert server.process is not None
-        before = _descendants(server.process.pid)
+        before = descendants(server.process.pid)
         assert len(before) >= 3, before  # forkserver, resource tracker, worker (+ solvers)
         if victim == "server":
             server.kill()
@@ -262,11 +226,11 @@ def test_nothing_outlives_a_killed_server_or_worker(server, wait_job, victim):
             worker = client.get(f"/jobs/{job_id}").json()
             assert worker["state"] == "running"
             pid = job_pid(server, job_id)
-            watched = {pid: before[pid], **_descendants(pid)}
+            watched = {pid: before[pid], **descendants(pid)}
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while _alive(watched) and time.monotonic() < deadline:
+    while alive(watched) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = _alive(watched)
+    left = alive(watched)
     names = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:90] for p in left}
     assert not left, names

@@ -17,50 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.proc_helpers import alive, descendants, started_at
+
 TINY = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
 X101 = Path(__file__).parent / "data" / "routing" / "X-n101-k25.vrp"
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] == "Z":  # a zombie has ended (its parent has not reaped it yet)
-            continue
-        tree.setdefault(int(fields[1]), []).append(int(entry.name))
-    return tree
-
-
-def _descendants(pid: int) -> set[int]:
-    tree = _children()
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pids: set[int]) -> set[int]:
-    alive = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.add(pid)
-    return alive
 
 
 @pytest.mark.parametrize(
@@ -84,13 +46,13 @@ def test_kill_9_leaves_no_pool_fork_server_or_tracker(tmp_path, arguments):
         start_new_session=True,  # its own group: nothing else of the test is hit
     )
     try:
-        started: set[int] = set()
+        started: dict[int, str] = {}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and plan.poll() is None:
-            started |= _descendants(plan.pid)
+            started.update(descendants(plan.pid))
             if len(started) >= 3:  # resource tracker, fork server and at least one worker
                 time.sleep(1.0)  # mid-solve
-                started |= _descendants(plan.pid)
+                started.update(descendants(plan.pid))
                 break
             time.sleep(0.1)
         assert plan.poll() is None, "the plan ended before its pool was seen"
@@ -98,14 +60,14 @@ def test_kill_9_leaves_no_pool_fork_server_or_tracker(tmp_path, arguments):
         os.kill(plan.pid, signal.SIGKILL)
         plan.wait()
         deadline = time.monotonic() + 5
-        while _alive(started) and time.monotonic() < deadline:
+        while alive(started) and time.monotonic() < deadline:
             time.sleep(0.1)
-        survivors = _alive(started)
+        survivors = alive(started)
         assert not survivors, f"still running after kill -9 of the plan: {survivors}"
     finally:
         if plan.poll() is None:
             plan.kill()
-        for pid in _alive(started if "started" in dir() else set()):
+        for pid in alive(started if "started" in dir() else {}):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -132,10 +94,11 @@ def test_a_fork_server_whose_parent_died_before_it_looked_ends_at_once(tmp_path)
     if parent != 1:
         os.kill(pid, signal.SIGKILL)
         pytest.skip("re-parented to a subreaper, not init")
+    watched = started_at(pid)
     deadline = time.monotonic() + 5
-    while _alive({pid}) and time.monotonic() < deadline:
+    while alive(watched) and time.monotonic() < deadline:
         time.sleep(0.05)
-    survived = _alive({pid})
+    survived = alive(watched)
     if survived:
         os.kill(pid, signal.SIGKILL)
     assert not survived, "the orphaned process kept waiting for a parent that had ended"
