@@ -119,12 +119,11 @@ def plan_days(
     schedule = _schedule(ctx, anchor, station_of, seed=seed)
     open_stations = {s.station_id for s in assignment.stations if s.open}
     expected_kg = {s.station_id: s.load_t_per_day * 1000 for s in assignment.stations}
-    narrow = {
-        station_of[p.point_id]
-        for p in scenario.points
-        if p.access_class == ctx.classes[0] and len(ctx.classes) > 1
-    }
-    fleet = plan_fleet(scenario, open_stations, expected_kg, narrow)
+    station_points: dict[str, list[str]] = defaultdict(list)
+    for point_id, station_id in station_of.items():
+        if point_id not in ctx.cut_off:
+            station_points[station_id].append(point_id)
+    fleet = plan_fleet(scenario, open_stations, expected_kg, station_points)
 
     tasks: list[StationDay] = []
     due_by_day: dict[dt.date, dict[str, dict[str, int]]] = {}
@@ -176,6 +175,7 @@ def plan_days(
     ]
     notes = list(scenario.notes)
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
+    notes.extend(f"fleet shortfall: {shortfall.note}" for shortfall in fleet.shortfalls)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
@@ -375,7 +375,7 @@ def _day_out(
             ctx, station_id, day, problem, result.solution
         )
         routes.extend(station_routes)
-        unserved.extend(station_unserved)
+        unserved.extend(fleet.explain(station_unserved))
         collected[station_id] = sum(r.collected_kg for r in station_routes)
         stations.append(
             StationDayOut(
