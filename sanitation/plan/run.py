@@ -30,6 +30,8 @@ from sanitation.plan.daily import (
     solve_station_day,
 )
 from sanitation.plan.fleet import FleetPlan, plan_fleet
+from sanitation.plan.fleet_report import fleet_report
+from sanitation.plan.fleet_size import BUDGET_FACTOR, minimise_plan_fleet
 from sanitation.plan.kpi import CO2_NOTE, plan_kpis
 from sanitation.plan.model import (
     AssignmentOut,
@@ -150,6 +152,22 @@ def plan_days(
                 StationDay(station_id, day, problem, engine, SolveParams(time_limit_s=limit), seed)
             )
     results = _run_tasks(tasks, executor, n_workers, report)
+    search = None
+    if scenario.policy.fleet == "minimise":
+        pool = executor or _new_pool(engine == "portfolio", n_workers)
+        try:
+            fleet, problems, results, search = minimise_plan_fleet(
+                ctx,
+                fleet,
+                due_by_day,
+                tasks,
+                results,
+                run=lambda more: _run_tasks(more, pool, n_workers, report),
+                budget_s=BUDGET_FACTOR * time_limit_s,
+            )
+        finally:
+            if pool is not executor:
+                pool.shutdown(cancel_futures=True)
 
     days = []
     for index, day in enumerate(dates):
@@ -193,6 +211,7 @@ def plan_days(
         days=days,
         kpis=kpis,
         co2_factor_note=CO2_NOTE.format(factor=scenario.costs.co2_kg_per_l_diesel),
+        fleet=fleet_report(scenario, fleet, days, search=search),
     )
 
 
@@ -301,6 +320,14 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _new_pool(portfolio: bool, workers: int) -> cf.ProcessPoolExecutor:
+    """A process pool for station-days: ``workers`` processes, or every core for a portfolio."""
+    size = (os.cpu_count() or 1) if portfolio else workers
+    return cf.ProcessPoolExecutor(
+        max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
+    )
+
+
 def _run_tasks(
     tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
 ) -> dict[tuple[dt.date, str], StationDayResult]:
@@ -314,10 +341,7 @@ def _run_tasks(
     portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
     if executor is None:
-        size = (os.cpu_count() or 1) if portfolio else workers
-        executor = cf.ProcessPoolExecutor(
-            max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
-        )
+        executor = _new_pool(portfolio, workers)
     try:
         report("routing", "", 0, len(tasks))
         if portfolio:

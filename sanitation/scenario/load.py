@@ -475,6 +475,7 @@ def _assemble(
             policy.township_preference_cny_per_t,
             policy.keep_existing_open,
             policy.assignment,
+            policy.fleet,
         ),
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,

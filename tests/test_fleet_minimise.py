@@ -1,0 +1,84 @@
+"""``policy.fleet: minimise`` on a small generated county where service time binds: the smallest
+fleet found serves every point, and one truck fewer of any type at the busiest station leaves
+points unserved. Hand check: ST-002 has 17 points of 1 h service each; two trucks have at most
+2 × 9 h = 18 h, less than 17 h of service + two 30 min lunches + unloads + driving, so it needs
+three trucks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from fleet_helpers import edit_table, fixed_county, plan, set_fleet
+
+from sanitation.scenario import load_scenario
+
+BUSY = "ST-002"
+STATIONS = ("ST-001", "ST-002", "ST-003", "ST-C01")
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("minimise")
+    path = fixed_county(out)
+    edit_table(out / "data" / "points.csv", lambda row: row.update(service_s="3600"))
+    owned = {(s, t): n for s in STATIONS for t, n in (("small_3t", 2), ("compactor_5t", 4))}
+    set_fleet(out / "data", owned)
+    return path
+
+
+def _with(county: Path, folder: Path, **policy: str) -> Path:
+    document = yaml.safe_load(county.read_text(encoding="utf-8"))
+    document["policy"].update(policy)
+    path = folder / "scenario.yaml"
+    (folder / "data").symlink_to(county.parent / "data")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def minimum(county, tmp_path_factory):
+    return plan(load_scenario(_with(county, tmp_path_factory.mktemp("min"), fleet="minimise")))
+
+
+def _working(document, station: str) -> dict[str, int]:
+    return {
+        r.type_id: r.working
+        for r in document.fleet.rows
+        if r.station_id == station and r.role == "collection" and r.working > 0
+    }
+
+
+def test_the_smallest_fleet_serves_every_point_and_is_all_used(minimum):
+    scenario_points = [u for day in minimum.days for u in day.unserved]
+    assert scenario_points == []
+    assert minimum.fleet.policy == "minimise"
+    assert minimum.fleet.search is not None and minimum.fleet.search.complete
+    assert sum(_working(minimum, BUSY).values()) == 3
+    for row in minimum.fleet.rows:
+        if row.scope == "station" and row.role == "collection":
+            assert row.working == row.needed <= row.owned, row  # no idle truck is kept
+    county_small = next(
+        r for r in minimum.fleet.rows if r.scope == "county" and r.type_id == "small_3t"
+    )
+    assert county_small.owned == 8 and county_small.working < county_small.owned
+
+
+def test_one_truck_fewer_than_the_minimum_leaves_points_unserved(minimum, county, tmp_path):
+    working = _working(minimum, BUSY)
+    for index, type_id in enumerate(sorted(working)):
+        fewer = dict(working, **{type_id: working[type_id] - 1})
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        document = yaml.safe_load(county.read_text(encoding="utf-8"))
+        document["overrides"] = {
+            "fleet": {
+                f"D-{BUSY}-{t}": {"count": fewer.get(t, 0)} for t in ("small_3t", "compactor_5t")
+            }
+        }
+        path = _with(county, folder)
+        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        result = plan(load_scenario(path))
+        unserved = [u for day in result.days for u in day.unserved if u.station_id == BUSY]
+        assert unserved, (type_id, fewer)
