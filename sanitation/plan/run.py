@@ -88,7 +88,8 @@ def plan_days(
     time_limit_s
         Wall-clock budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
-        30 s limit.
+        30 s limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
+        (`sanitation.plan.fleet_size`).
     executor
         Where station-days are solved; default a local process pool of ``workers`` processes.
     context
