@@ -268,12 +268,17 @@ def test_route_sheets_list_the_visits(planned, written):
     assert len(listed) == len(routes)
 
 
+def _bom_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file that must start with a UTF-8 BOM."""
+    raw = path.read_bytes()
+    assert raw.startswith(BOM)
+    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+
+
 def test_kpis_csv_has_a_bom_and_every_row(planned, written):
     doc, _ = planned
     out, _ = written
-    raw = (out / "kpis.csv").read_bytes()
-    assert raw.startswith(BOM)
-    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    rows = _bom_csv(out / "kpis.csv")
     assert len(rows) == len(doc.kpis)
     assert rows[0]["scope"] == "county"
     assert any(r["name"] == "甲镇转运站" for r in rows)
@@ -282,9 +287,7 @@ def test_kpis_csv_has_a_bom_and_every_row(planned, written):
 def test_fleet_csv_and_sheet_list_the_fleet_report(planned, written):
     doc, _ = planned
     out, _ = written
-    raw = (out / "fleet.csv").read_bytes()
-    assert raw.startswith(BOM)
-    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    rows = _bom_csv(out / "fleet.csv")
     assert doc.fleet is not None
     assert len(rows) == len(doc.fleet.rows) > 0
     used = {(r.station_id, r.vehicle_type) for day in doc.days for r in day.routes}
