@@ -1,8 +1,10 @@
 """``policy.fleet: minimise`` on a small generated county where service time binds: the smallest
-fleet found serves every point, and one truck fewer of any type at the busiest station leaves
-points unserved. Hand check: ST-002 has 17 points of 1 h service each; two trucks have at most
-2 × 9 h = 18 h, less than 17 h of service + two 30 min lunches + unloads + driving, so it needs
-three trucks."""
+fleet found serves every point and moves all waste; one collection truck fewer of any type at the
+busiest station leaves points unserved, one hook-lift fewer leaves waste unmoved.
+
+Hand check: ST-002 has 17 points of 1 h service each; two trucks have at most 2 × 9 h = 18 h,
+less than 17 h of service + two 30 min lunches + unloads + driving, so it needs three trucks.
+"""
 
 from __future__ import annotations
 
@@ -51,8 +53,8 @@ def _working(document, station: str) -> dict[str, int]:
 
 
 def test_the_smallest_fleet_serves_every_point_and_is_all_used(minimum):
-    scenario_points = [u for day in minimum.days for u in day.unserved]
-    assert scenario_points == []
+    assert sum(p.station_id == BUSY for p in minimum.assignment.points) == 17  # the hand check
+    assert [u for day in minimum.days for u in day.unserved] == []
     assert minimum.fleet.policy == "minimise"
     assert minimum.fleet.search is not None and minimum.fleet.search.complete
     assert sum(_working(minimum, BUSY).values()) == 3
@@ -65,20 +67,39 @@ def test_the_smallest_fleet_serves_every_point_and_is_all_used(minimum):
     assert county_small.owned == 8 and county_small.working < county_small.owned
 
 
-def test_one_truck_fewer_than_the_minimum_leaves_points_unserved(minimum, county, tmp_path):
+def _fewer(county: Path, folder: Path, minimum, station: str, type_id: str) -> Path:
+    """The county owning the minimum fleet everywhere but one truck fewer of ``type_id`` at
+    ``station``."""
+    counts = {
+        f"D-{r.station_id}-{r.type_id}": {"count": r.working}
+        for r in minimum.fleet.rows
+        if r.scope == "station"
+    }
+    counts[f"D-{station}-{type_id}"]["count"] -= 1
+    folder.mkdir()
+    path = _with(county, folder)
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["overrides"] = {"fleet": counts}
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_one_collection_truck_fewer_than_the_minimum_leaves_points_unserved(
+    minimum, county, tmp_path
+):
     working = _working(minimum, BUSY)
-    for index, type_id in enumerate(sorted(working)):
-        fewer = dict(working, **{type_id: working[type_id] - 1})
-        folder = tmp_path / str(index)
-        folder.mkdir()
-        document = yaml.safe_load(county.read_text(encoding="utf-8"))
-        document["overrides"] = {
-            "fleet": {
-                f"D-{BUSY}-{t}": {"count": fewer.get(t, 0)} for t in ("small_3t", "compactor_5t")
-            }
-        }
-        path = _with(county, folder)
-        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-        result = plan(load_scenario(path))
+    for type_id in sorted(working):
+        result = plan(load_scenario(_fewer(county, tmp_path / type_id, minimum, BUSY, type_id)))
         unserved = [u for day in result.days for u in day.unserved if u.station_id == BUSY]
-        assert unserved, (type_id, fewer)
+        assert unserved, type_id
+
+
+def test_one_hooklift_fewer_than_the_minimum_leaves_waste_unmoved(minimum, county, tmp_path):
+    hooklifts = [r for r in minimum.fleet.rows if r.role == "transfer" and r.working > 0]
+    county_row = next(r for r in hooklifts if r.scope == "county")
+    assert county_row.working < county_row.owned  # the search removed some
+    assert all(not day.unmoved for day in minimum.days)
+    station = next(r for r in hooklifts if r.scope == "station")
+    fewer = _fewer(county, tmp_path / "fewer", minimum, station.station_id, station.type_id)
+    result = plan(load_scenario(fewer))
+    assert [u for day in result.days for u in day.unmoved]

@@ -16,9 +16,8 @@ How:
    budget) is spent; the fleet is then the last complete one, and the report says which
    station/type pairs were left untried.
 
-A station with no due point on the planned dates keeps its trucks. Hook-lift (transfer) trucks
-are not searched: they are reported with the trucks the day's
-transfer plan used (`sanitation.plan.fleet_report`).
+A station with no due point on the planned dates keeps its trucks. The hook-lift (transfer)
+trucks are searched next, in the rest of the budget (`sanitation.plan.fleet_hooklift`).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import StationDay, StationDayResult, build_station_day
 from sanitation.plan.fleet import FleetPlan
+from sanitation.plan.fleet_hooklift import minimise_hooklifts
 from sanitation.plan.model import FleetSearchOut
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
@@ -256,9 +256,12 @@ def minimise_plan_fleet(
     *,
     run: Callable[[list[StationDay]], dict[Key, StationDayResult]],
     budget_s: float,
+    seed: int,
 ) -> tuple[FleetPlan, dict[Key, RoutingProblem], dict[Key, StationDayResult], FleetSearchOut]:
     """`minimise_fleet` for a plan's station-days (``tasks`` solved into ``results``; ``run``
-    solves more tasks); returns the fleet, the station-days' problems and results, the search."""
+    solves more tasks), then `minimise_hooklifts` with what they collect, in one budget; returns
+    the fleet, the station-days' problems and results, the search."""
+    started = time.perf_counter()
     by_key = {(t.date, t.station_id): t for t in tasks}
     seconds = {k: r.seconds for k, r in results.items()}
 
@@ -278,6 +281,25 @@ def minimise_plan_fleet(
     solved = {k: StationDaySolved(by_key[k].problem, r.solution) for k, r in results.items()}
     fleet, solved, search = minimise_fleet(
         fleet, solved, collection_types=collection, build=build, solve=solve, budget_s=budget_s
+    )
+    collected_kg: dict[dt.date, dict[str, int]] = {}
+    for (day, station), done in sorted(solved.items()):
+        stops = (v.id for r in done.solution.routes for v in r.visits if v.kind == "stop")
+        kg = sum(done.problem.stop(stop_id).load_kg for stop_id in stops)
+        if kg > 0:
+            collected_kg.setdefault(day, {})[station] = kg
+    fleet, hooklifts = minimise_hooklifts(
+        ctx, fleet, collected_kg, seed=seed, deadline=started + budget_s
+    )
+    untried = search.untried + hooklifts.untried
+    search = search.model_copy(
+        update={
+            "seconds": round(time.perf_counter() - started, 1),
+            "removals_tried": search.removals_tried + hooklifts.tried,
+            "removals_kept": search.removals_kept + hooklifts.kept,
+            "complete": not untried,
+            "untried": untried,
+        }
     )
     problems = {k: s.problem for k, s in solved.items()}
     out = {k: StationDayResult(k[1], k[0], s.solution, seconds[k]) for k, s in solved.items()}

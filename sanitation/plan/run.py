@@ -165,6 +165,7 @@ def plan_days(
                 results,
                 run=lambda more: _run_tasks(more, pool, n_workers, report),
                 budget_s=BUDGET_FACTOR * time_limit_s,
+                seed=seed,
             )
         finally:
             if pool is not executor:
