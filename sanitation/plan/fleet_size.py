@@ -1,5 +1,5 @@
-"""``policy.fleet: minimise``: the smallest collection fleet per station and type that still serves
-every due point the owned fleet serves.
+"""``policy.fleet: minimise``: the smallest fleet per station and type that still serves every due
+point the owned fleet serves (collection trucks here, then hook-lift trucks).
 
 How:
 
@@ -9,7 +9,7 @@ How:
    (their trucks renumbered), and are verified again against the smaller fleet.
 3. Then one truck at a time is removed, per station: of the type that costs the most per day,
    the least loaded first (fewest truck-days per truck). The station's days that used more trucks
-   of that type than remain are re-solved (all stations of a round in parallel); the removal is
+   of that type than remain are re-solved (every station's in one batch per round); the removal is
    kept when every re-solved day still serves every point the owned fleet served that day, else
    that type is at its minimum at that station. A station is done when every type is.
 4. The search stops starting rounds when its time budget (`BUDGET_FACTOR` × the plan's routing
