@@ -12,12 +12,12 @@ How:
    of that type than remain are re-solved (every station's in one batch per round); the removal is
    kept when every re-solved day still serves every point the owned fleet served that day, else
    that type is at its minimum at that station. A station is done when every type is.
-4. The search stops starting rounds when its time budget (`BUDGET_FACTOR` × the plan's routing
-   budget) is spent; the fleet is then the last complete one, and the report says which
-   station/type pairs were left untried.
+4. The search stops starting rounds when its time budget (`COLLECTION_SHARE` of `BUDGET_FACTOR`
+   × the plan's routing budget) is spent; the fleet is then the last complete one, and the
+   report says which station/type pairs were left untried.
 
 A station with no due point on the planned dates keeps its trucks. The hook-lift (transfer)
-trucks are searched next, in the rest of the budget (`sanitation.plan.fleet_hooklift`).
+trucks are searched next, until the whole budget is spent (`sanitation.plan.fleet_hooklift`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
 from sanitation.verify.routing import check
 
-BUDGET_FACTOR = 3.0  # assumed: the search may take three times the plan's routing budget
+BUDGET_FACTOR = 4.0  # assumed: the whole search may take four times the plan's routing budget
+COLLECTION_SHARE = 0.75  # assumed: ... of which the collection trucks' search at most 3/4
 
 Key = tuple[dt.date, str]  # (date, station id)
 
@@ -280,7 +281,12 @@ def minimise_plan_fleet(
     }
     solved = {k: StationDaySolved(by_key[k].problem, r.solution) for k, r in results.items()}
     fleet, solved, search = minimise_fleet(
-        fleet, solved, collection_types=collection, build=build, solve=solve, budget_s=budget_s
+        fleet,
+        solved,
+        collection_types=collection,
+        build=build,
+        solve=solve,
+        budget_s=COLLECTION_SHARE * budget_s,
     )
     collected_kg: dict[dt.date, dict[str, int]] = {}
     for (day, station), done in sorted(solved.items()):
@@ -294,6 +300,7 @@ def minimise_plan_fleet(
     untried = search.untried + hooklifts.untried
     search = search.model_copy(
         update={
+            "budget_s": round(budget_s, 1),
             "seconds": round(time.perf_counter() - started, 1),
             "removals_tried": search.removals_tried + hooklifts.tried,
             "removals_kept": search.removals_kept + hooklifts.kept,
