@@ -73,11 +73,11 @@ def set_fleet(data: Path, counts: dict[tuple[str, str], int]) -> None:
 
 
 def plan(scenario: Any, **kwargs: Any) -> Any:
-    """A one-day plan with PyVRP in this process (short limit, seeded)."""
+    """A plan of ``dates`` (default: `DAY`) with PyVRP in this process (short limit, seeded)."""
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
         return plan_days(
             scenario,
-            [DAY],
+            kwargs.pop("dates", [DAY]),
             engine="pyvrp",
             time_limit_s=kwargs.pop("time_limit_s", 2),
             executor=pool,

@@ -8,11 +8,12 @@ less than 17 h of service + two 30 min lunches + unloads + driving, so it needs 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 import yaml
-from fleet_helpers import edit_table, fixed_county, plan, set_fleet
+from fleet_helpers import DAY, edit_table, fixed_county, plan, set_fleet
 
 from sanitation.scenario import load_scenario
 
@@ -103,3 +104,22 @@ def test_one_hooklift_fewer_than_the_minimum_leaves_waste_unmoved(minimum, count
     fewer = _fewer(county, tmp_path / "fewer", minimum, station.station_id, station.type_id)
     result = plan(load_scenario(fewer))
     assert [u for day in result.days for u in day.unmoved]
+
+
+def test_a_week_is_sized_by_its_busiest_day(tmp_path):
+    """The tiny county over a week: its narrow-lane point needs the small truck on its days,
+    so the minimum keeps it, drops the idle compactor and still serves every due point."""
+    tiny = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
+    overlay = tmp_path / "week.yaml"
+    overlay.write_text(f"base: {tiny}\npolicy: {{fleet: minimise}}\n", encoding="utf-8")
+    week = [DAY + dt.timedelta(days=k) for k in range(-4, 3)]  # Monday 23 .. Sunday 29 Nov
+    document = plan(load_scenario(overlay), dates=week, time_limit_s=1)
+    assert [u for day in document.days for u in day.unserved] == []
+    rows = {(r.scope, r.type_id): r for r in document.fleet.rows}
+    small = rows[("station", "small_3t")]
+    assert (small.owned, small.working, small.needed) == (1, 1, 1)
+    assert small.truck_days == sum(
+        any(r.vehicle_type == "small_3t" for r in day.routes) for day in document.days
+    )
+    assert small.peak_date == min(d.date for d in document.days if d.routes)
+    assert rows[("station", "compactor_5t")].working == 0
