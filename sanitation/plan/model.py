@@ -232,8 +232,13 @@ class FleetRowOut(_Model):
         description="trucks working from the station in this plan: after the moves, or with "
         "policy.fleet minimise the smallest fleet found"
     )
-    needed: int = Field(description="trucks used on the peak day (distinct vehicles)")
-    peak_date: dt.date | None = Field(description="the first date with that many (None: unused)")
+    needed: int = Field(
+        description="trucks used on the peak day (distinct vehicles; county: the sum of the "
+        "stations' peaks)"
+    )
+    peak_date: dt.date | None = Field(
+        description="the first date with that many (None: unused, or a county row)"
+    )
     truck_days: int = Field(description="truck-days used over the planned dates")
 
 
