@@ -5,6 +5,8 @@ the point and its distance, one within the margin passes (through ``validate`` a
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 import pytest
@@ -71,20 +73,29 @@ def test_bad_boundary_stops_plan_too(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
+P4_LON, P4_LAT = 116.745, 30.1351  # the eastmost point
+M_PER_DEGREE_LON = 111_320 * math.cos(math.radians(P4_LAT))
+
+
+def _east_edge(outside_m: float) -> float:
+    """The longitude of a boundary edge ``outside_m`` metres west of P4."""
+    return P4_LON - outside_m / M_PER_DEGREE_LON
+
+
 def test_point_beyond_the_margin_is_named_with_its_distance(tmp_path, monkeypatch):
-    # P4 (116.745 E) lies 0.03° ≈ 2.9 km east of this boundary: beyond the 2 km margin
-    scenario, _ = _scenario(tmp_path, _box(116.69, 30.12, 116.715, 30.145))
+    outside_m = OUTSIDE_BOUNDARY_MARGIN_M + 900
+    scenario, _ = _scenario(tmp_path, _box(116.69, 30.12, _east_edge(outside_m), 30.145))
     result = run_cli(["validate", str(scenario)], monkeypatch)
     assert result.code == 2, result.message
-    assert "'P4'" in result.stderr
-    assert "2.9 km outside the county boundary" in result.stderr
+    found = re.search(r"'P4', fields 'lon'/'lat': .* is ([0-9.]+) km outside", result.stderr)
+    assert found, result.stderr
+    assert float(found.group(1)) == pytest.approx(outside_m / 1000, abs=0.11)
     for inside in ("'P1'", "'P2'", "'P3'"):
         assert inside not in result.stderr
 
 
 def test_point_within_the_margin_passes(tmp_path, monkeypatch):
-    # P4 lies 0.015° ≈ 1.4 km east of this boundary: inside the margin
-    assert OUTSIDE_BOUNDARY_MARGIN_M == 2_000.0
-    scenario, _ = _scenario(tmp_path, _box(116.69, 30.12, 116.73, 30.145))
+    edge = _east_edge(OUTSIDE_BOUNDARY_MARGIN_M - 600)
+    scenario, _ = _scenario(tmp_path, _box(116.69, 30.12, edge, 30.145))
     result = run_cli(["validate", str(scenario)], monkeypatch)
     assert result.code == 0, result.message
