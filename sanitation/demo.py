@@ -1,9 +1,10 @@
 """``sanitation demo``: the bundled Wangjiang scenario end to end.
 
-Validates the baseline, plans it for its date and compares the four shipped what-ifs (Spring
-Festival peak, flood-season road closure, a new station, one truck fewer per station): every plan
-goes in ``OUT/<scenario>/`` (plan.json, routes.geojson, plan.gpkg, route sheets, KPIs, maps) and
-the comparison in ``OUT/compare.md``, ``compare.csv`` and ``compare.png``.
+Validates the baseline, plans it for its date and compares the five shipped what-ifs (Spring
+Festival peak, flood-season road closure, a new station, one truck fewer per station, the
+smallest fleet): every plan goes in ``OUT/<scenario>/`` (plan.json, routes.geojson, plan.gpkg,
+route sheets, KPIs, fleet report, maps) and the comparison in ``OUT/compare.md``, ``compare.csv``
+and ``compare.png``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sanitation.plan.model import PlanDocument
 from sanitation.plan.run import Progress as ProgressCallback
 from sanitation.scenario import load_scenario, summary_text
 
-WHAT_IFS = ("spring_festival", "flood_closure", "new_station", "fleet_cut")
+WHAT_IFS = ("spring_festival", "flood_closure", "new_station", "fleet_cut", "fleet_minimum")
 
 
 def demo_scenarios(baseline: Path) -> list[Path]:

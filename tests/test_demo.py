@@ -37,12 +37,14 @@ def test_demo_plans_and_compares(tmp_path):
 def test_shipped_what_ifs_load_and_differ_from_the_baseline():
     paths = demo_scenarios(DEMO_SCENARIO)
     assert [p.stem for p in paths[1:]] == list(WHAT_IFS)
-    base, festival, flood, new, cut = (load_scenario(p) for p in paths)
+    base, festival, flood, new, cut, minimum = (load_scenario(p) for p in paths)
     assert festival.seasonal_multipliers and festival.plan_date.month == 2
     assert flood.roads.closed_areas_path is not None
     assert {s.station_id: s.status for s in new.stations}["ST-C01"] == "existing"
     assert sum(f.count for f in cut.fleet) == sum(f.count for f in base.fleet) - 11
     assert base.points == cut.points
+    assert (base.policy.fleet, minimum.policy.fleet) == ("owned", "minimise")
+    assert minimum.fleet == base.fleet
 
 
 @pytest.mark.parametrize("name", ["flood_closure"])

@@ -125,6 +125,7 @@ def test_every_file_is_written_and_listed(planned, written):
         "plan.gpkg",
         "route_sheets.xlsx",
         "kpis.csv",
+        "fleet.csv",
         "map.png",
         "utilisation.png",
     }
@@ -259,7 +260,7 @@ def test_route_sheets_list_the_visits(planned, written):
     combined = load_workbook(out / "route_sheets.xlsx")
     names = combined.sheetnames
     assert names[0] == "总览 overview"
-    assert len(names) == len(routes) + 2  # overview, routes, unserved
+    assert len(names) == len(routes) + 3  # overview, routes, unserved, fleet
     assert len(set(names)) == len(names)
     assert all(len(n) <= MAX_SHEET_NAME for n in names)
     overview = combined["总览 overview"]
@@ -267,15 +268,37 @@ def test_route_sheets_list_the_visits(planned, written):
     assert len(listed) == len(routes)
 
 
+def _bom_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file that must start with a UTF-8 BOM."""
+    raw = path.read_bytes()
+    assert raw.startswith(BOM)
+    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+
+
 def test_kpis_csv_has_a_bom_and_every_row(planned, written):
     doc, _ = planned
     out, _ = written
-    raw = (out / "kpis.csv").read_bytes()
-    assert raw.startswith(BOM)
-    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    rows = _bom_csv(out / "kpis.csv")
     assert len(rows) == len(doc.kpis)
     assert rows[0]["scope"] == "county"
     assert any(r["name"] == "甲镇转运站" for r in rows)
+
+
+def test_fleet_csv_and_sheet_list_the_fleet_report(planned, written):
+    doc, _ = planned
+    out, _ = written
+    rows = _bom_csv(out / "fleet.csv")
+    assert doc.fleet is not None
+    assert len(rows) == len(doc.fleet.rows) > 0
+    used = {(r.station_id, r.vehicle_type) for day in doc.days for r in day.routes}
+    for row in rows:
+        if row["scope"] == "station" and (row["station_id"], row["type_id"]) in used:
+            assert int(row["needed"]) >= 1
+            assert int(row["needed"]) <= int(row["working"])
+    sheet = load_workbook(out / "route_sheets.xlsx")["车队 fleet"]
+    listed = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
+    assert len(listed) == len(doc.fleet.rows)
+    assert [r[5] for r in listed] == [r.needed for r in doc.fleet.rows]
 
 
 def test_sheet_names_are_short_and_unique(planned):
@@ -355,4 +378,5 @@ def test_a_plan_without_routes_still_writes_every_file(planned, tmp_path):
     assert load_workbook(tmp_path / "route_sheets.xlsx").sheetnames == [
         "总览 overview",
         "未收集 unserved",
+        "车队 fleet",
     ]

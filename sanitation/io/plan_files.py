@@ -9,7 +9,8 @@ Files of `write_plan_outputs`:
 - ``plan.gpkg`` (EPSG:4326): ``points``, ``stations``, ``assignment``, ``routes``, ``stops``,
   ``transfer_trips``, ``disposal_sites``, ``depots``, ``roads``;
 - ``route_sheets/<date>_<vehicle>.xlsx`` per truck-day and ``route_sheets.xlsx`` combined;
-- ``kpis.csv`` (UTF-8 with BOM for Excel);
+- ``kpis.csv`` and ``fleet.csv`` (the fleet report: trucks needed, owned and working per station
+  and type), UTF-8 with BOM for Excel;
 - ``map.png`` (the first day) and, for a plan of several days, ``maps/<date>.png`` per day;
   ``utilisation.png``.
 
@@ -40,11 +41,12 @@ from sanitation.io.plan_geo import (
     visit_rows,
 )
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.model import KpiRow, PlanDocument
+from sanitation.plan.model import FleetRowOut, KpiRow, PlanDocument
 
 logger = logging.getLogger(__name__)
 
 KPI_FIELDS = list(KpiRow.model_fields)
+FLEET_FIELDS = list(FleetRowOut.model_fields)
 
 
 def write_plan_outputs(doc: PlanDocument, ctx: PlanningContext, out: Path) -> list[Path]:
@@ -76,6 +78,7 @@ def write_plan_outputs(doc: PlanDocument, ctx: PlanningContext, out: Path) -> li
     written.append(write_plan_gpkg(layers, out / "plan.gpkg"))
     written.extend(write_route_sheets(doc, ctx, out))
     written.append(write_kpis_csv(doc, out / "kpis.csv"))
+    written.append(write_fleet_csv(doc, out / "fleet.csv"))
     written.append(charts.plan_map(doc, ctx, layers, out / "map.png"))
     if len(doc.dates) > 1:  # a week: one map per day as well (map.png is the first day)
         for day in doc.dates:
@@ -195,9 +198,18 @@ def write_route_sheets(doc: PlanDocument, ctx: PlanningContext, out: Path) -> li
 
 def write_kpis_csv(doc: PlanDocument, path: Path) -> Path:
     """``doc.kpis`` as CSV, UTF-8 with BOM (Excel shows the Chinese names)."""
+    return _write_csv(path, KPI_FIELDS, [row.model_dump() for row in doc.kpis])
+
+
+def write_fleet_csv(doc: PlanDocument, path: Path) -> Path:
+    """The fleet report's rows as CSV, UTF-8 with BOM (no rows for a plan without one)."""
+    rows = doc.fleet.rows if doc.fleet is not None else []
+    return _write_csv(path, FLEET_FIELDS, [row.model_dump() for row in rows])
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=KPI_FIELDS)
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
-        for row in doc.kpis:
-            writer.writerow(row.model_dump())
+        writer.writerows(rows)
     return path

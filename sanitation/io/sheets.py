@@ -34,6 +34,17 @@ VISIT_HEADERS = [
 ]
 KIND_LABEL = {"stop": "收集点 stop", "unload": "卸车 unload"}
 MAX_SHEET_NAME = 31
+FLEET_SHEET = "车队 fleet"
+FLEET_HEADERS = [
+    ("转运站 (station)", 16),
+    ("车型 (type)", 22),
+    ("用途 (role)", 12),
+    ("自有 (owned)", 10),
+    ("在用 (working)", 10),
+    ("需要 (needed, peak day)", 12),
+    ("高峰日 (peak date)", 12),
+    ("车日 (truck-days)", 10),
+]
 
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
@@ -74,7 +85,7 @@ def route_file_name(route: RouteOut) -> str:
 
 def sheet_names(routes: list[RouteOut]) -> list[str]:
     """Unique worksheet names (≤ 31 characters, no ``[]:*?/\\``) ``MMDD vehicle``."""
-    used: set[str] = {"总览 overview", "未收集 unserved"}
+    used: set[str] = {"总览 overview", "未收集 unserved", FLEET_SHEET}
     names = []
     for route in routes:
         base = f"{route.date:%m%d} {safe_name(route.vehicle_id)}"[:MAX_SHEET_NAME]
@@ -200,7 +211,8 @@ OVERVIEW_HEADERS = [
 
 
 def write_combined_workbook(doc: PlanDocument, ctx: PlanningContext, path: Path) -> Path:
-    """All truck-days of the plan: an overview sheet, one sheet per truck-day, unserved points."""
+    """All truck-days of the plan: an overview sheet, one sheet per truck-day, unserved points,
+    the fleet report."""
     stations = {s.station_id: s.name for s in ctx.scenario.stations}
     routes = [r for day in doc.days for r in day.routes]
     names = sheet_names(routes)
@@ -266,6 +278,37 @@ def write_combined_workbook(doc: PlanDocument, ctx: PlanningContext, path: Path)
         for col, value in enumerate(values, start=1):
             ws.cell(row=row, column=col, value=value)
     _print_setup(ws, 1, landscape=True)
+    _fleet_sheet(wb.create_sheet(FLEET_SHEET), doc, ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _fleet_sheet(ws: Worksheet, doc: PlanDocument, ctx: PlanningContext) -> None:
+    """The fleet report: trucks owned, working and needed per station and type."""
+    stations = {s.station_id: s.name for s in ctx.scenario.stations}
+    types = {v.type_id: v.name for v in ctx.scenario.vehicle_types}
+    roles = {"collection": "收集 collection", "transfer": "转运 transfer"}
+    for col, (title, width) in enumerate(FLEET_HEADERS, start=1):
+        ws.cell(row=1, column=col, value=title).style = "rs_head"
+        ws.column_dimensions[get_column_letter(col)].width = width
+    rows = doc.fleet.rows if doc.fleet is not None else []
+    for number, r in enumerate(rows, start=2):
+        station = (
+            "全县 county"
+            if r.scope == "county"
+            else f"{stations.get(r.station_id, '')} ({r.station_id})"
+        )
+        values = [
+            station,
+            types.get(r.type_id, r.type_id),
+            roles[r.role],
+            r.owned,
+            r.working,
+            r.needed,
+            r.peak_date.isoformat() if r.peak_date else "—",
+            r.truck_days,
+        ]
+        for col, value in enumerate(values, start=1):
+            ws.cell(row=number, column=col, value=value).style = "rs_cell"
+    _print_setup(ws, 1, landscape=True)

@@ -219,6 +219,62 @@ class KpiRow(_Model):
     )
 
 
+class FleetRowOut(_Model):
+    """Trucks of one type at one station (``scope`` station) or in the county (``county``, the
+    sum over stations), over the planned dates."""
+
+    scope: Literal["station", "county"]
+    station_id: str = Field(description="the station, or 'county'")
+    type_id: str
+    role: Literal["collection", "transfer"]
+    owned: int = Field(description="trucks the scenario gives the station (through its depots)")
+    working: int = Field(
+        description="trucks working from the station in this plan: after the moves, or with "
+        "policy.fleet minimise the smallest fleet found"
+    )
+    needed: int = Field(
+        description="trucks used on the peak day (distinct vehicles; county: the sum of the "
+        "stations' peaks)"
+    )
+    peak_date: dt.date | None = Field(
+        description="the first date with that many (None: unused, or a county row)"
+    )
+    truck_days: int = Field(description="truck-days used over the planned dates")
+
+
+class FleetShortfallOut(_Model):
+    """An open station without any collection truck its narrowest points allow."""
+
+    station_id: str
+    missing_types: list[str] = Field(description="any one of these types would serve them")
+    point_ids: list[str] = Field(description="the points no truck of the station may serve")
+
+
+class FleetSearchOut(_Model):
+    """The ``policy.fleet: minimise`` search: what it tried within its time budget."""
+
+    budget_s: float
+    seconds: float
+    removals_tried: int = Field(description="one truck fewer at a station, re-solved")
+    removals_kept: int = Field(description="... that still served every point")
+    station_days_solved: int
+    complete: bool = Field(
+        description="every station and type was tried down to one truck fewer than its minimum"
+    )
+    untried: list[str] = Field(description="station/type pairs the budget left untried")
+
+
+class FleetOut(_Model):
+    """The fleet of the plan: per station and type, trucks needed (peak day) vs owned vs working;
+    the moves between stations; access needs no move could meet; the minimise search."""
+
+    policy: Literal["owned", "minimise"]
+    rows: list[FleetRowOut]
+    moves: list[str]
+    shortfalls: list[FleetShortfallOut]
+    search: FleetSearchOut | None = None
+
+
 class PlanDocument(_Model):
     """The whole plan: assignment, schedule facts, every day's routes and transfer, KPIs."""
 
@@ -236,3 +292,6 @@ class PlanDocument(_Model):
     days: list[DayOut]
     kpis: list[KpiRow]
     co2_factor_note: str
+    fleet: FleetOut | None = Field(
+        default=None, description="the fleet report (None only in plans made before it existed)"
+    )

@@ -30,6 +30,8 @@ from sanitation.plan.daily import (
     solve_station_day,
 )
 from sanitation.plan.fleet import FleetPlan, plan_fleet
+from sanitation.plan.fleet_report import fleet_report
+from sanitation.plan.fleet_size import BUDGET_FACTOR, minimise_plan_fleet
 from sanitation.plan.kpi import CO2_NOTE, plan_kpis
 from sanitation.plan.model import (
     AssignmentOut,
@@ -86,7 +88,8 @@ def plan_days(
     time_limit_s
         Wall-clock budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
-        30 s limit.
+        30 s limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
+        (`sanitation.plan.fleet_size`).
     executor
         Where station-days are solved; default a local process pool of ``workers`` processes.
     context
@@ -119,12 +122,11 @@ def plan_days(
     schedule = _schedule(ctx, anchor, station_of, seed=seed)
     open_stations = {s.station_id for s in assignment.stations if s.open}
     expected_kg = {s.station_id: s.load_t_per_day * 1000 for s in assignment.stations}
-    narrow = {
-        station_of[p.point_id]
-        for p in scenario.points
-        if p.access_class == ctx.classes[0] and len(ctx.classes) > 1
-    }
-    fleet = plan_fleet(scenario, open_stations, expected_kg, narrow)
+    station_points: dict[str, list[str]] = defaultdict(list)
+    for point_id, station_id in station_of.items():
+        if point_id not in ctx.cut_off:
+            station_points[station_id].append(point_id)
+    fleet = plan_fleet(scenario, open_stations, expected_kg, station_points)
 
     tasks: list[StationDay] = []
     due_by_day: dict[dt.date, dict[str, dict[str, int]]] = {}
@@ -151,6 +153,23 @@ def plan_days(
                 StationDay(station_id, day, problem, engine, SolveParams(time_limit_s=limit), seed)
             )
     results = _run_tasks(tasks, executor, n_workers, report)
+    search = None
+    if scenario.policy.fleet == "minimise":
+        pool = executor or _new_pool(engine == "portfolio", n_workers)
+        try:
+            fleet, problems, results, search = minimise_plan_fleet(
+                ctx,
+                fleet,
+                due_by_day,
+                tasks,
+                results,
+                run=lambda more: _run_tasks(more, pool, n_workers, report),
+                budget_s=BUDGET_FACTOR * time_limit_s,
+                seed=seed,
+            )
+        finally:
+            if pool is not executor:
+                pool.shutdown(cancel_futures=True)
 
     days = []
     for index, day in enumerate(dates):
@@ -176,6 +195,7 @@ def plan_days(
     ]
     notes = list(scenario.notes)
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
+    notes.extend(f"fleet shortfall: {shortfall.note}" for shortfall in fleet.shortfalls)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
@@ -193,6 +213,7 @@ def plan_days(
         days=days,
         kpis=kpis,
         co2_factor_note=CO2_NOTE.format(factor=scenario.costs.co2_kg_per_l_diesel),
+        fleet=fleet_report(scenario, fleet, days, search=search),
     )
 
 
@@ -301,6 +322,14 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _new_pool(portfolio: bool, workers: int) -> cf.ProcessPoolExecutor:
+    """A process pool for station-days: ``workers`` processes, or every core for a portfolio."""
+    size = (os.cpu_count() or 1) if portfolio else workers
+    return cf.ProcessPoolExecutor(
+        max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
+    )
+
+
 def _run_tasks(
     tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
 ) -> dict[tuple[dt.date, str], StationDayResult]:
@@ -314,10 +343,7 @@ def _run_tasks(
     portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
     if executor is None:
-        size = (os.cpu_count() or 1) if portfolio else workers
-        executor = cf.ProcessPoolExecutor(
-            max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
-        )
+        executor = _new_pool(portfolio, workers)
     try:
         report("routing", "", 0, len(tasks))
         if portfolio:
@@ -375,7 +401,7 @@ def _day_out(
             ctx, station_id, day, problem, result.solution
         )
         routes.extend(station_routes)
-        unserved.extend(station_unserved)
+        unserved.extend(fleet.explain(station_unserved))
         collected[station_id] = sum(r.collected_kg for r in station_routes)
         stations.append(
             StationDayOut(

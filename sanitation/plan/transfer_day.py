@@ -104,6 +104,11 @@ def build_transfer_problem(
     )
 
 
+def truck_type(truck_id: str) -> str:
+    """The vehicle type of a hook-lift truck id (``station/type#n``)."""
+    return truck_id.split("/", 1)[1].split("#", 1)[0]
+
+
 def transfer_out(
     ctx: PlanningContext, day: dt.date, problem: TransferProblem, solution: TransferSolution
 ) -> tuple[list[TransferTruckOut], list[UnmovedOut]]:
@@ -112,7 +117,7 @@ def transfer_out(
     co2_factor = ctx.scenario.costs.co2_kg_per_l_diesel
     trucks = []
     for truck_day in solution.trucks:
-        type_id = truck_day.truck.split("/", 1)[1].split("#", 1)[0]
+        type_id = truck_type(truck_day.truck)
         fuel = truck_day.distance_m / 1000 * types[type_id].fuel_l_per_100km / 100
         trucks.append(
             TransferTruckOut(

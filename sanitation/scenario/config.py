@@ -73,13 +73,16 @@ class CostsConfig(_Strict):
 
 
 class PolicyConfig(_Strict):
-    """Assignment policy."""
+    """Assignment and fleet policy (``fleet``: ``owned`` plans with the scenario's trucks,
+    ``minimise`` also finds the smallest fleet per station and type that serves every point the
+    owned fleet serves, `sanitation.plan.fleet_size`)."""
 
     max_point_station_travel_min: float = Field(60.0, gt=0, le=1_440)
     keep_villages_together: bool = False
     township_preference_cny_per_t: float = Field(0.0, ge=0, le=100_000)
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
+    fleet: Literal["owned", "minimise"] = "owned"
 
 
 class ScenarioConfig(_Strict):

@@ -2,7 +2,9 @@
 
 Every problem found is collected and raised once as `ScenarioError` (exit code 2): YAML syntax
 (with line), missing/empty/unreadable/non-UTF-8 files, unknown or missing columns, bad values,
-duplicate ids, unknown references, coordinates out of range or swapped.
+duplicate ids, unknown references, coordinates out of range or swapped, a county boundary that
+is empty, holds no polygon or lies nowhere near the points, and points outside it (more than
+`sanitation.scenario.boundary.OUTSIDE_BOUNDARY_MARGIN_M`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import ValidationError
 from sanitation.errors import ScenarioError
 from sanitation.scenario import specs
 from sanitation.scenario._yaml import load_yaml
+from sanitation.scenario.boundary import boundary_problems
 from sanitation.scenario.config import ScenarioConfig
 from sanitation.scenario.model import (
     AccessClass,
@@ -247,6 +250,9 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
     points = _points(config, tables["points"], known, problems)
     _check_settings(path, config, known["townships"], problems)
     _check_points(config, tables["points"][0], points, problems)
+    if config.boundary is not None and not problems:
+        for problem in boundary_problems(Path(config.boundary), path, points, tables["points"][0]):
+            problems.add(problem)
     if problems:
         return None
     return _assemble(path, config, tables, points)
@@ -469,6 +475,7 @@ def _assemble(
             policy.township_preference_cny_per_t,
             policy.keep_existing_open,
             policy.assignment,
+            policy.fleet,
         ),
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,

@@ -222,13 +222,14 @@ class Costs:
 
 @dataclass(frozen=True)
 class Policy:
-    """Planning policy for the assignment."""
+    """Planning policy for the assignment and the fleet (see `sanitation.scenario.config`)."""
 
     max_point_station_travel_s: int
     keep_villages_together: bool
     township_preference_cny_per_t: float
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
+    fleet: Literal["owned", "minimise"] = "owned"
 
 
 @dataclass(frozen=True)

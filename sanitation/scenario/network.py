@@ -21,6 +21,7 @@ from geo.graph import from_osm_pbf, from_road_lines
 from geo.network import AccessProfile, RoadNetwork
 from geo.snap import SnapResult, snap_points
 from sanitation.errors import ScenarioError
+from sanitation.scenario.boundary import read_polygons
 from sanitation.scenario.model import Scenario
 
 
@@ -32,42 +33,9 @@ def access_profiles(scenario: Scenario) -> dict[str, AccessProfile]:
     }
 
 
-def _boundary(path: Path | None, field: str, scenario: Path) -> BaseGeometry | None:
-    """The union of a polygon file's shapes in WGS-84 (None without a file).
-
-    Raises
-    ------
-    ScenarioError
-        When the file is not a readable spatial file of polygons (``field`` names it).
-    """
-    if path is None:
-        return None
-    import geopandas as gpd
-    import pyogrio.errors
-    from pyproj.exceptions import CRSError
-
-    where = f"(named by {scenario} {field!r})"
-    try:
-        frame = gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
-        msg = f"{path}: not a readable spatial file {where}: {error}; expected polygons"
-        raise ScenarioError(msg) from None
-    geometry = (
-        frame.geometry if isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame else None
-    )
-    kinds = set(geometry.geom_type.dropna()) if geometry is not None else set()
-    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
-        found = ", ".join(sorted(kinds)) or "no geometry"
-        msg = f"{path}: {found} {where}; expected GeoJSON/GPKG Polygon or MultiPolygon features"
-        raise ScenarioError(msg)
-    try:
-        shape: BaseGeometry = (
-            (frame if frame.crs else frame.set_crs("EPSG:4326")).to_crs("EPSG:4326").union_all()
-        )
-    except CRSError as error:
-        msg = f"{path}: coordinate reference system cannot be used {where}: {error}"
-        raise ScenarioError(msg) from None
-    return shape
+def _polygons(path: Path | None, field: str, scenario: Path) -> BaseGeometry | None:
+    """`read_polygons` of ``path``, None without a file."""
+    return None if path is None else read_polygons(path, field, scenario)
 
 
 def build_network(scenario: Scenario) -> RoadNetwork:
@@ -84,7 +52,7 @@ def build_network(scenario: Scenario) -> RoadNetwork:
         raise ScenarioError(msg)
     try:
         if roads.kind == "osm":
-            boundary = _boundary(scenario.boundary_path, "boundary", scenario.source_path)
+            boundary = _polygons(scenario.boundary_path, "boundary", scenario.source_path)
             network = from_osm_pbf(roads.path, boundary=boundary)
         else:
             network = from_road_lines(roads.path)
@@ -101,7 +69,7 @@ def build_network(scenario: Scenario) -> RoadNetwork:
             raise ScenarioError(msg)
         network = network.without_roads(roads.closed_road_ids)
     if roads.closed_areas_path is not None:
-        area = _boundary(roads.closed_areas_path, "roads.closed_areas", scenario.source_path)
+        area = read_polygons(roads.closed_areas_path, "roads.closed_areas", scenario.source_path)
         network = network.without_roads_in(area)
     if network.number_of_edges == 0:
         msg = (
