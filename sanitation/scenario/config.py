@@ -80,6 +80,9 @@ class PolicyConfig(_Strict):
     township_preference_cny_per_t: float = Field(0.0, ge=0, le=100_000)
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
+    # how stations are chosen when there is a choice (candidates, or closable existing stations):
+    # with real routes in the loop, or by the assignment's estimate alone (sanitation.plan.siting)
+    siting: Literal["routed", "estimate"] = "routed"
 
 
 class ScenarioConfig(_Strict):

@@ -469,6 +469,7 @@ def _assemble(
             policy.township_preference_cny_per_t,
             policy.keep_existing_open,
             policy.assignment,
+            siting=policy.siting,
         ),
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,

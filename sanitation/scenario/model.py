@@ -229,6 +229,7 @@ class Policy:
     township_preference_cny_per_t: float
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
+    siting: Literal["routed", "estimate"] = "routed"
 
 
 @dataclass(frozen=True)
