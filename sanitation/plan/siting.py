@@ -24,6 +24,9 @@ The scenario's stations become a `sanitation.siting.SitingProblem`, and the sear
   collection type (its fixed cost + a whole shift's hours), the same at every station, so the
   search avoids sitings that leave points out; the count is reported.
 
+Not priced here (as in the assignment): a station's transfer trucks beyond the CNY per t·km of
+its haul, so the hook-lift day a newly opened station needs is not seen.
+
 Today's assignment (the estimate's siting, with its expansion modules) is priced the same way and
 handed to the search as its start; the better of the two is kept, so the routed siting never
 costs more than the estimate's once both are routed. The result is cached under the plan's cache
