@@ -52,6 +52,7 @@ from geo.matrix import default_cache_dir
 from sanitation.assignment import AssignmentProblem, AssignmentSolution, evaluate
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN
 from sanitation.engines import solve as solve_routing
+from sanitation.errors import InfeasibleError
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import build_station_day
 from sanitation.plan.model import SitingOut
@@ -64,7 +65,7 @@ logger = logging.getLogger(__name__)
 
 SITING_TIME_SHARE = 2.0
 """Siting wall-clock budget = this × the plan's routing ``--time-limit`` (assumed) ..."""
-MIN_SITING_S = 10.0
+MIN_SITING_S = 20.0
 """... at least this (s) ..."""
 MAX_SITING_S = 300.0
 """... and at most this (s): issue 13 asks Wangjiang with all candidates to site in <= 5 min."""
@@ -73,6 +74,9 @@ SECONDS_PER_EVALUATION = 5.0
 and seed give the same siting whatever the machine's load; the time budget above is the cap."""
 MIN_EVALUATIONS = 4
 """The estimate's siting, the core's estimate siting, the calibrated re-proposal and one move."""
+MIN_SEARCH_S = 20.0
+"""The search's own time limit after the estimate's siting is routed: at least this (s), so that
+its allocation models get their share (10 % of the time left)."""
 ORACLE_ITERATIONS = 1000
 """PyVRP iterations per station-day routed by the oracle (assumed)."""
 ORACLE_TIME_CAP_S = 30.0
@@ -386,16 +390,22 @@ def routed_siting(
         group = oracle(int(site), customers, time_limit_s=ORACLE_TIME_CAP_S, seed=seed)
         if group is not None:
             groups[int(site)] = group
-    result = solve_siting(
-        siting,
-        oracle,
-        time_limit_s=max(1.0, budget_s - (time.perf_counter() - started)),
-        seed=seed,
-        max_evaluations=evaluations,
-        route_time_s=ORACLE_TIME_CAP_S,
-        initial=[Whole(site_of=start_of, groups=groups)],
-    )
-    found = np.asarray(result.site_of, dtype=np.int64)
+    try:
+        result = solve_siting(
+            siting,
+            oracle,
+            time_limit_s=max(MIN_SEARCH_S, budget_s - (time.perf_counter() - started)),
+            seed=seed,
+            max_evaluations=evaluations,
+            route_time_s=ORACLE_TIME_CAP_S,
+            initial=[Whole(site_of=start_of, groups=groups)],
+        )
+    except InfeasibleError as error:  # e.g. its proposal MIP found nothing in its time share
+        logger.warning("route-aware siting kept the estimate's siting: %s", error)
+        found, evaluated, stopped = start_of, 1, f"search failed ({error}); estimate kept"
+    else:
+        found = np.asarray(result.site_of, dtype=np.int64)
+        evaluated, stopped = result.evaluations, result.stopped_by
     found_priced = _priced(siting, problem, oracle, found, seed=seed)
     if found_priced.total_cny < start_priced.total_cny - 1e-6:
         station_of, priced = found, found_priced
@@ -420,8 +430,8 @@ def routed_siting(
         unserved_points=priced.unserved,
         estimate_unserved_points=start_priced.unserved,
         oracle_calls=oracle.solves,
-        evaluations=result.evaluations,
-        stopped_by=result.stopped_by,
+        evaluations=evaluated,
+        stopped_by=stopped,
         seconds=round(time.perf_counter() - started, 2),
     )
     _write_cache(path, station_of, report)
