@@ -12,7 +12,9 @@ import pytest
 import yaml
 from cli_helpers import run_cli
 
+from sanitation.errors import InfeasibleError
 from sanitation.plan import plan_days
+from sanitation.plan import siting as siting_module
 from sanitation.plan.assign import assign
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.siting import siting_mode
@@ -198,12 +200,49 @@ def _day_cost(plan) -> float:
     )
 
 
-def _copy_with_policy(scenario: Path, folder: Path, siting: str) -> Path:
-    """The scenario YAML with ``policy.siting`` set, beside it (data paths stay valid)."""
+def _copy_with_policy(scenario: Path, folder: Path, siting: str, **keys) -> Path:
+    """The scenario YAML with ``policy.siting`` set (and ``keys``), in ``folder``."""
     document = yaml.safe_load(scenario.read_text(encoding="utf-8"))
     document["policy"] = {"siting": siting}
+    document.update(keys)
     document["data"] = {k: str(scenario.parent / v) for k, v in document["data"].items()}
     document["roads"]["path"] = str(scenario.parent / document["roads"]["path"])
     path = folder / f"{scenario.stem}_{siting}.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def test_points_the_routes_cannot_serve_are_priced_and_reported(tmp_path):
+    """Village C must be emptied by 05:45: a truck leaving ST-A at 05:30 needs 34 min to reach
+    it and three stops, so from ST-A the routes leave all three unserved; from ST-B (1 km) they
+    are served. Each unserved point costs a truck-day of the dearest collection truck (20 CNY +
+    10 h × 45), so the routed siting opens ST-B and says the estimate's siting leaves 3 out."""
+    windows = {f"C{k}": {"tw_open": "05:00", "tw_close": "05:45"} for k in (1, 2, 3)}
+    early = _copy_with_policy(TRAP, tmp_path, "routed", overrides={"points": windows})
+    routed = _plan(load_scenario(early), tmp_path / "cache")
+    siting = routed.assignment.siting
+    assert siting.estimate_stations_open == ["ST-A"]
+    assert siting.stations_open == ["ST-A", "ST-B"]
+    assert (siting.estimate_unserved_points, siting.unserved_points) == (3, 0)
+    # ST-A's 600 CNY/day and the three penalties alone exceed 2,000; the routed siting is cheaper
+    assert siting.estimate_routed_cost_cny_per_day > 600 + 3 * 470
+    assert siting.routed_cost_cny_per_day < siting.estimate_routed_cost_cny_per_day - 500
+    assert not routed.days[0].unserved
+    # the estimate alone keeps ST-B closed and the chain lists the three unserved, with reasons
+    kept = _copy_with_policy(TRAP, tmp_path, "estimate", overrides={"points": windows})
+    estimate = _plan(load_scenario(kept), tmp_path / "cache")
+    assert sorted(u.point_id for u in estimate.days[0].unserved) == ["C1", "C2", "C3"]
+    assert all(u.reason for u in estimate.days[0].unserved)
+
+
+def test_a_failed_search_keeps_the_estimates_siting(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise InfeasibleError("no allocation found in time")
+
+    monkeypatch.setattr(siting_module, "solve_siting", fail)
+    plan = _plan(load_scenario(TRAP), tmp_path / "cache")
+    siting = plan.assignment.siting
+    assert siting.mode == "routed"
+    assert siting.stopped_by.startswith("search failed (no allocation found in time)")
+    assert siting.stations_open == siting.estimate_stations_open == ["ST-A"]
+    assert siting.routed_cost_cny_per_day == siting.estimate_routed_cost_cny_per_day
