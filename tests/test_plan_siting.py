@@ -17,7 +17,13 @@ from sanitation.plan import plan_days
 from sanitation.plan import siting as siting_module
 from sanitation.plan.assign import assign
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.siting import siting_mode
+from sanitation.plan.daily import build_station_day
+from sanitation.plan.siting import (
+    StationDayOracle,
+    siting_evaluations,
+    siting_mode,
+    siting_seconds,
+)
 from sanitation.scenario import load_scenario
 from sanitation.scenario.generate import generate_county
 
@@ -246,3 +252,33 @@ def test_a_failed_search_keeps_the_estimates_siting(tmp_path, monkeypatch):
     assert siting.stopped_by.startswith("search failed (no allocation found in time)")
     assert siting.stations_open == siting.estimate_stations_open == ["ST-A"]
     assert siting.routed_cost_cny_per_day == siting.estimate_routed_cost_cny_per_day
+
+
+def test_the_oracle_routes_the_chains_own_station_day_problem(tmp_path):
+    """The oracle's matrices, cut from one table per class, equal the chain's own."""
+    scenario = load_scenario(TRAP)
+    ctx = PlanningContext.build(scenario, cache_dir=tmp_path)
+    due = {"A2": 1000, "C1": 50, "C3": 50}
+    oracle = StationDayOracle(ctx, due)
+    fleet = {"compactor_5t": 1}  # ⌈1,100 kg ÷ 5 t⌉
+    for site, station_id in enumerate(["ST-A", "ST-B"]):
+        mine = oracle.problem(site, due)
+        chains = build_station_day(ctx, station_id, due, fleet)
+        for matrices in ("duration_s", "distance_m"):
+            pairs = zip(getattr(mine, matrices), getattr(chains, matrices), strict=True)
+            assert all(np.array_equal(a, b) for a, b in pairs)
+        assert mine.stops == chains.stops
+        assert mine.vehicle_types == chains.vehicle_types
+    # C2 and A1 are not due: the oracle routes only the due points of a group
+    group = oracle(1, (0, 3, 4, 5), time_limit_s=5, seed=1)
+    assert sorted(i for route in group.routes for i in route) == [3, 5]
+    nothing_due = oracle(0, (0, 4), time_limit_s=5, seed=1)
+    assert (nothing_due.cost, nothing_due.routes) == (0.0, ())
+    assert oracle.solves == 1
+
+
+@pytest.mark.parametrize("time_limit_s", [1, 15, 60, 600, 86_400])
+def test_the_siting_budgets_stay_in_their_ranges(time_limit_s):
+    assert 20 <= siting_seconds(time_limit_s) <= 300
+    assert 4 <= siting_evaluations(time_limit_s) <= 20
+    assert siting_seconds(time_limit_s) == min(300, max(20, 2 * time_limit_s))
