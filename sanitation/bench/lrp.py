@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ENGINE = "siting+pyvrp"
 SUFFIXES = (".dat",)
+POLISH_SHARE = 0.3
+"""Share of each search's time kept for re-routing its best siting (assumed)."""
 MAX_COORDINATE = 1e6
 """Largest |coordinate| accepted (the published files stay below 100; assumed bound)."""
 MAX_QUANTITY = 10**9
@@ -298,6 +300,7 @@ def solve_instance(
     """One search: (cost, routes ``[depot_no, c1, ...]``, statistics)."""
     problem, router = siting_problem(inst)
     route_time = max(0.2, time_limit_s / 40)
+    whole_time = max(0.5, time_limit_s / 10)
     result = solve_siting(
         problem,
         router,
@@ -306,6 +309,8 @@ def solve_instance(
         max_evaluations=max_evaluations,
         route_time_s=route_time,
         whole_router=router.whole,
+        polish_share=POLISH_SHARE,
+        whole_time_s=whole_time,
     )
     routes = [
         [site + 1, *(c + 1 for c in r)]
@@ -334,7 +339,7 @@ def solve_parallel(
     """``workers`` searches (default: one per core) with seeds ``seed, seed + 1, ...``; the
     cheapest by the checker's cost among the feasible ones."""
     workers = workers or max(1, os.cpu_count() or 1)
-    limit = max(0.5, time_limit_s - 2.0)  # pool start-up and the checks
+    limit = max(0.5, time_limit_s - 3.0)  # pool start-up, reading and the checks
     if workers == 1:
         return solve_instance(inst, time_limit_s=limit, seed=seed)
     with cf.ProcessPoolExecutor(

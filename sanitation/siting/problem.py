@@ -180,10 +180,15 @@ class Whole:
 class WholeRouter(Protocol):
     """Optional, stronger than the per-site oracle: route all customers from a set of open sites
     at once (e.g. a multi-depot solve), choosing the allocation itself within ``allowed`` and the
-    site capacities; None when it finds nothing feasible."""
+    site capacities, optionally starting from ``initial``; None when it finds nothing feasible."""
 
     def __call__(
-        self, open_sites: tuple[int, ...], *, time_limit_s: float, seed: int
+        self,
+        open_sites: tuple[int, ...],
+        *,
+        time_limit_s: float,
+        seed: int,
+        initial: Whole | None = None,
     ) -> Whole | None: ...
 
 

@@ -12,6 +12,7 @@ need not be symmetric or Euclidean.
 from __future__ import annotations
 
 import itertools
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -22,7 +23,14 @@ from pyvrp import VehicleType as PVehicleType
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 from sanitation.siting._allocate import allocate
+from sanitation.siting._moves import improve_routes
 from sanitation.siting.problem import IntArray, RoutedGroup, SitingProblem, Whole
+
+MOVES_SHARE = 0.2
+"""Share of a multi-site call's time for the relocate / exchange moves (assumed)."""
+SURCHARGE_ROUNDS = 5
+SURCHARGE_STEP = 0.05
+"""Multi-depot rounds with rising site-capacity surcharges before the repair (assumed)."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,16 @@ class MatrixRouter:
         return self.route_fixed_cost + edges
 
     def _solve(
-        self, sites: tuple[int, ...], customers: tuple[int, ...], time_limit_s: float, seed: int
+        self,
+        sites: tuple[int, ...],
+        customers: tuple[int, ...],
+        time_limit_s: float,
+        seed: int,
+        initial: list[tuple[int, tuple[int, ...]]] | None = None,
+        surcharge: np.ndarray | None = None,
     ) -> list[tuple[int, tuple[int, ...]]] | None:
-        """PyVRP on ``customers`` from depots ``sites``; (site, route) pairs or None."""
+        """PyVRP on ``customers`` from depots ``sites`` (optionally from the (site, route) pairs
+        ``initial``); (site, route) pairs or None."""
         m = self.n_sites
         nodes = np.array([*sites, *(m + c for c in customers)], dtype=np.int64)
         dist = np.ascontiguousarray(self.cost[np.ix_(nodes, nodes)], dtype=np.int64)
@@ -83,11 +98,20 @@ class MatrixRouter:
         matrices = [dist]
         profiles = [0] * len(sites)
         sub_allowed = self.allowed[np.ix_(list(customers), list(sites))]
-        if not sub_allowed.all():
+        charged = surcharge is not None and bool(np.any(surcharge > 0))
+        if not sub_allowed.all() or charged:
             big = int(dist.max(initial=0)) * 4 + 1
+            # half a customer's surcharge on each edge into and out of it: a route pays
+            # surcharge x its load (the Lagrangian price of its depot's capacity)
+            half = np.concatenate([np.zeros(len(sites)), self.demand[list(customers)] / 2.0])
             for d in range(len(sites)):
-                forbidden = np.flatnonzero(~sub_allowed[:, d]) + len(sites)
                 mat = dist.copy()
+                if charged and surcharge is not None and surcharge[d] > 0:
+                    mat = mat + np.rint(surcharge[d] * (half[:, None] + half[None, :])).astype(
+                        np.int64
+                    )
+                    np.fill_diagonal(mat, 0)
+                forbidden = np.flatnonzero(~sub_allowed[:, d]) + len(sites)
                 mat[forbidden, :] = big
                 mat[:, forbidden] = big
                 mat[forbidden, forbidden] = 0
@@ -112,9 +136,28 @@ class MatrixRouter:
                 MaxRuntime(max(0.01, time_limit_s)),
             ]
         )
+        start = None
+        if initial is not None:
+            position = {c: k for k, c in enumerate(customers)}
+            depot_of = {site: d for d, site in enumerate(sites)}
+            start = pyvrp.Solution(
+                data,
+                [
+                    pyvrp.Route(data, [position[c] for c in r], depot_of[site])
+                    for site, r in initial
+                    if site in depot_of and r
+                ],
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False)
+            result = pyvrp.solve(
+                data,
+                stop=stop,
+                seed=seed,
+                collect_stats=False,
+                display=False,
+                initial_solution=start,
+            )
         if not result.best.is_feasible():
             return None
         out: list[tuple[int, tuple[int, ...]]] = []
@@ -135,21 +178,101 @@ class MatrixRouter:
         cost = sum(self.route_cost(site, r) for _, r in routes)
         return RoutedGroup(float(cost), tuple(r for _, r in routes))
 
-    def whole(self, open_sites: tuple[int, ...], *, time_limit_s: float, seed: int) -> Whole | None:
-        """The `WholeRouter`: a multi-depot solve of every customer from ``open_sites``."""
+    def whole(
+        self,
+        open_sites: tuple[int, ...],
+        *,
+        time_limit_s: float,
+        seed: int,
+        initial: Whole | None = None,
+    ) -> Whole | None:
+        """The `WholeRouter`: a multi-depot solve of every customer from ``open_sites``.
+
+        Site capacities are priced in: while a round's solution overloads a site, that site's
+        surcharge per unit of load rises (by SURCHARGE_STEP x the mean routed cost per unit x
+        the overload in mean demands) and the next short round starts from the last solution;
+        once one fits (or after SURCHARGE_ROUNDS), one long round from it. The cheapest
+        capacity-feasible round is kept; if none was, the last round's routes are re-assigned
+        to sites within their capacities (`_reassign`). Then relocate / exchange moves and a
+        CVRP per site (allocation kept) polish it.
+        """
         n = int(self.demand.shape[0])
-        routes = self._solve(open_sites, tuple(range(n)), time_limit_s, seed)
-        if routes is None:
-            return None
-        load = np.zeros(self.n_sites, dtype=np.int64)
-        for site, r in routes:
-            load[site] += int(self.demand[list(r)].sum())
-        if np.any(load > self.site_capacity):
-            repaired = self._reassign(open_sites, [r for _, r in routes], time_limit_s, seed)
-            if repaired is None:
+        start = None
+        if initial is not None:
+            start = [(j, r) for j, g in initial.groups.items() for r in g.routes]
+        sites = tuple(open_sites)
+        surcharge = np.zeros(len(sites))
+        best: tuple[float, list[tuple[int, tuple[int, ...]]]] | None = None
+        routes: list[tuple[int, tuple[int, ...]]] | None = None
+        mean_q = max(1.0, float(self.demand.mean()))
+        solve_s = (1.0 - 2 * MOVES_SHARE) * time_limit_s
+        ends = time.perf_counter() + solve_s
+        # short rounds until the surcharges make the solution fit, then one long round
+        for k in range(SURCHARGE_ROUNDS + 1):
+            last = k == SURCHARGE_ROUNDS or best is not None
+            left = ends - time.perf_counter()
+            share = left if last else solve_s / (2 * SURCHARGE_ROUNDS)
+            routes = self._solve(sites, tuple(range(n)), max(0.05, share), seed, start, surcharge)
+            if routes is None:
                 return None
-            routes = repaired
-        return self._as_whole(routes)
+            load = np.zeros(self.n_sites, dtype=np.int64)
+            for site, r in routes:
+                load[site] += int(self.demand[list(r)].sum())
+            cost = float(sum(self.route_cost(site, r) for site, r in routes))
+            over = np.array([load[j] - self.site_capacity[j] for j in sites], dtype=float)
+            if not np.any(over > 0) and (best is None or cost < best[0]):
+                best = (cost, routes)
+            if last:
+                break
+            if np.any(over > 0):
+                unit = cost / max(1.0, float(self.demand.sum()))
+                surcharge += np.where(over > 0, SURCHARGE_STEP * unit * over / mean_q, 0.0)
+            start = routes
+        found = best[1] if best is not None else None
+        if found is None and routes is not None:
+            found = self._reassign(sites, [r for _, r in routes], time_limit_s, seed)
+        options = [self.improve(found, MOVES_SHARE * time_limit_s)] if found is not None else []
+        if initial is not None:
+            mine = [(j, r) for j, g in initial.groups.items() for r in g.routes]
+            options.append(self.improve(mine, MOVES_SHARE * time_limit_s))
+        if not options:
+            return None
+        chosen = min(options, key=self.total)
+        return self._as_whole(self._reroute(chosen, MOVES_SHARE * time_limit_s, seed))
+
+    def _reroute(
+        self, routes: list[tuple[int, tuple[int, ...]]], time_limit_s: float, seed: int
+    ) -> list[tuple[int, tuple[int, ...]]]:
+        """Each site's customers re-routed alone (a CVRP, allocation kept) where cheaper."""
+        n = max(1, int(self.demand.shape[0]))
+        out: list[tuple[int, tuple[int, ...]]] = []
+        for site in sorted({j for j, _ in routes}):
+            mine = [r for j, r in routes if j == site]
+            customers = tuple(sorted(c for r in mine for c in r))
+            group = self(site, customers, time_limit_s=time_limit_s * len(customers) / n, seed=seed)
+            if group is not None and group.cost < sum(self.route_cost(site, r) for r in mine):
+                mine = list(group.routes)
+            out += [(site, r) for r in mine]
+        return out
+
+    def total(self, routes: list[tuple[int, tuple[int, ...]]]) -> int:
+        """Route costs (fixed + edges) of (site, route) pairs; opening costs excluded."""
+        return sum(self.route_cost(site, r) for site, r in routes)
+
+    def improve(
+        self, routes: list[tuple[int, tuple[int, ...]]], time_limit_s: float
+    ) -> list[tuple[int, tuple[int, ...]]]:
+        """Relocate / exchange customers between routes and sites (`improve_routes`)."""
+        return improve_routes(
+            routes,
+            cost=self.cost,
+            demand=self.demand,
+            vehicle_capacity=self.vehicle_capacity,
+            route_fixed_cost=self.route_fixed_cost,
+            site_capacity=self.site_capacity,
+            allowed=self.allowed,
+            time_limit_s=time_limit_s,
+        )
 
     def _as_whole(self, routes: list[tuple[int, tuple[int, ...]]]) -> Whole:
         site_of = np.full(int(self.demand.shape[0]), -1, dtype=np.int64)

@@ -11,7 +11,10 @@
    prices and routes them; an optional `WholeRouter` routes the set in one multi-site solve too.
    The first improving neighbour is taken.
 4. At a local optimum, boundary customers move to their second cheapest open site (both groups
-   re-routed), best first.
+   re-routed), best first; with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
+   among all subsets is routed next, and the local search goes on from any improvement.
+5. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
+   calls.
 
 Every candidate is a whole solution priced by real routes; the best is kept. Oracle answers are
 cached by ``(site, frozenset(customers))``. With ``max_evaluations`` (and a deterministic oracle)
@@ -41,6 +44,10 @@ from sanitation.siting.problem import (
 )
 
 logger = logging.getLogger(__name__)
+
+GLOBAL_SITES = 12
+"""Up to this many sites, a converged local search goes on with the unvisited open sets of best
+cheap bound among all subsets (2**12 bounds take milliseconds)."""
 
 NEIGHBOURS_PER_ROUND = 4
 """Neighbour sets (by cheap bound) allocated and routed per local-search round (assumed)."""
@@ -89,15 +96,22 @@ class _Evaluator:
     oracle: RouteOracle
     route_time_s: float
     seed: int
+    budget: _Budget
     cache: dict[tuple[int, frozenset[int]], RoutedGroup | None] = field(default_factory=dict)
     calls: int = 0
     factor: dict[int, float] = field(default_factory=dict)
+
+    def call_time_s(self) -> float:
+        """The per-call budget, capped by the time left (unless a work budget rules)."""
+        if self.budget.max_evaluations is not None:
+            return self.route_time_s
+        return max(0.05, min(self.route_time_s, self.budget.left_s()))
 
     def group(self, site: int, customers: tuple[int, ...]) -> RoutedGroup | None:
         key = (site, frozenset(customers))
         if key not in self.cache:
             self.calls += 1
-            routed = self.oracle(site, customers, time_limit_s=self.route_time_s, seed=self.seed)
+            routed = self.oracle(site, customers, time_limit_s=self.call_time_s(), seed=self.seed)
             self.cache[key] = routed
             if routed is not None:
                 estimated = float(self.problem.estimate[list(customers), site].sum())
@@ -197,6 +211,8 @@ class _Search:
     visited: set[bytes] = field(default_factory=set)
     history: list[tuple[float, float]] = field(default_factory=list)
     start: float = field(default_factory=time.perf_counter)
+    exhausted: bool = False
+    whole_time_s: float = 1.0
 
     def offer(self, cand: Candidate | None) -> bool:
         """Keep ``cand`` if it is valid and cheaper than the best; True when it was."""
@@ -232,7 +248,7 @@ class _Search:
         if self.whole_router is not None and self.budget.spent() is None:
             whole = self.whole_router(
                 tuple(int(j) for j in np.flatnonzero(opened)),
-                time_limit_s=self.evaluator.route_time_s,
+                time_limit_s=min(self.whole_time_s, max(0.05, self.budget.left_s())),
                 seed=self.seed,
             )
             if whole is not None:
@@ -256,6 +272,60 @@ class _Search:
             if self.try_set(s):
                 return True
         return False
+
+    def polish(self) -> None:
+        """Re-route the best with the time left: the whole router from the best's routes, then
+        each group with one longer oracle call (another seed; not cached)."""
+        if self.best is None:
+            return
+        sites = tuple(int(j) for j, g in sorted(self.best.groups.items()) if g.routes)
+        if self.whole_router is not None and self.budget.left_s() > 0.5:
+            whole = self.whole_router(
+                sites,
+                time_limit_s=0.6 * self.budget.left_s(),
+                seed=self.seed + 1,
+                initial=Whole(self.best.site_of, self.best.groups),
+            )
+            if whole is not None:
+                self.offer(self.evaluator.candidate(whole.site_of, whole.groups))
+        best = self.best
+        n_total = max(1, len(best.site_of))
+        groups = dict(best.groups)
+        for j, g in sorted(best.groups.items()):
+            left = self.budget.left_s()
+            if left <= 0.05:
+                break
+            customers = tuple(int(i) for i in np.flatnonzero(best.site_of == j))
+            share = len(customers) / n_total
+            routed = self.evaluator.oracle(
+                j, customers, time_limit_s=max(0.05, share * left), seed=self.seed + 1
+            )
+            if routed is not None and routed.cost < g.cost:
+                groups[j] = routed
+        self.offer(self.evaluator.candidate(best.site_of, groups))
+
+    def global_round(self) -> bool:
+        """Route the unvisited open set of best bound among all subsets (small ``m`` only);
+        True when one improved. False also when there is nothing left to try."""
+        p = self.problem
+        if p.n_sites > GLOBAL_SITES:
+            return False
+        prices = self.evaluator.prices()
+        free = [j for j in range(p.n_sites) if not (p.must_open[j] or p.must_close[j])]
+        best: tuple[float, BoolArray] | None = None
+        for mask in range(1, 1 << len(free)):
+            s = p.must_open.copy()
+            for b, j in enumerate(free):
+                s[j] = bool(mask >> b & 1)
+            if s.tobytes() in self.visited:
+                continue
+            bound = _bound(p, prices, s)
+            if np.isfinite(bound) and (best is None or bound < best[0]):
+                best = (bound, s)
+        if best is None:
+            self.exhausted = True
+            return False
+        return self.try_set(best[1])
 
     def untried_neighbours(self) -> bool:
         """Whether the best has neighbour sets with a finite bound not yet routed."""
@@ -308,6 +378,8 @@ def solve_siting(
     route_time_s: float | None = None,
     whole_router: WholeRouter | None = None,
     initial: list[Whole] | None = None,
+    polish_share: float = 0.0,
+    whole_time_s: float | None = None,
 ) -> SitingResult:
     """Open sites and allocate customers with real routes in the loop (see the module docstring).
 
@@ -330,6 +402,11 @@ def solve_siting(
         Optional multi-site router, tried on every open set the search allocates.
     initial
         Optional whole solutions to start from (e.g. a baseline plan's siting).
+    whole_time_s
+        Time budget of each whole-router call (default: 3 x ``route_time_s``).
+    polish_share
+        Share of ``time_limit_s`` kept for re-routing the best siting at the end with longer
+        oracle (and whole-router) calls; only without ``max_evaluations``.
 
     Raises
     ------
@@ -337,11 +414,12 @@ def solve_siting(
         When the capacities admit no allocation, or no siting found is routable.
     """
     start = time.perf_counter()
-    budget = _Budget(start + time_limit_s, max_evaluations)
-    evaluator = _Evaluator(
-        problem, oracle, route_time_s or _default_route_time(problem, time_limit_s), seed
-    )
+    polish_s = polish_share * time_limit_s
+    budget = _Budget(start + time_limit_s - polish_s, max_evaluations)
+    route_time = route_time_s or _default_route_time(problem, time_limit_s)
+    evaluator = _Evaluator(problem, oracle, route_time, seed, budget)
     search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
+    search.whole_time_s = whole_time_s or 3.0 * route_time
     prices0 = problem.estimate + problem.assign_cost
     proposal = allocate(
         problem, prices0, open_sites=None, time_limit_s=search.mip_time_s(), seed=seed
@@ -359,6 +437,9 @@ def solve_siting(
         search.visited.discard(est_open.tobytes())
         search.try_set(est_open)
     stopped = _run(search, seed)
+    if polish_s > 0 and max_evaluations is None:
+        budget.deadline = start + time_limit_s
+        search.polish()
     best = search.best
     if best is None:
         msg = "no siting found whose groups the route oracle can route"
@@ -409,6 +490,10 @@ def _run(search: _Search, seed: int) -> str:
             boundary_tried.add(best.site_of.tobytes())
             if search.boundary_round():
                 continue
-        if not search.untried_neighbours():
+        if search.untried_neighbours():
+            continue
+        if search.global_round():
+            continue
+        if search.exhausted or search.problem.n_sites > GLOBAL_SITES:
             reason = budget.spent()
             return reason if reason is not None else "converged"
