@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+import sanitation.siting as siting_package
 from geo.matrix import default_cache_dir
 from sanitation.assignment import AssignmentProblem, AssignmentSolution, evaluate
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN
@@ -319,8 +320,18 @@ def _cache_path(ctx: PlanningContext, key: str) -> Path:
     return Path(root) / "siting" / f"{key}.json"
 
 
+def _code_digest() -> bytes:
+    """Digest of the search's and this module's source, so a changed method is not served an
+    old answer from the cache."""
+    digest = hashlib.sha256()
+    for path in [*sorted(Path(siting_package.__file__).parent.glob("*.py")), Path(__file__)]:
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
 def _cache_key(siting: SitingProblem, oracle: StationDayOracle, *parts: object) -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
+    digest.update(_code_digest())
     for name in ("opening_cost", "capacity", "demand", "allowed", "assign_cost", "estimate"):
         digest.update(np.ascontiguousarray(getattr(siting, name)).tobytes())
     digest.update(np.ascontiguousarray(siting.fixed_open).tobytes())
