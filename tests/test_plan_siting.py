@@ -282,7 +282,7 @@ def test_the_oracle_routes_the_chains_own_station_day_problem(tmp_path):
 def test_the_siting_budgets_stay_in_their_ranges(time_limit_s):
     assert 20 <= siting_seconds(time_limit_s) <= 300
     assert 4 <= siting_evaluations(time_limit_s) <= 20
-    assert siting_seconds(time_limit_s) == min(300, max(20, 2 * time_limit_s))
+    assert siting_seconds(time_limit_s) == min(300, max(20, 3 * time_limit_s))
 
 
 def test_the_siting_does_not_depend_on_the_fleet_table(county, cache, routed):
@@ -295,3 +295,18 @@ def test_the_siting_does_not_depend_on_the_fleet_table(county, cache, routed):
     plan = _plan(scenario, cache)
     assert plan.assignment.siting.cached
     assert plan.assignment.points == routed.assignment.points
+
+
+def test_the_siting_time_budget_is_a_hard_cap(county, cache, monkeypatch):
+    """With no time left after the estimate's siting is routed, the search routes nothing new:
+    it keeps the estimate's siting (or one built from groups already routed) and says so."""
+    monkeypatch.setattr(siting_module, "siting_seconds", lambda time_limit_s: 0.0)
+    plan = _plan(load_scenario(county), cache)
+    siting = plan.assignment.siting
+    assert siting.stopped_by == "time"
+    stations_with_due = {
+        s.station_id for s in plan.days[0].stations if s.points_due > 0
+    }  # the chosen siting's, which here is built only from the start's groups
+    assert siting.oracle_calls == len(stations_with_due)
+    assert siting.routed_cost_cny_per_day <= siting.estimate_routed_cost_cny_per_day
+    assert any("cut by its time budget" in note for note in plan.notes)

@@ -28,9 +28,11 @@ Not priced here (as in the assignment): a station's transfer trucks beyond the C
 its haul, so the hook-lift day a newly opened station needs is not seen.
 
 Today's assignment (the estimate's siting, with its expansion modules) is priced the same way and
-handed to the search as its start; the better of the two is kept, so the routed siting never
-costs more than the estimate's once both are routed. The result is cached under the plan's cache
-folder by the content of everything it depends on (problem, matrices, due points, budgets, seed).
+handed to the search as its start (always routed in full); after the siting's time budget the
+oracle routes no new group, so the budget is a hard cap. The better of the two is kept, so the
+routed siting never costs more than the estimate's once both are routed. The result is cached
+under the plan's cache folder by the content of everything it depends on (problem, matrices, due
+points, budgets, seed, the search's code).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from sanitation.siting import RoutedGroup, SitingProblem, Whole, solve_siting
 
 logger = logging.getLogger(__name__)
 
-SITING_TIME_SHARE = 2.0
+SITING_TIME_SHARE = 3.0
 """Siting wall-clock budget = this × the plan's routing ``--time-limit`` (assumed) ..."""
 MIN_SITING_S = 20.0
 """... at least this (s) ..."""
@@ -199,7 +201,9 @@ class StationDayOracle:
 
     ``customers`` are indices of the scenario's points; those not due on the design day are not
     routed (their cost is in the siting problem's ``assign_cost``). Answers are memoised by
-    station and due set; ``solves`` counts the routing solves made.
+    station and due set; ``solves`` counts the routing solves made. After ``deadline`` (a
+    `time.perf_counter` value) a group not routed yet is refused (None, counted in ``refused``),
+    so the search ends with what it has: the siting's time budget is a hard cap.
     """
 
     def __init__(
@@ -223,6 +227,8 @@ class StationDayOracle:
         self.engine = engine
         self.memo: dict[tuple[int, frozenset[str]], RoutedGroup] = {}
         self.solves = 0
+        self.deadline: float | None = None
+        self.refused = 0
 
     def due_of(self, customers: Sequence[int]) -> dict[str, int]:
         """The design-day due kg of the given points (those due)."""
@@ -248,6 +254,9 @@ class StationDayOracle:
             return RoutedGroup(cost=0.0, routes=())
         key = (site, frozenset(due))
         if key not in self.memo:
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                self.refused += 1  # out of time: the search may only use groups routed so far
+                return None
             problem = self.problem(site, due)
             params = SolveParams(
                 time_limit_s=max(0.1, min(time_limit_s, ORACLE_TIME_CAP_S)),
@@ -405,6 +414,7 @@ def routed_siting(
         group = oracle(int(site), customers, time_limit_s=ORACLE_TIME_CAP_S, seed=seed)
         if group is not None:
             groups[int(site)] = group
+    oracle.deadline = started + budget_s
     try:
         result = solve_siting(
             siting,
@@ -421,6 +431,9 @@ def routed_siting(
     else:
         found = np.asarray(result.site_of, dtype=np.int64)
         evaluated, stopped = result.evaluations, result.stopped_by
+    if oracle.refused:
+        stopped = "time"
+    oracle.deadline = None
     found_priced = _priced(siting, problem, oracle, found, seed=seed)
     if found_priced.total_cny < start_priced.total_cny - 1e-6:
         station_of, priced = found, found_priced
