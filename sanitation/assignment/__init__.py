@@ -13,6 +13,7 @@ from sanitation.assignment.solve import (
     AssignmentSolution,
     CostSplit,
     check_feasible,
+    evaluate,
     solve,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "build_problem",
     "check_feasible",
     "collection_cost_cny",
+    "evaluate",
     "solve",
     "status_codes",
 ]

@@ -520,3 +520,59 @@ def _solution(
         seconds=seconds,
         solver=result.solver,
     )
+
+
+def evaluate(
+    problem: AssignmentProblem,
+    station_of: np.ndarray,
+    *,
+    bound_cny: float,
+    solver: str,
+    seconds: float = 0.0,
+) -> AssignmentSolution:
+    """The single-source solution that sends point ``j`` to station ``station_of[j]``.
+
+    Priced as `solve` prices its own: forced-open stations open, the fewest expansion modules
+    that hold each station's load, the cost split of the problem's matrices. ``bound_cny`` is a
+    known lower bound on the optimum (e.g. from an earlier `solve`).
+
+    Raises
+    ------
+    ValueError
+        If a point goes to a station it may not use, a group kept together is split, or a
+        station's load exceeds its capacity with every expansion module built (the message
+        names them).
+    """
+    station_of = np.asarray(station_of, dtype=np.int64)
+    n, m = problem.num_points, problem.num_stations
+    if station_of.shape != (n,) or station_of.min(initial=0) < 0 or station_of.max(initial=0) >= m:
+        msg = f"station_of must hold {n} station indices in 0..{m - 1}."
+        raise ValueError(msg)
+    rows = np.arange(n)
+    bad = np.flatnonzero(~problem.usable[rows, station_of])
+    if bad.size:
+        j = int(bad[0])
+        msg = f"point {problem.point_ids[j]!r} may not use {problem.station_ids[station_of[j]]!r}."
+        raise ValueError(msg)
+    model = reduce_problem(problem)
+    load = np.bincount(station_of, weights=problem.demand_kg, minlength=m)
+    most = model.capacity_kg + model.module_max * model.module_capacity_kg
+    over = np.flatnonzero(load > most)
+    if over.size:
+        i = int(over[0])
+        msg = f"station {problem.station_ids[i]!r} gets {load[i]:.0f} kg/day > {most[i]} kg/day."
+        raise ValueError(msg)
+    unit_station = np.array([station_of[int(members[0])] for members in model.members])
+    split = [
+        k for k, members in enumerate(model.members) if np.unique(station_of[members]).size > 1
+    ]
+    if split:
+        first = int(model.members[split[0]][0])
+        msg = f"the group of point {problem.point_ids[first]!r} is split over stations."
+        raise ValueError(msg)
+    shares = np.zeros((len(model.members), m))
+    shares[np.arange(len(model.members)), unit_station] = 1.0
+    open_ = (np.asarray(problem.status) == FORCED_OPEN) | (load > 0)
+    plan = Plan(open=open_, modules=np.zeros(m, dtype=np.int64), shares=shares)
+    result = Result(plan, math.inf, bound_cny, False, False, solver)
+    return _solution(problem, model, plan, result, seconds)

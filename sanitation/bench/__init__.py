@@ -25,6 +25,7 @@ PROBLEM_MODULES = {
     "waste": "sanitation.bench.waste",
     "cflp": "sanitation.bench.cflp",
     "sscflp": "sanitation.bench.sscflp",
+    "lrp": "sanitation.bench.lrp",
 }
 
 

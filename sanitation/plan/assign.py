@@ -13,6 +13,11 @@ The scenario becomes an `AssignmentProblem`:
 - a point may go only to stations some allowed truck can reach within
   ``policy.max_point_station_travel_min``; a point that road closures cut off stays with its
   nearest station (straight line × 1.3 detour at 30 km/h), so its waste still counts there.
+
+`site_and_assign` is the plan's one entry: it solves this assignment (the estimate) and then,
+with ``policy.siting: routed`` (the default) when the scenario has stations to choose (candidates,
+or existing ones that may close), re-chooses the stations with real routes in the loop
+(`sanitation.plan.siting`), starting from the estimate's answer.
 """
 
 from __future__ import annotations
@@ -28,10 +33,18 @@ from sanitation.assignment.problem import AssignmentProblem
 from sanitation.assignment.solve import AssignmentParams, AssignmentSolution
 from sanitation.assignment.solve import solve as solve_assignment
 from sanitation.plan.context import PlanningContext, reachable
-from sanitation.plan.model import AssignmentOut, PointAssignmentOut, StationAssignmentOut
+from sanitation.plan.model import (
+    AssignmentOut,
+    PointAssignmentOut,
+    SitingOut,
+    StationAssignmentOut,
+)
+from sanitation.plan.siting import routed_siting, siting_mode
+from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 
 DETOUR_FACTOR = 1.3  # road / straight-line distance (parameters.csv: 1.3-1.4 rural)
 CUT_OFF_SPEED_M_S = 30 / 3.6
+ASSIGNMENT_SECONDS = 30.0
 
 
 def peak_factors(ctx: PlanningContext, dates: Sequence[dt.date]) -> dict[str, float]:
@@ -160,10 +173,81 @@ def assign(
     return problem, solution
 
 
+def site_and_assign(
+    ctx: PlanningContext, dates: Sequence[dt.date], *, time_limit_s: float, seed: int
+) -> tuple[AssignmentOut, dict[str, str]]:
+    """The plan's siting and assignment (see the module docstring) and each point's station.
+
+    ``time_limit_s`` is the plan's routing time limit; the routed siting's budgets derive from it
+    (`sanitation.plan.siting.siting_seconds`).
+    """
+    problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
+    mode, reason = siting_mode(ctx.scenario)
+    if mode == "routed":
+        ids = problem.station_ids
+        estimate_of = {
+            pid: ids[int(solution.station_of[j])] for j, pid in enumerate(problem.point_ids)
+        }
+        schedule = week_schedule(ctx, schedule_start(dates), estimate_of, seed=seed)
+        design = max(dates, key=lambda day: (sum(schedule.due_on(day).values()), -day.toordinal()))
+        due = {p: kg for p, kg in schedule.due_on(design).items() if p not in ctx.cut_off}
+        solution, siting = routed_siting(
+            ctx,
+            problem,
+            solution,
+            due,
+            design,
+            reason=reason,
+            time_limit_s=time_limit_s,
+            seed=seed,
+        )
+    else:
+        siting = SitingOut(mode="estimate", reason=reason)
+    out = assignment_out(ctx, problem, solution, siting=siting)
+    return out, {p.point_id: p.station_id for p in out.points}
+
+
+def schedule_start(dates: Sequence[dt.date]) -> dt.date:
+    """The first day of a plan's weekly schedule: the first date of a plan of several dates,
+    else the Monday of the date's week."""
+    return dates[0] if len(dates) > 1 else week_start(dates[0])
+
+
+def week_schedule(
+    ctx: PlanningContext, start: dt.date, station_of: dict[str, str], *, seed: int
+) -> WeekSchedule:
+    """The visiting days of the 7 days from ``start``, with those days' seasonal waste."""
+    scenario = ctx.scenario
+    township_of = scenario.township_of_point()
+    week = [start + dt.timedelta(days=k) for k in range(7)]
+    points = [
+        SchedulePoint(
+            point_id=p.point_id,
+            station_id=station_of[p.point_id],
+            frequency=p.frequency,
+            bin_capacity_kg=round(p.bin_capacity_t * 1000),
+            generation_kg=tuple(
+                round(
+                    p.waste_t_per_day
+                    * 1000
+                    * scenario.waste_multiplier(day, township_of[p.point_id])
+                )
+                for day in week
+            ),
+        )
+        for p in scenario.points
+    ]
+    return schedule_week(points, start, seed=seed)
+
+
 def assignment_out(
-    ctx: PlanningContext, problem: AssignmentProblem, solution: AssignmentSolution
+    ctx: PlanningContext,
+    problem: AssignmentProblem,
+    solution: AssignmentSolution,
+    *,
+    siting: SitingOut | None = None,
 ) -> AssignmentOut:
-    """The plan document's view of an assignment."""
+    """The plan document's view of an assignment (``siting``: how its stations were chosen)."""
     scenario = ctx.scenario
     cost = solution.cost
     return AssignmentOut(
@@ -202,4 +286,5 @@ def assignment_out(
             )
             for j, p in enumerate(scenario.points)
         ],
+        siting=siting,
     )

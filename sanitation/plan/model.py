@@ -165,6 +165,49 @@ class StationAssignmentOut(_Model):
     utilisation: float
 
 
+class SitingOut(_Model):
+    """How the stations were chosen, and the chosen siting priced with real routes against the
+    siting the assignment's estimate alone chooses (`sanitation.plan.siting`).
+
+    Routed costs (CNY/day) = stations' fixed and opening costs + expansion modules + the
+    design day's collection routes (a penalty per point they leave unserved) + the estimate for
+    the points not due that day + transfer + gate fees (+ township preference).
+    """
+
+    mode: Literal["routed", "estimate"]
+    reason: str = Field(description="why this mode: the policy, or no siting choice")
+    design_date: dt.date | None = Field(
+        default=None, description="the day whose due points are routed (the busiest planned)"
+    )
+    points_routed: int = Field(default=0, description="due points of the design day")
+    routed_cost_cny_per_day: float | None = Field(
+        default=None, description="the chosen siting, priced with routes"
+    )
+    estimate_routed_cost_cny_per_day: float | None = Field(
+        default=None, description="the estimate's siting, re-priced with routes"
+    )
+    estimate_cost_cny_per_day: float | None = Field(
+        default=None, description="the estimate's siting as the estimate prices it"
+    )
+    saving_cny_per_day: float | None = Field(
+        default=None, description="estimate_routed_cost - routed_cost (>= 0)"
+    )
+    stations_open: list[str] = Field(default_factory=list)
+    estimate_stations_open: list[str] = Field(default_factory=list)
+    points_moved: int = Field(default=0, description="points whose station differs")
+    unserved_points: int = Field(
+        default=0, description="design-day points the chosen siting's routes leave unserved"
+    )
+    estimate_unserved_points: int = Field(default=0)
+    oracle_calls: int = Field(default=0, description="station-day routing solves")
+    evaluations: int = Field(default=0, description="whole sitings priced with routes")
+    stopped_by: str = ""
+    seconds: float = 0.0
+    cached: bool = Field(
+        default=False, description="taken from the cache of an identical siting problem"
+    )
+
+
 class AssignmentOut(_Model):
     """The station siting and point-to-station assignment."""
 
@@ -177,6 +220,9 @@ class AssignmentOut(_Model):
     cost_split_cny_per_day: dict[str, float]
     stations: list[StationAssignmentOut]
     points: list[PointAssignmentOut]
+    siting: SitingOut | None = Field(
+        default=None, description="route-aware siting vs the estimate (optimised mode)"
+    )
 
 
 class FrequencyChangeOut(_Model):

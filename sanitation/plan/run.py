@@ -20,7 +20,7 @@ from pathlib import Path
 from sanitation.engines import DEFAULT_ENGINE
 from sanitation.engines.portfolio import PRELOAD
 from sanitation.lifeline import die_with_parent
-from sanitation.plan.assign import assign, assignment_out, peak_factors
+from sanitation.plan.assign import peak_factors, schedule_start, site_and_assign, week_schedule
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
     StationDay,
@@ -43,10 +43,10 @@ from sanitation.plan.model import (
     StationDayOut,
     UnservedOut,
 )
+from sanitation.plan.siting import siting_note
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
 from sanitation.routing.engine import SolveParams
 from sanitation.scenario.model import Scenario
-from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 from sanitation.transfer import solve as solve_transfer
 from sanitation.verify.transfer import check as check_transfer
 
@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 #: progress callback: (stage, detail, done, total)
 Progress = Callable[[str, str, int, int], None]
 MIN_STATION_SECONDS = 1.0
-ASSIGNMENT_SECONDS = 30.0
 
 
 def _quiet(stage: str, detail: str, done: int, total: int) -> None:
@@ -88,7 +87,8 @@ def plan_days(
     time_limit_s
         Wall-clock budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
-        30 s limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
+        30 s limit; a route-aware siting (`sanitation.plan.siting`) gets budgets derived
+        from this limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
         (`sanitation.plan.fleet_size`).
     executor
         Where station-days are solved; default a local process pool of ``workers`` processes.
@@ -106,20 +106,20 @@ def plan_days(
     """
     report = progress or _quiet
     dates = sorted(set(dates))
+    if (dates[-1] - schedule_start(dates)).days >= 7:
+        msg = f"dates {dates[0]}..{dates[-1]} span more than one week; plan at most 7 days"
+        raise ValueError(msg)
     report("network", "building the road network and snapping places", 0, 1)
     ctx = context or PlanningContext.build(scenario, cache_dir=cache_dir)
     report("network", f"{ctx.places.network.number_of_nodes} nodes", 1, 1)
 
     report("assignment", "siting stations and assigning points", 0, 1)
-    assignment, station_of = _assignment(ctx, dates, seed=seed)
+    assignment, station_of = _assignment(ctx, dates, time_limit_s=time_limit_s, seed=seed)
     report("assignment", f"{sum(s.open for s in assignment.stations)} stations open", 1, 1)
 
     # one weekly schedule, starting at the first date of a 7-day plan, else on that week's Monday
-    anchor = dates[0] if len(dates) > 1 else week_start(dates[0])
-    if (dates[-1] - anchor).days >= 7:
-        msg = f"dates {dates[0]}..{dates[-1]} span more than one week; plan at most 7 days"
-        raise ValueError(msg)
-    schedule = _schedule(ctx, anchor, station_of, seed=seed)
+    anchor = schedule_start(dates)
+    schedule = week_schedule(ctx, anchor, station_of, seed=seed)
     open_stations = {s.station_id for s in assignment.stations if s.open}
     expected_kg = {s.station_id: s.load_t_per_day * 1000 for s in assignment.stations}
     station_points: dict[str, list[str]] = defaultdict(list)
@@ -194,6 +194,9 @@ def plan_days(
         for c in schedule.changes
     ]
     notes = list(scenario.notes)
+    siting = siting_note(assignment.siting)
+    if siting is not None:
+        notes.append(siting)
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
     notes.extend(f"fleet shortfall: {shortfall.note}" for shortfall in fleet.shortfalls)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
@@ -218,14 +221,11 @@ def plan_days(
 
 
 def _assignment(
-    ctx: PlanningContext, dates: Sequence[dt.date], *, seed: int
+    ctx: PlanningContext, dates: Sequence[dt.date], *, time_limit_s: float, seed: int
 ) -> tuple[AssignmentOut, dict[str, str]]:
-    scenario = ctx.scenario
-    if scenario.policy.assignment == "fixed":
+    if ctx.scenario.policy.assignment == "fixed":
         return _fixed_assignment(ctx, dates)
-    problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
-    out = assignment_out(ctx, problem, solution)
-    return out, {p.point_id: p.station_id for p in out.points}
+    return site_and_assign(ctx, dates, time_limit_s=time_limit_s, seed=seed)
 
 
 def _fixed_assignment(
@@ -278,33 +278,6 @@ def _fixed_assignment(
         ],
     )
     return out, station_of
-
-
-def _schedule(
-    ctx: PlanningContext, start: dt.date, station_of: dict[str, str], *, seed: int
-) -> WeekSchedule:
-    """The visiting days of the 7 days from ``start``, with those days' seasonal waste."""
-    scenario = ctx.scenario
-    township_of = scenario.township_of_point()
-    week = [start + dt.timedelta(days=k) for k in range(7)]
-    points = [
-        SchedulePoint(
-            point_id=p.point_id,
-            station_id=station_of[p.point_id],
-            frequency=p.frequency,
-            bin_capacity_kg=round(p.bin_capacity_t * 1000),
-            generation_kg=tuple(
-                round(
-                    p.waste_t_per_day
-                    * 1000
-                    * scenario.waste_multiplier(day, township_of[p.point_id])
-                )
-                for day in week
-            ),
-        )
-        for p in scenario.points
-    ]
-    return schedule_week(points, start, seed=seed)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

@@ -73,7 +73,7 @@ class CostsConfig(_Strict):
 
 
 class PolicyConfig(_Strict):
-    """Assignment and fleet policy (``fleet``: ``owned`` plans with the scenario's trucks,
+    """Assignment, siting and fleet policy (``fleet``: ``owned`` plans with the scenario's trucks,
     ``minimise`` also finds the smallest fleet per station and type that serves every point the
     owned fleet serves, `sanitation.plan.fleet_size`)."""
 
@@ -83,6 +83,9 @@ class PolicyConfig(_Strict):
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
     fleet: Literal["owned", "minimise"] = "owned"
+    # how stations are chosen when there is a choice (candidates, or closable existing stations):
+    # with real routes in the loop, or by the assignment's estimate alone (sanitation.plan.siting)
+    siting: Literal["routed", "estimate"] = "routed"
 
 
 class ScenarioConfig(_Strict):

@@ -230,6 +230,7 @@ class Policy:
     keep_existing_open: bool = True
     assignment: Literal["optimise", "fixed"] = "optimise"
     fleet: Literal["owned", "minimise"] = "owned"
+    siting: Literal["routed", "estimate"] = "routed"
 
 
 @dataclass(frozen=True)

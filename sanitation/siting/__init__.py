@@ -1,0 +1,26 @@
+"""Route-aware siting: open sites and allocate customers with real routes in the loop.
+
+`solve_siting` takes a `SitingProblem` (site costs and capacities, customer demands, allowed
+pairs, non-routing assignment costs and a route-free estimate) and a `RouteOracle` that routes one
+site's customers; see `sanitation.siting.search` for the method.
+"""
+
+from sanitation.siting.problem import (
+    RoutedGroup,
+    RouteOracle,
+    SitingProblem,
+    SitingResult,
+    Whole,
+    WholeRouter,
+)
+from sanitation.siting.search import solve_siting
+
+__all__ = [
+    "RouteOracle",
+    "RoutedGroup",
+    "SitingProblem",
+    "SitingResult",
+    "Whole",
+    "WholeRouter",
+    "solve_siting",
+]

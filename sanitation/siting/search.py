@@ -1,0 +1,499 @@
+"""`solve_siting`: choose sites with the routes in the loop.
+
+1. The assignment MIP on the estimate proposes a siting; the oracle routes each open site's
+   customers (the estimate's siting, re-priced with real routes, is the first verified whole).
+2. Each routed group calibrates its site: factor = routed cost / estimated cost of its customers
+   (sites not yet routed take the median factor). The prices ``factor * estimate + assign_cost``
+   re-price the assignment.
+3. A local search over the set of open sites (close one, open one, swap one for another) ranks
+   the neighbours by a cheap bound (opening + each customer's cheapest calibrated price among the
+   set's sites, capacity ignored), allocates the most promising ones with the MIP at the calibrated
+   prices and routes them; an optional `WholeRouter` routes the set in one multi-site solve too.
+   The first improving neighbour is taken.
+4. At a local optimum, boundary customers move to their second cheapest open site (both groups
+   re-routed), best first; with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
+   among all subsets is routed next, and the local search goes on from any improvement.
+5. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
+   calls.
+
+Every candidate is a whole solution priced by real routes; the best is kept. Oracle answers are
+cached by ``(site, frozenset(customers))``. With ``max_evaluations`` (and a deterministic oracle)
+the result does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sanitation.errors import InfeasibleError
+from sanitation.siting._allocate import allocate
+from sanitation.siting.problem import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    RoutedGroup,
+    RouteOracle,
+    SitingProblem,
+    SitingResult,
+    Whole,
+    WholeRouter,
+)
+
+logger = logging.getLogger(__name__)
+
+GLOBAL_SITES = 12
+"""Up to this many sites, a converged local search goes on with the unvisited open sets of best
+cheap bound among all subsets (2**12 bounds take milliseconds)."""
+
+NEIGHBOURS_PER_ROUND = 4
+"""Neighbour sets (by cheap bound) allocated and routed per local-search round (assumed)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A whole solution priced by real routes."""
+
+    open: BoolArray
+    site_of: IntArray
+    groups: dict[int, RoutedGroup]
+    opening_cost: float
+    routed_cost: float
+    assign_cost: float
+
+    @property
+    def total(self) -> float:
+        """Opening + routed + assignment cost."""
+        return self.opening_cost + self.routed_cost + self.assign_cost
+
+
+@dataclass
+class _Budget:
+    deadline: float
+    max_evaluations: int | None
+    evaluations: int = 0
+
+    def left_s(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def spent(self) -> str | None:
+        """Why the search must stop now (None: it may go on)."""
+        if self.max_evaluations is not None and self.evaluations >= self.max_evaluations:
+            return "evaluations"
+        if self.max_evaluations is None and self.left_s() <= 0:
+            return "time"
+        return None
+
+
+@dataclass
+class _Evaluator:
+    """Prices whole solutions with the oracle (cached) and keeps the calibration factors."""
+
+    problem: SitingProblem
+    oracle: RouteOracle
+    route_time_s: float
+    seed: int
+    budget: _Budget
+    cache: dict[tuple[int, frozenset[int]], RoutedGroup | None] = field(default_factory=dict)
+    calls: int = 0
+    factor: dict[int, float] = field(default_factory=dict)
+
+    def call_time_s(self) -> float:
+        """The per-call budget, capped by the time left (unless a work budget rules)."""
+        if self.budget.max_evaluations is not None:
+            return self.route_time_s
+        return max(0.05, min(self.route_time_s, self.budget.left_s()))
+
+    def group(self, site: int, customers: tuple[int, ...]) -> RoutedGroup | None:
+        key = (site, frozenset(customers))
+        if key not in self.cache:
+            self.calls += 1
+            routed = self.oracle(site, customers, time_limit_s=self.call_time_s(), seed=self.seed)
+            self.cache[key] = routed
+            if routed is not None:
+                estimated = float(self.problem.estimate[list(customers), site].sum())
+                if estimated > 0:
+                    self.factor[site] = routed.cost / estimated
+        return self.cache[key]
+
+    def candidate(
+        self, site_of: IntArray, groups: dict[int, RoutedGroup] | None = None
+    ) -> Candidate | None:
+        """Route every used site's customers (``groups`` given: take those routes); None when a
+        group is not routable."""
+        p = self.problem
+        opened = np.zeros(p.n_sites, dtype=bool)
+        opened[np.unique(site_of)] = True
+        opened |= p.must_open
+        routed: dict[int, RoutedGroup] = {}
+        for j in np.flatnonzero(opened):
+            customers = tuple(int(i) for i in np.flatnonzero(site_of == j))
+            if not customers:
+                continue
+            group = groups[int(j)] if groups is not None else self.group(int(j), customers)
+            if group is None:
+                return None
+            routed[int(j)] = group
+        rows = np.arange(p.n_customers)
+        return Candidate(
+            open=opened,
+            site_of=np.asarray(site_of, dtype=np.int64),
+            groups=routed,
+            opening_cost=float(p.opening_cost[opened].sum()),
+            routed_cost=float(sum(g.cost for g in routed.values())),
+            assign_cost=float(p.assign_cost[rows, site_of].sum()),
+        )
+
+    def prices(self) -> FloatArray:
+        """Calibrated prices: factor per site (median for sites not routed yet) x estimate."""
+        p = self.problem
+        default = float(np.median(list(self.factor.values()))) if self.factor else 1.0
+        f = np.array([self.factor.get(j, default) for j in range(p.n_sites)])
+        return np.asarray(p.estimate * f[None, :] + p.assign_cost, dtype=np.float64)
+
+
+def _valid(problem: SitingProblem, site_of: IntArray) -> bool:
+    """Every customer at an allowed site, no site over capacity, none fixed closed."""
+    rows = np.arange(problem.n_customers)
+    if not problem.allowed[rows, site_of].all():
+        return False
+    load = np.bincount(site_of, weights=problem.demand, minlength=problem.n_sites)
+    if np.any(load > problem.capacity):
+        return False
+    return not np.any(problem.must_close[np.unique(site_of)])
+
+
+def _neighbours(problem: SitingProblem, opened: BoolArray) -> list[BoolArray]:
+    """Open sets one close, one open or one swap away (fixed status respected)."""
+    closable = [int(j) for j in np.flatnonzero(opened & ~problem.must_open)]
+    openable = [int(j) for j in np.flatnonzero(~opened & ~problem.must_close)]
+    out: list[BoolArray] = []
+    for j in closable:
+        s = opened.copy()
+        s[j] = False
+        out.append(s)
+    for k in openable:
+        s = opened.copy()
+        s[k] = True
+        out.append(s)
+    for j in closable:
+        for k in openable:
+            s = opened.copy()
+            s[j] = False
+            s[k] = True
+            out.append(s)
+    return out
+
+
+def _bound(problem: SitingProblem, prices: FloatArray, opened: BoolArray) -> float:
+    """Cheap score of an open set: opening + cheapest allowed price per customer (inf if a
+    customer has no allowed open site or the capacity is short)."""
+    if not opened.any() or int(problem.capacity[opened].sum()) < int(problem.demand.sum()):
+        return float("inf")
+    masked = np.where(problem.allowed & opened[None, :], prices, np.inf)
+    best = masked.min(axis=1)
+    if not np.all(np.isfinite(best)):
+        return float("inf")
+    return float(problem.opening_cost[opened].sum() + best.sum())
+
+
+@dataclass
+class _Search:
+    problem: SitingProblem
+    evaluator: _Evaluator
+    budget: _Budget
+    whole_router: WholeRouter | None
+    seed: int
+    best: Candidate | None = None
+    visited: set[bytes] = field(default_factory=set)
+    history: list[tuple[float, float]] = field(default_factory=list)
+    start: float = field(default_factory=time.perf_counter)
+    exhausted: bool = False
+    whole_time_s: float = 1.0
+
+    def offer(self, cand: Candidate | None) -> bool:
+        """Keep ``cand`` if it is valid and cheaper than the best; True when it was."""
+        self.budget.evaluations += 1
+        if cand is None or not _valid(self.problem, cand.site_of):
+            return False
+        if self.best is not None and cand.total >= self.best.total - 1e-9:
+            return False
+        self.best = cand
+        self.history.append((round(time.perf_counter() - self.start, 3), cand.total))
+        logger.debug("siting: best %.1f (%d open)", cand.total, int(cand.open.sum()))
+        return True
+
+    def mip_time_s(self) -> float:
+        return max(0.5, min(10.0, 0.1 * max(0.0, self.budget.left_s())))
+
+    def try_set(self, opened: BoolArray) -> bool:
+        """Allocate (calibrated MIP) and route the open set ``opened``; True if it improved."""
+        key = opened.tobytes()
+        if key in self.visited:
+            return False
+        self.visited.add(key)
+        improved = False
+        got = allocate(
+            self.problem,
+            self.evaluator.prices(),
+            open_sites=opened,
+            time_limit_s=self.mip_time_s(),
+            seed=self.seed,
+        )
+        if got is not None:
+            improved = self.offer(self.evaluator.candidate(got[1]))
+        if self.whole_router is not None and self.budget.spent() is None:
+            whole = self.whole_router(
+                tuple(int(j) for j in np.flatnonzero(opened)),
+                time_limit_s=min(self.whole_time_s, max(0.05, self.budget.left_s())),
+                seed=self.seed,
+            )
+            if whole is not None:
+                improved |= self.offer(self.evaluator.candidate(whole.site_of, whole.groups))
+        return improved
+
+    def local_round(self) -> bool:
+        """One round over the best's neighbours, best bound first; True if one improved."""
+        if self.best is None:
+            return False
+        prices = self.evaluator.prices()
+        scored = [
+            (_bound(self.problem, prices, s), s.tobytes(), s)
+            for s in _neighbours(self.problem, self.best.open)
+            if s.tobytes() not in self.visited
+        ]
+        scored = sorted((t for t in scored if np.isfinite(t[0])), key=lambda t: (t[0], t[1]))
+        for _, _, s in scored[:NEIGHBOURS_PER_ROUND]:
+            if self.budget.spent() is not None:
+                return False
+            if self.try_set(s):
+                return True
+        return False
+
+    def polish(self) -> None:
+        """Re-route the best with the time left: the whole router from the best's routes, then
+        each group with one longer oracle call (another seed; not cached)."""
+        if self.best is None:
+            return
+        sites = tuple(int(j) for j, g in sorted(self.best.groups.items()) if g.routes)
+        if self.whole_router is not None and self.budget.left_s() > 0.5:
+            whole = self.whole_router(
+                sites,
+                time_limit_s=0.6 * self.budget.left_s(),
+                seed=self.seed + 1,
+                initial=Whole(self.best.site_of, self.best.groups),
+            )
+            if whole is not None:
+                self.offer(self.evaluator.candidate(whole.site_of, whole.groups))
+        best = self.best
+        n_total = max(1, len(best.site_of))
+        groups = dict(best.groups)
+        for j, g in sorted(best.groups.items()):
+            left = self.budget.left_s()
+            if left <= 0.05:
+                break
+            customers = tuple(int(i) for i in np.flatnonzero(best.site_of == j))
+            share = len(customers) / n_total
+            routed = self.evaluator.oracle(
+                j, customers, time_limit_s=max(0.05, share * left), seed=self.seed + 1
+            )
+            if routed is not None and routed.cost < g.cost:
+                groups[j] = routed
+        self.offer(self.evaluator.candidate(best.site_of, groups))
+
+    def global_round(self) -> bool:
+        """Route the unvisited open set of best bound among all subsets (small ``m`` only);
+        True when one improved. False also when there is nothing left to try."""
+        p = self.problem
+        if p.n_sites > GLOBAL_SITES:
+            return False
+        prices = self.evaluator.prices()
+        free = [j for j in range(p.n_sites) if not (p.must_open[j] or p.must_close[j])]
+        best: tuple[float, BoolArray] | None = None
+        for mask in range(1, 1 << len(free)):
+            s = p.must_open.copy()
+            for b, j in enumerate(free):
+                s[j] = bool(mask >> b & 1)
+            if s.tobytes() in self.visited:
+                continue
+            bound = _bound(p, prices, s)
+            if np.isfinite(bound) and (best is None or bound < best[0]):
+                best = (bound, s)
+        if best is None:
+            self.exhausted = True
+            return False
+        return self.try_set(best[1])
+
+    def untried_neighbours(self) -> bool:
+        """Whether the best has neighbour sets with a finite bound not yet routed."""
+        if self.best is None:
+            return False
+        prices = self.evaluator.prices()
+        return any(
+            s.tobytes() not in self.visited and np.isfinite(_bound(self.problem, prices, s))
+            for s in _neighbours(self.problem, self.best.open)
+        )
+
+    def boundary_round(self) -> bool:
+        """Move single customers to their second cheapest open site; True if one improved."""
+        if self.best is None:
+            return False
+        p = self.problem
+        prices = self.evaluator.prices()
+        best = self.best
+        load = np.bincount(best.site_of, weights=p.demand, minlength=p.n_sites)
+        moves: list[tuple[float, int, int]] = []
+        for i in range(p.n_customers):
+            here = int(best.site_of[i])
+            for k in (int(j) for j in np.flatnonzero(best.open & p.allowed[i])):
+                if k != here and load[k] + p.demand[i] <= p.capacity[k]:
+                    moves.append((float(prices[i, k] - prices[i, here]), i, k))
+        moves.sort()
+        limit = max(4, 2 * p.n_sites)
+        for _, i, k in moves[:limit]:
+            if self.budget.spent() is not None:
+                return False
+            site_of = best.site_of.copy()
+            site_of[i] = k
+            if self.offer(self.evaluator.candidate(site_of)):
+                return True
+        return False
+
+
+def _default_route_time(problem: SitingProblem, time_limit_s: float) -> float:
+    """Seconds per oracle call when not given: about 1/(4 m + 8) of the limit (assumed)."""
+    return max(0.05, time_limit_s / (4 * problem.n_sites + 8))
+
+
+def solve_siting(
+    problem: SitingProblem,
+    oracle: RouteOracle,
+    *,
+    time_limit_s: float,
+    seed: int = 1,
+    max_evaluations: int | None = None,
+    route_time_s: float | None = None,
+    whole_router: WholeRouter | None = None,
+    initial: list[Whole] | None = None,
+    polish_share: float = 0.0,
+    whole_time_s: float | None = None,
+) -> SitingResult:
+    """Open sites and allocate customers with real routes in the loop (see the module docstring).
+
+    Parameters
+    ----------
+    problem
+        The siting problem.
+    oracle
+        Routes one site's customers (cached here by site and customer set).
+    time_limit_s
+        Wall-clock limit of the search (ignored as a stop when ``max_evaluations`` is given; the
+        MIP and oracle calls still get their shares of it).
+    seed
+        Passed to the MIP and to every oracle call.
+    max_evaluations
+        Stop after this many whole candidates (a work budget: deterministic results).
+    route_time_s
+        Time budget handed to each oracle call (default: a share of ``time_limit_s``).
+    whole_router
+        Optional multi-site router, tried on every open set the search allocates.
+    initial
+        Optional whole solutions to start from (e.g. a baseline plan's siting).
+    whole_time_s
+        Time budget of each whole-router call (default: 3 x ``route_time_s``).
+    polish_share
+        Share of ``time_limit_s`` kept for re-routing the best siting at the end with longer
+        oracle (and whole-router) calls; only without ``max_evaluations``.
+
+    Raises
+    ------
+    InfeasibleError
+        When the capacities admit no allocation, or no siting found is routable.
+    """
+    start = time.perf_counter()
+    polish_s = polish_share * time_limit_s
+    budget = _Budget(start + time_limit_s - polish_s, max_evaluations)
+    route_time = route_time_s or _default_route_time(problem, time_limit_s)
+    evaluator = _Evaluator(problem, oracle, route_time, seed, budget)
+    search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
+    search.whole_time_s = whole_time_s or 3.0 * route_time
+    prices0 = problem.estimate + problem.assign_cost
+    proposal = allocate(
+        problem, prices0, open_sites=None, time_limit_s=search.mip_time_s(), seed=seed
+    )
+    if proposal is None:
+        msg = "no allocation of the customers fits the site capacities (or allowed pairs)"
+        raise InfeasibleError(msg)
+    est_open, est_site_of, est_objective = proposal
+    search.visited.add(est_open.tobytes())
+    est_cand = evaluator.candidate(est_site_of)
+    search.offer(est_cand)
+    for whole in initial or []:
+        search.offer(evaluator.candidate(whole.site_of, whole.groups))
+    if whole_router is not None:
+        search.visited.discard(est_open.tobytes())
+        search.try_set(est_open)
+    stopped = _run(search, seed)
+    if polish_s > 0 and max_evaluations is None:
+        budget.deadline = start + time_limit_s
+        search.polish()
+    best = search.best
+    if best is None:
+        msg = "no siting found whose groups the route oracle can route"
+        raise InfeasibleError(msg)
+    return SitingResult(
+        open=best.open,
+        site_of=best.site_of,
+        groups=best.groups,
+        opening_cost=best.opening_cost,
+        routed_cost=best.routed_cost,
+        assign_cost=best.assign_cost,
+        estimate_open=est_open,
+        estimate_site_of=est_site_of,
+        estimate_objective=est_objective,
+        estimate_routed_total=est_cand.total if est_cand is not None else float("inf"),
+        oracle_calls=evaluator.calls,
+        evaluations=budget.evaluations,
+        seconds=time.perf_counter() - start,
+        stopped_by=stopped,
+        history=tuple(search.history),
+    )
+
+
+def _run(search: _Search, seed: int) -> str:
+    """Steps 2-4 of the module docstring until converged or out of budget; why it stopped."""
+    budget = search.budget
+    if budget.spent() is None:
+        # the route-aware re-proposal: the free MIP at calibrated prices
+        got = allocate(
+            search.problem,
+            search.evaluator.prices(),
+            open_sites=None,
+            time_limit_s=search.mip_time_s(),
+            seed=seed,
+        )
+        if got is not None:
+            search.try_set(got[0])
+            search.offer(search.evaluator.candidate(got[1]))
+    boundary_tried: set[bytes] = set()
+    while True:
+        reason = budget.spent()
+        if reason is not None:
+            return reason
+        if search.local_round():
+            continue
+        best = search.best
+        if best is not None and best.site_of.tobytes() not in boundary_tried:
+            boundary_tried.add(best.site_of.tobytes())
+            if search.boundary_round():
+                continue
+        if search.untried_neighbours():
+            continue
+        if search.global_round():
+            continue
+        if search.exhausted or search.problem.n_sites > GLOBAL_SITES:
+            reason = budget.spent()
+            return reason if reason is not None else "converged"
