@@ -34,6 +34,7 @@ OUTPUT_FILES = (
     "plan.gpkg",
     "route_sheets.xlsx",
     "kpis.csv",
+    "fleet.csv",
     "map.png",
     "utilisation.png",
 )

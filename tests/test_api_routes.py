@@ -258,6 +258,9 @@ def test_plan_routes_and_filters(env):
     assert path.is_file()
     assert client.get(f"/plans/{plan_id}/files/worker.log", headers=h).status_code == 404
     assert client.get(f"/plans/{plan_id}/files/kpis.csv", headers=h).status_code == 200
+    fleet_csv = client.get(f"/plans/{plan_id}/files/fleet.csv", headers=h)
+    assert fleet_csv.status_code == 200
+    assert "fleet.csv" in client.get(f"/plans/{plan_id}", headers=h).json()["files"]
     # a week plan's per-day maps are listed and served (written by sanitation.io.plan_files)
     day_map = path.parent.parent / "maps" / f"{route['date']}.png"
     day_map.parent.mkdir()

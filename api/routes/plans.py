@@ -176,8 +176,8 @@ def plan_file(
     settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: PlanId, name: str
 ) -> FileResponse:
     """plan.json, routes.geojson, plan.gpkg, route_sheets.xlsx, route_sheets/<date>_<truck>.xlsx,
-    kpis.csv, map.png, maps/<date>.png (plans of several days) or utilisation.png (names listed
-    by GET /plans/{id})."""
+    kpis.csv, fleet.csv, map.png, maps/<date>.png (plans of several days) or utilisation.png
+    (names listed by GET /plans/{id})."""
     plan = plans.get_plan(session, plan_id)
     if name not in plans.plan_files(settings, plan):
         raise NotFoundError("name", name, "output file")
