@@ -13,8 +13,9 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
@@ -27,7 +28,6 @@ from sanitation.plan.daily import (
     StationDayResult,
     build_station_day,
     routes_out,
-    solve_station_day,
 )
 from sanitation.plan.fleet import FleetPlan, plan_fleet
 from sanitation.plan.kpi import CO2_NOTE, plan_kpis
@@ -41,8 +41,10 @@ from sanitation.plan.model import (
     StationDayOut,
     UnservedOut,
 )
+from sanitation.plan.reuse import Basis, Reference, solve_with_reference
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
-from sanitation.routing.engine import SolveParams
+from sanitation.routing.engine import STOPPED_BY_TIME, SolveParams
+from sanitation.routing.solution import RoutingSolution
 from sanitation.scenario.model import Scenario
 from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 from sanitation.transfer import solve as solve_transfer
@@ -78,19 +80,29 @@ def plan_days(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     context: PlanningContext | None = None,
+    reference: Mapping[tuple[int, str], Reference] | None = None,
+    record: dict[tuple[int, str], Reference] | None = None,
 ) -> PlanDocument:
     """Plan ``dates`` (one day, or a week) for ``scenario``.
 
     Parameters
     ----------
     time_limit_s
-        Wall-clock budget (s) for all routing solves of the plan, shared among the station-days in
+        Budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
-        30 s limit.
+        30 s limit. Each station-day's share is a deterministic work budget (the same plan for
+        the same inputs and seed) and, times the parallel workers, its wall-clock cap; a
+        station-day stopped by the cap is named in the notes (a re-run may differ there).
     executor
         Where station-days are solved; default a local process pool of ``workers`` processes.
     context
         A `PlanningContext` of ``scenario`` already built (e.g. to write outputs with it).
+    reference
+        A baseline's station-days by (day number in the plan, station id): each station-day
+        is solved against its baseline's (`sanitation.plan.reuse.solve_with_reference`).
+    record
+        If given, receives this plan's station-days (problem and verified solution) by
+        (day number, station id), to be the ``reference`` of a what-if.
 
     Raises
     ------
@@ -140,17 +152,25 @@ def plan_days(
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
     n_workers = workers or default_workers(engine)
     problems = {}
-    for day in dates:
+    references: dict[tuple[dt.date, str], Reference] = {}
+    for number, day in enumerate(dates):
         for station_id in sorted(due_by_day[day]):
             due = due_by_day[day][station_id]
             problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
             problems[(day, station_id)] = problem
-            share = len(due) / total_due
-            limit = max(MIN_STATION_SECONDS, time_limit_s * n_workers * share)
-            tasks.append(
-                StationDay(station_id, day, problem, engine, SolveParams(time_limit_s=limit), seed)
+            work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
+            params = SolveParams(time_limit_s=work * n_workers, work_s=work)
+            tasks.append(StationDay(station_id, day, problem, engine, params, seed))
+            if reference and (number, station_id) in reference:
+                references[(day, station_id)] = reference[(number, station_id)]
+    results = _run_tasks(tasks, executor, n_workers, report, references)
+    if record is not None:
+        number_of = {day: number for number, day in enumerate(dates)}
+        for task in tasks:
+            solution = results[(task.date, task.station_id)].solution
+            record[(number_of[task.date], task.station_id)] = Reference(
+                task.problem, solution, task.params
             )
-    results = _run_tasks(tasks, executor, n_workers, report)
 
     days = []
     for index, day in enumerate(dates):
@@ -177,6 +197,7 @@ def plan_days(
     notes = list(scenario.notes)
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
+    notes.extend(_clock_notes(results))
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
     return PlanDocument(
@@ -301,8 +322,23 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _clock_notes(results: Mapping[tuple[dt.date, str], StationDayResult]) -> list[str]:
+    """A note per station-day whose search the wall clock stopped before its work budget."""
+    return [
+        f"{day} {station_id}: the routing search was stopped by the time limit before its "
+        "work budget (a loaded machine?); a re-run may give other routes there"
+        for (day, station_id), result in sorted(results.items())
+        if result.solution.stats.get("stopped_by") == STOPPED_BY_TIME
+        and result.solution.stats.get("basis") != Basis.REUSED
+    ]
+
+
 def _run_tasks(
-    tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
+    tasks: list[StationDay],
+    executor: cf.Executor | None,
+    workers: int,
+    report: Progress,
+    references: Mapping[tuple[dt.date, str], Reference],
 ) -> dict[tuple[dt.date, str], StationDayResult]:
     """Solve every station-day; results keyed by (date, station).
 
@@ -318,12 +354,18 @@ def _run_tasks(
         executor = cf.ProcessPoolExecutor(
             max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
         )
+        # start every worker before the first solve, so that no solve pays for the start-up
+        cf.wait([executor.submit(time.sleep, 0.05) for _ in range(max(2, size))])
     try:
         report("routing", "", 0, len(tasks))
+
+        def ref(task: StationDay) -> Reference | None:
+            return references.get((task.date, task.station_id))
+
         if portfolio:
-            outcomes = (solve_station_day(task, executor) for task in tasks)
+            outcomes = (solve_with_reference(task, ref(task), executor) for task in tasks)
         else:
-            futures = [executor.submit(solve_station_day, task) for task in tasks]
+            futures = [executor.submit(solve_with_reference, task, ref(task)) for task in tasks]
             outcomes = (future.result() for future in cf.as_completed(futures))
         for done, result in enumerate(outcomes, start=1):
             results[(result.date, result.station_id)] = result
@@ -390,6 +432,7 @@ def _day_out(
                 engine=str(result.solution.stats.get("winner", result.solution.engine)),
                 solve_seconds=round(result.seconds, 2),
                 cost_cny=round(result.solution.cost_cny, 2),
+                basis=str(result.solution.stats.get("basis", Basis.SOLVED)),
             )
         )
     transfer_problem = build_transfer_problem(
@@ -410,9 +453,35 @@ def _day_out(
     )
 
 
+def solve_again(
+    record: Mapping[tuple[int, str], Reference],
+    *,
+    engine: str,
+    seed: int,
+    progress: Progress | None = None,
+) -> dict[tuple[int, str], RoutingSolution]:
+    """The recorded station-days solved afresh with another ``seed`` (same problems and
+    parameters), e.g. to measure the search's seed-to-seed spread."""
+    keys = sorted(record, key=lambda k: (k[0], k[1]))
+    day0 = dt.date(2000, 1, 1)  # task dates only key the results here
+    tasks = [
+        StationDay(
+            k[1],
+            day0 + dt.timedelta(days=k[0]),
+            record[k].problem,
+            engine,
+            record[k].params or SolveParams(time_limit_s=MIN_STATION_SECONDS),
+            seed,
+        )
+        for k in keys
+    ]
+    results = _run_tasks(tasks, None, default_workers(engine), progress or _quiet, {})
+    return {k: results[(t.date, t.station_id)].solution for k, t in zip(keys, tasks, strict=True)}
+
+
 def week_dates(day: dt.date) -> list[dt.date]:
     """The seven dates from ``day`` on."""
     return [day + dt.timedelta(days=k) for k in range(7)]
 
 
-__all__ = ["plan_days", "week_dates"]
+__all__ = ["plan_days", "solve_again", "week_dates"]

@@ -1,0 +1,112 @@
+"""A what-if is named as itself: plans of two what-ifs of one scenario are listed and compared
+under their own names (not their base's), through the API and by ``sanitation compare``."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from api_helpers import role_headers
+from fastapi.testclient import TestClient
+from test_api_routes import TINY
+
+from api.main import create_app
+from api.settings import Settings
+from sanitation.compare import compare_scenarios, scenario_labels
+
+#: a what-if YAML without a name of its own (it used to take its base's, "tiny")
+CLOSURE_YAML = "base: scenario.yaml\nroads:\n  closed_road_ids: [EW1]\n"
+
+
+def _zip_with_whatif() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(TINY.iterdir()):
+            archive.write(path, f"tiny/{path.name}")
+        archive.writestr("tiny/封路假设.yaml", CLOSURE_YAML)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def two_whatif_plans(tmp_path_factory, wait_job):
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("names"), workers=1, poll_s=0.1, max_upload_mb=1
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        h = role_headers(app)["planner"]
+        upload = client.post(
+            "/scenarios",
+            files={"file": ("tiny.zip", _zip_with_whatif(), "application/zip")},
+            data={"yaml_name": "封路假设.yaml"},
+            headers=h,
+        )
+        assert upload.status_code == 201, upload.text
+        closure = upload.json()
+        assert closure["name"] == "封路假设" and closure["closed_road_ids"] == ["EW1"]
+        derived = client.post(
+            f"/scenarios/{closure['id']}/whatifs",
+            json={"name": "更多收集车", "overrides": {"fleet": {"F1": {"count": 3}}}},
+            headers=h,
+        )
+        assert derived.status_code == 201, derived.text
+        plans = {}
+        for scenario in (closure, derived.json()):
+            started = client.post(
+                f"/scenarios/{scenario['id']}/plans",
+                json={"engine": "pyvrp", "time_limit_s": 1},
+                headers=h,
+            )
+            assert started.status_code == 202, started.text
+            job = wait_job(client, started.json()["job_id"], headers=h)
+            assert job["state"] == "done", job
+            plans[scenario["name"]] = (scenario["id"], started.json()["plan_id"])
+        yield client, h, plans
+
+
+def test_plans_of_whatifs_are_listed_under_their_own_names(two_whatif_plans):
+    client, h, plans = two_whatif_plans
+    names = {s["id"]: s["name"] for s in client.get("/scenarios", headers=h).json()}
+    listed = {p["id"]: p for p in client.get("/plans", headers=h).json()}
+    for name, (scenario_id, plan_id) in plans.items():
+        assert names[listed[plan_id]["scenario_id"]] == name
+        assert listed[plan_id]["county_kpis"]["name"] == name
+        document = client.get(f"/plans/{plan_id}/files/plan.json", headers=h)
+        assert document.status_code == 200, document.text
+        assert json.loads(document.content)["scenario"] == name
+
+
+def test_comparison_columns_carry_the_whatif_names(two_whatif_plans):
+    client, h, plans = two_whatif_plans
+    ids = ",".join(str(plan_id) for _, plan_id in plans.values())
+    table = client.get("/compare", params={"plans": ids}, headers=h).json()
+    assert [r["scenario"] for r in table["rows"]] == ["封路假设", "更多收集车"]
+
+
+def test_labels_add_the_file_stem_only_to_a_shared_name():
+    assert scenario_labels(["a", "b"], ["x", "y"]) == ["a", "b"]
+    assert scenario_labels(["a", "a", "b"], ["x", "y", "z"]) == ["a (x)", "a (y)", "b"]
+
+
+def test_cli_compare_labels_a_whatif_by_its_own_name(tmp_path):
+    what_if = tmp_path / "cut.yaml"
+    what_if.write_text(
+        f"base: {TINY / 'scenario.yaml'}\noverrides: {{fleet: {{F2: {{count: 0}}}}}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "cmp"
+    table = compare_scenarios(
+        [TINY / "scenario.yaml", what_if],
+        out,
+        day=None,
+        engine="pyvrp",
+        time_limit_s=1,
+        noise_seeds=1,
+    )
+    assert "| 指标 metric | tiny | cut |" in table
+    document = json.loads((out / "cut" / "plan.json").read_text(encoding="utf-8"))
+    assert document["scenario"] == "cut"
+    header = (out / "compare.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("scope,id,name,metric,label,tiny,cut,")
