@@ -1,5 +1,6 @@
 """A what-if is named as itself: plans of two what-ifs of one scenario are listed and compared
-under their own names (not their base's), through the API and by ``sanitation compare``."""
+under their own names (not their base's), through the API; ``sanitation compare`` labels
+(tests/test_compare_noise.py plans a what-if without a name of its own)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from test_api_routes import TINY
 
 from api.main import create_app
 from api.settings import Settings
-from sanitation.compare import compare_scenarios, scenario_labels
+from sanitation.compare import scenario_labels
 
 #: a what-if YAML without a name of its own (it used to take its base's, "tiny")
 CLOSURE_YAML = "base: scenario.yaml\nroads:\n  closed_road_ids: [EW1]\n"
@@ -71,7 +72,7 @@ def test_plans_of_whatifs_are_listed_under_their_own_names(two_whatif_plans):
     names = {s["id"]: s["name"] for s in client.get("/scenarios", headers=h).json()}
     listed = {p["id"]: p for p in client.get("/plans", headers=h).json()}
     for name, (scenario_id, plan_id) in plans.items():
-        assert names[listed[plan_id]["scenario_id"]] == name
+        assert listed[plan_id]["scenario_id"] == scenario_id and names[scenario_id] == name
         assert listed[plan_id]["county_kpis"]["name"] == name
         document = client.get(f"/plans/{plan_id}/files/plan.json", headers=h)
         assert document.status_code == 200, document.text
@@ -88,25 +89,3 @@ def test_comparison_columns_carry_the_whatif_names(two_whatif_plans):
 def test_labels_add_the_file_stem_only_to_a_shared_name():
     assert scenario_labels(["a", "b"], ["x", "y"]) == ["a", "b"]
     assert scenario_labels(["a", "a", "b"], ["x", "y", "z"]) == ["a (x)", "a (y)", "b"]
-
-
-def test_cli_compare_labels_a_whatif_by_its_own_name(tmp_path):
-    what_if = tmp_path / "cut.yaml"
-    what_if.write_text(
-        f"base: {TINY / 'scenario.yaml'}\noverrides: {{fleet: {{F2: {{count: 0}}}}}}\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "cmp"
-    table = compare_scenarios(
-        [TINY / "scenario.yaml", what_if],
-        out,
-        day=None,
-        engine="pyvrp",
-        time_limit_s=1,
-        noise_seeds=1,
-    )
-    assert "| 指标 metric | tiny | cut |" in table
-    document = json.loads((out / "cut" / "plan.json").read_text(encoding="utf-8"))
-    assert document["scenario"] == "cut"
-    header = (out / "compare.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.startswith("scope,id,name,metric,label,tiny,cut,")
