@@ -9,7 +9,7 @@ import json
 import zipfile
 
 import pytest
-from api_helpers import role_headers
+from api_helpers import plan_and_wait, role_headers
 from fastapi.testclient import TestClient
 from test_api_routes import TINY
 
@@ -55,15 +55,9 @@ def two_whatif_plans(tmp_path_factory, wait_job):
         assert derived.status_code == 201, derived.text
         plans = {}
         for scenario in (closure, derived.json()):
-            started = client.post(
-                f"/scenarios/{scenario['id']}/plans",
-                json={"engine": "pyvrp", "time_limit_s": 1},
-                headers=h,
-            )
-            assert started.status_code == 202, started.text
-            job = wait_job(client, started.json()["job_id"], headers=h)
+            plan_id, job = plan_and_wait(client, scenario["id"], h, wait_job)
             assert job["state"] == "done", job
-            plans[scenario["name"]] = (scenario["id"], started.json()["plan_id"])
+            plans[scenario["name"]] = (scenario["id"], plan_id)
         yield client, h, plans
 
 
