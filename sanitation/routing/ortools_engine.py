@@ -228,7 +228,8 @@ class OrToolsEngine:
             value += problem.vehicle_weight * len(routes)
             value += sum(problem.unserved_penalty(problem.stops[si]) for si in dropped)
             runs.append((value, routes, dropped, stats))
-        clock = work is None or any(r.get("stopped_by") == STOPPED_BY_TIME for r in run_stats)
+        unlimited = work is None and params.max_iterations is None  # only the clock stops it
+        clock = unlimited or any(r.get("stopped_by") == STOPPED_BY_TIME for r in run_stats)
         stats_all: dict[str, Any] = {
             "seed": seed,
             "runs": run_stats,

@@ -124,7 +124,7 @@ class PyVRPEngine:
                 pyvrp_distance=best.distance(),
                 stopped_by=STOPPED_BY_TIME if limits.clock_stopped else STOPPED_BY_WORK,
             )
-            if limits.iterations is None:
+            if limits.iterations is None and limits.cap is None:  # only the clock could stop it
                 stats["stopped_by"] = STOPPED_BY_TIME
             reason = (
                 UnservedReason.LUNCH_RETIMING
