@@ -55,6 +55,11 @@ logger = logging.getLogger(__name__)
 #: progress callback: (stage, detail, done, total)
 Progress = Callable[[str, str, int, int], None]
 MIN_STATION_SECONDS = 1.0
+#: seconds a station-day's wall-clock cap allows beyond its work budget for what the budget does
+#: not count: handing the task to the workers, screening, building the engines' models and their
+#: first solutions (assumed; without it the 1-2 s station-days of the Wangjiang demo were cut by
+#: the clock)
+SOLVE_OVERHEAD_S = 2.0
 ASSIGNMENT_SECONDS = 30.0
 
 
@@ -91,8 +96,9 @@ def plan_days(
         Budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
         30 s limit. Each station-day's share is a deterministic work budget (the same plan for
-        the same inputs and seed) and, times the parallel workers, its wall-clock cap; a
-        station-day stopped by the cap is named in the notes (a re-run may differ there).
+        the same inputs and seed); its wall-clock cap is that share times the parallel workers
+        plus `SOLVE_OVERHEAD_S`; a station-day stopped by the cap is named in the notes (a
+        re-run may differ there).
     executor
         Where station-days are solved; default a local process pool of ``workers`` processes.
     context
@@ -159,7 +165,7 @@ def plan_days(
             problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
             problems[(day, station_id)] = problem
             work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
-            params = SolveParams(time_limit_s=work * n_workers, work_s=work)
+            params = SolveParams(time_limit_s=work * n_workers + SOLVE_OVERHEAD_S, work_s=work)
             tasks.append(StationDay(station_id, day, problem, engine, params, seed))
             if reference and (number, station_id) in reference:
                 references[(day, station_id)] = reference[(number, station_id)]
