@@ -508,10 +508,17 @@ NUMERIC_KPIS = (
 )
 
 
+def _scenario_name(session: Session, scenario_id: int, doc: PlanDocument) -> str:
+    """The stored scenario's name (the plan document's if the scenario row is gone)."""
+    row = session.get(ScenarioRow, scenario_id)
+    return row.name if row is not None else doc.scenario
+
+
 def compare(
     settings: Settings, session: Session, cache: DocumentCache, plan_ids: list[int]
 ) -> dict[str, Any]:
-    """County KPI rows of finished plans side by side, with deltas against the first.
+    """County KPI rows of finished plans side by side, with deltas against the first; each
+    plan is labelled by its own scenario's name (as the scenario list shows it).
 
     Raises
     ------
@@ -535,7 +542,7 @@ def compare(
             {
                 "plan_id": plan.id,
                 "scenario_id": plan.scenario_id,
-                "scenario": doc.scenario,
+                "scenario": _scenario_name(session, plan.scenario_id, doc),
                 "dates": [d.isoformat() for d in doc.dates],
                 "kpis": county.model_dump(mode="json"),
                 "delta": delta,

@@ -308,7 +308,7 @@ def test_planner_starts_a_plan_and_compares(page, live):
     assert not [o for o in options if o.startswith("route_sheets/")]  # per truck: dispatcher
     with page.expect_download() as download:
         page.select_option(menu, "plan.gpkg")
-    assert download.value.suggested_filename == f"plan{live['plan_id']}_plan.gpkg"
+    assert download.value.suggested_filename == f"tiny_plan{live['plan_id']}_plan.gpkg"
     saved = ARTIFACTS / "plan.gpkg"
     download.value.save_as(saved)
     assert saved.read_bytes()[:16] == b"SQLite format 3\x00"

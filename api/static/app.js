@@ -322,13 +322,15 @@
       onchange: guard(async (event) => {
         const name = event.target.value;
         event.target.value = "";
-        if (name) await downloadFile(plan.id, name);
+        if (name) await downloadFile(plan, name);
       }) },
     el("option", { value: "", text: t("download_files") }), ...files.map((f) => el("option", { value: f, text: f })));
   }
-  async function downloadFile(planId, name) {
-    const answer = await api(`/plans/${planId}/files/${name}`, { raw: true });
-    saveBlob(await answer.blob(), `plan${planId}_${name.replace(/\//g, "_")}`);
+  async function downloadFile(plan, name) {
+    // saved under the plan's own scenario (or what-if) name, so files of two what-ifs differ
+    const answer = await api(`/plans/${plan.id}/files/${name}`, { raw: true });
+    const label = scenarioName(plan.scenario_id).replace(/[\\/:*?"<>|\s]+/g, "_");
+    saveBlob(await answer.blob(), `${label}_plan${plan.id}_${name.replace(/\//g, "_")}`);
   }
   function saveBlob(blob, filename) {
     const link = el("a", { href: URL.createObjectURL(blob), download: filename });

@@ -10,6 +10,13 @@ one). Both engines' costs land in ``stats``. One engine failing (an exception, a
 verifier rejection) is logged as a warning and the other's plan is returned; if both fail,
 `VerificationError` is raised with every reason.
 
+Determinism: with a work budget (``params.work_s``) each engine stops after a fixed amount of
+work, so with the same seed both return the same solutions and the winner is the same: the
+lowest objective, and on an exact tie the engine listed first (``DEFAULT_ENGINES`` order). The
+portfolio's ``stats["stopped_by"]`` is ``"time_limit"`` when any engine was stopped by the clock,
+failed or did not answer (a re-run may then differ), else ``"work_budget"``. A warm start
+(``params.initial_solution``) goes to every engine.
+
 Both engines handle the lunch break (OR-Tools with break intervals, PyVRP by reserving time and
 re-timing), so break-constrained days are compared like any other.
 """
@@ -28,7 +35,7 @@ from typing import Any
 from sanitation.engines.registry import get_engine
 from sanitation.errors import VerificationError
 from sanitation.lifeline import die_with_parent
-from sanitation.routing.engine import SolveParams
+from sanitation.routing.engine import STOPPED_BY_TIME, STOPPED_BY_WORK, SolveParams
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution, objective
 from sanitation.verify.routing import verify
@@ -190,6 +197,7 @@ class PortfolioEngine:
                     violations = verify(problem, sol)
                     value = objective(problem, sol)
                     entry = {
+                        "stopped_by": sol.stats.get("stopped_by"),
                         "cost": sol.cost_cny,
                         "objective": value,
                         "seconds": sol.seconds,
@@ -220,11 +228,16 @@ class PortfolioEngine:
             raise VerificationError(msg, failures)
         candidates.sort(key=lambda c: (c[0], c[1]))
         _, _, winner, best = candidates[0]
+        clock = len(report) < len(self.engines) or any(
+            entry.get("status") in ("failed", "timeout") for entry in report.values()
+        )
+        clock = clock or any(c[3].stats.get("stopped_by") != STOPPED_BY_WORK for c in candidates)
         stats = {
             "winner": winner,
             "engines": report,
             "budget_s": budget,
             "winner_stats": best.stats,
+            "stopped_by": STOPPED_BY_TIME if clock or params.work_s is None else STOPPED_BY_WORK,
         }
         return dataclasses.replace(
             best, engine=self.name, seconds=time.perf_counter() - t0, stats=stats
@@ -239,6 +252,8 @@ class PortfolioEngine:
         return SolveParams(
             time_limit_s=budget,
             max_iterations=params.max_iterations,
+            work_s=params.work_s,
+            initial_solution=params.initial_solution,
             verify=False,
             options=options,
         )

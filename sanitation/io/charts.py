@@ -295,8 +295,17 @@ COST_PARTS = [
 ]
 
 
-def compare_chart(names: list[str], counties: list[KpiRow], out: Path) -> Path:
-    """Cost split (stacked), km, truck-days and unserved points per scenario."""
+def compare_chart(
+    names: list[str],
+    counties: list[KpiRow],
+    out: Path,
+    *,
+    cost_band: tuple[float, int] | None = None,
+) -> Path:
+    """Cost split (stacked), km, truck-days and unserved points per scenario, each labelled by
+        its own name; ``cost_band`` = (spread in CNY, seeds) shades the base's noise band around its
+        total cost, and names each scenario whose total lies within it "no significant change" (one
+    equal to the baseline's "= baseline")."""
     use_cjk_font()
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=110)
     x = list(range(len(names)))
@@ -306,9 +315,23 @@ def compare_chart(names: list[str], counties: list[KpiRow], out: Path) -> Path:
         values = [getattr(k, field) for k in counties]
         ax.bar(x, values, bottom=bottom, label=label)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    base_total = counties[0].total_cost_cny
     for i, k in enumerate(counties):
-        ax.annotate(
-            f"{k.total_cost_cny:,.0f}", (i, bottom[i]), ha="center", va="bottom", fontsize=8
+        text = f"{k.total_cost_cny:,.0f}"
+        if i > 0 and k.total_cost_cny == base_total:
+            text += "\n(= baseline)"
+        elif cost_band is not None and i > 0 and abs(k.total_cost_cny - base_total) <= cost_band[0]:
+            text += "\n(no significant\nchange)"
+        ax.annotate(text, (i, bottom[i]), ha="center", va="bottom", fontsize=7)
+    if cost_band is not None:
+        spread, seeds = cost_band
+        ax.axhspan(
+            base_total - spread,
+            base_total + spread,
+            color="#555555",
+            alpha=0.35,
+            zorder=3,
+            label=f"噪声带 noise band (±{spread:,.0f} CNY, {seeds} seeds)",
         )
     ax.set_ylim(0, max([*bottom, 1.0]) * 1.35)
     ax.set_title("费用构成 (cost split, CNY; label = total)", fontsize=10)

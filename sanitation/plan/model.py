@@ -91,6 +91,12 @@ class StationDayOut(_Model):
     engine: str
     solve_seconds: float
     cost_cny: float
+    basis: Literal["solved", "reused", "warm_started", "base_kept"] = Field(
+        default="solved",
+        description="where the routes come from: solved afresh; a what-if's station-day "
+        "reusing its baseline's routes (unchanged, or only unused choices removed); searched "
+        "from them (warm_started); or the baseline's routes kept as no worse (base_kept)",
+    )
 
 
 class TransferTripOut(_Model):

@@ -13,8 +13,9 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
@@ -27,7 +28,6 @@ from sanitation.plan.daily import (
     StationDayResult,
     build_station_day,
     routes_out,
-    solve_station_day,
 )
 from sanitation.plan.fleet import FleetPlan, plan_fleet
 from sanitation.plan.fleet_report import fleet_report
@@ -43,10 +43,14 @@ from sanitation.plan.model import (
     StationDayOut,
     UnservedOut,
 )
+from sanitation.plan.reuse import Basis, Reference, solve_with_reference
 from sanitation.plan.siting import siting_note
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
-from sanitation.routing.engine import SolveParams
+from sanitation.routing.engine import STOPPED_BY_TIME, SolveParams
+from sanitation.routing.problem import RoutingProblem
+from sanitation.routing.solution import RoutingSolution
 from sanitation.scenario.model import Scenario
+from sanitation.schedule import WeekSchedule
 from sanitation.transfer import solve as solve_transfer
 from sanitation.verify.transfer import check as check_transfer
 
@@ -55,6 +59,11 @@ logger = logging.getLogger(__name__)
 #: progress callback: (stage, detail, done, total)
 Progress = Callable[[str, str, int, int], None]
 MIN_STATION_SECONDS = 1.0
+#: seconds a station-day's wall-clock cap allows beyond its work budget for what the budget does
+#: not count: handing the task to the workers, screening, building the engines' models and their
+#: first solutions (assumed; without it the 1-2 s station-days of the Wangjiang demo were cut by
+#: the clock)
+SOLVE_OVERHEAD_S = 2.0
 
 
 def _quiet(stage: str, detail: str, done: int, total: int) -> None:
@@ -79,21 +88,32 @@ def plan_days(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     context: PlanningContext | None = None,
+    reference: Mapping[tuple[int, str], Reference] | None = None,
+    record: dict[tuple[int, str], Reference] | None = None,
 ) -> PlanDocument:
     """Plan ``dates`` (one day, or a week) for ``scenario``.
 
     Parameters
     ----------
     time_limit_s
-        Wall-clock budget (s) for all routing solves of the plan, shared among the station-days in
+        Budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
         30 s limit; a route-aware siting (`sanitation.plan.siting`) gets budgets derived
         from this limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
-        (`sanitation.plan.fleet_size`).
+        (`sanitation.plan.fleet_size`). Each station-day's share is a deterministic work
+        budget (the same plan for the same inputs and seed); its wall-clock cap is that share
+        times the parallel workers plus `SOLVE_OVERHEAD_S`; a station-day stopped by the cap is
+        named in the notes (a re-run may differ there).
     executor
         Where station-days are solved; default a local process pool of ``workers`` processes.
     context
         A `PlanningContext` of ``scenario`` already built (e.g. to write outputs with it).
+    reference
+        A baseline's station-days by (day number in the plan, station id): each station-day
+        is solved against its baseline's (`sanitation.plan.reuse.solve_with_reference`).
+    record
+        If given, receives this plan's station-days (problem and verified solution) by
+        (day number, station id), to be the ``reference`` of a what-if.
 
     Raises
     ------
@@ -129,30 +149,22 @@ def plan_days(
     fleet = plan_fleet(scenario, open_stations, expected_kg, station_points)
 
     tasks: list[StationDay] = []
-    due_by_day: dict[dt.date, dict[str, dict[str, int]]] = {}
-    cut_off_due: dict[dt.date, dict[str, int]] = {}
-    for day in dates:
-        due = schedule.due_on(day)
-        per_station: dict[str, dict[str, int]] = defaultdict(dict)
-        for point_id, kg in due.items():
-            if point_id not in ctx.cut_off:
-                per_station[station_of[point_id]][point_id] = kg
-        due_by_day[day] = per_station
-        cut_off_due[day] = {p: kg for p, kg in due.items() if p in ctx.cut_off}
+    due_by_day, cut_off_due = _due_points(ctx, schedule, station_of, dates)
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
     n_workers = workers or default_workers(engine)
     problems = {}
-    for day in dates:
+    references: dict[tuple[dt.date, str], Reference] = {}
+    for number, day in enumerate(dates):
         for station_id in sorted(due_by_day[day]):
             due = due_by_day[day][station_id]
             problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
             problems[(day, station_id)] = problem
-            share = len(due) / total_due
-            limit = max(MIN_STATION_SECONDS, time_limit_s * n_workers * share)
-            tasks.append(
-                StationDay(station_id, day, problem, engine, SolveParams(time_limit_s=limit), seed)
-            )
-    results = _run_tasks(tasks, executor, n_workers, report)
+            work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
+            params = SolveParams(time_limit_s=work * n_workers + SOLVE_OVERHEAD_S, work_s=work)
+            tasks.append(StationDay(station_id, day, problem, engine, params, seed))
+            if reference and (number, station_id) in reference:
+                references[(day, station_id)] = reference[(number, station_id)]
+    results = _run_tasks(tasks, executor, n_workers, report, references)
     search = None
     if scenario.policy.fleet == "minimise":
         pool = executor or _new_pool(engine == "portfolio", n_workers)
@@ -163,13 +175,15 @@ def plan_days(
                 due_by_day,
                 tasks,
                 results,
-                run=lambda more: _run_tasks(more, pool, n_workers, report),
+                run=lambda more: _run_tasks(more, pool, n_workers, report, {}),
                 budget_s=BUDGET_FACTOR * time_limit_s,
                 seed=seed,
             )
         finally:
             if pool is not executor:
                 pool.shutdown(cancel_futures=True)
+    if record is not None:
+        record.update(_references(dates, tasks, problems, results))
 
     days = []
     for index, day in enumerate(dates):
@@ -200,6 +214,7 @@ def plan_days(
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
     notes.extend(f"fleet shortfall: {shortfall.note}" for shortfall in fleet.shortfalls)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
+    notes.extend(_clock_notes(results))
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
     return PlanDocument(
@@ -296,15 +311,69 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _new_pool(portfolio: bool, workers: int) -> cf.ProcessPoolExecutor:
-    """A process pool for station-days: ``workers`` processes, or every core for a portfolio."""
-    size = (os.cpu_count() or 1) if portfolio else workers
-    return cf.ProcessPoolExecutor(
-        max_workers=max(2, size), mp_context=_pool_context(), initializer=die_with_parent
+    """A process pool for station-days: ``workers`` processes, or every core for a portfolio;
+    every worker is started before the first solve, so that no solve pays for the start-up."""
+    size = max(2, (os.cpu_count() or 1) if portfolio else workers)
+    pool = cf.ProcessPoolExecutor(
+        max_workers=size, mp_context=_pool_context(), initializer=die_with_parent
     )
+    cf.wait([pool.submit(time.sleep, 0.05) for _ in range(size)])
+    return pool
+
+
+def _due_points(
+    ctx: PlanningContext,
+    schedule: WeekSchedule,
+    station_of: Mapping[str, str],
+    dates: Sequence[dt.date],
+) -> tuple[dict[dt.date, dict[str, dict[str, int]]], dict[dt.date, dict[str, int]]]:
+    """Per date: the due kg of each station's points, and of the points the closures cut off."""
+    due_by_day: dict[dt.date, dict[str, dict[str, int]]] = {}
+    cut_off_due: dict[dt.date, dict[str, int]] = {}
+    for day in dates:
+        due = schedule.due_on(day)
+        per_station: dict[str, dict[str, int]] = defaultdict(dict)
+        for point_id, kg in due.items():
+            if point_id not in ctx.cut_off:
+                per_station[station_of[point_id]][point_id] = kg
+        due_by_day[day] = per_station
+        cut_off_due[day] = {p: kg for p, kg in due.items() if p in ctx.cut_off}
+    return due_by_day, cut_off_due
+
+
+def _references(
+    dates: Sequence[dt.date],
+    tasks: Sequence[StationDay],
+    problems: Mapping[tuple[dt.date, str], RoutingProblem],
+    results: Mapping[tuple[dt.date, str], StationDayResult],
+) -> dict[tuple[int, str], Reference]:
+    """The plan's final station-days by (day number, station id), as a what-if's reference."""
+    number_of = {day: number for number, day in enumerate(dates)}
+    return {
+        (number_of[t.date], t.station_id): Reference(
+            problems[(t.date, t.station_id)], results[(t.date, t.station_id)].solution, t.params
+        )
+        for t in tasks
+    }
+
+
+def _clock_notes(results: Mapping[tuple[dt.date, str], StationDayResult]) -> list[str]:
+    """A note per station-day whose search the wall clock stopped before its work budget."""
+    return [
+        f"{day} {station_id}: the routing search was stopped by the time limit before its "
+        "work budget (a loaded machine?); a re-run may give other routes there"
+        for (day, station_id), result in sorted(results.items())
+        if result.solution.stats.get("stopped_by") == STOPPED_BY_TIME
+        and result.solution.stats.get("basis") != Basis.REUSED
+    ]
 
 
 def _run_tasks(
-    tasks: list[StationDay], executor: cf.Executor | None, workers: int, report: Progress
+    tasks: list[StationDay],
+    executor: cf.Executor | None,
+    workers: int,
+    report: Progress,
+    references: Mapping[tuple[dt.date, str], Reference],
 ) -> dict[tuple[dt.date, str], StationDayResult]:
     """Solve every station-day; results keyed by (date, station).
 
@@ -319,10 +388,14 @@ def _run_tasks(
         executor = _new_pool(portfolio, workers)
     try:
         report("routing", "", 0, len(tasks))
+
+        def ref(task: StationDay) -> Reference | None:
+            return references.get((task.date, task.station_id))
+
         if portfolio:
-            outcomes = (solve_station_day(task, executor) for task in tasks)
+            outcomes = (solve_with_reference(task, ref(task), executor) for task in tasks)
         else:
-            futures = [executor.submit(solve_station_day, task) for task in tasks]
+            futures = [executor.submit(solve_with_reference, task, ref(task)) for task in tasks]
             outcomes = (future.result() for future in cf.as_completed(futures))
         for done, result in enumerate(outcomes, start=1):
             results[(result.date, result.station_id)] = result
@@ -389,6 +462,7 @@ def _day_out(
                 engine=str(result.solution.stats.get("winner", result.solution.engine)),
                 solve_seconds=round(result.seconds, 2),
                 cost_cny=round(result.solution.cost_cny, 2),
+                basis=str(result.solution.stats.get("basis", Basis.SOLVED)),
             )
         )
     transfer_problem = build_transfer_problem(
@@ -409,9 +483,35 @@ def _day_out(
     )
 
 
+def solve_again(
+    record: Mapping[tuple[int, str], Reference],
+    *,
+    engine: str,
+    seed: int,
+    progress: Progress | None = None,
+) -> dict[tuple[int, str], RoutingSolution]:
+    """The recorded station-days solved afresh with another ``seed`` (same problems and
+    parameters), e.g. to measure the search's seed-to-seed spread."""
+    keys = sorted(record, key=lambda k: (k[0], k[1]))
+    day0 = dt.date(2000, 1, 1)  # task dates only key the results here
+    tasks = [
+        StationDay(
+            k[1],
+            day0 + dt.timedelta(days=k[0]),
+            record[k].problem,
+            engine,
+            record[k].params or SolveParams(time_limit_s=MIN_STATION_SECONDS),
+            seed,
+        )
+        for k in keys
+    ]
+    results = _run_tasks(tasks, None, default_workers(engine), progress or _quiet, {})
+    return {k: results[(t.date, t.station_id)].solution for k, t in zip(keys, tasks, strict=True)}
+
+
 def week_dates(day: dt.date) -> list[dt.date]:
     """The seven dates from ``day`` on."""
     return [day + dt.timedelta(days=k) for k in range(7)]
 
 
-__all__ = ["plan_days", "week_dates"]
+__all__ = ["plan_days", "solve_again", "week_dates"]

@@ -11,11 +11,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sanitation.routing.ortools_model import BuiltModel
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+
+if TYPE_CHECKING:
+    from sanitation.routing.solution import RoutingSolution
 
 
 @dataclass(frozen=True)
@@ -193,5 +197,38 @@ def initial_routes(model: BuiltModel, deadline: float, width: int = 8) -> list[l
                 steps.append(model.manager.NodeToIndex(copies[site.id].pop()))
             steps.append(model.manager.NodeToIndex(layout.stop_node[si]))
             unrouted.discard(si)
+        out[v_i] = steps
+    return out
+
+
+def warm_routes(model: BuiltModel, start: RoutingSolution) -> list[list[int]]:
+    """``start``'s routes as routing indices per modelled vehicle (start and end left out).
+
+    A route goes to the modelled vehicle of its type with its index, else to a free one of its
+    type; routes without one are left out, and so are stops that are not modelled here. Each
+    intermediate unload takes a free copy of its site (the final unload is the vehicle's end).
+    """
+    layout = model.layout
+    p = layout.problem
+    stop_index = {s.id: si for si, s in enumerate(p.stops)}
+    copies = {site: list(nodes) for site, nodes in layout.copy_nodes.items()}
+    free: dict[tuple[str, int], int] = {
+        (p.vehicle_types[v.type_index].id, v.index_in_type): v_i
+        for v_i, v in enumerate(layout.vehicles)
+    }
+    out: list[list[int]] = [[] for _ in layout.vehicles]
+    for route in start.routes:
+        v_i = free.pop((route.vehicle_type, route.vehicle_index), None)
+        if v_i is None:
+            spare = sorted(key for key in free if key[0] == route.vehicle_type)
+            v_i = free.pop(spare[0]) if spare else None
+        if v_i is None:
+            continue
+        steps: list[int] = []
+        for visit in route.visits[:-1]:
+            if visit.kind == "stop" and stop_index.get(visit.id) in layout.stop_node:
+                steps.append(model.manager.NodeToIndex(layout.stop_node[stop_index[visit.id]]))
+            elif visit.kind == "unload" and copies.get(visit.id) and steps:
+                steps.append(model.manager.NodeToIndex(copies[visit.id].pop()))
         out[v_i] = steps
     return out

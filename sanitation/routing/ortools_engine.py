@@ -51,9 +51,17 @@ they may leave stops out that the construction serves. ``params.options`` may fo
 ``first_solution``, ``metaheuristic`` (OR-Tools enum names or ``ITERATED_LOCAL_SEARCH``),
 ``construct`` (True/False/"auto").
 
-OR-Tools' local search has no random seed: a run stopped by ``max_iterations`` (mapped to
-``solution_limit``) is deterministic; a run stopped by the time limit depends on machine speed.
-``seed`` is accepted for the engine interface and recorded in ``stats``.
+OR-Tools' local search has no random seed: a run stopped by a solution limit is deterministic;
+a run stopped by the time limit depends on machine speed. With ``params.work_s`` each run's
+solution limit is its share of an iteration count derived from the work budget and the number
+of candidate stops (`ITERATIONS_PER_S`), ``max_iterations`` (if given) caps it, and the time
+limit stays a hard cap (``stats["stopped_by"]`` is ``"time_limit"`` when a run ran out of
+time). ``seed`` is accepted for the engine interface and recorded in ``stats``.
+
+``params.initial_solution`` (routes of a similar problem, e.g. a baseline's) replaces the
+default runs by one guided local search started from those routes
+(``ReadAssignmentFromRoutes`` + ``SolveFromAssignmentWithParameters``), stops and vehicles the
+model lacks left out; if OR-Tools rejects them, the default runs are made.
 """
 
 from __future__ import annotations
@@ -64,8 +72,13 @@ from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from sanitation.routing.engine import SolveParams
-from sanitation.routing.ortools_construct import initial_routes
+from sanitation.routing.engine import (
+    STOPPED_BY_TIME,
+    STOPPED_BY_WORK,
+    SolveParams,
+    work_iterations,
+)
+from sanitation.routing.ortools_construct import initial_routes, warm_routes
 from sanitation.routing.ortools_model import ModelLayout
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.schedule import ScheduleError, build_route
@@ -79,6 +92,12 @@ DEFAULT_METAHEURISTIC = "ITERATED_LOCAL_SEARCH"
 
 #: share of a run's time given to the OR-Tools search (the rest covers its overrun)
 TIME_SAFETY = 0.96
+#: solutions per second by number of candidate stops (measured on the project's 2-core machine,
+#: see docs/routing_search.md "Work budgets"); `work_iterations` interpolates
+ITERATIONS_PER_S = ((10, 30.0), (30, 30.0), (100, 8.0), (200, 4.0))
+#: a run that used this share of its time is taken as stopped by the clock
+CLOCK_STOP_SHARE = 0.9
+WARM_START = "WARM_START"
 
 
 def _clean_unloads(problem: RoutingProblem, route: Route) -> Route:
@@ -182,15 +201,25 @@ class OrToolsEngine:
                 stats={"seed": seed, "nodes": len(layout.nodes)},
             )
         opts = dict(params.options)
+        if params.initial_solution is not None:
+            opts["warm_start"] = params.initial_solution
         plan = _plan(opts, bool(layout.copy_nodes))
+        work = (
+            work_iterations(ITERATIONS_PER_S, len(candidates), params.work_s)
+            if params.work_s is not None
+            else None
+        )
         runs: list[tuple[float, list[Route], list[int], dict[str, Any]]] = []
         run_stats: list[dict[str, Any]] = []
         for k, (first, meta, construct, share) in enumerate(plan):
             left = params.time_limit_s - (time.perf_counter() - t0)
             budget = left if k == len(plan) - 1 else share * params.time_limit_s
+            limits = [n for n in (params.max_iterations, work and max(1, int(share * work))) if n]
             routes, dropped, stats = _search_once(
-                layout, first, meta, construct, max(0.05, budget), params.max_iterations, opts
+                layout, first, meta, construct, max(0.05, budget), min(limits, default=None), opts
             )
+            if stats.pop("warm_rejected", False) and len(plan) == 1:
+                plan.extend(_plan({**opts, "warm_start": None}, bool(layout.copy_nodes)))
             logger.info("OR-Tools run %d (%s + %s): %s", k, first, meta, stats)
             run_stats.append(stats)
             if routes is None:
@@ -199,7 +228,13 @@ class OrToolsEngine:
             value += problem.vehicle_weight * len(routes)
             value += sum(problem.unserved_penalty(problem.stops[si]) for si in dropped)
             runs.append((value, routes, dropped, stats))
-        stats_all: dict[str, Any] = {"seed": seed, "runs": run_stats}
+        unlimited = work is None and params.max_iterations is None  # only the clock stops it
+        clock = unlimited or any(r.get("stopped_by") == STOPPED_BY_TIME for r in run_stats)
+        stats_all: dict[str, Any] = {
+            "seed": seed,
+            "runs": run_stats,
+            "stopped_by": STOPPED_BY_TIME if clock else STOPPED_BY_WORK,
+        }
         if not runs:
             logger.warning("OR-Tools found no solution within %.1f s", params.time_limit_s)
             best_routes: list[Route] = []
@@ -230,6 +265,8 @@ def _plan(opts: dict[str, Any], reloads: bool) -> list[tuple[str, str, bool, flo
     reloads (unload copies) first 35 % of the time for our own multi-trip construction +
     guided local search, then the rest for it, the better result kept.
     """
+    if opts.get("warm_start") is not None:
+        return [(WARM_START, "GUIDED_LOCAL_SEARCH", False, 1.0)]
     if "first_solution" in opts or "metaheuristic" in opts:
         first = str(opts.get("first_solution", DEFAULT_FIRST_SOLUTION))
         meta = str(opts.get("metaheuristic", DEFAULT_METAHEURISTIC))
@@ -263,8 +300,11 @@ def _search_once(
     model = layout.build()  # a fresh model per run (a model is closed for one set of parameters)
     manager, routing = model.manager, model.routing
     search = pywrapcp.DefaultRoutingSearchParameters()
+    warm = first == WARM_START
     search.first_solution_strategy = _enum(
-        routing_enums_pb2.FirstSolutionStrategy, first, "first_solution"
+        routing_enums_pb2.FirstSolutionStrategy,
+        DEFAULT_FIRST_SOLUTION if warm else first,
+        "first_solution",
     )
     use_ils = meta == "ITERATED_LOCAL_SEARCH"
     if use_ils:
@@ -286,9 +326,18 @@ def _search_once(
         "cost_scale": layout.cny_scale,
     }
     start: pywrapcp.Assignment | None = None
+    clock = False
+    if warm:
+        start = routing.ReadAssignmentFromRoutes(warm_routes(model, opts["warm_start"]), True)
+        stats["first_solution"] = WARM_START
+        if start is None:
+            logger.info("OR-Tools rejected the warm-start routes; making the default runs")
+            return None, [], {**stats, "warm_rejected": True, "stopped_by": STOPPED_BY_WORK}
     if construct:
         share = float(opts.get("construct_share", 0.25))
-        routes0 = initial_routes(model, time.perf_counter() + share * time_limit_s)
+        deadline = time.perf_counter() + share * time_limit_s
+        routes0 = initial_routes(model, deadline)
+        clock = time.perf_counter() > deadline
         start = routing.ReadAssignmentFromRoutes(routes0, True)
         stats["construct_stops"] = sum(
             1 for r in routes0 for i in r if layout.nodes.kind[manager.IndexToNode(i)] == "stop"
@@ -310,7 +359,10 @@ def _search_once(
     else:
         assignment = routing.SolveWithParameters(search)
     stats["status"] = int(routing.status())
-    stats["seconds"] = round(time.perf_counter() - t0, 2)
+    seconds = time.perf_counter() - t0
+    stats["seconds"] = round(seconds, 2)
+    clock = clock or max_iterations is None or seconds >= CLOCK_STOP_SHARE * time_limit_s
+    stats["stopped_by"] = STOPPED_BY_TIME if clock else STOPPED_BY_WORK
     if assignment is None:
         return None, [], stats
     stats["objective_scaled"] = assignment.ObjectiveValue()

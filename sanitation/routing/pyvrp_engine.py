@@ -38,6 +38,13 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   silently, and the verifier checks the result.
 - Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
   costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
+- Stopping: with ``params.work_s`` the search stops after a number of iterations derived from
+  it and the number of candidate stops (`ITERATIONS_PER_S`), shared among the phases below, so a
+  seeded solve is deterministic; ``time_limit_s`` stays a hard cap (``stats["stopped_by"]``
+  says which one stopped it). Without ``work_s`` the clock alone stops it.
+- Warm start: ``params.initial_solution`` (routes of another, similar problem) starts the first
+  phase; its stops that are not candidates here, and routes of vehicle types missing here or
+  beyond their count, are left out.
 - Search settings are PyVRP's defaults except the penalty manager's target share of feasible
   candidates (`TARGET_FEASIBLE`): the measurements are in ``docs/routing_search.md``; the other
   alternatives measured were no better, or within the seed-to-seed spread.
@@ -57,9 +64,19 @@ from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks, IteratedLoca
 from pyvrp.Result import Result
 from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
-from sanitation.routing.engine import SolveParams
+from sanitation.routing.engine import (
+    STOPPED_BY_TIME,
+    STOPPED_BY_WORK,
+    SolveParams,
+    work_iterations,
+)
 from sanitation.routing.problem import RoutingProblem, VehicleType
-from sanitation.routing.pyvrp_model import PyVRPData, build_data, trip_capacity
+from sanitation.routing.pyvrp_model import (
+    PyVRPData,
+    build_data,
+    initial_solution,
+    trip_capacity,
+)
 from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.screen import Screening, UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
@@ -77,6 +94,9 @@ INFEASIBLE_COST = 1 << 62
 OVERHEAD_S = 1.0
 #: share of feasible candidates PyVRP's penalty manager aims at (PyVRP's default: 0.65)
 TARGET_FEASIBLE = 0.9
+#: iterations per second by number of candidate stops (measured on the project's 2-core
+#: machine, see docs/routing_search.md "Work budgets"); `work_iterations` interpolates
+ITERATIONS_PER_S = ((10, 3500.0), (30, 1500.0), (100, 260.0), (200, 140.0))
 
 
 class PyVRPEngine:
@@ -91,17 +111,21 @@ class PyVRPEngine:
         unserved = {problem.stops[si].id: reason for si, reason in screening.rejected.items()}
         candidates = list(screening.candidates)
         routes: list[Route] = []
-        stats: dict[str, object] = {"pyvrp_feasible": None}
+        stats: dict[str, object] = {"pyvrp_feasible": None, "stopped_by": STOPPED_BY_WORK}
         if candidates:
             mapping = build_data(problem, screening)
             elapsed = time.perf_counter() - t0
             budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
-            best, phases = _search(problem, mapping, screening, max(0.05, budget), params, seed)
+            limits = _Limits.of(params, len(candidates), max(0.05, budget))
+            best, phases = _search(problem, mapping, screening, limits, params, seed)
             stats.update(
                 pyvrp_feasible=best.is_feasible(),
                 pyvrp_phases=phases,
                 pyvrp_distance=best.distance(),
+                stopped_by=STOPPED_BY_TIME if limits.clock_stopped else STOPPED_BY_WORK,
             )
+            if limits.iterations is None and limits.cap is None:  # only the clock could stop it
+                stats["stopped_by"] = STOPPED_BY_TIME
             reason = (
                 UnservedReason.LUNCH_RETIMING
                 if best.is_feasible()
@@ -130,11 +154,52 @@ class _Deadline:
     """Stop ``seconds`` after construction (PyVRP's MaxRuntime starts its clock only after the
     initial local search, which takes seconds on large instances)."""
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.perf_counter() + seconds
+    def __init__(self, seconds: float, *, not_after: float | None = None) -> None:
+        end = time.perf_counter() + seconds
+        self.end = end if not_after is None else min(end, not_after)
+        self.fired = False
 
     def __call__(self, best_cost: int) -> bool:
-        return time.perf_counter() >= self._end
+        self.fired = self.fired or time.perf_counter() >= self.end
+        return self.fired
+
+
+class _Limits:
+    """The search's budget: a wall-clock deadline and, with a work budget, iterations."""
+
+    def __init__(
+        self, seconds: float, iterations: int | None, cap: int | None, deadline: _Deadline
+    ) -> None:
+        self.deadline = deadline
+        self.seconds = seconds
+        self.iterations = iterations
+        self.cap = cap
+
+    @classmethod
+    def of(cls, params: SolveParams, n_candidates: int, seconds: float) -> _Limits:
+        """The limits of ``params`` for ``n_candidates`` stops within ``seconds``."""
+        work = (
+            work_iterations(ITERATIONS_PER_S, n_candidates, params.work_s)
+            if params.work_s is not None
+            else None
+        )
+        return cls(seconds, work, params.max_iterations, _Deadline(seconds))
+
+    def within(self, share: float) -> _Limits:
+        """The same budget with a deadline after ``share`` of the time (and not later)."""
+        deadline = _Deadline(share * self.seconds, not_after=self.deadline.end)
+        return _Limits(self.seconds, self.iterations, self.cap, deadline)
+
+    @property
+    def clock_stopped(self) -> bool:
+        """Whether the wall clock stopped a phase."""
+        return self.deadline.fired
+
+    def share(self, fraction: float, used: int = 0) -> int | None:
+        """Iterations for a phase: ``fraction`` of the work budget, less ``used``."""
+        if self.iterations is None:
+            return None
+        return max(1, int(fraction * self.iterations) - used)
 
 
 def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolveParams:
@@ -173,23 +238,34 @@ def _pyvrp_solve(
 
 
 class _GiveUpIfInfeasible:
-    """Stop once ``after_s`` have passed without any feasible solution."""
+    """Stop once ``after_s`` have passed (or, if given, ``after_iterations`` iterations) without
+    any feasible solution."""
 
-    def __init__(self, after_s: float) -> None:
+    def __init__(self, after_s: float, after_iterations: int | None) -> None:
         self._after = after_s
+        self._after_iterations = after_iterations
         self._start = time.perf_counter()
+        self._calls = 0
 
     def __call__(self, best_cost: int) -> bool:
-        infeasible = best_cost >= INFEASIBLE_COST
-        return infeasible and time.perf_counter() - self._start > self._after
+        self._calls += 1
+        if best_cost < INFEASIBLE_COST:
+            return False
+        if self._after_iterations is not None:
+            return self._calls > self._after_iterations
+        return time.perf_counter() - self._start > self._after
 
 
-def _stop(seconds: float, params: SolveParams, give_up_s: float | None) -> StoppingCriterion:
-    crits: list[StoppingCriterion] = [_Deadline(max(0.01, seconds))]
-    if params.max_iterations is not None:
-        crits.append(MaxIterations(params.max_iterations))
-    if give_up_s is not None:
-        crits.append(_GiveUpIfInfeasible(give_up_s))
+def _stop(
+    limits: _Limits, iterations: int | None, give_up: _GiveUpIfInfeasible | None
+) -> StoppingCriterion:
+    """Stop at the deadline, after ``iterations`` (and the cap), or on giving up."""
+    crits: list[StoppingCriterion] = [limits.deadline]
+    caps = [n for n in (iterations, limits.cap) if n is not None]
+    if caps:
+        crits.append(MaxIterations(min(caps)))
+    if give_up is not None:
+        crits.append(give_up)
     return crits[0] if len(crits) == 1 else MultipleCriteria(crits)
 
 
@@ -197,7 +273,7 @@ def _search(
     problem: RoutingProblem,
     mapping: PyVRPData,
     screening: Screening,
-    budget: float,
+    limits: _Limits,
     params: SolveParams,
     seed: int,
 ) -> tuple[pyvrp.Solution, list[str]]:
@@ -209,42 +285,55 @@ def _search(
     smaller trips, part of the time goes to a relaxed model (full trip capacity) warm-started
     from the result, keeping the best candidate seen that respects the daily limit.
     """
-    t0 = time.perf_counter()
     phases: list[str] = []
     relaxed = (
         build_data(problem, screening, relax_day_limit=True) if _day_limit_binds(problem) else None
     )
-    first_budget = budget * (1.0 - RELAXED_SHARE) if relaxed is not None else budget
+    first_share = 1.0 - RELAXED_SHARE if relaxed is not None else 1.0
+    first = limits.within(first_share) if relaxed is not None else limits
+    warm = params.initial_solution
+
+    def start(data: ProblemData) -> pyvrp.Solution | None:
+        return None if warm is None else initial_solution(problem, mapping, data, warm)
+
     best: pyvrp.Solution | None = None
     required = False
+    used = 0
     if _fleet_may_suffice(problem, list(screening.candidates)):
-        data = mapping.data
+        data = mapping.data.replace(clients=[_with_required(c) for c in mapping.data.clients()])
+        give_up = _GiveUpIfInfeasible(GIVE_UP_SHARE * limits.seconds, limits.share(GIVE_UP_SHARE))
         res = _pyvrp_solve(
-            data.replace(clients=[_with_required(c) for c in data.clients()]),
-            _stop(first_budget, params, GIVE_UP_SHARE * budget),
+            data,
+            _stop(first, first.share(first_share), give_up),
             seed,
+            initial_solution=start(data),
         )
+        used = res.num_iterations
         phases.append(f"required:{res.num_iterations}")
         if res.best.is_feasible():
             best, required = res.best, True
     if best is None:
-        remaining = max(0.05, first_budget - (time.perf_counter() - t0))
-        res = _pyvrp_solve(mapping.data, _stop(remaining, params, None), seed)
+        res = _pyvrp_solve(
+            mapping.data,
+            _stop(first, first.share(first_share, used), None),
+            seed,
+            initial_solution=start(mapping.data),
+        )
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
+    limits.deadline.fired = limits.deadline.fired or first.deadline.fired
     if relaxed is None:
         return best, phases
 
     data = relaxed.data
     if required:
         data = data.replace(clients=[_with_required(c) for c in data.clients()])
-    limits = [problem.vehicle_types[i].max_load_per_day_kg for i in relaxed.vt_index]
-    tracker = _DayLimitTracker(limits)
+    day_limits = [problem.vehicle_types[i].max_load_per_day_kg for i in relaxed.vt_index]
+    tracker = _DayLimitTracker(day_limits)
     init = _transfer(best, data) if best.is_feasible() else None
-    remaining = max(0.05, budget - (time.perf_counter() - t0))
     res = _pyvrp_solve(
         data,
-        _stop(remaining, params, None),
+        _stop(limits, limits.share(RELAXED_SHARE), None),
         seed + 1,
         params=_params(tracker),
         initial_solution=init,

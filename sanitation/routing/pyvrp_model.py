@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pyvrp
 from numpy.typing import NDArray
 from pyvrp import Client, Depot, Location, ProblemData
 from pyvrp import VehicleType as PVehicleType
+from pyvrp._pyvrp import Activity, ActivityType
 
 from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
 from sanitation.routing.screen import Screening
+
+if TYPE_CHECKING:
+    from sanitation.routing.solution import RoutingSolution
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -333,3 +339,55 @@ def _matrices(
             dist_m[e, e2] = 0
             dur_m[e, e2] = 0
     return dist_m, dur_m
+
+
+def initial_solution(
+    problem: RoutingProblem, mapping: PyVRPData, data: ProblemData, start: RoutingSolution
+) -> pyvrp.Solution | None:
+    """``start``'s routes as a PyVRP solution of ``data`` (built from ``mapping``), or None.
+
+    Stops that are not candidates here are left out, and so are unloads at sites without a
+    reload depot, routes of vehicle types missing here and routes beyond a type's count; the
+    final unload is the route's end depot. The result may be infeasible (PyVRP repairs it).
+    """
+    client_of = {problem.stops[si].id: c for c, si in enumerate(mapping.client_stop)}
+    reload_of = {site: d for d, site in enumerate(mapping.depot_site) if site is not None}
+    type_of = {problem.vehicle_types[i].id: k for k, i in enumerate(mapping.vt_index)}
+    used: dict[int, int] = {}
+    routes = []
+    for route in start.routes:
+        k = type_of.get(route.vehicle_type)
+        if k is None or used.get(k, 0) >= data.vehicle_type(k).num_available:
+            continue
+        reloads = set(data.vehicle_type(k).reload_depots)
+        visits = (
+            route.visits[:-1]
+            if route.visits and route.visits[-1].kind == "unload"
+            else route.visits
+        )
+        activities: list[Activity] = []
+        for visit in visits:
+            if visit.kind == "stop" and visit.id in client_of:
+                activities.append(Activity(ActivityType.CLIENT, client_of[visit.id]))
+            elif (
+                visit.kind == "unload"
+                and reload_of.get(visit.id) in reloads
+                and activities
+                and activities[-1].is_client()
+            ):
+                activities.append(Activity(ActivityType.DEPOT, reload_of[visit.id]))
+        while activities and not activities[-1].is_client():
+            activities.pop()
+        if not activities:
+            continue
+        try:
+            routes.append(pyvrp.Route(data, activities, k))
+        except (ValueError, IndexError, RuntimeError):
+            continue
+        used[k] = used.get(k, 0) + 1
+    if not routes:
+        return None
+    try:
+        return pyvrp.Solution(data, routes)
+    except (ValueError, IndexError, RuntimeError):
+        return None

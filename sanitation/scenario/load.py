@@ -123,6 +123,8 @@ def _load_document(path: Path, problems: Problems, *, depth: int) -> dict[str, A
     base_document = _load_document(base_path, problems, depth=depth + 1)
     if base_document is None:
         return None
+    # a what-if is named as itself: without a name of its own, by its file name, never its base's
+    document.setdefault("name", path.stem)
     return _merge(base_document, document)
 
 
