@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
@@ -9,6 +10,13 @@ from typing import Any, Protocol
 import pytest
 
 FINISHED = frozenset({"done", "failed", "cancelled"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One empty matrix/siting cache for the session (as on a clean CI machine), so no test
+    passes on what an earlier run left in ~/.cache/sanitation."""
+    os.environ["SANITATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
 class _Client(Protocol):  # starlette's TestClient or an httpx.Client with a base URL

@@ -483,7 +483,8 @@ __all__ = [
 
 
 def siting_note(report: SitingOut | None) -> str | None:
-    """The plan-notes line on how the stations were chosen (None: nothing to say)."""
+    """The plan-notes line on how the stations were chosen (None: nothing to say); its time and
+    whether it came from the cache are in the report only, so a re-run's notes are the same."""
     if report is None or report.mode == "estimate":
         return None if report is None else f"stations sited by the estimate alone ({report.reason})"
     note = (
@@ -492,10 +493,8 @@ def siting_note(report: SitingOut | None) -> str | None:
         f"{report.estimate_routed_cost_cny_per_day:,.0f} for the estimate's siting re-priced "
         f"with routes (saving {report.saving_cny_per_day:,.0f}; the estimate itself says "
         f"{report.estimate_cost_cny_per_day:,.0f}); {report.points_moved} point(s) moved, "
-        f"{report.oracle_calls} station-day solves, {report.seconds:g} s"
+        f"{report.oracle_calls} station-day solves"
     )
-    if report.cached:
-        note += ", taken from the cache of an identical siting problem"
     if report.stopped_by == "time":
         note += "; the search was cut by its time budget, so another run may site differently"
     return note
