@@ -18,7 +18,7 @@
 
 Every candidate is a whole solution priced by real routes; the best is kept. Oracle answers are
 cached by ``(site, frozenset(customers))``. With ``max_evaluations`` (and a deterministic oracle)
-the result does not depend on timing.
+the result does not depend on timing, unless the time limit comes first.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class _Budget:
         """Why the search must stop now (None: it may go on)."""
         if self.max_evaluations is not None and self.evaluations >= self.max_evaluations:
             return "evaluations"
-        if self.max_evaluations is None and self.left_s() <= 0:
+        if self.left_s() <= 0:
             return "time"
         return None
 
@@ -390,8 +390,9 @@ def solve_siting(
     oracle
         Routes one site's customers (cached here by site and customer set).
     time_limit_s
-        Wall-clock limit of the search (ignored as a stop when ``max_evaluations`` is given; the
-        MIP and oracle calls still get their shares of it).
+        Wall-clock limit of the search; with ``max_evaluations`` too, whichever comes first
+        stops it (``stopped_by`` says which: only an "evaluations" or "converged" stop is
+        reproducible).
     seed
         Passed to the MIP and to every oracle call.
     max_evaluations
