@@ -10,10 +10,13 @@
    set's sites, capacity ignored), allocates the most promising ones with the MIP at the calibrated
    prices and routes them; an optional `WholeRouter` routes the set in one multi-site solve too.
    The first improving neighbour is taken.
-4. At a local optimum, boundary customers move to their second cheapest open site (both groups
-   re-routed), best first; with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
-   among all subsets is routed next, and the local search goes on from any improvement.
-5. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
+4. At a local optimum, with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
+   among all subsets is routed (diversification between neighbour rounds), then boundary
+   customers move to their second cheapest open site (both groups re-routed), best first; the
+   local search goes on from any improvement.
+5. With a `RoutePool` (``route_pool``), every route seen is kept and a set-partitioning MIP over
+   the pool recombines them (at local optima, and before the polish).
+6. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
    calls.
 
 Every candidate is a whole solution priced by real routes; the best is kept. Oracle answers are
@@ -31,6 +34,7 @@ import numpy as np
 
 from sanitation.errors import InfeasibleError
 from sanitation.siting._allocate import allocate
+from sanitation.siting._pool import RoutePool
 from sanitation.siting.problem import (
     BoolArray,
     FloatArray,
@@ -51,6 +55,18 @@ cheap bound among all subsets (2**12 bounds take milliseconds)."""
 
 NEIGHBOURS_PER_ROUND = 4
 """Neighbour sets (by cheap bound) allocated and routed per local-search round (assumed)."""
+
+RECOMBINE_EVERY = 0.15
+"""With a route pool: a set-partitioning recombination at a local optimum at most once per this
+share of the time limit, when the pool grew by POOL_GROWTH since the last one (assumed)."""
+POOL_GROWTH = 1.2
+RECOMBINE_MIP_SHARE = 0.05
+"""Share of the time limit for one periodic recombination MIP (only with three times that left;
+assumed)."""
+FINAL_MIP_SHARE = 0.4
+FINAL_MIP_S = 20.0
+"""The recombination before the polish: this share of the polish time, at most FINAL_MIP_S
+seconds (assumed; SCIP needs about 10 s for 600 routes of 100 customers on a loaded core)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,7 @@ class _Evaluator:
     cache: dict[tuple[int, frozenset[int]], RoutedGroup | None] = field(default_factory=dict)
     calls: int = 0
     factor: dict[int, float] = field(default_factory=dict)
+    pool: RoutePool | None = None
 
     def call_time_s(self) -> float:
         """The per-call budget, capped by the time left (unless a work budget rules)."""
@@ -113,6 +130,8 @@ class _Evaluator:
             self.calls += 1
             routed = self.oracle(site, customers, time_limit_s=self.call_time_s(), seed=self.seed)
             self.cache[key] = routed
+            if routed is not None and self.pool is not None:
+                self.pool.add_groups({site: routed})
             if routed is not None:
                 estimated = float(self.problem.estimate[list(customers), site].sum())
                 if estimated > 0:
@@ -213,10 +232,51 @@ class _Search:
     start: float = field(default_factory=time.perf_counter)
     exhausted: bool = False
     whole_time_s: float = 1.0
+    recombined_at: tuple[float, int] = (0.0, 0)
+
+    def recombine(self, time_limit_s: float) -> bool:
+        """Solve the set-partitioning MIP over the route pool (the best as its hint) and offer
+        its cover: first with the best's open sites fixed (half the time), then free; True if
+        it improved the best."""
+        pool = self.evaluator.pool
+        if pool is None or len(pool) == 0:
+            return False
+        self.recombined_at = (time.perf_counter(), len(pool))
+        improved = False
+        ends = time.perf_counter() + time_limit_s
+        for fixed in (True, False):
+            if self.best is None:
+                break
+            left = ends - time.perf_counter()
+            got = pool.partition(
+                self.problem,
+                time_limit_s=max(0.1, left / 2 if fixed else left),
+                seed=self.seed,
+                hint=self.best.groups,
+                open_sites=self.best.open if fixed else None,
+            )
+            if got is None or np.any(got[0] < 0):
+                continue
+            better = self.offer(self.evaluator.candidate(got[0], got[1]))
+            logger.debug("siting: recombined %d routes -> %.1f (%s)", len(pool), got[2], better)
+            improved |= better
+        return improved
+
+    def recombine_due(self, time_limit_s: float) -> bool:
+        """Whether a periodic recombination is due (see RECOMBINE_EVERY)."""
+        pool = self.evaluator.pool
+        if pool is None or self.budget.max_evaluations is not None:
+            return False
+        when, size = self.recombined_at
+        if len(pool) < POOL_GROWTH * size:
+            return False
+        return time.perf_counter() - max(when, self.start) >= RECOMBINE_EVERY * time_limit_s
 
     def offer(self, cand: Candidate | None) -> bool:
         """Keep ``cand`` if it is valid and cheaper than the best; True when it was."""
         self.budget.evaluations += 1
+        if cand is not None and self.evaluator.pool is not None:
+            self.evaluator.pool.add_groups(cand.groups)
         if cand is None or not _valid(self.problem, cand.site_of):
             return False
         if self.best is not None and cand.total >= self.best.total - 1e-9:
@@ -380,6 +440,7 @@ def solve_siting(
     initial: list[Whole] | None = None,
     polish_share: float = 0.0,
     whole_time_s: float | None = None,
+    route_pool: RoutePool | None = None,
 ) -> SitingResult:
     """Open sites and allocate customers with real routes in the loop (see the module docstring).
 
@@ -408,6 +469,11 @@ def solve_siting(
     polish_share
         Share of ``time_limit_s`` kept for re-routing the best siting at the end with longer
         oracle (and whole-router) calls; only without ``max_evaluations``.
+    route_pool
+        Optional pool of routes (costs additive: a group's cost is the sum of its routes'):
+        every route seen enters it and a set-partitioning MIP over it recombines them at local
+        optima and before the polish (only without ``max_evaluations``). The caller may feed it
+        too (e.g. the router with every route it finds).
 
     Raises
     ------
@@ -419,6 +485,8 @@ def solve_siting(
     budget = _Budget(start + time_limit_s - polish_s, max_evaluations)
     route_time = route_time_s or _default_route_time(problem, time_limit_s)
     evaluator = _Evaluator(problem, oracle, route_time, seed, budget)
+    if max_evaluations is None:
+        evaluator.pool = route_pool
     search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
     search.whole_time_s = whole_time_s or 3.0 * route_time
     prices0 = problem.estimate + problem.assign_cost
@@ -437,9 +505,10 @@ def solve_siting(
     if whole_router is not None:
         search.visited.discard(est_open.tobytes())
         search.try_set(est_open)
-    stopped = _run(search, seed)
+    stopped = _run(search, seed, time_limit_s)
     if polish_s > 0 and max_evaluations is None:
         budget.deadline = start + time_limit_s
+        search.recombine(min(FINAL_MIP_S, FINAL_MIP_SHARE * budget.left_s()))
         search.polish()
     best = search.best
     if best is None:
@@ -464,7 +533,7 @@ def solve_siting(
     )
 
 
-def _run(search: _Search, seed: int) -> str:
+def _run(search: _Search, seed: int, time_limit_s: float) -> str:
     """Steps 2-4 of the module docstring until converged or out of budget; why it stopped."""
     budget = search.budget
     if budget.spent() is None:
@@ -485,6 +554,16 @@ def _run(search: _Search, seed: int) -> str:
         if reason is not None:
             return reason
         if search.local_round():
+            continue
+        mip_s = RECOMBINE_MIP_SHARE * time_limit_s
+        if (
+            budget.left_s() > 3 * mip_s
+            and search.recombine_due(time_limit_s)
+            and search.recombine(mip_s)
+        ):
+            continue
+        if search.problem.n_sites <= GLOBAL_SITES and search.global_round():
+            # diversification: the unvisited open set of best bound, between neighbour rounds
             continue
         best = search.best
         if best is not None and best.site_of.tobytes() not in boundary_tried:
