@@ -195,7 +195,8 @@ def render() -> str:
         lines += [
             f"Reference runs for the generated family: {report['time_limit_s']:g} s each, seeds "
             f"{meta.get('seed')} (and +1), run {meta.get('started_utc')} UTC; the reference of "
-            "each instance is the cheaper of these and the table's run.",
+            "each instance is the cheapest of every recorded run (these, the table's run and the "
+            "earlier runs kept as `benchmarks/results/lrp_generated_*.json`).",
             "",
         ]
     return "\n".join(lines)
