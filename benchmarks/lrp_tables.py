@@ -144,7 +144,8 @@ def render() -> str:
         "re-checked from the instance file by `sanitation.bench.lrp.check_solution` (each "
         "customer once, vehicle and depot capacities, cost recomputed). Solver: "
         "`sanitation.siting.solve_siting` (MIP proposal on the round-trip estimate, real routes "
-        "re-price the sites, open/close/swap and boundary moves, PyVRP per depot and multi-depot), "
+        "re-price the sites, open/close/swap and boundary moves, PyVRP per depot and multi-depot, "
+        "a set-cover MIP recombining the pool of routes seen), "
         "one search per core with seeds s and s+1. *estimate* = the siting the estimate alone "
         "chooses, routed by the same PyVRP oracle (the two-stage method of before). Seconds are "
         "wall-clock per instance on the shared 2-core machine; the load is recorded.",
