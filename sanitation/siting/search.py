@@ -49,6 +49,10 @@ from sanitation.siting.problem import (
 
 logger = logging.getLogger(__name__)
 
+FIRST_MIP_FLOOR_S = 5.0
+"""Seconds at least for the first (estimate) MIP: a timed-out MIP is not infeasibility
+(assumed; on a loaded core SCIP needs seconds for a county of 1000 points)."""
+
 GLOBAL_SITES = 12
 """Up to this many sites, a converged local search goes on with the unvisited open sets of best
 cheap bound among all subsets (2**12 bounds take milliseconds)."""
@@ -478,7 +482,10 @@ def solve_siting(
     Raises
     ------
     InfeasibleError
-        When the capacities admit no allocation, or no siting found is routable.
+        When the capacities admit no allocation (proven), or no siting found is routable.
+    RuntimeError
+        When the first MIP finds no allocation in its time and no valid ``initial`` siting
+        is given to start from.
     """
     start = time.perf_counter()
     polish_s = polish_share * time_limit_s
@@ -490,9 +497,20 @@ def solve_siting(
     search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
     search.whole_time_s = whole_time_s or 3.0 * route_time
     prices0 = problem.estimate + problem.assign_cost
-    proposal = allocate(
-        problem, prices0, open_sites=None, time_limit_s=search.mip_time_s(), seed=seed
-    )
+    try:
+        proposal = allocate(
+            problem,
+            prices0,
+            open_sites=None,
+            time_limit_s=max(FIRST_MIP_FLOOR_S, search.mip_time_s()),
+            seed=seed,
+            timeout_is_error=True,
+        )
+    except RuntimeError:
+        # the MIP found nothing in its time (not infeasibility): start from a given siting
+        proposal = _initial_proposal(problem, prices0, initial)
+        if proposal is None:
+            raise
     if proposal is None:
         msg = "no allocation of the customers fits the site capacities (or allowed pairs)"
         raise InfeasibleError(msg)
@@ -531,6 +549,24 @@ def solve_siting(
         stopped_by=stopped,
         history=tuple(search.history),
     )
+
+
+def _initial_proposal(
+    problem: SitingProblem, prices: FloatArray, initial: list[Whole] | None
+) -> tuple[BoolArray, IntArray, float] | None:
+    """The first valid ``initial`` siting as the proposal (open sites, site of each customer,
+    its cost at ``prices``), or None."""
+    rows = np.arange(problem.n_customers)
+    for whole in initial or []:
+        site_of = np.asarray(whole.site_of, dtype=np.int64)
+        inside = site_of.shape == rows.shape and bool(np.all(site_of >= 0))
+        if not inside or np.any(site_of >= problem.n_sites) or not _valid(problem, site_of):
+            continue
+        opened = problem.must_open.copy()
+        opened[np.unique(site_of)] = True
+        objective = float(problem.opening_cost[opened].sum() + prices[rows, site_of].sum())
+        return opened, site_of, objective
+    return None
 
 
 def _run(search: _Search, seed: int, time_limit_s: float) -> str:
