@@ -4,7 +4,8 @@
 
 Sections (each produced by its own script, never edited by hand):
 ``docs/benchmarks_facility.md`` (`benchmarks/facility_tables.py`),
-``docs/benchmarks_routing.md`` (`benchmarks/routing_tables.py`) and
+``docs/benchmarks_routing.md`` (`benchmarks/routing_tables.py`),
+``docs/benchmarks_lrp.md`` (`benchmarks/lrp_tables.py`) and
 ``docs/benchmarks_system.md`` (this script, from the JSON lines that `benchmarks/matrix.py`,
 `benchmarks/chain.py` and `benchmarks/api_load.py` saved in ``benchmarks/results/``).
 """
@@ -17,7 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RESULTS = ROOT / "benchmarks" / "results"
-SECTIONS = ("benchmarks_facility.md", "benchmarks_routing.md", "benchmarks_system.md")
+SECTIONS = (
+    "benchmarks_facility.md",
+    "benchmarks_routing.md",
+    "benchmarks_lrp.md",
+    "benchmarks_system.md",
+)
 
 
 def _lines(name: str) -> list[dict]:
@@ -35,6 +41,7 @@ def _table(rows: list[dict]) -> list[str]:
         return ["(not measured yet)", ""]
     keys = list(dict.fromkeys(k for row in rows for k in row))
     out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+
     def cell(value: object) -> str:
         return "not measured" if value is None else str(value)
 

@@ -125,3 +125,11 @@ def test_generated_instance_round_trips(tmp_path):
     ).all()  # no depot can serve all: capacities bind
     again = lrp.generate_instance(n=30, m=5, vehicle_capacity=70, clustered=True, seed=3)
     np.testing.assert_array_equal(again.customer_xy, inst.customer_xy)
+
+
+def test_engine_option_names_the_one_method(tmp_path, monkeypatch):
+    out = tmp_path / "out.json"
+    args = ["bench", "lrp", str(DATA / "coord20-5-1.dat"), "--time-limit", "1", "--json", str(out)]
+    res = run_cli([*args, "--engine", "pyvrp"], monkeypatch)
+    assert res.code == 2, res.message
+    assert "siting+pyvrp" in res.stderr and not out.exists()

@@ -129,3 +129,46 @@ def test_problem_names_bad_field():
         _square_problem(capacity=np.array([2.5, 4]))
     with pytest.raises(ValueError, match="both fixed_open and fixed_closed"):
         _square_problem(fixed_open=np.array([True, False]), fixed_closed=np.array([True, False]))
+
+
+def _timing_out_first_mip(monkeypatch):
+    """The first (estimate) MIP finds nothing in its time; later ones run."""
+    from sanitation.siting import search
+
+    real = search.allocate
+
+    def fake(*args, timeout_is_error=False, **kwargs):
+        if timeout_is_error:
+            msg = "no feasible assignment found within 5 s; raise the limit"
+            raise RuntimeError(msg)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "allocate", fake)
+
+
+def test_timed_out_first_mip_is_not_infeasibility(monkeypatch):
+    _timing_out_first_mip(monkeypatch)
+    problem = _square_problem()
+    oracle = TourOracle(CORNERS, SITES)
+    with pytest.raises(RuntimeError, match="within"):
+        solve_siting(problem, oracle, time_limit_s=5.0, max_evaluations=10, route_time_s=0.1)
+
+
+def test_timed_out_first_mip_starts_from_initial(monkeypatch):
+    from sanitation.siting import Whole
+
+    _timing_out_first_mip(monkeypatch)
+    problem = _square_problem()
+    oracle = TourOracle(CORNERS, SITES)
+    start = np.zeros(4, dtype=np.int64)  # everything at A (the estimate MIP would open B)
+    groups = {0: oracle(0, (0, 1, 2, 3), time_limit_s=1.0, seed=1)}
+    result = solve_siting(
+        problem,
+        oracle,
+        time_limit_s=5.0,
+        max_evaluations=10,
+        route_time_s=0.1,
+        initial=[Whole(start, groups)],
+    )
+    assert list(result.estimate_site_of) == [0, 0, 0, 0]
+    assert result.total_cost <= result.estimate_routed_total

@@ -76,10 +76,12 @@ def _check_engine(problem: str, engine: str | None) -> None:
     """``--engine`` names an engine of the problem's kind (routing or facility location)."""
     if engine is None:
         return
-    if problem in FACILITY_PROBLEMS:
+    if problem == "lrp":
+        names: list[str] = ["siting+pyvrp"]  # one method (sanitation.bench.lrp)
+    elif problem in FACILITY_PROBLEMS:
         from sanitation.assignment.solve import ENGINES as FACILITY_ENGINES
 
-        names: list[str] = list(FACILITY_ENGINES)
+        names = list(FACILITY_ENGINES)
     else:
         from sanitation.engines import ENGINES
 

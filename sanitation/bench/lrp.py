@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import dataclasses
 import logging
 import math
 import multiprocessing
@@ -32,7 +33,7 @@ import numpy as np
 
 from sanitation.bench import expand_paths, gap_pct, read_instance
 from sanitation.lifeline import die_with_parent
-from sanitation.siting import SitingProblem, solve_siting
+from sanitation.siting import RoutePool, SitingProblem, solve_siting
 from sanitation.siting.pyvrp_router import MatrixRouter
 
 logger = logging.getLogger(__name__)
@@ -299,6 +300,7 @@ def solve_instance(
 ) -> tuple[float, list[list[int]], dict[str, Any]]:
     """One search: (cost, routes ``[depot_no, c1, ...]``, statistics)."""
     problem, router = siting_problem(inst)
+    router = dataclasses.replace(router, pool=RoutePool(router.route_cost, problem, router.rotated))
     route_time = max(0.2, time_limit_s / 40)
     whole_time = max(0.5, time_limit_s / 10)
     result = solve_siting(
@@ -311,6 +313,7 @@ def solve_instance(
         whole_router=router.whole,
         polish_share=POLISH_SHARE,
         whole_time_s=whole_time,
+        route_pool=router.pool,
     )
     routes = [
         [site + 1, *(c + 1 for c in r)]

@@ -5,6 +5,7 @@ pairs, non-routing assignment costs and a route-free estimate) and a `RouteOracl
 site's customers; see `sanitation.siting.search` for the method.
 """
 
+from sanitation.siting._pool import RoutePool
 from sanitation.siting.problem import (
     RoutedGroup,
     RouteOracle,
@@ -17,6 +18,7 @@ from sanitation.siting.search import solve_siting
 
 __all__ = [
     "RouteOracle",
+    "RoutePool",
     "RoutedGroup",
     "SitingProblem",
     "SitingResult",

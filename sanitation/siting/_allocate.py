@@ -22,12 +22,14 @@ def allocate(
     open_sites: BoolArray | None,
     time_limit_s: float,
     seed: int,
+    timeout_is_error: bool = False,
 ) -> tuple[BoolArray, IntArray, float] | None:
     """Open sites, site of each customer and objective minimising opening + ``prices``.
 
     With ``open_sites`` the sites open are exactly those (the others closed); otherwise the model
     chooses within ``fixed_open`` / ``fixed_closed`` and the open sites are those used plus the
-    fixed open ones. None when nothing fits the capacities.
+    fixed open ones. None when nothing fits the capacities, or when the MIP found nothing in its
+    time (with ``timeout_is_error``: RuntimeError then, None only for a proven infeasible model).
     """
     m = problem.n_sites
     if open_sites is None:
@@ -56,7 +58,11 @@ def allocate(
     params = AssignmentParams(time_limit_s=max(0.2, time_limit_s), engine="mip", relative_gap=1e-5)
     try:
         solution = solve(assignment, params, seed=seed)
-    except (InfeasibleError, RuntimeError):
+    except InfeasibleError:
+        return None
+    except RuntimeError:
+        if timeout_is_error:
+            raise
         return None
     site_of = np.asarray(solution.station_of, dtype=np.int64)
     # open = used or fixed open (a free site the model left open without customers is not)

@@ -15,6 +15,7 @@ import itertools
 import time
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyvrp
@@ -24,6 +25,7 @@ from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 from sanitation.siting._allocate import allocate
 from sanitation.siting._moves import improve_routes
+from sanitation.siting._pool import RoutePool
 from sanitation.siting.problem import IntArray, RoutedGroup, SitingProblem, Whole
 
 MOVES_SHARE = 0.2
@@ -63,6 +65,13 @@ class MatrixRouter:
     site_capacity: IntArray
     allowed: np.ndarray
     iterations_per_customer: int = 200
+    pool: RoutePool | None = None
+    """Optional: every route of every feasible solve enters it."""
+
+    @cached_property
+    def symmetric(self) -> bool:
+        """Whether ``cost`` is symmetric (then one direction of a cycle suffices)."""
+        return bool(np.array_equal(self.cost, self.cost.T))
 
     @property
     def n_sites(self) -> int:
@@ -164,6 +173,8 @@ class MatrixRouter:
         for route in result.best.routes():
             visits = tuple(customers[a.idx] for a in route.schedule() if a.is_client())
             out.append((sites[route.vehicle_type()], visits))
+            if self.pool is not None:
+                self.pool.add(sites[route.vehicle_type()], visits)
         return out
 
     def __call__(
@@ -263,7 +274,7 @@ class MatrixRouter:
         self, routes: list[tuple[int, tuple[int, ...]]], time_limit_s: float
     ) -> list[tuple[int, tuple[int, ...]]]:
         """Relocate / exchange customers between routes and sites (`improve_routes`)."""
-        return improve_routes(
+        out = improve_routes(
             routes,
             cost=self.cost,
             demand=self.demand,
@@ -273,6 +284,10 @@ class MatrixRouter:
             allowed=self.allowed,
             time_limit_s=time_limit_s,
         )
+        if self.pool is not None:
+            for site, r in out:
+                self.pool.add(site, r)
+        return out
 
     def _as_whole(self, routes: list[tuple[int, tuple[int, ...]]]) -> Whole:
         site_of = np.full(int(self.demand.shape[0]), -1, dtype=np.int64)
@@ -289,16 +304,25 @@ class MatrixRouter:
     def rotated(self, site: int, route: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         """The cost and visiting order of the cycle ``route`` re-opened at ``site``'s cheapest
         insertion (both directions tried when the matrix is asymmetric)."""
-        best: tuple[int, tuple[int, ...]] | None = None
-        k = len(route)
-        for order in (route, tuple(reversed(route))):
-            for i in range(k):
-                r = order[i:] + order[:i]
-                c = self.route_cost(site, r)
-                if best is None or c < best[0]:
-                    best = (c, r)
-        if best is None:
+        if not route:
             msg = "a route must visit at least one customer."
+            raise ValueError(msg)
+        best: tuple[int, tuple[int, ...]] | None = None
+        orders = (route,) if self.symmetric else (route, tuple(reversed(route)))
+        for order in orders:
+            nodes = self.n_sites + np.asarray(order, dtype=np.int64)
+            after = np.roll(nodes, -1)
+            cycle = int(self.cost[nodes, after].sum())
+            # open the cycle between nodes[i] and after[i]: site -> after[i] ... nodes[i] -> site
+            totals = (
+                cycle - self.cost[nodes, after] + self.cost[site, after] + self.cost[nodes, site]
+            )
+            i = int(np.argmin(totals))
+            cost = self.route_fixed_cost + int(totals[i])
+            if best is None or cost < best[0]:
+                best = (cost, order[i + 1 :] + order[: i + 1])
+        if best is None:  # pragma: no cover - orders is never empty
+            msg = "no order"
             raise ValueError(msg)
         return best
 

@@ -10,15 +10,18 @@
    set's sites, capacity ignored), allocates the most promising ones with the MIP at the calibrated
    prices and routes them; an optional `WholeRouter` routes the set in one multi-site solve too.
    The first improving neighbour is taken.
-4. At a local optimum, boundary customers move to their second cheapest open site (both groups
-   re-routed), best first; with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
-   among all subsets is routed next, and the local search goes on from any improvement.
-5. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
+4. At a local optimum, with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
+   among all subsets is routed (diversification between neighbour rounds), then boundary
+   customers move to their second cheapest open site (both groups re-routed), best first; the
+   local search goes on from any improvement.
+5. With a `RoutePool` (``route_pool``), every route seen is kept and a set-partitioning MIP over
+   the pool recombines them (at local optima, and before the polish).
+6. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
    calls.
 
 Every candidate is a whole solution priced by real routes; the best is kept. Oracle answers are
 cached by ``(site, frozenset(customers))``. With ``max_evaluations`` (and a deterministic oracle)
-the result does not depend on timing.
+the result does not depend on timing, unless the time limit comes first.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 
 from sanitation.errors import InfeasibleError
 from sanitation.siting._allocate import allocate
+from sanitation.siting._pool import RoutePool
 from sanitation.siting.problem import (
     BoolArray,
     FloatArray,
@@ -45,12 +49,28 @@ from sanitation.siting.problem import (
 
 logger = logging.getLogger(__name__)
 
+FIRST_MIP_FLOOR_S = 5.0
+"""Seconds at least for the first (estimate) MIP: a timed-out MIP is not infeasibility
+(assumed; on a loaded core SCIP needs seconds for a county of 1000 points)."""
+
 GLOBAL_SITES = 12
 """Up to this many sites, a converged local search goes on with the unvisited open sets of best
 cheap bound among all subsets (2**12 bounds take milliseconds)."""
 
 NEIGHBOURS_PER_ROUND = 4
 """Neighbour sets (by cheap bound) allocated and routed per local-search round (assumed)."""
+
+RECOMBINE_EVERY = 0.15
+"""With a route pool: a set-partitioning recombination at a local optimum at most once per this
+share of the time limit, when the pool grew by POOL_GROWTH since the last one (assumed)."""
+POOL_GROWTH = 1.2
+RECOMBINE_MIP_SHARE = 0.05
+"""Share of the time limit for one periodic recombination MIP (only with three times that left;
+assumed)."""
+FINAL_MIP_SHARE = 0.4
+FINAL_MIP_S = 20.0
+"""The recombination before the polish: this share of the polish time, at most FINAL_MIP_S
+seconds (assumed; SCIP needs about 10 s for 600 routes of 100 customers on a loaded core)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,7 @@ class _Budget:
         """Why the search must stop now (None: it may go on)."""
         if self.max_evaluations is not None and self.evaluations >= self.max_evaluations:
             return "evaluations"
-        if self.max_evaluations is None and self.left_s() <= 0:
+        if self.left_s() <= 0:
             return "time"
         return None
 
@@ -100,6 +120,7 @@ class _Evaluator:
     cache: dict[tuple[int, frozenset[int]], RoutedGroup | None] = field(default_factory=dict)
     calls: int = 0
     factor: dict[int, float] = field(default_factory=dict)
+    pool: RoutePool | None = None
 
     def call_time_s(self) -> float:
         """The per-call budget, capped by the time left (unless a work budget rules)."""
@@ -113,6 +134,8 @@ class _Evaluator:
             self.calls += 1
             routed = self.oracle(site, customers, time_limit_s=self.call_time_s(), seed=self.seed)
             self.cache[key] = routed
+            if routed is not None and self.pool is not None:
+                self.pool.add_groups({site: routed})
             if routed is not None:
                 estimated = float(self.problem.estimate[list(customers), site].sum())
                 if estimated > 0:
@@ -213,10 +236,51 @@ class _Search:
     start: float = field(default_factory=time.perf_counter)
     exhausted: bool = False
     whole_time_s: float = 1.0
+    recombined_at: tuple[float, int] = (0.0, 0)
+
+    def recombine(self, time_limit_s: float) -> bool:
+        """Solve the set-partitioning MIP over the route pool (the best as its hint) and offer
+        its cover: first with the best's open sites fixed (half the time), then free; True if
+        it improved the best."""
+        pool = self.evaluator.pool
+        if pool is None or len(pool) == 0:
+            return False
+        self.recombined_at = (time.perf_counter(), len(pool))
+        improved = False
+        ends = time.perf_counter() + time_limit_s
+        for fixed in (True, False):
+            if self.best is None:
+                break
+            left = ends - time.perf_counter()
+            got = pool.partition(
+                self.problem,
+                time_limit_s=max(0.1, left / 2 if fixed else left),
+                seed=self.seed,
+                hint=self.best.groups,
+                open_sites=self.best.open if fixed else None,
+            )
+            if got is None or np.any(got[0] < 0):
+                continue
+            better = self.offer(self.evaluator.candidate(got[0], got[1]))
+            logger.debug("siting: recombined %d routes -> %.1f (%s)", len(pool), got[2], better)
+            improved |= better
+        return improved
+
+    def recombine_due(self, time_limit_s: float) -> bool:
+        """Whether a periodic recombination is due (see RECOMBINE_EVERY)."""
+        pool = self.evaluator.pool
+        if pool is None or self.budget.max_evaluations is not None:
+            return False
+        when, size = self.recombined_at
+        if len(pool) < POOL_GROWTH * size:
+            return False
+        return time.perf_counter() - max(when, self.start) >= RECOMBINE_EVERY * time_limit_s
 
     def offer(self, cand: Candidate | None) -> bool:
         """Keep ``cand`` if it is valid and cheaper than the best; True when it was."""
         self.budget.evaluations += 1
+        if cand is not None and self.evaluator.pool is not None:
+            self.evaluator.pool.add_groups(cand.groups)
         if cand is None or not _valid(self.problem, cand.site_of):
             return False
         if self.best is not None and cand.total >= self.best.total - 1e-9:
@@ -380,6 +444,7 @@ def solve_siting(
     initial: list[Whole] | None = None,
     polish_share: float = 0.0,
     whole_time_s: float | None = None,
+    route_pool: RoutePool | None = None,
 ) -> SitingResult:
     """Open sites and allocate customers with real routes in the loop (see the module docstring).
 
@@ -390,8 +455,9 @@ def solve_siting(
     oracle
         Routes one site's customers (cached here by site and customer set).
     time_limit_s
-        Wall-clock limit of the search (ignored as a stop when ``max_evaluations`` is given; the
-        MIP and oracle calls still get their shares of it).
+        Wall-clock limit of the search; with ``max_evaluations`` too, whichever comes first
+        stops it (``stopped_by`` says which: only an "evaluations" or "converged" stop is
+        reproducible).
     seed
         Passed to the MIP and to every oracle call.
     max_evaluations
@@ -407,23 +473,44 @@ def solve_siting(
     polish_share
         Share of ``time_limit_s`` kept for re-routing the best siting at the end with longer
         oracle (and whole-router) calls; only without ``max_evaluations``.
+    route_pool
+        Optional pool of routes (costs additive: a group's cost is the sum of its routes'):
+        every route seen enters it and a set-partitioning MIP over it recombines them at local
+        optima and before the polish (only without ``max_evaluations``). The caller may feed it
+        too (e.g. the router with every route it finds).
 
     Raises
     ------
     InfeasibleError
-        When the capacities admit no allocation, or no siting found is routable.
+        When the capacities admit no allocation (proven), or no siting found is routable.
+    RuntimeError
+        When the first MIP finds no allocation in its time and no valid ``initial`` siting
+        is given to start from.
     """
     start = time.perf_counter()
     polish_s = polish_share * time_limit_s
     budget = _Budget(start + time_limit_s - polish_s, max_evaluations)
     route_time = route_time_s or _default_route_time(problem, time_limit_s)
     evaluator = _Evaluator(problem, oracle, route_time, seed, budget)
+    if max_evaluations is None:
+        evaluator.pool = route_pool
     search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
     search.whole_time_s = whole_time_s or 3.0 * route_time
     prices0 = problem.estimate + problem.assign_cost
-    proposal = allocate(
-        problem, prices0, open_sites=None, time_limit_s=search.mip_time_s(), seed=seed
-    )
+    try:
+        proposal = allocate(
+            problem,
+            prices0,
+            open_sites=None,
+            time_limit_s=max(FIRST_MIP_FLOOR_S, search.mip_time_s()),
+            seed=seed,
+            timeout_is_error=True,
+        )
+    except RuntimeError:
+        # the MIP found nothing in its time (not infeasibility): start from a given siting
+        proposal = _initial_proposal(problem, prices0, initial)
+        if proposal is None:
+            raise
     if proposal is None:
         msg = "no allocation of the customers fits the site capacities (or allowed pairs)"
         raise InfeasibleError(msg)
@@ -436,9 +523,10 @@ def solve_siting(
     if whole_router is not None:
         search.visited.discard(est_open.tobytes())
         search.try_set(est_open)
-    stopped = _run(search, seed)
+    stopped = _run(search, seed, time_limit_s)
     if polish_s > 0 and max_evaluations is None:
         budget.deadline = start + time_limit_s
+        search.recombine(min(FINAL_MIP_S, FINAL_MIP_SHARE * budget.left_s()))
         search.polish()
     best = search.best
     if best is None:
@@ -463,7 +551,25 @@ def solve_siting(
     )
 
 
-def _run(search: _Search, seed: int) -> str:
+def _initial_proposal(
+    problem: SitingProblem, prices: FloatArray, initial: list[Whole] | None
+) -> tuple[BoolArray, IntArray, float] | None:
+    """The first valid ``initial`` siting as the proposal (open sites, site of each customer,
+    its cost at ``prices``), or None."""
+    rows = np.arange(problem.n_customers)
+    for whole in initial or []:
+        site_of = np.asarray(whole.site_of, dtype=np.int64)
+        inside = site_of.shape == rows.shape and bool(np.all(site_of >= 0))
+        if not inside or np.any(site_of >= problem.n_sites) or not _valid(problem, site_of):
+            continue
+        opened = problem.must_open.copy()
+        opened[np.unique(site_of)] = True
+        objective = float(problem.opening_cost[opened].sum() + prices[rows, site_of].sum())
+        return opened, site_of, objective
+    return None
+
+
+def _run(search: _Search, seed: int, time_limit_s: float) -> str:
     """Steps 2-4 of the module docstring until converged or out of budget; why it stopped."""
     budget = search.budget
     if budget.spent() is None:
@@ -484,6 +590,16 @@ def _run(search: _Search, seed: int) -> str:
         if reason is not None:
             return reason
         if search.local_round():
+            continue
+        mip_s = RECOMBINE_MIP_SHARE * time_limit_s
+        if (
+            budget.left_s() > 3 * mip_s
+            and search.recombine_due(time_limit_s)
+            and search.recombine(mip_s)
+        ):
+            continue
+        if search.problem.n_sites <= GLOBAL_SITES and search.global_round():
+            # diversification: the unvisited open set of best bound, between neighbour rounds
             continue
         best = search.best
         if best is not None and best.site_of.tobytes() not in boundary_tried:
