@@ -113,3 +113,24 @@ def test_greedy_start_is_used_when_the_search_has_no_time():
     assert sorted(schedule.station_day_stops["S1"]) == [7, 7, 7, 7, 7, 7, 8]  # still balanced
     for point in points:
         assert tuple(sorted(schedule.visits[point.point_id])) in PATTERNS["weekly"]
+
+
+def test_a_change_at_one_station_leaves_the_other_stations_days_as_they_were():
+    def county(extra_at_s2: int) -> list[SchedulePoint]:
+        s1 = [
+            _point(f"A{i}", f, kg_per_day=40 + 13 * i, station="S1")
+            for i, f in enumerate(["weekly", "twice_weekly", "every_2_days"] * 10)
+        ]
+        s2 = [
+            _point(f"B{i}", "twice_weekly", kg_per_day=30 + 11 * i, station="S2")
+            for i in range(12 + extra_at_s2)
+        ]
+        return s1 + s2  # a what-if that adds points at S2 only (a new village, a moved point)
+
+    base = schedule_week(county(0), MONDAY, seed=1, deterministic_time_s=0.5)
+    changed = schedule_week(county(5), MONDAY, seed=1, deterministic_time_s=0.5)
+    assert {p: v for p, v in changed.visits.items() if p.startswith("A")} == {
+        p: v for p, v in base.visits.items() if p.startswith("A")
+    }
+    assert changed.station_day_kg["S1"] == base.station_day_kg["S1"]
+    assert changed.station_day_kg["S2"] != base.station_day_kg["S2"]

@@ -12,8 +12,9 @@ cyclically over the week, with the seasonal multiplier of each day). A bin never
 pattern is allowed only if every visit's accumulated waste fits the bin. When no pattern of the
 declared frequency fits, the next more frequent one is used and the change is reported.
 
-Among the allowed patterns, CP-SAT balances each station's week: it minimises the largest daily
-tonnage of every station, then the largest daily number of stops (a proxy for truck hours). It
+Among the allowed patterns, CP-SAT balances each station's week, one model per station (a change
+at one station leaves the other stations' days as they were): it minimises the station's largest
+daily tonnage, then its largest daily number of stops (a proxy for truck hours). It
 starts from a greedy hint (largest points first, each on the pattern whose days are least loaded
 so far) and is bounded by deterministic time, so a seed gives the same schedule every run; if
 the search finds nothing within that time (very large counties) the greedy start is used.
@@ -132,7 +133,8 @@ def schedule_week(
     seed: int = 1,
     deterministic_time_s: float = 2.0,
 ) -> WeekSchedule:
-    """Choose a visiting pattern for every point; balance each station's week.
+    """Choose a visiting pattern for every point; balance each station's week (``seed`` and
+    ``deterministic_time_s`` apply to each station's search).
 
     Raises
     ------
@@ -140,29 +142,23 @@ def schedule_week(
         When even a daily visit overflows a bin (names the points, their daily waste and bins).
     """
     allowed, used, changes = _allowed_patterns(points)
-    model = cp_model.CpModel()
-    choice, fixed_kg = _add_week_model(model, points, allowed)
-    greedy = _add_greedy_hint(model, points, allowed, choice, fixed_kg)
-    solver = cp_model.CpSolver()
-    solver.parameters.random_seed = seed
-    solver.parameters.num_workers = 1
-    solver.parameters.max_deterministic_time = deterministic_time_s
-    status = solver.solve(model)
-    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    # every pattern left is feasible, so the greedy start is a valid schedule when the search
-    # runs out of (deterministic) time before its first solution on very large counties
-
-    visits: dict[str, dict[int, int]] = {}
+    by_station: dict[str, list[SchedulePoint]] = defaultdict(list)
     for point in points:
-        patterns = allowed[point.point_id]
-        chosen = 0
-        if len(patterns) > 1:
-            chosen = (
-                next(j for j in range(len(patterns)) if solver.value(choice[(point.point_id, j)]))
-                if solved
-                else greedy[point.point_id]
-            )
-        visits[point.point_id] = visit_loads(patterns[chosen], point.generation_kg)
+        by_station[point.station_id].append(point)
+    visits: dict[str, dict[int, int]] = {}
+    optimal, greedy_used, seconds, objective = True, False, 0.0, 0.0
+    for station in sorted(by_station):
+        chosen, solve = _schedule_station(
+            by_station[station], allowed, seed=seed, deterministic_time_s=deterministic_time_s
+        )
+        optimal = optimal and solve.optimal
+        greedy_used = greedy_used or solve.greedy
+        seconds += solve.seconds
+        objective += solve.objective
+        for point in by_station[station]:
+            pattern = allowed[point.point_id][chosen.get(point.point_id, 0)]
+            visits[point.point_id] = visit_loads(pattern, point.generation_kg)
+    visits = {p.point_id: visits[p.point_id] for p in points}
     stations = sorted({p.station_id for p in points})
     station_kg: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
     station_stops: dict[str, list[int]] = {s: [0] * DAYS for s in stations}
@@ -177,12 +173,60 @@ def schedule_week(
         changes=tuple(changes),
         station_day_kg={s: tuple(v) for s, v in station_kg.items()},
         station_day_stops={s: tuple(v) for s, v in station_stops.items()},
-        optimal=status == cp_model.OPTIMAL,
+        optimal=optimal,
         stats={
-            "seconds": solver.wall_time,
-            "objective": solver.objective_value if solved else float("nan"),
-            "greedy": float(not solved),
+            "seconds": seconds,
+            "objective": objective if not greedy_used else float("nan"),
+            "greedy": float(greedy_used),
         },
+    )
+
+
+@dataclass(frozen=True)
+class _StationSolve:
+    optimal: bool
+    greedy: bool
+    seconds: float
+    objective: float
+
+
+def _schedule_station(
+    points: Sequence[SchedulePoint],
+    allowed: Mapping[str, list[tuple[int, ...]]],
+    *,
+    seed: int,
+    deterministic_time_s: float,
+) -> tuple[dict[str, int], _StationSolve]:
+    """The pattern index of each point of one station that has a choice, balancing that
+    station's week alone (stations share nothing, so a change at one station leaves the others'
+    schedules as they were)."""
+    model = cp_model.CpModel()
+    choice, fixed_kg = _add_week_model(model, points, allowed)
+    greedy = _add_greedy_hint(model, points, allowed, choice, fixed_kg)
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = deterministic_time_s
+    status = solver.solve(model)
+    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # every pattern left is feasible, so the greedy start is a valid schedule when the search
+    # runs out of (deterministic) time before its first solution on very large stations
+    chosen = {
+        point.point_id: next(
+            j
+            for j in range(len(allowed[point.point_id]))
+            if solver.value(choice[(point.point_id, j)])
+        )
+        if solved
+        else greedy[point.point_id]
+        for point in points
+        if len(allowed[point.point_id]) > 1
+    }
+    return chosen, _StationSolve(
+        optimal=status == cp_model.OPTIMAL,
+        greedy=not solved,
+        seconds=solver.wall_time,
+        objective=solver.objective_value if solved else 0.0,
     )
 
 
