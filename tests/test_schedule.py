@@ -87,7 +87,7 @@ def test_every_visit_fits_its_bin_and_the_week_collects_all_waste(rows):
         SchedulePoint(f"P{i}", station, freq, bin_kg, (kg,) * 7)
         for i, (freq, kg, bin_kg, station) in enumerate(rows)
     ]
-    schedule = schedule_week(points, MONDAY, deterministic_time_s=2.0)
+    schedule = schedule_week(points, MONDAY, deterministic_time_s_per_point=0.1)
     for point in points:
         loads = schedule.visits[point.point_id]
         assert max(loads.values()) <= point.bin_capacity_kg
@@ -101,14 +101,14 @@ def test_schedule_is_deterministic_under_a_seed():
         _point(f"P{i}", f, kg_per_day=50 + 7 * i)
         for i, f in enumerate(["weekly", "twice_weekly", "every_2_days"] * 8)
     ]
-    a = schedule_week(points, MONDAY, seed=3, deterministic_time_s=0.5)
-    b = schedule_week(points, MONDAY, seed=3, deterministic_time_s=0.5)
+    a = schedule_week(points, MONDAY, seed=3, deterministic_time_s_per_point=0.02)
+    b = schedule_week(points, MONDAY, seed=3, deterministic_time_s_per_point=0.02)
     assert a.visits == b.visits
 
 
 def test_greedy_start_is_used_when_the_search_has_no_time():
     points = [_point(f"P{i}", "weekly", kg_per_day=10 + i) for i in range(50)]
-    schedule = schedule_week(points, MONDAY, deterministic_time_s=1e-9)
+    schedule = schedule_week(points, MONDAY, deterministic_time_s_per_point=1e-12)
     assert schedule.stats["greedy"] == 1.0
     assert sorted(schedule.station_day_stops["S1"]) == [7, 7, 7, 7, 7, 7, 8]  # still balanced
     for point in points:
@@ -127,8 +127,8 @@ def test_a_change_at_one_station_leaves_the_other_stations_days_as_they_were():
         ]
         return s1 + s2  # a what-if that adds points at S2 only (a new village, a moved point)
 
-    base = schedule_week(county(0), MONDAY, seed=1, deterministic_time_s=0.5)
-    changed = schedule_week(county(5), MONDAY, seed=1, deterministic_time_s=0.5)
+    base = schedule_week(county(0), MONDAY, seed=1, deterministic_time_s_per_point=0.02)
+    changed = schedule_week(county(5), MONDAY, seed=1, deterministic_time_s_per_point=0.02)
     assert {p: v for p, v in changed.visits.items() if p.startswith("A")} == {
         p: v for p, v in base.visits.items() if p.startswith("A")
     }

@@ -33,6 +33,10 @@ from ortools.sat.python import cp_model
 from sanitation.errors import InfeasibleError
 
 DAYS = 7
+#: CP-SAT deterministic time (about seconds) per point of a station for balancing its week:
+#: ~2 for a county of 1,000 points, as the one county-wide model had (assumed; measured on
+#: Wangjiang: the per-station models then take ~5 s in all, as the county-wide one did)
+DETERMINISTIC_TIME_S_PER_POINT = 0.002
 FREQUENCY_ORDER = ("weekly", "twice_weekly", "every_2_days", "daily")
 
 
@@ -131,10 +135,11 @@ def schedule_week(
     start: dt.date,
     *,
     seed: int = 1,
-    deterministic_time_s: float = 2.0,
+    deterministic_time_s_per_point: float = DETERMINISTIC_TIME_S_PER_POINT,
 ) -> WeekSchedule:
     """Choose a visiting pattern for every point; balance each station's week (``seed`` and
-    ``deterministic_time_s`` apply to each station's search).
+    ``deterministic_time_s_per_point`` × the station's points bound each station's search, so
+    its budget depends on that station alone).
 
     Raises
     ------
@@ -149,7 +154,10 @@ def schedule_week(
     optimal, greedy_used, seconds, objective = True, False, 0.0, 0.0
     for station in sorted(by_station):
         chosen, solve = _schedule_station(
-            by_station[station], allowed, seed=seed, deterministic_time_s=deterministic_time_s
+            by_station[station],
+            allowed,
+            seed=seed,
+            deterministic_time_s=deterministic_time_s_per_point * len(by_station[station]),
         )
         optimal = optimal and solve.optimal
         greedy_used = greedy_used or solve.greedy
