@@ -123,3 +123,25 @@ def test_a_week_is_sized_by_its_busiest_day(tmp_path):
     )
     assert small.peak_date == min(d.date for d in document.days if d.routes)
     assert rows[("station", "compactor_5t")].working == 0
+
+
+def test_minimise_on_the_default_engine_drops_the_idle_compactor(tmp_path):
+    """What `sanitation plan` runs: the portfolio engine in its own process pool. The tiny
+    county's idle compactor goes, the small truck its narrow-lane point needs stays, every due
+    point is served and every route passes the verifier (inside `plan_days`)."""
+    from sanitation.engines import DEFAULT_ENGINE
+    from sanitation.io.plan_folder import plan_to_folder
+
+    tiny = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
+    overlay = tmp_path / "minimum.yaml"
+    overlay.write_text(f"base: {tiny}\npolicy: {{fleet: minimise}}\n", encoding="utf-8")
+    scenario = load_scenario(overlay)
+    document, _ = plan_to_folder(
+        scenario, [DAY], tmp_path / "out", engine=DEFAULT_ENGINE, time_limit_s=2
+    )
+    assert document.engine == "portfolio"
+    assert [u for day in document.days for u in day.unserved] == []
+    rows = {(r.scope, r.type_id): r for r in document.fleet.rows}
+    assert rows[("station", "compactor_5t")].working == 0
+    assert rows[("station", "small_3t")].working == 1
+    assert (tmp_path / "out" / "fleet.csv").is_file()

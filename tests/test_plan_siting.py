@@ -151,13 +151,14 @@ def test_without_a_station_to_choose_the_estimate_sites(county, cache):
     assert siting_mode(load_scenario(closable))[0] == "routed"
 
 
-def test_a_bad_siting_policy_is_exit_2_naming_the_field(county, monkeypatch):
-    bad = _overlay(county, "bad_siting", policy={"siting": "routes"})
+@pytest.mark.parametrize(("key", "value"), [("siting", "routes"), ("fleet", "smallest")])
+def test_a_bad_siting_or_fleet_policy_is_exit_2_naming_the_field(county, monkeypatch, key, value):
+    bad = _overlay(county, f"bad_{key}", policy={key: value})
     result = run_cli(["validate", str(bad)], monkeypatch)
     assert result.code == 2
     assert not result.traceback
-    assert "policy.siting" in result.message
-    assert "'routes'" in result.message
+    assert f"policy.{key}" in result.message
+    assert f"'{value}'" in result.message
 
 
 # ---------------------------------------------------------------------------------- the trap
