@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import ortools
+from run_meta import run_meta
 
 from sanitation.bench import run_bench, write_json
 
@@ -57,16 +57,7 @@ def run_suite(suite: str, time_limit_s: float, results: Path, seed: int) -> Path
     load = os.getloadavg()[0]
     start = time.time()
     report = run_bench(problem, paths(), time_limit_s=time_limit_s, engine=None, seed=seed)
-    report["meta"] = {
-        "suite": suite,
-        "seed": seed,
-        "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(start)),
-        "wall_s": round(time.time() - start, 1),
-        "cpus": os.cpu_count(),
-        "load_average_at_start": round(load, 2),
-        "ortools": ortools.__version__,
-        "python": platform.python_version(),
-    }
+    report["meta"] = run_meta(suite, seed, start, load, ortools=ortools.__version__)
     out = results / f"{suite}.json"
     write_json(report, out)
     return out

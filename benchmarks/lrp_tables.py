@@ -29,13 +29,14 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from run_meta import run_meta
 
 from sanitation.bench import run_bench, write_json
 from sanitation.bench.lrp import generate_instance, write_prodhon
@@ -90,27 +91,13 @@ def _write_references() -> None:
             out.writerow([name, cost, f"best of our own runs ({source}); synthetic, no optimum"])
 
 
-def _meta(suite: str, seed: int, start: float, load: float) -> dict[str, Any]:
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout
-    return {
-        "suite": suite,
-        "seed": seed,
-        "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(start)),
-        "wall_s": round(time.time() - start, 1),
-        "cpus": os.cpu_count(),
-        "load_average_at_start": round(load, 2),
-        "uptime_at_end": uptime.strip(),
-        "python": platform.python_version(),
-    }
-
-
 def run_suite(suite: str, time_limit_s: float, seed: int, tag: str = "") -> Path:
     """Solve one suite; write ``benchmarks/results/lrp_<suite><tag>.json``."""
     paths = [PRODHON] if suite == "prodhon" else write_family()
     load = os.getloadavg()[0]
     start = time.time()
     report = run_bench("lrp", paths, time_limit_s=time_limit_s, engine=None, seed=seed)
-    report["meta"] = _meta(suite, seed, start, load)
+    report["meta"] = run_meta(suite, seed, start, load)
     out = RESULTS / f"lrp_{suite}{tag}.json"
     write_json(report, out)
     if suite == "generated":
