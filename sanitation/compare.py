@@ -26,7 +26,7 @@ from pathlib import Path
 from sanitation.errors import ScenarioError
 from sanitation.io.compare import NoiseBand, write_compare_outputs
 from sanitation.io.plan_folder import COMPARE_MARKERS, plan_to_folder, replace_folder
-from sanitation.plan.reuse import Reference
+from sanitation.plan.reuse import Baseline, Reference
 from sanitation.plan.run import Progress, solve_again
 from sanitation.routing.solution import RoutingSolution
 from sanitation.scenario import load_scenario
@@ -133,7 +133,7 @@ def compare_scenarios(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         documents = []
-        record: dict[tuple[int, str], Reference] = {}
+        record = Baseline()
         for index, (stem, scenario) in enumerate(zip(stems, scenarios, strict=True)):
             if progress:
                 progress("scenarios", stem, index, len(scenarios))
@@ -150,7 +150,11 @@ def compare_scenarios(
             )
             documents.append(document)
         band = noise_band(
-            record, engine=engine, seed=seed, noise_seeds=noise_seeds, progress=progress
+            record.station_days,
+            engine=engine,
+            seed=seed,
+            noise_seeds=noise_seeds,
+            progress=progress,
         )
         if progress:
             progress("scenarios", "compared", len(scenarios), len(scenarios))

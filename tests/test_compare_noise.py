@@ -14,6 +14,7 @@ import pytest
 from sanitation.compare import compare_scenarios, noise_band
 from sanitation.io.compare import NO_SIGNIFICANT_CHANGE, NoiseBand, write_compare_outputs
 from sanitation.plan import plan_days
+from sanitation.plan.reuse import Baseline
 from sanitation.scenario import load_scenario
 
 TINY = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
@@ -22,7 +23,7 @@ TINY = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
 @pytest.fixture(scope="module")
 def base():
     scenario = load_scenario(TINY)
-    record: dict = {}
+    record = Baseline()
     with cf.ThreadPoolExecutor(max_workers=1) as pool:
         doc = plan_days(
             scenario,
@@ -101,12 +102,12 @@ def test_the_changed_stations_are_marked(base, tmp_path):
 
 def test_the_noise_band_is_the_spread_over_seeds(base):
     _, record = base
-    band = noise_band(record, engine="pyvrp", seed=1, noise_seeds=2)
+    band = noise_band(record.station_days, engine="pyvrp", seed=1, noise_seeds=2)
     assert band.seeds == (1, 2)
     spread = band.of("county", "county", "total_cost_cny")
     assert spread is not None and spread >= 0
     assert band.of("county", "county", "gate_fees_cny") is None  # not re-solved
-    single = noise_band(record, engine="pyvrp", seed=1, noise_seeds=1)
+    single = noise_band(record.station_days, engine="pyvrp", seed=1, noise_seeds=1)
     assert single.of("county", "county", "total_cost_cny") is None
 
 

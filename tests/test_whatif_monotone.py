@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sanitation.plan import plan_days
+from sanitation.plan.reuse import Baseline
 from sanitation.scenario import load_scenario
 from sanitation.scenario.generate import generate_county
 
@@ -67,7 +68,7 @@ def test_adding_a_resource_never_worsens_cost_or_service(tmp_path_factory, seed,
     base_path = generate_county(folder / "base", n_points=n_points, n_stations=2, seed=seed)
     base = load_scenario(base_path)
     with cf.ProcessPoolExecutor(max_workers=2) as pool:
-        record: dict = {}
+        record = Baseline()
         base_doc = plan_days(
             base, [base.plan_date], time_limit_s=TIME_LIMIT_S, record=record, executor=pool
         )

@@ -10,14 +10,14 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from sanitation.errors import ScenarioError
 from sanitation.io.plan_files import write_plan_outputs
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import PlanDocument
-from sanitation.plan.reuse import Reference
+from sanitation.plan.reuse import Baseline
 from sanitation.plan.run import Progress, plan_days
 from sanitation.scenario.model import Scenario
 
@@ -120,13 +120,13 @@ def plan_to_folder(
     seed: int = 1,
     progress: Progress | None = None,
     workers: int | None = None,
-    reference: Mapping[tuple[int, str], Reference] | None = None,
-    record: dict[tuple[int, str], Reference] | None = None,
+    reference: Baseline | None = None,
+    record: Baseline | None = None,
 ) -> tuple[PlanDocument, list[Path]]:
     """Plan ``dates`` and write every output into ``out``; nothing is left half-written.
 
     ``reference`` and ``record`` are passed to `sanitation.plan.run.plan_days` (a what-if's
-    baseline station-days; this plan's, recorded).
+    baseline; this plan's, recorded).
     """
     out = check_out_folder(out, markers=PLAN_MARKERS)
     context = PlanningContext.build(scenario)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -32,6 +32,7 @@ from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
+from sanitation.schedule import WeekSchedule
 from sanitation.verify.routing import verify
 
 
@@ -61,6 +62,16 @@ class Reference:
     problem: RoutingProblem
     solution: RoutingSolution
     params: SolveParams | None = None
+
+
+@dataclass
+class Baseline:
+    """What a what-if is planned against: its base plan's station-days by (day number, station
+    id), the station of each point and the weekly schedule (None until the base is planned)."""
+
+    station_days: dict[tuple[int, str], Reference] = field(default_factory=dict)
+    station_of: dict[str, str] = field(default_factory=dict)
+    schedule: WeekSchedule | None = None
 
 
 def _same_arrays(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:

@@ -43,7 +43,7 @@ from sanitation.plan.model import (
     StationDayOut,
     UnservedOut,
 )
-from sanitation.plan.reuse import Basis, Reference, solve_with_reference
+from sanitation.plan.reuse import Baseline, Basis, Reference, solve_with_reference
 from sanitation.plan.siting import siting_note
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
 from sanitation.routing.engine import STOPPED_BY_TIME, SolveParams
@@ -88,8 +88,8 @@ def plan_days(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     context: PlanningContext | None = None,
-    reference: Mapping[tuple[int, str], Reference] | None = None,
-    record: dict[tuple[int, str], Reference] | None = None,
+    reference: Baseline | None = None,
+    record: Baseline | None = None,
 ) -> PlanDocument:
     """Plan ``dates`` (one day, or a week) for ``scenario``.
 
@@ -109,11 +109,12 @@ def plan_days(
     context
         A `PlanningContext` of ``scenario`` already built (e.g. to write outputs with it).
     reference
-        A baseline's station-days by (day number in the plan, station id): each station-day
-        is solved against its baseline's (`sanitation.plan.reuse.solve_with_reference`).
+        The baseline a what-if is planned against: each station-day is solved against its
+        baseline's of the same day number and station
+        (`sanitation.plan.reuse.solve_with_reference`).
     record
-        If given, receives this plan's station-days (problem and verified solution) by
-        (day number, station id), to be the ``reference`` of a what-if.
+        If given, receives this plan's station-days (problem and verified solution), station
+        of each point and weekly schedule, to be the ``reference`` of a what-if.
 
     Raises
     ------
@@ -162,8 +163,8 @@ def plan_days(
             work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
             params = SolveParams(time_limit_s=work * n_workers + SOLVE_OVERHEAD_S, work_s=work)
             tasks.append(StationDay(station_id, day, problem, engine, params, seed))
-            if reference and (number, station_id) in reference:
-                references[(day, station_id)] = reference[(number, station_id)]
+            if reference and (number, station_id) in reference.station_days:
+                references[(day, station_id)] = reference.station_days[(number, station_id)]
     results = _run_tasks(tasks, executor, n_workers, report, references)
     search = None
     if scenario.policy.fleet == "minimise":
@@ -183,7 +184,9 @@ def plan_days(
             if pool is not executor:
                 pool.shutdown(cancel_futures=True)
     if record is not None:
-        record.update(_references(dates, tasks, problems, results))
+        record.station_days.update(_references(dates, tasks, problems, results))
+        record.station_of.update(station_of)
+        record.schedule = schedule
 
     days = []
     for index, day in enumerate(dates):
