@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 from sanitation.bench import cvrp, vrptw, waste
 from sanitation.routing.schedule import build_route
@@ -51,6 +52,35 @@ def test_solomon_reader_truncation_and_bks_solution_verifies():
     sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
     assert verify(problem, sol) == []
     assert sum(r.distance_m for r in built) / vrptw.SCALE == pytest.approx(bks) == 1637.7
+
+
+def test_vrplib_vrptw_reader_and_gehring_homberger_bks_verifies():
+    inst = vrptw.read_vrptw(DATA / "RC2_10_1.vrp")  # VRPLIB, not a Solomon file
+    assert (inst.name, inst.vehicles, inst.capacity, len(inst.ids)) == ("RC2_10_1", 250, 1000, 1001)
+    assert inst.ids[:3] == [0, 1, 2]  # VRPLIB node id - 1, the .sol's client ids
+    assert inst.service[0] == 0 and set(inst.service[1:]) == {10}  # SERVICE_TIME: clients only
+    problem = vrptw.to_problem(inst)
+    routes, bks = _sol_routes(DATA / "RC2_10_1.sol")
+    built = [
+        build_route(problem, "vehicle", k, [("stop", str(c)) for c in r])
+        for k, r in enumerate(routes)
+    ]
+    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
+    assert verify(problem, sol) == []
+    assert sum(r.distance_m for r in built) / vrptw.SCALE == pytest.approx(bks) == 28122.6
+
+
+def test_bad_vrplib_vrptw_exits_2_naming_file_and_section(tmp_path, monkeypatch):
+    text = (DATA / "RC2_10_1.vrp").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.vrp"
+    bad.write_text(text.split("TIME_WINDOW_SECTION")[0] + "DEPOT_SECTION\n1\n-1\nEOF\n")
+    out = tmp_path / "o.json"
+    res = run_cli(
+        ["bench", "vrptw", str(bad), "--time-limit", "1", "--json", str(out)], monkeypatch
+    )
+    assert res.code == 2, res
+    assert str(bad) in res.message and "TIME_WINDOW_SECTION" in res.message
+    assert not res.traceback and not out.exists()
 
 
 def test_truncated_distances_are_exact():

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sanitation.bench._routing import routing_result, solve_each
+from sanitation.bench._vrplib import depot_ids, numbered, read_sections
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -35,33 +36,13 @@ class VrplibInstance:
 
 def read_vrplib(path: Path) -> VrplibInstance:
     """Parse a VRPLIB CVRP file with ``EDGE_WEIGHT_TYPE : EUC_2D`` (ValueError otherwise)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header: dict[str, str] = {}
-    coords: dict[int, tuple[float, float]] = {}
-    demand: dict[int, int] = {}
-    depots: list[int] = []
-    section = None
-    for raw in lines:
-        line = raw.strip()
-        if not line or line == "EOF":
-            continue
-        if line.endswith("_SECTION"):
-            section = line
-            continue
-        if ":" in line and section is None:
-            key, _, value = line.partition(":")
-            header[key.strip().upper()] = value.strip()
-            continue
-        parts = line.split()
-        if section == "NODE_COORD_SECTION":
-            coords[int(parts[0])] = (float(parts[1]), float(parts[2]))
-        elif section == "DEMAND_SECTION":
-            demand[int(parts[0])] = int(parts[1])
-        elif section == "DEPOT_SECTION" and int(parts[0]) >= 0:
-            depots.append(int(parts[0]))
+    header, sections = read_sections(path)
     if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
         msg = f"{path}: EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)."
         raise ValueError(msg)
+    coords = numbered(sections.get("NODE_COORD_SECTION", []), "NODE_COORD_SECTION", 2)
+    demand = numbered(sections.get("DEMAND_SECTION", []), "DEMAND_SECTION", 1)
+    depots = depot_ids(sections.get("DEPOT_SECTION", []))
     dimension = int(header["DIMENSION"])
     if len(coords) != dimension or len(demand) != dimension or len(depots) != 1:
         msg = f"{path}: expected {dimension} coordinates and demands and one depot."
@@ -72,8 +53,8 @@ def read_vrplib(path: Path) -> VrplibInstance:
         name=header.get("NAME", path.stem),
         capacity=int(header["CAPACITY"]),
         ids=ids,
-        coords=np.array([coords[i] for i in ids]),
-        demands=[demand[i] for i in ids],
+        coords=np.array([[float(v) for v in coords[i]] for i in ids]),
+        demands=[int(demand[i][0]) for i in ids],
         depot_id=depot,
     )
 

@@ -1,16 +1,18 @@
-"""Solomon VRPTW benchmark, distance objective in the DIMACS / CVRPLIB convention.
+"""VRPTW benchmark (Solomon text files and VRPLIB ``TYPE : VRPTW`` files such as the
+Gehring–Homberger 1000-customer set), distance objective in the DIMACS / CVRPLIB convention.
 
 Distances and travel times are Euclidean truncated to one decimal, ``floor(10 d) / 10``; inside
 the solver every time and distance is multiplied by 10 so they stay exact integers (and the
 route cost is ten times the published one: reported costs are divided back). Service must start
 by the due date; the fleet is at most the file's vehicle number; cost = total distance.
-Routes are reported by the CUST NO. column (depot 0 left out).
+Routes are reported by the CUST NO. column of a Solomon file, and by VRPLIB node id − 1 (the
+client ids of CVRPLIB's ``.sol`` files) of a VRPLIB file; the depot is left out. ``SERVICE_TIME``
+in a VRPLIB header applies to the clients, not the depot.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,16 +20,17 @@ from typing import Any
 import numpy as np
 
 from sanitation.bench._routing import routing_result, solve_each
+from sanitation.bench._vrplib import depot_ids, numbered, read_sections
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
-SUFFIXES = (".txt",)
+SUFFIXES = (".txt", ".vrp")
 SCALE = 10
 
 
 @dataclass(frozen=True, slots=True)
-class SolomonInstance:
-    """A parsed Solomon file; row 0 is the depot."""
+class VrptwInstance:
+    """A parsed VRPTW file; row 0 is the depot."""
 
     name: str
     vehicles: int
@@ -40,7 +43,7 @@ class SolomonInstance:
     service: list[int]
 
 
-def read_solomon(path: Path) -> SolomonInstance:
+def read_solomon(path: Path) -> VrptwInstance:
     """Parse a Solomon text file (name, VEHICLE block, CUSTOMER table)."""
     lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
     name = lines[0]
@@ -60,7 +63,7 @@ def read_solomon(path: Path) -> SolomonInstance:
         msg = f"{path}: not a Solomon instance (no VEHICLE block or CUSTOMER rows)."
         raise ValueError(msg)
     arr = np.array(rows)
-    return SolomonInstance(
+    return VrptwInstance(
         name=name,
         vehicles=vehicles,
         capacity=capacity,
@@ -81,23 +84,66 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def read_vrplib_vrptw(path: Path) -> VrptwInstance:
+    """Parse a VRPLIB VRPTW file (EUC_2D, one depot, ``TIME_WINDOW_SECTION``)."""
+    header, sections = read_sections(path)
+    if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
+        msg = f"EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)"
+        raise ValueError(msg)
+    coords = numbered(sections.get("NODE_COORD_SECTION", []), "NODE_COORD_SECTION", 2)
+    demand = numbered(sections.get("DEMAND_SECTION", []), "DEMAND_SECTION", 1)
+    windows = numbered(sections.get("TIME_WINDOW_SECTION", []), "TIME_WINDOW_SECTION", 2)
+    service = numbered(sections.get("SERVICE_TIME_SECTION", []), "SERVICE_TIME_SECTION", 1)
+    depots = depot_ids(sections.get("DEPOT_SECTION", []))
+    dimension = int(header["DIMENSION"])
+    for section, rows in (("NODE_COORD", coords), ("DEMAND", demand), ("TIME_WINDOW", windows)):
+        if set(rows) != set(range(1, dimension + 1)):
+            msg = f"{section}_SECTION: expected nodes 1..{dimension}, got {len(rows)} rows"
+            raise ValueError(msg)
+    if len(depots) != 1:
+        msg = f"DEPOT_SECTION: expected one depot, got {depots}"
+        raise ValueError(msg)
+    depot = depots[0]
+    ids = [depot, *sorted(i for i in coords if i != depot)]
+    flat_service = int(float(header.get("SERVICE_TIME", "0")))
+    return VrptwInstance(
+        name=header.get("NAME", path.stem),
+        vehicles=int(header.get("VEHICLES", str(dimension - 1))),
+        capacity=int(header["CAPACITY"]),
+        ids=[i - 1 for i in ids],
+        coords=np.array([[float(v) for v in coords[i]] for i in ids]),
+        demand=[int(demand[i][0]) for i in ids],
+        ready=[int(windows[i][0]) for i in ids],
+        due=[int(windows[i][1]) for i in ids],
+        service=[
+            int(float(service[i][0])) if i in service else (0 if i == depot else flat_service)
+            for i in ids
+        ],
+    )
+
+
+def read_vrptw(path: Path) -> VrptwInstance:
+    """A VRPLIB file (its first line is ``KEY : value``) or else a Solomon text file."""
+    with path.open(encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    if ":" in first:
+        return read_vrplib_vrptw(path)
+    return read_solomon(path)
+
+
 def truncated_distances(coords: np.ndarray) -> np.ndarray:
     """``floor(10 * euclidean)`` as exact integers (DIMACS convention, x10)."""
-    n = len(coords)
-    out = np.zeros((n, n), dtype=np.int64)
-    integral = np.all(coords == np.round(coords))
-    for a in range(n):
-        for b in range(n):
-            dx = float(coords[a, 0] - coords[b, 0])
-            dy = float(coords[a, 1] - coords[b, 1])
-            if integral:
-                out[a, b] = math.isqrt(round(SCALE * SCALE * (dx * dx + dy * dy)))
-            else:
-                out[a, b] = math.floor(SCALE * math.hypot(dx, dy))
-    return out
+    diff = coords[:, None, :] - coords[None, :, :]
+    if np.all(coords == np.round(coords)):  # exact: integer square roots of integers
+        squared = (SCALE * SCALE * (diff**2).sum(-1)).round().astype(np.int64)
+        root = np.floor(np.sqrt(squared)).astype(np.int64)
+        root -= root * root > squared  # float sqrt may round up across a square
+        root += (root + 1) * (root + 1) <= squared
+        return root
+    return np.floor(SCALE * np.sqrt((diff**2).sum(-1))).astype(np.int64)
 
 
-def to_problem(inst: SolomonInstance) -> RoutingProblem:
+def to_problem(inst: VrptwInstance) -> RoutingProblem:
     """The instance as a `RoutingProblem` (times and distances x10, cost 1 per 0.1 unit)."""
     d = truncated_distances(inst.coords)
     horizon = inst.due[0] * SCALE
@@ -144,7 +190,7 @@ def run(
     for path, inst, bs in solve_each(
         paths,
         SUFFIXES,
-        read_solomon,
+        read_vrptw,
         to_problem,
         time_limit_s=time_limit_s,
         engine=engine or DEFAULT_ENGINE,
