@@ -23,6 +23,17 @@ def _sol_routes(path: Path) -> tuple[list[list[int]], float]:
     return routes, cost
 
 
+def _verified_distance(problem, routes: list[list[int]], stop_id) -> int:
+    """The BKS routes built on ``problem`` (``stop_id`` maps a .sol id to a stop id), verified."""
+    built = [
+        build_route(problem, "vehicle", k, [("stop", stop_id(c)) for c in r])
+        for k, r in enumerate(routes)
+    ]
+    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
+    assert verify(problem, sol) == []
+    return sum(r.distance_m for r in built)
+
+
 def test_vrplib_reader_and_bks_solution_verifies():
     inst = cvrp.read_vrplib(DATA / "X-n101-k25.vrp")
     assert inst.capacity == 206
@@ -31,13 +42,7 @@ def test_vrplib_reader_and_bks_solution_verifies():
     problem = cvrp.to_problem(inst)
     routes, bks = _sol_routes(DATA / "X-n101-k25.sol")
     # CVRPLIB .sol numbers customers 1..n-1 = VRPLIB node id - 1
-    built = [
-        build_route(problem, "vehicle", k, [("stop", str(c + 1)) for c in r])
-        for k, r in enumerate(routes)
-    ]
-    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
-    assert verify(problem, sol) == []
-    assert sum(r.distance_m for r in built) == bks == 27591
+    assert _verified_distance(problem, routes, lambda c: str(c + 1)) == bks == 27591
 
 
 def test_solomon_reader_truncation_and_bks_solution_verifies():
@@ -45,13 +50,8 @@ def test_solomon_reader_truncation_and_bks_solution_verifies():
     assert (inst.vehicles, inst.capacity, len(inst.ids)) == (25, 200, 101)
     problem = vrptw.to_problem(inst)
     routes, bks = _sol_routes(DATA / "R101.sol")
-    built = [
-        build_route(problem, "vehicle", k, [("stop", str(c)) for c in r])
-        for k, r in enumerate(routes)
-    ]
-    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
-    assert verify(problem, sol) == []
-    assert sum(r.distance_m for r in built) / vrptw.SCALE == pytest.approx(bks) == 1637.7
+    distance = _verified_distance(problem, routes, str)
+    assert distance / vrptw.SCALE == pytest.approx(bks) == 1637.7
 
 
 def test_vrplib_vrptw_reader_and_gehring_homberger_bks_verifies():
@@ -61,13 +61,8 @@ def test_vrplib_vrptw_reader_and_gehring_homberger_bks_verifies():
     assert inst.service[0] == 0 and set(inst.service[1:]) == {10}  # SERVICE_TIME: clients only
     problem = vrptw.to_problem(inst)
     routes, bks = _sol_routes(DATA / "RC2_10_1.sol")
-    built = [
-        build_route(problem, "vehicle", k, [("stop", str(c)) for c in r])
-        for k, r in enumerate(routes)
-    ]
-    sol = RoutingSolution(tuple(built), (), sum(r.cost_cny for r in built), "bks", 0.0)
-    assert verify(problem, sol) == []
-    assert sum(r.distance_m for r in built) / vrptw.SCALE == pytest.approx(bks) == 28122.6
+    distance = _verified_distance(problem, routes, str)
+    assert distance / vrptw.SCALE == pytest.approx(bks) == 28122.6
 
 
 def test_bad_vrplib_vrptw_exits_2_naming_file_and_section(tmp_path, monkeypatch):

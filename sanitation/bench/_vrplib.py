@@ -3,7 +3,10 @@ then ``*_SECTION`` blocks of whitespace-separated rows, optionally ending with `
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 
 def read_sections(path: Path) -> tuple[dict[str, str], dict[str, list[list[str]]]]:
@@ -66,3 +69,51 @@ def depot_ids(rows: list[list[str]]) -> list[int]:
                 return ids
             ids.append(int(field))
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """A VRPLIB file's header, sections and nodes (``ids`` as in the file, depot first)."""
+
+    header: dict[str, str]
+    sections: dict[str, list[list[str]]]
+    ids: list[int]
+    coords: np.ndarray
+    demand: list[int]
+
+    def column(self, section: str, width: int) -> dict[int, list[str]]:
+        """A further section by node id, every node given (ValueError otherwise)."""
+        rows = numbered(self.sections.get(section, []), section, width)
+        if set(rows) != set(self.ids):
+            msg = f"{section}: expected nodes 1..{len(self.ids)}, got {len(rows)} rows"
+            raise ValueError(msg)
+        return rows
+
+
+def read_euc_2d(path: Path) -> Nodes:
+    """A VRPLIB file with ``EDGE_WEIGHT_TYPE : EUC_2D``: nodes 1..DIMENSION, their coordinates and
+    demands, one depot (ValueError otherwise)."""
+    header, sections = read_sections(path)
+    if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
+        msg = f"EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)"
+        raise ValueError(msg)
+    dimension = int(header["DIMENSION"])
+    nodes = set(range(1, dimension + 1))
+    coords = numbered(sections.get("NODE_COORD_SECTION", []), "NODE_COORD_SECTION", 2)
+    demand = numbered(sections.get("DEMAND_SECTION", []), "DEMAND_SECTION", 1)
+    for section, rows in (("NODE_COORD_SECTION", coords), ("DEMAND_SECTION", demand)):
+        if set(rows) != nodes:
+            msg = f"{section}: expected nodes 1..{dimension}, got {len(rows)} rows"
+            raise ValueError(msg)
+    depots = depot_ids(sections.get("DEPOT_SECTION", []))
+    if len(depots) != 1 or depots[0] not in nodes:
+        msg = f"DEPOT_SECTION: expected one depot among the nodes, got {depots}"
+        raise ValueError(msg)
+    ids = [depots[0], *sorted(nodes - {depots[0]})]
+    return Nodes(
+        header,
+        sections,
+        ids,
+        np.array([[float(v) for v in coords[i]] for i in ids]),
+        [int(demand[i][0]) for i in ids],
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sanitation.bench._routing import routing_result, solve_each
-from sanitation.bench._vrplib import depot_ids, numbered, read_sections
+from sanitation.bench._vrplib import read_euc_2d
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -36,26 +36,14 @@ class VrplibInstance:
 
 def read_vrplib(path: Path) -> VrplibInstance:
     """Parse a VRPLIB CVRP file with ``EDGE_WEIGHT_TYPE : EUC_2D`` (ValueError otherwise)."""
-    header, sections = read_sections(path)
-    if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
-        msg = f"{path}: EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)."
-        raise ValueError(msg)
-    coords = numbered(sections.get("NODE_COORD_SECTION", []), "NODE_COORD_SECTION", 2)
-    demand = numbered(sections.get("DEMAND_SECTION", []), "DEMAND_SECTION", 1)
-    depots = depot_ids(sections.get("DEPOT_SECTION", []))
-    dimension = int(header["DIMENSION"])
-    if len(coords) != dimension or len(demand) != dimension or len(depots) != 1:
-        msg = f"{path}: expected {dimension} coordinates and demands and one depot."
-        raise ValueError(msg)
-    depot = depots[0]
-    ids = [depot, *sorted(i for i in coords if i != depot)]
+    nodes = read_euc_2d(path)
     return VrplibInstance(
-        name=header.get("NAME", path.stem),
-        capacity=int(header["CAPACITY"]),
-        ids=ids,
-        coords=np.array([[float(v) for v in coords[i]] for i in ids]),
-        demands=[int(demand[i][0]) for i in ids],
-        depot_id=depot,
+        name=nodes.header.get("NAME", path.stem),
+        capacity=int(nodes.header["CAPACITY"]),
+        ids=nodes.ids,
+        coords=nodes.coords,
+        demands=nodes.demand,
+        depot_id=nodes.ids[0],
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sanitation.bench._routing import routing_result, solve_each
-from sanitation.bench._vrplib import depot_ids, numbered, read_sections
+from sanitation.bench._vrplib import numbered, read_euc_2d
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -86,38 +86,23 @@ def _is_number(text: str) -> bool:
 
 def read_vrplib_vrptw(path: Path) -> VrptwInstance:
     """Parse a VRPLIB VRPTW file (EUC_2D, one depot, ``TIME_WINDOW_SECTION``)."""
-    header, sections = read_sections(path)
-    if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
-        msg = f"EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)"
-        raise ValueError(msg)
-    coords = numbered(sections.get("NODE_COORD_SECTION", []), "NODE_COORD_SECTION", 2)
-    demand = numbered(sections.get("DEMAND_SECTION", []), "DEMAND_SECTION", 1)
-    windows = numbered(sections.get("TIME_WINDOW_SECTION", []), "TIME_WINDOW_SECTION", 2)
-    service = numbered(sections.get("SERVICE_TIME_SECTION", []), "SERVICE_TIME_SECTION", 1)
-    depots = depot_ids(sections.get("DEPOT_SECTION", []))
-    dimension = int(header["DIMENSION"])
-    for section, rows in (("NODE_COORD", coords), ("DEMAND", demand), ("TIME_WINDOW", windows)):
-        if set(rows) != set(range(1, dimension + 1)):
-            msg = f"{section}_SECTION: expected nodes 1..{dimension}, got {len(rows)} rows"
-            raise ValueError(msg)
-    if len(depots) != 1:
-        msg = f"DEPOT_SECTION: expected one depot, got {depots}"
-        raise ValueError(msg)
-    depot = depots[0]
-    ids = [depot, *sorted(i for i in coords if i != depot)]
-    flat_service = int(float(header.get("SERVICE_TIME", "0")))
+    nodes = read_euc_2d(path)
+    windows = nodes.column("TIME_WINDOW_SECTION", 2)
+    service = numbered(nodes.sections.get("SERVICE_TIME_SECTION", []), "SERVICE_TIME_SECTION", 1)
+    depot = nodes.ids[0]
+    flat_service = int(float(nodes.header.get("SERVICE_TIME", "0")))
     return VrptwInstance(
-        name=header.get("NAME", path.stem),
-        vehicles=int(header.get("VEHICLES", str(dimension - 1))),
-        capacity=int(header["CAPACITY"]),
-        ids=[i - 1 for i in ids],
-        coords=np.array([[float(v) for v in coords[i]] for i in ids]),
-        demand=[int(demand[i][0]) for i in ids],
-        ready=[int(windows[i][0]) for i in ids],
-        due=[int(windows[i][1]) for i in ids],
+        name=nodes.header.get("NAME", path.stem),
+        vehicles=int(nodes.header.get("VEHICLES", str(len(nodes.ids) - 1))),
+        capacity=int(nodes.header["CAPACITY"]),
+        ids=[i - 1 for i in nodes.ids],
+        coords=nodes.coords,
+        demand=nodes.demand,
+        ready=[int(windows[i][0]) for i in nodes.ids],
+        due=[int(windows[i][1]) for i in nodes.ids],
         service=[
             int(float(service[i][0])) if i in service else (0 if i == depot else flat_service)
-            for i in ids
+            for i in nodes.ids
         ],
     )
 
