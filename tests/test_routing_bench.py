@@ -104,6 +104,20 @@ def test_kim_reader_and_manhattan_travel_time():
     assert {s.id for s in problem.sites} == {"depot", "1", "2"}
 
 
+def test_kim_fleet_is_not_capped_by_the_daily_volume(tmp_path: Path):
+    """Six stops far apart, each open only 08:00-08:10: six trucks are needed although one
+    truck's daily volume (and capacity) would carry all six loads."""
+    header = ["200.0 // cap", "10000.0 // yd per day", "500 // stops", "3600 // lunch", "40 // mph"]
+    rows = ["0 0 0 0600 1700 0 9999.00 0", "1 0 1000 0000 2400 600 9999.00 2"]
+    for k in range(6):
+        rows.append(f"{k + 2} {(k - 2.5) * 100000:.0f} 30000 0800 0810 60 1.00 1")
+    path = tmp_path / "six_stop.txt"
+    path.write_text("\n".join([*header, "Stop_ID X Y Early Late Service Load Type", *rows]) + "\n")
+    [result] = waste.run([path], time_limit_s=2, engine=None, seed=1)
+    assert result["feasible"] and result["unserved"] == 0
+    assert result["vehicles"] == 6  # the old cap, 2 x ceil(6 / 10000) + 2 = 4, lost two stops
+
+
 def test_cvrp_run_on_a_small_file(tmp_path: Path):
     text = "\n".join(
         [

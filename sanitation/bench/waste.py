@@ -15,7 +15,6 @@ Routes list Stop_IDs in visiting order with every landfill visit (the last one t
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,7 +93,12 @@ def manhattan_ft(coords: np.ndarray) -> np.ndarray:
 
 
 def to_problem(inst: KimInstance, *, vehicles: int | None = None) -> RoutingProblem:
-    """The instance as a `RoutingProblem` (distance in metres, times in seconds, loads x100)."""
+    """The instance as a `RoutingProblem` (distance in metres, times in seconds, loads x100).
+
+    The instance's rules limit each truck (capacity, yards per day, stops per day) but not the
+    fleet, so by default the fleet never binds: one truck per stop is available, and the
+    objective (vehicles first) decides how many are used.
+    """
     ft = manhattan_ft(inst.coords_ft)
     distance_m = np.rint(ft * METRES_PER_FOOT).astype(np.int64)
     duration_s = np.ceil(ft / FEET_PER_MILE * 3600.0 / inst.speed_mph - 1e-9).astype(np.int64)
@@ -117,10 +121,9 @@ def to_problem(inst: KimInstance, *, vehicles: int | None = None) -> RoutingProb
         for i, k in enumerate(inst.kind)
         if k == 1
     ]
-    total = sum(s.load_kg for s in stops)
     day = round(inst.day_limit_yd * LOAD_SCALE)
     if vehicles is None:
-        vehicles = min(len(stops), 2 * math.ceil(total / max(1, day)) + 2)
+        vehicles = len(stops)
     vt = VehicleType(
         "truck",
         count=vehicles,
