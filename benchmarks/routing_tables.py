@@ -8,6 +8,7 @@ re-running (``--render-only``).
     .venv/bin/python benchmarks/routing_tables.py --suites cvrp --time-limit 60
     .venv/bin/python benchmarks/routing_tables.py --suites vrptw --time-limit 30 --every 4
     .venv/bin/python benchmarks/routing_tables.py --suites waste --time-limit 60
+    .venv/bin/python benchmarks/routing_tables.py --suites gh1000 --time-limit 60 --every 6
     .venv/bin/python benchmarks/routing_tables.py --render-only
 """
 
@@ -24,17 +25,41 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sanitation.bench import expand_paths, run_bench, write_json
+from pyvrp_alone import solve_alone
+
+from sanitation.bench import (
+    cvrp,
+    expand_paths,
+    gap_pct,
+    read_instance,
+    run_bench,
+    vrptw,
+    write_json,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "benchmarks"
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks_routing.md"
 
+#: suite -> (bench problem, instance folder, file suffixes)
 SUITES = {
-    "cvrp": (SHARED / "cvrp" / "X", (".vrp",)),
-    "vrptw": (SHARED / "vrptw" / "solomon" / "instances", (".txt",)),
-    "waste": (SHARED / "waste_vrptw_if" / "kim2006" / "instances", (".txt",)),
+    "cvrp": ("cvrp", SHARED / "cvrp" / "X", (".vrp",)),
+    "vrptw": ("vrptw", SHARED / "vrptw" / "solomon" / "instances", (".txt",)),
+    "gh200": ("vrptw", SHARED / "vrptw" / "gehring_homberger_200" / "instances", (".txt",)),
+    "gh1000": (
+        "vrptw",
+        SHARED / "vrptw" / "gehring_homberger_1000_dimacs" / "instances",
+        (".vrp",),
+    ),
+    "waste": ("waste", SHARED / "waste_vrptw_if" / "kim2006" / "instances", (".txt",)),
+}
+DEFAULT_TIME_LIMIT_S = {"cvrp": 60.0, "vrptw": 30.0, "gh200": 30.0, "gh1000": 60.0, "waste": 60.0}
+#: the problems PyVRP alone (`benchmarks/pyvrp_alone.py`) is run beside: reader, builder and
+#: the factor from the problem's distance unit to the benchmark's cost unit
+PEER_PROBLEMS = {
+    "cvrp": (cvrp.read_vrplib, cvrp.to_problem, 1),
+    "vrptw": (vrptw.read_vrptw, vrptw.to_problem, vrptw.SCALE),
 }
 
 #: Kim et al. (2006) heuristic results, transcribed in a public student repository
@@ -42,14 +67,48 @@ SUITES = {
 KIM_2006 = {"102_stop": "3 veh / 205.1 mi", "277_stop": "3 veh / 521.9 mi"}
 
 
-def run_suite(name: str, time_limit: float, engine: str | None, seed: int, every: int) -> Path:
-    """Run one suite (every ``every``-th instance) and save its JSON report."""
-    folder, suffixes = SUITES[name]
+def run_peer(
+    problem: str, files: list[Path], bks: list[float | None], time_limit: float, seed: int
+) -> list[dict[str, Any]]:
+    """PyVRP alone on each file for ``time_limit`` seconds, costed and verified as ours."""
+    read, to_problem, scale = PEER_PROBLEMS[problem]
+    out = []
+    for path, best in zip(files, bks, strict=True):
+        routing = to_problem(read_instance(path, lambda p=path: read(p)))
+        peer = solve_alone(routing, time_limit_s=time_limit, seed=seed)
+        cost = round(sum(r.distance_m for r in peer.solution.routes) / scale, 1)
+        feasible = not peer.violations
+        out.append(
+            {
+                "cost": cost,
+                "gap_pct": gap_pct(cost, best) if feasible else None,
+                "vehicles": len(peer.solution.routes),
+                "seconds": round(peer.seconds, 2),
+                "feasible": feasible,
+                "violations": peer.violations[:10],
+            }
+        )
+    return out
+
+
+def run_suite(
+    name: str, time_limit: float, engine: str | None, seed: int, every: int, peer: bool
+) -> Path:
+    """Run one suite (every ``every``-th instance) and save its JSON report; with ``peer``,
+    PyVRP alone runs on each instance too, after ours, for the same time."""
+    problem, folder, suffixes = SUITES[name]
     files = expand_paths([folder], suffixes)
     files = [f for f in files if f.name.lower() != "readme.txt"][::every]
     t0 = time.time()
     load_start = os.getloadavg()[0]
-    report = run_bench(name, files, time_limit_s=time_limit, engine=engine, seed=seed)
+    report = run_bench(problem, files, time_limit_s=time_limit, engine=engine, seed=seed)
+    report["suite"] = name
+    if peer and problem in PEER_PROBLEMS:
+        bks = [r["bks"] for r in report["results"]]
+        for result, alone in zip(
+            report["results"], run_peer(problem, files, bks, time_limit, seed), strict=True
+        ):
+            result["pyvrp_alone"] = alone
     report["wall_clock_s"] = round(time.time() - t0, 1)
     report["every"] = every
     report["commit"] = _git_head()
@@ -107,16 +166,26 @@ def _table(report: dict[str, Any], waste: bool) -> list[str]:
                 f"{_fmt(r['feasible'])} | {KIM_2006.get(r['instance'], '–')} |"
             )
         return lines
-    lines += [
-        "| instance | cost | BKS | gap % | vehicles | seconds | feasible (verified) |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    peer = all("pyvrp_alone" in r for r in rows)
+    head = "| instance | cost | BKS | gap % | vehicles | seconds | feasible (verified) |"
+    rule = "|---|---|---|---|---|---|---|"
+    if peer:
+        head += " PyVRP alone cost | its gap % | its vehicles | verified |"
+        rule += "---|---|---|---|"
+    lines += [head, rule]
     for r in rows:
-        lines.append(
+        line = (
             f"| {r['instance']} | {_fmt(r['cost'], 1)} | {_fmt(r['bks'], 1)} | "
             f"{_fmt(r['gap_pct'])} | {r.get('vehicles', '–')} | {_fmt(r['seconds'], 1)} | "
             f"{_fmt(r['feasible'])} |"
         )
+        if peer:
+            alone = r["pyvrp_alone"]
+            line += (
+                f" {_fmt(alone['cost'], 1)} | {_fmt(alone['gap_pct'])} | {alone['vehicles']} | "
+                f"{_fmt(alone['feasible'])} |"
+            )
+        lines.append(line)
     gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
     n_ok = sum(1 for r in rows if r["feasible"])
     if gaps:
@@ -125,7 +194,26 @@ def _table(report: dict[str, Any], waste: bool) -> list[str]:
             f"**{len(rows)} instances, {n_ok} feasible and verified; mean gap "
             f"{statistics.mean(gaps):.2f} %, max gap {max(gaps):.2f} %.**",
         ]
+    if peer:
+        lines += ["", _peer_summary(rows)]
     return lines
+
+
+def _peer_summary(rows: list[dict[str, Any]]) -> str:
+    """Ours against PyVRP alone, over the instances both solved (verified)."""
+    both = [r for r in rows if r["feasible"] and r["pyvrp_alone"]["feasible"]]
+    worse = [r["instance"] for r in both if r["cost"] > r["pyvrp_alone"]["cost"]]
+    text = "PyVRP alone (single-threaded, its defaults, same time, run after ours): "
+    text += f"{sum(1 for r in rows if r['pyvrp_alone']['feasible'])}/{len(rows)} verified"
+    their = [r["pyvrp_alone"]["gap_pct"] for r in both if r["pyvrp_alone"]["gap_pct"] is not None]
+    ours = [r["gap_pct"] for r in both if r["gap_pct"] is not None]
+    if their and ours:
+        text += (
+            f"; on the {len(both)} both solved, mean gap ours {statistics.mean(ours):.2f} % "
+            f"against {statistics.mean(their):.2f} %"
+        )
+    text += f"; ours costlier on {len(worse)}" + (f" ({', '.join(worse)})." if worse else ".")
+    return text
 
 
 def _earlier(report: dict[str, Any]) -> list[str]:
@@ -161,9 +249,13 @@ def render() -> None:
     titles = {
         "cvrp": "CVRP: CVRPLIB X instances (rounded Euclidean, BKS from CVRPLIB)",
         "vrptw": "VRPTW: Solomon instances (distance objective, DIMACS one-decimal truncation)",
+        "gh200": "VRPTW: Gehring-Homberger 200 customers (distance objective, DIMACS "
+        "truncation; the folder's BKS are hierarchical, vehicles first, so no gap is shown)",
+        "gh1000": "VRPTW: Gehring-Homberger 1000 customers (distance objective, DIMACS "
+        "truncation, BKS from CVRPLIB)",
         "waste": "Waste collection with disposal trips: Kim et al. (2006)",
     }
-    for name in ("cvrp", "vrptw", "waste"):
+    for name in ("cvrp", "vrptw", "gh200", "gh1000", "waste"):
         path = RESULTS / f"{name}.json"
         if not path.exists():
             continue
@@ -235,17 +327,21 @@ def main() -> None:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--suites", default="cvrp,vrptw,waste")
-    ap.add_argument("--time-limit", type=float, default=None, help="default: 60 / 30 / 60")
+    ap.add_argument(
+        "--time-limit", type=float, default=None, help=f"default: {DEFAULT_TIME_LIMIT_S}"
+    )
     ap.add_argument("--engine", default=None)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--every", type=int, default=1, help="run every n-th instance only")
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument(
+        "--no-peer", action="store_true", help="skip PyVRP alone beside ours (cvrp, vrptw)"
+    )
     args = ap.parse_args()
     if not args.render_only:
-        defaults = {"cvrp": 60.0, "vrptw": 30.0, "waste": 60.0}
         for name in args.suites.split(","):
-            limit = args.time_limit if args.time_limit is not None else defaults[name]
-            path = run_suite(name, limit, args.engine, args.seed, args.every)
+            limit = args.time_limit or DEFAULT_TIME_LIMIT_S[name]
+            path = run_suite(name, limit, args.engine, args.seed, args.every, not args.no_peer)
             print(f"wrote {path}")
     render()
     print(f"wrote {DOC}")
