@@ -55,9 +55,7 @@ class DescendantPeak(threading.Thread):
                     status = (entry / "status").read_text()
                 except OSError:
                     continue
-                fields = dict(
-                    line.split(":", 1) for line in status.splitlines() if ":" in line
-                )
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
                 parents[int(entry.name)] = int(fields.get("PPid", "0").strip() or 0)
                 if "VmHWM" in fields:
                     peaks[int(entry.name)] = int(fields["VmHWM"].split()[0]) / 1024
@@ -118,8 +116,12 @@ def run_case(case: str, time_limit_s: float, engine: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--time-limit", type=float, default=30.0,
-                        help="routing budget of each plan (s); the week gets 7 times this")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=30.0,
+        help="routing budget of each plan (s); the week gets 7 times this",
+    )
     parser.add_argument("--engine", default="portfolio")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case here
     args = parser.parse_args()
@@ -131,9 +133,19 @@ def main() -> None:
         if case not in CASES:
             parser.error(f"unknown case {case!r}; expected {', '.join(CASES)}")
         result = subprocess.run(
-            [sys.executable, __file__, "--case", case, "--time-limit", str(args.time_limit),
-             "--engine", args.engine],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                __file__,
+                "--case",
+                case,
+                "--time-limit",
+                str(args.time_limit),
+                "--engine",
+                args.engine,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             print(json.dumps({"case": case, "error": result.stderr.strip().splitlines()[-1:]}))
