@@ -214,9 +214,16 @@ def schedule_start(dates: Sequence[dt.date]) -> dt.date:
 
 
 def week_schedule(
-    ctx: PlanningContext, start: dt.date, station_of: dict[str, str], *, seed: int
+    ctx: PlanningContext,
+    start: dt.date,
+    station_of: dict[str, str],
+    *,
+    seed: int,
+    reference: WeekSchedule | None = None,
 ) -> WeekSchedule:
-    """The visiting days of the 7 days from ``start``, with those days' seasonal waste."""
+    """The visiting days of the 7 days from ``start``, with those days' seasonal waste
+    (``reference``: the base's week, whose days each point keeps where still allowed;
+    `sanitation.schedule.schedule_week`)."""
     scenario = ctx.scenario
     township_of = scenario.township_of_point()
     week = [start + dt.timedelta(days=k) for k in range(7)]
@@ -237,7 +244,7 @@ def week_schedule(
         )
         for p in scenario.points
     ]
-    return schedule_week(points, start, seed=seed)
+    return schedule_week(points, start, seed=seed, reference=reference)
 
 
 def assignment_out(

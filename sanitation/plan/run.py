@@ -140,7 +140,9 @@ def plan_days(
 
     # one weekly schedule, starting at the first date of a 7-day plan, else on that week's Monday
     anchor = schedule_start(dates)
-    schedule = week_schedule(ctx, anchor, station_of, seed=seed)
+    schedule = week_schedule(
+        ctx, anchor, station_of, seed=seed, reference=reference.schedule if reference else None
+    )
     open_stations = {s.station_id for s in assignment.stations if s.open}
     expected_kg = {s.station_id: s.load_t_per_day * 1000 for s in assignment.stations}
     station_points: dict[str, list[str]] = defaultdict(list)
@@ -214,6 +216,8 @@ def plan_days(
     siting = siting_note(assignment.siting)
     if siting is not None:
         notes.append(siting)
+    if schedule.reference is not None:
+        notes.append(schedule.reference.note)
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
     notes.extend(f"fleet shortfall: {shortfall.note}" for shortfall in fleet.shortfalls)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())

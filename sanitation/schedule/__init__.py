@@ -14,11 +14,19 @@ declared frequency fits, the next more frequent one is used and the change is re
 
 Among the allowed patterns, CP-SAT balances each station's week, one model per station (a change
 at one station leaves the other stations' days as they were): it minimises the station's largest
-daily tonnage, then its largest daily number of stops (a proxy for truck hours). It
-starts from a greedy hint (largest points first, each on the pattern whose days are least loaded
-so far) and is bounded by deterministic time, so a seed gives the same schedule every run; if
-the search finds nothing within that time (very large counties) the greedy start is used.
-Masses are integer kilograms inside.
+daily tonnage, then its largest daily number of stops (a proxy for truck hours).
+
+A what-if is scheduled against its base's week (``reference``, a `WeekSchedule` of the same
+``week_start``): a point whose base pattern is still allowed for it keeps that pattern, at
+whichever station it now is, so a household's days do not move because something changed
+elsewhere; only new points and points whose base pattern no longer fits (a fuller bin, a changed
+frequency) are placed, and the station's model balances them around the kept points' loads
+(`ReferenceUse` counts both).
+
+Each station's model starts from a greedy hint (largest points first, each on the pattern whose
+days are least loaded so far) and is bounded by deterministic time, so a seed gives the same
+schedule every run; if the search finds nothing within that time (very large counties) the
+greedy start is used. Masses are integer kilograms inside.
 """
 
 from __future__ import annotations
@@ -100,11 +108,39 @@ class FrequencyChange:
 
 
 @dataclass(frozen=True)
+class ReferenceUse:
+    """How a schedule used its reference week (a base plan's schedule).
+
+    ``kept``: points on their reference pattern; ``new``: points the reference does not have;
+    ``replaced``: points whose reference pattern is no longer allowed (placed afresh);
+    ``ignored``: why the whole reference was left unused (None: it was used).
+    """
+
+    kept: int
+    new: int
+    replaced: int
+    ignored: str | None = None
+
+    @property
+    def note(self) -> str:
+        """The plan-notes line."""
+        if self.ignored is not None:
+            return f"weekly schedule: the base's visiting days were not used ({self.ignored})"
+        placed = self.new + self.replaced
+        return (
+            f"weekly schedule: {self.kept} points kept their base days, {placed} placed "
+            f"({self.new} new, {self.replaced} whose base days no longer fit their bin "
+            "or frequency)"
+        )
+
+
+@dataclass(frozen=True)
 class WeekSchedule:
     """Visiting days and loads for one week.
 
     ``visits[point_id]`` maps weekday (0 = Monday) → kg collected on that visit.
     ``station_day_kg[station_id][d]`` and ``station_day_stops[station_id][d]`` are the daily totals.
+    ``reference``: how the base's week was used (None: scheduled without one).
     """
 
     week_start: dt.date
@@ -115,6 +151,7 @@ class WeekSchedule:
     station_day_stops: Mapping[str, tuple[int, ...]]
     optimal: bool
     stats: dict[str, float] = field(default_factory=dict)
+    reference: ReferenceUse | None = None
 
     def due_on(self, day: dt.date) -> dict[str, int]:
         """Points due on ``day`` (a date in this week) → kg to collect."""
@@ -136,10 +173,18 @@ def schedule_week(
     *,
     seed: int = 1,
     deterministic_time_s_per_point: float = DETERMINISTIC_TIME_S_PER_POINT,
+    reference: WeekSchedule | None = None,
 ) -> WeekSchedule:
     """Choose a visiting pattern for every point; balance each station's week (``seed`` and
     ``deterministic_time_s_per_point`` × the station's points bound each station's search, so
     its budget depends on that station alone).
+
+    Parameters
+    ----------
+    reference
+        The base's week (a what-if's): each point whose pattern there is still allowed keeps
+        it; used only when its ``week_start`` is ``start`` (else ignored, as the result's
+        ``reference`` says).
 
     Raises
     ------
@@ -147,6 +192,9 @@ def schedule_week(
         When even a daily visit overflows a bin (names the points, their daily waste and bins).
     """
     allowed, used, changes = _allowed_patterns(points)
+    use = None
+    if reference is not None:
+        allowed, use = _keep_reference(allowed, reference, start)
     by_station: dict[str, list[SchedulePoint]] = defaultdict(list)
     for point in points:
         by_station[point.station_id].append(point)
@@ -187,7 +235,30 @@ def schedule_week(
             "objective": objective if not greedy_used else float("nan"),
             "greedy": float(greedy_used),
         },
+        reference=use,
     )
+
+
+def _keep_reference(
+    allowed: Mapping[str, list[tuple[int, ...]]], reference: WeekSchedule, start: dt.date
+) -> tuple[dict[str, list[tuple[int, ...]]], ReferenceUse]:
+    """``allowed`` with each point whose reference pattern is among its allowed ones narrowed
+    to that pattern (the one home of the keep-the-base's-days rule), and the counts."""
+    if reference.week_start != start:
+        ignored = f"the base's week starts {reference.week_start}, this one {start}"
+        return dict(allowed), ReferenceUse(kept=0, new=0, replaced=0, ignored=ignored)
+    narrowed: dict[str, list[tuple[int, ...]]] = {}
+    kept = new = 0
+    for point_id, patterns in allowed.items():
+        loads = reference.visits.get(point_id)
+        base = tuple(sorted(loads)) if loads is not None else None
+        if base is not None and base in patterns:
+            narrowed[point_id] = [base]
+            kept += 1
+        else:
+            narrowed[point_id] = patterns
+            new += base is None
+    return narrowed, ReferenceUse(kept=kept, new=new, replaced=len(allowed) - kept - new)
 
 
 @dataclass(frozen=True)
