@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -57,12 +58,30 @@ def test_solomon_reader_truncation_and_bks_solution_verifies():
 def test_vrplib_vrptw_reader_and_gehring_homberger_bks_verifies():
     inst = vrptw.read_vrptw(DATA / "RC2_10_1.vrp")  # VRPLIB, not a Solomon file
     assert (inst.name, inst.vehicles, inst.capacity, len(inst.ids)) == ("RC2_10_1", 250, 1000, 1001)
-    assert inst.ids[:3] == [0, 1, 2]  # VRPLIB node id - 1, the .sol's client ids
+    assert inst.ids[:3] == [1, 2, 3]  # the NODE_COORD_SECTION numbers, depot first
     assert inst.service[0] == 0 and set(inst.service[1:]) == {10}  # SERVICE_TIME: clients only
     problem = vrptw.to_problem(inst)
     routes, bks = _sol_routes(DATA / "RC2_10_1.sol")
-    distance = _verified_distance(problem, routes, str)
+    # CVRPLIB .sol numbers customers 1..n = VRPLIB node id - 1
+    distance = _verified_distance(problem, routes, lambda c: str(c + 1))
     assert distance / vrptw.SCALE == pytest.approx(bks) == 28122.6
+
+
+def test_vrplib_vrptw_routes_use_the_files_node_numbers(tmp_path, monkeypatch):
+    lines = ["NAME : tiny_tw", "TYPE : VRPTW", "DIMENSION : 4", "VEHICLES : 3", "CAPACITY : 10"]
+    lines += ["SERVICE_TIME : 5", "EDGE_WEIGHT_TYPE : EUC_2D", "NODE_COORD_SECTION"]
+    lines += ["1 0 0", "2 10 0", "3 0 10", "4 10 10", "DEMAND_SECTION", "1 0", "2 4", "3 4", "4 4"]
+    lines += ["TIME_WINDOW_SECTION", "1 0 200", "2 0 100", "3 0 100", "4 0 100"]
+    lines += ["DEPOT_SECTION", "1", "-1", "EOF"]
+    path = tmp_path / "tiny_tw.vrp"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "o.json"
+    args = ["bench", "vrptw", str(path), "--time-limit", "1", "--json", str(out)]
+    res = run_cli(args, monkeypatch)
+    assert res.code == 0, res.message
+    [result] = json.loads(out.read_text())["results"]
+    assert result["feasible"]
+    assert sorted(c for r in result["routes"] for c in r) == [2, 3, 4]  # depot 1 left out
 
 
 def test_bad_vrplib_vrptw_exits_2_naming_file_and_section(tmp_path, monkeypatch):

@@ -5,8 +5,9 @@ Distances and travel times are Euclidean truncated to one decimal, ``floor(10 d)
 the solver every time and distance is multiplied by 10 so they stay exact integers (and the
 route cost is ten times the published one: reported costs are divided back). Service must start
 by the due date; the fleet is at most the file's vehicle number; cost = total distance.
-Routes are reported by the CUST NO. column of a Solomon file, and by VRPLIB node id − 1 (the
-client ids of CVRPLIB's ``.sol`` files) of a VRPLIB file; the depot is left out. ``SERVICE_TIME``
+Routes are reported by the CUST NO. column of a Solomon file and by the NODE_COORD_SECTION
+numbers of a VRPLIB file (depot 1, customers from 2; CVRPLIB's ``.sol`` files number customers
+from 1, one less); the depot is left out. ``SERVICE_TIME``
 in a VRPLIB header applies to the clients, not the depot.
 """
 
@@ -95,7 +96,7 @@ def read_vrplib_vrptw(path: Path) -> VrptwInstance:
         name=nodes.header.get("NAME", path.stem),
         vehicles=int(nodes.header.get("VEHICLES", str(len(nodes.ids) - 1))),
         capacity=int(nodes.header["CAPACITY"]),
-        ids=[i - 1 for i in nodes.ids],
+        ids=nodes.ids,
         coords=nodes.coords,
         demand=nodes.demand,
         ready=[int(windows[i][0]) for i in nodes.ids],
