@@ -23,7 +23,7 @@ or existing ones that may close), re-chooses the stations with real routes in th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -174,12 +174,18 @@ def assign(
 
 
 def site_and_assign(
-    ctx: PlanningContext, dates: Sequence[dt.date], *, time_limit_s: float, seed: int
+    ctx: PlanningContext,
+    dates: Sequence[dt.date],
+    *,
+    time_limit_s: float,
+    seed: int,
+    base_station_of: Mapping[str, str] | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The plan's siting and assignment (see the module docstring) and each point's station.
 
     ``time_limit_s`` is the plan's routing time limit; the routed siting's budgets derive from it
-    (`sanitation.plan.siting.siting_seconds`).
+    (`sanitation.plan.siting.siting_seconds`). ``base_station_of``: a what-if's base plan's
+    station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`).
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
     mode, reason = siting_mode(ctx.scenario)
@@ -200,6 +206,7 @@ def site_and_assign(
             reason=reason,
             time_limit_s=time_limit_s,
             seed=seed,
+            base_station_of=base_station_of,
         )
     else:
         siting = SitingOut(mode="estimate", reason=reason)
