@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 from sanitation.plan import plan_days
 from sanitation.plan import siting as siting_module
+from sanitation.plan.assign import assign
+from sanitation.plan.context import PlanningContext
 from sanitation.plan.reuse import Baseline
+from sanitation.plan.siting import whatif_siting_mode
 from sanitation.scenario import load_scenario
 from sanitation.scenario.generate import generate_county
 
@@ -144,3 +147,32 @@ def test_the_base_start_binds_under_a_tight_budget(tmp_path, monkeypatch, with_b
     else:
         assert not after.base_start
         assert after.routed_cost_cny_per_day > before.routed_cost_cny_per_day + 50
+
+
+def test_a_whatif_without_a_station_to_choose_keeps_the_base_routed_siting(tmp_path):
+    """Generated county seed 15 (18 points, ST-C01 a candidate): the base's routes move points
+    off the estimate's stations. The what-if builds ST-C01 (no station left to choose): it still
+    sites with routes from the base's siting, so no base station gets more points than it had
+    and its siting is no dearer than the base's priced here; a base siting equal to the
+    what-if's own estimate keeps the estimate alone (nothing to compare)."""
+    generated = generate_county(tmp_path / "county", n_points=18, n_stations=2, seed=15)
+    built = _overlay(generated, "built", overrides={"stations": {"ST-C01": {"status": "existing"}}})
+    base_doc, whatif_doc = plan_pair(generated, built, tmp_path / "cache")
+    before, after = base_doc.assignment.siting, whatif_doc.assignment.siting
+    assert before.points_moved > 0
+    assert after.mode == "routed"
+    assert after.reason.startswith("no station to choose")
+    assert after.base_start
+    assert after.routed_cost_cny_per_day <= after.base_routed_cost_cny_per_day + EPS_CNY
+    load = {s.station_id: s.points_due for s in base_doc.days[0].stations}
+    for station in whatif_doc.days[0].stations:
+        assert station.points_due <= load.get(station.station_id, station.points_due)
+
+    scenario = load_scenario(built)
+    ctx = PlanningContext.build(scenario, cache_dir=tmp_path / "cache")
+    problem, estimate = assign(ctx, [scenario.plan_date], time_limit_s=30, seed=1)
+    ids = problem.station_ids
+    own = {pid: ids[int(estimate.station_of[j])] for j, pid in enumerate(problem.point_ids)}
+    mode, _ = whatif_siting_mode(scenario, problem, estimate, own)
+    assert mode == "estimate"
+    assert whatif_siting_mode(scenario, problem, estimate, None)[0] == "estimate"

@@ -39,7 +39,7 @@ from sanitation.plan.model import (
     SitingOut,
     StationAssignmentOut,
 )
-from sanitation.plan.siting import routed_siting, siting_mode
+from sanitation.plan.siting import routed_siting, whatif_siting_mode
 from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 
 DETOUR_FACTOR = 1.3  # road / straight-line distance (parameters.csv: 1.3-1.4 rural)
@@ -188,7 +188,7 @@ def site_and_assign(
     station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`).
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
-    mode, reason = siting_mode(ctx.scenario)
+    mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
     if mode == "routed":
         ids = problem.station_ids
         estimate_of = {

@@ -111,6 +111,30 @@ def siting_mode(scenario: Scenario) -> tuple[str, str]:
     return "routed", f"stations to choose: {', '.join(free)}"
 
 
+def whatif_siting_mode(
+    scenario: Scenario,
+    problem: AssignmentProblem,
+    estimate: AssignmentSolution,
+    base_station_of: Mapping[str, str] | None,
+) -> tuple[str, str]:
+    """`siting_mode`, except that a what-if with no station to choose still sites with routes
+    when its base plan's siting is valid here and differs from the estimate's: both are priced
+    with routes and the cheaper kept, so the base's routed siting is not dropped for the
+    estimate's (unless ``policy.siting`` is ``estimate``)."""
+    mode, reason = siting_mode(scenario)
+    if mode == "routed" or scenario.policy.siting == "estimate" or base_station_of is None:
+        return mode, reason
+    costs_unused = np.zeros(problem.num_points, dtype=bool)
+    estimate_of = np.asarray(estimate.station_of, dtype=np.int64)
+    base_of, _ = base_start(siting_problem(problem, costs_unused), estimate_of, base_station_of)
+    if base_of is None or np.array_equal(base_of, estimate_of):
+        return mode, reason
+    return "routed", (
+        "no station to choose, but the base plan's siting differs from the estimate's: both "
+        "are priced with routes"
+    )
+
+
 def siting_seconds(time_limit_s: float) -> float:
     """The siting's wall-clock budget for a plan's routing ``time_limit_s``."""
     return min(MAX_SITING_S, max(MIN_SITING_S, SITING_TIME_SHARE * time_limit_s))
@@ -520,6 +544,7 @@ __all__ = [
     "siting_note",
     "siting_problem",
     "siting_seconds",
+    "whatif_siting_mode",
 ]
 
 
