@@ -189,7 +189,7 @@ def site_and_assign(
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
     mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
-    if mode == "routed":
+    if mode != "estimate":
         ids = problem.station_ids
         estimate_of = {
             pid: ids[int(solution.station_of[j])] for j, pid in enumerate(problem.point_ids)
@@ -207,6 +207,7 @@ def site_and_assign(
             time_limit_s=time_limit_s,
             seed=seed,
             base_station_of=base_station_of,
+            search=mode == "routed",
         )
     else:
         siting = SitingOut(mode="estimate", reason=reason)

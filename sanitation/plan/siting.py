@@ -117,10 +117,10 @@ def whatif_siting_mode(
     estimate: AssignmentSolution,
     base_station_of: Mapping[str, str] | None,
 ) -> tuple[str, str]:
-    """`siting_mode`, except that a what-if with no station to choose still sites with routes
-    when its base plan's siting is valid here and differs from the estimate's: both are priced
-    with routes and the cheaper kept, so the base's routed siting is not dropped for the
-    estimate's (unless ``policy.siting`` is ``estimate``)."""
+    """`siting_mode`, except that a what-if with no station to choose is ``starts`` when its base
+    plan's siting is valid here and differs from the estimate's: both are priced with routes and
+    the cheaper kept (no search), so the base's routed siting is not dropped for the estimate's
+    (unless ``policy.siting`` is ``estimate``)."""
     mode, reason = siting_mode(scenario)
     if mode == "routed" or scenario.policy.siting == "estimate" or base_station_of is None:
         return mode, reason
@@ -129,9 +129,9 @@ def whatif_siting_mode(
     base_of, _ = base_start(siting_problem(problem, costs_unused), estimate_of, base_station_of)
     if base_of is None or np.array_equal(base_of, estimate_of):
         return mode, reason
-    return "routed", (
-        "no station to choose, but the base plan's siting differs from the estimate's: both "
-        "are priced with routes"
+    return "starts", (
+        "no station to choose, but the base plan's siting differs from the estimate's: the "
+        "cheaper of the two with routes"
     )
 
 
@@ -426,6 +426,7 @@ def routed_siting(
     time_limit_s: float,
     seed: int,
     base_station_of: Mapping[str, str] | None = None,
+    search: bool = True,
 ) -> tuple[AssignmentSolution, SitingOut]:
     """Stations chosen with real routes, starting from ``estimate`` (today's assignment) and, in
     a what-if, from its base plan's siting ``base_station_of`` (point id → station id) when that
@@ -433,7 +434,8 @@ def routed_siting(
 
     ``due_kg``: the design day's due points (point id → kg); ``time_limit_s``: the plan's
     routing time limit (the siting's budgets derive from it, see `siting_seconds` and
-    `siting_evaluations`). Returns the chosen assignment and the plan's report of it.
+    `siting_evaluations`); without ``search`` only the two starts are priced and the cheaper
+    kept. Returns the chosen assignment and the plan's report of it.
     """
     started = time.perf_counter()
     routed = np.array([pid in due_kg for pid in problem.point_ids])
@@ -443,6 +445,8 @@ def routed_siting(
     evaluations = siting_evaluations(time_limit_s)
     start_of = np.asarray(estimate.station_of, dtype=np.int64)
     base_of, base_note = base_start(siting, start_of, base_station_of)
+    if not search:
+        evaluations = 1 if base_of is None else 2
     parts = (start_of.tolist(), seed, budget_s, evaluations)
     plain = _cache_key(siting, oracle, *parts)
     key = plain if base_of is None else _cache_key(siting, oracle, *parts, base_of.tolist())
