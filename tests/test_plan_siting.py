@@ -151,6 +151,23 @@ def test_without_a_station_to_choose_the_estimate_sites(county, cache):
     assert siting_mode(load_scenario(closable))[0] == "routed"
 
 
+def test_villages_kept_together_are_sited_with_routes(county, cache):
+    """``policy.keep_villages_together`` no longer falls back to the estimate: the routed siting
+    keeps every village's points at one station (the core's binding test is
+    tests/test_siting.py::test_groups_stay_together_when_splitting_is_cheaper)."""
+    together = _overlay(county, "together", policy={"keep_villages_together": True})
+    scenario = load_scenario(together)
+    assert siting_mode(scenario)[0] == "routed"
+    plan = _plan(scenario, cache)
+    assert plan.assignment.siting.mode == "routed"
+    assert plan.assignment.siting.routed_cost_cny_per_day is not None
+    village_of = {p.point_id: p.village_code for p in scenario.points}
+    stations_of_village: dict[str, set[str]] = {}
+    for point in plan.assignment.points:
+        stations_of_village.setdefault(village_of[point.point_id], set()).add(point.station_id)
+    assert all(len(stations) == 1 for stations in stations_of_village.values())
+
+
 @pytest.mark.parametrize(("key", "value"), [("siting", "routes"), ("fleet", "smallest")])
 def test_a_bad_siting_or_fleet_policy_is_exit_2_naming_the_field(county, monkeypatch, key, value):
     bad = _overlay(county, f"bad_{key}", policy={key: value})
@@ -253,7 +270,8 @@ def test_a_failed_search_keeps_the_estimates_siting(tmp_path, monkeypatch):
     assert siting.mode == "routed"
     assert siting.stopped_by.startswith("search failed (no allocation found in time)")
     assert siting.stations_open == siting.estimate_stations_open == ["ST-A"]
-    assert siting.routed_cost_cny_per_day == siting.estimate_routed_cost_cny_per_day
+    assert siting.routed_cost_cny_per_day is None  # not priced: the search failed
+    assert any("route-aware siting failed" in note for note in plan.notes)
 
 
 def test_the_oracle_routes_the_chains_own_station_day_problem(tmp_path):

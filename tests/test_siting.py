@@ -172,3 +172,126 @@ def test_timed_out_first_mip_starts_from_initial(monkeypatch):
     )
     assert list(result.estimate_site_of) == [0, 0, 0, 0]
     assert result.total_cost <= result.estimate_routed_total
+
+
+def test_costly_expansion_modules_are_avoided():
+    """A holds 2 of the 4 units without modules; 2 modules of 1 unit would let it take all four
+    (123.25 routed, the cheapest tours) but cost 100 each: 323.25 against B alone at 137.28, so
+    the search keeps B. Priced after the search (capacity = base + every module, modules free
+    inside), the search would pick A."""
+    modules = {
+        "capacity": np.array([2, 4]),
+        "expansion_capacity": np.array([1, 1]),
+        "expansion_max": np.array([2, 0]),
+    }
+    problem = _square_problem(**modules, expansion_cost=np.array([100.0, 0.0]))
+    result = solve_siting(problem, TourOracle(CORNERS, SITES), time_limit_s=20, max_evaluations=20)
+    assert result.open.tolist() == [False, True]
+    assert result.modules.tolist() == [0, 0]
+    assert result.total_cost == pytest.approx(49 + 2 * math.sqrt(200) + 60)
+
+
+def test_cheap_expansion_modules_are_built_and_priced():
+    """The same with modules at 1 each: A with its 2 modules costs 123.25 + 2 < 137.28."""
+    problem = _square_problem(
+        capacity=np.array([2, 4]),
+        expansion_capacity=np.array([1, 1]),
+        expansion_max=np.array([2, 0]),
+        expansion_cost=np.array([1.0, 0.0]),
+    )
+    result = solve_siting(problem, TourOracle(CORNERS, SITES), time_limit_s=20, max_evaluations=20)
+    assert result.open.tolist() == [True, False]
+    assert result.modules.tolist() == [2, 0]
+    assert result.expansion_cost == pytest.approx(2.0)
+    assert result.total_cost == pytest.approx(2 * math.sqrt(1000) + 60 + 2)
+
+
+def test_the_module_limit_binds():
+    """One module at most: A holds 3 < 4, so A alone is no siting; B alone it is."""
+    problem = _square_problem(
+        capacity=np.array([2, 4]),
+        expansion_capacity=np.array([1, 1]),
+        expansion_max=np.array([1, 0]),
+    )
+    result = solve_siting(problem, TourOracle(CORNERS, SITES), time_limit_s=20, max_evaluations=20)
+    assert np.bincount(result.site_of, minlength=2)[0] <= 3
+    assert result.total_cost > 2 * math.sqrt(1000) + 60 + 1  # A alone (123.25) is out of reach
+    with pytest.raises(ValueError, match="expansion_capacity of site"):
+        _square_problem(expansion_max=np.array([1, 0]))
+
+
+def _village_problem(group):
+    """Sites A (0, 0) and B (100, 0), both fixed open; customers 0 (5, 0) and 1 (95, 0), 2 (0, 5)
+    and 3 (100, 5): split, 0 and 2 go to A, 1 and 3 to B."""
+    customers = np.array([[5.0, 0.0], [95.0, 0.0], [0.0, 5.0], [100.0, 5.0]])
+    sites = np.array([[0.0, 0.0], [100.0, 0.0]])
+    d = np.linalg.norm(customers[:, None] - sites[None], axis=2)
+    problem = SitingProblem(
+        opening_cost=np.array([10.0, 10.0]),
+        capacity=np.array([4, 4]),
+        demand=np.ones(4, dtype=int),
+        allowed=np.ones((4, 2), dtype=bool),
+        assign_cost=np.zeros((4, 2)),
+        estimate=2 * d / 4,
+        fixed_open=np.array([True, True]),
+        group=group,
+    )
+    return problem, TourOracle(customers, sites)
+
+
+def test_groups_stay_together_when_splitting_is_cheaper():
+    """Customers 0 and 1 form one village: split they cost 2 x 20.2 (two short tours); together,
+    one of them rides ~190 further. Ungrouped the search splits them; grouped it does not, at a
+    higher cost (the constraint binds)."""
+    free_problem, oracle = _village_problem(None)
+    free = solve_siting(free_problem, oracle, time_limit_s=20, max_evaluations=20)
+    assert free.site_of.tolist() == [0, 1, 0, 1]
+    kept_problem, oracle = _village_problem(np.array([7, 7, 8, 9]))
+    kept = solve_siting(kept_problem, oracle, time_limit_s=20, max_evaluations=20)
+    assert kept.site_of[0] == kept.site_of[1]
+    assert kept.estimate_site_of[0] == kept.estimate_site_of[1]
+    assert kept.total_cost > free.total_cost + 100
+    with pytest.raises(ValueError, match="not a valid siting"):
+        solve_siting(
+            kept_problem,
+            oracle,
+            time_limit_s=5,
+            max_evaluations=5,
+            estimate_site_of=np.array([0, 1, 0, 1]),
+        )
+
+
+def test_the_callers_estimate_replaces_the_first_mip(monkeypatch):
+    """Given ``estimate_site_of`` (all at A, where the estimate MIP would open B), no estimate
+    MIP runs; the estimate figures describe the caller's siting and the search starts from it;
+    a partial initial whole (no groups) is routed by the search."""
+    from sanitation.siting import Whole, search
+
+    real = search.allocate
+    free_mips = []
+
+    def counted(problem, prices, *, open_sites, **kwargs):
+        if open_sites is None:
+            free_mips.append(kwargs.get("timeout_is_error", False))
+        return real(problem, prices, open_sites=open_sites, **kwargs)
+
+    monkeypatch.setattr(search, "allocate", counted)
+    problem = _square_problem()
+    oracle = TourOracle(CORNERS, SITES)
+    everything_at_b = np.ones(4, dtype=np.int64)
+    result = solve_siting(
+        problem,
+        oracle,
+        time_limit_s=20,
+        max_evaluations=20,
+        estimate_site_of=np.zeros(4, dtype=np.int64),
+        initial=[Whole(everything_at_b, {})],
+    )
+    assert True not in free_mips  # the first (estimate) MIP is the only one with timeout_is_error
+    assert result.estimate_site_of.tolist() == [0, 0, 0, 0]
+    assert result.estimate_open.tolist() == [True, False]
+    assert result.estimate_routed_total == pytest.approx(2 * math.sqrt(1000) + 60)
+    assert result.estimate_objective == pytest.approx(float(problem.estimate[:, 0].sum()), rel=1e-9)
+    assert result.initial_totals == (pytest.approx(49 + 2 * math.sqrt(200) + 60),)
+    assert result.total_cost <= result.estimate_routed_total
+    assert result.site_of.tolist() == [0, 0, 0, 0]

@@ -93,6 +93,8 @@ def test_adding_a_resource_never_worsens_cost_or_service(tmp_path_factory, seed,
                     assert after.points_due - after.points_served <= (
                         before.points_due - before.points_served
                     ), (name, key)
+                if after.points_due > before.points_due:
+                    continue  # its siting gave it more points: see tests/test_siting_whatif.py
                 assert after.cost_cny <= before.cost_cny + EPS_CNY, (name, key)
             if name != "candidate station built, with its own trucks":
                 assert _unserved(whatif) <= _unserved(base_doc), name

@@ -23,7 +23,7 @@ or existing ones that may close), re-chooses the stations with real routes in th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from sanitation.plan.model import (
     SitingOut,
     StationAssignmentOut,
 )
-from sanitation.plan.siting import routed_siting, siting_mode
+from sanitation.plan.siting import routed_siting, whatif_siting_mode
 from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 
 DETOUR_FACTOR = 1.3  # road / straight-line distance (parameters.csv: 1.3-1.4 rural)
@@ -174,16 +174,22 @@ def assign(
 
 
 def site_and_assign(
-    ctx: PlanningContext, dates: Sequence[dt.date], *, time_limit_s: float, seed: int
+    ctx: PlanningContext,
+    dates: Sequence[dt.date],
+    *,
+    time_limit_s: float,
+    seed: int,
+    base_station_of: Mapping[str, str] | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The plan's siting and assignment (see the module docstring) and each point's station.
 
     ``time_limit_s`` is the plan's routing time limit; the routed siting's budgets derive from it
-    (`sanitation.plan.siting.siting_seconds`).
+    (`sanitation.plan.siting.siting_seconds`). ``base_station_of``: a what-if's base plan's
+    station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`).
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
-    mode, reason = siting_mode(ctx.scenario)
-    if mode == "routed":
+    mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
+    if mode != "estimate":
         ids = problem.station_ids
         estimate_of = {
             pid: ids[int(solution.station_of[j])] for j, pid in enumerate(problem.point_ids)
@@ -200,6 +206,8 @@ def site_and_assign(
             reason=reason,
             time_limit_s=time_limit_s,
             seed=seed,
+            base_station_of=base_station_of,
+            search=mode == "routed",
         )
     else:
         siting = SitingOut(mode="estimate", reason=reason)

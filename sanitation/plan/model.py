@@ -205,6 +205,17 @@ class SitingOut(_Model):
         default=0, description="design-day points the chosen siting's routes leave unserved"
     )
     estimate_unserved_points: int = Field(default=0)
+    base_start: bool = Field(
+        default=False,
+        description="a what-if: its base plan's siting was one of the search's starts",
+    )
+    base_start_note: str = Field(
+        default="", description="a what-if: why its base plan's siting was no valid start"
+    )
+    base_routed_cost_cny_per_day: float | None = Field(
+        default=None,
+        description="a what-if: its base plan's siting priced with routes here (>= routed_cost)",
+    )
     oracle_calls: int = Field(default=0, description="station-day routing solves")
     evaluations: int = Field(default=0, description="whole sitings priced with routes")
     stopped_by: str = ""

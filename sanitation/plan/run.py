@@ -135,7 +135,9 @@ def plan_days(
     report("network", f"{ctx.places.network.number_of_nodes} nodes", 1, 1)
 
     report("assignment", "siting stations and assigning points", 0, 1)
-    assignment, station_of = _assignment(ctx, dates, time_limit_s=time_limit_s, seed=seed)
+    assignment, station_of = _assignment(
+        ctx, dates, time_limit_s=time_limit_s, seed=seed, reference=reference
+    )
     report("assignment", f"{sum(s.open for s in assignment.stations)} stations open", 1, 1)
 
     # one weekly schedule, starting at the first date of a 7-day plan, else on that week's Monday
@@ -243,11 +245,18 @@ def plan_days(
 
 
 def _assignment(
-    ctx: PlanningContext, dates: Sequence[dt.date], *, time_limit_s: float, seed: int
+    ctx: PlanningContext,
+    dates: Sequence[dt.date],
+    *,
+    time_limit_s: float,
+    seed: int,
+    reference: Baseline | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
+    """The scenario's assignment (a what-if's siting also starts from its base's)."""
     if ctx.scenario.policy.assignment == "fixed":
         return _fixed_assignment(ctx, dates)
-    return site_and_assign(ctx, dates, time_limit_s=time_limit_s, seed=seed)
+    base = reference.station_of if reference is not None and reference.station_of else None
+    return site_and_assign(ctx, dates, time_limit_s=time_limit_s, seed=seed, base_station_of=base)
 
 
 def _fixed_assignment(

@@ -5,8 +5,10 @@ The scenario's stations become a `sanitation.siting.SitingProblem`, and the sear
 
 - sites: the scenario's stations; opening cost = fixed + amortised opening cost (CNY/day); forced
   open or closed as in the assignment (``policy.keep_existing_open``, status ``closed``);
-  capacity = base + every expansion module (the search has no modules: the modules a station's
-  load needs are priced afterwards, as `sanitation.assignment.evaluate` prices them);
+  capacity and expansion modules (capacity, CNY/day and largest count per module) as in the
+  assignment: every siting the search prices pays the fewest modules its loads need;
+- ``policy.keep_villages_together``: the points of a village stay at one station (the search
+  moves whole villages);
 - customers: every point, demand = its peak kg/day; allowed = the assignment's pairs (reachable
   within ``policy.max_point_station_travel_min`` by an allowed truck);
 - the design day: the planned date with the most due kg in the week's schedule under the
@@ -27,12 +29,15 @@ The scenario's stations become a `sanitation.siting.SitingProblem`, and the sear
 Not priced here (as in the assignment): a station's transfer trucks beyond the CNY per t·km of
 its haul, so the hook-lift day a newly opened station needs is not seen.
 
-Today's assignment (the estimate's siting, with its expansion modules) is priced the same way and
-handed to the search as its start (always routed in full); after the siting's time budget the
-oracle routes no new group, so the budget is a hard cap. The better of the two is kept, so the
-routed siting never costs more than the estimate's once both are routed. The result is cached
-under the plan's cache folder by the content of everything it depends on (problem, matrices, due
-points, budgets, seed, the search's code).
+Today's assignment (the estimate's siting, with its expansion modules) is the search's estimate
+siting (``estimate_site_of``: the core runs no estimate model of its own) and its start; a
+what-if's base plan's siting (``base_station_of``) is a second start when it is valid in the
+what-if (`base_start`). Both are routed in full before the search; after the siting's time
+budget the oracle routes no new group, so the budget is a hard cap. The search keeps the
+cheapest whole it priced, so the routed siting never costs more than either start on this
+design day. The result is cached under the plan's cache folder by the content of everything it
+depends on (problem, matrices, due points, budgets, seed, both starts, the search's code); a
+what-if whose siting problem is the base's own gets the base's answer from the cache.
 """
 
 from __future__ import annotations
@@ -103,12 +108,31 @@ def siting_mode(scenario: Scenario) -> tuple[str, str]:
     ]
     if not free:
         return "estimate", "no siting choice: no candidate station, existing ones kept open"
-    if policy.keep_villages_together:
-        return "estimate", (
-            "policy.keep_villages_together: the route-aware siting does not keep villages "
-            "together, so the estimate alone chooses the stations"
-        )
     return "routed", f"stations to choose: {', '.join(free)}"
+
+
+def whatif_siting_mode(
+    scenario: Scenario,
+    problem: AssignmentProblem,
+    estimate: AssignmentSolution,
+    base_station_of: Mapping[str, str] | None,
+) -> tuple[str, str]:
+    """`siting_mode`, except that a what-if with no station to choose is ``starts`` when its base
+    plan's siting is valid here and differs from the estimate's: both are priced with routes and
+    the cheaper kept (no search), so the base's routed siting is not dropped for the estimate's
+    (unless ``policy.siting`` is ``estimate``)."""
+    mode, reason = siting_mode(scenario)
+    if mode == "routed" or scenario.policy.siting == "estimate" or base_station_of is None:
+        return mode, reason
+    costs_unused = np.zeros(problem.num_points, dtype=bool)
+    estimate_of = np.asarray(estimate.station_of, dtype=np.int64)
+    base_of, _ = base_start(siting_problem(problem, costs_unused), estimate_of, base_station_of)
+    if base_of is None or np.array_equal(base_of, estimate_of):
+        return mode, reason
+    return "starts", (
+        "no station to choose, but the base plan's siting differs from the estimate's: the "
+        "cheaper of the two with routes"
+    )
 
 
 def siting_seconds(time_limit_s: float) -> float:
@@ -135,8 +159,11 @@ def siting_problem(problem: AssignmentProblem, routed: np.ndarray) -> SitingProb
     status = np.asarray(problem.status)
     return SitingProblem(
         opening_cost=np.asarray(problem.fixed_cost_cny),
-        capacity=np.asarray(problem.capacity_kg)
-        + np.asarray(problem.expansion_max) * np.asarray(problem.expansion_capacity_kg),
+        capacity=np.asarray(problem.capacity_kg),
+        expansion_capacity=np.asarray(problem.expansion_capacity_kg),
+        expansion_cost=np.asarray(problem.expansion_cost_cny),
+        expansion_max=np.asarray(problem.expansion_max),
+        group=np.asarray(problem.group) if problem.keep_groups_together else None,
         demand=np.asarray(problem.demand_kg),
         allowed=np.asarray(problem.allowed),
         assign_cost=others + np.where(routed[:, None], 0.0, collection),
@@ -292,36 +319,48 @@ class StationDayOracle:
         return digest.digest()
 
 
-@dataclass(frozen=True)
-class _Priced:
-    """A siting priced with routes: total CNY/day and design-day points left unserved."""
-
-    total_cny: float
-    unserved: int
-
-
-def _priced(
-    siting: SitingProblem,
-    problem: AssignmentProblem,
-    oracle: StationDayOracle,
-    station_of: np.ndarray,
-    *,
-    seed: int,
-) -> _Priced:
-    """Opening + expansion modules + routes + assignment costs of ``station_of`` (CNY/day)."""
-    solution = evaluate(problem, station_of, bound_cny=0.0, solver="")
-    total = float(np.asarray(problem.fixed_cost_cny)[solution.open].sum())
-    total += solution.cost.expansion_cny
-    total += float(siting.assign_cost[np.arange(len(station_of)), station_of].sum())
+def _unserved_points(oracle: StationDayOracle, station_of: np.ndarray, *, seed: int) -> int:
+    """Design-day points the routes of ``station_of`` leave unserved (groups from the memo)."""
     unserved = 0
-    for site in np.flatnonzero(solution.open):
+    for site in np.unique(station_of):
         customers = tuple(int(i) for i in np.flatnonzero(station_of == site))
         group = oracle(int(site), customers, time_limit_s=ORACLE_TIME_CAP_S, seed=seed)
-        if group is None:  # pragma: no cover - this oracle always routes
-            return _Priced(math.inf, 0)
-        total += group.cost
-        unserved += len(oracle.due_of(customers)) - sum(len(r) for r in group.routes)
-    return _Priced(total, unserved)
+        if group is not None:
+            unserved += len(oracle.due_of(customers)) - sum(len(r) for r in group.routes)
+    return unserved
+
+
+def base_start(
+    siting: SitingProblem,
+    estimate_of: np.ndarray,
+    base_station_of: Mapping[str, str] | None,
+) -> tuple[np.ndarray | None, str]:
+    """The base plan's siting as station indices of this problem, or None and why it is not a
+    valid start: a point's base station is missing here, closed or not allowed for it, a
+    station's load exceeds its capacity with every module, or a village is split. Points new in
+    this problem take their station in ``estimate_of``."""
+    if base_station_of is None:
+        return None, ""
+    ids = siting.site_ids or ()
+    index = {sid: j for j, sid in enumerate(ids)}
+    site_of = np.asarray(estimate_of, dtype=np.int64).copy()
+    for i in range(siting.n_customers):
+        station = base_station_of.get(siting.customer_name(i))
+        if station is None:
+            continue
+        j = index.get(station)
+        point = siting.customer_name(i)
+        if j is None:
+            return None, f"point {point}'s base station {station} is not in this scenario"
+        if siting.must_close[j] or not siting.allowed[i, j]:
+            return None, f"point {point} may not use its base station {station} here"
+        site_of[i] = j
+    over = np.flatnonzero(siting.load(site_of) > siting.max_capacity)
+    if over.size:
+        return None, f"station {ids[int(over[0])]} cannot hold its base load here"
+    if siting.split_groups(site_of):
+        return None, "the base siting splits a village kept together here"
+    return site_of, ""
 
 
 def _cache_path(ctx: PlanningContext, key: str) -> Path:
@@ -341,8 +380,11 @@ def _code_digest() -> bytes:
 def _cache_key(siting: SitingProblem, oracle: StationDayOracle, *parts: object) -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
     digest.update(_code_digest())
-    for name in ("opening_cost", "capacity", "demand", "allowed", "assign_cost", "estimate"):
-        digest.update(np.ascontiguousarray(getattr(siting, name)).tobytes())
+    names = ("opening_cost", "capacity", "demand", "allowed", "assign_cost", "estimate")
+    extra = ("expansion_capacity", "expansion_cost", "expansion_max", "group")
+    for name in (*names, *extra):
+        value = getattr(siting, name)
+        digest.update(b"-" if value is None else np.ascontiguousarray(value).tobytes())
     digest.update(np.ascontiguousarray(siting.fixed_open).tobytes())
     digest.update(np.ascontiguousarray(siting.fixed_closed).tobytes())
     digest.update(oracle.fingerprint())
@@ -383,12 +425,17 @@ def routed_siting(
     reason: str,
     time_limit_s: float,
     seed: int,
+    base_station_of: Mapping[str, str] | None = None,
+    search: bool = True,
 ) -> tuple[AssignmentSolution, SitingOut]:
-    """Stations chosen with real routes, starting from ``estimate`` (today's assignment).
+    """Stations chosen with real routes, starting from ``estimate`` (today's assignment) and, in
+    a what-if, from its base plan's siting ``base_station_of`` (point id → station id) when that
+    is valid here (`base_start`).
 
     ``due_kg``: the design day's due points (point id → kg); ``time_limit_s``: the plan's
     routing time limit (the siting's budgets derive from it, see `siting_seconds` and
-    `siting_evaluations`). Returns the chosen assignment and the plan's report of it.
+    `siting_evaluations`); without ``search`` only the two starts are priced and the cheaper
+    kept. Returns the chosen assignment and the plan's report of it.
     """
     started = time.perf_counter()
     routed = np.array([pid in due_kg for pid in problem.point_ids])
@@ -397,9 +444,26 @@ def routed_siting(
     budget_s = siting_seconds(time_limit_s)
     evaluations = siting_evaluations(time_limit_s)
     start_of = np.asarray(estimate.station_of, dtype=np.int64)
-    key = _cache_key(siting, oracle, start_of.tolist(), seed, budget_s, evaluations)
-    path = _cache_path(ctx, key)
-    cached = _read_cache(path, problem.num_points)
+    base_of, base_note = base_start(siting, start_of, base_station_of)
+    if not search:
+        evaluations = 1 if base_of is None else 2
+    parts = (start_of.tolist(), seed, budget_s, evaluations)
+    plain = _cache_key(siting, oracle, *parts)
+    key = plain if base_of is None else _cache_key(siting, oracle, *parts, base_of.tolist())
+    cached = _read_cache(_cache_path(ctx, key), problem.num_points)
+    if cached is None and base_of is not None:
+        # the base's own siting problem (e.g. a what-if of trucks only): the base's answer
+        same = _read_cache(_cache_path(ctx, plain), problem.num_points)
+        if same is not None and np.array_equal(same[0], base_of):
+            cached = (
+                same[0],
+                same[1].model_copy(
+                    update={
+                        "base_start": True,
+                        "base_routed_cost_cny_per_day": same[1].routed_cost_cny_per_day,
+                    }
+                ),
+            )
     if cached is not None:
         station_of, report = cached
         chosen = evaluate(
@@ -407,14 +471,11 @@ def routed_siting(
         )
         return chosen, report.model_copy(update={"cached": True})
 
-    start_priced = _priced(siting, problem, oracle, start_of, seed=seed)
-    groups = {}
-    for site in np.unique(start_of):
-        customers = tuple(int(i) for i in np.flatnonzero(start_of == site))
-        group = oracle(int(site), customers, time_limit_s=ORACLE_TIME_CAP_S, seed=seed)
-        if group is not None:
-            groups[int(site)] = group
+    for start in (start_of, base_of):  # both starts routed in full, before the deadline
+        if start is not None:
+            _unserved_points(oracle, start, seed=seed)
     oracle.deadline = started + budget_s
+    failure = ""
     try:
         result = solve_siting(
             siting,
@@ -423,22 +484,26 @@ def routed_siting(
             seed=seed,
             max_evaluations=evaluations,
             route_time_s=ORACLE_TIME_CAP_S,
-            initial=[Whole(site_of=start_of, groups=groups)],
+            estimate_site_of=start_of,
+            initial=[] if base_of is None else [Whole(site_of=base_of, groups={})],
         )
-    except InfeasibleError as error:  # e.g. its proposal MIP found nothing in its time share
+    except (InfeasibleError, ValueError) as error:  # not expected: both starts are routed
         logger.warning("route-aware siting kept the estimate's siting: %s", error)
-        found, evaluated, stopped = start_of, 1, f"search failed ({error}); estimate kept"
-    else:
-        found = np.asarray(result.site_of, dtype=np.int64)
-        evaluated, stopped = result.evaluations, result.stopped_by
-    if oracle.refused:
-        stopped = "time"
+        result, failure = None, f"search failed ({error}); estimate kept"
     oracle.deadline = None
-    found_priced = _priced(siting, problem, oracle, found, seed=seed)
-    if found_priced.total_cny < start_priced.total_cny - 1e-6:
-        station_of, priced = found, found_priced
-    else:  # expansion modules the search does not see can make its best dearer
-        station_of, priced = start_of, start_priced
+    if result is None:
+        station_of = start_of
+        found = {"stopped_by": failure, "evaluations": 0}
+    else:
+        station_of = np.asarray(result.site_of, dtype=np.int64)
+        found = {
+            "routed_cost_cny_per_day": round(result.total_cost, 2),
+            "estimate_routed_cost_cny_per_day": round(result.estimate_routed_total, 2),
+            "saving_cny_per_day": round(result.estimate_routed_total - result.total_cost, 2),
+            "base_routed_cost_cny_per_day": _rounded(result.initial_totals),
+            "evaluations": result.evaluations,
+            "stopped_by": "time" if oracle.refused else result.stopped_by,
+        }
     chosen = evaluate(
         problem, station_of, bound_cny=estimate.best_bound_cny, solver=report_solver(estimate)
     )
@@ -448,22 +513,26 @@ def routed_siting(
         reason=reason,
         design_date=design_date,
         points_routed=len(due_kg),
-        routed_cost_cny_per_day=round(priced.total_cny, 2),
-        estimate_routed_cost_cny_per_day=round(start_priced.total_cny, 2),
         estimate_cost_cny_per_day=round(estimate.objective_cny, 2),
-        saving_cny_per_day=round(start_priced.total_cny - priced.total_cny, 2),
         stations_open=[ids[i] for i in np.flatnonzero(chosen.open)],
         estimate_stations_open=[ids[i] for i in np.flatnonzero(estimate.open)],
         points_moved=int((station_of != start_of).sum()),
-        unserved_points=priced.unserved,
-        estimate_unserved_points=start_priced.unserved,
+        unserved_points=_unserved_points(oracle, station_of, seed=seed),
+        estimate_unserved_points=_unserved_points(oracle, start_of, seed=seed),
+        base_start=base_of is not None,
+        base_start_note=base_note,
         oracle_calls=oracle.solves,
-        evaluations=evaluated,
-        stopped_by=stopped,
         seconds=round(time.perf_counter() - started, 2),
+        **found,
     )
-    _write_cache(path, station_of, report)
+    if result is not None:
+        _write_cache(_cache_path(ctx, key), station_of, report)
     return chosen, report
+
+
+def _rounded(totals: tuple[float | None, ...]) -> float | None:
+    """The base start's routed total (the only ``initial`` whole), rounded; None without one."""
+    return round(totals[0], 2) if totals and totals[0] is not None else None
 
 
 def report_solver(estimate: AssignmentSolution) -> str:
@@ -479,6 +548,7 @@ __all__ = [
     "siting_note",
     "siting_problem",
     "siting_seconds",
+    "whatif_siting_mode",
 ]
 
 
@@ -487,6 +557,8 @@ def siting_note(report: SitingOut | None) -> str | None:
     whether it came from the cache are in the report only, so a re-run's notes are the same."""
     if report is None or report.mode == "estimate":
         return None if report is None else f"stations sited by the estimate alone ({report.reason})"
+    if report.routed_cost_cny_per_day is None or report.estimate_routed_cost_cny_per_day is None:
+        return f"the route-aware siting failed ({report.stopped_by})"
     note = (
         f"stations sited with routes (design day {report.design_date}, {report.points_routed} "
         f"due points routed): {report.routed_cost_cny_per_day:,.0f} CNY/day against "
@@ -495,6 +567,13 @@ def siting_note(report: SitingOut | None) -> str | None:
         f"{report.estimate_cost_cny_per_day:,.0f}); {report.points_moved} point(s) moved, "
         f"{report.oracle_calls} station-day solves"
     )
+    if report.base_start and report.base_routed_cost_cny_per_day is not None:
+        note += (
+            f"; the base plan's siting was a start ({report.base_routed_cost_cny_per_day:,.0f} "
+            "CNY/day here)"
+        )
+    elif report.base_start_note:
+        note += f"; the base plan's siting was no start ({report.base_start_note})"
     if report.stopped_by == "time":
         note += "; the search was cut by its time budget, so another run may site differently"
     return note

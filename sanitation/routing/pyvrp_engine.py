@@ -55,6 +55,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from typing import Literal
 
 import pyvrp
 from pyvrp import Client, CostEvaluator, PenaltyParams, ProblemData
@@ -212,24 +213,37 @@ def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolvePara
     return PSolveParams(ils=ils, penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE))
 
 
-def _pyvrp_solve(
+def solve_pyvrp(
     data: ProblemData,
     stop: StoppingCriterion,
-    seed: int,
     *,
+    seed: int,
     params: PSolveParams | None = None,
     initial_solution: pyvrp.Solution | None = None,
+    warnings_as: Literal["log", "ignore"] = "log",
 ) -> Result:
-    """``pyvrp.solve`` with its warnings turned into log records (they are advice, not errors)."""
+    """``pyvrp.solve`` of ``data`` until ``stop``, without statistics or display: the one call
+    shape of PyVRP in the project.
+
+    Parameters
+    ----------
+    params
+        PyVRP's search settings (None: PyVRP's defaults; this engine passes `_params`).
+    initial_solution
+        Where the search starts (None: PyVRP builds one).
+    warnings_as
+        ``"log"``: PyVRP's warnings become log records (they are advice, not errors);
+        ``"ignore"``: they are dropped (e.g. the siting's many small solves).
+    """
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always" if warnings_as == "log" else "ignore")
         result = pyvrp.solve(
             data,
             stop=stop,
             seed=seed,
             collect_stats=False,
             display=False,
-            params=params if params is not None else _params(),
+            params=params if params is not None else PSolveParams(),
             initial_solution=initial_solution,
         )
     for w in caught:
@@ -302,10 +316,11 @@ def _search(
     if _fleet_may_suffice(problem, list(screening.candidates)):
         data = mapping.data.replace(clients=[_with_required(c) for c in mapping.data.clients()])
         give_up = _GiveUpIfInfeasible(GIVE_UP_SHARE * limits.seconds, limits.share(GIVE_UP_SHARE))
-        res = _pyvrp_solve(
+        res = solve_pyvrp(
             data,
             _stop(first, first.share(first_share), give_up),
-            seed,
+            seed=seed,
+            params=_params(),
             initial_solution=start(data),
         )
         used = res.num_iterations
@@ -313,10 +328,11 @@ def _search(
         if res.best.is_feasible():
             best, required = res.best, True
     if best is None:
-        res = _pyvrp_solve(
+        res = solve_pyvrp(
             mapping.data,
             _stop(first, first.share(first_share, used), None),
-            seed,
+            seed=seed,
+            params=_params(),
             initial_solution=start(mapping.data),
         )
         phases.append(f"optional:{res.num_iterations}")
@@ -331,10 +347,10 @@ def _search(
     day_limits = [problem.vehicle_types[i].max_load_per_day_kg for i in relaxed.vt_index]
     tracker = _DayLimitTracker(day_limits)
     init = _transfer(best, data) if best.is_feasible() else None
-    res = _pyvrp_solve(
+    res = solve_pyvrp(
         data,
         _stop(limits, limits.share(RELAXED_SHARE), None),
-        seed + 1,
+        seed=seed + 1,
         params=_params(tracker),
         initial_solution=init,
     )

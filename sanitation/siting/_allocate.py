@@ -1,8 +1,8 @@
 """Capacity-respecting allocation with given prices: the project's facility-location MIP.
 
-`allocate` hands the prices to `sanitation.assignment` (single source, site capacities, the
-sites' fixed status) and returns the open sites and the site of each customer, or None when no
-allocation fits.
+`allocate` hands the prices to `sanitation.assignment` (single source, site capacities and
+expansion modules, the sites' fixed status, groups kept together) and returns the open sites and
+the site of each customer, or None when no allocation fits.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def allocate(
     seed: int,
     timeout_is_error: bool = False,
 ) -> tuple[BoolArray, IntArray, float] | None:
-    """Open sites, site of each customer and objective minimising opening + ``prices``.
+    """Open sites, site of each customer and objective minimising opening + expansion modules
+    + ``prices``.
 
     With ``open_sites`` the sites open are exactly those (the others closed); otherwise the model
     chooses within ``fixed_open`` / ``fixed_closed`` and the open sites are those used plus the
@@ -41,7 +42,7 @@ def allocate(
         usable = problem.allowed & open_sites[None, :]
         if not usable.any(axis=1).all():
             return None
-        if int(problem.capacity[open_sites].sum()) < int(problem.demand.sum()):
+        if int(problem.max_capacity[open_sites].sum()) < int(problem.demand.sum()):
             return None
     n = problem.n_customers
     assignment = AssignmentProblem(
@@ -54,6 +55,11 @@ def allocate(
         travel_s=np.zeros((n, m), dtype=np.int64),
         allowed=problem.allowed,
         status=status,
+        expansion_capacity_kg=problem.expansion_capacity,
+        expansion_cost_cny=problem.expansion_cost,
+        expansion_max=problem.expansion_max,
+        group=problem.group,
+        keep_groups_together=problem.group is not None,
     )
     params = AssignmentParams(time_limit_s=max(0.2, time_limit_s), engine="mip", relative_gap=1e-5)
     try:
@@ -71,4 +77,4 @@ def allocate(
     opened |= problem.must_open if open_sites is None else open_sites
     rows = np.arange(n)
     objective = float(problem.opening_cost[opened].sum() + prices[rows, site_of].sum())
-    return opened, site_of, objective
+    return opened, site_of, objective + problem.expansion_total(site_of)

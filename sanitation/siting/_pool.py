@@ -3,10 +3,11 @@
 Each route the search meets (a site, its visiting order, its cost) enters the pool once per
 ``(site, customer set)``, the cheapest order kept. `RoutePool.partition` then chooses routes that
 cover every customer exactly once, opens the sites they use (opening costs, fixed status), and
-keeps each open site within its capacity: a solution that mixes routes from different
-candidates, which no single move reaches (the ILP phase of route-pool matheuristics for the
-location-routing problem, e.g. Contardo, Cordeau & Gendron 2014, GRASP + ILP). SCIP through
-OR-Tools' ``pywraplp``, one thread, the current best as a hint.
+keeps each open site within its capacity (with every expansion module; the modules' cost and
+the problem's groups are left to the search, which prices and checks every cover): a solution
+that mixes routes from different candidates, which no single move reaches (the ILP phase of
+route-pool matheuristics for the location-routing problem, e.g. Contardo, Cordeau & Gendron
+2014, GRASP + ILP). SCIP through OR-Tools' ``pywraplp``, one thread, the current best as a hint.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class RoutePool:
         for j in range(m):
             objective.SetCoefficient(y[j], float(problem.opening_cost[j]))
             load = sum(int(problem.demand[list(keys[r][1])].sum()) * x[r] for r in at_site[j])
-            solver.Add(load <= int(problem.capacity[j]) * y[j])
+            solver.Add(load <= int(problem.max_capacity[j]) * y[j])
             if open_sites is not None:
                 solver.Add(y[j] == int(bool(open_sites[j])))
             if problem.must_open[j]:

@@ -3,6 +3,8 @@
 ``n`` customers, ``m`` sites; matrices are ``(n, m)`` (row = customer, column = site). Demand and
 capacity are integers in one unit (e.g. kg/day); every cost is in one money unit (e.g. CNY/day).
 No coordinates: the routing cost of a group of customers at a site comes only from the oracle.
+A site may grow by expansion modules (built only at open sites; a site's module count is the
+fewest that hold its load), and customers of one group (e.g. a village) may be kept at one site.
 """
 
 from __future__ import annotations
@@ -74,6 +76,14 @@ class SitingProblem:
         ``(m,)`` bool: sites that must be open / must stay closed (all False when omitted).
     site_ids, customer_ids
         Names used in messages (indices when omitted).
+    expansion_capacity, expansion_cost, expansion_max
+        ``(m,)`` per site: the integer capacity one expansion module adds, the cost of one module
+        and the largest number of modules (zeros, no expansion, when omitted). A site's modules
+        are the fewest that hold its load, ``ceil((load - capacity) / module)``; a load beyond
+        ``capacity + expansion_max x module`` is infeasible.
+    group
+        ``(n,)`` integer group of each customer: all customers of a group at one site (None:
+        each customer on its own).
     """
 
     opening_cost: FloatArray
@@ -86,6 +96,10 @@ class SitingProblem:
     fixed_closed: BoolArray | None = None
     site_ids: tuple[str, ...] | None = None
     customer_ids: tuple[str, ...] | None = None
+    expansion_capacity: IntArray | None = None
+    expansion_cost: FloatArray | None = None
+    expansion_max: IntArray | None = None
+    group: IntArray | None = None
 
     def __post_init__(self) -> None:
         m = int(np.asarray(self.opening_cost).shape[0]) if np.ndim(self.opening_cost) == 1 else -1
@@ -103,6 +117,20 @@ class SitingProblem:
             values = getattr(self, name)
             values = np.zeros(m, dtype=bool) if values is None else values
             self._set(name, _checked(name, values, (m,), "b"))
+        for name, kind in (
+            ("expansion_capacity", "i"),
+            ("expansion_cost", "f"),
+            ("expansion_max", "i"),
+        ):
+            values = getattr(self, name)
+            self._set(name, _checked(name, np.zeros(m) if values is None else values, (m,), kind))
+        no_module = (self.module_max > 0) & (self.module_size == 0)
+        if np.any(no_module):
+            j = int(np.flatnonzero(no_module)[0])
+            msg = f"expansion_capacity of site {self.site_name(j)!r} must be > 0 with modules."
+            raise ValueError(msg)
+        if self.group is not None:
+            self._set("group", _checked("group", self.group, (n,), "i"))
         both = self.must_open & self.must_close
         if np.any(both):
             j = int(np.flatnonzero(both)[0])
@@ -128,6 +156,52 @@ class SitingProblem:
     def must_close(self) -> BoolArray:
         """``(m,)`` bool, sites fixed closed."""
         return np.asarray(self.fixed_closed, dtype=bool)
+
+    @property
+    def module_size(self) -> IntArray:
+        """``(m,)`` capacity of one expansion module of each site (zeros: no modules)."""
+        return np.asarray(self.expansion_capacity, dtype=np.int64)
+
+    @property
+    def module_max(self) -> IntArray:
+        """``(m,)`` the largest number of modules of each site."""
+        return np.asarray(self.expansion_max, dtype=np.int64)
+
+    @property
+    def max_capacity(self) -> IntArray:
+        """``(m,)`` capacity of each site with every expansion module built."""
+        return np.asarray(self.capacity + self.module_max * self.module_size)
+
+    def load(self, site_of: IntArray) -> IntArray:
+        """``(m,)`` integer load of each site when customer ``i`` goes to ``site_of[i]``."""
+        return np.bincount(site_of, weights=self.demand, minlength=self.n_sites).astype(np.int64)
+
+    def modules(self, site_of: IntArray) -> IntArray:
+        """``(m,)`` the fewest modules holding each site's load (may exceed ``expansion_max``:
+        then the allocation is infeasible)."""
+        over = np.maximum(0, self.load(site_of) - self.capacity)
+        unit = np.maximum(1, self.module_size)
+        needed = -(-over // unit)
+        return np.asarray(np.where(over > 0, needed, 0), dtype=np.int64)
+
+    def expansion_total(self, site_of: IntArray) -> float:
+        """Cost of the modules ``site_of`` needs (see `modules`)."""
+        return float((self.modules(site_of) * np.asarray(self.expansion_cost)).sum())
+
+    def members(self) -> list[IntArray]:
+        """The customers of each group (ascending; one list per customer when ungrouped)."""
+        if self.group is None:
+            return [np.array([i]) for i in range(self.n_customers)]
+        order = np.argsort(self.group, kind="stable")
+        cuts = np.flatnonzero(np.diff(self.group[order])) + 1
+        return [np.sort(part) for part in np.split(order, cuts)]
+
+    def split_groups(self, site_of: IntArray) -> bool:
+        """Whether some group's customers are at more than one site."""
+        if self.group is None:
+            return False
+        pairs = np.unique(np.stack([self.group, site_of]), axis=1)
+        return bool(pairs.shape[1] > np.unique(self.group).size)
 
     @property
     def n_customers(self) -> int:
@@ -171,7 +245,8 @@ class RouteOracle(Protocol):
 
 @dataclass(frozen=True)
 class Whole:
-    """A complete candidate: the site of every customer and the routed groups of the open sites."""
+    """A complete candidate: the site of every customer and the routed groups of the open sites
+    (``groups`` may leave sites out: `solve_siting` routes those with its cached oracle)."""
 
     site_of: IntArray
     groups: dict[int, RoutedGroup]
@@ -197,7 +272,10 @@ class SitingResult:
     """A verified siting: open sites, the site of each customer, the routed groups and costs.
 
     ``estimate_*`` describe the siting the estimate alone chooses (the assignment model on
-    ``estimate``) and its cost once its groups are routed, for "routed cost vs estimate".
+    ``estimate``, or the caller's ``estimate_site_of``) and its cost once its groups are routed,
+    for "routed cost vs estimate". ``modules`` are the expansion modules of each site (the
+    fewest its load needs), ``expansion_cost`` their cost. ``initial_totals`` is the routed
+    total of each ``initial`` whole (None: not valid or not routable).
     """
 
     open: BoolArray
@@ -215,8 +293,11 @@ class SitingResult:
     seconds: float
     stopped_by: str
     history: tuple[tuple[float, float], ...] = field(default=())
+    expansion_cost: float = 0.0
+    modules: IntArray | None = None
+    initial_totals: tuple[float | None, ...] = field(default=())
 
     @property
     def total_cost(self) -> float:
-        """Opening + routed + assignment cost."""
-        return self.opening_cost + self.routed_cost + self.assign_cost
+        """Opening + expansion modules + routed + assignment cost."""
+        return self.opening_cost + self.expansion_cost + self.routed_cost + self.assign_cost

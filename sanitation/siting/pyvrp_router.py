@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -23,6 +22,7 @@ from pyvrp import Client, Depot, Location, ProblemData
 from pyvrp import VehicleType as PVehicleType
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
+from sanitation.routing.pyvrp_engine import solve_pyvrp
 from sanitation.siting._allocate import allocate
 from sanitation.siting._moves import improve_routes
 from sanitation.siting._pool import RoutePool
@@ -157,16 +157,7 @@ class MatrixRouter:
                     if site in depot_of and r
                 ],
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = pyvrp.solve(
-                data,
-                stop=stop,
-                seed=seed,
-                collect_stats=False,
-                display=False,
-                initial_solution=start,
-            )
+        result = solve_pyvrp(data, stop, seed=seed, initial_solution=start, warnings_as="ignore")
         if not result.best.is_feasible():
             return None
         out: list[tuple[int, tuple[int, ...]]] = []

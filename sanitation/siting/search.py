@@ -1,7 +1,8 @@
 """`solve_siting`: choose sites with the routes in the loop.
 
-1. The assignment MIP on the estimate proposes a siting; the oracle routes each open site's
-   customers (the estimate's siting, re-priced with real routes, is the first verified whole).
+1. The assignment MIP on the estimate proposes a siting (or the caller gives it:
+   ``estimate_site_of``); the oracle routes each open site's customers (the estimate's siting,
+   re-priced with real routes, is the first verified whole).
 2. Each routed group calibrates its site: factor = routed cost / estimated cost of its customers
    (sites not yet routed take the median factor). The prices ``factor * estimate + assign_cost``
    re-price the assignment.
@@ -12,14 +13,16 @@
    The first improving neighbour is taken.
 4. At a local optimum, with few sites (`GLOBAL_SITES`) the unvisited open set of best bound
    among all subsets is routed (diversification between neighbour rounds), then boundary
-   customers move to their second cheapest open site (both groups re-routed), best first; the
-   local search goes on from any improvement.
+   customers (whole groups, when the problem has groups) move to another open site (both sites
+   re-routed), cheapest calibrated change first; the local search goes on from any improvement.
 5. With a `RoutePool` (``route_pool``), every route seen is kept and a set-partitioning MIP over
    the pool recombines them (at local optima, and before the polish).
 6. Optionally (``polish_share``) the time kept at the end re-routes the best siting with longer
    calls.
 
-Every candidate is a whole solution priced by real routes; the best is kept. Oracle answers are
+Every candidate is a whole solution priced by real routes (+ opening, the expansion modules its
+loads need, and the assignment costs), valid (allowed pairs, capacities with modules, groups
+kept together); the best is kept. Oracle answers are
 cached by ``(site, frozenset(customers))``. With ``max_evaluations`` (and a deterministic oracle)
 the result does not depend on timing, unless the time limit comes first.
 """
@@ -83,11 +86,12 @@ class Candidate:
     opening_cost: float
     routed_cost: float
     assign_cost: float
+    expansion_cost: float = 0.0
 
     @property
     def total(self) -> float:
-        """Opening + routed + assignment cost."""
-        return self.opening_cost + self.routed_cost + self.assign_cost
+        """Opening + expansion modules + routed + assignment cost."""
+        return self.opening_cost + self.expansion_cost + self.routed_cost + self.assign_cost
 
 
 @dataclass
@@ -145,8 +149,8 @@ class _Evaluator:
     def candidate(
         self, site_of: IntArray, groups: dict[int, RoutedGroup] | None = None
     ) -> Candidate | None:
-        """Route every used site's customers (``groups`` given: take those routes); None when a
-        group is not routable."""
+        """Route every used site's customers (the routes of ``groups`` where given); None when
+        a group is not routable."""
         p = self.problem
         opened = np.zeros(p.n_sites, dtype=bool)
         opened[np.unique(site_of)] = True
@@ -156,7 +160,8 @@ class _Evaluator:
             customers = tuple(int(i) for i in np.flatnonzero(site_of == j))
             if not customers:
                 continue
-            group = groups[int(j)] if groups is not None else self.group(int(j), customers)
+            given = None if groups is None else groups.get(int(j))
+            group = given if given is not None else self.group(int(j), customers)
             if group is None:
                 return None
             routed[int(j)] = group
@@ -168,6 +173,7 @@ class _Evaluator:
             opening_cost=float(p.opening_cost[opened].sum()),
             routed_cost=float(sum(g.cost for g in routed.values())),
             assign_cost=float(p.assign_cost[rows, site_of].sum()),
+            expansion_cost=p.expansion_total(site_of),
         )
 
     def prices(self) -> FloatArray:
@@ -179,12 +185,17 @@ class _Evaluator:
 
 
 def _valid(problem: SitingProblem, site_of: IntArray) -> bool:
-    """Every customer at an allowed site, no site over capacity, none fixed closed."""
+    """Every customer at an allowed site, no site over its capacity with every module built,
+    none fixed closed, no group split."""
+    site_of = np.asarray(site_of)
     rows = np.arange(problem.n_customers)
+    if site_of.shape != rows.shape or np.any(site_of < 0) or np.any(site_of >= problem.n_sites):
+        return False
     if not problem.allowed[rows, site_of].all():
         return False
-    load = np.bincount(site_of, weights=problem.demand, minlength=problem.n_sites)
-    if np.any(load > problem.capacity):
+    if np.any(problem.load(site_of) > problem.max_capacity):
+        return False
+    if problem.split_groups(site_of):
         return False
     return not np.any(problem.must_close[np.unique(site_of)])
 
@@ -214,7 +225,7 @@ def _neighbours(problem: SitingProblem, opened: BoolArray) -> list[BoolArray]:
 def _bound(problem: SitingProblem, prices: FloatArray, opened: BoolArray) -> float:
     """Cheap score of an open set: opening + cheapest allowed price per customer (inf if a
     customer has no allowed open site or the capacity is short)."""
-    if not opened.any() or int(problem.capacity[opened].sum()) < int(problem.demand.sum()):
+    if not opened.any() or int(problem.max_capacity[opened].sum()) < int(problem.demand.sum()):
         return float("inf")
     masked = np.where(problem.allowed & opened[None, :], prices, np.inf)
     best = masked.min(axis=1)
@@ -402,26 +413,35 @@ class _Search:
         )
 
     def boundary_round(self) -> bool:
-        """Move single customers to their second cheapest open site; True if one improved."""
+        """Move one group (a single customer when ungrouped) to another open site, cheapest
+        calibrated change first (modules included); True if one improved."""
         if self.best is None:
             return False
         p = self.problem
         prices = self.evaluator.prices()
         best = self.best
-        load = np.bincount(best.site_of, weights=p.demand, minlength=p.n_sites)
+        load = p.load(best.site_of)
+        modules_now = p.expansion_total(best.site_of)
         moves: list[tuple[float, int, int]] = []
-        for i in range(p.n_customers):
-            here = int(best.site_of[i])
-            for k in (int(j) for j in np.flatnonzero(best.open & p.allowed[i])):
-                if k != here and load[k] + p.demand[i] <= p.capacity[k]:
-                    moves.append((float(prices[i, k] - prices[i, here]), i, k))
+        members = p.members()
+        for g, rows in enumerate(members):
+            here = int(best.site_of[rows[0]])
+            demand = int(p.demand[rows].sum())
+            for k in (int(j) for j in np.flatnonzero(best.open & p.allowed[rows].all(axis=0))):
+                if k == here or load[k] + demand > p.max_capacity[k]:
+                    continue
+                site_of = best.site_of.copy()
+                site_of[rows] = k
+                change = float(prices[rows, k].sum() - prices[rows, here].sum())
+                change += p.expansion_total(site_of) - modules_now
+                moves.append((change, g, k))
         moves.sort()
         limit = max(4, 2 * p.n_sites)
-        for _, i, k in moves[:limit]:
+        for _, g, k in moves[:limit]:
             if self.budget.spent() is not None:
                 return False
             site_of = best.site_of.copy()
-            site_of[i] = k
+            site_of[members[g]] = k
             if self.offer(self.evaluator.candidate(site_of)):
                 return True
         return False
@@ -442,6 +462,7 @@ def solve_siting(
     route_time_s: float | None = None,
     whole_router: WholeRouter | None = None,
     initial: list[Whole] | None = None,
+    estimate_site_of: IntArray | None = None,
     polish_share: float = 0.0,
     whole_time_s: float | None = None,
     route_pool: RoutePool | None = None,
@@ -467,7 +488,13 @@ def solve_siting(
     whole_router
         Optional multi-site router, tried on every open set the search allocates.
     initial
-        Optional whole solutions to start from (e.g. a baseline plan's siting).
+        Optional whole solutions to start from (e.g. a baseline plan's siting); their groups
+        may be partial (the missing ones are routed here). An invalid one is skipped (its
+        ``initial_totals`` entry is None).
+    estimate_site_of
+        Optional ``(n,)`` site of each customer that the caller's estimate chose (e.g. its own
+        assignment model): it replaces the first MIP (none runs), the search starts from it and
+        ``estimate_*`` describe it. It must be valid (ValueError otherwise).
     whole_time_s
         Time budget of each whole-router call (default: 3 x ``route_time_s``).
     polish_share
@@ -483,6 +510,9 @@ def solve_siting(
     ------
     InfeasibleError
         When the capacities admit no allocation (proven), or no siting found is routable.
+    ValueError
+        When ``estimate_site_of`` is not a valid siting (a customer at a site not allowed or
+        fixed closed, a site over its capacity with every module, a group split).
     RuntimeError
         When the first MIP finds no allocation in its time and no valid ``initial`` siting
         is given to start from.
@@ -496,30 +526,17 @@ def solve_siting(
         evaluator.pool = route_pool
     search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
     search.whole_time_s = whole_time_s or 3.0 * route_time
-    prices0 = problem.estimate + problem.assign_cost
-    try:
-        proposal = allocate(
-            problem,
-            prices0,
-            open_sites=None,
-            time_limit_s=max(FIRST_MIP_FLOOR_S, search.mip_time_s()),
-            seed=seed,
-            timeout_is_error=True,
-        )
-    except RuntimeError:
-        # the MIP found nothing in its time (not infeasibility): start from a given siting
-        proposal = _initial_proposal(problem, prices0, initial)
-        if proposal is None:
-            raise
-    if proposal is None:
-        msg = "no allocation of the customers fits the site capacities (or allowed pairs)"
-        raise InfeasibleError(msg)
-    est_open, est_site_of, est_objective = proposal
+    est_open, est_site_of, est_objective = _estimate(problem, search, initial, estimate_site_of)
     search.visited.add(est_open.tobytes())
     est_cand = evaluator.candidate(est_site_of)
     search.offer(est_cand)
+    initial_totals: list[float | None] = []
     for whole in initial or []:
-        search.offer(evaluator.candidate(whole.site_of, whole.groups))
+        cand = None
+        if _valid(problem, whole.site_of):
+            cand = evaluator.candidate(np.asarray(whole.site_of, dtype=np.int64), whole.groups)
+        search.offer(cand)
+        initial_totals.append(None if cand is None else cand.total)
     if whole_router is not None:
         search.visited.discard(est_open.tobytes())
         search.try_set(est_open)
@@ -539,6 +556,9 @@ def solve_siting(
         opening_cost=best.opening_cost,
         routed_cost=best.routed_cost,
         assign_cost=best.assign_cost,
+        expansion_cost=best.expansion_cost,
+        modules=problem.modules(best.site_of),
+        initial_totals=tuple(initial_totals),
         estimate_open=est_open,
         estimate_site_of=est_site_of,
         estimate_objective=est_objective,
@@ -551,21 +571,61 @@ def solve_siting(
     )
 
 
+def _estimate(
+    problem: SitingProblem,
+    search: _Search,
+    initial: list[Whole] | None,
+    estimate_site_of: IntArray | None,
+) -> tuple[BoolArray, IntArray, float]:
+    """The estimate's siting: the caller's, else the first MIP's at the estimate's prices (or,
+    when that MIP finds nothing in its time, the first valid ``initial`` siting)."""
+    prices0 = problem.estimate + problem.assign_cost
+    if estimate_site_of is not None:
+        site_of = np.asarray(estimate_site_of, dtype=np.int64)
+        if not _valid(problem, site_of):
+            msg = "estimate_site_of is not a valid siting (allowed pairs, capacities, groups)."
+            raise ValueError(msg)
+        return _proposal_of(problem, prices0, site_of)
+    try:
+        proposal = allocate(
+            problem,
+            prices0,
+            open_sites=None,
+            time_limit_s=max(FIRST_MIP_FLOOR_S, search.mip_time_s()),
+            seed=search.seed,
+            timeout_is_error=True,
+        )
+    except RuntimeError:
+        # the MIP found nothing in its time (not infeasibility): start from a given siting
+        proposal = _initial_proposal(problem, prices0, initial)
+        if proposal is None:
+            raise
+    if proposal is None:
+        msg = "no allocation of the customers fits the site capacities (or allowed pairs)"
+        raise InfeasibleError(msg)
+    return proposal
+
+
+def _proposal_of(
+    problem: SitingProblem, prices: FloatArray, site_of: IntArray
+) -> tuple[BoolArray, IntArray, float]:
+    """Open sites (used or fixed open) of ``site_of`` and its cost at ``prices`` (+ modules)."""
+    rows = np.arange(problem.n_customers)
+    opened = problem.must_open.copy()
+    opened[np.unique(site_of)] = True
+    objective = float(problem.opening_cost[opened].sum() + prices[rows, site_of].sum())
+    return opened, site_of, objective + problem.expansion_total(site_of)
+
+
 def _initial_proposal(
     problem: SitingProblem, prices: FloatArray, initial: list[Whole] | None
 ) -> tuple[BoolArray, IntArray, float] | None:
     """The first valid ``initial`` siting as the proposal (open sites, site of each customer,
     its cost at ``prices``), or None."""
-    rows = np.arange(problem.n_customers)
     for whole in initial or []:
         site_of = np.asarray(whole.site_of, dtype=np.int64)
-        inside = site_of.shape == rows.shape and bool(np.all(site_of >= 0))
-        if not inside or np.any(site_of >= problem.n_sites) or not _valid(problem, site_of):
-            continue
-        opened = problem.must_open.copy()
-        opened[np.unique(site_of)] = True
-        objective = float(problem.opening_cost[opened].sum() + prices[rows, site_of].sum())
-        return opened, site_of, objective
+        if _valid(problem, site_of):
+            return _proposal_of(problem, prices, site_of)
     return None
 
 
