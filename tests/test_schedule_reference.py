@@ -133,9 +133,11 @@ def test_a_reference_of_another_week_is_ignored_and_said_so():
 #: the what-if of the shipped ``new_station.yaml`` (candidate ST-C01 forced open), with trucks of
 #: its own: a generated county's stations own one small truck each and need it, so without them
 #: the fleet move cannot give ST-C01 the small truck its narrow points need (a fleet shortfall,
-#: which the plan reports; not what this test is about)
+#: which the plan reports; not what this test is about); sited by the estimate, which moves
+#: points to ST-C01 (with routes, the base's siting is kept here and no point moves)
 NEW_STATION = {
     "name": "new station",
+    "policy": {"siting": "estimate"},
     "overrides": {
         "stations": {"ST-C01": {"status": "existing"}},
         "fleet": {"D-ST-C01-small_3t": {"count": 1}, "D-ST-C01-compactor_5t": {"count": 1}},

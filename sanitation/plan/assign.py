@@ -180,12 +180,15 @@ def site_and_assign(
     time_limit_s: float,
     seed: int,
     base_station_of: Mapping[str, str] | None = None,
+    base_schedule: WeekSchedule | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The plan's siting and assignment (see the module docstring) and each point's station.
 
     ``time_limit_s`` is the plan's routing time limit; the routed siting's budgets derive from it
     (`sanitation.plan.siting.siting_seconds`). ``base_station_of``: a what-if's base plan's
-    station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`).
+    station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`);
+    ``base_schedule``: its base's week, which the design day's schedule keeps where it can (as
+    the plan's own schedule does), so both design days route the same points.
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
     mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
@@ -194,7 +197,9 @@ def site_and_assign(
         estimate_of = {
             pid: ids[int(solution.station_of[j])] for j, pid in enumerate(problem.point_ids)
         }
-        schedule = week_schedule(ctx, schedule_start(dates), estimate_of, seed=seed)
+        schedule = week_schedule(
+            ctx, schedule_start(dates), estimate_of, seed=seed, reference=base_schedule
+        )
         design = max(dates, key=lambda day: (sum(schedule.due_on(day).values()), -day.toordinal()))
         due = {p: kg for p, kg in schedule.due_on(design).items() if p not in ctx.cut_off}
         solution, siting = routed_siting(

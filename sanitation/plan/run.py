@@ -252,11 +252,19 @@ def _assignment(
     seed: int,
     reference: Baseline | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
-    """The scenario's assignment (a what-if's siting also starts from its base's)."""
+    """The scenario's assignment (a what-if's siting also starts from its base's, on a design
+    day scheduled against the base's week)."""
     if ctx.scenario.policy.assignment == "fixed":
         return _fixed_assignment(ctx, dates)
     base = reference.station_of if reference is not None and reference.station_of else None
-    return site_and_assign(ctx, dates, time_limit_s=time_limit_s, seed=seed, base_station_of=base)
+    return site_and_assign(
+        ctx,
+        dates,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        base_station_of=base,
+        base_schedule=reference.schedule if reference is not None else None,
+    )
 
 
 def _fixed_assignment(
