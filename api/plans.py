@@ -503,6 +503,7 @@ NUMERIC_KPIS = (
     "time_cost_cny",
     "transfer_cost_cny",
     "gate_fees_cny",
+    "station_cost_cny",
     "total_cost_cny",
     "co2_kg",
 )

@@ -62,12 +62,36 @@ def test_county_kpis_add_up(day_plan):
         + county.time_cost_cny
         + county.transfer_cost_cny
         + county.gate_fees_cny
+        + county.station_cost_cny
     )
     assert county.total_cost_cny == pytest.approx(parts, abs=0.05)
     stations = [k for k in day_plan.kpis if k.scope == "station"]
     assert sum(k.collected_t for k in stations) == pytest.approx(county.collected_t)
     townships = [k for k in day_plan.kpis if k.scope == "township"]
     assert sum(k.collected_t for k in townships) == pytest.approx(county.collected_t)
+    for name in ("station_cost_cny", "transfer_cost_cny", "gate_fees_cny"):
+        assert sum(getattr(k, name) for k in townships) == pytest.approx(
+            getattr(county, name), abs=0.05
+        ), name
+
+
+def test_open_stations_cost_their_fixed_opening_and_module_cost_per_day(day_plan):
+    """A plan pays for the transfer stations it keeps open (so building one shows its cost)."""
+    scenario = load_scenario(TINY)
+    by_id = {s.station_id: s for s in scenario.stations}
+    expected = {
+        row.station_id: by_id[row.station_id].fixed_cost_cny_per_day
+        + by_id[row.station_id].opening_cost_cny_per_day
+        + row.expansion_modules * by_id[row.station_id].expansion_cost_cny_per_day
+        for row in day_plan.assignment.stations
+        if row.open
+    }
+    assert sum(expected.values()) > 0
+    county = next(k for k in day_plan.kpis if k.scope == "county")
+    assert county.station_cost_cny == pytest.approx(sum(expected.values()), abs=0.01)
+    for row in day_plan.kpis:
+        if row.scope == "station":
+            assert row.station_cost_cny == pytest.approx(expected.get(row.id, 0.0), abs=0.01)
     assert county.co2_kg > 0
 
 

@@ -212,17 +212,18 @@ def test_routes_open_the_station_the_estimate_wrongly_keeps_closed(tmp_path):
 
 
 def _day_cost(plan) -> float:
-    """The plan's CNY of the day: the KPIs' trucks, transfer and gate fees + open stations'
-    fixed and opening costs (every due point served)."""
+    """The plan's CNY of the day: the KPIs' total (trucks, transfer, gate fees and the open
+    stations' fixed and opening costs; every due point served)."""
     (county,) = [k for k in plan.kpis if k.scope == "county"]
     assert county.points_unserved == 0
     stations = {s.station_id: s for s in load_scenario(TRAP).stations}
-    return county.total_cost_cny + sum(
+    assert county.station_cost_cny == sum(
         stations[s.station_id].fixed_cost_cny_per_day
         + stations[s.station_id].opening_cost_cny_per_day
         for s in plan.assignment.stations
         if s.open
     )
+    return county.total_cost_cny
 
 
 def _copy_with_policy(scenario: Path, folder: Path, siting: str, **keys) -> Path:

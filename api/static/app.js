@@ -13,7 +13,7 @@
   const KPIS = [
     "total_cost_cny", "distance_km", "driver_hours_h", "collected_t", "trucks_used",
     "points_due", "points_served", "points_unserved", "fixed_cost_cny", "distance_cost_cny",
-    "time_cost_cny", "transfer_cost_cny", "gate_fees_cny", "co2_kg",
+    "time_cost_cny", "transfer_cost_cny", "gate_fees_cny", "station_cost_cny", "co2_kg",
   ];
   const HIGHER_IS_BETTER = new Set(["collected_t", "points_served"]);
   const COLOURS = { served: "#2e9d55", later: "#3a78c9", notdue: "#9aa3ad", unserved: "#d64541",

@@ -292,6 +292,7 @@ COST_PARTS = [
     ("time_cost_cny", "时间 time"),
     ("transfer_cost_cny", "转运 transfer"),
     ("gate_fees_cny", "处置费 gate fees"),
+    ("station_cost_cny", "转运站 stations"),
 ]
 
 

@@ -34,6 +34,7 @@ COUNTY_METRICS = [  # field, label (unit)
     ("time_cost_cny", "时间费用 time cost (CNY)"),
     ("transfer_cost_cny", "转运费用 transfer cost (CNY)"),
     ("gate_fees_cny", "处置费 gate fees (CNY)"),
+    ("station_cost_cny", "转运站费用 station cost (CNY)"),
     ("total_cost_cny", "总费用 total cost (CNY)"),
     ("co2_kg", "CO2 (kg)"),
     ("truck_capacity_share", "车辆装载率 truck capacity share"),

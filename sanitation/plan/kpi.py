@@ -3,7 +3,10 @@
 Collection costs, km, hours and CO2 belong to the station whose trucks drove them; a township gets
 each route's share in proportion to the kilograms collected from its points. Transfer-truck costs
 go to stations in proportion to the kilograms each truck moved for them; gate fees to the station
-whose waste paid them. CO2 = diesel litres × the scenario's factor (2.68 kg CO2 per litre, the
+whose waste paid them. An open transfer station costs its fixed, opening and expansion-module
+cost per planned day (so a what-if that builds a station pays for it); a township pays its share
+of its stations' transfer, gate and station costs by the kilograms collected from its points.
+CO2 = diesel litres × the scenario's factor (2.68 kg CO2 per litre, the
 IPCC 2006 default for diesel: 74,100 kg CO2/TJ × 43.0 TJ/Gg × 0.84 kg/L), with litres from each
 vehicle type's ``fuel_l_per_100km``.
 """
@@ -49,6 +52,7 @@ class _Tally:
     time_cost_cny: float = 0.0
     transfer_cost_cny: float = 0.0
     gate_fees_cny: float = 0.0
+    station_cost_cny: float = 0.0
     co2_kg: float = 0.0
     unloaded_kg: float = 0.0
     unload_capacity_kg: float = 0.0
@@ -86,8 +90,32 @@ def plan_kpis(
         for route in day.routes:
             _add_route(tallies, route, township_of)
         transfer_cny, gate_cny = _add_transfer(tallies, day, fees)
-        _share_to_townships(tallies, day.routes, township_of, transfer_cny, gate_cny)
+        station_cny = _add_station_costs(tallies, scenario, assignment.stations)
+        shared = {
+            "transfer_cost_cny": transfer_cny,
+            "gate_fees_cny": gate_cny,
+            "station_cost_cny": station_cny,
+        }
+        _share_to_townships(tallies, day.routes, township_of, shared)
     return _rows(scenario, assignment.stations, max(1, len(days)), tallies)
+
+
+def _add_station_costs(
+    tallies: _Tallies, scenario: Scenario, stations_out: Sequence[StationAssignmentOut]
+) -> dict[str, float]:
+    """One day of every open station's fixed, opening and expansion-module cost (CNY)."""
+    stations = {s.station_id: s for s in scenario.stations}
+    out: dict[str, float] = {}
+    for row in stations_out:
+        if not row.open:
+            continue
+        s = stations[row.station_id]
+        cny = s.fixed_cost_cny_per_day + s.opening_cost_cny_per_day
+        cny += row.expansion_modules * s.expansion_cost_cny_per_day
+        out[row.station_id] = cny
+        tallies.stations[row.station_id].station_cost_cny += cny
+        tallies.county.station_cost_cny += cny
+    return out
 
 
 def _add_route(tallies: _Tallies, route: RouteOut, township_of: dict[str, str]) -> None:
@@ -153,10 +181,10 @@ def _share_to_townships(
     tallies: _Tallies,
     routes: Iterable[RouteOut],
     township_of: dict[str, str],
-    transfer_cny: dict[str, float],
-    gate_cny: dict[str, float],
+    shared: dict[str, dict[str, float]],
 ) -> None:
-    """A township pays its share (by kg collected) of its stations' transfer and gate fees."""
+    """A township pays its share (by kg collected) of its stations' costs in ``shared``
+    (`_Tally` field -> CNY per station)."""
     township_station_kg: dict[tuple[str, str], float] = defaultdict(float)
     station_day_kg: dict[str, float] = defaultdict(float)
     for route in routes:
@@ -166,8 +194,9 @@ def _share_to_townships(
                 station_day_kg[route.station_id] += visit.load_kg
     for (code, station_id), kg in township_station_kg.items():
         share = kg / station_day_kg[station_id]
-        tallies.townships[code].transfer_cost_cny += transfer_cny[station_id] * share
-        tallies.townships[code].gate_fees_cny += gate_cny[station_id] * share
+        tally = tallies.townships[code]
+        for name, by_station in shared.items():
+            setattr(tally, name, getattr(tally, name) + by_station.get(station_id, 0.0) * share)
 
 
 def _rows(
@@ -202,6 +231,7 @@ def _row(
         + t.time_cost_cny
         + t.transfer_cost_cny
         + t.gate_fees_cny
+        + t.station_cost_cny
     )
     return KpiRow(
         scope=scope,
@@ -219,6 +249,7 @@ def _row(
         time_cost_cny=round(t.time_cost_cny, 2),
         transfer_cost_cny=round(t.transfer_cost_cny, 2),
         gate_fees_cny=round(t.gate_fees_cny, 2),
+        station_cost_cny=round(t.station_cost_cny, 2),
         total_cost_cny=round(total_cny, 2),
         co2_kg=round(t.co2_kg, 2),
         station_utilisation=utilisation,

@@ -272,6 +272,11 @@ class KpiRow(_Model):
     time_cost_cny: float
     transfer_cost_cny: float
     gate_fees_cny: float
+    station_cost_cny: float = Field(
+        default=0.0,
+        description="open transfer stations' fixed + opening + expansion-module cost over the "
+        "planned dates (a township: its share by kg collected)",
+    )
     total_cost_cny: float
     co2_kg: float
     station_utilisation: float | None = Field(
