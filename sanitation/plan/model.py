@@ -223,6 +223,9 @@ class AssignmentOut(_Model):
     best_bound_cny_per_day: float
     optimal: bool
     seconds: float
+    stopped_by_time: bool = Field(
+        default=False, description="the wall-clock cap, not the work budget, ended the solve"
+    )
     cost_split_cny_per_day: dict[str, float]
     stations: list[StationAssignmentOut]
     points: list[PointAssignmentOut]
