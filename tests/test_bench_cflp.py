@@ -56,7 +56,7 @@ def test_read_holmberg_is_facility_major():
 def test_sscflp_bench_report():
     report = run_bench("sscflp", [DATA / "instances"], time_limit_s=10, engine=None)
     assert report["problem"] == "sscflp"
-    assert report["engine"] == "auto"
+    assert report["engine"] == "racing"
     [result] = report["results"]
     assert result["instance"] == "p_tiny"
     assert result["cost"] == 62.0

@@ -9,6 +9,7 @@ less than 17 h of service + two 30 min lunches + unloads + driving, so it needs 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,45 @@ def test_minimise_on_the_default_engine_drops_the_idle_compactor(tmp_path):
     assert rows[("station", "compactor_5t")].working == 0
     assert rows[("station", "small_3t")].working == 1
     assert (tmp_path / "out" / "fleet.csv").is_file()
+
+
+def _search(document) -> tuple:
+    search = document.fleet.search
+    rows = [(r.scope, r.station_id, r.type_id, r.working) for r in document.fleet.rows]
+    return search.removals_tried, search.removals_kept, search.untried, search.complete, rows
+
+
+def test_a_slow_machine_gives_the_same_fleet(minimum, county, tmp_path, monkeypatch):
+    """The search's first round takes longer than its whole former wall-clock budget (a slow or
+    loaded machine): the work done, not the clock, decides when it stops, so the same fleet
+    comes out (the wall-clock search stopped after that round, leaving pairs untried)."""
+    from sanitation.plan import fleet_size
+
+    real = fleet_size.minimise_fleet
+    former_budget_s = fleet_size.COLLECTION_SHARE * fleet_size.BUDGET_FACTOR * 2  # plan(): 2 s
+
+    def slow_first_round(*args, solve, **kwargs):
+        calls = []
+
+        def slowed(problems):
+            if not calls:
+                time.sleep(1.1 * former_budget_s)
+            calls.append(len(problems))
+            return solve(problems)
+
+        return real(*args, solve=slowed, **kwargs)
+
+    monkeypatch.setattr(fleet_size, "minimise_fleet", slow_first_round)
+    slow = plan(load_scenario(_with(county, tmp_path, fleet="minimise")))
+    assert not slow.fleet.search.stopped_by_time
+    assert slow.fleet.search.seconds > former_budget_s
+    assert _search(slow) == _search(minimum)
+
+
+def test_the_wall_clock_cap_stops_the_search_and_says_so(county, tmp_path, monkeypatch):
+    from sanitation.plan import fleet_size
+
+    monkeypatch.setattr(fleet_size, "WALL_CAP_FACTOR", 1e-9)
+    capped = plan(load_scenario(_with(county, tmp_path, fleet="minimise")))
+    assert capped.fleet.search.stopped_by_time
+    assert not capped.fleet.search.complete and capped.fleet.search.removals_tried == 0

@@ -1,6 +1,9 @@
-"""The exact engines on a `Model`: SCIP through ``pywraplp``, CP-SAT, and the two racing.
+"""The exact engines on a `Model`: SCIP through ``pywraplp``, CP-SAT, and the two racing
+(`portfolio`).
 
-Private to `sanitation.assignment`; `sanitation.assignment.solve` documents the engines.
+Each engine stops at its `Budget`: a work limit (CP-SAT deterministic time, SCIP nodes) with the
+deadline as the hard cap, or the clock alone. Private to `sanitation.assignment`;
+`sanitation.assignment.solve` documents the engines.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +20,13 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from sanitation.assignment._model import Model, Plan, Result, empty_result
+from sanitation.assignment._work import (
+    CPSAT_DTIME_PER_S,
+    Budget,
+    cpsat_dtime,
+    scip_nodes,
+    scip_work_s,
+)
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN
 
 
@@ -48,30 +58,31 @@ class Race:
 def solve_mip(
     model: Model,
     *,
-    time_limit_s: float,
+    budget: Budget,
     seed: int,
     relative_gap: float,
     hint: Result | None = None,
     race: Race | None = None,
 ) -> Result:
-    """SCIP (one thread) on the strong formulation (``x_ij <= y_i``) through pywraplp."""
-    entered = time.perf_counter()
+    """SCIP (one thread) on the strong formulation (``x_ij <= y_i``) through pywraplp, to
+    ``budget`` (work: a limit on branch-and-bound nodes, ``limits/totalnodes``)."""
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None:  # pragma: no cover - every OR-Tools wheel ships SCIP
         msg = "OR-Tools backend SCIP unavailable"
         raise RuntimeError(msg)
     y, z, x = _mip_model(solver, model)
-    left_s = time_limit_s - (time.perf_counter() - entered)
-    solver.SetTimeLimit(max(100, int(left_s * 1000)))
+    solver.SetTimeLimit(max(100, int(budget.left_s() * 1000)))
     solver.SetNumThreads(1)
-    solver.SetSolverSpecificParametersAsString(
-        f"randomization/randomseedshift = {int(seed) % 2**31}\nlimits/gap = {relative_gap}\n"
-    )
+    pairs = int(model.pairs.rows.size)
+    settings = f"randomization/randomseedshift = {int(seed) % 2**31}\nlimits/gap = {relative_gap}\n"
+    nodes = None if budget.work_s is None else scip_nodes(budget.work_s, pairs)
+    if nodes is not None:
+        settings += f"limits/totalnodes = {nodes}\n"
+    solver.SetSolverSpecificParametersAsString(settings)
     if hint is not None and hint.plan is not None:
-        pairs = model.pairs
         hint_vars = list(y) + list(x)
         values = [float(v) for v in hint.plan.open]
-        values += [float(v) for v in hint.plan.shares[pairs.rows, pairs.cols]]
+        values += [float(v) for v in hint.plan.shares[model.pairs.rows, model.pairs.cols]]
         for i, var in z.items():
             hint_vars.append(var)
             values.append(float(hint.plan.modules[i]))
@@ -79,10 +90,17 @@ def solve_mip(
     if race is not None and not race.enter(solver):
         return empty_result("scip")
     status = solver.Solve()
+    done = int(solver.nodes())
+    work_s = scip_work_s(done, pairs)
+    proven = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.INFEASIBLE)
+    interrupted = race is not None and race.over.is_set()
+    clock = not proven and not interrupted and (nodes is None or done < nodes)
     if status == pywraplp.Solver.INFEASIBLE:
-        return empty_result("scip", infeasible=True)
+        return empty_result("scip", infeasible=True, work_s=work_s)
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return empty_result("scip", solver.Objective().BestBound())
+        return empty_result(
+            "scip", solver.Objective().BestBound(), stopped_by_time=clock, work_s=work_s
+        )
     u, m = model.usable.shape
     shares = np.zeros((u, m))
     shares[model.pairs.rows, model.pairs.cols] = [var.solution_value() for var in x]
@@ -97,6 +115,8 @@ def solve_mip(
         status == pywraplp.Solver.OPTIMAL,
         False,
         "scip",
+        clock,
+        work_s,
     )
 
 
@@ -164,14 +184,14 @@ def _integer_units_per_cny(model: Model) -> float:
 def solve_cpsat(
     model: Model,
     *,
-    time_limit_s: float,
+    budget: Budget,
     seed: int,
     relative_gap: float,
     hint: Result | None = None,
     race: Race | None = None,
 ) -> Result:
-    """Single-source model in CP-SAT (one worker)."""
-    entered = time.perf_counter()
+    """Single-source model in CP-SAT (one worker: a sequential, reproducible search), to
+    ``budget`` (work: ``max_deterministic_time``)."""
     scale = _integer_units_per_cny(model)
     cp, y, z, x = _cpsat_model(model, scale)
     if hint is not None and hint.plan is not None:
@@ -183,17 +203,26 @@ def solve_cpsat(
         for k in range(len(x)):
             cp.add_hint(x[k], bool(hinted[k]))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s - (time.perf_counter() - entered))
+    solver.parameters.max_time_in_seconds = max(0.1, budget.left_s())
+    dtime = None if budget.work_s is None else cpsat_dtime(budget.work_s)
+    if dtime is not None:
+        solver.parameters.max_deterministic_time = dtime
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed) % 2**31
     solver.parameters.relative_gap_limit = relative_gap
     if race is not None and not race.enter(solver):
         return empty_result("cpsat")
-    status = solver.solve(cp, _StopCallback(race))
+    status = solver.solve(cp, _StopCallback(race)) if race is not None else solver.solve(cp)
+    used = float(solver.response_proto.deterministic_time)
+    work_s = used / CPSAT_DTIME_PER_S
+    proven = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+    interrupted = race is not None and race.over.is_set()
+    clock = not proven and not interrupted and (dtime is None or used < 0.999 * dtime)
     if status == cp_model.INFEASIBLE:
-        return empty_result("cpsat", infeasible=True)
+        return empty_result("cpsat", infeasible=True, work_s=work_s)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return empty_result("cpsat", solver.best_objective_bound / scale)
+        bound_cny = solver.best_objective_bound / scale
+        return empty_result("cpsat", bound_cny, stopped_by_time=clock, work_s=work_s)
     u, m = model.usable.shape
     shares = np.zeros((u, m))
     shares[model.pairs.rows, model.pairs.cols] = [solver.value(var) for var in x]
@@ -207,7 +236,8 @@ def solve_cpsat(
     if scale != 1.0:  # rounding to fen can shift the bound by at most half a fen per term
         bound -= 0.5 * (m + len(z) + u) / scale
     optimal = status == cp_model.OPTIMAL
-    return Result(Plan(open_, modules, shares), value, bound, optimal, False, "cpsat")
+    plan = Plan(open_, modules, shares)
+    return Result(plan, value, bound, optimal, False, "cpsat", clock, work_s)
 
 
 def _cpsat_model(
@@ -256,12 +286,13 @@ def _cpsat_model(
 def portfolio(
     model: Model,
     *,
-    time_limit_s: float,
+    budget: Budget,
     seed: int,
     relative_gap: float,
     hint: Result | None = None,
 ) -> Result:
-    """CP-SAT and SCIP in two threads; the first proof stops the other."""
+    """CP-SAT and SCIP racing in two threads; the first proof stops the other. Which engine's
+    solution wins can depend on their timing."""
     race = Race()
     results: dict[str, Result] = {}
     _ = model.pairs  # index the pairs once, before both engines use them
@@ -269,23 +300,25 @@ def portfolio(
 
     def run(name: str) -> None:
         result = engines[name](
-            model,
-            time_limit_s=time_limit_s,
-            seed=seed,
-            relative_gap=relative_gap,
-            hint=hint,
-            race=race,
+            model, budget=budget, seed=seed, relative_gap=relative_gap, hint=hint, race=race
         )
         results[name] = result
         if result.optimal or result.infeasible:
             race.finish()
 
+    _run_threads(run)
+    best = combine(list(results.values()))
+    # the race's outcome depends on timing unless it ended by a proof
+    return dataclasses.replace(best, stopped_by_time=not (best.optimal or best.infeasible))
+
+
+def _run_threads(run: Callable[[str], None]) -> None:
+    """``run("cpsat")`` and ``run("scip")`` in two threads, until both return."""
     threads = [threading.Thread(target=run, args=(name,)) for name in ("cpsat", "scip")]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return combine(list(results.values()))
 
 
 def combine(results: list[Result]) -> Result:
@@ -294,7 +327,13 @@ def combine(results: list[Result]) -> Result:
     bound = max((r.bound_cny for r in results), default=-math.inf)
     if not solved:
         infeasible = any(r.infeasible for r in results)
-        return empty_result("+".join(r.solver for r in results), bound, infeasible=infeasible)
+        return empty_result(
+            "+".join(r.solver for r in results),
+            bound,
+            infeasible=infeasible,
+            stopped_by_time=any(r.stopped_by_time for r in results),
+            work_s=sum(r.work_s for r in results),
+        )
     best = min(solved, key=lambda r: (r.objective_cny, r.solver != "cpsat"))
     optimal = best.optimal or any(
         r.optimal for r in results if r.objective_cny >= best.objective_cny - 1e-6
@@ -302,4 +341,10 @@ def combine(results: list[Result]) -> Result:
     bound = min(max(bound, best.bound_cny), best.objective_cny)
     if best.objective_cny - bound <= 1e-6 * max(1.0, abs(best.objective_cny)):
         optimal = True
-    return dataclasses.replace(best, bound_cny=bound, optimal=optimal)
+    return dataclasses.replace(
+        best,
+        bound_cny=bound,
+        optimal=optimal,
+        stopped_by_time=any(r.stopped_by_time for r in results),
+        work_s=sum(r.work_s for r in results),
+    )

@@ -120,7 +120,9 @@ class Plan:
 @dataclass(frozen=True)
 class Result:
     """What an engine or heuristic returns: a plan (if any), its CNY/day, a proven lower bound,
-    whether it is proven optimal or the model infeasible, and which engine produced it."""
+    whether it is proven optimal or the model infeasible, which engine produced it, whether the
+    wall clock (not its work budget) stopped a run it rests on, and the work it did (reference
+    seconds, see `sanitation.assignment._work`)."""
 
     plan: Plan | None  # None when no solution was found
     objective_cny: float  # math.inf when no solution
@@ -128,8 +130,17 @@ class Result:
     optimal: bool
     infeasible: bool
     solver: str
+    stopped_by_time: bool = False
+    work_s: float = 0.0
 
 
-def empty_result(solver: str, bound_cny: float = -math.inf, *, infeasible: bool = False) -> Result:
+def empty_result(
+    solver: str,
+    bound_cny: float = -math.inf,
+    *,
+    infeasible: bool = False,
+    stopped_by_time: bool = False,
+    work_s: float = 0.0,
+) -> Result:
     """A result without a plan (none found, or the model is infeasible)."""
-    return Result(None, math.inf, bound_cny, False, infeasible, solver)
+    return Result(None, math.inf, bound_cny, False, infeasible, solver, stopped_by_time, work_s)

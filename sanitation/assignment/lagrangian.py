@@ -9,6 +9,9 @@ relaxation of the strong formulation. Subgradient steps (Polyak, target = best p
 ``lambda``; a greedy assignment to the stations the relaxation opens gives primal solutions.
 
 With expansion modules the stations are taken at full expansion and the bound is not reported.
+
+It stops after ``max_iterations`` (deterministic) or at ``time_limit_s`` (the hard cap; the
+result then says ``stopped_by_time``), whichever comes first, or on convergence.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class LagrangianResult:
     primal_shares: np.ndarray | None  # (u, m)
     primal_cost: float
     iterations: int
+    stopped_by_time: bool = False
 
 
 def _station_values(
@@ -149,7 +153,8 @@ def lagrangian(
     time_limit_s: float,
     max_iterations: int = 2000,
 ) -> LagrangianResult:
-    """Subgradient optimisation of the Lagrangian dual (see the module docstring)."""
+    """Subgradient optimisation of the Lagrangian dual (see the module docstring): at most
+    ``max_iterations``, stopped at ``time_limit_s`` seconds."""
     start = time.perf_counter()
     demand = demand.astype(float)
     capacity = np.where(status == FORCED_CLOSED, 0, capacity).astype(float)
@@ -162,6 +167,7 @@ def lagrangian(
     best_primal: tuple[np.ndarray, np.ndarray, float] | None = None
     theta, stall, iterations = 2.0, 0, 0
     target = None
+    clock = False
     for iterations in range(1, max_iterations + 1):
         g, x = _station_values(cost_t, usable_t, demand, capacity, lam)
         value = fixed + g
@@ -188,7 +194,10 @@ def lagrangian(
         if norm < 1e-12 or target - bound <= 1e-7 * max(1.0, abs(target)):
             break
         lam = lam + theta * (target - bound) / norm * subgradient
-        if theta < 1e-4 or time.perf_counter() - start > time_limit_s:
+        if theta < 1e-4:
+            break
+        if time.perf_counter() - start > time_limit_s:
+            clock = iterations < max_iterations
             break
     g, _ = _station_values(cost_t, usable_t, demand, capacity, best_lam)
     value = fixed + g
@@ -201,4 +210,5 @@ def lagrangian(
         primal_shares=None if best_primal is None else best_primal[1],
         primal_cost=math.inf if best_primal is None else best_primal[2],
         iterations=iterations,
+        stopped_by_time=clock,
     )

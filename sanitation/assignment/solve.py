@@ -2,34 +2,52 @@
 
 Engines (``AssignmentParams.engine``):
 
-``auto`` (default)
-    Small instances (usable point-station pairs <= ``large_pairs``): single-source runs the
-    ``portfolio``; multi-source runs ``mip``. Larger instances run a primal heuristic first:
-    Lagrangian relaxation of the assignment constraints (`lagrangian`: a lower bound, a value per
-    station and a greedy solution), then the exact model (portfolio or SCIP) restricted to the
-    stations the relaxation or the greedy solution opens plus the ``max(restrict_extra, m // 10)``
-    best other stations by Lagrangian value, warm-started from the greedy solution. When the
-    restricted model is solved to optimality with time to spare, the set is widened by as many
-    stations again and re-solved from the incumbent; once it holds every station the proof is
-    global. (Measured here: the LP relaxation of the 100 x 1,000 OR-Library problems takes GLOP
-    40-60 s; the Lagrangian reaches the same bound in 5-10 s, so no LP is solved.)
+``auto`` (default; deterministic)
+    Small instances (usable point-station pairs <= ``large_pairs``): single-source runs CP-SAT
+    after a warm start (the Lagrangian greedy solution improved by local search); multi-source
+    runs ``mip``. Larger instances run a primal heuristic first: Lagrangian relaxation of the
+    assignment constraints (`lagrangian`: a lower bound, a value per station and a greedy
+    solution), then the exact model (CP-SAT, or SCIP when multi-source) restricted to the
+    stations the relaxation or the greedy solution opens plus the ``max(restrict_extra, m //
+    10)`` best other stations by Lagrangian value, warm-started from the greedy solution. When
+    the restricted model is solved to optimality with budget to spare, the set is widened by as
+    many stations again and re-solved from the incumbent; once it holds every station the proof
+    is global. (Measured here: the LP relaxation of the 100 x 1,000 OR-Library problems takes
+    GLOP 40-60 s; the Lagrangian reaches the same bound in 5-10 s, so no LP is solved.)
+``racing``
+    ``auto`` on the clock, with CP-SAT and SCIP racing where ``auto`` runs CP-SAT (the
+    ``portfolio``): the fastest to a proof, but not deterministic. The facility benchmarks' engine.
 ``portfolio``
     CP-SAT (one worker) and SCIP (one thread) race on the full model in two threads; the first
-    proof stops the other; the better solution wins. Single-source only.
+    proof stops the other; the better solution wins. Which engine's solution is returned (when
+    optima tie), and where a run cut by the limit stands, depend on timing. Single-source only.
 ``mip``
     SCIP on the strong formulation (``x_ij <= y_i``).
 ``cpsat``
     CP-SAT alone (single-source only).
 
-Determinism: SCIP and CP-SAT each run single-threaded with ``seed`` (CP-SAT ``num_workers=1``,
-which makes its search sequential and reproducible; more workers would make it depend on thread
-timing). A run that ends by proof returns the same objective every time; when two optima tie, or
-when a run ends at the wall-clock time limit, the returned assignment can depend on machine load
-(the portfolio keeps whichever engine's solution is better; ties go to CP-SAT).
+Determinism: ``auto``, ``mip`` and ``cpsat`` stop on work, not on the clock. The budget is
+``work_s`` reference seconds (default `DEFAULT_WORK_SHARE` x ``time_limit_s``), shared among
+the phases as the seconds were before; each phase turns its share into a deterministic limit with
+a rate measured on the project's machine (`_work`: CP-SAT ``max_deterministic_time``, SCIP
+``limits/totalnodes``, Lagrangian iterations and local-search work by size). CP-SAT runs one
+worker (a sequential search) and SCIP one thread, both seeded, so the same problem, parameters
+and seed give the same assignment whatever the machine's load, unless ``time_limit_s``, the hard
+cap, ends a phase first: the solution then says ``stopped_by_time``.
+
+Why CP-SAT alone and not a canonical race (measured, ``docs/assignment.md``): a race can be made
+canonical only if each engine ends on work, but SCIP has no deterministic time and its node count
+does not bound its root node (Holmberg p57, p62 and Wangjiang with closable stations spend all of
+6 s at the root, 1 node), so SCIP would end on the clock exactly where the answer is in doubt.
+CP-SAT's deterministic time does bound it; one worker rather than ``interleave_search`` (also
+deterministic) because two interleaved workers were no better on p30, p57 and Wangjiang in 10 s.
+SCIP stays the engine of multi-source problems (deterministic when it ends by a proof or its node
+limit, which is where those problems end on the benchmarks).
 
 Layout: the model the engines share (units, stations, usable pairs indexed once) is in
-``_model.py``; the SCIP and CP-SAT models and their race in ``_exact.py``; this module holds the
-parameters, the solution, the feasibility check, the heuristics and the entry point.
+``_model.py``; the work budgets and rates in ``_work.py``; the SCIP and CP-SAT models and their
+race in ``_exact.py``; this module holds the parameters, the solution, the feasibility check,
+the heuristics and the entry point.
 """
 
 from __future__ import annotations
@@ -44,6 +62,7 @@ import numpy as np
 
 from sanitation.assignment._exact import combine, portfolio, solve_cpsat, solve_mip
 from sanitation.assignment._model import Model, Plan, Result, empty_result, reduce_problem
+from sanitation.assignment._work import Budget, lagrangian_iterations, local_search_cells
 from sanitation.assignment.lagrangian import LagrangianResult, lagrangian
 from sanitation.assignment.local_search import iterated
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN, AssignmentProblem
@@ -51,7 +70,16 @@ from sanitation.errors import InfeasibleError
 
 logger = logging.getLogger(__name__)
 
-ENGINES = ("auto", "portfolio", "mip", "cpsat")
+MAX_LAGRANGIAN_ITERATIONS = 2000
+
+ENGINES = ("auto", "racing", "portfolio", "mip", "cpsat")
+#: the engines that race on the clock (not deterministic)
+CLOCK_ENGINES = ("racing", "portfolio")
+#: the work budget when ``AssignmentParams.work_s`` is not given, as a share of the time limit
+#: (docs/assignment.md: measured so that the work fits the limit under the machine's usual load)
+DEFAULT_WORK_SHARE = 0.5
+#: the largest work budget accepted (reference seconds: a day)
+MAX_WORK_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -61,9 +89,9 @@ class AssignmentParams:
     Parameters
     ----------
     time_limit_s
-        Wall-clock limit in seconds for the whole solve.
+        Wall-clock limit in seconds for the whole solve: the hard cap.
     engine
-        ``auto``, ``portfolio``, ``mip`` or ``cpsat`` (see the module docstring).
+        ``auto``, ``racing``, ``portfolio``, ``mip`` or ``cpsat`` (see the module docstring).
     relative_gap
         Stop when (objective - bound) / objective is at most this (0 = prove optimality).
     large_pairs
@@ -71,6 +99,10 @@ class AssignmentParams:
         heuristic (see the module docstring).
     restrict_extra
         Each round of that heuristic adds ``max(restrict_extra, m // 10)`` closed stations.
+    work_s
+        Deterministic work budget of the whole solve in reference seconds (about the seconds it
+        takes on an idle core of the project's machine); None: `DEFAULT_WORK_SHARE` x
+        ``time_limit_s``. Ignored by ``racing`` and ``portfolio``, which race on the clock.
     """
 
     time_limit_s: float = 60.0
@@ -78,6 +110,7 @@ class AssignmentParams:
     relative_gap: float = 1e-6
     large_pairs: int = 20_000
     restrict_extra: int = 10
+    work_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -92,6 +125,16 @@ class AssignmentParams:
         if self.large_pairs < 0 or self.restrict_extra < 0:
             msg = "large_pairs and restrict_extra must be >= 0."
             raise ValueError(msg)
+        if self.work_s is not None and not 0 < self.work_s <= MAX_WORK_S:
+            msg = f"work_s must be in (0, {MAX_WORK_S:g}] or None, got {self.work_s}."
+            raise ValueError(msg)
+
+    @property
+    def work(self) -> float | None:
+        """The work budget in reference seconds (None: the clock alone, `CLOCK_ENGINES`)."""
+        if self.engine in CLOCK_ENGINES:
+            return None
+        return self.work_s if self.work_s is not None else DEFAULT_WORK_SHARE * self.time_limit_s
 
 
 @dataclass(frozen=True)
@@ -145,6 +188,10 @@ class AssignmentSolution:
         True when the solver proved optimality (within ``relative_gap``).
     seconds
         Wall-clock seconds spent.
+    stopped_by_time
+        True when the wall clock, not the work budget, ended a search the solution rests on:
+        another run (on a faster or idler machine) may then return another assignment. False
+        means the same problem, parameters and seed give this solution again.
     solver
         Which engines produced the returned solution, e.g. ``cpsat``, ``scip``, ``greedy`` or
         ``local`` (the warm start), ``lagrangian+cpsat`` (large instances, see the module
@@ -165,6 +212,7 @@ class AssignmentSolution:
     optimal: bool
     seconds: float
     solver: str
+    stopped_by_time: bool = False
 
     @property
     def gap_pct(self) -> float:
@@ -267,9 +315,12 @@ def check_feasible(problem: AssignmentProblem) -> None:
         raise InfeasibleError("; ".join(causes), causes)
 
 
-def _relax(model: Model, time_limit_s: float) -> tuple[LagrangianResult, Result | None]:
+def _relax(model: Model, budget: Budget) -> tuple[LagrangianResult, Result | None]:
     """Lagrangian relaxation and its greedy primal solution as a `Result` (None if none)."""
-    m = model.usable.shape[1]
+    u, m = model.usable.shape
+    iterations = MAX_LAGRANGIAN_ITERATIONS
+    if budget.work_s is not None:
+        iterations = min(iterations, lagrangian_iterations(budget.work_s, u * m))
     relaxation = lagrangian(
         model.cost_cny,
         model.usable,
@@ -279,7 +330,8 @@ def _relax(model: Model, time_limit_s: float) -> tuple[LagrangianResult, Result 
         model.status,
         single_source=model.single_source,
         bound_valid=not bool((model.module_max > 0).any()),
-        time_limit_s=time_limit_s,
+        time_limit_s=budget.left_s(),
+        max_iterations=iterations,
     )
     if relaxation.primal_open is None or relaxation.primal_shares is None:
         return relaxation, None
@@ -295,11 +347,17 @@ def _relax(model: Model, time_limit_s: float) -> tuple[LagrangianResult, Result 
         + (model.module_cost_cny * modules).sum()
     )
     plan = Plan(open_, modules, relaxation.primal_shares)
-    return relaxation, Result(plan, cost, -math.inf, False, False, "greedy")
+    clock = relaxation.stopped_by_time
+    return relaxation, Result(plan, cost, -math.inf, False, False, "greedy", clock)
+
+
+def _bound(relaxation: LagrangianResult) -> Result:
+    """The relaxation's bound as a result without a plan."""
+    return empty_result("lagrangian", relaxation.bound, stopped_by_time=relaxation.stopped_by_time)
 
 
 def _improve_by_local_search(
-    model: Model, hint: Result | None, time_limit_s: float, seed: int
+    model: Model, hint: Result | None, budget: Budget, seed: int
 ) -> Result | None:
     """The hint improved by iterated local search (`local_search.iterated`), or the hint itself
     when that finds nothing better; single-source models without expansion modules only."""
@@ -307,38 +365,44 @@ def _improve_by_local_search(
         return hint
     if (model.module_max > 0).any():
         return hint
-    station = hint.plan.shares.argmax(axis=1)
-    station, value = iterated(
+    u, m = model.usable.shape
+    cells = None if budget.work_s is None else local_search_cells(budget.work_s)
+    station, value, clock = iterated(
         model.cost_cny,
         model.usable,
         model.demand_kg,
         model.capacity_kg,
         model.fixed_cny,
         model.status,
-        station,
-        time_limit_s=time_limit_s,
+        hint.plan.shares.argmax(axis=1),
+        time_limit_s=budget.left_s(),
         seed=seed,
+        max_cells=cells,
     )
-    u, m = model.usable.shape
+    clock = clock or hint.stopped_by_time
+    if value >= hint.objective_cny:
+        return dataclasses.replace(hint, stopped_by_time=clock)
     shares = np.zeros((u, m))
     shares[np.arange(u), station] = 1.0
     open_ = (shares.sum(axis=0) > 0) | (model.status == FORCED_OPEN)
-    if value >= hint.objective_cny:
-        return hint
     plan = Plan(open_, np.zeros(m, dtype=int), shares)
-    return Result(plan, value, -math.inf, False, False, "local")
+    return Result(plan, value, -math.inf, False, False, "local", clock)
 
 
-def _guided(model: Model, *, deadline: float, seed: int, params: AssignmentParams) -> Result:
+def _guided(model: Model, *, budget: Budget, seed: int, params: AssignmentParams) -> Result:
     """Large instances: Lagrangian relaxation (bound, station values, greedy primal), then the
     exact model restricted to the stations the relaxation or the greedy solution opens plus the
-    ``extra`` most attractive other stations, warm-started from the greedy solution."""
-    start = time.perf_counter()
+    ``extra`` most attractive other stations, warm-started from the greedy solution; widened
+    while at least 30 % of the budget (work, or with the clock alone time) is left."""
+    total_s = budget.left_s()
+    work = budget.work_s if budget.work_s is not None else total_s
     m = model.usable.shape[1]
-    relaxation, hint = _relax(model, min(0.25 * (deadline - start), 15.0))
-    hint = _improve_by_local_search(model, hint, min(0.1 * (deadline - start), 10.0), seed)
+    relax_s, local_s = min(0.25 * work, 15.0), min(0.1 * work, 10.0)
+    relaxation, hint = _relax(model, budget.part(relax_s, clock_s=relax_s))
+    hint = _improve_by_local_search(model, hint, budget.part(local_s, clock_s=local_s), seed)
+    used_s = relax_s + local_s
     keep = relaxation.opened | (model.status == FORCED_OPEN)
-    results: list[Result] = []
+    results: list[Result] = [_bound(relaxation)]
     if hint is not None and hint.plan is not None:
         keep |= hint.plan.open
         results.append(hint)
@@ -346,26 +410,26 @@ def _guided(model: Model, *, deadline: float, seed: int, params: AssignmentParam
     openable = model.status != FORCED_CLOSED
     order = np.argsort(relaxation.value, kind="stable")
     order = order[openable[order]]
-    total_time = deadline - start
     rounds = 0
     while True:
         closed = order[~keep[order]]
         keep[closed[:extra]] = True
         rounds += 1
         logger.info(
-            "Lagrangian bound %.3f after %d iterations (%.1f s); incumbent %.3f; round %d "
-            "restricted to %d of %d stations",
+            "Lagrangian bound %.3f after %d iterations; incumbent %.3f; round %d restricted "
+            "to %d of %d stations",
             relaxation.bound,
             relaxation.iterations,
-            time.perf_counter() - start,
             min((r.objective_cny for r in results), default=math.inf),
             rounds,
             int(keep.sum()),
             m,
         )
+        part = budget.part(work - used_s, clock_s=budget.left_s())
         restricted = _finish(
-            model.restricted(keep), deadline=deadline, seed=seed, params=params, hint=hint
+            model.restricted(keep), budget=part, seed=seed, params=params, hint=hint
         )
+        used_s += restricted.work_s
         whole = bool(keep[openable].all())
         results.append(
             dataclasses.replace(
@@ -378,33 +442,32 @@ def _guided(model: Model, *, deadline: float, seed: int, params: AssignmentParam
         better = hint is None or restricted.objective_cny < hint.objective_cny
         if restricted.plan is not None and better:
             hint = restricted
-        # A restricted optimum leaves time: widen the set and re-solve from the incumbent.
+        # A restricted optimum leaves budget: widen the set and re-solve from the incumbent.
         if whole or not restricted.optimal or hint is None:
             break
         gap_cny = hint.objective_cny - relaxation.bound
         if gap_cny <= params.relative_gap * abs(hint.objective_cny):
             break
-        if deadline - time.perf_counter() < 0.3 * total_time:
+        if budget.work_s is None and budget.left_s() < 0.3 * total_s:
             break
-    results.append(empty_result("lagrangian", relaxation.bound))
+        if budget.work_s is not None and work - used_s < 0.3 * work:
+            break
+        if budget.left_s() <= 0:  # the hard cap: the next round would have run
+            results.append(empty_result("clock", stopped_by_time=True))
+            break
     return combine(results)
 
 
 def _finish(
-    model: Model, *, deadline: float, seed: int, params: AssignmentParams, hint: Result | None
+    model: Model, *, budget: Budget, seed: int, params: AssignmentParams, hint: Result | None
 ) -> Result:
-    remaining = max(0.5, deadline - time.perf_counter())
-    if model.single_source and params.engine in ("auto", "portfolio"):
-        return portfolio(
-            model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
-        )
-    if params.engine == "cpsat":
-        return solve_cpsat(
-            model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
-        )
-    return solve_mip(
-        model, time_limit_s=remaining, seed=seed, relative_gap=params.relative_gap, hint=hint
-    )
+    if model.single_source and params.engine in CLOCK_ENGINES:
+        engine = portfolio
+    elif model.single_source and params.engine in ("auto", "cpsat"):
+        engine = solve_cpsat
+    else:
+        engine = solve_mip
+    return engine(model, budget=budget, seed=seed, relative_gap=params.relative_gap, hint=hint)
 
 
 # ---------------------------------------------------------------------- public entry point
@@ -437,24 +500,19 @@ def solve(
     params = params or AssignmentParams()
     start = time.perf_counter()
     # keep up to 2 % (at most 1 s) of the limit for building models and the solution
-    deadline = start + params.time_limit_s - min(1.0, 0.02 * params.time_limit_s)
+    budget = Budget(params.work, start + params.time_limit_s - min(1.0, 0.02 * params.time_limit_s))
     check_feasible(problem)
     model = reduce_problem(problem)
     if not model.single_source and params.engine in ("portfolio", "cpsat"):
         msg = f"engine {params.engine!r} needs a single-source problem; use 'mip' or 'auto'."
         raise ValueError(msg)
     pairs = int(model.usable.sum())
-    if params.engine == "auto" and pairs > params.large_pairs:
-        result = _guided(model, deadline=deadline, seed=seed, params=params)
-    elif params.engine == "auto" and model.single_source:
-        # warm start: Lagrangian greedy solution improved by local search
-        relaxation, hint = _relax(model, min(0.03 * params.time_limit_s, 1.0))
-        hint = _improve_by_local_search(model, hint, min(0.1 * params.time_limit_s, 3.0), seed)
-        result = _finish(model, deadline=deadline, seed=seed, params=params, hint=hint)
-        warm = [empty_result("lagrangian", relaxation.bound), *([hint] if hint is not None else [])]
-        result = combine([result, *warm])
+    if params.engine in ("auto", "racing") and pairs > params.large_pairs:
+        result = _guided(model, budget=budget, seed=seed, params=params)
+    elif params.engine in ("auto", "racing") and model.single_source:
+        result = _warm_started(model, budget=budget, seed=seed, params=params)
     else:
-        result = _finish(model, deadline=deadline, seed=seed, params=params, hint=None)
+        result = _finish(model, budget=budget, seed=seed, params=params, hint=None)
     if result.plan is None:
         if result.infeasible:
             msg = (
@@ -463,9 +521,24 @@ def solve(
                 "stations (single sourcing); add capacity or relax travel limits"
             )
             raise InfeasibleError(msg)
-        msg = f"no feasible assignment found within {params.time_limit_s:g} s; raise the limit"
+        msg = (
+            f"no feasible assignment found within the time limit ({params.time_limit_s:g} s) "
+            "and work budget; raise the limit"
+        )
         raise RuntimeError(msg)
     return _solution(problem, model, result.plan, result, time.perf_counter() - start)
+
+
+def _warm_started(model: Model, *, budget: Budget, seed: int, params: AssignmentParams) -> Result:
+    """Small single-source instances: the Lagrangian greedy solution improved by local search
+    warm-starts the exact engines, which get the rest of the budget."""
+    work = budget.work_s if budget.work_s is not None else params.time_limit_s
+    relax_s, local_s = min(0.03 * work, 1.0), min(0.1 * work, 3.0)
+    relaxation, hint = _relax(model, budget.part(relax_s, clock_s=relax_s))
+    hint = _improve_by_local_search(model, hint, budget.part(local_s, clock_s=local_s), seed)
+    exact = budget.part(work - relax_s - local_s, clock_s=budget.left_s())
+    result = _finish(model, budget=exact, seed=seed, params=params, hint=hint)
+    return combine([result, _bound(relaxation), *([hint] if hint is not None else [])])
 
 
 def _solution(
@@ -519,6 +592,7 @@ def _solution(
         optimal=optimal,
         seconds=seconds,
         solver=result.solver,
+        stopped_by_time=result.stopped_by_time,
     )
 
 

@@ -5,12 +5,16 @@ A hook-lift truck may carry any station's containers (its own station's first, s
 whose trucks made the fewest trips per truck over the planned dates (then the dearest type). Each
 planned day's transfer is re-planned with the smaller fleet (a fast, deterministic solve, verified)
 and the removal is kept while no day leaves more waste unmoved than the fleet before the search;
-otherwise that station's type is at its minimum. The search stops at its deadline.
+otherwise that station's type is at its minimum. The search is bounded by work, not the clock:
+a trial costs `TRIAL_WORK_S_PER_DAY` reference seconds per planned day (assumed;
+docs/assignment.md), and no trial starts once the budget is spent; the deadline is a hard cap,
+reported as ``stopped_by_time`` when it binds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -23,15 +27,18 @@ from sanitation.transfer import solve as solve_transfer
 from sanitation.verify.transfer import check as check_transfer
 
 _Pair = tuple[str, str]  # (station id, type id)
+TRIAL_WORK_S_PER_DAY = 0.5  # reference seconds a trial costs per planned day (assumed)
 
 
 @dataclass(frozen=True)
 class HookliftSearch:
-    """What the search did: removals tried and kept, pairs left untried at the deadline."""
+    """What the search did: removals tried and kept, pairs left untried when the work budget (or,
+    with ``stopped_by_time``, the wall clock) ended it."""
 
     tried: int
     kept: int
     untried: list[str]
+    stopped_by_time: bool = False
 
 
 def _outcome(
@@ -60,6 +67,7 @@ def minimise_hooklifts(
     collected_kg: Mapping[dt.date, Mapping[str, int]],
     *,
     seed: int,
+    work_s: float,
     deadline: float,
 ) -> tuple[FleetPlan, HookliftSearch]:
     """The smallest hook-lift fleet found (see the module docstring).
@@ -68,8 +76,11 @@ def minimise_hooklifts(
     ----------
     collected_kg
         Per planned date, the kg each station collected (stations with none left out).
+    work_s
+        Work budget (reference seconds): at most ``work_s / (TRIAL_WORK_S_PER_DAY x days)``
+        removals are tried.
     deadline
-        `time.perf_counter` value after which no removal is tried.
+        `time.perf_counter` value after which no removal is tried (the hard cap).
     """
     cost = {
         v.type_id: v.fixed_cost_cny_per_day
@@ -88,7 +99,12 @@ def minimise_hooklifts(
             if n > 0 and type_id in cost and (station, type_id) not in at_minimum
         ]
 
-    while options() and time.perf_counter() < deadline:
+    trials = math.floor(work_s / (TRIAL_WORK_S_PER_DAY * max(1, len(collected_kg))))
+    clock = False
+    while options() and tried < trials:
+        if time.perf_counter() >= deadline:
+            clock = True
+            break
         station, type_id = min(
             options(),
             key=lambda p: (trips[p] / fleet.counts[p[0]][p[1]], -cost[p[1]], p),
@@ -103,4 +119,4 @@ def minimise_hooklifts(
             kept += 1
         else:
             at_minimum.add((station, type_id))
-    return fleet, HookliftSearch(tried, kept, [f"{s}/{t}" for s, t in options()])
+    return fleet, HookliftSearch(tried, kept, [f"{s}/{t}" for s, t in options()], clock)

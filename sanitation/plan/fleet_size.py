@@ -12,12 +12,19 @@ How:
    of that type than remain are re-solved (every station's in one batch per round); the removal is
    kept when every re-solved day still serves every point the owned fleet served that day, else
    that type is at its minimum at that station. A station is done when every type is.
-4. The search stops starting rounds when its time budget (`COLLECTION_SHARE` of `BUDGET_FACTOR`
-   × the plan's routing budget) is spent; the fleet is then the last complete one, and the
-   report says which station/type pairs were left untried.
+4. The search is bounded by work, not by the clock, so the same inputs and seed give the same
+   fleet: a round starts only while the routing work budgets (`SolveParams.work_s`, reference
+   seconds) of the station-days solved so far in the search sum to less than its work budget:
+   `COLLECTION_SHARE` of `BUDGET_FACTOR` × the plan's routing budget, divided by
+   `WORK_SPEED_SHARE` (a solve of ``w`` reference seconds takes about that share of ``w`` on
+   the clock), so that the search does about as much as the wall-clock budget it replaces.
+   The wall clock (`WALL_CAP_FACTOR` × `BUDGET_FACTOR` × the routing budget) is a hard cap
+   only; when it stops the search the report says ``stopped_by_time`` (a re-run may then
+   differ). The fleet is the last complete one, and the report says which station/type pairs
+   were left untried.
 
 A station with no due point on the planned dates keeps its trucks. The hook-lift (transfer)
-trucks are searched next, until the whole budget is spent (`sanitation.plan.fleet_hooklift`).
+trucks are searched next, with the rest of the work budget (`sanitation.plan.fleet_hooklift`).
 """
 
 from __future__ import annotations
@@ -33,12 +40,14 @@ from sanitation.plan.daily import StationDay, StationDayResult, build_station_da
 from sanitation.plan.fleet import FleetPlan
 from sanitation.plan.fleet_hooklift import minimise_hooklifts
 from sanitation.plan.model import FleetSearchOut
+from sanitation.routing.engine import WORK_SPEED_SHARE
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
 from sanitation.verify.routing import check
 
-BUDGET_FACTOR = 4.0  # assumed: the whole search may take four times the plan's routing budget
+BUDGET_FACTOR = 4.0  # assumed: the whole search may do four times the plan's routing work
 COLLECTION_SHARE = 0.75  # assumed: ... of which the collection trucks' search at most 3/4
+WALL_CAP_FACTOR = 2.0  # assumed: the wall clock stops the search at twice its former budget
 
 Key = tuple[dt.date, str]  # (date, station id)
 
@@ -55,6 +64,8 @@ class StationDaySolved:
 BuildProblem = Callable[[Key, Mapping[str, int]], RoutingProblem]
 #: Solves station-day problems (in parallel); returns verified solutions by key.
 SolveMany = Callable[[dict[Key, RoutingProblem]], dict[Key, RoutingSolution]]
+#: The work budget (reference seconds, `SolveParams.work_s`) of a station-day's solve.
+WorkOf = Callable[[Key], float]
 
 
 def used(solution: RoutingSolution) -> dict[str, int]:
@@ -199,7 +210,9 @@ def minimise_fleet(
     collection_types: Mapping[str, float],
     build: BuildProblem,
     solve: SolveMany,
-    budget_s: float,
+    work_of: WorkOf,
+    work_s: float,
+    cap_s: float,
 ) -> tuple[FleetPlan, dict[Key, StationDaySolved], FleetSearchOut]:
     """The smallest fleet found (see the module docstring) and the station-days solved with it.
 
@@ -213,14 +226,19 @@ def minimise_fleet(
         The problem of a station-day for a fleet of the station.
     solve
         Solves and verifies station-day problems, all of a round at once.
-    budget_s
-        Wall-clock seconds after which no new round starts.
+    work_of
+        The work budget of a station-day's solve (reference seconds).
+    work_s
+        No round starts once the solves of the search have this much work (reference seconds).
+    cap_s
+        Wall-clock seconds after which no round starts (the hard cap).
     """
     started = time.perf_counter()
     search = _Search(fleet, solved, {t: (c, t) for t, c in collection_types.items()}, build)
     for station in sorted(search.counts):
         search.trim_to_peak(station)
-    while time.perf_counter() - started < budget_s:
+    spent_s, clock = 0.0, False
+    while spent_s < work_s:
         round_: dict[str, tuple[str, dict[str, int], dict[Key, RoutingProblem]]] = {}
         for station in sorted(search.counts):
             type_id = search.next_removal(station)
@@ -228,8 +246,12 @@ def minimise_fleet(
                 round_[station] = (type_id, *search.proposal(station, type_id))
         if not round_:
             break
+        if time.perf_counter() - started >= cap_s:
+            clock = True
+            break
         problems = {k: p for _, _, days in round_.values() for k, p in days.items()}
         solutions = solve(problems) if problems else {}
+        spent_s += sum(work_of(k) for k in problems)
         for station, (type_id, counts, days) in sorted(round_.items()):
             search.settle(station, type_id, counts, days, solutions)
     result = fleet
@@ -237,13 +259,14 @@ def minimise_fleet(
         result = result.with_counts(station, counts)
     untried = search.untried()
     report = FleetSearchOut(
-        budget_s=round(budget_s, 1),
+        budget_s=round(work_s, 1),
         seconds=round(time.perf_counter() - started, 1),
         removals_tried=search.tried,
         removals_kept=search.kept,
         station_days_solved=search.solved_days,
         complete=not untried,
         untried=untried,
+        stopped_by_time=clock,
     )
     return result, search.solved, report
 
@@ -260,8 +283,10 @@ def minimise_plan_fleet(
     seed: int,
 ) -> tuple[FleetPlan, dict[Key, RoutingProblem], dict[Key, StationDayResult], FleetSearchOut]:
     """`minimise_fleet` for a plan's station-days (``tasks`` solved into ``results``; ``run``
-    solves more tasks), then `minimise_hooklifts` with what they collect, in one budget; returns
-    the fleet, the station-days' problems and results, the search."""
+    solves more tasks), then `minimise_hooklifts` with what they collect, in one work budget
+    derived from ``budget_s`` (see the module docstring; the wall clock capped at
+    `WALL_CAP_FACTOR` x ``budget_s``); returns the fleet, the station-days' problems and results,
+    the search."""
     started = time.perf_counter()
     by_key = {(t.date, t.station_id): t for t in tasks}
     seconds = {k: r.seconds for k, r in results.items()}
@@ -273,6 +298,10 @@ def minimise_plan_fleet(
         out = run([dataclasses.replace(by_key[k], problem=p) for k, p in sorted(problems.items())])
         seconds.update({k: r.seconds for k, r in out.items()})
         return {k: r.solution for k, r in out.items()}
+
+    def work_of(key: Key) -> float:
+        params = by_key[key].params
+        return params.work_s if params.work_s is not None else params.time_limit_s
 
     collection = {
         v.type_id: v.fixed_cost_cny_per_day
@@ -286,7 +315,9 @@ def minimise_plan_fleet(
         collection_types=collection,
         build=build,
         solve=solve,
-        budget_s=COLLECTION_SHARE * budget_s,
+        work_of=work_of,
+        work_s=COLLECTION_SHARE * budget_s / WORK_SPEED_SHARE,
+        cap_s=WALL_CAP_FACTOR * COLLECTION_SHARE * budget_s,
     )
     collected_kg: dict[dt.date, dict[str, int]] = {}
     for (day, station), done in sorted(solved.items()):
@@ -295,17 +326,23 @@ def minimise_plan_fleet(
         if kg > 0:
             collected_kg.setdefault(day, {})[station] = kg
     fleet, hooklifts = minimise_hooklifts(
-        ctx, fleet, collected_kg, seed=seed, deadline=started + budget_s
+        ctx,
+        fleet,
+        collected_kg,
+        seed=seed,
+        work_s=(1 - COLLECTION_SHARE) * budget_s / WORK_SPEED_SHARE,
+        deadline=started + WALL_CAP_FACTOR * budget_s,
     )
     untried = search.untried + hooklifts.untried
     search = search.model_copy(
         update={
-            "budget_s": round(budget_s, 1),
+            "budget_s": round(budget_s / WORK_SPEED_SHARE, 1),
             "seconds": round(time.perf_counter() - started, 1),
             "removals_tried": search.removals_tried + hooklifts.tried,
             "removals_kept": search.removals_kept + hooklifts.kept,
             "complete": not untried,
             "untried": untried,
+            "stopped_by_time": search.stopped_by_time or hooklifts.stopped_by_time,
         }
     )
     problems = {k: s.problem for k, s in solved.items()}

@@ -234,6 +234,9 @@ class AssignmentOut(_Model):
     best_bound_cny_per_day: float
     optimal: bool
     seconds: float
+    stopped_by_time: bool = Field(
+        default=False, description="the wall-clock cap, not the work budget, ended the solve"
+    )
     cost_split_cny_per_day: dict[str, float]
     stations: list[StationAssignmentOut]
     points: list[PointAssignmentOut]
@@ -319,9 +322,9 @@ class FleetShortfallOut(_Model):
 
 
 class FleetSearchOut(_Model):
-    """The ``policy.fleet: minimise`` search: what it tried within its time budget."""
+    """The ``policy.fleet: minimise`` search: what it tried within its work budget."""
 
-    budget_s: float
+    budget_s: float = Field(description="work budget, reference seconds of solver work")
     seconds: float
     removals_tried: int = Field(description="one truck fewer at a station, re-solved")
     removals_kept: int = Field(description="... that still served every point")
@@ -330,6 +333,9 @@ class FleetSearchOut(_Model):
         description="every station and type was tried down to one truck fewer than its minimum"
     )
     untried: list[str] = Field(description="station/type pairs the budget left untried")
+    stopped_by_time: bool = Field(
+        default=False, description="the wall-clock cap, not the work budget, ended the search"
+    )
 
 
 class FleetOut(_Model):
