@@ -21,7 +21,13 @@ from pathlib import Path
 from sanitation.engines import DEFAULT_ENGINE
 from sanitation.engines.portfolio import PRELOAD
 from sanitation.lifeline import die_with_parent
-from sanitation.plan.assign import peak_factors, schedule_start, site_and_assign, week_schedule
+from sanitation.plan.assign import (
+    assignment_note,
+    peak_factors,
+    schedule_start,
+    site_and_assign,
+    week_schedule,
+)
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
     StationDay,
@@ -98,7 +104,8 @@ def plan_days(
     time_limit_s
         Budget (s) for all routing solves of the plan, shared among the station-days in
         proportion to their due points (at least 1 s each); the assignment has its own
-        30 s limit; a route-aware siting (`sanitation.plan.siting`) gets budgets derived
+        work budget of 30 reference seconds (`ASSIGNMENT_SECONDS`, capped at 90 s); a
+        route-aware siting (`sanitation.plan.siting`) gets budgets derived
         from this limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
         (`sanitation.plan.fleet_size`). Each station-day's share is a deterministic work
         budget (the same plan for the same inputs and seed); its wall-clock cap is that share
@@ -218,6 +225,9 @@ def plan_days(
     siting = siting_note(assignment.siting)
     if siting is not None:
         notes.append(siting)
+    stopped = assignment_note(assignment)
+    if stopped is not None:
+        notes.append(stopped)
     if schedule.reference is not None:
         notes.append(schedule.reference.note)
     notes.extend(f"fleet moved for this plan: {move}" for move in fleet.moves)
