@@ -221,7 +221,7 @@ def test_far_dates_on_the_command_line(args, fragments, tmp_path, monkeypatch):
 
 
 BENCH_BAD = [
-    ("cvrp", "garbage.vrp", ["garbage.vrp", "could not convert string to float: 'a'"]),
+    ("cvrp", "garbage.vrp", ["garbage.vrp", "DIMENSION", "'abc'", "not an integer"]),
     ("cvrp", "binary.vrp", ["binary.vrp", "utf-8"]),
     ("vrptw", "garbage_solomon.txt", ["garbage_solomon.txt", "'x'"]),
     ("waste", "garbage_kim.txt", ["garbage_kim.txt", "stop rows"]),

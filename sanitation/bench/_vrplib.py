@@ -39,6 +39,27 @@ def read_sections(path: Path) -> tuple[dict[str, str], dict[str, list[list[str]]
     return header, sections
 
 
+def integer(header: dict[str, str], key: str) -> int:
+    """The header's ``key`` as an integer (ValueError naming the key and value)."""
+    if key not in header:
+        msg = f"header {key} missing"
+        raise ValueError(msg)
+    try:
+        return int(header[key])
+    except ValueError:
+        msg = f"header {key}: {header[key]!r} is not an integer"
+        raise ValueError(msg) from None
+
+
+def numbers(values: list[str], where: str) -> list[float]:
+    """``values`` as numbers (ValueError naming ``where`` and the value)."""
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        msg = f"{where}: {' '.join(values)!r} is not numeric"
+        raise ValueError(msg) from None
+
+
 def numbered(rows: list[list[str]], section: str, width: int) -> dict[int, list[str]]:
     """``{node id: the row's other fields}`` of a section whose rows are ``id v1 .. v<width>``.
 
@@ -52,7 +73,7 @@ def numbered(rows: list[list[str]], section: str, width: int) -> dict[int, list[
         if len(row) != width + 1:
             msg = f"{section}: row {' '.join(row)!r} has {len(row)} fields, expected {width + 1}"
             raise ValueError(msg)
-        node = int(row[0])
+        node = int(numbers(row[:1], section)[0])
         if node in out:
             msg = f"{section}: node {node} given twice"
             raise ValueError(msg)
@@ -97,7 +118,7 @@ def read_euc_2d(path: Path) -> Nodes:
     if header.get("EDGE_WEIGHT_TYPE", "EUC_2D") != "EUC_2D":
         msg = f"EDGE_WEIGHT_TYPE {header['EDGE_WEIGHT_TYPE']!r} not supported (EUC_2D)"
         raise ValueError(msg)
-    dimension = int(header["DIMENSION"])
+    dimension = integer(header, "DIMENSION")
     nodes = set(range(1, dimension + 1))
     coords = numbered(sections.get("NODE_COORD_SECTION", []), "NODE_COORD_SECTION", 2)
     demand = numbered(sections.get("DEMAND_SECTION", []), "DEMAND_SECTION", 1)
@@ -114,6 +135,6 @@ def read_euc_2d(path: Path) -> Nodes:
         header,
         sections,
         ids,
-        np.array([[float(v) for v in coords[i]] for i in ids]),
-        [int(demand[i][0]) for i in ids],
+        np.array([numbers(coords[i], f"NODE_COORD_SECTION node {i}") for i in ids]),
+        [int(numbers(demand[i], f"DEMAND_SECTION node {i}")[0]) for i in ids],
     )

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sanitation.bench._routing import routing_result, solve_each
-from sanitation.bench._vrplib import read_euc_2d
+from sanitation.bench._vrplib import integer, read_euc_2d
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -39,7 +39,7 @@ def read_vrplib(path: Path) -> VrplibInstance:
     nodes = read_euc_2d(path)
     return VrplibInstance(
         name=nodes.header.get("NAME", path.stem),
-        capacity=int(nodes.header["CAPACITY"]),
+        capacity=integer(nodes.header, "CAPACITY"),
         ids=nodes.ids,
         coords=nodes.coords,
         demands=nodes.demand,

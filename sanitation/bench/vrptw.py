@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sanitation.bench._routing import routing_result, solve_each
-from sanitation.bench._vrplib import numbered, read_euc_2d
+from sanitation.bench._vrplib import integer, numbered, numbers, read_euc_2d
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 
 DEFAULT_ENGINE = "pyvrp"
@@ -88,23 +88,29 @@ def _is_number(text: str) -> bool:
 def read_vrplib_vrptw(path: Path) -> VrptwInstance:
     """Parse a VRPLIB VRPTW file (EUC_2D, one depot, ``TIME_WINDOW_SECTION``)."""
     nodes = read_euc_2d(path)
-    windows = nodes.column("TIME_WINDOW_SECTION", 2)
-    service = numbered(nodes.sections.get("SERVICE_TIME_SECTION", []), "SERVICE_TIME_SECTION", 1)
+    windows = {
+        i: numbers(row, f"TIME_WINDOW_SECTION node {i}")
+        for i, row in nodes.column("TIME_WINDOW_SECTION", 2).items()
+    }
+    service = {
+        i: numbers(row, f"SERVICE_TIME_SECTION node {i}")[0]
+        for i, row in numbered(
+            nodes.sections.get("SERVICE_TIME_SECTION", []), "SERVICE_TIME_SECTION", 1
+        ).items()
+    }
     depot = nodes.ids[0]
-    flat_service = int(float(nodes.header.get("SERVICE_TIME", "0")))
+    flat_service = numbers([nodes.header.get("SERVICE_TIME", "0")], "header SERVICE_TIME")[0]
+    vehicles = integer(nodes.header, "VEHICLES") if "VEHICLES" in nodes.header else None
     return VrptwInstance(
         name=nodes.header.get("NAME", path.stem),
-        vehicles=int(nodes.header.get("VEHICLES", str(len(nodes.ids) - 1))),
-        capacity=int(nodes.header["CAPACITY"]),
+        vehicles=vehicles if vehicles is not None else len(nodes.ids) - 1,
+        capacity=integer(nodes.header, "CAPACITY"),
         ids=nodes.ids,
         coords=nodes.coords,
         demand=nodes.demand,
         ready=[int(windows[i][0]) for i in nodes.ids],
         due=[int(windows[i][1]) for i in nodes.ids],
-        service=[
-            int(float(service[i][0])) if i in service else (0 if i == depot else flat_service)
-            for i in nodes.ids
-        ],
+        service=[int(service.get(i, 0.0 if i == depot else flat_service)) for i in nodes.ids],
     )
 
 
