@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,33 @@ def test_the_station_day_oracle_keeps_its_answers_by_request(tmp_path):
         own = alone(request.site, request.customers, time_limit_s=5.0, seed=1)
         assert answer == own
     assert batched[1] is batched[3]
+
+
+def test_the_deadline_cuts_a_running_batch(tmp_path, monkeypatch):
+    """A solve of a batch not finished by the oracle's deadline is refused (None, not memoised),
+    the batch does not wait for it, and the finished ones are kept."""
+    ctx = PlanningContext.build(load_scenario(TRAP), cache_dir=tmp_path)
+    due = {"A1": 1000, "A2": 1000, "A3": 1000, "C1": 50, "C2": 50, "C3": 50}
+    real = siting_module.solve_routing
+
+    def slow_when_large(problem, params, *, seed, engine):
+        if len(problem.stops) > 3:
+            time.sleep(4.0)
+        return real(problem, params, seed=seed, engine=engine)
+
+    monkeypatch.setattr(siting_module, "solve_routing", slow_when_large)
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        oracle = StationDayOracle(ctx, due, executor=pool)
+        began = time.perf_counter()
+        oracle.deadline = began + 2.0
+        small, large = oracle.batch(
+            [RouteRequest(0, (0, 1, 2), 5.0, 1), RouteRequest(0, (0, 1, 2, 3, 4, 5), 5.0, 1)]
+        )
+        waited = time.perf_counter() - began
+    assert small is not None and small.routes
+    assert large is None
+    assert (oracle.solves, oracle.refused, len(oracle.memo)) == (1, 1, 1)
+    assert waited < 3.5
 
 
 def _generated(folder: Path) -> Path:

@@ -246,8 +246,8 @@ class StationDayOracle:
     once on ``executor`` (e.g. a process pool; None: here, one after another); each is built
     here and its answer kept by request, so the answers do not depend on the order the solves
     finish in. After ``deadline`` (a `time.perf_counter` value) a group not routed yet is
-    refused (None, counted in ``refused``), so the search ends with what it has: the siting's
-    time budget is a hard cap (a batch started before it runs to its end).
+    refused (None, counted in ``refused``), and so is a solve of a batch not finished by then:
+    the search ends with what it has, and the siting's time budget is a hard cap.
     """
 
     def __init__(
@@ -325,6 +325,9 @@ class StationDayOracle:
                 time.perf_counter() - began,
             )
         for key, solution in zip(jobs, solutions, strict=True):
+            if solution is None:  # cut by the deadline
+                self.refused += 1
+                continue
             self.solves += 1
             routes = tuple(
                 tuple(self.index[stop] for stop in route.stop_ids) for route in solution.routes
@@ -335,8 +338,9 @@ class StationDayOracle:
 
     def _solve(
         self, jobs: Sequence[tuple[RoutingProblem, SolveParams, int]]
-    ) -> list[RoutingSolution]:
-        """The verified solutions of ``jobs`` (problem, parameters, seed), in their order."""
+    ) -> list[RoutingSolution | None]:
+        """The verified solutions of ``jobs`` (problem, parameters, seed), in their order; on the
+        executor, None for a solve not finished by ``deadline`` (cancelled if not started)."""
         if self.executor is None or len(jobs) < 2:
             return [
                 solve_routing(p, params, seed=seed, engine=self.engine) for p, params, seed in jobs
@@ -349,7 +353,15 @@ class StationDayOracle:
             )
             for k in order
         }
-        return [futures[k].result() for k in range(len(jobs))]
+        solutions: list[RoutingSolution | None] = []
+        for k in range(len(jobs)):
+            left = None if self.deadline is None else self.deadline - time.perf_counter()
+            try:
+                solutions.append(futures[k].result(timeout=None if left is None else max(0, left)))
+            except cf.TimeoutError:
+                futures[k].cancel()
+                solutions.append(None)
+        return solutions
 
     def fingerprint(self) -> bytes:
         """Digest of everything the oracle's answers depend on."""
@@ -539,8 +551,8 @@ def routed_siting(
     finally:
         oracle.deadline = None
         oracle.executor = executor
-        if pool is not executor:
-            pool.shutdown(cancel_futures=True)
+        if pool is not executor:  # not waiting for solves the deadline cut
+            pool.shutdown(wait=False, cancel_futures=True)
     if result is None:
         station_of = start_of
         found = {"stopped_by": failure, "evaluations": 0}
