@@ -24,7 +24,9 @@ The scenario's stations become a `sanitation.siting.SitingProblem`, and the sear
   solves it with an iteration cap (same group and seed → same routes) and the verifier checks
   every solution. A point the routes leave unserved costs a dedicated truck-day of the dearest
   collection type (its fixed cost + a whole shift's hours), the same at every station, so the
-  search avoids sitings that leave points out; the count is reported.
+  search avoids sitings that leave points out; the count is reported. The station-days a step
+  of the search needs are solved at once on a process pool of every core (the search's
+  ``route_batch``; the siting does not depend on the pool's width).
 
 Not priced here (as in the assignment): a station's transfer trucks beyond the CNY per t·km of
 its haul, so the hook-lift day a newly opened station needs is not seen.
@@ -32,8 +34,10 @@ its haul, so the hook-lift day a newly opened station needs is not seen.
 Today's assignment (the estimate's siting, with its expansion modules) is the search's estimate
 siting (``estimate_site_of``: the core runs no estimate model of its own) and its start; a
 what-if's base plan's siting (``base_station_of``) is a second start when it is valid in the
-what-if (`base_start`). Both are routed in full before the search; after the siting's time
-budget the oracle routes no new group, so the budget is a hard cap. The search keeps the
+what-if (`base_start`). Both are routed in full before the search; the work budget counts the
+whole sitings the search prices beyond them (`siting_evaluations`); after the siting's time
+budget the oracle routes no new group and drops the solves still running, so that budget is a
+hard cap. The search keeps the
 cheapest whole it priced, so the routed siting never costs more than either start on this
 design day. The result is cached under the plan's cache folder by the content of everything it
 depends on (problem, matrices, due points, budgets, seed, both starts, the search's code); a
@@ -96,7 +100,8 @@ budget ends the search before the cap on Wangjiang at the usual load (measured: 
 MIN_EVALUATIONS = 1
 """At least the calibrated re-proposal."""
 MAX_EVALUATIONS = 12
-"""At most this many (Wangjiang within `MAX_SITING_S`: measured, docs/siting.md)."""
+"""At most this many: Wangjiang's wholes take 7-24 CPU s each (measured, docs/siting.md), so 12
+fit within `MAX_SITING_S` on two cores (estimated)."""
 MIN_SEARCH_S = 20.0
 """The search's own time limit after the estimate's siting is routed: at least this (s), so that
 its allocation models get their share (10 % of the time left)."""
