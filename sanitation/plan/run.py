@@ -11,16 +11,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import logging
-import multiprocessing
 import os
-import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
-from sanitation.engines.portfolio import PRELOAD
-from sanitation.lifeline import die_with_parent
 from sanitation.plan.assign import (
     assignment_note,
     peak_factors,
@@ -49,6 +45,7 @@ from sanitation.plan.model import (
     StationDayOut,
     UnservedOut,
 )
+from sanitation.plan.pool import new_pool
 from sanitation.plan.reuse import Baseline, Basis, Reference, solve_with_reference
 from sanitation.plan.siting import siting_note
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
@@ -179,7 +176,7 @@ def plan_days(
     results = _run_tasks(tasks, executor, n_workers, report, references)
     search = None
     if scenario.policy.fleet == "minimise":
-        pool = executor or _new_pool(engine == "portfolio", n_workers)
+        pool = executor or new_pool(engine == "portfolio", n_workers)
         try:
             fleet, problems, results, search = minimise_plan_fleet(
                 ctx,
@@ -329,32 +326,6 @@ def _fixed_assignment(
     return out, station_of
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """``forkserver`` where available (else ``spawn``), tied to this process (lifeline).
-
-    The fork server preloads the engines and `sanitation.lifeline`, which kills the fork
-    server when this process ends; the pool's initializer (`die_with_parent`) kills each worker
-    when its parent ends, so a ``kill -9`` of the plan leaves no process behind. (A fork server
-    already started by another pool keeps that pool's preload list.)
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*PRELOAD, "sanitation.lifeline"])
-    return context
-
-
-def _new_pool(portfolio: bool, workers: int) -> cf.ProcessPoolExecutor:
-    """A process pool for station-days: ``workers`` processes, or every core for a portfolio;
-    every worker is started before the first solve, so that no solve pays for the start-up."""
-    size = max(2, (os.cpu_count() or 1) if portfolio else workers)
-    pool = cf.ProcessPoolExecutor(
-        max_workers=size, mp_context=_pool_context(), initializer=die_with_parent
-    )
-    cf.wait([pool.submit(time.sleep, 0.05) for _ in range(size)])
-    return pool
-
-
 def _due_points(
     ctx: PlanningContext,
     schedule: WeekSchedule,
@@ -419,7 +390,7 @@ def _run_tasks(
     portfolio = bool(tasks) and tasks[0].engine == "portfolio"
     own = executor is None
     if executor is None:
-        executor = _new_pool(portfolio, workers)
+        executor = new_pool(portfolio, workers)
     try:
         report("routing", "", 0, len(tasks))
 

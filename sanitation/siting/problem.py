@@ -9,6 +9,7 @@ fewest that hold its load), and customers of one group (e.g. a village) may be k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -241,6 +242,25 @@ class RouteOracle(Protocol):
     def __call__(
         self, site: int, customers: tuple[int, ...], *, time_limit_s: float, seed: int
     ) -> RoutedGroup | None: ...
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """One group to route: a site and its customers (sorted ascending, never empty), with the
+    arguments of the `RouteOracle` call it stands for."""
+
+    site: int
+    customers: tuple[int, ...]
+    time_limit_s: float
+    seed: int
+
+
+class RouteBatch(Protocol):
+    """Routes several independent groups at once (e.g. on a process pool): one answer per
+    request, in the order of ``requests`` whatever order they finish in, each the answer the
+    `RouteOracle` gives for the same arguments."""
+
+    def __call__(self, requests: Sequence[RouteRequest]) -> Sequence[RoutedGroup | None]: ...
 
 
 @dataclass(frozen=True)

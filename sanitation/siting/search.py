@@ -5,7 +5,8 @@
    re-priced with real routes, is the first verified whole).
 2. Each routed group calibrates its site: factor = routed cost / estimated cost of its customers
    (sites not yet routed take the median factor). The prices ``factor * estimate + assign_cost``
-   re-price the assignment.
+   re-price the assignment: the free MIP at these prices re-proposes a siting, routed (with a
+   `WholeRouter`, its open set is also allocated and routed as in step 3).
 3. A local search over the set of open sites (close one, open one, swap one for another) ranks
    the neighbours by a cheap bound (opening + each customer's cheapest calibrated price among the
    set's sites, capacity ignored), allocates the most promising ones with the MIP at the calibrated
@@ -25,13 +26,28 @@ loads need, and the assignment costs), valid (allowed pairs, capacities with mod
 kept together); the best is kept. Oracle answers are
 cached by ``(site, frozenset(customers))``. With ``max_evaluations`` (and a deterministic oracle)
 the result does not depend on timing, unless the time limit comes first.
+
+Batching (``route_batch``, e.g. a process pool; default: the oracle, one call after another).
+The groups a step needs and the cache lacks are routed in one batch: every group of a whole
+(the estimate's siting and the ``initial`` wholes together), both wholes of the re-proposal
+(step 2, with a whole router), and, looking ahead ``lookahead`` candidates, the wholes of the
+next neighbour sets of a round (each allocated at the prices of the moment) and of the next
+boundary moves. The search itself stays sequential: candidates are offered one after another
+in their fixed order, the first improvement taken, and a routed group calibrates the prices
+only when a candidate uses it (in that order). A look-ahead routes groups the sequential search
+might never ask for (only ``oracle_calls`` grows): the siting, its costs and ``evaluations`` do
+not depend on ``lookahead``, on the batch's width or on the order its groups finish in. The
+polish's longer calls stay single.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -42,8 +58,10 @@ from sanitation.siting.problem import (
     BoolArray,
     FloatArray,
     IntArray,
+    RouteBatch,
     RoutedGroup,
     RouteOracle,
+    RouteRequest,
     SitingProblem,
     SitingResult,
     Whole,
@@ -51,6 +69,7 @@ from sanitation.siting.problem import (
 )
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FIRST_MIP_FLOOR_S = 5.0
 """Seconds at least for the first (estimate) MIP: a timed-out MIP is not infeasibility
@@ -112,19 +131,27 @@ class _Budget:
         return None
 
 
+GroupKey = tuple[int, frozenset[int]]
+Siting = tuple[IntArray, dict[int, RoutedGroup] | None]
+"""A siting to price: the site of each customer, and the groups already routed (or None)."""
+
+
 @dataclass
 class _Evaluator:
-    """Prices whole solutions with the oracle (cached) and keeps the calibration factors."""
+    """Prices whole solutions with the oracle (cached, routed in batches) and keeps the
+    calibration factors."""
 
     problem: SitingProblem
     oracle: RouteOracle
     route_time_s: float
     seed: int
     budget: _Budget
-    cache: dict[tuple[int, frozenset[int]], RoutedGroup | None] = field(default_factory=dict)
+    cache: dict[GroupKey, RoutedGroup | None] = field(default_factory=dict)
+    used: set[GroupKey] = field(default_factory=set)
     calls: int = 0
     factor: dict[int, float] = field(default_factory=dict)
     pool: RoutePool | None = None
+    route_batch: RouteBatch | None = None
 
     def call_time_s(self) -> float:
         """The per-call budget, capped by the time left (unless a work budget rules)."""
@@ -132,26 +159,76 @@ class _Evaluator:
             return self.route_time_s
         return max(0.05, min(self.route_time_s, self.budget.left_s()))
 
+    def route(self, wanted: Iterable[tuple[int, tuple[int, ...]]]) -> None:
+        """Route the groups of ``wanted`` (site, customers) the cache lacks, in one batch; the
+        answers enter the cache by request (nothing is calibrated here: see `group`)."""
+        requests: list[RouteRequest] = []
+        seen: set[GroupKey] = set()
+        for site, customers in wanted:
+            key = (site, frozenset(customers))
+            if key in self.cache or key in seen:
+                continue
+            seen.add(key)
+            requests.append(RouteRequest(site, customers, self.call_time_s(), self.seed))
+        if not requests:
+            return
+        if self.route_batch is None:
+            answers: Sequence[RoutedGroup | None] = [
+                self.oracle(r.site, r.customers, time_limit_s=r.time_limit_s, seed=r.seed)
+                for r in requests
+            ]
+        else:
+            answers = self.route_batch(requests)
+            if len(answers) != len(requests):
+                msg = f"route_batch answered {len(answers)} of {len(requests)} requests"
+                raise RuntimeError(msg)
+        self.calls += len(requests)
+        for request, routed in zip(requests, answers, strict=True):
+            self.cache[(request.site, frozenset(request.customers))] = routed
+
+    def prefetch(self, sitings: Iterable[Siting]) -> None:
+        """Route in one batch every group the given sitings need and the cache lacks."""
+        self.route(need for site_of, groups in sitings for need in self.needed(site_of, groups))
+
+    def needed(
+        self, site_of: IntArray, groups: dict[int, RoutedGroup] | None
+    ) -> list[tuple[int, tuple[int, ...]]]:
+        """The (site, customers) of each used or fixed-open site not routed in ``groups``."""
+        p = self.problem
+        opened = np.zeros(p.n_sites, dtype=bool)
+        opened[np.unique(site_of)] = True
+        opened |= p.must_open
+        out = []
+        for j in (int(k) for k in np.flatnonzero(opened)):
+            customers = tuple(int(i) for i in np.flatnonzero(site_of == j))
+            if customers and (groups is None or groups.get(j) is None):
+                out.append((j, customers))
+        return out
+
     def group(self, site: int, customers: tuple[int, ...]) -> RoutedGroup | None:
+        """The routed group (from the cache, else routed now); the first use of a group
+        calibrates its site and enters its routes in the pool."""
         key = (site, frozenset(customers))
         if key not in self.cache:
-            self.calls += 1
-            routed = self.oracle(site, customers, time_limit_s=self.call_time_s(), seed=self.seed)
-            self.cache[key] = routed
+            self.route([(site, customers)])
+        routed = self.cache[key]
+        if key not in self.used:
+            self.used.add(key)
             if routed is not None and self.pool is not None:
                 self.pool.add_groups({site: routed})
             if routed is not None:
                 estimated = float(self.problem.estimate[list(customers), site].sum())
                 if estimated > 0:
                     self.factor[site] = routed.cost / estimated
-        return self.cache[key]
+        return routed
 
     def candidate(
         self, site_of: IntArray, groups: dict[int, RoutedGroup] | None = None
     ) -> Candidate | None:
-        """Route every used site's customers (the routes of ``groups`` where given); None when
-        a group is not routable."""
+        """Route every used site's customers (the routes of ``groups`` where given; the
+        missing groups in one batch); None when a group is not routable."""
         p = self.problem
+        self.prefetch([(site_of, groups)])
         opened = np.zeros(p.n_sites, dtype=bool)
         opened[np.unique(site_of)] = True
         opened |= p.must_open
@@ -248,6 +325,63 @@ class _Search:
     exhausted: bool = False
     whole_time_s: float = 1.0
     recombined_at: tuple[float, int] = (0.0, 0)
+    lookahead: int = 1
+    allocations: dict[tuple[bytes, bytes], tuple[BoolArray, IntArray, float] | None] = field(
+        default_factory=dict
+    )
+
+    def allocation(self, opened: BoolArray) -> tuple[BoolArray, IntArray, float] | None:
+        """The calibrated MIP's allocation of the open set ``opened`` at the prices of the
+        moment (solved once per open set and prices)."""
+        prices = self.evaluator.prices()
+        key = (opened.tobytes(), hashlib.blake2b(prices.tobytes()).digest())
+        if key not in self.allocations:
+            self.allocations[key] = allocate(
+                self.problem,
+                prices,
+                open_sites=opened,
+                time_limit_s=self.mip_time_s(),
+                seed=self.seed,
+            )
+        return self.allocations[key]
+
+    def width(self) -> int:
+        """Candidates routed ahead in one batch: ``lookahead``, at most the evaluations left."""
+        if self.budget.max_evaluations is None:
+            return max(1, self.lookahead)
+        left = self.budget.max_evaluations - self.budget.evaluations
+        return max(1, min(self.lookahead, left))
+
+    def first_improving(
+        self,
+        items: Sequence[_T],
+        ahead: Callable[[Sequence[_T]], None],
+        attempt: Callable[[_T], bool],
+    ) -> bool:
+        """``attempt`` the items in order until one improves (True) or the budget is spent;
+        before each run of `width` items, ``ahead`` routes their wholes in one batch."""
+        routed_to = 0
+        for k, item in enumerate(items):
+            if self.budget.spent() is not None:
+                return False
+            if k >= routed_to:
+                routed_to = k + self.width()
+                ahead(items[k:routed_to])
+            if attempt(item):
+                return True
+        return False
+
+    def speculate(self, sets: Sequence[BoolArray]) -> None:
+        """Allocate the unvisited open sets ``sets`` at the prices of the moment and route their
+        wholes in one batch (the search then offers them in order)."""
+        sitings: list[Siting] = []
+        for opened in sets:
+            if opened.tobytes() in self.visited:
+                continue
+            got = self.allocation(opened)
+            if got is not None:
+                sitings.append((got[1], None))
+        self.evaluator.prefetch(sitings)
 
     def recombine(self, time_limit_s: float) -> bool:
         """Solve the set-partitioning MIP over the route pool (the best as its hint) and offer
@@ -290,6 +424,11 @@ class _Search:
     def offer(self, cand: Candidate | None) -> bool:
         """Keep ``cand`` if it is valid and cheaper than the best; True when it was."""
         self.budget.evaluations += 1
+        logger.debug(
+            "siting: whole %d priced: %s",
+            self.budget.evaluations,
+            "not routable" if cand is None else f"{cand.total:.1f}",
+        )
         if cand is not None and self.evaluator.pool is not None:
             self.evaluator.pool.add_groups(cand.groups)
         if cand is None or not _valid(self.problem, cand.site_of):
@@ -311,13 +450,7 @@ class _Search:
             return False
         self.visited.add(key)
         improved = False
-        got = allocate(
-            self.problem,
-            self.evaluator.prices(),
-            open_sites=opened,
-            time_limit_s=self.mip_time_s(),
-            seed=self.seed,
-        )
+        got = self.allocation(opened)
         if got is not None:
             improved = self.offer(self.evaluator.candidate(got[1]))
         if self.whole_router is not None and self.budget.spent() is None:
@@ -341,12 +474,8 @@ class _Search:
             if s.tobytes() not in self.visited
         ]
         scored = sorted((t for t in scored if np.isfinite(t[0])), key=lambda t: (t[0], t[1]))
-        for _, _, s in scored[:NEIGHBOURS_PER_ROUND]:
-            if self.budget.spent() is not None:
-                return False
-            if self.try_set(s):
-                return True
-        return False
+        picks = [s for _, _, s in scored[:NEIGHBOURS_PER_ROUND]]
+        return self.first_improving(picks, self.speculate, self.try_set)
 
     def polish(self) -> None:
         """Re-route the best with the time left: the whole router from the best's routes, then
@@ -378,6 +507,32 @@ class _Search:
             if routed is not None and routed.cost < g.cost:
                 groups[j] = routed
         self.offer(self.evaluator.candidate(best.site_of, groups))
+
+    def repropose(self) -> None:
+        """Step 2: the free MIP at calibrated prices, its siting routed and offered."""
+        got = allocate(
+            self.problem,
+            self.evaluator.prices(),
+            open_sites=None,
+            time_limit_s=self.mip_time_s(),
+            seed=self.seed,
+        )
+        if got is not None and self.whole_router is None:
+            # the MIP's own allocation is that of its open set (the same model restricted to
+            # its optimum's sites): that set is visited with it
+            self.visited.add(got[0].tobytes())
+            self.offer(self.evaluator.candidate(got[1]))
+        elif got is not None:
+            # both wholes of the re-proposal in one batch: its open set allocated (and routed
+            # by the whole router), and its own
+            sitings: list[Siting] = [(got[1], None)]
+            if got[0].tobytes() not in self.visited:
+                fixed = self.allocation(got[0])
+                if fixed is not None:
+                    sitings.insert(0, (fixed[1], None))
+            self.evaluator.prefetch(sitings)
+            self.try_set(got[0])
+            self.offer(self.evaluator.candidate(got[1]))
 
     def global_round(self) -> bool:
         """Route the unvisited open set of best bound among all subsets (small ``m`` only);
@@ -437,14 +592,16 @@ class _Search:
                 moves.append((change, g, k))
         moves.sort()
         limit = max(4, 2 * p.n_sites)
+        sitings = []
         for _, g, k in moves[:limit]:
-            if self.budget.spent() is not None:
-                return False
             site_of = best.site_of.copy()
             site_of[members[g]] = k
-            if self.offer(self.evaluator.candidate(site_of)):
-                return True
-        return False
+            sitings.append(site_of)
+        return self.first_improving(
+            sitings,
+            lambda batch: self.evaluator.prefetch((s, None) for s in batch),
+            lambda site_of: self.offer(self.evaluator.candidate(site_of)),
+        )
 
 
 def _default_route_time(problem: SitingProblem, time_limit_s: float) -> float:
@@ -466,6 +623,8 @@ def solve_siting(
     polish_share: float = 0.0,
     whole_time_s: float | None = None,
     route_pool: RoutePool | None = None,
+    route_batch: RouteBatch | None = None,
+    lookahead: int = 1,
 ) -> SitingResult:
     """Open sites and allocate customers with real routes in the loop (see the module docstring).
 
@@ -505,6 +664,14 @@ def solve_siting(
         every route seen enters it and a set-partitioning MIP over it recombines them at local
         optima and before the polish (only without ``max_evaluations``). The caller may feed it
         too (e.g. the router with every route it finds).
+    route_batch
+        Optional batch form of ``oracle`` (e.g. on a process pool): the groups the search needs
+        at once are routed through it (see the module docstring); the polish's calls stay
+        single. Default: ``oracle``, one call after another.
+    lookahead
+        Candidates (neighbour sets, boundary moves) whose wholes are routed in one batch ahead
+        of the sequential search, e.g. the batch's width (>= 1; the result does not depend on
+        it, see the module docstring).
 
     Raises
     ------
@@ -517,17 +684,23 @@ def solve_siting(
         When the first MIP finds no allocation in its time and no valid ``initial`` siting
         is given to start from.
     """
+    if lookahead < 1:
+        msg = f"lookahead must be >= 1, got {lookahead}."
+        raise ValueError(msg)
     start = time.perf_counter()
     polish_s = polish_share * time_limit_s
     budget = _Budget(start + time_limit_s - polish_s, max_evaluations)
     route_time = route_time_s or _default_route_time(problem, time_limit_s)
-    evaluator = _Evaluator(problem, oracle, route_time, seed, budget)
+    evaluator = _Evaluator(problem, oracle, route_time, seed, budget, route_batch=route_batch)
     if max_evaluations is None:
         evaluator.pool = route_pool
     search = _Search(problem, evaluator, budget, whole_router, seed, start=start)
     search.whole_time_s = whole_time_s or 3.0 * route_time
+    search.lookahead = lookahead
     est_open, est_site_of, est_objective = _estimate(problem, search, initial, estimate_site_of)
     search.visited.add(est_open.tobytes())
+    starts = [(np.asarray(w.site_of, dtype=np.int64), w.groups) for w in initial or []]
+    evaluator.prefetch([(est_site_of, None), *(w for w in starts if _valid(problem, w[0]))])
     est_cand = evaluator.candidate(est_site_of)
     search.offer(est_cand)
     initial_totals: list[float | None] = []
@@ -633,17 +806,7 @@ def _run(search: _Search, seed: int, time_limit_s: float) -> str:
     """Steps 2-4 of the module docstring until converged or out of budget; why it stopped."""
     budget = search.budget
     if budget.spent() is None:
-        # the route-aware re-proposal: the free MIP at calibrated prices
-        got = allocate(
-            search.problem,
-            search.evaluator.prices(),
-            open_sites=None,
-            time_limit_s=search.mip_time_s(),
-            seed=seed,
-        )
-        if got is not None:
-            search.try_set(got[0])
-            search.offer(search.evaluator.candidate(got[1]))
+        search.repropose()
     boundary_tried: set[bytes] = set()
     while True:
         reason = budget.spent()
