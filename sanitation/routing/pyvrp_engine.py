@@ -115,24 +115,12 @@ class PyVRPEngine:
         stats: dict[str, object] = {"pyvrp_feasible": None, "stopped_by": STOPPED_BY_WORK}
         if candidates:
             mapping = build_data(problem, screening)
-            elapsed = time.perf_counter() - t0
-            budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
-            limits = _Limits.of(params, len(candidates), max(0.05, budget))
-            best, phases = _search(problem, mapping, screening, limits, params, seed)
-            stats.update(
-                pyvrp_feasible=best.is_feasible(),
-                pyvrp_phases=phases,
-                pyvrp_distance=best.distance(),
-                stopped_by=STOPPED_BY_TIME if limits.clock_stopped else STOPPED_BY_WORK,
-            )
-            if limits.iterations is None and limits.cap is None:  # only the clock could stop it
-                stats["stopped_by"] = STOPPED_BY_TIME
-            reason = (
-                UnservedReason.LUNCH_RETIMING
-                if best.is_feasible()
-                else UnservedReason.NOT_FOUND_IN_TIME
-            )
-            routes = _convert(problem, mapping, best, unserved, reason)
+            for si in mapping.lunch_excluded:
+                unserved[problem.stops[si].id] = UnservedReason.LUNCH_WINDOW
+            if mapping.client_stop:
+                routes = _solve_mapped(
+                    problem, mapping, screening, params, seed, t0, stats, unserved
+                )
         served = {sid for r in routes for sid in r.stop_ids}
         for stop_ in problem.stops:
             if stop_.id not in served and stop_.id not in unserved:
@@ -149,6 +137,35 @@ class PyVRPEngine:
             seconds=time.perf_counter() - t0,
             stats=stats,
         )
+
+
+def _solve_mapped(
+    problem: RoutingProblem,
+    mapping: PyVRPData,
+    screening: Screening,
+    params: SolveParams,
+    seed: int,
+    t0: float,
+    stats: dict[str, object],
+    unserved: dict[str, UnservedReason],
+) -> list[Route]:
+    """Search the PyVRP model and time its routes (``stats`` and ``unserved`` are filled in)."""
+    elapsed = time.perf_counter() - t0
+    budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
+    limits = _Limits.of(params, len(mapping.client_stop), max(0.05, budget))
+    best, phases = _search(problem, mapping, screening, limits, params, seed)
+    stats.update(
+        pyvrp_feasible=best.is_feasible(),
+        pyvrp_phases=phases,
+        pyvrp_distance=best.distance(),
+        stopped_by=STOPPED_BY_TIME if limits.clock_stopped else STOPPED_BY_WORK,
+    )
+    if limits.iterations is None and limits.cap is None:  # only the clock could stop it
+        stats["stopped_by"] = STOPPED_BY_TIME
+    reason = (
+        UnservedReason.LUNCH_RETIMING if best.is_feasible() else UnservedReason.NOT_FOUND_IN_TIME
+    )
+    return _convert(problem, mapping, best, unserved, reason)
 
 
 class _Deadline:
@@ -175,6 +192,7 @@ class _Limits:
         self.seconds = seconds
         self.iterations = iterations
         self.cap = cap
+        self._phases: list[_Deadline] = []  # deadlines of the phases `within` made
 
     @classmethod
     def of(cls, params: SolveParams, n_candidates: int, seconds: float) -> _Limits:
@@ -189,12 +207,13 @@ class _Limits:
     def within(self, share: float) -> _Limits:
         """The same budget with a deadline after ``share`` of the time (and not later)."""
         deadline = _Deadline(share * self.seconds, not_after=self.deadline.end)
+        self._phases.append(deadline)
         return _Limits(self.seconds, self.iterations, self.cap, deadline)
 
     @property
     def clock_stopped(self) -> bool:
-        """Whether the wall clock stopped a phase."""
-        return self.deadline.fired
+        """Whether the wall clock stopped a phase (this one or one made by `within`)."""
+        return self.deadline.fired or any(d.fired for d in self._phases)
 
     def share(self, fraction: float, used: int = 0) -> int | None:
         """Iterations for a phase: ``fraction`` of the work budget, less ``used``."""
@@ -301,7 +320,9 @@ def _search(
     """
     phases: list[str] = []
     relaxed = (
-        build_data(problem, screening, relax_day_limit=True) if _day_limit_binds(problem) else None
+        build_data(problem, screening, relax_day_limit=True)
+        if _day_limit_binds(problem, mapping.client_stop)
+        else None
     )
     first_share = 1.0 - RELAXED_SHARE if relaxed is not None else 1.0
     first = limits.within(first_share) if relaxed is not None else limits
@@ -313,7 +334,7 @@ def _search(
     best: pyvrp.Solution | None = None
     required = False
     used = 0
-    if _fleet_may_suffice(problem, list(screening.candidates)):
+    if _fleet_may_suffice(problem, mapping.client_stop):
         data = mapping.data.replace(clients=[_with_required(c) for c in mapping.data.clients()])
         give_up = _GiveUpIfInfeasible(GIVE_UP_SHARE * limits.seconds, limits.share(GIVE_UP_SHARE))
         res = solve_pyvrp(
@@ -337,7 +358,6 @@ def _search(
         )
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
-    limits.deadline.fired = limits.deadline.fired or first.deadline.fired
     if relaxed is None:
         return best, phases
 
@@ -407,9 +427,11 @@ def _transfer(sol: pyvrp.Solution, data: ProblemData) -> pyvrp.Solution:
     return pyvrp.Solution(data, routes)
 
 
-def _day_limit_binds(problem: RoutingProblem) -> bool:
+def _day_limit_binds(problem: RoutingProblem, stops: list[int]) -> bool:
+    total = sum(problem.stops[i].load_kg for i in stops)
     return any(
-        v.count > 0 and trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
+        v.count > 0
+        and trip_capacity(v, total_kg=total)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
         for v in problem.vehicle_types
     )
 
@@ -432,7 +454,7 @@ def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
     total = sum(problem.stops[i].load_kg for i in candidates)
     room = 0
     for v in problem.vehicle_types:
-        cap, trips = trip_capacity(v)
+        cap, trips = trip_capacity(v, total_kg=total)
         if trips is None:
             return True
         room += v.count * cap * trips
@@ -459,11 +481,12 @@ def _convert(
                 site = mapping.depot_site[act.idx]
                 if site is not None and (not steps or steps[-1][0] != "unload"):
                     steps.append(("unload", site))
-        k = used.get(proute.vehicle_type(), 0)
+        ti = mapping.vt_index[proute.vehicle_type()]
+        k = used.get(ti, 0)
         route = _timed(problem, vt, k, steps, unserved, reason)
         if route is not None:
             routes.append(route)
-            used[proute.vehicle_type()] = k + 1
+            used[ti] = k + 1
     return routes
 
 
