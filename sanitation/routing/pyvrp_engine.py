@@ -6,11 +6,18 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   dropping it could save, so stops are only left out when the fleet cannot serve them, lowest
   priority first. Stops that no vehicle could serve are set apart before solving, with the
   reason, by `sanitation.routing.screen` (the same screening as the OR-Tools engine's).
-- Unload sites are reload depots (time window = site hours, service = unload time); the vehicle's
-  start depot is a separate PyVRP depot without service time. The end of every route is a virtual
-  depot "final unload, then home": its distance from a location is the cheapest
-  ``d(i, u) + d(u, depot)`` over the vehicle's unload sites ``u`` (its duration adds the unload
-  time), so each route ends empty. The final unload site is re-chosen when the route is timed.
+- Unload sites are reload depots (time window = site hours, in lunch-free time, see below;
+  service = unload time); the vehicle's start depot is a separate PyVRP depot without service
+  time. The end of every route is a virtual depot "final unload, then home", so each route ends
+  empty. Where a site's hours cannot bind a final unload (open from the shift start until the
+  latest arrival that still gets the truck home: a *safe* site), one virtual end goes through the
+  cheapest safe site (distance ``min_u d(i, u) + d(u, depot)``, duration adding the unload).
+  Every other site gets a PyVRP vehicle type of its own ending at "unload there, then home",
+  whose end window is the site's hours shifted by the unload and the drive home (waiting at the
+  end is waiting at the site), so PyVRP checks every final unload's hours. These copies of a type
+  share its count round robin, or each get all of it when the count cannot bind (a truck per
+  stop, e.g. the Kim benchmark's unbounded fleet). The re-timing re-chooses the final site (the
+  cheapest one that is feasible; the modelled one always is).
 - Access classes: one PyVRP profile per (travel profile, set of stops the vehicle type may not
   serve: its access class forbids them, or the screening found it cannot serve them even alone);
   the forbidden stops' rows and columns get a travel time longer than the horizon, so any route
@@ -25,17 +32,26 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
 - Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
   required (a much faster search); if it has no feasible solution after a quarter of the time,
   the rest of the time goes to the prize-collecting model.
-- Lunch (PyVRP has no breaks). The search runs in "lunch-free" time with room reserved for the
-  break: every time window and site closing time that ends after the lunch window opens (``ws``)
-  is tightened to ``max(ws, close - lunch)``, the vehicle's latest return and maximum duration
-  shrink by the lunch duration, and the route must leave the depot before the latest lunch start.
-  Afterwards the route is re-timed with the break inserted (`sanitation.routing.schedule` tries
-  every gap and keeps the shortest feasible timing). Because only visits that start after ``ws``
-  can be delayed, and by at most the lunch duration, the break is always placeable except in
-  corner cases (a service that spans the whole lunch-start window, a route that ends before the
-  window opens and then exceeds its maximum duration). If a route still cannot be timed, stops
-  are removed from it until it can and are reported unserved with that reason; nothing is dropped
-  silently, and the verifier checks the result.
+- Lunch (PyVRP has no breaks, and no per-route activity that could stand for one: a lunch
+  "client" per truck would need a location at zero distance from every stop and a copy per
+  vehicle). The search runs in *lunch-free time*: real time with the break cut out at the first
+  moment at or after the lunch window opens (``ws``) when the truck is not serving
+  (`sanitation.routing.schedule.lunch_free_window` gives each window its lunch-free image: a
+  visit starting by ``ws`` keeps its time and must end by the latest break start ``ls``; a visit
+  after ``ws`` follows the break, may start as early as its opening minus the break, and must
+  start by its closing minus the break). The latest return and the maximum duration shrink by
+  the break, the route leaves the depot by ``ls`` and does not end before ``ws``. Then, by
+  induction over the visits after the break, every visit starts in real time at most one break
+  later than in lunch-free time and never before it opens, so a route feasible in lunch-free
+  time is feasible with the break; the scheduler always tries that break slot
+  (`sanitation.routing.schedule.lunch_free_gap`), so `_convert` never drops a stop on the
+  routes of a feasible search result (a drop there would be a bug; it is logged and reported as
+  `UnservedReason.LUNCH_RETIMING`). A stop whose window has no lunch-free image (it lies wholly
+  inside ``(ws, ws + break]``, where this rule always breaks first) is left out before the
+  search as `UnservedReason.LUNCH_WINDOW`; the portfolio's OR-Tools engine places the break
+  freely and may serve it. The rule is conservative where waiting would absorb the break; the
+  measurements are in ``docs/routing_search.md``.
+- A daily load limit that is at least the load of every stop cannot bind and is not modelled.
 - Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
   costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
 - Stopping: with ``params.work_s`` the search stops after a number of iterations derived from
