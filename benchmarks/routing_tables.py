@@ -8,6 +8,7 @@ re-running (``--render-only``).
     .venv/bin/python benchmarks/routing_tables.py --suites cvrp --time-limit 60
     .venv/bin/python benchmarks/routing_tables.py --suites vrptw --time-limit 30 --every 4
     .venv/bin/python benchmarks/routing_tables.py --suites waste --time-limit 60
+    .venv/bin/python benchmarks/routing_tables.py --suites waste_generated --time-limit 60
     .venv/bin/python benchmarks/routing_tables.py --suites gh1000 --time-limit 60 --every 6
     .venv/bin/python benchmarks/routing_tables.py --render-only
 """
@@ -34,12 +35,14 @@ from sanitation.bench import (
     read_instance,
     run_bench,
     vrptw,
+    waste,
     write_json,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "benchmarks"
 RESULTS = ROOT / "benchmarks" / "results"
+WASTE_GENERATED = ROOT / "benchmarks" / "instances" / "waste_generated"
 DOC = ROOT / "docs" / "benchmarks_routing.md"
 
 #: suite -> (bench problem, instance folder, file suffixes)
@@ -53,8 +56,19 @@ SUITES = {
         (".vrp",),
     ),
     "waste": ("waste", SHARED / "waste_vrptw_if" / "kim2006" / "instances", (".txt",)),
+    # seeded synthetic family in the Kim format (`write_waste_family` writes it first)
+    "waste_generated": ("waste", WASTE_GENERATED, (".txt",)),
 }
-DEFAULT_TIME_LIMIT_S = {"cvrp": 60.0, "vrptw": 30.0, "gh200": 30.0, "gh1000": 60.0, "waste": 60.0}
+DEFAULT_TIME_LIMIT_S = {
+    "cvrp": 60.0,
+    "vrptw": 30.0,
+    "gh200": 30.0,
+    "gh1000": 60.0,
+    "waste": 60.0,
+    "waste_generated": 60.0,
+}
+#: suites rendered with the waste table
+WASTE_SUITES = ("waste", "waste_generated")
 #: the problems PyVRP alone (`benchmarks/pyvrp_alone.py`) is run beside: reader, builder and
 #: the factor from the problem's distance unit to the benchmark's cost unit
 PEER_PROBLEMS = {
@@ -91,12 +105,25 @@ def run_peer(
     return out
 
 
+def write_waste_family() -> list[Path]:
+    """Write the generated waste family (`sanitation.bench.waste.GENERATED_FAMILY`; the same
+    seeds give the same files) into ``benchmarks/instances/waste_generated/``."""
+    WASTE_GENERATED.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n_stops, n_landfills, seed in waste.GENERATED_FAMILY:
+        inst = waste.generate_kim(n_stops, n_landfills, seed)
+        paths.append(waste.write_kim(inst, WASTE_GENERATED / f"{inst.name}.txt"))
+    return paths
+
+
 def run_suite(
     name: str, time_limit: float, engine: str | None, seed: int, every: int, peer: bool
 ) -> Path:
     """Run one suite (every ``every``-th instance) and save its JSON report; with ``peer``,
     PyVRP alone runs on each instance too, after ours, for the same time."""
     problem, folder, suffixes = SUITES[name]
+    if name == "waste_generated":
+        write_waste_family()
     files = expand_paths([folder], suffixes)
     files = [f for f in files if f.name.lower() != "readme.txt"][::every]
     t0 = time.time()
@@ -254,8 +281,10 @@ def render() -> None:
         "gh1000": "VRPTW: Gehring-Homberger 1000 customers (distance objective, DIMACS "
         "truncation, BKS from CVRPLIB)",
         "waste": "Waste collection with disposal trips: Kim et al. (2006)",
+        "waste_generated": "Waste collection with disposal trips: generated family "
+        "(synthetic, Kim et al. rules, binding disposal hours)",
     }
-    for name in ("cvrp", "vrptw", "gh200", "gh1000", "waste"):
+    for name in ("cvrp", "vrptw", "gh200", "gh1000", "waste", "waste_generated"):
         path = RESULTS / f"{name}.json"
         if not path.exists():
             continue
@@ -284,7 +313,7 @@ def render() -> None:
             + f" --engine {report['engine']}`"
         )
         out += [f"Command: {cmd}", ""]
-        out += _table(report, waste=name == "waste")
+        out += _table(report, waste=name in WASTE_SUITES)
         out.append("")
         earlier = RESULTS / f"{name}_run1.json"
         if earlier.exists():
@@ -298,6 +327,16 @@ def render() -> None:
                 "from the coordinates. Vehicles minimised first, then distance. No verified BKS",
                 "exists for these instances (see the folder README); Kim et al.'s figures are",
                 "shown only as a reference.",
+                "",
+            ]
+        if name == "waste_generated":
+            out += [
+                "Synthetic instances (`sanitation.bench.waste.generate_kim`, seeds and sizes in",
+                "`GENERATED_FAMILY`; files and how they were made in",
+                "`benchmarks/instances/waste_generated/README.md`): the rules of the Kim files,",
+                "landfills with staggered hours that all close before the depot (the last",
+                "disposal of the day binds), unbounded fleet. Same checks as above; no reference",
+                "solution exists.",
                 "",
             ]
     scale = RESULTS / "scale.json"

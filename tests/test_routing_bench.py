@@ -170,3 +170,25 @@ def test_cvrp_run_on_a_small_file(tmp_path: Path):
     assert res["cost"] == 80.0
     assert res["gap_pct"] == 0.0
     assert sorted(sorted(r) for r in res["routes"]) == [[2, 3], [4, 5]]
+
+
+def test_generated_kim_family_is_its_committed_files_with_binding_landfill_hours(tmp_path: Path):
+    folder = Path(__file__).parent.parent / "benchmarks" / "instances" / "waste_generated"
+    for n_stops, n_landfills, seed in waste.GENERATED_FAMILY:
+        inst = waste.generate_kim(n_stops, n_landfills, seed)
+        path = waste.write_kim(inst, tmp_path / f"{inst.name}.txt")
+        assert path.read_bytes() == (folder / path.name).read_bytes()  # seeded: same bytes
+        back = waste.read_kim(path)
+        assert back.ids == inst.ids and back.kind == inst.kind and back.late_s == inst.late_s
+        assert back.kind.count(1) == n_stops and back.kind.count(2) == n_landfills
+        depot = back.kind.index(0)
+        closes = [back.late_s[i] for i, k in enumerate(back.kind) if k == 2]
+        assert max(closes) < back.late_s[depot]  # every landfill closes before the depot
+        hours = {(back.early_s[i], back.late_s[i]) for i, k in enumerate(back.kind) if k == 2}
+        assert len(hours) == n_landfills  # staggered
+        problem = waste.to_problem(back)
+        assert problem.vehicle_types[0].count == n_stops
+    assert min(n for n, _, _ in waste.GENERATED_FAMILY) >= 100
+    assert max(n for n, _, _ in waste.GENERATED_FAMILY) <= 400
+    with pytest.raises(ValueError, match="n_landfills"):
+        waste.generate_kim(10, 0, 1)

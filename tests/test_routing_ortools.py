@@ -91,3 +91,38 @@ def test_clean_unloads_drops_redundant_unloads():
     cleaned = _clean_unloads(problem, route)
     assert [v.kind for v in cleaned.visits] == ["stop", "unload", "stop", "unload"]
     assert cleaned.cost_cny <= route.cost_cny
+
+
+def _simultaneous_stops(n: int, count: int) -> RoutingProblem:
+    """``n`` stops 30 km apart that all open and close at 08:00: one truck each."""
+    dur, dist = _line([0.0] + [30.0 * (i + 1) for i in range(n)])
+    stops = [Stop(f"s{i}", i + 1, 10, tw_open_s=8 * 3600, tw_close_s=8 * 3600) for i in range(n)]
+    vt = _vt(count=count, capacity_kg=1000, shift_end_s=86_000)
+    return RoutingProblem(dur, dist, [Site("st", 0)], stops, [vt])
+
+
+def test_binding_fleet_cap_is_lifted_and_every_stop_served(monkeypatch):
+    import sanitation.routing.ortools_model as om
+
+    monkeypatch.setattr(om, "MAX_FLEET", 3)
+    problem = _simultaneous_stops(6, count=8)
+    capped = om.ModelLayout(problem, list(range(6)), {i: [0] for i in range(6)})
+    assert len(capped.vehicles) == 3 and capped.capped()  # the load alone asks for one truck
+    sol = _solve(problem, SolveParams(time_limit_s=10, max_iterations=200))
+    assert sol.stats["caps_lifted"] is True
+    assert not sol.unserved and len(sol.routes) == 6
+
+
+def test_binding_unload_copy_cap_is_lifted_and_every_stop_served():
+    import sanitation.routing.ortools_model as om
+
+    # 30 stops of 51 kg on a 100 kg truck: one trip each, more than the copy estimate
+    n = 30
+    dur, dist = _line([0.0] + [0.5 + 0.01 * i for i in range(n)])
+    stops = [Stop(f"s{i}", i + 1, 51) for i in range(n)]
+    problem = RoutingProblem(dur, dist, [Site("st", 0)], stops, [_vt(count=1)])
+    layout = om.ModelLayout(problem, list(range(n)), {i: [0] for i in range(n)})
+    assert sum(len(c) for c in layout.copy_nodes.values()) < n - 1 and layout.capped()
+    sol = _solve(problem, SolveParams(time_limit_s=15, max_iterations=2000))
+    assert sol.stats["caps_lifted"] is True
+    assert not sol.unserved and sum(1 for v in sol.routes[0].visits if v.kind == "unload") == n

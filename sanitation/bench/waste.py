@@ -10,6 +10,9 @@ up, so a plan feasible here is feasible with exact times. Objective: vehicles fi
 distance; the reported ``cost`` is the distance in miles recomputed from the coordinates.
 Loads are in hundredths of a cubic yard inside the solver (exact integers).
 Routes list Stop_IDs in visiting order with every landfill visit (the last one too), depot left out.
+
+`generate_kim` writes seeded synthetic instances with the same rules and file format (labelled
+synthetic; the family is `GENERATED_FAMILY`, written by ``benchmarks/routing_tables.py``).
 """
 
 from __future__ import annotations
@@ -145,6 +148,143 @@ def to_problem(inst: KimInstance, *, vehicles: int | None = None) -> RoutingProb
         (vt,),
         minimise_vehicles_first=True,
     )
+
+
+#: the generated family: (stops, landfills, seed); 100-400 stops, 3-8 landfills
+GENERATED_FAMILY = (
+    (100, 3, 1),
+    (150, 4, 2),
+    (200, 4, 3),
+    (250, 5, 4),
+    (300, 6, 5),
+    (350, 7, 6),
+    (400, 8, 7),
+)
+#: stop loads (yd) and service times (s) drawn by `generate_kim`, with weights: the most frequent
+#: values of the published 102_stop and 277_stop files (their shares rounded; assumed otherwise)
+GEN_LOADS_YD = ((3.0, 0.1), (4.0, 0.2), (6.0, 0.2), (8.0, 0.3), (12.0, 0.1), (16.0, 0.1))
+GEN_SERVICE_S = ((25, 0.35), (30, 0.15), (60, 0.15), (120, 0.25), (180, 0.1))
+#: stop time windows (HHMM) with weights, the kinds seen in the published files (shares assumed)
+GEN_WINDOWS = (
+    ("0000", "2400", 0.70),
+    ("0700", "2400", 0.10),
+    ("0000", "0700", 0.08),
+    ("0000", "1100", 0.04),
+    ("0800", "1400", 0.04),
+    ("0700", "1200", 0.04),
+)
+#: landfill hours (HHMM), staggered, every one closing before the depot (15:00), so the last
+#: disposal of the day binds; the first `n_landfills` are used (assumed; the 804_stop file's 19
+#: landfills have different hours, the published files' landfills 0000-2400)
+GEN_LANDFILL_HOURS = (
+    ("0500", "1300"),
+    ("0600", "1430"),
+    ("0400", "1130"),
+    ("0900", "1400"),
+    ("0600", "1230"),
+    ("0700", "1330"),
+    ("0500", "1200"),
+    ("1000", "1430"),
+)
+
+
+def generate_kim(
+    n_stops: int,
+    n_landfills: int,
+    seed: int,
+    *,
+    capacity_yd: float = 120.0,
+    day_limit_yd: float = 10_000.0,
+    area_mi: float = 20.0,
+) -> KimInstance:
+    """A synthetic instance with the rules of the Kim et al. files (labelled ``synthetic``).
+
+    Stops lie in neighbourhoods (about 25 stops each, Gaussian around uniform centres, standard
+    deviation 0.3 mi) in a square of ``area_mi`` miles; the depot is near the centre; the
+    landfills lie on a ring around the area (2-8 mi outside it) with the staggered hours of
+    `GEN_LANDFILL_HOURS` and a 1,200-1,800 s unload. Depot hours 04:00-15:00, one-hour lunch
+    in 11:00-13:00, 40 mph, at most 500 stops per truck, as in the 804_stop file; loads, service
+    times and windows from `GEN_LOADS_YD`, `GEN_SERVICE_S`, `GEN_WINDOWS`. The default truck
+    capacity (120 yd, against about 7 yd a stop) forces several disposal trips a day; the fleet
+    is unbounded (`to_problem`). Every value here is assumed, chosen to resemble the files.
+    """
+    if not (1 <= n_stops <= 5000 and 1 <= n_landfills <= len(GEN_LANDFILL_HOURS)):
+        msg = (
+            f"n_stops must be in 1..5000 and n_landfills in 1..{len(GEN_LANDFILL_HOURS)}, "
+            f"got n_stops={n_stops}, n_landfills={n_landfills}."
+        )
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    side = area_mi * FEET_PER_MILE
+    n_hoods = max(1, round(n_stops / 25))
+    centres = rng.uniform(0.1 * side, 0.9 * side, size=(n_hoods, 2))
+    picks = centres[rng.integers(0, n_hoods, size=n_stops)]
+    stops_xy = np.clip(picks + rng.normal(0.0, 0.3 * FEET_PER_MILE, size=(n_stops, 2)), 0, side)
+    depot_xy = np.array([[side / 2, side / 2]]) + rng.normal(0.0, 0.05 * side, size=(1, 2))
+    angles = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(n_landfills) / n_landfills
+    radius = side / 2 + rng.uniform(2, 8, size=n_landfills) * FEET_PER_MILE
+    lf_xy = side / 2 + np.stack([radius * np.cos(angles), radius * np.sin(angles)], axis=1)
+    coords = np.round(np.vstack([depot_xy, lf_xy, stops_xy]), 0)
+
+    def draw(table: tuple[tuple[Any, ...], ...]) -> list[tuple[Any, ...]]:
+        weights = np.array([row[-1] for row in table], dtype=float)
+        idx = rng.choice(len(table), size=n_stops, p=weights / weights.sum())
+        return [table[i] for i in idx]
+
+    loads = [row[0] for row in draw(GEN_LOADS_YD)]
+    services = [row[0] for row in draw(GEN_SERVICE_S)]
+    windows = [row[:2] for row in draw(GEN_WINDOWS)]
+    hours = GEN_LANDFILL_HOURS[:n_landfills]
+    unload = [int(x) for x in rng.integers(20, 31, size=n_landfills) * 60]
+    return KimInstance(
+        name=f"synthetic-{n_stops + n_landfills + 1}_stop-l{n_landfills}-s{seed}",
+        capacity_yd=capacity_yd,
+        day_limit_yd=day_limit_yd,
+        max_stops=500,
+        lunch_s=3600,
+        speed_mph=40.0,
+        ids=[str(i) for i in range(len(coords))],
+        coords_ft=coords,
+        early_s=[hhmm_to_s("0400")]
+        + [hhmm_to_s(o) for o, _ in hours]
+        + [hhmm_to_s(o) for o, _ in windows],
+        late_s=[hhmm_to_s("1500")]
+        + [hhmm_to_s(c) for _, c in hours]
+        + [hhmm_to_s(c) for _, c in windows],
+        service_s=[0, *unload, *services],
+        load_yd=[9999.0] * (1 + n_landfills) + loads,
+        kind=[0] + [2] * n_landfills + [1] * n_stops,
+    )
+
+
+def s_to_hhmm(seconds: int) -> str:
+    """25200 -> ``"0700"`` (seconds since midnight, whole minutes)."""
+    minutes = seconds // 60
+    return f"{minutes // 60:02d}{minutes % 60:02d}"
+
+
+def write_kim(inst: KimInstance, path: Path) -> Path:
+    """Write ``inst`` in the Kim et al. file format (readable by `read_kim`)."""
+    lines = [
+        f"{inst.capacity_yd:.1f}\t\t\t\t// vehicle capacity (yards), real number",
+        f"{inst.day_limit_yd:.1f}\t\t\t\t// total yardage allowed for a vehicle per day, "
+        "real number",
+        f"{inst.max_stops}\t\t\t\t// total number of regular stops for a vehicle allowed per day",
+        f"{inst.lunch_s}\t\t\t\t// lunch time duration in second, lunch time should start "
+        "between 11:00am and 12:00 pm",
+        f"{inst.speed_mph:g}\t\t\t\t// speed: MPH",
+        "Stop_ID\tX(feet)\tY(feet)\tEarly_St_Time (HHMM)\tLate_St_Time (HHMM)\t"
+        'Svice_Time(Sec)\tLoad (Yards)\t"Stop_Type(0: Depot, 1: regular stop, 2: Landfill)"',
+    ]
+    for i, sid in enumerate(inst.ids):
+        x, y = inst.coords_ft[i]
+        lines.append(
+            f"{sid}   {x:.2f}   {y:.2f}  {s_to_hhmm(inst.early_s[i])} "
+            f"{s_to_hhmm(inst.late_s[i])} {inst.service_s[i]}  {inst.load_yd[i]:.2f} "
+            f"{inst.kind[i]}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def route_miles(inst: KimInstance, route_ids: list[str]) -> float:

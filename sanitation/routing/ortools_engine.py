@@ -211,9 +211,15 @@ class OrToolsEngine:
         )
         runs: list[tuple[float, list[Route], list[int], dict[str, Any]]] = []
         run_stats: list[dict[str, Any]] = []
-        for k, (first, meta, construct, share) in enumerate(plan):
+        k = 0
+        lifted = False
+        extra_run = -1
+        while k < len(plan):
+            first, meta, construct, share = plan[k]
             left = params.time_limit_s - (time.perf_counter() - t0)
             budget = left if k == len(plan) - 1 else share * params.time_limit_s
+            if lifted and k == extra_run:  # the run added on lifting the caps gets a minimum
+                budget = max(budget, share * params.time_limit_s)
             limits = [n for n in (params.max_iterations, work and max(1, int(share * work))) if n]
             routes, dropped, stats = _search_once(
                 layout, first, meta, construct, max(0.05, budget), min(limits, default=None), opts
@@ -222,18 +228,24 @@ class OrToolsEngine:
                 plan.extend(_plan({**opts, "warm_start": None}, bool(layout.copy_nodes)))
             logger.info("OR-Tools run %d (%s + %s): %s", k, first, meta, stats)
             run_stats.append(stats)
+            k += 1
             if routes is None:
                 continue
             value = sum(r.cost_cny for r in routes)
             value += problem.vehicle_weight * len(routes)
             value += sum(problem.unserved_penalty(problem.stops[si]) for si in dropped)
             runs.append((value, routes, dropped, stats))
+            if stats.pop("cap_reached", False) and not layout.full:
+                lifted = True
+                extra_run = len(plan) if k == len(plan) else -1
+                layout, plan, opts = _lifted(problem, candidates, allowed, plan, k, routes, opts)
         unlimited = work is None and params.max_iterations is None  # only the clock stops it
         clock = unlimited or any(r.get("stopped_by") == STOPPED_BY_TIME for r in run_stats)
         stats_all: dict[str, Any] = {
             "seed": seed,
             "runs": run_stats,
             "stopped_by": STOPPED_BY_TIME if clock else STOPPED_BY_WORK,
+            "caps_lifted": lifted,
         }
         if not runs:
             logger.warning("OR-Tools found no solution within %.1f s", params.time_limit_s)
@@ -255,6 +267,33 @@ class OrToolsEngine:
             seconds=time.perf_counter() - t0,
             stats=stats_all,
         )
+
+
+#: share of the time limit a re-solve with lifted caps gets at least (when no run is left)
+LIFT_SHARE = 0.1
+
+
+def _lifted(
+    problem: RoutingProblem,
+    candidates: list[int],
+    allowed: dict[int, list[int]],
+    plan: list[tuple[str, str, bool, float]],
+    done: int,
+    routes: list[Route],
+    opts: dict[str, Any],
+) -> tuple[ModelLayout, list[tuple[str, str, bool, float]], dict[str, Any]]:
+    """The full layout (no estimated count), the plan and options to go on with: the plan's
+    remaining runs, or with none left one more run warm-started from ``routes``."""
+    logger.info("OR-Tools: stops left out with a fleet or unload-copy cap reached; lifting it")
+    layout = ModelLayout(problem, candidates, allowed, full=True)
+    if done < len(plan):
+        return layout, plan, opts
+    start = RoutingSolution(tuple(routes), (), sum(r.cost_cny for r in routes), "ortools", 0.0)
+    return (
+        layout,
+        [*plan, (WARM_START, "GUIDED_LOCAL_SEARCH", False, LIFT_SHARE)],
+        {**opts, "warm_start": start},
+    )
 
 
 def _plan(opts: dict[str, Any], reloads: bool) -> list[tuple[str, str, bool, float]]:
@@ -369,10 +408,9 @@ def _search_once(
     # a vehicle that only visits unload copies is not used (the verifier demands a stop)
     routes = [_clean_unloads(problem, r) for r in model.routes(assignment) if r.stop_ids]
     dropped = model.dropped_stops(assignment)
-    n_copies = sum(len(v) for v in layout.copy_nodes.values())
-    stats["unload_copies_used"] = model.copies_used(assignment)
-    if n_copies and stats["unload_copies_used"] >= n_copies:
-        logger.info("all %d unload copies used; more trips might help", n_copies)
+    by_site = model.copies_used(assignment)
+    stats["unload_copies_used"] = sum(by_site.values())
+    stats["cap_reached"] = bool(dropped) and layout.cap_reached(routes, by_site)
     return routes, dropped, stats
 
 

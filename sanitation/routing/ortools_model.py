@@ -5,6 +5,12 @@ whose docstring describes the model).
 `ModelLayout` decides, once per problem, which nodes and vehicles the model has; its `build`
 returns a fresh `BuiltModel` (a model is closed for one set of search parameters, so each search
 run builds its own) that holds the OR-Tools objects and reads solutions back.
+
+Two counts are estimates that can bind: the vehicles of a large fleet (`_modelled_count`) and the
+unload copies of a site (`_n_copies`). With ``full=True`` both take their provable bounds (a used
+vehicle serves at least one stop; a trip holds at least one stop, so a site needs at most one copy
+per stop and per route); the engine re-solves with ``full=True`` when a capped layout's best plan
+leaves stops out while a cap is reached (`ModelLayout.cap_reached`).
 """
 
 from __future__ import annotations
@@ -85,8 +91,13 @@ def _n_copies(
     candidates: list[int],
     allowed: dict[int, list[int]],
     intermediate_per_type: dict[int, int | None],
+    *,
+    full: bool = False,
 ) -> int:
-    """Number of optional copies of an unload site (intermediate + non-merged final unloads)."""
+    """Number of optional copies of an unload site (intermediate + non-merged final unloads).
+
+    With ``full``, the provable bound (one per stop and per route, within ``max_trips``).
+    """
     users = [
         ti
         for ti, vt in enumerate(problem.vehicle_types)
@@ -108,7 +119,9 @@ def _n_copies(
     min_cap = max(1, min(problem.vehicle_types[ti].capacity_kg for ti in users))
     vehicles = sum(problem.vehicle_types[ti].count for ti in users)
     estimate = math.ceil(1.5 * load / min_cap) + min(vehicles, n_cand) + 2
-    estimate = min(estimate, n_cand + vehicles)
+    estimate = min(estimate, n_cand + min(vehicles, n_cand))
+    if full:
+        estimate = n_cand + min(vehicles, n_cand)
     return estimate if bound < 0 else min(estimate, bound)
 
 
@@ -139,20 +152,30 @@ def _final_sites(
 
 
 def _modelled_count(
-    problem: RoutingProblem, ti: int, candidates: list[int], allowed: dict[int, list[int]]
+    problem: RoutingProblem,
+    ti: int,
+    candidates: list[int],
+    allowed: dict[int, list[int]],
+    *,
+    full: bool = False,
 ) -> int:
     """Vehicles of type ``ti`` put in the model.
 
     Large identical fleets (over `MAX_FLEET`, e.g. a benchmark's "as many trucks as customers")
     slow every local-search move; they are cut to three times the trucks the type's own load
-    needs (at ``capacity_kg x max_trips`` per truck), at least `MAX_FLEET`.
+    needs (at ``capacity_kg x max_trips`` per truck), at least `MAX_FLEET`. That ignores time,
+    so it can bind; with ``full`` the count is the provable bound: no more vehicles than the
+    stops the type may serve.
     """
     vt = problem.vehicle_types[ti]
+    n_stops = sum(1 for si in candidates if ti in allowed[si])
+    if full:
+        return min(vt.count, n_stops)
     if vt.count <= MAX_FLEET:
         return vt.count
     load = sum(problem.stops[si].load_kg for si in candidates if ti in allowed[si])
     per_truck = max(1, vt.capacity_kg * (vt.max_trips or 1))
-    return min(vt.count, max(MAX_FLEET, 3 * math.ceil(load / per_truck)))
+    return min(vt.count, n_stops, max(MAX_FLEET, 3 * math.ceil(load / per_truck)))
 
 
 def tail(problem: RoutingProblem, vt: VehicleType, final: Site) -> tuple[int, int]:
@@ -192,11 +215,17 @@ class ModelLayout:
     """
 
     def __init__(
-        self, problem: RoutingProblem, candidates: list[int], allowed: dict[int, list[int]]
+        self,
+        problem: RoutingProblem,
+        candidates: list[int],
+        allowed: dict[int, list[int]],
+        *,
+        full: bool = False,
     ) -> None:
         self.problem = problem
         self.candidates = candidates
         self.allowed = allowed
+        self.full = full
         self.cny_scale = cny_scale_within_int64(problem)
         self.nodes = NodeTable()
         self.stop_node = {
@@ -217,7 +246,7 @@ class ModelLayout:
         }
         copies: dict[str, list[int]] = {}
         for site in p.sites:
-            k = _n_copies(p, site.id, self.candidates, self.allowed, intermediate)
+            k = _n_copies(p, site.id, self.candidates, self.allowed, intermediate, full=self.full)
             if k <= 0:
                 continue
             cap = max(
@@ -239,7 +268,8 @@ class ModelLayout:
         end_node: dict[tuple[str, str], int] = {}
         vehicles: list[ModelVehicle] = []
         for ti, vt in enumerate(p.vehicle_types):
-            for k in range(_modelled_count(p, ti, self.candidates, self.allowed)):
+            n = _modelled_count(p, ti, self.candidates, self.allowed, full=self.full)
+            for k in range(n):
                 finals = self.final_sites[ti]
                 final = finals[k % len(finals)]
                 if not _usable(p, vt, k, p.site(final)):
@@ -260,6 +290,29 @@ class ModelLayout:
                     )
                 )
         return vehicles
+
+    def capped(self) -> bool:
+        """Whether a count is below its provable bound (see the module docstring)."""
+        if self.full:
+            return False
+        full = ModelLayout(self.problem, self.candidates, self.allowed, full=True)
+        ours = {k: len(v) for k, v in self.copy_nodes.items()}
+        return len(full.vehicles) > len(self.vehicles) or any(
+            len(v) > ours.get(k, 0) for k, v in full.copy_nodes.items()
+        )
+
+    def cap_reached(self, routes: list[Route], copies_used: dict[str, int]) -> bool:
+        """Whether a plan uses every modelled vehicle of a type or every copy of a site."""
+        per_type: dict[int, int] = {}
+        for veh in self.vehicles:
+            per_type[veh.type_index] = per_type.get(veh.type_index, 0) + 1
+        used: dict[str, int] = {}
+        for r in routes:
+            used[r.vehicle_type] = used.get(r.vehicle_type, 0) + 1
+        types = self.problem.vehicle_types
+        return any(used.get(types[ti].id, 0) >= n for ti, n in per_type.items()) or any(
+            copies_used.get(site, 0) >= len(nodes) for site, nodes in self.copy_nodes.items()
+        )
 
     def vehicle_type(self, veh: ModelVehicle) -> VehicleType:
         """The problem's vehicle type of a modelled vehicle."""
@@ -571,13 +624,15 @@ class BuiltModel:
             cost_cny=vt.route_cost_cny(distance, duration),
         )
 
-    def copies_used(self, assignment: pywrapcp.Assignment) -> int:
-        """Number of unload-site copies the assignment visits."""
-        used = 0
-        for nodes in self.layout.copy_nodes.values():
+    def copies_used(self, assignment: pywrapcp.Assignment) -> dict[str, int]:
+        """Number of unload-site copies the assignment visits, per site."""
+        used: dict[str, int] = {}
+        for site, nodes in self.layout.copy_nodes.items():
             for node in nodes:
                 index = self.manager.NodeToIndex(node)
-                used += assignment.Value(self.routing.NextVar(index)) != index
+                used[site] = used.get(site, 0) + (
+                    assignment.Value(self.routing.NextVar(index)) != index
+                )
         return used
 
     def dropped_stops(self, assignment: pywrapcp.Assignment) -> list[int]:

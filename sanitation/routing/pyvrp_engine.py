@@ -6,11 +6,18 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   dropping it could save, so stops are only left out when the fleet cannot serve them, lowest
   priority first. Stops that no vehicle could serve are set apart before solving, with the
   reason, by `sanitation.routing.screen` (the same screening as the OR-Tools engine's).
-- Unload sites are reload depots (time window = site hours, service = unload time); the vehicle's
-  start depot is a separate PyVRP depot without service time. The end of every route is a virtual
-  depot "final unload, then home": its distance from a location is the cheapest
-  ``d(i, u) + d(u, depot)`` over the vehicle's unload sites ``u`` (its duration adds the unload
-  time), so each route ends empty. The final unload site is re-chosen when the route is timed.
+- Unload sites are reload depots (time window = site hours, in lunch-free time, see below;
+  service = unload time); the vehicle's start depot is a separate PyVRP depot without service
+  time. The end of every route is a virtual depot "final unload, then home", so each route ends
+  empty. Where a site's hours cannot bind a final unload (open from the shift start until the
+  latest arrival that still gets the truck home: a *safe* site), one virtual end goes through the
+  cheapest safe site (distance ``min_u d(i, u) + d(u, depot)``, duration adding the unload).
+  Every other site gets a PyVRP vehicle type of its own ending at "unload there, then home",
+  whose end window is the site's hours shifted by the unload and the drive home (waiting at the
+  end is waiting at the site), so PyVRP checks every final unload's hours. These copies of a type
+  share its count round robin, or each get all of it when the count cannot bind (a truck per
+  stop, e.g. the Kim benchmark's unbounded fleet). The re-timing re-chooses the final site (the
+  cheapest one that is feasible; the modelled one always is).
 - Access classes: one PyVRP profile per (travel profile, set of stops the vehicle type may not
   serve: its access class forbids them, or the screening found it cannot serve them even alone);
   the forbidden stops' rows and columns get a travel time longer than the horizon, so any route
@@ -25,17 +32,26 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
 - Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
   required (a much faster search); if it has no feasible solution after a quarter of the time,
   the rest of the time goes to the prize-collecting model.
-- Lunch (PyVRP has no breaks). The search runs in "lunch-free" time with room reserved for the
-  break: every time window and site closing time that ends after the lunch window opens (``ws``)
-  is tightened to ``max(ws, close - lunch)``, the vehicle's latest return and maximum duration
-  shrink by the lunch duration, and the route must leave the depot before the latest lunch start.
-  Afterwards the route is re-timed with the break inserted (`sanitation.routing.schedule` tries
-  every gap and keeps the shortest feasible timing). Because only visits that start after ``ws``
-  can be delayed, and by at most the lunch duration, the break is always placeable except in
-  corner cases (a service that spans the whole lunch-start window, a route that ends before the
-  window opens and then exceeds its maximum duration). If a route still cannot be timed, stops
-  are removed from it until it can and are reported unserved with that reason; nothing is dropped
-  silently, and the verifier checks the result.
+- Lunch (PyVRP has no breaks, and no per-route activity that could stand for one: a lunch
+  "client" per truck would need a location at zero distance from every stop and a copy per
+  vehicle). The search runs in *lunch-free time*: real time with the break cut out at the first
+  moment at or after the lunch window opens (``ws``) when the truck is not serving
+  (`sanitation.routing.schedule.lunch_free_window` gives each window its lunch-free image: a
+  visit starting by ``ws`` keeps its time and must end by the latest break start ``ls``; a visit
+  after ``ws`` follows the break, may start as early as its opening minus the break, and must
+  start by its closing minus the break). The latest return and the maximum duration shrink by
+  the break, the route leaves the depot by ``ls`` and does not end before ``ws``. Then, by
+  induction over the visits after the break, every visit starts in real time at most one break
+  later than in lunch-free time and never before it opens, so a route feasible in lunch-free
+  time is feasible with the break; the scheduler always tries that break slot
+  (`sanitation.routing.schedule.lunch_free_gap`), so `_convert` never drops a stop on the
+  routes of a feasible search result (a drop there would be a bug; it is logged and reported as
+  `UnservedReason.LUNCH_RETIMING`). A stop whose window has no lunch-free image (it lies wholly
+  inside ``(ws, ws + break]``, where this rule always breaks first) is left out before the
+  search as `UnservedReason.LUNCH_WINDOW`; the portfolio's OR-Tools engine places the break
+  freely and may serve it. The rule is conservative where waiting would absorb the break; the
+  measurements are in ``docs/routing_search.md``.
+- A daily load limit that is at least the load of every stop cannot bind and is not modelled.
 - Costs are integers in PyVRP: CNY are scaled by the smallest power of ten that makes the unit
   costs (nearly) integral; the reported cost is recomputed in CNY from the timed routes.
 - Stopping: with ``params.work_s`` the search stops after a number of iterations derived from
@@ -115,24 +131,12 @@ class PyVRPEngine:
         stats: dict[str, object] = {"pyvrp_feasible": None, "stopped_by": STOPPED_BY_WORK}
         if candidates:
             mapping = build_data(problem, screening)
-            elapsed = time.perf_counter() - t0
-            budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
-            limits = _Limits.of(params, len(candidates), max(0.05, budget))
-            best, phases = _search(problem, mapping, screening, limits, params, seed)
-            stats.update(
-                pyvrp_feasible=best.is_feasible(),
-                pyvrp_phases=phases,
-                pyvrp_distance=best.distance(),
-                stopped_by=STOPPED_BY_TIME if limits.clock_stopped else STOPPED_BY_WORK,
-            )
-            if limits.iterations is None and limits.cap is None:  # only the clock could stop it
-                stats["stopped_by"] = STOPPED_BY_TIME
-            reason = (
-                UnservedReason.LUNCH_RETIMING
-                if best.is_feasible()
-                else UnservedReason.NOT_FOUND_IN_TIME
-            )
-            routes = _convert(problem, mapping, best, unserved, reason)
+            for si in mapping.lunch_excluded:
+                unserved[problem.stops[si].id] = UnservedReason.LUNCH_WINDOW
+            if mapping.client_stop:
+                routes = _solve_mapped(
+                    problem, mapping, screening, params, seed, t0, stats, unserved
+                )
         served = {sid for r in routes for sid in r.stop_ids}
         for stop_ in problem.stops:
             if stop_.id not in served and stop_.id not in unserved:
@@ -149,6 +153,35 @@ class PyVRPEngine:
             seconds=time.perf_counter() - t0,
             stats=stats,
         )
+
+
+def _solve_mapped(
+    problem: RoutingProblem,
+    mapping: PyVRPData,
+    screening: Screening,
+    params: SolveParams,
+    seed: int,
+    t0: float,
+    stats: dict[str, object],
+    unserved: dict[str, UnservedReason],
+) -> list[Route]:
+    """Search the PyVRP model and time its routes (``stats`` and ``unserved`` are filled in)."""
+    elapsed = time.perf_counter() - t0
+    budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
+    limits = _Limits.of(params, len(mapping.client_stop), max(0.05, budget))
+    best, phases = _search(problem, mapping, screening, limits, params, seed)
+    stats.update(
+        pyvrp_feasible=best.is_feasible(),
+        pyvrp_phases=phases,
+        pyvrp_distance=best.distance(),
+        stopped_by=STOPPED_BY_TIME if limits.clock_stopped else STOPPED_BY_WORK,
+    )
+    if limits.iterations is None and limits.cap is None:  # only the clock could stop it
+        stats["stopped_by"] = STOPPED_BY_TIME
+    reason = (
+        UnservedReason.LUNCH_RETIMING if best.is_feasible() else UnservedReason.NOT_FOUND_IN_TIME
+    )
+    return _convert(problem, mapping, best, unserved, reason)
 
 
 class _Deadline:
@@ -175,6 +208,7 @@ class _Limits:
         self.seconds = seconds
         self.iterations = iterations
         self.cap = cap
+        self._phases: list[_Deadline] = []  # deadlines of the phases `within` made
 
     @classmethod
     def of(cls, params: SolveParams, n_candidates: int, seconds: float) -> _Limits:
@@ -189,12 +223,13 @@ class _Limits:
     def within(self, share: float) -> _Limits:
         """The same budget with a deadline after ``share`` of the time (and not later)."""
         deadline = _Deadline(share * self.seconds, not_after=self.deadline.end)
+        self._phases.append(deadline)
         return _Limits(self.seconds, self.iterations, self.cap, deadline)
 
     @property
     def clock_stopped(self) -> bool:
-        """Whether the wall clock stopped a phase."""
-        return self.deadline.fired
+        """Whether the wall clock stopped a phase (this one or one made by `within`)."""
+        return self.deadline.fired or any(d.fired for d in self._phases)
 
     def share(self, fraction: float, used: int = 0) -> int | None:
         """Iterations for a phase: ``fraction`` of the work budget, less ``used``."""
@@ -301,7 +336,9 @@ def _search(
     """
     phases: list[str] = []
     relaxed = (
-        build_data(problem, screening, relax_day_limit=True) if _day_limit_binds(problem) else None
+        build_data(problem, screening, relax_day_limit=True)
+        if _day_limit_binds(problem, mapping.client_stop)
+        else None
     )
     first_share = 1.0 - RELAXED_SHARE if relaxed is not None else 1.0
     first = limits.within(first_share) if relaxed is not None else limits
@@ -313,7 +350,7 @@ def _search(
     best: pyvrp.Solution | None = None
     required = False
     used = 0
-    if _fleet_may_suffice(problem, list(screening.candidates)):
+    if _fleet_may_suffice(problem, mapping.client_stop):
         data = mapping.data.replace(clients=[_with_required(c) for c in mapping.data.clients()])
         give_up = _GiveUpIfInfeasible(GIVE_UP_SHARE * limits.seconds, limits.share(GIVE_UP_SHARE))
         res = solve_pyvrp(
@@ -337,7 +374,6 @@ def _search(
         )
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
-    limits.deadline.fired = limits.deadline.fired or first.deadline.fired
     if relaxed is None:
         return best, phases
 
@@ -407,9 +443,11 @@ def _transfer(sol: pyvrp.Solution, data: ProblemData) -> pyvrp.Solution:
     return pyvrp.Solution(data, routes)
 
 
-def _day_limit_binds(problem: RoutingProblem) -> bool:
+def _day_limit_binds(problem: RoutingProblem, stops: list[int]) -> bool:
+    total = sum(problem.stops[i].load_kg for i in stops)
     return any(
-        v.count > 0 and trip_capacity(v)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
+        v.count > 0
+        and trip_capacity(v, total_kg=total)[0] < min(v.capacity_kg, v.max_load_per_day_kg or 0)
         for v in problem.vehicle_types
     )
 
@@ -432,7 +470,7 @@ def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
     total = sum(problem.stops[i].load_kg for i in candidates)
     room = 0
     for v in problem.vehicle_types:
-        cap, trips = trip_capacity(v)
+        cap, trips = trip_capacity(v, total_kg=total)
         if trips is None:
             return True
         room += v.count * cap * trips
@@ -459,11 +497,12 @@ def _convert(
                 site = mapping.depot_site[act.idx]
                 if site is not None and (not steps or steps[-1][0] != "unload"):
                     steps.append(("unload", site))
-        k = used.get(proute.vehicle_type(), 0)
+        ti = mapping.vt_index[proute.vehicle_type()]
+        k = used.get(ti, 0)
         route = _timed(problem, vt, k, steps, unserved, reason)
         if route is not None:
             routes.append(route)
-            used[proute.vehicle_type()] = k + 1
+            used[ti] = k + 1
     return routes
 
 

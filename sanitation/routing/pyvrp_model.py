@@ -4,6 +4,15 @@
 PyVRP locations are, in order: one start depot per vehicle depot, one reload depot per unload
 site, one virtual end depot per vehicle type ("final unload, then home"; left out when the route
 may simply end at its start depot), then one location per candidate stop.
+
+Every window is in lunch-free time (`sanitation.routing.schedule.lunch_free_window`), so every
+route PyVRP returns as feasible can be timed with the break. The final unload: a vehicle type's
+unload site is *safe* when its (lunch-free) hours cannot bind a final unload (open at the shift
+start, open until the latest arrival from which the truck is still home in time); one virtual end
+goes through the cheapest safe site. Each other site gets a PyVRP vehicle type of its own ending
+at "unload there, then home", whose end window carries the site's hours (waiting at the end =
+waiting at the site). Copies share the type's count (round robin) unless the count cannot bind
+(at least one truck per stop the type may serve).
 """
 
 from __future__ import annotations
@@ -20,10 +29,11 @@ from pyvrp import VehicleType as PVehicleType
 from pyvrp._pyvrp import Activity, ActivityType
 
 from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
+from sanitation.routing.schedule import lunch_free_window
 from sanitation.routing.screen import Screening
 
 if TYPE_CHECKING:
-    from sanitation.routing.solution import RoutingSolution
+    from sanitation.routing.solution import Route, RoutingSolution
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -40,13 +50,41 @@ class PyVRPData:
     client_stop: list[int]  # pyvrp client index -> problem stop index
     depot_site: list[str | None]  # pyvrp depot index -> site id (None for start/virtual end)
     vt_index: list[int]  # pyvrp vehicle type -> problem vehicle type index
+    #: per pyvrp vehicle type: the site of its final unload (None: the cheapest safe site)
+    vt_final: list[str | None] = field(default_factory=list)
+    #: candidate stops (problem indices) left out: no start in their window is lunch-free safe
+    lunch_excluded: list[int] = field(default_factory=list)
 
 
-def lunch_close(close_s: int, open_s: int, lunch: Lunch | None) -> int:
-    """Closing time tightened so that a lunch inserted later cannot make it late."""
-    if lunch is None or close_s <= lunch.window_start_s:
-        return close_s
-    return max(open_s, lunch.window_start_s, close_s - lunch.duration_s)
+def lunch_free(
+    open_s: int, close_s: int, service_s: int, lunches: list[Lunch]
+) -> tuple[int, int] | None:
+    """The window in lunch-free time for every lunch of ``lunches`` (their intersection)."""
+    if not lunches:
+        return (open_s, close_s) if open_s <= close_s else None
+    lo, hi = -(1 << 62), 1 << 62
+    for lunch in lunches:
+        w = lunch_free_window(open_s, close_s, service_s, lunch)
+        if w is None:
+            return None
+        lo, hi = max(lo, w[0]), min(hi, w[1])
+    return (lo, hi) if lo <= hi else None
+
+
+def safe_final_sites(problem: RoutingProblem, v: VehicleType) -> list[str]:
+    """``v``'s unload sites whose hours cannot bind a final unload in lunch-free time."""
+    lunch = v.lunch
+    b = lunch.duration_s if lunch is not None else 0
+    dur = problem.duration_s[v.profile]
+    depot = problem.site(v.depot).location
+    out = []
+    for u in v.unload_sites:
+        site = problem.site(u)
+        w = lunch_free(site.open_s, site.close_s, site.unload_s, [] if lunch is None else [lunch])
+        latest = v.shift_end_s - b - site.unload_s - int(dur[site.location, depot])
+        if w is not None and w[0] <= v.shift_start_s and w[1] >= latest:
+            out.append(u)
+    return out
 
 
 def cny_scale_for_integral_costs(problem: RoutingProblem) -> int:
@@ -69,13 +107,19 @@ def cny_scale_for_integral_costs(problem: RoutingProblem) -> int:
     return 10**6
 
 
-def trip_capacity(vt: VehicleType, *, relax: bool = False) -> tuple[int, int | None]:
+def trip_capacity(
+    vt: VehicleType, *, relax: bool = False, total_kg: int | None = None
+) -> tuple[int, int | None]:
     """(capacity per trip, max trips) used in PyVRP, honouring the daily load limit.
 
     With ``relax`` the trips keep the full capacity (the daily limit is then checked outside).
+    A daily limit of at least ``total_kg`` (the load of every stop to model) cannot bind and is
+    ignored.
     """
     cap, trips = vt.capacity_kg, vt.max_trips
     day = vt.max_load_per_day_kg
+    if day is not None and total_kg is not None and day >= total_kg:
+        day = None
     if day is not None and (trips is None or day < cap * trips):
         if relax:
             k = math.ceil(day / cap) if cap > 0 else 1
@@ -95,6 +139,8 @@ def ends_at_depot(problem: RoutingProblem, v: VehicleType) -> bool:
     start depot, as in a plain CVRP, and the scheduler adds the zero-cost unload there."""
     if v.max_trips != 1 or v.depot not in v.unload_sites:
         return False
+    if v.lunch is not None:  # the end must wait for the lunch window (see `_depots`)
+        return False
     site = problem.site(v.depot)
     return site.unload_s == 0 and site.open_s <= v.shift_start_s and site.close_s >= v.shift_end_s
 
@@ -108,8 +154,11 @@ class _Depots:
     depot_site: list[str | None] = field(default_factory=list)
     start_depot: dict[str, int] = field(default_factory=dict)  # vehicle depot id -> pyvrp depot
     reload_depot: dict[str, int] = field(default_factory=dict)  # unload site id -> pyvrp depot
-    end_depot: dict[int, int] = field(default_factory=dict)  # vehicle type -> pyvrp end depot
-    end_loc: dict[int, int] = field(default_factory=dict)  # vehicle type -> virtual end location
+    #: (vehicle type, final site or None for the safe sites) -> pyvrp end depot / its location
+    end_depot: dict[tuple[int, str | None], int] = field(default_factory=dict)
+    end_loc: dict[tuple[int, str | None], int] = field(default_factory=dict)
+    ends: dict[int, list[str | None]] = field(default_factory=dict)  # vehicle type -> finals
+    safe: dict[int, list[str]] = field(default_factory=dict)  # vehicle type -> safe final sites
 
     def add_loc(self, loc: int) -> int:
         """A new PyVRP location standing for problem location ``loc`` (-1: virtual)."""
@@ -124,66 +173,106 @@ class _Depots:
 
 
 def _depots(problem: RoutingProblem, vts: list[tuple[int, VehicleType]], horizon: int) -> _Depots:
-    """Start depots, reload depots (site hours tightened for lunch) and virtual end depots."""
+    """Start depots, reload depots (site hours in lunch-free time) and virtual end depots."""
     out = _Depots()
     lunches = [v.lunch for _, v in vts if v.lunch is not None]
-    for _, v in vts:
+    for i, v in vts:
+        out.safe[i] = safe_final_sites(problem, v)
         if v.depot not in out.start_depot:
             site = problem.site(v.depot)
             depot = Depot(out.add_loc(site.location), 0, horizon, 0, name=f"start:{site.id}")
             out.start_depot[v.depot] = out.add(depot, None)
     for _, v in vts:
         if v.max_trips == 1:
-            continue  # no reloads: only the final unload, modelled by the end depot
+            continue  # no reloads: only the final unload, modelled by the end depots
         for u in v.unload_sites:
             if u in out.reload_depot:
                 continue
             site = problem.site(u)
-            close = site.close_s
-            for lunch in lunches:
-                close = lunch_close(close, site.open_s, lunch)
-            depot = Depot(out.add_loc(site.location), site.open_s, close, site.unload_s, name=u)
+            w = lunch_free(site.open_s, site.close_s, site.unload_s, lunches)
+            if w is None:
+                continue  # open only when a truck may be at lunch: no safe unload there
+            depot = Depot(out.add_loc(site.location), w[0], w[1], site.unload_s, name=u)
             out.reload_depot[u] = out.add(depot, u)
     for i, v in vts:
+        out.ends[i] = []
         if ends_at_depot(problem, v):
-            out.end_depot[i] = out.start_depot[v.depot]
+            out.ends[i].append(None)
+            out.end_depot[(i, None)] = out.start_depot[v.depot]
             continue
-        b = v.lunch.duration_s if v.lunch is not None else 0
-        out.end_loc[i] = out.add_loc(-1)
-        depot = Depot(out.end_loc[i], 0, max(0, v.shift_end_s - b), 0, name=f"end:{v.id}")
-        out.end_depot[i] = out.add(depot, None)
+        finals: list[str | None] = [None] if out.safe[i] else []
+        finals += [u for u in v.unload_sites if u not in out.safe[i]]
+        for final in finals:
+            window = _end_window(problem, v, final)
+            if window is None:
+                continue
+            loc = out.add_loc(-1)
+            name = f"end:{v.id}" if final is None else f"end:{v.id}@{final}"
+            out.end_loc[(i, final)] = loc
+            out.end_depot[(i, final)] = out.add(Depot(loc, *window, 0, name=name), None)
+            out.ends[i].append(final)
     return out
+
+
+def _end_window(
+    problem: RoutingProblem, v: VehicleType, final: str | None
+) -> tuple[int, int] | None:
+    """The arrival window of ``v``'s virtual end through ``final`` (None: the safe sites).
+
+    The latest return shrinks by the lunch, and with a lunch the route may not end before the
+    window opens (it waits; see `lunch_free_window`). Through an unsafe site the window carries
+    the site's lunch-free hours plus its unload and the drive home.
+    """
+    b = v.lunch.duration_s if v.lunch is not None else 0
+    late = max(0, v.shift_end_s - b)
+    early = min(v.lunch.window_start_s, late) if v.lunch is not None else 0
+    if final is None:
+        return early, late
+    site = problem.site(final)
+    w = lunch_free(site.open_s, site.close_s, site.unload_s, [] if v.lunch is None else [v.lunch])
+    if w is None:
+        return None
+    tail = site.unload_s + int(
+        problem.duration_s[v.profile][site.location, problem.site(v.depot).location]
+    )
+    early, late = max(early, w[0] + tail), min(late, w[1] + tail)
+    return (early, late) if early <= late else None
 
 
 def _clients(
     problem: RoutingProblem, candidates: list[int], scale: int, depots: _Depots
-) -> tuple[list[Client], list[int]]:
-    """Optional clients with priority prizes (windows tightened for lunch); their locations."""
+) -> tuple[list[Client], list[int], list[int], list[int]]:
+    """Optional clients with priority prizes (windows in lunch-free time); their locations,
+    the stops they stand for and the candidates left out (no lunch-free safe start)."""
     base_prize = math.ceil(problem.route_cost_bound_cny * scale) + 1
     base_prize = min(base_prize, 1 << 40)
     clients: list[Client] = []
     client_loc: list[int] = []
+    kept: list[int] = []
+    excluded: list[int] = []
     for si in candidates:
         s = problem.stops[si]
-        close = s.tw_close_s
-        for v in problem.vehicle_types:
-            if v.lunch is not None and s.allows(v.id):
-                close = lunch_close(close, s.tw_open_s, v.lunch)
+        lunches = [v.lunch for v in problem.vehicle_types if v.lunch is not None and s.allows(v.id)]
+        w = lunch_free(s.tw_open_s, s.tw_close_s, s.service_s, lunches)
+        if w is None:
+            excluded.append(si)
+            continue
         loc = depots.add_loc(s.location)
         client_loc.append(loc)
+        kept.append(si)
         clients.append(
             Client(
                 loc,
                 pickup=[s.load_kg],
                 service_duration=s.service_s,
-                tw_early=s.tw_open_s,
-                tw_late=close,
+                tw_early=w[0],
+                tw_late=w[1],
                 prize=min(base_prize * s.priority, 1 << 42),
                 required=False,
                 name=s.id,
             )
         )
-    return clients, client_loc
+    return clients, client_loc, kept, excluded
 
 
 def _vehicle_type(
@@ -195,10 +284,14 @@ def _vehicle_type(
     *,
     profile: int,
     relax_day_limit: bool,
+    total_kg: int,
+    final: str | None,
+    count: int,
 ) -> PVehicleType:
-    """The PyVRP vehicle type of problem vehicle type ``i`` (lunch time reserved)."""
+    """The PyVRP vehicle type of problem vehicle type ``i`` ending through ``final`` (lunch time
+    reserved), with ``count`` vehicles."""
     b = v.lunch.duration_s if v.lunch is not None else 0
-    cap, trips = trip_capacity(v, relax=relax_day_limit)
+    cap, trips = trip_capacity(v, relax=relax_day_limit, total_kg=total_kg)
     tw_late = max(v.shift_start_s, v.shift_end_s - b)
     # leave before the latest lunch start; never after the latest return (PyVRP rejects that:
     # a shift that ends before the lunch window cannot hold the break, and the re-timing says so)
@@ -207,11 +300,14 @@ def _vehicle_type(
         start_late = min(start_late, v.lunch.latest_start_s)
     start_late = min(max(v.shift_start_s, start_late), tw_late)
     fixed = v.fixed_cost_cny + problem.vehicle_weight
+    reloads = [depots.reload_depot[u] for u in v.unload_sites if u in depots.reload_depot]
+    if trips == 1:
+        reloads = []
     return PVehicleType(
-        num_available=v.count,
+        num_available=count,
         capacity=[cap],
         start_depot=depots.start_depot[v.depot],
-        end_depot=depots.end_depot[i],
+        end_depot=depots.end_depot[(i, final)],
         fixed_cost=round(fixed * scale),
         tw_early=v.shift_start_s,
         tw_late=tw_late,
@@ -220,9 +316,9 @@ def _vehicle_type(
         unit_duration_cost=round(v.cost_cny_per_h * scale / 3600.0),
         profile=profile,
         start_late=start_late,
-        reload_depots=[] if trips == 1 else [depots.reload_depot[u] for u in v.unload_sites],
+        reload_depots=reloads,
         max_reloads=UNLIMITED_RELOADS if trips is None else max(0, trips - 1),
-        name=v.id,
+        name=v.id if final is None else f"{v.id}@{final}",
     )
 
 
@@ -240,7 +336,8 @@ def build_data(
     horizon = int(problem.horizon_s or 86_400)
     vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
     depots = _depots(problem, vts, horizon)
-    clients, client_loc = _clients(problem, candidates, scale, depots)
+    clients, client_loc, kept, excluded = _clients(problem, candidates, scale, depots)
+    total_kg = sum(problem.stops[si].load_kg for si in kept)
 
     # one PyVRP profile per (travel profile, set of forbidden stops)
     src_arr = np.asarray(depots.src)
@@ -250,28 +347,40 @@ def build_data(
     dist_mats: list[IntArray] = []
     dur_mats: list[IntArray] = []
     vehicle_types: list[PVehicleType] = []
+    vt_index: list[int] = []
+    vt_final: list[str | None] = []
     for i, v in vts:
         forbidden = frozenset(
-            c for c, si in enumerate(candidates) if i not in screening.vehicle_types[si]
+            c for c, si in enumerate(kept) if i not in screening.vehicle_types[si]
         )
+        finals = depots.ends[i]
+        counts = _copy_counts(v.count, len(finals), len(kept) - len(forbidden))
         key = (v.profile, forbidden)
         if key not in profile_key:
             profile_key[key] = len(dist_mats)
-            dist_m, dur_m = _matrices(problem, v.profile, src_arr, real, vts, depots.end_loc)
+            dist_m, dur_m = _matrices(problem, v.profile, src_arr, real, vts, depots)
             _forbid(dist_m, dur_m, [client_loc[c] for c in forbidden], big_t)
             dist_mats.append(dist_m)
             dur_mats.append(dur_m)
-        vehicle_types.append(
-            _vehicle_type(
-                problem,
-                i,
-                v,
-                depots,
-                scale,
-                profile=profile_key[key],
-                relax_day_limit=relax_day_limit,
+        for final, count in zip(finals, counts, strict=True):
+            if count == 0:
+                continue
+            vehicle_types.append(
+                _vehicle_type(
+                    problem,
+                    i,
+                    v,
+                    depots,
+                    scale,
+                    profile=profile_key[key],
+                    relax_day_limit=relax_day_limit,
+                    total_kg=total_kg,
+                    final=final,
+                    count=count,
+                )
             )
-        )
+            vt_index.append(i)
+            vt_final.append(final)
     locations = [Location(0.0, 0.0) for _ in depots.src]
     # PyVRP's stub types the matrices as ``ndarray[int, ...]`` (an int where numpy has a shape
     # tuple), which no real array matches
@@ -283,7 +392,17 @@ def build_data(
         dist_mats,  # type: ignore[arg-type]
         dur_mats,  # type: ignore[arg-type]
     )
-    return PyVRPData(data, list(candidates), depots.depot_site, [i for i, _ in vts])
+    return PyVRPData(
+        data, kept, depots.depot_site, vt_index, vt_final=vt_final, lunch_excluded=excluded
+    )
+
+
+def _copy_counts(count: int, n_copies: int, n_stops: int) -> list[int]:
+    """Vehicles of each of a type's ``n_copies`` PyVRP types: all of them each when the count
+    cannot bind (a truck per stop), else shared round robin."""
+    if count >= n_stops:
+        return [count] * n_copies
+    return [count // n_copies + (1 if j < count % n_copies else 0) for j in range(n_copies)]
 
 
 def _forbid(dist_m: IntArray, dur_m: IntArray, locs: list[int], big_t: int) -> None:
@@ -304,23 +423,28 @@ def _matrices(
     src: IntArray,
     real: BoolArray,
     vts: list[tuple[int, VehicleType]],
-    end_loc: dict[int, int],
+    depots: _Depots,
 ) -> tuple[IntArray, IntArray]:
-    """Distance and duration matrices over PyVRP locations for one travel profile."""
+    """Distance and duration matrices over PyVRP locations for one travel profile.
+
+    The column of a virtual end: from a stop, its final unload (the cheapest safe site, or its
+    own site) then home; from a reload depot, straight home (it has just unloaded).
+    """
+    end_loc = depots.end_loc
     dist = problem.distance_m[profile]
     dur = problem.duration_s[profile]
     idx = np.where(real, src, 0)
     dist_m = dist[np.ix_(idx, idx)].astype(np.int64)
     dur_m = dur[np.ix_(idx, idx)].astype(np.int64)
-    for i, v in vts:
-        if i not in end_loc:
-            continue
-        e = end_loc[i]
+    reload_locs = list(depots.reload_depot.values())  # a depot's location has its index
+    types = dict(vts)
+    for (i, final), e in end_loc.items():
+        v = types[i]
         depot = problem.site(v.depot).location
         best_cost = np.full(len(src), np.inf)
         col_d = np.zeros(len(src), dtype=np.int64)
         col_t = np.zeros(len(src), dtype=np.int64)
-        for u in v.unload_sites:
+        for u in depots.safe[i] if final is None else [final]:
             site = problem.site(u)
             d = dist[idx, site.location] + dist[site.location, depot]
             t = dur[idx, site.location] + site.unload_s + dur[site.location, depot]
@@ -329,15 +453,22 @@ def _matrices(
             best_cost = np.where(better, c, best_cost)
             col_d = np.where(better, d, col_d)
             col_t = np.where(better, t, col_t)
+        for loc in reload_locs:  # just unloaded: straight home
+            col_d[loc] = dist[src[loc], depot]
+            col_t[loc] = dur[src[loc], depot]
         dist_m[:, e] = col_d
         dur_m[:, e] = col_t
         dist_m[e, :] = 0
         dur_m[e, :] = 0
-    # virtual ends are never left and never reached from one another
+    # virtual ends are never left and never reached from one another or from a start depot
+    starts = list(depots.start_depot.values())
     for e in end_loc.values():
         for e2 in end_loc.values():
             dist_m[e, e2] = 0
             dur_m[e, e2] = 0
+        for s0 in starts:
+            dist_m[s0, e] = 0
+            dur_m[s0, e] = 0
     return dist_m, dur_m
 
 
@@ -348,15 +479,15 @@ def initial_solution(
 
     Stops that are not candidates here are left out, and so are unloads at sites without a
     reload depot, routes of vehicle types missing here and routes beyond a type's count; the
-    final unload is the route's end depot. The result may be infeasible (PyVRP repairs it).
+    final unload is the route's end depot (of the PyVRP type ending at that site, or through
+    the safe sites). The result may be infeasible (PyVRP repairs it).
     """
     client_of = {problem.stops[si].id: c for c, si in enumerate(mapping.client_stop)}
     reload_of = {site: d for d, site in enumerate(mapping.depot_site) if site is not None}
-    type_of = {problem.vehicle_types[i].id: k for k, i in enumerate(mapping.vt_index)}
     used: dict[int, int] = {}
     routes = []
     for route in start.routes:
-        k = type_of.get(route.vehicle_type)
+        k = _warm_type(problem, mapping, route)
         if k is None or used.get(k, 0) >= data.vehicle_type(k).num_available:
             continue
         reloads = set(data.vehicle_type(k).reload_depots)
@@ -391,3 +522,19 @@ def initial_solution(
         return pyvrp.Solution(data, routes)
     except (ValueError, IndexError, RuntimeError):
         return None
+
+
+def _warm_type(problem: RoutingProblem, mapping: PyVRPData, route: Route) -> int | None:
+    """The PyVRP vehicle type a warm-start route goes to: its type's copy ending at the route's
+    final unload site, else its copy through the safe sites, else None."""
+    final = route.visits[-1].id if route.visits and route.visits[-1].kind == "unload" else None
+    copies = [
+        k
+        for k, i in enumerate(mapping.vt_index)
+        if problem.vehicle_types[i].id == route.vehicle_type
+    ]
+    for want in (final, None):
+        for k in copies:
+            if mapping.vt_final[k] == want:
+                return k
+    return None

@@ -6,6 +6,12 @@ recomputes them independently). For a route with a lunch break every gap is trie
 slot (the truck parks at the next location if the break can start after arriving, otherwise on
 the way); the depot departure is the latest one that keeps the route feasible, which gives the
 shortest route duration for that sequence and lunch slot.
+
+`lunch_free_window` is the lunch-free time of an engine that cannot model the break (PyVRP):
+with every window, the shift end and the maximum duration transformed as it says, a sequence
+that is feasible in lunch-free time is feasible here with the break at the first moment at or
+after the lunch window opens (the argument is in its docstring), and `build_route` always tries
+that slot, so such a sequence is always timed.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
 from sanitation.routing.solution import Route, Visit, VisitKind
 
 #: A visit of a sequence: ("stop", stop_id) or ("unload", site_id).
@@ -58,6 +64,83 @@ class _Pass:
     ret: int
     lunch_start: int | None
     too_long: bool = False
+
+
+def lunch_free_window(
+    open_s: int, close_s: int, service_s: int, lunch: Lunch | None
+) -> tuple[int, int] | None:
+    """The window ``[open_s, close_s]`` of a visit with ``service_s`` in lunch-free time.
+
+    Lunch-free time is real time with the break cut out at the first moment at or after the
+    lunch window opens (``ws``) when the truck is not serving. A visit starting at or before
+    ``ws`` keeps its time (if its service runs past ``ws`` the break follows it, so it must end
+    by the latest break start ``ls``): it is safe in ``[open, min(close, ws, ls - service)]``.
+    A visit starting after ``ws`` follows the break; in real time it starts no later than its
+    lunch-free start plus the duration (less where waiting absorbs the break) and never before
+    ``open`` (the truck waits): it is safe in ``[max(open - duration, ws + 1), close -
+    duration]``. The two parts meet unless the service is longer than ``ls - ws``; then the
+    longer part is kept. None: no start is safe (e.g. a window wholly inside ``(ws, ws +
+    duration]``). The shift end and the maximum route duration shrink by the duration, the
+    departure must not be after ``ls`` and the route must not end before ``ws`` (waiting
+    counts). By induction over the visits after the break, each starts in real time at most
+    the duration after its lunch-free start, so every window, the shift end and the duration
+    hold in real time.
+    """
+    if lunch is None:
+        return (open_s, close_s) if open_s <= close_s else None
+    ws, ls, dur = lunch.window_start_s, lunch.latest_start_s, lunch.duration_s
+    before = (open_s, min(close_s, ws, ls - service_s))
+    after = (max(open_s - dur, ws + 1), close_s - dur)
+    parts = [w for w in (before, after) if w[0] <= w[1]]
+    if not parts:
+        return None
+    if len(parts) == 2 and before[1] + 1 >= after[0]:
+        return before[0], after[1]
+    return max(parts, key=lambda w: w[1] - w[0])
+
+
+def lunch_free_gap(
+    problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]
+) -> int | None:
+    """The gap where the break goes if ``sequence`` is timed in lunch-free time: the gap before
+    the first visit starting after the lunch window opens, at the latest departure that is
+    feasible in lunch-free time (see `lunch_free_window`); None if none is or there is no lunch.
+    """
+    lunch = vt.lunch
+    if lunch is None:
+        return None
+    nodes = []
+    for nd in _nodes(problem, vt, sequence):
+        w = lunch_free_window(nd.open_s, nd.close_s, nd.service_s, lunch)
+        if w is None:
+            return None
+        nodes.append((nd.location, w[0], w[1], nd.service_s))
+    dur = problem.duration_s[vt.profile]
+    depot = problem.site(vt.depot).location
+    end_s = vt.shift_end_s - lunch.duration_s
+
+    def starts(depart: int) -> list[int] | None:
+        loc, t, out = depot, depart, []
+        for location, open_s, close_s, service in nodes:
+            t = max(t + int(dur[loc, location]), open_s)
+            if t > close_s:
+                return None
+            out.append(t)
+            loc, t = location, t + service
+        return out if t + int(dur[loc, depot]) <= end_s else None
+
+    lo, hi = vt.shift_start_s, min(vt.shift_end_s, lunch.latest_start_s)
+    if lo > hi or starts(lo) is None:
+        return None
+    while lo < hi:  # latest feasible departure (feasibility is monotone in it)
+        mid = (lo + hi + 1) // 2
+        if starts(mid) is None:
+            hi = mid - 1
+        else:
+            lo = mid
+    times = starts(lo) or []
+    first_after = next((i for i, t in enumerate(times) if t > lunch.window_start_s), len(times))
+    return first_after - 1
 
 
 def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -> list[_Node]:
@@ -273,6 +356,9 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
         if not usable:
             usable = [-1]
         candidates = list(reversed(usable))[:MAX_LUNCH_CANDIDATES]
+        witness = lunch_free_gap(problem, vt, seq)
+        if witness is not None and witness not in candidates:
+            candidates.append(witness)
 
     best: tuple[int, int, int, _Pass, int | None] | None = None
     last_fail: _Pass | None = None

@@ -57,7 +57,13 @@ class UnservedReason(StrEnum):
     #: search: the fleet's capacity or time ran out; the lowest priorities are dropped first
     FLEET_EXHAUSTED = "fleet capacity/time exhausted (lowest priority dropped first)"
     #: PyVRP: the route could not be re-timed with the lunch break while keeping the stop
+    #: (a safety net: the model makes every route it returns timeable, so this means a bug)
     LUNCH_RETIMING = "could not be kept on its route when the lunch break was inserted"
+    #: PyVRP: its whole time window lies where the engine's model keeps the break
+    LUNCH_WINDOW = (
+        "time window lies inside the lunch break as the PyVRP engine places it "
+        "(an engine that places the break freely may serve it)"
+    )
     #: PyVRP: the route broke a vehicle limit its model lacks (``max_stops``) or approximates
     VEHICLE_LIMITS = (
         "could not be kept on its route within the vehicle's limits (stops, trips, daily load)"
