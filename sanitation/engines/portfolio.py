@@ -17,8 +17,10 @@ portfolio's ``stats["stopped_by"]`` is ``"time_limit"`` when any engine was stop
 failed or did not answer (a re-run may then differ), else ``"work_budget"``. A warm start
 (``params.initial_solution``) goes to every engine.
 
-Both engines handle the lunch break (OR-Tools with break intervals, PyVRP by reserving time and
-re-timing), so break-constrained days are compared like any other.
+Both engines handle the lunch break (OR-Tools with break intervals, PyVRP in lunch-free time, see
+`sanitation.routing.pyvrp_engine`), so break-constrained days are compared like any other; a stop
+PyVRP leaves out for lunch (`UnservedReason.LUNCH_WINDOW`) is then served by OR-Tools' answer if
+that one is better.
 """
 
 from __future__ import annotations
