@@ -93,7 +93,8 @@ def test_the_verifier_rejects_a_break_before_the_depot_departure():
         trucks=tuple(late if day.truck == "B#1" else day for day in solution.trucks),
     )
     violations = verify(problem, tampered)
-    assert any("trip 1: lunch at 41400 s overlaps the previous trip" in v for v in violations)
+    expected = "truck 'B#1' of station 'B' trip 1 (station 'A'): lunch at 41400 s overlaps"
+    assert any(v.startswith(expected) for v in violations)
 
 
 def test_every_truck_of_a_far_station_takes_lunch_first_and_the_plan_verifies():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
 from sanitation.engines.portfolio import PRELOAD
+from sanitation.errors import VerificationError
 from sanitation.lifeline import die_with_parent
 from sanitation.plan.assign import peak_factors, schedule_start, site_and_assign, week_schedule
 from sanitation.plan.context import PlanningContext, reachable
@@ -493,7 +494,11 @@ def _day_out(
         ctx, {s: kg for s, kg in collected.items() if kg > 0}, fleet
     )
     transfer_solution = solve_transfer(transfer_problem, seed=seed)
-    check_transfer(transfer_problem, transfer_solution)
+    try:
+        check_transfer(transfer_problem, transfer_solution)
+    except VerificationError as error:
+        error.add_context(f"transfer trips on {day}", stage="transfer")
+        raise
     trucks, unmoved = transfer_out(ctx, day, transfer_problem, transfer_solution)
     return DayOut(
         date=day,
