@@ -76,6 +76,19 @@ def test_a_transfer_plan_the_verifier_rejects_exits_1_names_it_and_writes_nothin
     assert [p.name for p in tmp_path.iterdir()] == (["plan"] if earlier_output else [])
 
 
+def test_compare_whose_plan_the_verifier_rejects_exits_1_and_writes_nothing(tmp_path, monkeypatch):
+    tampered = _late_first_trip(monkeypatch)
+    out = tmp_path / "compare"
+    args = ["compare", str(TINY), "--out", str(out), "--engine", "pyvrp", "--time-limit", "1"]
+    result = run_cli(args, monkeypatch)
+    _no_traceback(result)
+    assert result.code == EXIT_INTERNAL, result.message
+    assert "the transfer stage's plan failed the independent verifier" in result.stderr
+    assert f"truck {tampered[0]!r}" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor a staging folder
+
+
 def test_a_routing_plan_the_verifier_rejects_names_its_station_and_day_across_processes(
     monkeypatch,
 ):
