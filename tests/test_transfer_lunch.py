@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from sanitation.transfer import DisposalSite, TransferProblem, TransferStation, TransferTruck, solve
+from sanitation.transfer.solve import FLEET_FULL, NO_TRUCK
 from sanitation.verify.transfer import check, verify
 
 H = 3600
@@ -78,8 +79,8 @@ def test_a_borrowed_truck_whose_first_trip_crosses_lunch_starts_its_day_with_the
     assert borrowed.lunch_start_s == WINDOW_START_S == borrowed.depot_departure_s
     assert trip.arrival_s == WINDOW_START_S + LUNCH_S + 1800  # then the 30 min drive to A
     assert borrowed.depot_return_s <= SHIFT_END_S
-    # the third container fits no truck's shift: reported, not dropped
-    assert [(u.station, u.load_kg) for u in solution.unmoved] == [("A", 8000)]
+    # the third container fits no truck's shift now (A's truck alone could have made it)
+    assert [(u.station, u.load_kg, u.reason) for u in solution.unmoved] == [("A", 8000, FLEET_FULL)]
 
 
 def test_the_verifier_rejects_a_break_before_the_depot_departure():
@@ -116,4 +117,18 @@ def test_every_truck_of_a_far_station_takes_lunch_first_and_the_plan_verifies():
         assert day.depot_departure_s == day.lunch_start_s == WINDOW_START_S
         assert trip.start_s == WINDOW_START_S + LUNCH_S
         assert day.depot_return_s - day.depot_departure_s <= MAX_DURATION_S
-    assert sum(u.load_kg for u in solution.unmoved) == 2 * 8000
+    assert [(u.load_kg, u.reason) for u in solution.unmoved] == [(2 * 8000, FLEET_FULL)]
+
+
+def test_a_trip_no_truck_can_make_even_alone_says_so():
+    # 4 h each way: 8 h 20 min from 07:00 would end after the latest lunch start, and from the
+    # break's end (12:15) after the 19:00 end of the shift; trips are not split by the break
+    far = DURATION.copy()
+    far[0, 2] = far[2, 0] = 4 * H
+    problem = dataclasses.replace(_busy_station(), duration_s=far, distance_m=far * 12)
+    solution = solve(problem)
+    check(problem, solution)
+    assert not solution.trucks
+    assert [(u.station, u.load_kg, u.reason) for u in solution.unmoved] == [
+        ("A", 3 * 8000, NO_TRUCK)
+    ]

@@ -184,6 +184,27 @@ def _try_trip(
     return trip, end, lunch, distance, first_departure
 
 
+FLEET_FULL = (
+    "every hook-lift truck that could make this trip has its day full (shift, maximum "
+    "duration); more trucks, or a nearer disposal site, would move it"
+)
+NO_TRUCK = (
+    "no hook-lift truck can make this trip even on a day of its own: the round trip does not "
+    "fit its shift, maximum duration, lunch window and the disposal gate hours"
+)
+
+
+def _unmoved_reason(
+    problem: TransferProblem, station: TransferStation, site: DisposalSite, load: int
+) -> str:
+    """Why a container no truck took stays: the trucks are busy, or no truck could make it."""
+    for truck in problem.trucks:
+        idle = _TruckState(truck, truck.location, truck.shift_start_s)
+        if _try_trip(problem, idle, station, site, load) is not None:
+            return FLEET_FULL
+    return NO_TRUCK
+
+
 def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
     """Split the day's load over the sites, then schedule the trips on the trucks."""
     plan = split_to_sites(problem, seed=seed)
@@ -205,7 +226,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         )
 
     jobs.sort(key=lambda job: (-trip_length(job), job))
-    unmoved: dict[str, int] = {}
+    unmoved: dict[tuple[str, str], int] = {}
     for station_id, site_id, load in jobs:
         station, site = problem.station(station_id), problem.site(site_id)
         best = None
@@ -219,7 +240,8 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
             if best is None or key < best[0]:
                 best = (key, state, timing)
         if best is None:
-            unmoved[station_id] = unmoved.get(station_id, 0) + load
+            reason = _unmoved_reason(problem, station, site, load)
+            unmoved[(station_id, reason)] = unmoved.get((station_id, reason), 0) + load
             continue
         _, state, (trip, end, lunch, distance, departure) = best
         state.departure = departure
@@ -255,15 +277,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
     )
     return TransferSolution(
         trucks=tuple(days),
-        unmoved=tuple(
-            UnmovedLoad(
-                s,
-                kg,
-                "no hook-lift truck can fit the trip in its shift, lunch window and the "
-                "disposal gate hours",
-            )
-            for s, kg in sorted(unmoved.items())
-        ),
+        unmoved=tuple(UnmovedLoad(s, kg, reason) for (s, reason), kg in sorted(unmoved.items())),
         gate_fees_cny=round(gate_fees_cny, 2),
         truck_cost_cny=round(truck_cost_cny, 2),
         stats={"trips": float(sum(len(d.trips) for d in days))},
