@@ -123,26 +123,31 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
             seed=seed,
             progress=progress,
         )
-    except (ScenarioError, GeoInputError) as error:
-        problems = [p.replace(root, "") for p in error.problems]
-        _finish(sessions, job_id, attempt, "failed", f"bad input: {problems[0]}", problems)
-    except InfeasibleError as error:
-        _finish(sessions, job_id, attempt, "failed", f"infeasible: {error}", error.causes)
-    except VerificationError as error:
-        _finish(
-            sessions,
-            job_id,
-            attempt,
-            "failed",
-            f"internal: the plan failed verification: {error}",
-            error.violations,
-        )
+    except (ScenarioError, GeoInputError, InfeasibleError, VerificationError) as error:
+        message, problems = failure_of(error, root)
+        _finish(sessions, job_id, attempt, "failed", message, problems)
     else:
         county = next(k for k in document.kpis if k.scope == "county")
         with sessions() as session:
             finish(session, job_id, attempt, "done", county_kpis=county.model_dump(mode="json"))
         logger.info("job %d done", job_id)
     engine.dispose()
+
+
+def failure_of(error: Exception, root: str = "") -> tuple[str, list[str]]:
+    """A failed job's error and problems for an expected failure: bad input (paths under
+    ``root`` shortened), infeasible, or a plan the verifier rejected (stage, where, the first
+    violation; nothing is written)."""
+    if isinstance(error, ScenarioError | GeoInputError):
+        problems = [p.replace(root, "") for p in error.problems]
+        return f"bad input: {problems[0]}", problems
+    if isinstance(error, InfeasibleError):
+        return f"infeasible: {error}", error.causes
+    if isinstance(error, VerificationError):
+        head = error.summary(shown=0)[0]
+        return f"internal: {head}: {error.violations[0]}; nothing was written", error.violations
+    msg = f"not an expected failure of a plan job: {type(error).__name__}"
+    raise TypeError(msg) from error
 
 
 def _finish(

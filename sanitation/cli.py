@@ -6,7 +6,8 @@ console script is `api.cli.main`: this app plus the API's ``serve`` and ``keys``
 never imports the API). ``python -m sanitation`` runs the library's commands alone.
 
 Exit codes: 0 success, 1 internal error, 2 bad input (usage errors included), 3 infeasible.
-Errors of kind 2 and 3 print a clear message and no traceback; the mapping lives in
+Errors of kind 2 and 3 print a clear message and no traceback, and so does a plan the verifier
+rejects (exit 1: stage, where, the first violations; nothing written); the mapping lives in
 `sanitation.errors`.
 """
 
@@ -32,6 +33,7 @@ from sanitation.errors import (
     EXIT_OK,
     InfeasibleError,
     ScenarioError,
+    VerificationError,
     exit_code_for,
 )
 
@@ -302,6 +304,9 @@ def run(app: typer.Typer) -> None:
         for cause in error.causes[1:]:
             sys.stderr.write(f"  - {cause}\n")
         sys.exit(exit_code_for(error))
+    except VerificationError as error:
+        _show_verification_error(error)
+        sys.exit(exit_code_for(error))
     except typer.Exit as stop:
         sys.exit(stop.exit_code)
     except typer.Abort:
@@ -310,6 +315,19 @@ def run(app: typer.Typer) -> None:
         _show_usage_error(error)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(EXIT_OK)
+
+
+def _show_verification_error(error: VerificationError) -> None:
+    """A plan the verifier rejected: where, the first violations, and that nothing was written
+    (every command plans before it writes and swaps its output folder in whole)."""
+    head, *details = error.summary()
+    sys.stderr.write(f"internal error: {head}\n")
+    for line in details:
+        sys.stderr.write(f"{line}\n")
+    sys.stderr.write(
+        "nothing was written: the output folder is left as it was (no plan is better than an "
+        "unverified one); please report this with the scenario and the command\n"
+    )
 
 
 def _show_usage_error(error: typer.TyperException) -> None:

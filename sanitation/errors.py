@@ -2,7 +2,8 @@
 
 ``ScenarioError`` and `geo.errors.GeoInputError` mean bad input (exit 2); ``InfeasibleError``
 means the input is well formed but no plan satisfies it (exit 3); anything else is internal
-(exit 1). The API maps the same classes to HTTP statuses in its own single place.
+(exit 1), ``VerificationError`` (a solver's plan the verifier rejects) included. The API maps
+the same classes to HTTP statuses in its own single place.
 """
 
 from geo.errors import GeoInputError
@@ -25,11 +26,50 @@ class InfeasibleError(RuntimeError):
 
 
 class VerificationError(RuntimeError):
-    """A solver returned a plan that the independent verifier rejects (an internal error)."""
+    """A solver returned a plan that the independent verifier rejects (an internal error).
 
-    def __init__(self, message: str, violations: list[str] | None = None) -> None:
+    ``violations`` lists every violation, one line each; ``stage`` names the chain's stage whose
+    plan was rejected (``routing``, ``transfer``); ``context`` says where, outermost first
+    (scenario, station, day), as the callers add it on the way up (`add_context`). The fields
+    survive pickling (a station-day's error comes back from a worker process).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        violations: list[str] | None = None,
+        *,
+        stage: str | None = None,
+        context: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.violations = violations if violations is not None else [message]
+        self.stage = stage
+        self.context = context
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self.args[0]), self.violations), self.__dict__)
+
+    def add_context(self, where: str, *, stage: str | None = None) -> None:
+        """Say where the rejected plan was made (an outer caller's ``where`` goes first); set the
+        stage if the verifier did not."""
+        self.context = (where, *self.context)
+        if self.stage is None:
+            self.stage = stage
+
+    def summary(self, *, shown: int = 3) -> list[str]:
+        """A headline (stage, where, how many violations), then the first ``shown`` violations
+        and how many more there are."""
+        stage = f"the {self.stage} stage's" if self.stage else "a"
+        where = f" ({'; '.join(self.context)})" if self.context else ""
+        lines = [
+            f"{stage} plan failed the independent verifier{where}: "
+            f"{len(self.violations)} violation(s)"
+        ]
+        lines.extend(f"  - {line}" for line in self.violations[:shown])
+        if len(self.violations) > shown:
+            lines.append(f"  - ... and {len(self.violations) - shown} more")
+        return lines
 
 
 EXIT_OK = 0
@@ -44,4 +84,4 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_BAD_INPUT
     if isinstance(error, InfeasibleError):
         return EXIT_INFEASIBLE
-    return EXIT_INTERNAL
+    return EXIT_INTERNAL  # VerificationError and anything unexpected

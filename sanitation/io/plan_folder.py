@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sanitation.errors import ScenarioError
+from sanitation.errors import ScenarioError, VerificationError
 from sanitation.io.plan_files import write_plan_outputs
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import PlanDocument
@@ -130,18 +130,22 @@ def plan_to_folder(
     """
     out = check_out_folder(out, markers=PLAN_MARKERS)
     context = PlanningContext.build(scenario)
-    document = plan_days(
-        scenario,
-        dates,
-        engine=engine,
-        time_limit_s=time_limit_s,
-        seed=seed,
-        progress=progress,
-        workers=workers,
-        context=context,
-        reference=reference,
-        record=record,
-    )
+    try:
+        document = plan_days(
+            scenario,
+            dates,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            progress=progress,
+            workers=workers,
+            context=context,
+            reference=reference,
+            record=record,
+        )
+    except VerificationError as error:
+        error.add_context(f"scenario {scenario.name!r}")
+        raise
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         if progress:

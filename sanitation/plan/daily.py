@@ -17,6 +17,7 @@ import numpy as np
 
 from sanitation.engines import solve as solve_routing
 from sanitation.engines.portfolio import PortfolioEngine
+from sanitation.errors import VerificationError
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
 from sanitation.routing.engine import SolveParams
@@ -59,13 +60,17 @@ def solve_station_day(
     pool serves every station-day instead of a new pool per solve.
     """
     started = time.perf_counter()
-    if task.engine == "portfolio" and portfolio_executor is not None:
-        solution = PortfolioEngine(executor=portfolio_executor).solve(
-            task.problem, task.params, seed=task.seed
-        )
-        check(task.problem, solution)
-    else:
-        solution = solve_routing(task.problem, task.params, seed=task.seed, engine=task.engine)
+    try:
+        if task.engine == "portfolio" and portfolio_executor is not None:
+            solution = PortfolioEngine(executor=portfolio_executor).solve(
+                task.problem, task.params, seed=task.seed
+            )
+            check(task.problem, solution)
+        else:
+            solution = solve_routing(task.problem, task.params, seed=task.seed, engine=task.engine)
+    except VerificationError as error:
+        error.add_context(f"station {task.station_id!r} on {task.date}", stage="routing")
+        raise
     return StationDayResult(task.station_id, task.date, solution, time.perf_counter() - started)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sanitation.engines import DEFAULT_ENGINE
+from sanitation.errors import VerificationError
 from sanitation.plan.assign import (
     assignment_note,
     peak_factors,
@@ -474,7 +475,11 @@ def _day_out(
         ctx, {s: kg for s, kg in collected.items() if kg > 0}, fleet
     )
     transfer_solution = solve_transfer(transfer_problem, seed=seed)
-    check_transfer(transfer_problem, transfer_solution)
+    try:
+        check_transfer(transfer_problem, transfer_solution)
+    except VerificationError as error:
+        error.add_context(f"transfer trips on {day}", stage="transfer")
+        raise
     trucks, unmoved = transfer_out(ctx, day, transfer_problem, transfer_solution)
     return DayOut(
         date=day,

@@ -11,7 +11,11 @@ site's gate, and brings the empty container back). Two steps:
    goes to the truck (its own station's trucks first, then any) that can finish it earliest,
    within the truck's shift, maximum duration and the site's gate hours; a truck whose day reaches
    past the latest lunch start takes its lunch between trips, inside the lunch window (a truck back
-   at its depot before then needs none). Trips no truck can make are reported with a reason.
+   at its depot before then needs none); the break is taken where the truck stands, and it moves
+   on after it. A truck whose first trip cannot end by the latest lunch start begins its day with
+   the break (departure = break start; trips are not split by a break). Trips no truck can make
+   are reported with a reason: every truck able to make the trip has its day full, or no truck
+   could make it even on a day of its own.
 
 The result passes `sanitation.verify.transfer` like the collection routes pass theirs.
 Integers inside: kg, s, m; money CNY.

@@ -108,19 +108,38 @@ class _TruckState:
     distance: int = 0
 
 
+def _latest_lunch_s(truck: TransferTruck) -> int:
+    """Latest start of the truck's break (s since midnight)."""
+    return truck.lunch_window_end_s - truck.lunch_duration_s
+
+
+def _lunch_after(truck: TransferTruck, clock: int) -> int | None:
+    """Start of a break taken where the truck stands at ``clock`` (s), or None if it no longer
+    fits in the window. The transfer rule (the verifier keeps its own copy): the break starts at
+    or after the truck's last departure-ready time and the truck moves on only after it."""
+    lunch = max(clock, truck.lunch_window_start_s)
+    return lunch if lunch <= _latest_lunch_s(truck) else None
+
+
 def _try_trip(
     problem: TransferProblem,
     state: _TruckState,
     station: TransferStation,
     site: DisposalSite,
     load: int,
-) -> tuple[Trip, int, int | None, int] | None:
-    """Timing of one more trip for this truck (trip, end clock, lunch start, distance), or None."""
+) -> tuple[Trip, int, int | None, int, int] | None:
+    """Timing of one more trip for this truck (trip, end clock, lunch start, distance, depot
+    departure), or None.
+
+    A truck still owing its break takes it before the trip when the trip could not end by the
+    latest lunch start. Before a truck's first trip that break starts its day: the depot
+    departure is the break's start, so the break lies inside the day (between departure and the
+    first trip), where the verifier looks for it.
+    """
     truck = state.truck
     d, t = problem.distance_m, problem.duration_s
     clock = max(state.clock, truck.shift_start_s)
     lunch = state.lunch
-    departure = state.departure
     to_station = int(t[state.position, station.location])
     leg = int(t[station.location, site.location])
     back = int(t[site.location, station.location])
@@ -133,24 +152,25 @@ def _try_trip(
         end = unload + site.unload_s + back
         return arrival, start, unload, end
 
+    departure = clock
     arrival, start, unload, end = timeline(clock)
-    needs_lunch = truck.lunch_duration_s > 0 and lunch is None
-    if needs_lunch and end > truck.lunch_window_end_s - truck.lunch_duration_s:
+    owes_lunch = truck.lunch_duration_s > 0 and lunch is None
+    if owes_lunch and end > _latest_lunch_s(truck):
         # no room to finish this trip before the latest lunch: take lunch first
-        lunch = max(clock, truck.lunch_window_start_s)
-        if lunch + truck.lunch_duration_s > truck.lunch_window_end_s:
+        lunch = _lunch_after(truck, clock)
+        if lunch is None:
             return None
+        departure = lunch
         arrival, start, unload, end = timeline(lunch + truck.lunch_duration_s)
     if start > station.close_s or unload > site.gate_close_s:
         return None
-    first_departure = departure if departure is not None else start - to_station
+    first_departure = state.departure if state.departure is not None else departure
     home = int(t[station.location, truck.location])
     finish = end + home
-    latest_lunch = truck.lunch_window_end_s - truck.lunch_duration_s
-    if truck.lunch_duration_s > 0 and lunch is None and finish > latest_lunch:
+    if truck.lunch_duration_s > 0 and lunch is None and finish > _latest_lunch_s(truck):
         # the day reaches past the latest lunch start: lunch must still fit after this trip
-        lunch_after = max(end, truck.lunch_window_start_s)
-        if lunch_after + truck.lunch_duration_s > truck.lunch_window_end_s:
+        lunch_after = _lunch_after(truck, end)
+        if lunch_after is None:
             return None
         finish = max(finish, lunch_after + truck.lunch_duration_s + home)
     if finish > truck.shift_end_s or finish - first_departure > truck.max_duration_s:
@@ -161,7 +181,28 @@ def _try_trip(
         + d[site.location, station.location]
     )
     trip = Trip(truck.id, station.id, site.id, load, arrival, start, unload, end)
-    return trip, end, lunch, distance
+    return trip, end, lunch, distance, first_departure
+
+
+FLEET_FULL = (
+    "every hook-lift truck that could make this trip has its day full (shift, maximum "
+    "duration); more trucks, or a nearer disposal site, would move it"
+)
+NO_TRUCK = (
+    "no hook-lift truck can make this trip even on a day of its own: the round trip does not "
+    "fit its shift, maximum duration, lunch window and the disposal gate hours"
+)
+
+
+def _unmoved_reason(
+    problem: TransferProblem, station: TransferStation, site: DisposalSite, load: int
+) -> str:
+    """Why a container no truck took stays: the trucks are busy, or no truck could make it."""
+    for truck in problem.trucks:
+        idle = _TruckState(truck, truck.location, truck.shift_start_s)
+        if _try_trip(problem, idle, station, site, load) is not None:
+            return FLEET_FULL
+    return NO_TRUCK
 
 
 def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
@@ -185,7 +226,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         )
 
     jobs.sort(key=lambda job: (-trip_length(job), job))
-    unmoved: dict[str, int] = {}
+    unmoved: dict[tuple[str, str], int] = {}
     for station_id, site_id, load in jobs:
         station, site = problem.station(station_id), problem.site(site_id)
         best = None
@@ -199,13 +240,11 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
             if best is None or key < best[0]:
                 best = (key, state, timing)
         if best is None:
-            unmoved[station_id] = unmoved.get(station_id, 0) + load
+            reason = _unmoved_reason(problem, station, site, load)
+            unmoved[(station_id, reason)] = unmoved.get((station_id, reason), 0) + load
             continue
-        _, state, (trip, end, lunch, distance) = best
-        if state.departure is None:
-            state.departure = trip.arrival_s - int(
-                problem.duration_s[state.position, station.location]
-            )
+        _, state, (trip, end, lunch, distance, departure) = best
+        state.departure = departure
         state.trips.append(trip)
         state.clock, state.lunch, state.position = end, lunch, station.location
         state.distance += distance
@@ -218,9 +257,8 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         home = int(problem.duration_s[state.position, truck.location])
         lunch = state.lunch
         back = state.clock + home
-        latest_lunch = truck.lunch_window_end_s - truck.lunch_duration_s
-        if truck.lunch_duration_s > 0 and lunch is None and back > latest_lunch:
-            lunch = max(state.clock, truck.lunch_window_start_s)
+        if truck.lunch_duration_s > 0 and lunch is None and back > _latest_lunch_s(truck):
+            lunch = _lunch_after(truck, state.clock)  # fits: checked with the last trip
         if lunch is not None and lunch >= state.clock:
             back = max(back, lunch + truck.lunch_duration_s + home)
         distance = state.distance + int(problem.distance_m[state.position, truck.location])
@@ -239,15 +277,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
     )
     return TransferSolution(
         trucks=tuple(days),
-        unmoved=tuple(
-            UnmovedLoad(
-                s,
-                kg,
-                "no hook-lift truck can fit the trip in its shift, lunch window and the "
-                "disposal gate hours",
-            )
-            for s, kg in sorted(unmoved.items())
-        ),
+        unmoved=tuple(UnmovedLoad(s, kg, reason) for (s, reason), kg in sorted(unmoved.items())),
         gate_fees_cny=round(gate_fees_cny, 2),
         truck_cost_cny=round(truck_cost_cny, 2),
         stats={"trips": float(sum(len(d.trips) for d in days))},

@@ -84,7 +84,7 @@ def check(problem: RoutingProblem, solution: RoutingSolution) -> None:
     errors = verify(problem, solution)
     if errors:
         head = f"{solution.engine} solution violates {len(errors)} constraint(s): {errors[0]}"
-        raise VerificationError(head, errors)
+        raise VerificationError(head, errors, stage="routing")
 
 
 def _verify_route(

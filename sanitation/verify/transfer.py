@@ -52,11 +52,11 @@ def verify(problem: TransferProblem, solution: TransferSolution) -> list[str]:
     tally = _Tally()
     seen: set[str] = set()
     for day in solution.trucks:
-        who = f"truck {day.truck!r}"
         truck = trucks.get(day.truck)
         if truck is None:
-            problems.append(f"{who}: not a truck of the problem")
+            problems.append(f"truck {day.truck!r}: not a truck of the problem")
             continue
+        who = _who(truck)
         if day.truck in seen:
             problems.append(f"{who}: has two days in the plan")
         seen.add(day.truck)
@@ -98,18 +98,23 @@ def _check_loads(problem: TransferProblem, solution: TransferSolution, tally: _T
     return problems
 
 
+def _who(truck: TransferTruck) -> str:
+    """How a violation names a truck: its id and home station."""
+    return f"truck {truck.id!r} of station {truck.home_station!r}"
+
+
 def _check_day(
     problem: TransferProblem, truck: TransferTruck, day: TruckDay, tally: _Tally
 ) -> list[str]:
     """A used truck's day: its trips in order, lunch, return, shift, distance and cost."""
     problems: list[str] = []
-    who = f"truck {day.truck!r}"
+    who = _who(truck)
     t, d = problem.duration_s, problem.distance_m
     stations = {s.id: s for s in problem.stations}
     sites = {s.id: s for s in problem.sites}
     walk = _Walk(truck.location, day.depot_departure_s)
     for index, trip in enumerate(day.trips):
-        where = f"{who} trip {index + 1}"
+        where = f"{who} trip {index + 1} (station {trip.station!r})"
         station, site = stations.get(trip.station), sites.get(trip.site)
         if station is None or site is None:
             problems.append(f"{where}: unknown station {trip.station!r} or site {trip.site!r}")
@@ -148,7 +153,7 @@ def _check_day(
 
 def _check_lunch(truck: TransferTruck, day: TruckDay, walk: _Walk) -> list[str]:
     """Lunch taken when the day reaches past the latest lunch start, inside its window."""
-    who = f"truck {day.truck!r}"
+    who = _who(truck)
     latest_lunch = truck.lunch_window_end_s - truck.lunch_duration_s
     if day.lunch_start_s is None:
         if day.depot_return_s > latest_lunch:
@@ -229,4 +234,4 @@ def check(problem: TransferProblem, solution: TransferSolution) -> None:
     violations = verify(problem, solution)
     if violations:
         msg = f"transfer plan violates {len(violations)} constraint(s): {violations[0]}"
-        raise VerificationError(msg, violations)
+        raise VerificationError(msg, violations, stage="transfer")
