@@ -91,10 +91,11 @@ def _best_costs() -> dict[str, tuple[int, str]]:
 
 
 def _write_references() -> None:
+    best = _best_costs()  # before the file is opened for writing: it reads the old one
     with (GENERATED / "bks.csv").open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["instance", "bks_cost", "note"])
-        for name, (cost, source) in sorted(_best_costs().items()):
+        for name, (cost, source) in sorted(best.items()):
             out.writerow([name, cost, f"best of our own runs ({source}); synthetic, no optimum"])
 
 
