@@ -4,16 +4,14 @@ are placed, balanced around the kept ones."""
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
 
 import pytest
 import yaml
+from whatif_helpers import plan_against_base
 
-from sanitation.plan import plan_days
 from sanitation.plan.assign import schedule_start, week_schedule
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.reuse import Baseline
 from sanitation.scenario import load_scenario
 from sanitation.scenario.generate import generate_county
 from sanitation.schedule import PATTERNS, SchedulePoint, WeekSchedule, schedule_week, visit_loads
@@ -163,18 +161,7 @@ def planned(tmp_path_factory):
     whatif_path = county.with_name("new_station.yaml")
     document = {"base": county.name, **NEW_STATION}
     whatif_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    record = Baseline()
-    with cf.ProcessPoolExecutor(max_workers=2) as pool:
-        base_doc = plan_days(
-            base, [base.plan_date], time_limit_s=TIME_LIMIT_S, record=record, executor=pool
-        )
-        whatif_doc = plan_days(
-            load_scenario(whatif_path),
-            [base.plan_date],
-            time_limit_s=TIME_LIMIT_S,
-            reference=record,
-            executor=pool,
-        )
+    record, base_doc, whatif_doc = plan_against_base(county, whatif_path, time_limit_s=TIME_LIMIT_S)
     return base, record, base_doc, whatif_doc
 
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whatif_helpers import plan_against_base
 
 from sanitation.plan import plan_days
 from sanitation.plan import siting as siting_module
@@ -58,25 +59,9 @@ def county_pair(
 
 def plan_pair(base_path: Path, whatif_path: Path, cache: Path):
     """The base plan and the what-if planned against it (default engine, a process pool)."""
-    base = load_scenario(base_path)
-    with cf.ProcessPoolExecutor(max_workers=2) as pool:
-        record = Baseline()
-        base_doc = plan_days(
-            base,
-            [base.plan_date],
-            time_limit_s=TIME_LIMIT_S,
-            record=record,
-            executor=pool,
-            cache_dir=cache,
-        )
-        whatif_doc = plan_days(
-            load_scenario(whatif_path),
-            [base.plan_date],
-            time_limit_s=TIME_LIMIT_S,
-            reference=record,
-            executor=pool,
-            cache_dir=cache,
-        )
+    _, base_doc, whatif_doc = plan_against_base(
+        base_path, whatif_path, time_limit_s=TIME_LIMIT_S, cache_dir=cache
+    )
     return base_doc, whatif_doc
 
 
