@@ -75,8 +75,16 @@ def test_county_kpis_add_up(day_plan):
         ), name
 
 
-def test_open_stations_cost_their_fixed_opening_and_module_cost_per_day(day_plan):
+@pytest.fixture(scope="module")
+def default_engine_plan():
+    """The day planned as `sanitation plan` does: the default engine, its own process pool."""
+    return plan_days(load_scenario(TINY), [FRIDAY], time_limit_s=2)
+
+
+@pytest.mark.parametrize("plan_name", ["day_plan", "default_engine_plan"])
+def test_open_stations_cost_their_fixed_opening_and_module_cost_per_day(plan_name, request):
     """A plan pays for the transfer stations it keeps open (so building one shows its cost)."""
+    day_plan = request.getfixturevalue(plan_name)
     scenario = load_scenario(TINY)
     by_id = {s.station_id: s for s in scenario.stations}
     expected = {
@@ -92,6 +100,15 @@ def test_open_stations_cost_their_fixed_opening_and_module_cost_per_day(day_plan
     for row in day_plan.kpis:
         if row.scope == "station":
             assert row.station_cost_cny == pytest.approx(expected.get(row.id, 0.0), abs=0.01)
+    parts = county.total_cost_cny - county.station_cost_cny
+    assert parts == pytest.approx(
+        county.fixed_cost_cny
+        + county.distance_cost_cny
+        + county.time_cost_cny
+        + county.transfer_cost_cny
+        + county.gate_fees_cny,
+        abs=0.05,
+    )
     assert county.co2_kg > 0
 
 
