@@ -28,7 +28,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	@# PostgreSQL and a Dask scheduler with two workers on 127.0.0.1, stopped by PID afterwards
+	bash .ci/with_services.sh $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
