@@ -22,7 +22,7 @@ CONNECT_TIMEOUT_S = 10.0  # assumed: a scheduler on the same network answers wel
 TASK_RETRIES = 2  # a task whose worker dies is run again on another worker, at most this often
 
 
-class SchedulerUnreachable(ScenarioError):
+class SchedulerUnreachableError(ScenarioError):
     """The Dask scheduler named by the user does not answer (bad input: exit 2, HTTP 503)."""
 
 
@@ -51,7 +51,9 @@ class ExecutorChoice:
 
 
 @contextmanager
-def open_executor(choice: ExecutorChoice, *, portfolio: bool, workers: int) -> Iterator[cf.Executor]:
+def open_executor(
+    choice: ExecutorChoice, *, portfolio: bool, workers: int
+) -> Iterator[cf.Executor]:
     """An executor for ``choice``, shut down on leaving (a Dask client is closed, the cluster
     keeps running)."""
     if choice.kind == "local":
@@ -67,11 +69,11 @@ def open_executor(choice: ExecutorChoice, *, portfolio: bool, workers: int) -> I
         client = Client(choice.scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
         msg = f"--scheduler: the Dask scheduler at {choice.scheduler} does not answer ({error})"
-        raise SchedulerUnreachable(msg) from None
+        raise SchedulerUnreachableError(msg) from None
     try:
         yield client.get_executor(pure=False, retries=TASK_RETRIES)
     finally:
         client.close()
 
 
-__all__ = ["SCHEDULER_ENV", "ExecutorChoice", "SchedulerUnreachable", "open_executor"]
+__all__ = ["SCHEDULER_ENV", "ExecutorChoice", "SchedulerUnreachableError", "open_executor"]
