@@ -1,14 +1,15 @@
-"""The ``sanitation`` console script: the library's commands plus the API's ``serve`` and ``keys``.
+"""The ``sanitation`` console script: the library's commands plus the API's ``serve``, ``keys``
+and ``db``.
 
 It sits above both packages (the library never imports the API): `sanitation.cli.build_app`
 makes the app with ``validate``, ``plan``, ``compare``, ``demo``, ``generate`` and ``bench``,
-this module adds ``serve`` and the ``keys`` group, and `sanitation.cli.run` maps exceptions
-to the exit codes of the contract (0 success, 1 internal, 2 bad input, 3 infeasible).
+this module adds ``serve``, the ``keys`` group and ``db upgrade``, and `sanitation.cli.run`
+maps exceptions to the exit codes of the contract (0 success, 1 internal, 2 bad input,
+3 infeasible).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -31,24 +32,30 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     access_log: Annotated[bool, typer.Option(help="Log every request (slower).")] = False,
 ) -> None:
-    """Run the planning API (FastAPI + uvicorn; settings from SANITATION_* / DATABASE_URL)."""
+    """Run the planning API (FastAPI + uvicorn; settings from SANITATION_* / DATABASE_URL).
+
+    Several processes may serve one PostgreSQL database if they share one data folder."""
     import uvicorn
 
+    from api.db import open_database
     from api.main import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=access_log)
-
-
-def _key_store() -> tuple[sessionmaker[Session], Path]:
-    """The key store's sessions and the revocation stamp file of the data folder."""
-    from api.db import make_engine, migrate, session_factory
-    from api.keys import revocation_stamp_path
     from api.settings import Settings
 
     settings = Settings()
     settings.ensure_dirs()
-    migrate(settings.url)
-    return session_factory(make_engine(settings.url)), revocation_stamp_path(settings.data_dir)
+    open_database(settings.url)  # a bad, unreachable or differently migrated database: exit 2
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+
+
+def _key_store() -> sessionmaker[Session]:
+    """The key store's sessions."""
+    from api.db import make_engine, open_database, session_factory
+    from api.settings import Settings
+
+    settings = Settings()
+    settings.ensure_dirs()
+    open_database(settings.url)
+    return session_factory(make_engine(settings.url))
 
 
 def keys_create(
@@ -62,7 +69,7 @@ def keys_create(
     from api.errors import BadRequestError
     from api.keys import create_key
 
-    with _key_store()[0]() as session:
+    with _key_store()() as session:
         try:
             row, plain = create_key(session, role, township or [], name)
         except BadRequestError as error:
@@ -76,7 +83,7 @@ def keys_list() -> None:
     """List keys (prefix, role, townships; never the keys themselves)."""
     from api.keys import list_keys
 
-    with _key_store()[0]() as session:
+    with _key_store()() as session:
         for row in list_keys(session):
             state = "revoked" if row.revoked_at else "active"
             print(f"{row.prefix}  {row.role:<11} {','.join(row.townships):<20} {state}  {row.name}")
@@ -88,12 +95,23 @@ def keys_revoke(
     """Revoke a key."""
     from api.keys import revoke_key
 
-    sessions, stamp_path = _key_store()
-    with sessions() as session:
-        if not revoke_key(session, prefix, stamp_path=stamp_path):
+    with _key_store()() as session:
+        if not revoke_key(session, prefix):
             msg = f"prefix: no key with prefix {prefix!r}"
             raise ScenarioError(msg)
     print(f"revoked {prefix}")
+
+
+def db_upgrade() -> None:
+    """Migrate the database to this code's schema (stop every service process first)."""
+    from api.db import head_revision, masked, migrate, reach
+    from api.settings import Settings
+
+    settings = Settings()
+    settings.ensure_dirs()
+    before, _ = reach(settings.url)
+    migrate(settings.url)
+    print(f"{masked(settings.url)}: migration {before or 'none'} -> {head_revision()}")
 
 
 def build_app() -> typer.Typer:
@@ -105,6 +123,9 @@ def build_app() -> typer.Typer:
     keys.command("list")(keys_list)
     keys.command("revoke")(keys_revoke)
     app.add_typer(keys, name="keys")
+    db = typer.Typer(no_args_is_help=True, help="The planning API's database.")
+    db.command("upgrade")(db_upgrade)
+    app.add_typer(db, name="db")
     return app
 
 

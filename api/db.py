@@ -1,23 +1,77 @@
-"""Database engine (SQLite in WAL mode by default), sessions and Alembic migrations."""
+"""Database engine (SQLite in WAL mode by default, or PostgreSQL), sessions, Alembic migrations,
+and the checks a service runs before it starts: a URL it can use, a database it can reach, a
+schema at this code's migration."""
 
 from __future__ import annotations
 
+import fcntl
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from sanitation.errors import ScenarioError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+CONNECT_TIMEOUT_S = 5
+EXPECTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+MIGRATION_LOCK = 19_0019  # PostgreSQL advisory lock: one process migrates at a time
+_PASSWORD = re.compile(r"(://[^/:@]*:)[^@/]*@")
+
+
+class DatabaseUrlError(ScenarioError):
+    """``DATABASE_URL`` is unusable: bad scheme, unreachable, or at another migration than the
+    code (bad input: exit 2 naming the URL, its password masked)."""
+
+
+def masked(url: str) -> str:
+    """``url`` with its password shown as ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _PASSWORD.sub(r"\1***@", url)
+
+
+def checked_url(url: str) -> URL:
+    """The SQLAlchemy URL of ``url``; ``postgresql://`` and ``postgres://`` mean psycopg 3.
+
+    Raises
+    ------
+    DatabaseUrlError
+        Not a URL, or a database other than SQLite or PostgreSQL (through psycopg).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        msg = f"DATABASE_URL: {masked(url)!r} is not a database URL; expected {EXPECTED}"
+        raise DatabaseUrlError(msg) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        msg = (
+            f"DATABASE_URL: scheme {parsed.drivername!r} of {masked(url)} is not supported; "
+            f"expected {EXPECTED}"
+        )
+        raise DatabaseUrlError(msg)
+    return parsed
 
 
 def make_engine(url: str) -> Engine:
     """An engine; SQLite connections get WAL mode, a busy timeout and foreign keys."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    parsed = checked_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:  # sqlite3 DBAPI objects
@@ -29,7 +83,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(
+        parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+    )
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -41,10 +97,110 @@ def alembic_config(url: str) -> Config:
     """The Alembic configuration of the package (``api/alembic.ini``) for ``url``."""
     config = Config(str(ALEMBIC_INI))
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    rendered = checked_url(url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
 
 
+def head_revision() -> str:
+    """The newest migration of this code."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        msg = f"no migrations in {MIGRATIONS}"
+        raise LookupError(msg)
+    return head
+
+
 def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (run at startup and by ``sanitation keys``)."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the schema to the newest revision (``sanitation db upgrade``; a new database at
+    service start). One process at a time migrates: a PostgreSQL advisory lock, or a lock file
+    beside the SQLite file."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, _migration_lock(connection):
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+    finally:
+        engine.dispose()  # ends the session, and with it the advisory lock
+
+
+@contextmanager
+def _migration_lock(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        connection.commit()
+        yield  # released with the session
+        return
+    database = connection.engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with Path(f"{database}.migrate.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def reach(url: str) -> tuple[str | None, set[str]]:
+    """Connect to ``url``: the migration it is at (None: never migrated) and its tables.
+
+    Raises
+    ------
+    DatabaseUrlError
+        A bad URL or a database that cannot be reached (the driver's reason, the password
+        masked).
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            tables = set(inspect(connection).get_table_names())
+    except OperationalError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        msg = f"DATABASE_URL: cannot reach {masked(url)}: {reason}"
+        raise DatabaseUrlError(msg) from None
+    finally:
+        engine.dispose()
+    return current, tables
+
+
+def open_database(url: str) -> None:
+    """Check that a service can use ``url``: a new (empty) database is migrated to this code's
+    schema; a reachable database must be at this code's migration.
+
+    Raises
+    ------
+    DatabaseUrlError
+        A bad URL, a database that cannot be reached, one with tables but no migration stamp,
+        or one at an older or newer migration than the code (naming both).
+    """
+    current, tables = reach(url)
+    head = head_revision()
+    if current is None:
+        if tables - {"alembic_version"}:
+            listed = ", ".join(sorted(tables)[:5])
+            msg = (
+                f"DATABASE_URL: {masked(url)} holds tables ({listed}) but no migration stamp; "
+                "expected an empty database or one made by this service"
+            )
+            raise DatabaseUrlError(msg)
+        migrate(url)
+        return
+    if current == head:
+        return
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}
+    if current in known:
+        msg = (
+            f"DATABASE_URL: {masked(url)} is at migration {current}, older than this code's "
+            f"{head}; stop every service process, run `sanitation db upgrade`, start them again"
+        )
+    else:
+        msg = (
+            f"DATABASE_URL: {masked(url)} is at migration {current}, which this code does not "
+            f"know (its newest is {head}): a newer version migrated it; run that version"
+        )
+    raise DatabaseUrlError(msg)

@@ -11,12 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
-from api.keys import Caller, revocation_stamp, revocation_stamp_path, verify_key
+from api.keys import Caller, verify_key
 from api.plans import DocumentCache
 from api.schemas import MAX_ID
 from api.settings import Settings
-
-KEY_CACHE_SIZE = 10_000
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
@@ -54,7 +52,9 @@ async def get_caller(
     key: Annotated[str | None, Depends(api_key_header)],
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    """The caller of the request's key (``X-API-Key`` or ``Authorization: Bearer``)."""
+    """The caller of the request's key (``X-API-Key`` or ``Authorization: Bearer``), checked
+    against the key table on every request: a key revoked through any process (another service
+    process, ``sanitation keys revoke``) is refused from the next request on."""
     plain = key or (token.credentials if token else None)
     if not plain:
         raise HTTPException(
@@ -62,17 +62,7 @@ async def get_caller(
             detail="X-API-Key: missing; send an API key as X-API-Key or Authorization: Bearer",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    cache: dict[str, tuple[tuple[int, int] | None, Caller | None]] = request.app.state.key_cache
-    settings: Settings = request.app.state.settings
-    stamp = revocation_stamp(revocation_stamp_path(settings.data_dir))
-    hit = cache.get(plain)
-    if hit is not None and hit[0] == stamp:
-        caller = hit[1]
-    else:
-        caller = await run_in_threadpool(_verify, request.app.state.sessions, plain)
-        if len(cache) > KEY_CACHE_SIZE:
-            cache.clear()
-        cache[plain] = (stamp, caller)
+    caller = await run_in_threadpool(_verify, request.app.state.sessions, plain)
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -83,9 +73,6 @@ async def get_caller(
 
 
 def _verify(sessions: sessionmaker[Session], plain: str) -> Caller | None:
-    """The key's caller from the database (cached by `get_caller` while the revocation stamp
-    (`api.keys.revocation_stamp`) holds: a key revoked by any process is refused on the next
-    request)."""
     with sessions() as session:
         return verify_key(session, plain)
 

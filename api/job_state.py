@@ -1,4 +1,4 @@
-"""Stored state of plan jobs: finishing a job (and its plan), re-queueing interrupted jobs.
+"""Stored state of plan jobs: claiming a job, finishing it (and its plan).
 
 Used by the supervisor (`api.jobs`), the worker processes (`api.worker`) and the routes; it
 imports neither of them. Every write of a worker is conditional on its attempt number, so a
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.models import Base, IncidentRow, JobRow, PlanRow, utcnow
 from api.settings import Settings
@@ -53,11 +53,15 @@ def finish(
 ) -> bool:
     """Set a job's final state (and its plan's); failed plans give their incidents back.
 
-    Returns False when the job is no longer the given attempt's to finish.
+    ``attempt`` None finishes a job no worker runs (queued or interrupted: a cancel before it
+    started). Returns False when the job is no longer the given attempt's (or no longer
+    waiting) to finish.
     """
-    query = update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("running", "queued")))
-    if attempt is not None:
-        query = query.where(JobRow.attempts == attempt)
+    query = update(JobRow).where(JobRow.id == job_id)
+    if attempt is None:
+        query = query.where(JobRow.state.in_(RUNNABLE))
+    else:
+        query = query.where(JobRow.state == "running", JobRow.attempts == attempt)
     now = utcnow()
     changed = rows_changed(
         session,
@@ -68,6 +72,7 @@ def finish(
             finished_at=now,
             updated_at=now,
             pid=None,
+            owner=None,
         ),
     )
     if changed != 1:
@@ -88,21 +93,52 @@ def finish(
     return True
 
 
-def recover(sessions: sessionmaker[Session]) -> int:
-    """Mark jobs left running by a stopped service as interrupted (they run again)."""
-    with sessions() as session:
-        jobs = list(session.scalars(select(JobRow).where(JobRow.state == "running")))
-        for job in jobs:
-            job.state = "interrupted"
-            job.interruptions += 1
-            job.pid = None
-            job.error = "interrupted by a service restart; re-queued"
-            job.updated_at = utcnow()
-            plan = session.get(PlanRow, job.plan_id)
-            if plan is not None:
-                plan.status = "interrupted"
-        session.commit()
-        return len(jobs)
+def claim(session: Session, owner: str) -> tuple[int, int] | None:
+    """Claim the oldest runnable job for service process ``owner``: (job id, attempt), or None
+    when there is none. Commits.
+
+    The row is picked with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL: concurrent
+    claimers skip each other's rows; SQLite serialises writers and ignores the clause) and taken
+    with a conditional UPDATE whose row count must be 1, so of concurrent claimers in any
+    number of processes exactly one gets each job.
+    """
+    picked = session.execute(
+        select(JobRow.id, JobRow.attempts, JobRow.plan_id)
+        .where(JobRow.state.in_(RUNNABLE), JobRow.cancel_requested.is_(False))
+        .order_by(JobRow.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if picked is None:
+        session.rollback()
+        return None
+    job_id, attempts, plan_id = picked
+    now = utcnow()
+    taken = rows_changed(
+        session,
+        update(JobRow)
+        .where(
+            JobRow.id == job_id,
+            JobRow.state.in_(RUNNABLE),
+            JobRow.attempts == attempts,
+            JobRow.cancel_requested.is_(False),
+        )
+        .values(
+            state="running",
+            attempts=attempts + 1,
+            owner=owner,
+            pid=None,
+            started_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False),
+    )
+    if taken != 1:
+        session.rollback()
+        return None
+    session.execute(update(PlanRow).where(PlanRow.id == plan_id).values(status="running"))
+    session.commit()
+    return job_id, attempts + 1
 
 
 def worker_log(settings: Settings, out_dir: str) -> Path:

@@ -1,12 +1,18 @@
-"""Plan jobs in worker processes, supervised by a background thread of the service.
+"""Plan jobs in worker processes, supervised by background threads of each service process.
 
-The supervisor claims queued (or interrupted) jobs, starts one worker process per job (never
-in the event loop), and watches them: a worker that exits without finishing its job marks the
-job failed with the reason (e.g. killed by SIGKILL); a cancelled job's process group is killed,
-and so is what a dead worker left in its group. At startup, jobs left ``running`` by a previous
-service are marked ``interrupted`` and run again. Workers kill their process group when the
-service process is gone (nothing outlives a kill -9 of the service). The stored job states (finish,
-recover) live in `api.job_state`; the worker process itself in `api.worker`.
+Any number of service processes may share one database (`api.liveness`): each has an identity
+and a heartbeat thread. The supervisor thread claims runnable jobs atomically
+(`api.job_state.claim`), starts one worker process per job (never in the event loop), and
+watches them: a worker that exits without finishing its job marks the job failed with the
+reason (e.g. killed by SIGKILL); a cancelled job's process group is killed (the cancel may come
+through any process: the flag is in the database), and so is what a dead worker left in its
+group, and a worker whose job was re-queued by another process (this one was taken for dead).
+The heartbeat thread renews this process's heartbeat and re-queues the running jobs of
+processes that are gone; jobs this process runs are never touched by a newcomer while its
+heartbeat is fresh. On a clean stop, this process's own running jobs are re-queued. Workers kill
+their process group when the service process is gone (nothing outlives a kill -9 of the
+service). The stored job states live in `api.job_state`; the worker process itself in
+`api.worker`.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.job_state import RUNNABLE, finish, recover, rows_changed, stored, worker_log
-from api.models import JobRow, PlanRow, utcnow
+from api.job_state import claim, finish, worker_log
+from api.liveness import Identity, beat, register, requeue_dead, requeue_owned, unregister
+from api.models import JobRow, PlanRow
 from api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,15 +46,17 @@ class _Running:
 
 
 class JobRunner:
-    """Starts and watches worker processes (``settings.workers`` at a time)."""
+    """Starts and watches worker processes (``settings.workers`` at a time) for this process."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.me = Identity.of_this_process()
         self._running: dict[int, _Running] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._declared_dead = threading.Event()
+        self._threads: list[threading.Thread] = []
         if "forkserver" in multiprocessing.get_all_start_methods():
             forkserver = multiprocessing.get_context("forkserver")
             forkserver.set_forkserver_preload(["api.worker"])
@@ -56,29 +65,54 @@ class JobRunner:
             self._context = multiprocessing.get_context("spawn")
 
     def start(self) -> None:
-        """Recover interrupted jobs and start the supervisor thread."""
-        count = recover(self.sessions)
+        """Register this process, re-queue the jobs of processes that are gone, start the
+        heartbeat and supervisor threads."""
+        with self.sessions() as session:
+            register(session, self.me)
+            count = requeue_dead(session, self.me, self.settings.heartbeat_timeout_s)
         if count:
-            logger.warning("%d job(s) were running at the last stop; re-queued", count)
-        if self.settings.workers > 0:
-            self._thread = threading.Thread(target=self._loop, name="job-supervisor", daemon=True)
-            self._thread.start()
+            logger.warning("%d job(s) of stopped service processes re-queued", count)
+        logger.info("service process %s started", self.me.id)
+        for target, name in ((self._beat_loop, "heartbeat"), (self._loop, "job-supervisor")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def wake(self) -> None:
         """Look for work now (a job was queued or cancelled)."""
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop the supervisor; running workers are killed and their jobs interrupted."""
+        """Stop the threads; running workers are killed and their jobs re-queued."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._kill_all()
+        with self.sessions() as session:
+            requeue_owned(session, self.me.id, "interrupted by a service restart; re-queued")
+            unregister(session, self.me)
+
+    def _kill_all(self) -> None:
         for job_id, running in list(self._running.items()):
             _kill_group(running.process)
             running.process.join(timeout=5)
+            _kill_leftovers(running.process)
             self._running.pop(job_id, None)
-        recover(self.sessions)
+
+    def _beat_loop(self) -> None:
+        """Renew the heartbeat and re-queue the jobs of dead processes, every heartbeat."""
+        while not self._stop.wait(self.settings.heartbeat_every_s):
+            with self.sessions() as session:
+                if not beat(session, self.me):
+                    logger.error("service process %s was taken for dead", self.me.id)
+                    self._declared_dead.set()
+                    self._wake.set()
+                    continue
+                count = requeue_dead(session, self.me, self.settings.heartbeat_timeout_s)
+            if count:
+                logger.warning("%d job(s) of stopped service processes re-queued", count)
+                self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -87,10 +121,20 @@ class JobRunner:
             self._wake.clear()
 
     def _tick(self) -> None:
+        if self._declared_dead.is_set():
+            # another process re-queued our jobs: stop their workers, then live again
+            self._kill_all()
+            with self.sessions() as session:
+                register(session, self.me)
+            self._declared_dead.clear()
         with self.sessions() as session:
             self._reap(session)
-            self._cancel(session)
-            while len(self._running) < self.settings.workers and not self._stop.is_set():
+            self._cancel_and_fence(session)
+            while (
+                len(self._running) < self.settings.workers
+                and not self._stop.is_set()
+                and not self._declared_dead.is_set()
+            ):
                 if not self._launch(session):
                     break
 
@@ -103,8 +147,10 @@ class JobRunner:
             self._running.pop(job_id)
             _kill_leftovers(running.process)
             job = session.get(JobRow, job_id)
+            if job is None:
+                continue
             session.refresh(job)
-            if job is None or job.state != "running" or job.attempts != running.attempt:
+            if job.state != "running" or job.attempts != running.attempt:
                 continue
             if job.cancel_requested:
                 finish(session, job_id, running.attempt, "cancelled", error="cancelled")
@@ -113,50 +159,43 @@ class JobRunner:
             logger.warning("job %d: %s", job_id, reason)
             finish(session, job_id, running.attempt, "failed", error=reason)
 
-    def _cancel(self, session: Session) -> None:
-        wanted = set(
-            session.scalars(
-                select(JobRow.id).where(JobRow.cancel_requested, JobRow.state == "running")
+    def _cancel_and_fence(self, session: Session) -> None:
+        """Kill the workers of cancelled jobs, and of jobs no longer this process's attempt."""
+        if not self._running:
+            return
+        rows = session.execute(
+            select(JobRow.id, JobRow.cancel_requested, JobRow.owner, JobRow.attempts).where(
+                JobRow.id.in_(list(self._running))
             )
-        )
-        for job_id in wanted & set(self._running):
-            _kill_group(self._running[job_id].process)
+        ).all()
+        session.commit()
+        for job_id, cancel, owner, attempts in rows:
+            running = self._running[job_id]
+            if owner != self.me.id or attempts != running.attempt:
+                logger.warning("job %d was re-queued by another process; worker stopped", job_id)
+                _kill_group(running.process)
+            elif cancel:
+                _kill_group(running.process)
 
     def _launch(self, session: Session) -> bool:
-        job = session.scalars(
-            select(JobRow)
-            .where(JobRow.state.in_(RUNNABLE), JobRow.cancel_requested.is_(False))
-            .order_by(JobRow.id)
-        ).first()
-        if job is None:
+        claimed = claim(session, self.me.id)
+        if claimed is None:
             return False
-        attempt = job.attempts + 1
-        now = utcnow()
-        claimed = rows_changed(
-            session,
-            update(JobRow)
-            .where(JobRow.id == job.id, JobRow.state.in_(RUNNABLE))
-            .values(state="running", attempts=attempt, started_at=now, updated_at=now),
-        )
-        if claimed != 1:
-            session.rollback()
-            return True
-        stored(session, PlanRow, job.plan_id).status = "running"
-        session.commit()
+        job_id, attempt = claimed
         # imported here, not at the top: the worker's plotting and file-writing stack
         # (matplotlib, openpyxl, the solvers) stays out of the service process
         from api.worker import run_job
 
         process = self._context.Process(
             target=run_job,
-            args=(self.settings.url, str(self.settings.data_dir), job.id, attempt, os.getpid()),
-            name=f"plan-job-{job.id}",
+            args=(self.settings.url, str(self.settings.data_dir), job_id, attempt, os.getpid()),
+            name=f"plan-job-{job_id}",
         )
         process.start()
-        self._running[job.id] = _Running(process, attempt)
+        self._running[job_id] = _Running(process, attempt)
         session.execute(
             update(JobRow)
-            .where(JobRow.id == job.id, JobRow.attempts == attempt)
+            .where(JobRow.id == job_id, JobRow.attempts == attempt)
             .values(pid=process.pid)
         )
         session.commit()

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,46 +75,17 @@ def verify_key(session: Session, plain: str) -> Caller | None:
     return Caller(row.id, row.role, frozenset(row.townships))
 
 
-def revocation_stamp_path(data_dir: Path) -> Path:
-    """The file whose identity changes whenever a key is revoked (in the shared data folder)."""
-    return data_dir / "keys.revoked"
+def revoke_key(session: Session, prefix: str) -> bool:
+    """Revoke the key with this prefix; False when there is none.
 
-
-def revocation_stamp(path: Path) -> tuple[int, int] | None:
-    """The stamp of the revocation file (inode, mtime ns); None while no key was ever revoked.
-
-    One ``stat`` per request, no database round trip: callers cache key verdicts only while the
-    stamp holds, so a revocation by any process sharing the data folder (another service
-    process, ``sanitation keys revoke``) is seen on the very next request.
-    """
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    return info.st_ino, info.st_mtime_ns
-
-
-def _mark_revoked(path: Path) -> None:
-    """Give the revocation file a new identity (written aside, then renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".keys.revoked.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(f"{time.time_ns()}\n")
-    os.replace(temporary, path)
-
-
-def revoke_key(session: Session, prefix: str, *, stamp_path: Path) -> bool:
-    """Revoke the key with this prefix and renew the revocation stamp; False when there is none.
-
-    ``stamp_path`` is `revocation_stamp_path` of the service's data folder: every service
-    process drops its cached verdicts when it changes.
+    Every service process checks the key table on each request (`verify_key`; no cache of
+    verdicts), so the key is refused by all of them from the next request on.
     """
     row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if row is None:
         return False
     row.revoked_at = utcnow()
     session.commit()
-    _mark_revoked(stamp_path)
     return True
 
 

@@ -1,7 +1,8 @@
 """The FastAPI application: routers, error mapping (one place), body limit, lifespan.
 
-Run it with ``sanitation serve`` (uvicorn). The lifespan migrates the database (Alembic), starts
-the job supervisor and stops it (running jobs are then interrupted and re-queued).
+Run it with ``sanitation serve`` (uvicorn). The lifespan checks the database (a new one is
+migrated with Alembic; one at another migration is refused), starts the job supervisor and stops
+it (this process's running jobs are then interrupted and re-queued).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.db import make_engine, migrate, session_factory
+from api.db import make_engine, open_database, session_factory
 from api.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from api.jobs import JobRunner
 from api.plans import DocumentCache
@@ -169,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_dirs()
-        migrate(settings.url)
+        open_database(settings.url)
         engine = make_engine(settings.url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
@@ -189,7 +190,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.cache = DocumentCache()
-    app.state.key_cache = {}
     add_error_handlers(app)
     for module in (health, scenarios, plans, jobs, townships, incidents, web):
         app.include_router(module.router)

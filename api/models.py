@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models of the store: API keys, scenarios, plans, jobs, incidents.
+"""SQLAlchemy 2 models of the store: API keys, scenarios, plans, jobs, incidents, and the
+service processes sharing the database (identity and heartbeat).
 
 Files live under the data directory; rows hold paths relative to it. Times are UTC.
 """
@@ -97,6 +98,7 @@ class JobRow(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     pid: Mapped[int | None] = mapped_column(Integer, default=None)
+    owner: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     interruptions: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -126,3 +128,22 @@ class IncidentRow(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), default=None)
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ServiceProcess(Base):
+    """A live ``sanitation serve`` process: who it is and when it last wrote its heartbeat.
+
+    ``machine`` identifies the process's pid namespace (boot id and namespace inode; empty where
+    unknown) and ``pid_started`` its start time, so a process on the same machine can tell at
+    once that this one is gone; elsewhere only the heartbeat's age tells.
+    """
+
+    __tablename__ = "service_processes"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    machine: Mapped[str] = mapped_column(String(100), default="")
+    pid_started: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -2,6 +2,9 @@
 
 ``SANITATION_DATA_DIR`` (default ``./data``) holds the SQLite database, stored scenarios and plan
 outputs; ``DATABASE_URL`` points at another database (e.g. PostgreSQL) instead of the SQLite file.
+Several service processes may share one PostgreSQL database: they must then share one data folder
+too (the same path on a shared filesystem), and ``SANITATION_HEARTBEAT_TIMEOUT_S`` says how long a
+silent process keeps its running jobs before a survivor re-queues them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ class Settings(BaseSettings):
         default=1, ge=0, le=32, description="plan worker processes (0: jobs stay queued)"
     )
     poll_s: float = Field(default=0.5, gt=0, description="job supervisor poll interval, s")
+    heartbeat_timeout_s: float = Field(
+        default=30.0,
+        ge=2.0,
+        le=3600.0,
+        description="a service process whose heartbeat (written every fifth of this) is older "
+        "is taken for dead and its running jobs are re-queued, s",
+    )
     incident_radius_m: float = Field(
         default=50.0, gt=0, description="a blocked-road report closes roads within this, m"
     )
@@ -36,6 +46,11 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """The body limit in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def heartbeat_every_s(self) -> float:
+        """How often a service process writes its heartbeat: five beats fit in the timeout."""
+        return self.heartbeat_timeout_s / 5
 
     @property
     def url(self) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, session_factory
-from api.job_state import finish, stored, worker_log
+from api.job_state import finish, rows_changed, stored, worker_log
 from api.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
 from geo.errors import GeoInputError
@@ -97,18 +97,24 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
             return
         last_s, last_stage = now, stage
         with sessions() as session:
-            session.execute(
+            mine = rows_changed(
+                session,
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.attempts == attempt)
+                .where(JobRow.id == job_id, JobRow.attempts == attempt, JobRow.state == "running")
                 .values(
                     stage=stage,
                     detail=detail.replace(data_root, "")[:500],
                     done=done,
                     total=total,
                     updated_at=utcnow(),
-                )
+                ),
             )
             session.commit()
+        if mine != 1:  # re-queued by another process (this one's was taken for dead): stop
+            logger.warning("job %d attempt %d is no longer this worker's", job_id, attempt)
+            with contextlib.suppress(OSError):
+                os.killpg(0, signal.SIGKILL)
+            os._exit(75)
         logger.info("%s %s (%d/%d)", stage, detail, done, total)
 
     root = str((settings.data_dir / "scenarios").resolve()) + "/"

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import pytest
 
+pytest_plugins = ["api_db"]  # the `database` fixture of the API tests (SQLite and PostgreSQL)
+
 FINISHED = frozenset({"done", "failed", "cancelled"})
 
 

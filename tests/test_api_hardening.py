@@ -64,9 +64,10 @@ def patch_entry(data: bytes, name: str, local: tuple[int, bytes], central: tuple
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, database):
     data = tmp_path_factory.mktemp("api-hardening")
-    settings = Settings(data_dir=data, workers=0, max_upload_mb=1)
+    url = database.url_for(data)
+    settings = Settings(data_dir=data, database_url=url, workers=0, max_upload_mb=1)
     app = create_app(settings)
     with TestClient(app) as client:
         h = role_headers(app)
@@ -83,6 +84,7 @@ def env(tmp_path_factory):
             "sid": upload.json()["id"],
             "data": data,
             "settings": settings,
+            "url": url,
         }
 
 
@@ -178,7 +180,7 @@ def test_a_key_revoked_by_another_process_is_refused_at_once(env):
     assert client.get("/scenarios", headers=headers).status_code == 200  # cached now
     done = subprocess.run(
         [str(SANITATION), "keys", "revoke", row.prefix],
-        env={**os.environ, "SANITATION_DATA_DIR": str(data)},
+        env={**os.environ, "SANITATION_DATA_DIR": str(data), "DATABASE_URL": env["url"]},
         capture_output=True,
         text=True,
         timeout=60,

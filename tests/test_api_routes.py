@@ -33,9 +33,15 @@ def tiny_zip(folder: Path = TINY, *, top: str = "tiny", drop: str | None = None)
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, wait_job):
+def env(tmp_path_factory, wait_job, database):
     data = tmp_path_factory.mktemp("api-data")
-    settings = Settings(data_dir=data, workers=1, poll_s=0.1, max_upload_mb=1)
+    settings = Settings(
+        data_dir=data,
+        database_url=database.url_for(data),
+        workers=1,
+        poll_s=0.1,
+        max_upload_mb=1,
+    )
     app = create_app(settings)
     with TestClient(app) as client:
         headers = role_headers(app)

@@ -32,9 +32,10 @@ TINY = Path(__file__).parent / "data" / "scenario" / "tiny"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, database):
     data = tmp_path_factory.mktemp("api-schema")
-    app = create_app(Settings(data_dir=data, workers=0, max_upload_mb=1))
+    url = database.url_for(data)
+    app = create_app(Settings(data_dir=data, database_url=url, workers=0, max_upload_mb=1))
     with TestClient(app) as client:
         with app.state.sessions() as session:
             key = create_key(session, "planner")[1]

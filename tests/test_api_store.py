@@ -1,22 +1,41 @@
-"""The API store without HTTP: migrations match the models, keys are hashed and scoped."""
+"""The API store without HTTP, on SQLite and PostgreSQL: migrations match the models (`alembic
+check`), a database at another migration is refused naming both, keys are hashed and scoped."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from api_db import KINDS, fresh
+from sqlalchemy import inspect, select, text
 
-from api.db import alembic_config, make_engine, migrate, session_factory
+from api.db import (
+    DatabaseUrlError,
+    alembic_config,
+    head_revision,
+    make_engine,
+    migrate,
+    open_database,
+    session_factory,
+)
 from api.errors import BadRequestError
 from api.keys import create_key, revoke_key, verify_key
 from api.models import ApiKey
 
 
+@pytest.fixture(params=KINDS)
+def fresh_url(request, tmp_path):
+    """A fresh database's URL, once SQLite and once PostgreSQL."""
+    with fresh(request.param) as database:
+        yield database.url_for(tmp_path)
+
+
 @pytest.fixture
-def sessions(tmp_path):
-    url = f"sqlite:///{tmp_path / 'test.db'}"
+def sessions(fresh_url):
+    url = fresh_url
     migrate(url)
     engine = make_engine(url)
     yield session_factory(engine), url
@@ -28,10 +47,48 @@ def test_migration_creates_the_schema_of_the_models(sessions):
     with factory() as session:
         bind = session.get_bind()
         tables = set(inspect(bind).get_table_names())
-        mode = session.connection().exec_driver_sql("PRAGMA journal_mode").scalar()
-    assert {"api_keys", "scenarios", "plans", "jobs", "incidents"} <= tables
-    assert mode == "wal"
+        if bind.dialect.name == "sqlite":
+            mode = session.connection().exec_driver_sql("PRAGMA journal_mode").scalar()
+            assert mode == "wal"
+    assert {"api_keys", "scenarios", "plans", "jobs", "incidents", "service_processes"} <= tables
     command.check(alembic_config(url))  # raises when the models drift from the migrations
+    open_database(url)  # at this code's migration: accepted
+
+
+def test_concurrent_first_starts_migrate_once(fresh_url):
+    """Processes starting together on an empty database: one creates the schema, none fails."""
+    code = f"from api.db import open_database; open_database({fresh_url!r})"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    try:
+        outcomes = [(p.wait(timeout=60), p.communicate(timeout=60)[1]) for p in starts]
+    finally:
+        for process in starts:
+            process.kill()
+            process.communicate()
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    command.check(alembic_config(fresh_url))
+
+
+def test_a_database_at_an_older_or_newer_migration_is_refused_naming_both(fresh_url):
+    head = head_revision()
+    command.upgrade(alembic_config(fresh_url), "0001")
+    with pytest.raises(DatabaseUrlError) as older:
+        open_database(fresh_url)
+    assert f"is at migration 0001, older than this code's {head}" in str(older.value)
+    assert "sanitation db upgrade" in str(older.value)
+    migrate(fresh_url)
+    engine = make_engine(fresh_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(DatabaseUrlError) as newer:
+        open_database(fresh_url)
+    assert f"is at migration 9999, which this code does not know (its newest is {head})" in str(
+        newer.value
+    )
 
 
 def test_keys_are_stored_hashed_and_verified(sessions, tmp_path):
@@ -48,7 +105,7 @@ def test_keys_are_stored_hashed_and_verified(sessions, tmp_path):
         assert not caller.sees_township("990000002")
         assert verify_key(session, plain[:-1] + ("A" if plain[-1] != "A" else "B")) is None
         assert verify_key(session, "nonsense") is None
-        assert revoke_key(session, row.prefix, stamp_path=tmp_path / "keys.revoked")
+        assert revoke_key(session, row.prefix)
         assert verify_key(session, plain) is None
 
 

@@ -1,8 +1,10 @@
-"""Alembic environment: the URL comes from the config (set by `api.db.migrate`) or Settings."""
+"""Alembic environment: the URL comes from the config (set by `api.db.alembic_config`) or
+Settings; `api.db.migrate` hands over its own connection (which holds the migration lock)."""
 
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from api.db import make_engine
 from api.models import Base
@@ -24,17 +26,25 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
-    """Run against the database."""
+    """Run against the database (the caller's connection when it gave one)."""
+    given = config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+        return
     engine = make_engine(_url())
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
     engine.dispose()
 
 

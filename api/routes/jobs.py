@@ -52,16 +52,15 @@ def get_job(session: SessionDep, caller: Staff, job_id: JobId) -> JobRow:
     summary="Cancel a job",
 )
 def cancel_job(session: SessionDep, runner: RunnerDep, caller: Staff, job_id: JobId) -> JobRow:
-    """Cancel a queued or running job (its worker processes are stopped)."""
+    """Cancel a queued or running job (its worker processes are stopped by the service process
+    that runs it, whichever process is asked)."""
     job = _get(session, job_id)
     if job.state in ("done", "failed", "cancelled"):
         raise ConflictError("job_id", f"job {job_id} is already {job.state}")
     job.cancel_requested = True
     session.commit()
-    if job.state in ("queued", "interrupted"):
-        job.state = "queued"
-        session.commit()
-        finish(session, job_id, None, "cancelled", error="cancelled before it started")
+    # a job no worker runs ends here; a running one is stopped by the process that runs it
+    finish(session, job_id, None, "cancelled", error="cancelled before it started")
     runner.wake()
     session.refresh(job)
     return job
