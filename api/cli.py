@@ -35,15 +35,17 @@ def serve(
     """Run the planning API (FastAPI + uvicorn; settings from SANITATION_* / DATABASE_URL).
 
     Several processes may serve one PostgreSQL database if they share one data folder."""
-    import uvicorn
-
     from api.db import open_database
-    from api.main import create_app
     from api.settings import Settings
 
     settings = Settings()
     settings.ensure_dirs()
     open_database(settings.url)  # a bad, unreachable or differently migrated database: exit 2
+
+    import uvicorn
+
+    from api.main import create_app
+
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
 
 

@@ -36,11 +36,13 @@ class DatabaseUrlError(ScenarioError):
 
 
 def masked(url: str) -> str:
-    """``url`` with its password shown as ``***``."""
+    """``url`` with its password shown as ``***`` (a value that is no URL is not shown)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return _PASSWORD.sub(r"\1***@", url)
+        if "://" in url:
+            return _PASSWORD.sub(r"\1***@", url)
+        return f"<{len(url)} characters, not shown: not a URL, it may hold a password>"
 
 
 def checked_url(url: str) -> URL:
@@ -54,7 +56,7 @@ def checked_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        msg = f"DATABASE_URL: {masked(url)!r} is not a database URL; expected {EXPECTED}"
+        msg = f"DATABASE_URL: {masked(url)} is not a database URL; expected {EXPECTED}"
         raise DatabaseUrlError(msg) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -72,7 +72,6 @@ def finish(
             finished_at=now,
             updated_at=now,
             pid=None,
-            owner=None,
         ),
     )
     if changed != 1:

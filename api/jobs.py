@@ -29,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.job_state import claim, finish, worker_log
@@ -103,20 +104,29 @@ class JobRunner:
     def _beat_loop(self) -> None:
         """Renew the heartbeat and re-queue the jobs of dead processes, every heartbeat."""
         while not self._stop.wait(self.settings.heartbeat_every_s):
-            with self.sessions() as session:
-                if not beat(session, self.me):
-                    logger.error("service process %s was taken for dead", self.me.id)
-                    self._declared_dead.set()
-                    self._wake.set()
-                    continue
-                count = requeue_dead(session, self.me, self.settings.heartbeat_timeout_s)
-            if count:
-                logger.warning("%d job(s) of stopped service processes re-queued", count)
+            try:
+                self._beat()
+            except SQLAlchemyError as error:  # the database is away: try again next beat
+                logger.error("heartbeat of %s not written: %s", self.me.id, error)
+
+    def _beat(self) -> None:
+        with self.sessions() as session:
+            if not beat(session, self.me):
+                logger.error("service process %s was taken for dead", self.me.id)
+                self._declared_dead.set()
                 self._wake.set()
+                return
+            count = requeue_dead(session, self.me, self.settings.heartbeat_timeout_s)
+        if count:
+            logger.warning("%d job(s) of stopped service processes re-queued", count)
+            self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._tick()
+            try:
+                self._tick()
+            except SQLAlchemyError as error:  # the database is away: try again next poll
+                logger.error("job supervisor of %s: %s", self.me.id, error)
             self._wake.wait(self.settings.poll_s)
             self._wake.clear()
 

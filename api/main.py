@@ -174,13 +174,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.runner = JobRunner(settings, app.state.sessions)
-        app.state.runner.start()
+        runner = JobRunner(settings, app.state.sessions)
+        app.state.runner = runner
+        runner.start()
         try:
             yield
         finally:
-            app.state.runner.stop()
-            engine.dispose()
+            try:
+                runner.stop()  # this lifespan's own (a test may start the app twice)
+            finally:
+                engine.dispose()
 
     app = FastAPI(
         title="sanitation planning API",

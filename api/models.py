@@ -98,6 +98,7 @@ class JobRow(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     pid: Mapped[int | None] = mapped_column(Integer, default=None)
+    # the service process (ServiceProcess.id) that runs, or last ran, the job
     owner: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     interruptions: Mapped[int] = mapped_column(Integer, default=0)

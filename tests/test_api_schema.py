@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
+from schemathesis.python.asgi import shutdown_lifespans
+from sqlalchemy import Engine, event
 
 from api.keys import create_key
 from api.main import create_app
@@ -36,20 +38,39 @@ def served(tmp_path_factory, database):
     data = tmp_path_factory.mktemp("api-schema")
     url = database.url_for(data)
     app = create_app(Settings(data_dir=data, database_url=url, workers=0, max_upload_mb=1))
-    with TestClient(app) as client:
-        with app.state.sessions() as session:
-            key = create_key(session, "planner")[1]
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            for path in sorted(TINY.iterdir()):
-                archive.write(path, path.name)
-        answer = client.post(
-            "/scenarios",
-            files={"file": ("tiny.zip", buffer.getvalue(), "application/zip")},
-            headers={"X-API-Key": key},
-        )
-        assert answer.status_code == 201
-        yield app, key
+    opened: list = []  # every DBAPI connection the app opens in this module
+
+    def remember(dbapi_connection, _record) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(Engine, "connect", remember)
+    try:
+        with TestClient(app) as client:
+            with app.state.sessions() as session:
+                key = create_key(session, "planner")[1]
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for path in sorted(TINY.iterdir()):
+                    archive.write(path, path.name)
+            answer = client.post(
+                "/scenarios",
+                files={"file": ("tiny.zip", buffer.getvalue(), "application/zip")},
+                headers={"X-API-Key": key},
+            )
+            assert answer.status_code == 201
+            try:
+                yield app, key
+            finally:
+                # schemathesis started the app's lifespan a second time (kept for the
+                # process): stop it while the module's database still exists
+                shutdown_lifespans()
+    finally:
+        event.remove(Engine, "connect", remember)
+        # Requests that schemathesis's in-process client abandoned (its event loop lives until
+        # the interpreter exits) may still hold a session; close their connections here, before
+        # the module's database is dropped, instead of at interpreter exit.
+        for connection in opened:
+            connection.close()
 
 
 # Bodies whose validity the schema cannot express (a scenario's YAML and files, a what-if's

@@ -7,117 +7,43 @@ service during a job: both end in a consistent stored state.
 
 from __future__ import annotations
 
-import io
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
+from api_db import KINDS, fresh
+from api_helpers import Server, cli_key, stored_job, upload
 
 from tests.proc_helpers import alive, descendants
 
-SANITATION = Path(sys.executable).parent / "sanitation"
-TINY = Path(__file__).parent / "data" / "scenario" / "tiny"
 pytestmark = pytest.mark.slow
 
 
-def tiny_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(TINY.iterdir()):
-            archive.write(path, f"tiny/{path.name}")
-    return buffer.getvalue()
+@pytest.fixture(params=KINDS)
+def server(tmp_path, request):
+    """A server on a fresh database (SQLite in its data folder, or PostgreSQL)."""
+    with fresh(request.param) as database:
+        data = tmp_path / "data"
+        srv = Server(data, database.url_for(data))
+        try:
+            yield srv
+        finally:
+            srv.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_key(data: Path, *args: str) -> str:
-    env = {**os.environ, "SANITATION_DATA_DIR": str(data)}
-    done = subprocess.run(
-        [str(SANITATION), "keys", "create", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout.strip().splitlines()[-1]
-
-
-class Server:
-    """`sanitation serve` on 127.0.0.1 with its own data directory."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> Server:
-        env = {**os.environ, "SANITATION_DATA_DIR": str(self.data), "SANITATION_POLL_S": "0.2"}
-        self.process = subprocess.Popen(
-            [str(SANITATION), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path / "data")
-    yield srv
-    srv.stop()
-
-
-def upload(client: httpx.Client) -> int:
-    answer = client.post("/scenarios", files={"file": ("tiny.zip", tiny_zip(), "application/zip")})
-    assert answer.status_code == 201, answer.text
-    return answer.json()["id"]
+def server_key(server: Server, *args: str) -> str:
+    """A new key of the server's store (``sanitation keys create ARGS``)."""
+    return cli_key(server.data, *args, database_url=server.database_url)
 
 
 def job_pid(server: Server, job_id: int) -> int:
     """The worker pid of a running job, read from the service's database."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(f"sqlite:///{server.data / 'sanitation.db'}")
-    with engine.connect() as connection:
-        pid = connection.execute(text("SELECT pid FROM jobs WHERE id = :i"), {"i": job_id}).scalar()
-    engine.dispose()
-    return pid
+    assert server.database_url is not None
+    return stored_job(server.database_url, job_id)["pid"]
 
 
 def wait_routing(client: httpx.Client, job_id: int, wait_job) -> None:
@@ -135,9 +61,9 @@ def wait_routing(client: httpx.Client, job_id: int, wait_job) -> None:
 def test_end_to_end_across_a_restart(server, wait_job):
     """Keys from the CLI, a zip upload, a plan job that survives a hard restart of the service
     (interrupted, re-queued, done), routes for a dispatcher, a summary for a coordinator."""
-    planner = cli_key(server.data, "--role", "planner")
-    dispatcher = cli_key(server.data, "--role", "dispatcher")
-    coordinator = cli_key(server.data, "--role", "coordinator", "--township", "990000001")
+    planner = server_key(server, "--role", "planner")
+    dispatcher = server_key(server, "--role", "dispatcher")
+    coordinator = server_key(server, "--role", "coordinator", "--township", "990000001")
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
         sid = upload(client)
@@ -178,7 +104,7 @@ def test_end_to_end_across_a_restart(server, wait_job):
 
 
 def test_killed_worker_fails_the_job(server, wait_job):
-    planner = cli_key(server.data, "--role", "planner")
+    planner = server_key(server, "--role", "planner")
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
         sid = upload(client)
@@ -205,7 +131,7 @@ def test_killed_worker_fails_the_job(server, wait_job):
 def test_nothing_outlives_a_killed_server_or_worker(server, wait_job, victim):
     """kill -9 of the server (or of the worker) during a portfolio solve: within a few seconds
     no forkserver, resource tracker, worker or solver process of it is left running."""
-    planner = cli_key(server.data, "--role", "planner")
+    planner = server_key(server, "--role", "planner")
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
         sid = upload(client)
