@@ -10,7 +10,7 @@ import pytest
 from api.cli import build_app as console_app
 from sanitation.cli import build_app as library_app
 
-CONTRACT = {"validate", "plan", "compare", "demo", "generate", "bench", "serve", "keys"}
+CONTRACT = {"validate", "plan", "compare", "demo", "generate", "bench", "serve", "keys", "db"}
 
 
 def _names(app) -> set[str]:
@@ -20,7 +20,7 @@ def _names(app) -> set[str]:
 
 def test_console_script_has_every_command_of_the_contract():
     assert _names(console_app()) == CONTRACT
-    assert _names(library_app()) == CONTRACT - {"serve", "keys"}
+    assert _names(library_app()) == CONTRACT - {"serve", "keys", "db"}
 
 
 @pytest.mark.parametrize(
