@@ -128,10 +128,11 @@ class _RouteCheck:
         self.dist = problem.distance_m[vt.profile]
         self.depot = problem.site(vt.depot)
         self.lunch_gap: int | None = None
-        # running totals of the walk along the visits
-        self.prev_loc = self.depot.location
+        # running totals of the walk along the visits, from the start site (the depot, or where
+        # a truck already out stands) with the load already on board
+        self.prev_loc = problem.site(vt.start_site_id).location
         self.prev_dep = route.depot_departure_s
-        self.load = 0
+        self.load = vt.initial_load_kg
         self.day_load = 0
         self.n_stops = 0
         self.n_unloads = 0
