@@ -1,9 +1,10 @@
 """The library's commands of the ``sanitation`` command line (contract in DESIGN.md; README).
 
-`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``demo``, ``generate``
-and ``bench``; `run` runs an app and maps exceptions to the exit codes. The ``sanitation``
-console script is `api.cli.main`: this app plus the API's ``serve`` and ``keys`` (the library
-never imports the API). ``python -m sanitation`` runs the library's commands alone.
+`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``demo``,
+``generate``, ``bench`` and ``replan``; `run` runs an app and maps exceptions to the exit codes.
+The ``sanitation`` console script is `api.cli.main`: this app plus the API's ``serve`` and
+``keys`` (the library never imports the API). ``python -m sanitation`` runs the library's
+commands alone.
 
 Exit codes: 0 success, 1 internal error, 2 bad input (usage errors included), 3 infeasible.
 Errors of kind 2 and 3 print a clear message and no traceback, and so does a plan the verifier
@@ -280,10 +281,48 @@ def bench(
     print(f"wrote {json_out} ({len(report['results'])} instances)")
 
 
+def replan(
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder (of `sanitation plan`, one day).")],
+    events: Annotated[Path, typer.Option(help="Events file (YAML or JSON).")],
+    at: Annotated[str, typer.Option(help="Re-plan time HH:MM on the plan's date.")],
+    out: Annotated[Path, typer.Option(help="Output folder of the new version (not PLAN_DIR).")],
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", min=1, callback=_time_limit, help="Routing budget per station, s."
+        ),
+    ] = 5.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    seed: Seed = 1,
+) -> None:
+    """Re-plan a day from HH:MM with the trucks already out; write the new plan and its diff."""
+    from sanitation.replan.events import parse_hhmm
+    from sanitation.replan.run import replan_folder
+
+    _check_engine(engine)
+    try:
+        at_s = parse_hhmm(at)
+    except ValueError as error:
+        raise ScenarioError(f"--at: {error}") from None
+    if not events.is_file():
+        msg = f"--events: {events}: no such file; expected a YAML or JSON events file"
+        raise ScenarioError(msg)
+    result = replan_folder(
+        plan_dir, events, at_s, out, engine=engine, time_limit_s=time_limit, seed=seed
+    )
+    diff = result.diff
+    print(
+        f"re-planned {', '.join(diff.stations_replanned) or 'no station'} at {diff.at}: "
+        f"{diff.stops_moved} stop(s) moved, {diff.share_unchanged:.0%} on their truck, "
+        f"{len(diff.changed_trucks)} truck sheet(s) changed"
+    )
+    print(f"wrote {len(result.written)} files to {result.written[0].parent}")
+
+
 def build_app() -> typer.Typer:
     """A new Typer app with the library's commands (callers may add their own)."""
     app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
-    for command in (validate, plan, compare, demo, generate, bench):
+    for command in (validate, plan, compare, demo, generate, bench, replan):
         app.command()(command)
     return app
 

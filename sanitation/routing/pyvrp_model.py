@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyvrp
@@ -326,7 +326,7 @@ def _vehicle_type(
     )
 
 
-def _initial_load(v: VehicleType, cap: int) -> dict[str, list[int]]:
+def _initial_load(v: VehicleType, cap: int) -> dict[str, Any]:
     """PyVRP's ``initial_load`` keyword for a truck already out with waste on board (none
     otherwise, so the model of a plain day is unchanged); at most the modelled trip capacity."""
     if v.initial_load_kg == 0:
