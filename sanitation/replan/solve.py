@@ -272,9 +272,27 @@ def keep_candidate(problem: RoutingProblem, trucks: Sequence[Truck]) -> RoutingS
     # urgent points first, then by load (heaviest first: the hardest to place)
     loose.sort(key=lambda s: (-problem.stop(s).priority, -problem.stop(s).load_kg, s))
     left = [s for s in loose if not _insert(problem, seqs, s)]
-    solution = _solution(problem, seqs, left, "kept")
+    solution = with_tails(problem, _solution(problem, seqs, left, "kept"))
     check(problem, solution)
     return solution
+
+
+def with_tails(problem: RoutingProblem, solution: RoutingSolution) -> RoutingSolution:
+    """``solution`` plus, for each truck already out that got no stop, its way to unload (if it
+    has a load on board) and home."""
+    used = {r.vehicle_type for r in solution.routes}
+    tails = []
+    for vt in problem.vehicle_types:
+        if vt.start_site is None or vt.id in used:
+            continue
+        try:
+            tails.append(build_route(problem, vt, 0, [], final_unload=vt.initial_load_kg > 0))
+        except ScheduleError:
+            continue  # it cannot be home by the shift end whatever it does: left to the crew
+    if not tails:
+        return solution
+    routes = (*solution.routes, *tails)
+    return dataclasses.replace(solution, routes=routes, cost_cny=sum(r.cost_cny for r in routes))
 
 
 def moved_stops(solution: RoutingSolution, truck_of: Mapping[str, str]) -> int:
@@ -312,7 +330,8 @@ def replan_station(
         params = SolveParams(
             time_limit_s=time_limit_s + 2.0, work_s=time_limit_s, initial_solution=kept
         )
-        solved = solve_routing(problem, params, seed=seed, engine=engine)
+        solved = with_tails(problem, solve_routing(problem, params, seed=seed, engine=engine))
+        check(problem, solved)
 
         def score(sol: RoutingSolution) -> float:
             return objective(problem, sol) + MOVE_PENALTY_CNY * moved_stops(sol, truck_of)

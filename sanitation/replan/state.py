@@ -198,7 +198,8 @@ def day_state(
         facts = dataclasses.replace(facts, **reports.get(vehicle_id, {}))
         n_done = done_count(facts, at_s) if route else 0
         trucks[vehicle_id] = Truck(vehicle_id, station_id, type_id, route, facts, n_done)
-    return _due_after(day, trucks, events, at_s, scenario, fleet)
+    station_of = {p.point_id: p.station_id for p in doc.assignment.points}
+    return _due_after(day, trucks, events, at_s, station_of)
 
 
 def _truck_reports(
@@ -280,11 +281,9 @@ def _due_after(
     trucks: dict[str, Truck],
     events: Sequence[Event],
     at_s: int,
-    scenario: Scenario,
-    fleet: Mapping[str, tuple[str, str]],
+    assignment: Mapping[str, str],
 ) -> DayState:
     """The points still due per station after ``t``, with the events' additions."""
-    station_of = {r.station_id: r.station_id for r in day.routes}
     point_station: dict[str, str] = {}
     due: dict[str, dict[str, int]] = {s.station_id: {} for s in day.stations}
     done: set[str] = set()
@@ -307,8 +306,6 @@ def _due_after(
             state.affected.add(t.station_id)
     for u in day.unserved:
         point_station.setdefault(u.point_id, u.station_id)
-    del station_of, fleet
-    assignment = {p.point_id: p.station_id for p in scenario.points if p.station_id}
     for i, ev in enumerate(events):
         if isinstance(ev, RoadClosed):
             continue

@@ -147,7 +147,8 @@ class _RouteCheck:
         if key in seen_vehicles:
             self.errs.append(f"{who}: vehicle used by more than one route.")
         seen_vehicles.add(key)
-        if not any(v.kind == "stop" for v in route.visits):
+        # a truck already out (a re-plan) may only drive to unload and home
+        if not any(v.kind == "stop" for v in route.visits) and vt.start_site is None:
             self.errs.append(f"{who}: used vehicle serves no stop.")
 
     def lunch_fields(self) -> None:
@@ -287,7 +288,7 @@ class _RouteCheck:
             errs.append(
                 f"{who}: duration {duration} s above max_duration_s {vt.max_route_duration_s}."
             )
-        if n and (route.visits[-1].kind != "unload" or self.load != 0):
+        if self.load != 0 or (n and route.visits[-1].kind != "unload"):
             errs.append(
                 f"{who}: not empty at the end (last visit must be an unload; load {self.load})."
             )
