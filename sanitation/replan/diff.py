@@ -45,7 +45,12 @@ class Diff(_Model):
     stations_replanned: list[str]
     stops_after_t: int = Field(description="stops the old plan had after t")
     stops_unchanged: int = Field(description="... still on their old truck")
-    share_unchanged: float = Field(description="stops_unchanged / stops_after_t (1.0 if none)")
+    share_unchanged: float = Field(
+        description="stops_unchanged / the stops after t still served (1.0 if none)"
+    )
+    share_unchanged_replanned: float = Field(
+        description="the same share over the re-planned stations only (1.0 if none)"
+    )
     stops_moved: int
     stops_new: int = Field(description="served now, not in the old plan after t")
     stops_dropped: int = Field(description="in the old plan after t, unserved now")
@@ -112,6 +117,9 @@ def day_diff(
         )
     served = [p for p in after_t if p in now]
     unchanged = sum(1 for p in served if now[p][0] == after_t[p][0])
+    replanned = {v.id for r in old.routes if r.station_id in stations for v in r.visits}
+    served_here = [p for p in served if p in replanned]
+    unchanged_here = sum(1 for p in served_here if now[p][0] == after_t[p][0])
     old_sheets = {r.vehicle_id: _sheet(r) for r in old.routes}
     new_sheets = {r.vehicle_id: _sheet(r) for r in new.routes}
     changed = sorted(
@@ -127,6 +135,9 @@ def day_diff(
         stops_after_t=len(after_t),
         stops_unchanged=unchanged,
         share_unchanged=round(unchanged / len(served), 4) if served else 1.0,
+        share_unchanged_replanned=(
+            round(unchanged_here / len(served_here), 4) if served_here else 1.0
+        ),
         stops_moved=sum(c.moved for c in changes),
         stops_new=sum(1 for p in now if p not in before),
         stops_dropped=sum(1 for p in after_t if p not in now),
@@ -157,7 +168,9 @@ def diff_markdown(diff: Diff) -> str:
         f"- base plan: {diff.base_plan} (made {diff.base_created_at})",
         f"- stations re-planned: {', '.join(diff.stations_replanned) or 'none'}",
         f"- stops after {diff.at}: {diff.stops_after_t}; on their old truck: "
-        f"{diff.stops_unchanged} ({diff.share_unchanged:.0%}); moved: {diff.stops_moved}; "
+        f"{diff.stops_unchanged} ({diff.share_unchanged:.0%}; "
+        f"{diff.share_unchanged_replanned:.0%} at the re-planned stations); "
+        f"moved: {diff.stops_moved}; "
         f"new: {diff.stops_new}; no longer served: {diff.stops_dropped}",
         f"- trucks with changed sheets: {', '.join(diff.changed_trucks) or 'none'}",
         f"- largest ETA change: {diff.max_eta_change_min:g} min",
