@@ -26,7 +26,7 @@ from sanitation.errors import ScenarioError, VerificationError
 from sanitation.io.plan_files import write_plan_outputs
 from sanitation.io.plan_folder import PLAN_MARKERS, check_out_folder, replace_folder
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.daily import hhmm
+from sanitation.plan.daily import hhmm, route_figures, visit_out
 from sanitation.plan.kpi import plan_kpis
 from sanitation.plan.model import (
     DayOut,
@@ -117,24 +117,9 @@ def _visit_out(
     scenario = ctx.scenario
     if v.kind == "stop":
         point = next(p for p in scenario.points if p.point_id == v.id)
-        name, lon, lat = point.name, point.lon, point.lat
-    else:
-        station = next(s for s in scenario.stations if s.station_id == station_id)
-        name, lon, lat = station.name, station.lon, station.lat
-    return VisitOut(
-        order=order,
-        kind=v.kind,
-        id=v.id,
-        name=name,
-        lon=lon,
-        lat=lat,
-        arrival_s=v.arrival_s,
-        start_s=v.start_s,
-        departure_s=v.departure_s,
-        arrival=hhmm(v.arrival_s),
-        load_kg=picked,
-        load_after_kg=v.load_after_kg,
-    )
+        return visit_out(v, order, point.name, point.lon, point.lat, picked)
+    station = next(s for s in scenario.stations if s.station_id == station_id)
+    return visit_out(v, order, station.name, station.lon, station.lat, picked)
 
 
 def _kept_distance(ctx: PlanningContext, truck: Truck, kept: list[int]) -> int:
@@ -208,11 +193,8 @@ def combined_route(
     distance = _kept_distance(base_ctx, truck, kept) + (after.distance_m if after else 0)
     until = after.depot_departure_s if after is not None else ret
     duration = max(0, ret - departure)
-    fixed = vtype.fixed_cost_cny_per_day
-    distance_cost = vtype.cost_per_km_cny * distance / 1000
-    time_cost = vtype.cost_per_hour_cny * duration / 3600
-    fuel = distance / 1000 * vtype.fuel_l_per_100km / 100
-    co2 = ctx.scenario.costs.co2_kg_per_l_diesel
+    money = route_figures(vtype, distance, duration, ctx.scenario.costs.co2_kg_per_l_diesel)
+    total = money["fixed_cost_cny"] + money["distance_cost_cny"] + money["time_cost_cny"]
     depot_id = old.depot_id if old is not None else truck.vehicle_id.split("/", 1)[0]
     return RouteOut(
         route_id=f"{(old.date if old else ctx.scenario.plan_date).isoformat()}/"
@@ -232,12 +214,8 @@ def combined_route(
         collected_kg=sum(v.load_kg for v in visits if v.kind == "stop"),
         n_stops=sum(v.kind == "stop" for v in visits),
         n_unloads=sum(v.kind == "unload" for v in visits),
-        fixed_cost_cny=round(fixed, 2),
-        distance_cost_cny=round(distance_cost, 2),
-        time_cost_cny=round(time_cost, 2),
-        cost_cny=round(fixed + distance_cost + time_cost, 2),
-        fuel_l=round(fuel, 2),
-        co2_kg=round(fuel * co2, 2),
+        **money,
+        cost_cny=round(total, 2),
         visits=visits,
     )
 
