@@ -294,6 +294,13 @@ def replan(
     ] = 5.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
     seed: Seed = 1,
+    help_from_neighbours: Annotated[
+        bool,
+        typer.Option(
+            "--help-from-neighbours",
+            help="Let the trucks of each affected station's nearest station help.",
+        ),
+    ] = False,
 ) -> None:
     """Re-plan a day from HH:MM with the trucks already out; write the new plan and its diff."""
     from sanitation.replan.events import parse_hhmm
@@ -308,7 +315,14 @@ def replan(
         msg = f"--events: {events}: no such file; expected a YAML or JSON events file"
         raise ScenarioError(msg)
     result = replan_folder(
-        plan_dir, events, at_s, out, engine=engine, time_limit_s=time_limit, seed=seed
+        plan_dir,
+        events,
+        at_s,
+        out,
+        engine=engine,
+        time_limit_s=time_limit,
+        seed=seed,
+        help_from_neighbours=help_from_neighbours,
     )
     diff = result.diff
     print(

@@ -25,6 +25,8 @@ from sanitation.scenario.model import CollectionPoint, Scenario
 from sanitation.scenario.network import snap_scenario
 
 GPS_PREFIX = "gps:"
+#: the zero-waste point standing at a helping neighbour's station or depot (matrix location)
+SITE_PREFIX = "site:"
 
 
 def closures_in_force(events: Sequence[Event], at_s: int, end_s: int) -> list[RoadClosed]:
@@ -91,6 +93,24 @@ def event_places(
                 points.append(_pseudo_point(scenario, pid, name, *where, type_class[truck.type_id]))
                 origin[pid] = i
     return points, origin
+
+
+def helper_places(scenario: Scenario, stations: Sequence[str]) -> list[CollectionPoint]:
+    """Zero-waste points at the stations (and their depots) of helping neighbours, so that the
+    matrices of another station's re-plan reach them."""
+    records = {s.station_id: s for s in scenario.stations}
+    depots = {d.station_id: d for d in scenario.depots}
+    out = []
+    for station_id in stations:
+        st = records[station_id]
+        out.append(
+            _pseudo_point(scenario, f"{SITE_PREFIX}{station_id}", st.name, st.lon, st.lat, None)
+        )
+        depot = depots.get(station_id)
+        if depot is not None:
+            pid = f"{SITE_PREFIX}{depot.depot_id}"
+            out.append(_pseudo_point(scenario, pid, depot.name, depot.lon, depot.lat, None))
+    return out
 
 
 def down_places(
@@ -197,11 +217,14 @@ def replan_context(
     end_s: int,
     work_dir: Path,
     path: Path,
+    helpers: Sequence[str] = (),
 ) -> tuple[PlanningContext, list[str]]:
-    """The context of the re-plan and the ids of the event places added as points."""
+    """The context of the re-plan and the ids of the event places added as points (with the
+    stations and depots of the helping neighbours ``helpers``)."""
     scenario = base.scenario
     type_class = {v.type_id: v.access_class for v in scenario.vehicle_types}
     extra, origin = event_places(scenario, events, state, type_class)
+    extra += helper_places(scenario, helpers)
     urgent, urgent_origin = new_places(scenario, state)
     down, down_origin = down_places(scenario, events, state, type_class)
     extra += urgent

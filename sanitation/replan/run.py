@@ -259,8 +259,9 @@ def _station_unserved(
             reasons[pid] = (ROAD_CLOSED, kg)
     if rep is not None:
         for u in rep.solution.unserved:
-            why = NO_TRUCK_LEFT if no_truck else str(u.reason)
-            reasons[u.stop_id] = (why, rep.problem.stop(u.stop_id).load_kg)
+            if u.stop_id in due:
+                why = NO_TRUCK_LEFT if no_truck else str(u.reason)
+                reasons[u.stop_id] = (why, rep.problem.stop(u.stop_id).load_kg)
     old_loads = {
         v.id: v.load_kg
         for r in day.routes
@@ -309,6 +310,79 @@ def _verify(rep: StationReplan, trucks: Sequence[Truck], state: DayState, statio
         raise VerificationError(msg, errors, stage="replan")
 
 
+def station_groups(
+    scenario: Scenario, day: DayOut, affected: set[str], trucks: Sequence[Truck], *, help: bool
+) -> list[list[str]]:
+    """The stations re-planned together, the affected one first: each alone, or with
+    ``help`` joined by its nearest station of the day that has a truck able to work (groups
+    that meet are merged)."""
+    if not help:
+        return [[s] for s in sorted(affected)]
+    able = {t.station_id for t in trucks if not t.down and not t.finished}
+    where = {s.station_id: (s.lon, s.lat) for s in scenario.stations}
+    planned = sorted({s.station_id for s in day.stations} & able)
+    groups: list[set[str]] = []
+    for station in sorted(affected):
+        others = [s for s in planned if s != station]
+        group = {station}
+        if others:
+            x, y = where[station]
+            group.add(min(others, key=lambda s: (where[s][0] - x) ** 2 + (where[s][1] - y) ** 2))
+        for g in [g for g in groups if g & group]:
+            group |= g
+            groups.remove(g)
+        groups.append(group)
+    return [sorted(g, key=lambda s: (s not in affected, s)) for g in groups]
+
+
+@dataclasses.dataclass
+class _DayParts:
+    routes: list[RouteOut]
+    unserved: list[UnservedOut]
+    stations: list[StationDayOut]
+
+
+def _replan_group(
+    base_ctx: PlanningContext,
+    ctx: PlanningContext,
+    day: DayOut,
+    state: DayState,
+    group: list[str],
+    parts: _DayParts,
+    *,
+    engine: str,
+    time_limit_s: float,
+    seed: int,
+) -> StationReplan:
+    """Re-plan one group of stations, verify it and add its routes, unserved and station days."""
+    mine = [t for t in state.trucks.values() if t.station_id in group]
+    able = [t for t in mine if not t.down and not t.finished]
+    problem, places = station_problem(ctx, group, state, able)
+    label = "+".join(group)
+    rep = replan_station(
+        problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+    )
+    _verify(rep, mine, state, label)
+    after = {r.vehicle_type: r for r in rep.solution.routes}
+    for station_id in group:
+        station_routes: list[RouteOut] = []
+        for t in mine:
+            if t.station_id != station_id:
+                continue
+            initial = problem.vehicle_type(t.vehicle_id).initial_load_kg if t in able else 0
+            route = combined_route(
+                base_ctx, ctx, t, after.get(t.vehicle_id), initial, len(station_routes) + 1
+            )
+            if route is not None:
+                station_routes.append(route)
+        parts.routes.extend(station_routes)
+        lost = _station_unserved(ctx, day, station_id, state, rep, not able)
+        parts.unserved.extend(lost)
+        n_trucks = sum(1 for t in mine if t.station_id == station_id)
+        parts.stations.append(_station_day(day, station_id, station_routes, lost, rep, n_trucks))
+    return rep
+
+
 def replan_day(
     doc: PlanDocument,
     scenario: Scenario,
@@ -320,56 +394,60 @@ def replan_day(
     engine: str,
     time_limit_s: float,
     seed: int,
+    help_from_neighbours: bool = False,
 ) -> tuple[PlanDocument, PlanningContext, DayOut, dict[str, StationReplan], list[str]]:
     """The new version of a one-day plan from ``at_s`` (see the module docstring)."""
     base_ctx = PlanningContext.build(scenario)
     state = day_state(doc, scenario, events, at_s, path=events_path, road_ids=_road_ids(base_ctx))
     end_s = shift_bounds(scenario)[1]
-    ctx, _ = replan_context(
-        base_ctx, events, state, end_s=end_s, work_dir=work_dir, path=events_path
-    )
     day = doc.days[0]
-    _place_new(state, ctx, day)
+    _place_new(state, base_ctx, day)
     affected = set(state.affected)
     if closures_in_force(events, at_s, end_s):
         affected |= {s for s, due in state.due.items() if due}
+    groups = station_groups(
+        scenario, day, affected, list(state.trucks.values()), help=help_from_neighbours
+    )
+    ctx, _ = replan_context(
+        base_ctx,
+        events,
+        state,
+        end_s=end_s,
+        work_dir=work_dir,
+        path=events_path,
+        helpers=[s for g in groups for s in g[1:]],
+    )
+    replanned = {s for g in groups for s in g}
+    parts = _DayParts(
+        [r for r in day.routes if r.station_id not in replanned],
+        [u for u in day.unserved if u.station_id not in replanned],
+        [s for s in day.stations if s.station_id not in replanned],
+    )
     reps: dict[str, StationReplan] = {}
-    routes: list[RouteOut] = [r for r in day.routes if r.station_id not in affected]
-    unserved = [u for u in day.unserved if u.station_id not in affected]
-    stations: list[StationDayOut] = [s for s in day.stations if s.station_id not in affected]
-    for station_id in sorted(affected):
-        mine = [t for t in state.trucks.values() if t.station_id == station_id]
-        able = [t for t in mine if not t.down and not t.finished]
-        problem, places = station_problem(ctx, station_id, state, able)
-        rep = replan_station(
-            problem, places, station_id, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+    for group in groups:
+        rep = _replan_group(
+            base_ctx,
+            ctx,
+            day,
+            state,
+            group,
+            parts,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
         )
-        _verify(rep, mine, state, station_id)
-        reps[station_id] = rep
-        after = {r.vehicle_type: r for r in rep.solution.routes}
-        station_routes: list[RouteOut] = []
-        for t in mine:
-            initial = problem.vehicle_type(t.vehicle_id).initial_load_kg if t in able else 0
-            route = combined_route(
-                base_ctx, ctx, t, after.get(t.vehicle_id), initial, len(station_routes) + 1
-            )
-            if route is not None:
-                station_routes.append(route)
-        routes.extend(station_routes)
-        lost = _station_unserved(ctx, day, station_id, state, rep, not able)
-        unserved.extend(lost)
-        stations.append(_station_day(day, station_id, station_routes, lost, rep, len(mine)))
+        reps.update(dict.fromkeys(group, rep))
     new_day = day.model_copy(
         update={
-            "routes": sorted(routes, key=lambda r: r.route_id),
-            "unserved": sorted(unserved, key=lambda u: (u.station_id, u.point_id)),
-            "stations": sorted(stations, key=lambda s: s.station_id),
+            "routes": sorted(parts.routes, key=lambda r: r.route_id),
+            "unserved": sorted(parts.unserved, key=lambda u: (u.station_id, u.point_id)),
+            "stations": sorted(parts.stations, key=lambda s: s.station_id),
         }
     )
     notes = [
         *doc.notes,
         f"re-planned at {hhmm(at_s)} from {len(events)} event(s); stations "
-        f"{', '.join(sorted(affected)) or 'none'}; transfer trips are the old plan's",
+        f"{', '.join('+'.join(g) for g in groups) or 'none'}; transfer trips are the old plan's",
         *state.notes,
     ]
     new_doc = doc.model_copy(
@@ -431,6 +509,7 @@ def replan_folder(
     engine: str,
     time_limit_s: float,
     seed: int = 1,
+    help_from_neighbours: bool = False,
 ) -> ReplanResult:
     """Re-plan the plan in ``plan_dir`` from ``at_s`` with the events and write the new version
     to ``out`` (never ``plan_dir``); nothing is written unless the re-plan is verified."""
@@ -455,6 +534,7 @@ def replan_folder(
             engine=engine,
             time_limit_s=time_limit_s,
             seed=seed,
+            help_from_neighbours=help_from_neighbours,
         )
         closure_notes = [
             f"road closure from {ev.from_}" + (f" until {ev.until}" if ev.until else "")

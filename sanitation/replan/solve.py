@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sanitation.engines import solve as solve_routing
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import build_station_day
-from sanitation.replan.context import GPS_PREFIX
+from sanitation.replan.context import GPS_PREFIX, SITE_PREFIX
 from sanitation.replan.state import DayState, Truck
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
@@ -42,6 +42,8 @@ URGENT_PRIORITY = 10
 #: insertion positions tried per truck for a stop without one (the nearest by detour)
 INSERT_POSITIONS = 6
 START_PREFIX = "at:"
+#: the depot site of a helping neighbour's trucks
+HOME_PREFIX = "home:"
 
 
 @dataclass(frozen=True)
@@ -123,22 +125,42 @@ def truck_type(truck: Truck, vt: VehicleType, at_s: int, location_site: str | No
     )
 
 
+def _helper_sites(ctx: PlanningContext, helpers: Sequence[str]) -> dict[str, str]:
+    """Per helping station: its site id and its depot's (the station itself without a depot),
+    each a key of the zero-waste point standing there."""
+    depots = {d.station_id: d.depot_id for d in ctx.scenario.depots}
+    out = {}
+    for station_id in helpers:
+        out[station_id] = f"{SITE_PREFIX}{station_id}"
+        out[f"{HOME_PREFIX}{station_id}"] = f"{SITE_PREFIX}{depots.get(station_id, station_id)}"
+    return out
+
+
 def station_problem(
-    ctx: PlanningContext, station_id: str, state: DayState, trucks: Sequence[Truck]
+    ctx: PlanningContext, group: Sequence[str], state: DayState, trucks: Sequence[Truck]
 ) -> tuple[RoutingProblem, dict[str, int]]:
-    """The routing problem of one station after ``t`` and the location of every place id."""
-    due = dict(state.due.get(station_id, {}))
-    due = {p: kg for p, kg in due.items() if p not in ctx.cut_off}
+    """The routing problem after ``t`` of a station (``group[0]``) and its helping neighbours
+    (``group[1:]``: their trucks and points join; their trucks unload at their own station and
+    go home to their own depot), and the location of every place id."""
+    main, helpers = group[0], list(group[1:])
+    due = {p: kg for s in group for p, kg in state.due.get(s, {}).items() if p not in ctx.cut_off}
     starts = {t.vehicle_id: start_place(t) for t in trucks}
-    placed = {p for p in starts.values() if p is not None and p != station_id}
-    matrix_due = {**dict.fromkeys(placed, 0), **due}
+    placed = {p for p in starts.values() if p is not None and p not in group}
+    helper_sites = _helper_sites(ctx, helpers)
+    matrix_due = {**dict.fromkeys([*placed, *helper_sites.values()], 0), **due}
     counts: dict[str, int] = {}
     for t in trucks:
         counts[t.type_id] = counts.get(t.type_id, 0) + 1
-    base = build_station_day(ctx, station_id, matrix_due, counts)
+    base = build_station_day(ctx, main, matrix_due, counts)
     places = {s.id: s.location for s in base.stops} | {s.id: s.location for s in base.sites}
-    templates = {v.id: v for v in base.vehicle_types}
+    records = {r.station_id: r for r in ctx.scenario.stations}
     sites = list(base.sites)
+    for helper_site, point_id in helper_sites.items():
+        places[helper_site] = loc = places[point_id]
+        st = records.get(helper_site)
+        hours = (st.open_s, st.close_s, st.unload_s) if st is not None else (0, 86_400, 0)
+        sites.append(Site(helper_site, loc, *hours))
+    templates = {v.id: v for v in base.vehicle_types}
     types = []
     for t in trucks:
         place = starts[t.vehicle_id]
@@ -146,7 +168,12 @@ def station_problem(
         if place is not None:
             site_id = f"{START_PREFIX}{t.vehicle_id}"
             sites.append(Site(site_id, places[place]))
-        types.append(truck_type(t, templates[t.type_id], state.at_s, site_id))
+        template = templates[t.type_id]
+        if t.station_id != main:
+            template = dataclasses.replace(
+                template, depot=f"{HOME_PREFIX}{t.station_id}", unload_sites=(t.station_id,)
+            )
+        types.append(truck_type(t, template, state.at_s, site_id))
     by_type: dict[str, set[str]] = {}
     for t in trucks:
         by_type.setdefault(t.type_id, set()).add(t.vehicle_id)
