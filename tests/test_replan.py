@@ -150,3 +150,22 @@ def test_stop_reports(base_plan, tmp_path, monkeypatch) -> None:
 def test_through_the_default_engine(base_plan, tmp_path, monkeypatch) -> None:
     out = replan(base_plan, tmp_path, monkeypatch, [_down("08:10")], "08:10", engine="portfolio")
     assert sorted(_stops(_routes(out)[COMPACTOR])) == ["P1", "P4"]
+
+
+def test_replan_of_a_replan_keeps_new_places(base_plan, tmp_path, monkeypatch) -> None:
+    urgent = {
+        "type": "urgent_point",
+        "lon": 116.7401,
+        "lat": 30.1301,
+        "name": "集市满溢",
+        "kg": 300,
+        "deadline": "12:00",
+    }
+    v2 = replan(base_plan, tmp_path / "a", monkeypatch, [urgent], "08:10")
+    places = json.loads((v2 / "replan_places.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in places] == ["集市满溢"]
+    v3 = replan(v2, tmp_path / "b", monkeypatch, [_down("08:12")], "08:12")
+    diff = json.loads((v3 / "diff.json").read_text(encoding="utf-8"))
+    assert diff["version"] == 2
+    names = [v["name"] for r in _routes(v3).values() for v in r["visits"]]
+    assert "集市满溢" in names

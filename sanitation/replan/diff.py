@@ -9,7 +9,6 @@ the old plan gave it (its ETA may still move); shares are over the stops the old
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -189,8 +188,3 @@ def diff_markdown(diff: Diff) -> str:
             f"| {c.old_eta or '-'} | {c.new_eta or '-'} | {change} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def diff_dict(diff: Diff) -> dict[str, Any]:
-    """The diff as plain JSON data."""
-    return json.loads(diff.model_dump_json())

@@ -40,10 +40,17 @@ from sanitation.replan.context import GPS_PREFIX, closures_in_force, replan_cont
 from sanitation.replan.diff import Diff, day_diff, write_diff
 from sanitation.replan.events import Event, RoadClosed, TruckDown, read_events
 from sanitation.replan.solve import StationReplan, replan_station, station_problem
-from sanitation.replan.state import DayState, Truck, day_state, shift_bounds, visit_of
+from sanitation.replan.state import (
+    NEW_PLACE_PREFIX,
+    DayState,
+    Truck,
+    day_state,
+    shift_bounds,
+    visit_of,
+)
 from sanitation.routing.solution import Route, Visit
 from sanitation.scenario import load_scenario
-from sanitation.scenario.model import Scenario
+from sanitation.scenario.model import CollectionPoint, Scenario
 from sanitation.verify.replan import ReplanClaim, verify_replan
 
 NO_TRUCK_LEFT = "no truck left at the station (broken down or done for the day)"
@@ -90,7 +97,41 @@ def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
             "scenario the plan was made from"
         )
         raise ScenarioError(msg)
-    return doc, load_scenario(scenario_path)
+    scenario = load_scenario(scenario_path)
+    return doc, with_new_places(scenario, plan_dir)
+
+
+#: the new places (urgent points at lon/lat) a re-plan added, kept beside its plan.json so
+#: that a re-plan of the re-plan finds them (a plan folder without it has none)
+PLACES_FILE = "replan_places.json"
+
+
+def with_new_places(scenario: Scenario, plan_dir: Path) -> Scenario:
+    """``scenario`` with the new places of an earlier re-plan in ``plan_dir`` (if any)."""
+    path = plan_dir / PLACES_FILE
+    if not path.is_file():
+        return scenario
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        known = {p.point_id for p in scenario.points}
+        extra = [CollectionPoint(**row) for row in rows if row["point_id"] not in known]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        msg = f"{path}: not a list of places of this version ({error})"
+        raise ScenarioError(msg) from None
+    return scenario.replace(points=(*scenario.points, *extra))
+
+
+def write_new_places(ctx: PlanningContext, day: DayOut, folder: Path) -> Path:
+    """The plan's visited points that are new places (see `PLACES_FILE`)."""
+    visited = {v.id for r in day.routes for v in r.visits if v.kind == "stop"}
+    rows = [
+        dataclasses.asdict(p)
+        for p in ctx.scenario.points
+        if p.point_id.startswith(NEW_PLACE_PREFIX) and p.point_id in visited
+    ]
+    path = folder / PLACES_FILE
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 def _nearest_station(ctx: PlanningContext, day: DayOut, lon: float, lat: float) -> str:
@@ -554,6 +595,7 @@ def replan_folder(
         )
         written = write_plan_outputs(new_doc, ctx, staging)
         written += write_diff(diff, staging)
+        written.append(write_new_places(ctx, new_day, staging))
         shutil.copyfile(events_path, staging / f"events{events_path.suffix.lower() or '.yaml'}")
         shutil.rmtree(work)
         replace_folder(staging, out, markers=PLAN_MARKERS)

@@ -31,6 +31,9 @@ from sanitation.routing.solution import Visit
 from sanitation.scenario.model import Scenario
 from sanitation.verify.replan import TruckFacts, done_count
 
+#: id of a new place an urgent event names by lon/lat (the same place, the same id)
+NEW_PLACE_PREFIX = "urgent:"
+
 
 @dataclass(frozen=True)
 class Truck:
@@ -123,6 +126,32 @@ def station_trucks(doc: PlanDocument, scenario: Scenario) -> dict[str, tuple[str
     return out
 
 
+def _check_plan_matches(doc: PlanDocument, scenario: Scenario) -> None:
+    """Every point, station and truck type of the plan's day is in the scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the first ids the scenario lacks (it changed since the plan was made).
+    """
+    points = {p.point_id for p in scenario.points}
+    stations = {s.station_id for s in scenario.stations}
+    types = {v.type_id for v in scenario.vehicle_types}
+    day = doc.days[0]
+    missing = sorted(
+        {v.id for r in day.routes for v in r.visits if v.kind == "stop"} - points
+        | {v.id for r in day.routes for v in r.visits if v.kind == "unload"} - stations
+        | {r.vehicle_type for r in day.routes} - types
+        | {u.point_id for u in day.unserved} - points
+    )
+    if missing:
+        msg = (
+            f"plan {doc.scenario!r}: ids {', '.join(missing[:5])} are not in its scenario "
+            f"{doc.scenario_path}; expected the scenario the plan was made from (changed since?)"
+        )
+        raise ScenarioError(msg)
+
+
 def shift_bounds(scenario: Scenario) -> tuple[int, int]:
     """The first and last time of the collection day: earliest shift start, latest shift end."""
     types = [v for v in scenario.vehicle_types if v.role == "collection"]
@@ -181,6 +210,7 @@ def day_state(
         msg = f"--at: value {_hm(at_s)}; expected a time within the shift {shift}"
         raise ScenarioError(msg)
     routes = {r.vehicle_id: r for r in day.routes}
+    _check_plan_matches(doc, scenario)
     capacity = {v.type_id: round(v.capacity_t * 1000) for v in scenario.vehicle_types}
     points = {p.point_id for p in scenario.points}
     stations = {s.station_id for s in scenario.stations}
@@ -324,7 +354,7 @@ def _add_waste(
 ) -> None:
     """An overflow or extra waste: the point is due (again) with the kg the event gives."""
     if ev.point is None:  # a new place: its station is found once it is placed
-        key = f"urgent-{index + 1}"
+        key = f"{NEW_PLACE_PREFIX}{ev.lon:.5f},{ev.lat:.5f}"
         state.new_places[key] = (index, ev)
         return
     station = point_station.get(ev.point) or assignment.get(ev.point)
