@@ -39,8 +39,9 @@ from sanitation.verify.routing import check
 MOVE_PENALTY_CNY = 8.0
 #: priority of an urgent point (overflow): dropped after every ordinary point (assumed)
 URGENT_PRIORITY = 10
-#: insertion positions tried per truck for a stop without one (the nearest by detour)
-INSERT_POSITIONS = 6
+#: places tried for a stop without a truck, the cheapest by detour first (each one re-times a
+#: route, the costly step)
+INSERT_TRIES = 4
 START_PREFIX = "at:"
 #: the depot site of a helping neighbour's trucks
 HOME_PREFIX = "home:"
@@ -222,50 +223,68 @@ def _try(problem: RoutingProblem, vehicle: str, steps: list[Step]) -> Route | No
 
 
 def _fit(problem: RoutingProblem, vehicle: str, steps: list[Step]) -> tuple[list[Step], list[str]]:
-    """The longest head of ``steps`` that can be timed, and the stops cut off its tail."""
-    steps = [
-        s for s in steps if s[0] == "stop" or s[1] in problem.vehicle_type(vehicle).unload_sites
-    ]
-    cut: list[str] = []
-    while steps and _try(problem, vehicle, steps) is None:
-        kind, ident = steps.pop()
-        if kind == "stop":
-            cut.append(ident)
-    return steps, cut
+    """The longest head of ``steps`` that can be timed (a head of a timed sequence can be timed:
+    searched by halves), and the stops cut off its tail."""
+    sites = problem.vehicle_type(vehicle).unload_sites
+    steps = [s for s in steps if s[0] == "stop" or s[1] in sites]
+
+    def ok(n: int) -> bool:
+        head = steps[:n]
+        return not any(k == "stop" for k, _ in head) or _try(problem, vehicle, head) is not None
+
+    lo, hi = 0, len(steps)
+    if not ok(hi):
+        hi -= 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid - 1
+    cut = [ident for kind, ident in steps[hi:] if kind == "stop"]
+    return steps[:hi], cut
 
 
-def _insert(problem: RoutingProblem, seqs: dict[str, list[Step]], stop_id: str) -> bool:
-    """Put ``stop_id`` where it adds least cost (an unload before it when the truck is full)."""
-    stop = problem.stop(stop_id)
-    best: tuple[float, str, list[Step]] | None = None
+def _insertions(
+    problem: RoutingProblem, seqs: Mapping[str, list[Step]], stop: Stop
+) -> list[tuple[float, str, int]]:
+    """(estimated added cost in CNY, truck, position) of every place ``stop`` could go, cheapest
+    first: the detour in distance and time between the two visits around it."""
+    out = []
     for vt in problem.vehicle_types:
         if not stop.allows(vt.id):
             continue
+        dur, dist = problem.duration_s[vt.profile], problem.distance_m[vt.profile]
         seq = seqs[vt.id]
-        base_route = _try(problem, vt.id, seq)
-        base_cost = base_route.cost_cny if base_route is not None else 0.0
-        dur = problem.duration_s[vt.profile]
-        locs = [problem.site(vt.start_site_id).location] + [
+        locs = [problem.site(vt.start_site_id).location]
+        locs += [
             problem.stop(i).location if k == "stop" else problem.site(i).location for k, i in seq
         ]
-        detour = sorted(
-            range(len(seq) + 1),
-            key=lambda j: (
-                int(dur[locs[j], stop.location])
-                + (int(dur[stop.location, locs[j + 1]]) if j + 1 < len(locs) else 0)
-            ),
-        )[:INSERT_POSITIONS]
-        for j in detour:
-            for extra in ([], [("unload", vt.unload_sites[0])]):
-                cand = [*seq[:j], *extra, ("stop", stop_id), *seq[j:]]
-                route = _try(problem, vt.id, cand)
-                if route is not None and (best is None or route.cost_cny - base_cost < best[0]):
-                    best = (route.cost_cny - base_cost, vt.id, cand)
-                    break
-    if best is None:
-        return False
-    seqs[best[1]] = best[2]
-    return True
+        locs.append(problem.site(vt.unload_sites[0]).location)
+        x = stop.location
+        for j in range(len(seq) + 1):
+            a, b = locs[j], locs[j + 1]
+            d_m = int(dist[a, x]) + int(dist[x, b]) - int(dist[a, b])
+            d_s = int(dur[a, x]) + int(dur[x, b]) - int(dur[a, b])
+            cost = vt.cost_cny_per_km * d_m / 1000 + vt.cost_cny_per_h * d_s / 3600
+            out.append((cost, vt.id, j))
+    out.sort()
+    return out
+
+
+def _insert(problem: RoutingProblem, seqs: dict[str, list[Step]], stop_id: str) -> bool:
+    """Put ``stop_id`` at the cheapest of its `INSERT_TRIES` best estimated places where the
+    route can still be timed (with an unload before it when the truck is full)."""
+    stop = problem.stop(stop_id)
+    for _, vehicle, j in _insertions(problem, seqs, stop)[:INSERT_TRIES]:
+        seq = seqs[vehicle]
+        unload = ("unload", problem.vehicle_type(vehicle).unload_sites[0])
+        for extra in ([], [unload]):
+            cand = [*seq[:j], *extra, ("stop", stop_id), *seq[j:]]
+            if _try(problem, vehicle, cand) is not None:
+                seqs[vehicle] = cand
+                return True
+    return False
 
 
 def _solution(
