@@ -88,15 +88,19 @@ def test_urgent_point_is_served_before_its_deadline(base_plan, tmp_path, monkeyp
     assert diff["stops_new"] == 1
 
 
+#: an overflowing market at a crossing of EW1 and NS3 (a new place)
+MARKET = {
+    "type": "urgent_point",
+    "lon": 116.7401,
+    "lat": 30.1301,
+    "name": "集市满溢",
+    "kg": 300,
+    "deadline": "12:00",
+}
+
+
 def test_urgent_new_place_is_served(base_plan, tmp_path, monkeypatch) -> None:
-    urgent = {
-        "type": "urgent_point",
-        "lon": 116.7401,
-        "lat": 30.1301,
-        "name": "集市满溢",
-        "kg": 300,
-        "deadline": "12:00",
-    }
+    urgent = MARKET
     out = replan(base_plan, tmp_path, monkeypatch, [urgent], "08:10")
     names = [v["name"] for r in _routes(out).values() for v in r["visits"]]
     assert "集市满溢" in names
@@ -153,14 +157,7 @@ def test_through_the_default_engine(base_plan, tmp_path, monkeypatch) -> None:
 
 
 def test_replan_of_a_replan_keeps_new_places(base_plan, tmp_path, monkeypatch) -> None:
-    urgent = {
-        "type": "urgent_point",
-        "lon": 116.7401,
-        "lat": 30.1301,
-        "name": "集市满溢",
-        "kg": 300,
-        "deadline": "12:00",
-    }
+    urgent = MARKET
     v2 = replan(base_plan, tmp_path / "a", monkeypatch, [urgent], "08:10")
     places = json.loads((v2 / "replan_places.json").read_text(encoding="utf-8"))
     assert [p["name"] for p in places] == ["集市满溢"]
