@@ -169,3 +169,17 @@ def test_no_events_changes_nothing(base_plan: Path, tmp_path, monkeypatch) -> No
     diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
     assert diff["changes"] == [] and diff["changed_trucks"] == []
     assert diff["share_unchanged"] == 1.0
+
+
+def test_events_from_parsed_data_name_the_source() -> None:
+    from sanitation.errors import ScenarioError
+    from sanitation.replan.events import parse_events
+
+    events = parse_events([{"type": "stop_done", "point": "P1", "time": "08:00"}], "body")
+    assert events[0].time_s == 8 * 3600
+    with pytest.raises(ScenarioError) as caught:
+        parse_events({"events": [{"type": "extra_waste", "point": "P1", "kg": 99_999}]}, "body")
+    assert caught.value.problems == [
+        "body: event 0 (extra_waste): field 'kg' = 99999: Input should be less than or equal "
+        "to 20000"
+    ]

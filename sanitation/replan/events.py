@@ -198,19 +198,31 @@ def read_events(path: Path) -> list[Event]:
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         msg = f"{path}: not valid YAML/JSON ({str(error).splitlines()[0]})"
         raise ScenarioError(msg) from None
+    return parse_events(raw, str(path))
+
+
+def parse_events(raw: object, source: str) -> list[Event]:
+    """The events of already parsed data (``{events: [...]}`` or the bare list; an API body),
+    their form and ranges checked; ``source`` names the input in messages.
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``source``, the event index, the field and the value, for every problem found.
+    """
     if isinstance(raw, list):
         raw = {"events": raw}
     if not isinstance(raw, dict):
-        msg = f"{path}: value {type(raw).__name__}; expected a mapping with key 'events'"
+        msg = f"{source}: value {type(raw).__name__}; expected a mapping with key 'events'"
         raise ScenarioError(msg)
     try:
         return list(_ADAPTER.validate_python(raw).events)
     except ValidationError as error:
-        problems = [_problem(path, raw, e) for e in error.errors()]
+        problems = [_problem(source, raw, e) for e in error.errors()]
         raise ScenarioError(problems[0], problems) from None
 
 
-def _problem(path: Path, raw: dict[str, Any], error: Any) -> str:
+def _problem(path: str, raw: dict[str, Any], error: Any) -> str:
     """One validation error as "file: event i (type): field 'f' = value: what was expected"."""
     loc = list(error["loc"])
     if len(loc) < 2 or loc[0] != "events" or not isinstance(loc[1], int):
@@ -225,7 +237,9 @@ def _problem(path: Path, raw: dict[str, Any], error: Any) -> str:
     return f"{path}: event {index} ({kind}): field {field!r} = {value!r}: {error['msg']}"
 
 
-def bad_event(path: Path, index: int, event: _Event, field: str, value: object, why: str) -> str:
+def bad_event(
+    path: Path | str, index: int, event: _Event, field: str, value: object, why: str
+) -> str:
     """The message of an event that does not fit the plan (see `sanitation.replan.state`)."""
     kind = getattr(event, "type", "?")
     return f"{path}: event {index} ({kind}): field {field!r} = {value!r}: {why}"
