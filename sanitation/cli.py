@@ -13,13 +13,16 @@ rejects (exit 1: stage, where, the first violations; nothing written); the mappi
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import logging
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -36,6 +39,9 @@ from sanitation.errors import (
     VerificationError,
     exit_code_for,
 )
+
+if TYPE_CHECKING:
+    from sanitation.plan.executor import ExecutorChoice
 
 HELP = "Urban-rural sanitation logistics optimiser (户投放 → 村收集 → 乡镇转运 → 县外运处理)."
 console = Console(stderr=True)
@@ -82,6 +88,41 @@ def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         msg = f"--engine: value {engine!r}; expected one of {', '.join(sorted(ENGINES))}"
         raise ScenarioError(msg)
+
+
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="local (a process pool of this machine; the default) or dask (a running cluster).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="The Dask scheduler, tcp://HOST:PORT (default: $SANITATION_DASK_SCHEDULER).",
+    ),
+]
+
+
+def _executor_choice(executor: str | None, scheduler: str | None) -> ExecutorChoice:
+    from sanitation.plan.executor import ExecutorChoice
+
+    return ExecutorChoice.from_options(executor, scheduler)
+
+
+@contextmanager
+def _open_executor(choice: ExecutorChoice, engine: str) -> Iterator[cf.Executor]:
+    """The chosen executor for a command's solves (a scheduler that does not answer: exit 2,
+    before anything is written)."""
+    from sanitation.plan.executor import open_executor
+    from sanitation.plan.run import routing_slots
+
+    with open_executor(
+        choice, portfolio=engine == "portfolio", workers=routing_slots(engine)
+    ) as executor:
+        yield executor
 
 
 def _parse_date(option: str, text: str) -> dt.date:
@@ -148,6 +189,8 @@ def plan(
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
     seed: Seed = 1,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
     from sanitation.io.plan_folder import PLAN_MARKERS, check_out_folder, plan_to_folder
@@ -158,13 +201,17 @@ def plan(
         msg = "--date and --week: give one of them, not both"
         raise ScenarioError(msg)
     _check_engine(engine)
+    choice = _executor_choice(executor, scheduler)
     out = check_out_folder(out, markers=PLAN_MARKERS)
     loaded = load_scenario(scenario)
     if week:
         dates = week_dates(_parse_date("--week", week))
     else:
         dates = [_parse_date("--date", date) if date else loaded.plan_date]
-    with Progress(console=console, transient=False) as progress:
+    with (
+        _open_executor(choice, engine) as pool,
+        Progress(console=console, transient=False) as progress,
+    ):
         document, written = plan_to_folder(
             loaded,
             dates,
@@ -173,6 +220,7 @@ def plan(
             time_limit_s=time_limit,
             seed=seed,
             progress=_StageProgress(progress),
+            executor=pool,
         )
     rows = [k for k in document.kpis if k.scope in ("county", "station")]
     Console().print(_kpi_table(f"{loaded.name}: {dates[0]}..{dates[-1]}", rows))
@@ -191,15 +239,21 @@ def compare(
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
     seed: Seed = 1,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan each scenario and write a side-by-side KPI table (markdown, CSV) and bar charts."""
     from sanitation.compare import compare_scenarios
     from sanitation.io.plan_folder import COMPARE_MARKERS, check_out_folder
 
     _check_engine(engine)
+    choice = _executor_choice(executor, scheduler)
     day = _parse_date("--date", date) if date else None
     out = check_out_folder(out, markers=COMPARE_MARKERS)
-    with Progress(console=console, transient=False) as progress:
+    with (
+        _open_executor(choice, engine) as pool,
+        Progress(console=console, transient=False) as progress,
+    ):
         table = compare_scenarios(
             scenarios,
             out,
@@ -208,6 +262,7 @@ def compare(
             time_limit_s=time_limit,
             seed=seed,
             progress=_StageProgress(progress),
+            executor=pool,
         )
     print(table)
     print(f"wrote the comparison and each plan to {out}")
@@ -222,14 +277,20 @@ def demo(
         ),
     ] = 15.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan the bundled Wangjiang baseline and compare its four what-ifs."""
     from sanitation.demo import demo_scenarios, run_demo
     from sanitation.io.plan_folder import DEMO_MARKERS, check_out_folder
 
     _check_engine(engine)
+    choice = _executor_choice(executor, scheduler)
     out = check_out_folder(out, markers=DEMO_MARKERS)
-    with Progress(console=console, transient=True) as progress:
+    with (
+        _open_executor(choice, engine) as pool,
+        Progress(console=console, transient=True) as progress,
+    ):
         run_demo(
             demo_scenarios(DEMO_SCENARIO),
             out,
@@ -237,6 +298,7 @@ def demo(
             time_limit_s=time_limit,
             engine=engine,
             progress=_StageProgress(progress),
+            executor=pool,
         )
 
 
