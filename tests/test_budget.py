@@ -4,13 +4,24 @@ any number of cores, and portfolio station-days run side by side (`sanitation.pl
 from __future__ import annotations
 
 import concurrent.futures as cf
+import datetime as dt
+import json
 import os
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 import sanitation.plan.run as run_module
-from sanitation.plan.run import SOLVE_OVERHEAD_S, plan_days, routing_slots, station_cap_s
+from sanitation.compare import compare_scenarios
+from sanitation.plan.run import (
+    SOLVE_OVERHEAD_S,
+    plan_days,
+    routing_slots,
+    station_cap_s,
+    week_dates,
+)
 from sanitation.scenario import load_scenario
 from sanitation.scenario.generate import generate_county
 
@@ -60,14 +71,7 @@ def test_the_time_limit_holds_on_eight_cores_with_station_days_side_by_side(coun
     the fix each station-day was given 60 × 4 + 2 s, one after the other."""
     monkeypatch.setattr(os, "cpu_count", lambda: FAKE_CORES)
     monkeypatch.setattr(run_module, "MIN_STATION_SECONDS", 60.0)
-    marks: dict[str, float] = {}
-
-    def progress(stage: str, detail: str, done: int, total: int) -> None:
-        if stage == "routing" and done == 0:
-            marks["start"] = time.perf_counter()
-        if stage == "routing" and done == total:
-            marks["end"] = time.perf_counter()
-
+    marks, progress = _timed_routing()
     plan = plan_days(county, [county.plan_date], time_limit_s=TIME_LIMIT_S, progress=progress)
     routing_s = marks["end"] - marks["start"]
     assert routing_s <= TIME_LIMIT_S + ROUTING_OVERHEAD_S, routing_s
@@ -77,3 +81,50 @@ def test_the_time_limit_holds_on_eight_cores_with_station_days_side_by_side(coun
     assert len(stopped) == len(stations), plan.notes
     solve_s = sum(s.solve_seconds for s in stations)
     assert solve_s >= 2 * routing_s, (solve_s, routing_s)
+
+
+TINY = Path(__file__).parent / "data" / "scenario" / "tiny" / "scenario.yaml"
+
+
+def _timed_routing() -> tuple[dict[str, float], Callable[[str, str, int, int], None]]:
+    """A progress callback noting when the routing starts and ends (``perf_counter`` s)."""
+    marks: dict[str, float] = {}
+
+    def progress(stage: str, detail: str, done: int, total: int) -> None:
+        if stage == "routing" and done == 0:
+            marks["start"] = time.perf_counter()
+        if stage == "routing" and done == total:
+            marks["end"] = time.perf_counter()
+
+    return marks, progress
+
+
+def test_a_week_with_the_default_engine_routes_within_its_budget():
+    """Seven station-days of the tiny scenario, the default engine, its own pool: every day
+    routed and the week's routing within the time limit plus the overhead."""
+    scenario = load_scenario(TINY)
+    marks, progress = _timed_routing()
+    plan = plan_days(scenario, week_dates(dt.date(2026, 11, 23)), time_limit_s=7, progress=progress)
+    assert plan.engine == "portfolio" and len(plan.days) == 7
+    assert all(day.routes for day in plan.days)
+    assert marks["end"] - marks["start"] <= 7 + ROUTING_OVERHEAD_S
+
+
+def test_compare_with_the_default_engine_never_makes_an_added_truck_worse(tmp_path):
+    """`compare` with the default engine: a what-if with one more small truck searches from
+    the base's routes and no station-day comes out dearer or serving fewer points."""
+    more = tmp_path / "more.yaml"
+    more.write_text(f"base: {TINY}\noverrides: {{fleet: {{F1: {{count: 2}}}}}}\n", "utf-8")
+    out = tmp_path / "cmp"
+    compare_scenarios(
+        [TINY, more], out, day=None, engine="portfolio", time_limit_s=2, noise_seeds=1
+    )
+    base, what_if = (
+        json.loads((out / name / "plan.json").read_text("utf-8")) for name in ("scenario", "more")
+    )
+    assert base["engine"] == what_if["engine"] == "portfolio"
+    pairs = zip(base["days"][0]["stations"], what_if["days"][0]["stations"], strict=True)
+    for old, new in pairs:
+        assert new["basis"] in ("warm_started", "base_kept"), new
+        assert new["points_served"] >= old["points_served"]
+        assert new["cost_cny"] <= old["cost_cny"] + 0.01
