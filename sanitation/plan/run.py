@@ -90,9 +90,9 @@ def station_cap_s(work_s: float, *, slots: int, wall_s: float, left_s: float) ->
     """Wall-clock cap (s) of a station-day of work budget ``work_s`` (reference s) started when
     ``left_s`` of its batch's wall-clock budget ``wall_s`` are left, ``slots`` station-days
     running at once: its share of the slots' time (``slots × work_s``, at most ``wall_s``), no
-    more than is left, plus `SOLVE_OVERHEAD_S`. With every station-day's work a share of
-    ``wall_s`` (`plan_days`), the batch then ends within ``wall_s`` + `SOLVE_OVERHEAD_S` on any
-    number of slots."""
+    more than is left, plus `SOLVE_OVERHEAD_S`. The batch then ends within ``wall_s`` +
+    `SOLVE_OVERHEAD_S` on any number of slots, unless the clock binds so hard that a slot starts
+    station-days after the deadline (each of those adds its `SOLVE_OVERHEAD_S`)."""
     return max(0.0, min(slots * work_s, wall_s, left_s)) + SOLVE_OVERHEAD_S
 
 
