@@ -29,7 +29,7 @@ from api.job_state import finish, stored, worker_log
 from api.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
 from geo.errors import GeoInputError
-from sanitation.errors import InfeasibleError, ScenarioError, VerificationError
+from sanitation.errors import ClusterError, InfeasibleError, ScenarioError, VerificationError
 from sanitation.io.plan_folder import plan_to_folder
 from sanitation.plan.executor import ExecutorChoice, SchedulerUnreachableError, open_executor
 from sanitation.scenario import load_scenario
@@ -137,7 +137,13 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     except SchedulerUnreachableError as error:
         message = f"the solver cluster is unreachable: {error}; nothing was written"
         _finish(sessions, job_id, attempt, "failed", message, [str(error)])
-    except (ScenarioError, GeoInputError, InfeasibleError, VerificationError) as error:
+    except (
+        ScenarioError,
+        GeoInputError,
+        InfeasibleError,
+        VerificationError,
+        ClusterError,
+    ) as error:
         message, problems = failure_of(error, root)
         _finish(sessions, job_id, attempt, "failed", message, problems)
     else:
@@ -160,6 +166,8 @@ def failure_of(error: Exception, root: str = "") -> tuple[str, list[str]]:
     if isinstance(error, VerificationError):
         head = error.summary(shown=0)[0]
         return f"internal: {head}: {error.violations[0]}; nothing was written", error.violations
+    if isinstance(error, ClusterError):
+        return f"internal: {error}; nothing was written", [str(error)]
     msg = f"not an expected failure of a plan job: {type(error).__name__}"
     raise TypeError(msg) from error
 

@@ -34,6 +34,7 @@ from sanitation.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
     EXIT_OK,
+    ClusterError,
     InfeasibleError,
     ScenarioError,
     VerificationError,
@@ -368,6 +369,9 @@ def run(app: typer.Typer) -> None:
         sys.exit(exit_code_for(error))
     except VerificationError as error:
         _show_verification_error(error)
+        sys.exit(exit_code_for(error))
+    except ClusterError as error:
+        sys.stderr.write(f"error: {error}; nothing was written\n")
         sys.exit(exit_code_for(error))
     except typer.Exit as stop:
         sys.exit(stop.exit_code)

@@ -18,7 +18,7 @@ import pytest
 from cli_helpers import run_cli
 from test_determinism import _without_timings
 
-from sanitation.errors import ScenarioError
+from sanitation.errors import ClusterError, ScenarioError
 from sanitation.plan import plan_days
 from sanitation.plan.executor import (
     PROBE_TIMEOUT_S,
@@ -113,11 +113,9 @@ def test_the_dask_executor_runs_calls_on_the_cluster_and_passes_their_errors_bac
         assert executor.retried() == {}
         with pytest.raises(ZeroDivisionError):
             executor.submit(divmod, 1, 0).result(timeout=30)
-        # a task that raised is run again (Dask's retries) before its error comes back
-        retried = executor.retried()
-        assert list(retried.values()) == [TASK_RETRIES]
-        assert next(iter(retried)).startswith("divmod-")
-        assert executor.retried(since=2) == {}
+        # a task that raised is not run again (its error is the solve's own, deterministic)
+        assert TASK_RETRIES == 0
+        assert executor.retried() == {}
 
 
 def _scheduler_tasks(address: str, prefixes: tuple[str, ...]) -> int:
@@ -189,6 +187,44 @@ class _Worker:
         self.process.wait(timeout=30)
 
 
+def test_a_task_whose_worker_dies_too_often_is_a_cluster_error_naming_the_scheduler(tmp_path):
+    """A scheduler that gives a task up at its first lost worker (the default allows 3), one
+    worker, a task that kills it: a `ClusterError` naming the scheduler, not Dask's own."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    command = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port)]
+    scheduler = subprocess.Popen(
+        [*command, "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    worker = None
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the scheduler listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        worker = _Worker(address, "doomed")
+        with open_executor(ExecutorChoice("dask", address), portfolio=False, workers=1) as executor:
+            executor.client.wait_for_workers(1, timeout=60)
+            with pytest.raises(ClusterError, match=address) as lost:
+                executor.submit(os._exit, 1).result(timeout=60)  # kills its worker
+        assert "lost the solve task _exit-" in str(lost.value)
+    finally:
+        if worker is not None:
+            worker.stop()
+        scheduler.kill()
+        scheduler.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_a_worker_killed_mid_solve_has_its_task_retried_and_the_plan_says_so(tmp_path):
     """A third worker joins the test cluster; as soon as it is running a station-day's solve it
     is killed with SIGKILL. The scheduler runs that task again on another worker, the plan
@@ -245,3 +281,28 @@ def test_a_worker_killed_mid_solve_has_its_task_retried_and_the_plan_says_so(tmp
         assert len(day.stations) >= 3 and all(s.points_served > 0 for s in day.stations)
     finally:
         victim.stop()
+
+
+def test_a_lost_cluster_mid_plan_exits_1_with_its_message_and_writes_nothing(tmp_path, monkeypatch):
+    """`ClusterError` (as `DaskExecutor` raises it for a lost task) from the middle of a plan:
+    exit 1, the message, no traceback, no folder; an API job gets the same message."""
+    import sanitation.plan.run as plan_run
+    from api.worker import failure_of
+
+    lost = ClusterError("the Dask cluster at tcp://127.0.0.1:1 lost the solve task t-1: gone")
+
+    def cluster_gone(*args, **kwargs):
+        raise lost
+
+    monkeypatch.setattr(plan_run, "solve_transfer", cluster_gone)
+    path = generate_county(tmp_path / "county", n_points=12, n_stations=2, seed=3)
+    out = tmp_path / "plan"
+    args = ["plan", str(path), "--out", str(out), "--engine", "pyvrp", "--time-limit", "1"]
+    result = run_cli(args, monkeypatch)
+    assert result.code == 1, result.message
+    assert not result.traceback and "Traceback" not in result.stderr, result.stderr
+    assert "lost the solve task t-1: gone; nothing was written" in result.stderr
+    assert not out.exists()
+    message, problems = failure_of(lost)
+    assert message.endswith("lost the solve task t-1: gone; nothing was written")
+    assert problems == [str(lost)]

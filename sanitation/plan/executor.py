@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sanitation.errors import ScenarioError
+from sanitation.errors import ClusterError, ScenarioError
 from sanitation.plan.pool import new_pool
 
 SCHEDULER_ENV = "SANITATION_DASK_SCHEDULER"
@@ -29,10 +29,11 @@ SCHEDULER_ENV = "SANITATION_DASK_SCHEDULER"
 PROBE_TIMEOUT_S = 2.0
 #: seconds the Dask client may then take for its handshake with the scheduler (assumed)
 CONNECT_TIMEOUT_S = 10.0
-#: a task that raised is run again, at most this often (Dask's ``retries``); a task whose worker
-#: died is rescheduled on another worker by the scheduler itself, at most
-#: ``distributed.scheduler.allowed-failures`` times (default 3)
-TASK_RETRIES = 2
+#: a task that raised is not run again (Dask's ``retries``: a solve's error is deterministic, and
+#: running it again only delays the message); a task whose worker died is rescheduled on another
+#: worker by the scheduler itself, at most ``distributed.scheduler.allowed-failures`` times
+#: (default 3), and then fails with `ClusterError`
+TASK_RETRIES = 0
 
 
 class SchedulerUnreachableError(ScenarioError):
@@ -98,15 +99,24 @@ class DaskExecutor(cf.Executor):
         if out.cancelled():
             return
         if task.status == "cancelled":
-            out.cancel()
-            out.set_running_or_notify_cancel()  # wakes `wait` and `as_completed`
+            if self._shut:  # cancelled by our own shutdown
+                out.cancel()
+                out.set_running_or_notify_cancel()  # wakes `wait` and `as_completed`
+            else:
+                out.set_exception(self._lost(task, "the cluster cancelled it"))
             return
         try:
             result = task.result()
         except BaseException as error:  # any failure of the task is its outcome
-            out.set_exception(error)
+            out.set_exception(self._lost(task, error) if _infrastructure(error) else error)
         else:
             out.set_result(result)
+
+    def _lost(self, task: Any, why: object) -> ClusterError:
+        """The error of a task the cluster lost."""
+        address = getattr(self.client.scheduler, "address", "?")
+        msg = f"the Dask cluster at {address} lost the solve task {task.key}: {why}"
+        return ClusterError(msg)
 
     def width(self) -> int:
         """Threads of the cluster's workers now (at least 1)."""
@@ -137,6 +147,15 @@ class DaskExecutor(cf.Executor):
             self.client.cancel(running)
         elif running:
             self.client.gather(running, errors="skip")
+
+
+def _infrastructure(error: BaseException) -> bool:
+    """Whether ``error`` is the cluster's (a worker lost too often, a closed connection), not
+    the task's own."""
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    return isinstance(error, KilledWorker | CommClosedError)
 
 
 def executor_width(executor: cf.Executor) -> int:
