@@ -297,6 +297,31 @@ def test_the_default_engine_plans_each_combination_in_its_own_process_as_plan_do
     assert _plan_core(alone) == _plan_core(in_sweep)
 
 
+def test_an_infeasible_combination_is_a_row_naming_the_binding_constraint(county, tmp_path):
+    """A station too small for its points (the only one: the candidate is closed, no expansion
+    module) has no plan;
+    the other combination is planned and alone on the front."""
+    grid = _grid(
+        tmp_path,
+        {
+            "open_candidates": [[]],
+            "overrides.stations.ST-001.max_expansions": [0],
+            "overrides.stations.ST-001.capacity_t_per_day": [0.5, 40],
+        },
+    )
+    outcome = run_sweep(
+        county, grid, tmp_path / "out", choice=None, engine="pyvrp", time_limit_s=1, seed=1
+    )
+    first, second = outcome.rows
+    assert (first.outcome, second.outcome) == ("infeasible", "planned")
+    assert "station takes 0.5 t/day" in first.reason
+    assert first.cost_cny_per_day is None and not first.verified
+    assert second.verified and second.pareto and not first.pareto
+    text = (outcome.out / "sweep.md").read_text(encoding="utf-8")
+    assert "## Without a plan" in text and "c01 (infeasible)" in text
+    assert sorted(p.name for p in (outcome.out / "plans").iterdir()) == ["c02.json"]
+
+
 # --- the pieces -------------------------------------------------------------------------------
 
 
