@@ -30,7 +30,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import itertools
-import logging
 import os
 import shutil
 import tempfile
@@ -60,10 +59,8 @@ from sanitation.scenario.config import (
     SeasonalConfig,
 )
 from sanitation.scenario.load import OVERRIDABLE
-from sanitation.scenario.model import Scenario
+from sanitation.scenario.model import Scenario, SeasonalMultiplier
 from sanitation.scenario.tables import Problems, parse_table, shown
-
-logger = logging.getLogger(__name__)
 
 #: the most combinations one sweep plans (each is a whole plan; a larger study is several
 #: sweeps or a batch job; assumed)
@@ -135,7 +132,7 @@ class Combination:
         return ", ".join(f"{s.key}={s.text}" for s in self.settings)
 
 
-def _seasonal_entry(season: Any) -> dict[str, Any]:
+def _seasonal_entry(season: SeasonalMultiplier) -> dict[str, Any]:
     return {
         "name": season.name,
         "start": season.start.isoformat(),
