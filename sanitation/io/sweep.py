@@ -208,14 +208,11 @@ def sweep_chart(rows: Sequence[SweepRow], path: Path) -> Path:
             label=label,
             zorder=3,
         )
-    for r in planned:
-        ax.annotate(
-            r.name,
-            (r.points_unserved or 0, r.cost_cny_per_day or 0),
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
+    names_at: dict[tuple[int, float], list[str]] = {}
+    for r in planned:  # one label per point: combinations with equal results share it
+        names_at.setdefault((r.points_unserved or 0, r.cost_cny_per_day or 0.0), []).append(r.name)
+    for (x, y), names in names_at.items():
+        ax.annotate(", ".join(names), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     front = sorted((r.points_unserved or 0, r.cost_cny_per_day or 0.0) for r in planned if r.pareto)
     if len(front) > 1:
         ax.step(
