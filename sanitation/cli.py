@@ -1,9 +1,9 @@
 """The library's commands of the ``sanitation`` command line (contract in DESIGN.md; README).
 
-`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``demo``, ``generate``
-and ``bench``; `run` runs an app and maps exceptions to the exit codes. The ``sanitation``
-console script is `api.cli.main`: this app plus the API's ``serve`` and ``keys`` (the library
-never imports the API). ``python -m sanitation`` runs the library's commands alone.
+`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``sweep``, ``demo``,
+``generate`` and ``bench``; `run` runs an app and maps exceptions to the exit codes. The
+``sanitation`` console script is `api.cli.main`: this app plus the API's ``serve`` and ``keys``
+(the library never imports the API). ``python -m sanitation`` runs the library's commands alone.
 
 Exit codes: 0 success, 1 internal error, 2 bad input (usage errors included), 3 infeasible.
 Errors of kind 2 and 3 print a clear message and no traceback, and so does a plan the verifier
@@ -269,6 +269,58 @@ def compare(
     print(f"wrote the comparison and each plan to {out}")
 
 
+def sweep(
+    base: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
+    grid: Annotated[Path, typer.Option(help="Grid YAML: override paths → lists of values.")],
+    out: Annotated[Path, typer.Option(help="Output folder (replaced when complete).")],
+    executor: Annotated[
+        str | None, typer.Option(help="local (process pool, default) or dask.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (--executor dask).")
+    ] = None,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", min=1, callback=_time_limit, help="Routing budget per combination, s."
+        ),
+    ] = 30.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    seed: Seed = 1,
+) -> None:
+    """Plan every combination of a grid of what-if overrides; write sweep.csv, sweep.md, a
+    cost-against-unserved chart with the Pareto front, and each combination's overlay."""
+    from sanitation.io.plan_folder import check_out_folder
+    from sanitation.io.sweep import SWEEP_MARKERS
+    from sanitation.plan.executor import ExecutorChoice
+    from sanitation.sweep import run_sweep
+
+    _check_engine(engine)
+    choice = ExecutorChoice.from_options(executor, scheduler)
+    out = check_out_folder(out, markers=SWEEP_MARKERS)
+    with Progress(console=console, transient=False) as progress:
+        outcome = run_sweep(
+            base,
+            grid,
+            out,
+            choice=choice,
+            engine=engine,
+            time_limit_s=time_limit,
+            seed=seed,
+            progress=_StageProgress(progress),
+        )
+    front = [r.name for r in outcome.rows if r.pareto]
+    planned = sum(r.outcome == "planned" for r in outcome.rows)
+    print(f"planned {planned} of {len(outcome.rows)} combinations in {outcome.seconds:.0f} s")
+    print(f"Pareto front (cost against unserved points): {', '.join(front) or 'none'}")
+    print(f"wrote sweep.csv, sweep.md, sweep.png and the overlays to {out}")
+    failed = [r for r in outcome.rows if r.outcome == "failed verification"]
+    if failed:
+        for row in failed:
+            sys.stderr.write(f"internal error: {row.name}: {row.reason}\n")
+        raise typer.Exit(EXIT_INTERNAL)
+
+
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
     time_limit: Annotated[
@@ -346,7 +398,7 @@ def bench(
 def build_app() -> typer.Typer:
     """A new Typer app with the library's commands (callers may add their own)."""
     app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
-    for command in (validate, plan, compare, demo, generate, bench):
+    for command in (validate, plan, compare, sweep, demo, generate, bench):
         app.command()(command)
     return app
 
