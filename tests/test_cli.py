@@ -10,7 +10,18 @@ import pytest
 from api.cli import build_app as console_app
 from sanitation.cli import build_app as library_app
 
-CONTRACT = {"validate", "plan", "compare", "demo", "generate", "bench", "replan", "serve", "keys"}
+CONTRACT = {
+    "validate",
+    "plan",
+    "compare",
+    "sweep",
+    "demo",
+    "generate",
+    "bench",
+    "replan",
+    "serve",
+    "keys",
+}
 
 
 def _names(app) -> set[str]:
