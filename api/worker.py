@@ -29,8 +29,9 @@ from api.job_state import finish, rows_changed, stored, worker_log
 from api.models import JobRow, PlanRow, utcnow
 from api.settings import Settings
 from geo.errors import GeoInputError
-from sanitation.errors import InfeasibleError, ScenarioError, VerificationError
+from sanitation.errors import ClusterError, InfeasibleError, ScenarioError, VerificationError
 from sanitation.io.plan_folder import plan_to_folder
+from sanitation.plan.executor import ExecutorChoice, SchedulerUnreachableError, open_executor
 from sanitation.scenario import load_scenario
 
 logger = logging.getLogger("api.worker")
@@ -120,16 +121,35 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     root = str((settings.data_dir / "scenarios").resolve()) + "/"
     try:
         scenario = load_scenario(planned_yaml)
-        document, _ = plan_to_folder(
-            scenario,
-            dates,
-            out,
-            engine=engine_name,
-            time_limit_s=time_limit_s,
-            seed=seed,
-            progress=progress,
-        )
-    except (ScenarioError, GeoInputError, InfeasibleError, VerificationError) as error:
+        # SANITATION_DASK_SCHEDULER set: the solves run on that cluster; else here (None: the
+        # plan's own local pools)
+        choice = ExecutorChoice.from_options(None, None)
+        with contextlib.ExitStack() as stack:
+            executor = None
+            if choice.kind == "dask":
+                executor = stack.enter_context(
+                    open_executor(choice, portfolio=engine_name == "portfolio", workers=1)
+                )
+            document, _ = plan_to_folder(
+                scenario,
+                dates,
+                out,
+                engine=engine_name,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                progress=progress,
+                executor=executor,
+            )
+    except SchedulerUnreachableError as error:
+        message = f"the solver cluster is unreachable: {error}; nothing was written"
+        _finish(sessions, job_id, attempt, "failed", message, [str(error)])
+    except (
+        ScenarioError,
+        GeoInputError,
+        InfeasibleError,
+        VerificationError,
+        ClusterError,
+    ) as error:
         message, problems = failure_of(error, root)
         _finish(sessions, job_id, attempt, "failed", message, problems)
     else:
@@ -152,6 +172,8 @@ def failure_of(error: Exception, root: str = "") -> tuple[str, list[str]]:
     if isinstance(error, VerificationError):
         head = error.summary(shown=0)[0]
         return f"internal: {head}: {error.violations[0]}; nothing was written", error.violations
+    if isinstance(error, ClusterError):
+        return f"internal: {error}; nothing was written", [str(error)]
     msg = f"not an expected failure of a plan job: {type(error).__name__}"
     raise TypeError(msg) from error
 

@@ -50,7 +50,7 @@ def _table(rows: list[dict]) -> list[str]:
 
 
 def system_section() -> str:
-    """Matrix, chain and API load measurements as markdown."""
+    """Matrix, chain, API load and sweep measurements as markdown."""
     parts = [
         "## System benchmarks (travel matrices, the whole chain, the API under load)",
         "",
@@ -73,6 +73,13 @@ def system_section() -> str:
         "Target: p99 ≤ 100 ms, zero errors, 50 clients for 30 s while a plan job runs.",
         "",
         *_table(_lines("api_load.json")),
+        "### Sweep: `python benchmarks/sweep.py`",
+        "",
+        "Target: speed-up ≥ 1.7 (16 combinations, a local Dask cluster of 2 workers against one "
+        "after the other), every plan equal to its serial twin where no clock stopped it "
+        "(`mismatched_without_clock_stop` empty).",
+        "",
+        *_table(_lines("sweep.jsonl")),
     ]
     return "\n".join(parts)
 

@@ -1,9 +1,10 @@
 """The library's commands of the ``sanitation`` command line (contract in DESIGN.md; README).
 
-`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``demo``, ``generate``
-and ``bench``; `run` runs an app and maps exceptions to the exit codes. The ``sanitation``
-console script is `api.cli.main`: this app plus the API's ``serve`` and ``keys`` (the library
-never imports the API). ``python -m sanitation`` runs the library's commands alone.
+`build_app` makes the Typer app with ``validate``, ``plan``, ``compare``, ``sweep``, ``demo``,
+``generate``, ``bench`` and ``replan``; `run` runs an app and maps exceptions to the exit codes.
+The ``sanitation`` console script is `api.cli.main`: this app plus the API's ``serve`` and
+``keys`` (the library never imports the API). ``python -m sanitation`` runs the library's
+commands alone.
 
 Exit codes: 0 success, 1 internal error, 2 bad input (usage errors included), 3 infeasible.
 Errors of kind 2 and 3 print a clear message and no traceback, and so does a plan the verifier
@@ -13,13 +14,16 @@ rejects (exit 1: stage, where, the first violations; nothing written); the mappi
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import logging
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -31,11 +35,15 @@ from sanitation.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
     EXIT_OK,
+    ClusterError,
     InfeasibleError,
     ScenarioError,
     VerificationError,
     exit_code_for,
 )
+
+if TYPE_CHECKING:
+    from sanitation.plan.executor import ExecutorChoice
 
 HELP = "Urban-rural sanitation logistics optimiser (户投放 → 村收集 → 乡镇转运 → 县外运处理)."
 console = Console(stderr=True)
@@ -82,6 +90,41 @@ def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         msg = f"--engine: value {engine!r}; expected one of {', '.join(sorted(ENGINES))}"
         raise ScenarioError(msg)
+
+
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="local (a process pool of this machine; the default) or dask (a running cluster).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="The Dask scheduler, tcp://HOST:PORT (default: $SANITATION_DASK_SCHEDULER).",
+    ),
+]
+
+
+def _executor_choice(executor: str | None, scheduler: str | None) -> ExecutorChoice:
+    from sanitation.plan.executor import ExecutorChoice
+
+    return ExecutorChoice.from_options(executor, scheduler)
+
+
+@contextmanager
+def _open_executor(choice: ExecutorChoice, engine: str) -> Iterator[cf.Executor]:
+    """The chosen executor for a command's solves (a scheduler that does not answer: exit 2,
+    before anything is written)."""
+    from sanitation.plan.executor import open_executor
+    from sanitation.plan.run import routing_slots
+
+    with open_executor(
+        choice, portfolio=engine == "portfolio", workers=routing_slots(engine)
+    ) as executor:
+        yield executor
 
 
 def _parse_date(option: str, text: str) -> dt.date:
@@ -148,6 +191,8 @@ def plan(
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
     seed: Seed = 1,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan the chain for a day or a week and write plan.json, GeoJSON, GPKG, XLSX, KPIs, maps."""
     from sanitation.io.plan_folder import PLAN_MARKERS, check_out_folder, plan_to_folder
@@ -158,13 +203,17 @@ def plan(
         msg = "--date and --week: give one of them, not both"
         raise ScenarioError(msg)
     _check_engine(engine)
+    choice = _executor_choice(executor, scheduler)
     out = check_out_folder(out, markers=PLAN_MARKERS)
     loaded = load_scenario(scenario)
     if week:
         dates = week_dates(_parse_date("--week", week))
     else:
         dates = [_parse_date("--date", date) if date else loaded.plan_date]
-    with Progress(console=console, transient=False) as progress:
+    with (
+        _open_executor(choice, engine) as pool,
+        Progress(console=console, transient=False) as progress,
+    ):
         document, written = plan_to_folder(
             loaded,
             dates,
@@ -173,6 +222,7 @@ def plan(
             time_limit_s=time_limit,
             seed=seed,
             progress=_StageProgress(progress),
+            executor=pool,
         )
     rows = [k for k in document.kpis if k.scope in ("county", "station")]
     Console().print(_kpi_table(f"{loaded.name}: {dates[0]}..{dates[-1]}", rows))
@@ -191,15 +241,21 @@ def compare(
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
     seed: Seed = 1,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan each scenario and write a side-by-side KPI table (markdown, CSV) and bar charts."""
     from sanitation.compare import compare_scenarios
     from sanitation.io.plan_folder import COMPARE_MARKERS, check_out_folder
 
     _check_engine(engine)
+    choice = _executor_choice(executor, scheduler)
     day = _parse_date("--date", date) if date else None
     out = check_out_folder(out, markers=COMPARE_MARKERS)
-    with Progress(console=console, transient=False) as progress:
+    with (
+        _open_executor(choice, engine) as pool,
+        Progress(console=console, transient=False) as progress,
+    ):
         table = compare_scenarios(
             scenarios,
             out,
@@ -208,9 +264,62 @@ def compare(
             time_limit_s=time_limit,
             seed=seed,
             progress=_StageProgress(progress),
+            executor=pool,
         )
     print(table)
     print(f"wrote the comparison and each plan to {out}")
+
+
+def sweep(
+    base: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
+    grid: Annotated[Path, typer.Option(help="Grid YAML: override paths → lists of values.")],
+    out: Annotated[Path, typer.Option(help="Output folder (replaced when complete).")],
+    executor: Annotated[
+        str | None, typer.Option(help="local (process pool, default) or dask.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (--executor dask).")
+    ] = None,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", min=1, callback=_time_limit, help="Routing budget per combination, s."
+        ),
+    ] = 30.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    seed: Seed = 1,
+) -> None:
+    """Plan every combination of a grid of what-if overrides; write sweep.csv, sweep.md, a
+    cost-against-unserved chart with the Pareto front, and each combination's overlay."""
+    from sanitation.io.plan_folder import check_out_folder
+    from sanitation.io.sweep import SWEEP_MARKERS
+    from sanitation.plan.executor import ExecutorChoice
+    from sanitation.sweep import run_sweep
+
+    _check_engine(engine)
+    choice = ExecutorChoice.from_options(executor, scheduler)
+    out = check_out_folder(out, markers=SWEEP_MARKERS)
+    with Progress(console=console, transient=False) as progress:
+        outcome = run_sweep(
+            base,
+            grid,
+            out,
+            choice=choice,
+            engine=engine,
+            time_limit_s=time_limit,
+            seed=seed,
+            progress=_StageProgress(progress),
+        )
+    front = [r.name for r in outcome.rows if r.pareto]
+    planned = sum(r.outcome == "planned" for r in outcome.rows)
+    print(f"planned {planned} of {len(outcome.rows)} combinations in {outcome.seconds:.0f} s")
+    print(f"Pareto front (cost against unserved points): {', '.join(front) or 'none'}")
+    print(f"wrote sweep.csv, sweep.md, sweep.png and the overlays to {out}")
+    failed = [r for r in outcome.rows if r.outcome == "failed verification"]
+    if failed:
+        for row in failed:
+            sys.stderr.write(f"internal error: {row.name}: {row.reason}\n")
+        raise typer.Exit(EXIT_INTERNAL)
 
 
 def demo(
@@ -222,14 +331,20 @@ def demo(
         ),
     ] = 15.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan the bundled Wangjiang baseline and compare its four what-ifs."""
     from sanitation.demo import demo_scenarios, run_demo
     from sanitation.io.plan_folder import DEMO_MARKERS, check_out_folder
 
     _check_engine(engine)
+    choice = _executor_choice(executor, scheduler)
     out = check_out_folder(out, markers=DEMO_MARKERS)
-    with Progress(console=console, transient=True) as progress:
+    with (
+        _open_executor(choice, engine) as pool,
+        Progress(console=console, transient=True) as progress,
+    ):
         run_demo(
             demo_scenarios(DEMO_SCENARIO),
             out,
@@ -237,6 +352,7 @@ def demo(
             time_limit_s=time_limit,
             engine=engine,
             progress=_StageProgress(progress),
+            executor=pool,
         )
 
 
@@ -280,10 +396,62 @@ def bench(
     print(f"wrote {json_out} ({len(report['results'])} instances)")
 
 
+def replan(
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder (of `sanitation plan`, one day).")],
+    events: Annotated[Path, typer.Option(help="Events file (YAML or JSON).")],
+    at: Annotated[str, typer.Option(help="Re-plan time HH:MM on the plan's date.")],
+    out: Annotated[Path, typer.Option(help="Output folder of the new version (not PLAN_DIR).")],
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", min=1, callback=_time_limit, help="Routing budget per station, s."
+        ),
+    ] = 5.0,
+    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    seed: Seed = 1,
+    help_from_neighbours: Annotated[
+        bool,
+        typer.Option(
+            "--help-from-neighbours",
+            help="Let the trucks of each affected station's nearest station help.",
+        ),
+    ] = False,
+) -> None:
+    """Re-plan a day from HH:MM with the trucks already out; write the new plan and its diff."""
+    from sanitation.replan.events import parse_hhmm
+    from sanitation.replan.run import replan_folder
+
+    _check_engine(engine)
+    try:
+        at_s = parse_hhmm(at)
+    except ValueError as error:
+        raise ScenarioError(f"--at: {error}") from None
+    if not events.is_file():
+        msg = f"--events: {events}: no such file; expected a YAML or JSON events file"
+        raise ScenarioError(msg)
+    result = replan_folder(
+        plan_dir,
+        events,
+        at_s,
+        out,
+        engine=engine,
+        time_limit_s=time_limit,
+        seed=seed,
+        help_from_neighbours=help_from_neighbours,
+    )
+    diff = result.diff
+    print(
+        f"re-planned {', '.join(diff.stations_replanned) or 'no station'} at {diff.at}: "
+        f"{diff.stops_moved} stop(s) moved, {diff.share_unchanged:.0%} on their truck, "
+        f"{len(diff.changed_trucks)} truck sheet(s) changed"
+    )
+    print(f"wrote {len(result.written)} files to {result.written[0].parent}")
+
+
 def build_app() -> typer.Typer:
     """A new Typer app with the library's commands (callers may add their own)."""
     app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
-    for command in (validate, plan, compare, demo, generate, bench):
+    for command in (validate, plan, compare, sweep, demo, generate, bench, replan):
         app.command()(command)
     return app
 
@@ -306,6 +474,9 @@ def run(app: typer.Typer) -> None:
         sys.exit(exit_code_for(error))
     except VerificationError as error:
         _show_verification_error(error)
+        sys.exit(exit_code_for(error))
+    except ClusterError as error:
+        sys.stderr.write(f"error: {error}; nothing was written\n")
         sys.exit(exit_code_for(error))
     except typer.Exit as stop:
         sys.exit(stop.exit_code)

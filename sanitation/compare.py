@@ -16,6 +16,7 @@ when complete.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import shutil
 import tempfile
@@ -74,20 +75,22 @@ def noise_band(
     seed: int,
     noise_seeds: int,
     progress: Progress | None = None,
+    executor: cf.Executor | None = None,
 ) -> NoiseBand:
     """The spread (max - min) of the base's routing KPIs over ``noise_seeds`` seeds.
 
     The recorded station-days (solved with ``seed``) are solved again with ``seed + 1``, ...,
-    same problems and work budgets. Only the collection routes vary (transfer trips and gate
-    fees follow the collected tonnage).
+    same problems and work budgets, on ``executor`` (default a local pool). Only the collection
+    routes vary (transfer trips and gate fees follow the collected tonnage).
     """
     runs = [_routing_kpis({k: r.solution for k, r in record.items()})]
     for extra in range(1, noise_seeds):
         if progress:
             progress("noise", f"base with seed {seed + extra}", extra, noise_seeds)
-        runs.append(
-            _routing_kpis(solve_again(record, engine=engine, seed=seed + extra, progress=progress))
+        again = solve_again(
+            record, engine=engine, seed=seed + extra, progress=progress, executor=executor
         )
+        runs.append(_routing_kpis(again))
     keys = set().union(*runs)
     spread = {
         key: round(max(r.get(key, 0.0) for r in runs) - min(r.get(key, 0.0) for r in runs), 4)
@@ -106,6 +109,7 @@ def compare_scenarios(
     seed: int = 1,
     noise_seeds: int = NOISE_SEEDS,
     progress: Progress | None = None,
+    executor: cf.Executor | None = None,
 ) -> str:
     """Plan every scenario for ``day`` (default: each one's own date); return the markdown table.
 
@@ -113,6 +117,8 @@ def compare_scenarios(
     ----------
     noise_seeds
         Seeds of the noise band (1..`MAX_NOISE_SEEDS`; 1 = no band).
+    executor
+        Where every plan's and the noise band's solves run (default: local pools).
 
     Raises
     ------
@@ -147,6 +153,7 @@ def compare_scenarios(
                 progress=progress,
                 reference=record if index > 0 else None,
                 record=record if index == 0 else None,
+                executor=executor,
             )
             documents.append(document)
         band = noise_band(
@@ -155,6 +162,7 @@ def compare_scenarios(
             seed=seed,
             noise_seeds=noise_seeds,
             progress=progress,
+            executor=executor,
         )
         if progress:
             progress("scenarios", "compared", len(scenarios), len(scenarios))

@@ -9,6 +9,7 @@ and ``compare.png``.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import time
 from collections.abc import Sequence
@@ -37,13 +38,21 @@ def run_demo(
     time_limit_s: float = 15.0,
     engine: str = "portfolio",
     progress: ProgressCallback | None = None,
+    executor: cf.Executor | None = None,
 ) -> dict[str, object]:
-    """Validate the first scenario, plan and compare them all; return the facts printed."""
+    """Validate the first scenario, plan and compare them all (solves on ``executor``, default
+    local pools); return the facts printed."""
     started = time.perf_counter()
     baseline = load_scenario(scenarios[0])
     console.print(summary_text(baseline), markup=False, highlight=False)
     table = compare_scenarios(
-        scenarios, out, day=None, engine=engine, time_limit_s=time_limit_s, progress=progress
+        scenarios,
+        out,
+        day=None,
+        engine=engine,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        executor=executor,
     )
     county_section = table.split("\n## ")[:2]  # the title and the county table
     console.print("\n## ".join(county_section), markup=False, highlight=False, soft_wrap=True)

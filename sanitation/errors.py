@@ -25,6 +25,11 @@ class InfeasibleError(RuntimeError):
         self.causes = causes if causes is not None else [message]
 
 
+class ClusterError(RuntimeError):
+    """The Dask cluster lost a solve: its workers died more often than the scheduler allows, or
+    the scheduler went away (an internal error: exit 1 with this message, nothing written)."""
+
+
 class VerificationError(RuntimeError):
     """A solver returned a plan that the independent verifier rejects (an internal error).
 

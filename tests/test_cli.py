@@ -10,7 +10,19 @@ import pytest
 from api.cli import build_app as console_app
 from sanitation.cli import build_app as library_app
 
-CONTRACT = {"validate", "plan", "compare", "demo", "generate", "bench", "serve", "keys", "db"}
+CONTRACT = {
+    "validate",
+    "plan",
+    "compare",
+    "sweep",
+    "demo",
+    "generate",
+    "bench",
+    "replan",
+    "serve",
+    "keys",
+    "db",
+}
 
 
 def _names(app) -> set[str]:
@@ -44,7 +56,6 @@ def test_usage_errors_exit_2_without_traceback(module, args, expected):
 
 def test_the_library_command_line_never_loads_the_api():
     code = (
-        "import sys, sanitation.cli\n"
-        "sys.exit(any(m.split('.')[0] == 'api' for m in sys.modules))"
+        "import sys, sanitation.cli\nsys.exit(any(m.split('.')[0] == 'api' for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

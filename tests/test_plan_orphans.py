@@ -29,8 +29,17 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
     "arguments",
     [
         ["plan", str(TINY), "--time-limit", "20", "--out", "{tmp}/plan"],
-        ["bench", "cvrp", str(X101), "--time-limit", "20", "--engine", "portfolio",
-         "--json", "{tmp}/bench.json"],
+        [
+            "bench",
+            "cvrp",
+            str(X101),
+            "--time-limit",
+            "20",
+            "--engine",
+            "portfolio",
+            "--json",
+            "{tmp}/bench.json",
+        ],
     ],
     ids=["plan", "portfolio-bench"],
 )

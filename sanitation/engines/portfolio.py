@@ -8,7 +8,9 @@ with the lowest `sanitation.routing.solution.objective` wins (unserved stops wei
 route cost, higher priorities more, so the plan serving more stops wins first, then the cheaper
 one). Both engines' costs land in ``stats``. One engine failing (an exception, a timeout or a
 verifier rejection) is logged as a warning and the other's plan is returned; if both fail,
-`VerificationError` is raised with every reason.
+`VerificationError` is raised with every reason. A plan (`sanitation.plan.run`) runs several
+station-days' portfolios at once, each from its own thread, on one shared executor: half as many
+station-days as the executor has workers, so every worker has an engine to run.
 
 Determinism: with a work budget (``params.work_s``) each engine stops after a fixed amount of
 work, so with the same seed both return the same solutions and the winner is the same: the

@@ -6,6 +6,7 @@ It sits above the plan (`sanitation.plan.run.plan_days`) and the writers
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import os
 import shutil
@@ -122,11 +123,12 @@ def plan_to_folder(
     workers: int | None = None,
     reference: Baseline | None = None,
     record: Baseline | None = None,
+    executor: cf.Executor | None = None,
 ) -> tuple[PlanDocument, list[Path]]:
     """Plan ``dates`` and write every output into ``out``; nothing is left half-written.
 
-    ``reference`` and ``record`` are passed to `sanitation.plan.run.plan_days` (a what-if's
-    baseline; this plan's, recorded).
+    ``reference``, ``record`` and ``executor`` are passed to `sanitation.plan.run.plan_days` (a
+    what-if's baseline; this plan's, recorded; where the solves run).
     """
     out = check_out_folder(out, markers=PLAN_MARKERS)
     context = PlanningContext.build(scenario)
@@ -142,6 +144,7 @@ def plan_to_folder(
             context=context,
             reference=reference,
             record=record,
+            executor=executor,
         )
     except VerificationError as error:
         error.add_context(f"scenario {scenario.name!r}")

@@ -22,6 +22,7 @@ or existing ones that may close), re-chooses the stations with real routes in th
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
@@ -188,6 +189,7 @@ def site_and_assign(
     seed: int,
     base_station_of: Mapping[str, str] | None = None,
     base_schedule: WeekSchedule | None = None,
+    executor: cf.Executor | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The plan's siting and assignment (see the module docstring) and each point's station.
 
@@ -195,7 +197,8 @@ def site_and_assign(
     (`sanitation.plan.siting.siting_seconds`). ``base_station_of``: a what-if's base plan's
     station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`);
     ``base_schedule``: its base's week, which the design day's schedule keeps where it can (as
-    the plan's own schedule does), so both design days route the same points.
+    the plan's own schedule does), so both design days route the same points. The route-aware
+    siting's solves run on ``executor`` (default: its own pool).
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
     mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
@@ -220,6 +223,7 @@ def site_and_assign(
             seed=seed,
             base_station_of=base_station_of,
             search=mode == "routed",
+            executor=executor,
         )
     else:
         siting = SitingOut(mode="estimate", reason=reason)

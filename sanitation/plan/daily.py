@@ -22,7 +22,8 @@ from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
-from sanitation.routing.solution import RoutingSolution
+from sanitation.routing.solution import RoutingSolution, Visit
+from sanitation.scenario.model import VehicleTypeRecord
 from sanitation.verify.routing import check
 
 DEPOT = "depot"
@@ -177,6 +178,39 @@ def hhmm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
+def visit_out(visit: Visit, order: int, name: str, lon: float, lat: float, picked: int) -> VisitOut:
+    """A routing visit as a plan visit (``picked``: kg picked up, or unloaded at an unload)."""
+    return VisitOut(
+        order=order,
+        kind=visit.kind,
+        id=visit.id,
+        name=name,
+        lon=lon,
+        lat=lat,
+        arrival_s=visit.arrival_s,
+        start_s=visit.start_s,
+        departure_s=visit.departure_s,
+        arrival=hhmm(visit.arrival_s),
+        load_kg=picked,
+        load_after_kg=visit.load_after_kg,
+    )
+
+
+def route_figures(
+    vtype: VehicleTypeRecord, distance_m: int, duration_s: int, co2_kg_per_l: float
+) -> dict[str, float]:
+    """Fixed, distance and time cost (CNY), fuel (l) and CO2 (kg) of one truck-day, rounded as
+    ``plan.json`` gives them."""
+    fuel = distance_m / 1000 * vtype.fuel_l_per_100km / 100
+    return {
+        "fixed_cost_cny": round(vtype.fixed_cost_cny_per_day, 2),
+        "distance_cost_cny": round(vtype.cost_per_km_cny * distance_m / 1000, 2),
+        "time_cost_cny": round(vtype.cost_per_hour_cny * duration_s / 3600, 2),
+        "fuel_l": round(fuel, 2),
+        "co2_kg": round(fuel * co2_kg_per_l, 2),
+    }
+
+
 def routes_out(
     ctx: PlanningContext,
     station_id: str,
@@ -206,25 +240,8 @@ def routes_out(
                 picked = carried
                 name, lon, lat = station.name, station.lon, station.lat
             carried = visit.load_after_kg
-            visits.append(
-                VisitOut(
-                    order=order,
-                    kind=visit.kind,
-                    id=visit.id,
-                    name=name,
-                    lon=lon,
-                    lat=lat,
-                    arrival_s=visit.arrival_s,
-                    start_s=visit.start_s,
-                    departure_s=visit.departure_s,
-                    arrival=hhmm(visit.arrival_s),
-                    load_kg=picked,
-                    load_after_kg=visit.load_after_kg,
-                )
-            )
-        fuel = route.distance_m / 1000 * vtype.fuel_l_per_100km / 100
-        distance_cost = vtype.cost_per_km_cny * route.distance_m / 1000
-        time_cost = vtype.cost_per_hour_cny * route.duration_s / 3600
+            visits.append(visit_out(visit, order, name, lon, lat, picked))
+        money = route_figures(vtype, route.distance_m, route.duration_s, co2_factor)
         routes.append(
             RouteOut(
                 route_id=f"{day.isoformat()}/{station_id}/{number}",
@@ -243,12 +260,8 @@ def routes_out(
                 collected_kg=sum(v.load_kg for v in visits if v.kind == "stop"),
                 n_stops=sum(v.kind == "stop" for v in visits),
                 n_unloads=sum(v.kind == "unload" for v in visits),
-                fixed_cost_cny=round(vtype.fixed_cost_cny_per_day, 2),
-                distance_cost_cny=round(distance_cost, 2),
-                time_cost_cny=round(time_cost, 2),
+                **money,
                 cost_cny=round(route.cost_cny, 2),
-                fuel_l=round(fuel, 2),
-                co2_kg=round(fuel * co2_factor, 2),
                 visits=visits,
             )
         )

@@ -9,9 +9,11 @@ transfer plan here (`sanitation.verify.transfer.check`); a violation raises
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import datetime as dt
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -32,6 +34,7 @@ from sanitation.plan.daily import (
     build_station_day,
     routes_out,
 )
+from sanitation.plan.executor import executor_width, retried_tasks, tasks_submitted
 from sanitation.plan.fleet import FleetPlan, plan_fleet
 from sanitation.plan.fleet_report import fleet_report
 from sanitation.plan.fleet_size import BUDGET_FACTOR, minimise_plan_fleet
@@ -63,10 +66,12 @@ logger = logging.getLogger(__name__)
 #: progress callback: (stage, detail, done, total)
 Progress = Callable[[str, str, int, int], None]
 MIN_STATION_SECONDS = 1.0
-#: seconds a station-day's wall-clock cap allows beyond its work budget for what the budget does
-#: not count: handing the task to the workers, screening, building the engines' models and their
-#: first solutions (assumed; without it the 1-2 s station-days of the Wangjiang demo were cut by
-#: the clock)
+#: seconds a station-day's wall-clock cap allows beyond its share of the routing budget for what
+#: the budget does not count: handing the task to the workers, screening, building the engines'
+#: models and their first solutions (assumed; without it the 1-2 s station-days of the Wangjiang
+#: demo were cut by the clock). The routing of a plan ends within its time limit plus this (and
+#: plus this again for each round of station-days a slot starts after the deadline: those get
+#: this much alone, so that each still has a verified answer).
 SOLVE_OVERHEAD_S = 2.0
 
 
@@ -74,10 +79,27 @@ def _quiet(stage: str, detail: str, done: int, total: int) -> None:
     logger.info("%s %s (%d/%d)", stage, detail, done, total)
 
 
-def default_workers(engine: str) -> int:
-    """Parallel station solves: all cores, or half when each solve is a 2-engine portfolio."""
-    cores = os.cpu_count() or 1
-    return max(1, cores // 2) if engine == "portfolio" else cores
+def routing_slots(engine: str, executor: cf.Executor | None = None) -> int:
+    """Station-days solved at once: one per call ``executor`` runs at once (default: every
+    core), or one per two for the portfolio, whose station-days each run two engines at once."""
+    width = executor_width(executor) if executor is not None else (os.cpu_count() or 1)
+    return max(1, width // 2) if engine == "portfolio" else max(1, width)
+
+
+def station_cap_s(work_s: float, *, slots: int, wall_s: float, left_s: float) -> float:
+    """Wall-clock cap (s) of a station-day of work budget ``work_s`` (reference s) started when
+    ``left_s`` of its batch's wall-clock budget ``wall_s`` are left, ``slots`` station-days
+    running at once: its share of the slots' time (``slots × work_s``, at most ``wall_s``), no
+    more than is left, plus `SOLVE_OVERHEAD_S`. The batch then ends within ``wall_s`` +
+    `SOLVE_OVERHEAD_S` on any number of slots, unless the clock binds so hard that a slot starts
+    station-days after the deadline (each of those adds its `SOLVE_OVERHEAD_S`)."""
+    return max(0.0, min(slots * work_s, wall_s, left_s)) + SOLVE_OVERHEAD_S
+
+
+def _work_s(task: StationDay) -> float:
+    """A task's work budget (reference s; its time limit when it has none)."""
+    params = task.params
+    return params.work_s if params.work_s is not None else params.time_limit_s
 
 
 def plan_days(
@@ -106,11 +128,16 @@ def plan_days(
         route-aware siting (`sanitation.plan.siting`) gets budgets derived
         from this limit, and ``policy.fleet: minimise`` a search of up to `BUDGET_FACTOR` × this
         (`sanitation.plan.fleet_size`). Each station-day's share is a deterministic work
-        budget (the same plan for the same inputs and seed); its wall-clock cap is that share
-        times the parallel workers plus `SOLVE_OVERHEAD_S`; a station-day stopped by the cap is
-        named in the notes (a re-run may differ there).
+        budget (the same plan for the same inputs and seed, whatever the executor); the
+        routing as a whole ends within this wall-clock limit plus `SOLVE_OVERHEAD_S`
+        (`station_cap_s`); a station-day stopped by its cap is named in the notes (a re-run
+        may differ there).
     executor
-        Where station-days are solved; default a local process pool of ``workers`` processes.
+        Where station-days (and the route-aware siting's solves) run; default a local process
+        pool of every core for each. With the portfolio each station-day runs its two engines
+        on it, half as many station-days at once as it has workers.
+    workers
+        Station-days solved at once (default `routing_slots`).
     context
         A `PlanningContext` of ``scenario`` already built (e.g. to write outputs with it).
     reference
@@ -140,8 +167,9 @@ def plan_days(
     report("network", f"{ctx.places.network.number_of_nodes} nodes", 1, 1)
 
     report("assignment", "siting stations and assigning points", 0, 1)
+    first_task = tasks_submitted(executor)
     assignment, station_of = _assignment(
-        ctx, dates, time_limit_s=time_limit_s, seed=seed, reference=reference
+        ctx, dates, time_limit_s=time_limit_s, seed=seed, reference=reference, executor=executor
     )
     report("assignment", f"{sum(s.open for s in assignment.stations)} stations open", 1, 1)
 
@@ -161,7 +189,7 @@ def plan_days(
     tasks: list[StationDay] = []
     due_by_day, cut_off_due = _due_points(ctx, schedule, station_of, dates)
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
-    n_workers = workers or default_workers(engine)
+    n_workers = workers or routing_slots(engine, executor)
     problems = {}
     references: dict[tuple[dt.date, str], Reference] = {}
     for number, day in enumerate(dates):
@@ -170,11 +198,12 @@ def plan_days(
             problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
             problems[(day, station_id)] = problem
             work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
-            params = SolveParams(time_limit_s=work * n_workers + SOLVE_OVERHEAD_S, work_s=work)
+            cap = station_cap_s(work, slots=n_workers, wall_s=time_limit_s, left_s=time_limit_s)
+            params = SolveParams(time_limit_s=cap, work_s=work)
             tasks.append(StationDay(station_id, day, problem, engine, params, seed))
             if reference and (number, station_id) in reference.station_days:
                 references[(day, station_id)] = reference.station_days[(number, station_id)]
-    results = _run_tasks(tasks, executor, n_workers, report, references)
+    results = _run_tasks(tasks, executor, n_workers, report, references, wall_s=time_limit_s)
     search = None
     if scenario.policy.fleet == "minimise":
         pool = executor or new_pool(engine == "portfolio", n_workers)
@@ -232,6 +261,7 @@ def plan_days(
     notes.extend(f"fleet shortfall: {shortfall.note}" for shortfall in fleet.shortfalls)
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
     notes.extend(_clock_notes(results))
+    notes.extend(_retry_notes(executor, since=first_task))
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
     return PlanDocument(
@@ -259,9 +289,10 @@ def _assignment(
     time_limit_s: float,
     seed: int,
     reference: Baseline | None = None,
+    executor: cf.Executor | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The scenario's assignment (a what-if's siting also starts from its base's, on a design
-    day scheduled against the base's week)."""
+    day scheduled against the base's week; the route-aware siting's solves on ``executor``)."""
     if ctx.scenario.policy.assignment == "fixed":
         return _fixed_assignment(ctx, dates)
     base = reference.station_of if reference is not None and reference.station_of else None
@@ -272,6 +303,7 @@ def _assignment(
         seed=seed,
         base_station_of=base,
         base_schedule=reference.schedule if reference is not None else None,
+        executor=executor,
     )
 
 
@@ -374,47 +406,77 @@ def _clock_notes(results: Mapping[tuple[dt.date, str], StationDayResult]) -> lis
     ]
 
 
+def _retry_notes(executor: cf.Executor | None, *, since: int) -> list[str]:
+    """A note when the cluster ran some of this plan's tasks (from the ``since``-th) again."""
+    retried = retried_tasks(executor, since=since)
+    if not retried:
+        return []
+    return [
+        f"{retried} solve task(s) were run again on another Dask worker (a worker was lost or "
+        "a task failed during its solve); the plan is complete"
+    ]
+
+
 def _run_tasks(
     tasks: list[StationDay],
     executor: cf.Executor | None,
-    workers: int,
+    slots: int,
     report: Progress,
     references: Mapping[tuple[dt.date, str], Reference],
+    *,
+    wall_s: float | None = None,
 ) -> dict[tuple[dt.date, str], StationDayResult]:
-    """Solve every station-day; results keyed by (date, station).
+    """Solve every station-day, ``slots`` at once, within ``wall_s`` (default: the sum of their
+    work budgets) plus `SOLVE_OVERHEAD_S`; results keyed by (date, station).
 
-    Station-days go to ``executor`` in parallel; with the portfolio engine they run one after the
-    other here instead and the portfolio runs its engines on ``executor`` (a pool of every core:
-    each station-day then uses all of them).
+    A driver thread per slot takes the next station-day (the largest work first), gives it its
+    wall-clock cap as it starts (`station_cap_s`) and waits for it: a single engine's solve is
+    one call on ``executor``; a portfolio's station-day runs here and sends its two engines to
+    ``executor`` (a pool of every core: ``slots`` is half of it), so every worker is busy and
+    no station-day waits in a queue while its clock runs.
     """
     results: dict[tuple[dt.date, str], StationDayResult] = {}
-    portfolio = bool(tasks) and tasks[0].engine == "portfolio"
+    if not tasks:
+        return results
+    portfolio = tasks[0].engine == "portfolio"
     own = executor is None
-    if executor is None:
-        executor = new_pool(portfolio, workers)
+    pool = executor if executor is not None else new_pool(portfolio, slots)
+    wall = wall_s if wall_s is not None else sum(_work_s(t) for t in tasks)
     try:
         report("routing", "", 0, len(tasks))
+        started = time.perf_counter()
 
-        def ref(task: StationDay) -> Reference | None:
-            return references.get((task.date, task.station_id))
-
-        if portfolio:
-            outcomes = (solve_with_reference(task, ref(task), executor) for task in tasks)
-        else:
-            futures = [executor.submit(solve_with_reference, task, ref(task)) for task in tasks]
-            outcomes = (future.result() for future in cf.as_completed(futures))
-        for done, result in enumerate(outcomes, start=1):
-            results[(result.date, result.station_id)] = result
-            report(
-                "routing",
-                f"{result.date} {result.station_id}: {len(result.solution.routes)} trucks, "
-                f"{len(result.solution.unserved)} unserved",
-                done,
-                len(tasks),
+        def solve(task: StationDay) -> StationDayResult:
+            left = wall - (time.perf_counter() - started)
+            cap = station_cap_s(_work_s(task), slots=slots, wall_s=wall, left_s=left)
+            task = dataclasses.replace(
+                task, params=dataclasses.replace(task.params, time_limit_s=cap)
             )
+            ref = references.get((task.date, task.station_id))
+            if portfolio:
+                return solve_with_reference(task, ref, pool)
+            return pool.submit(solve_with_reference, task, ref).result()
+
+        order = sorted(tasks, key=lambda t: (-_work_s(t), t.date, t.station_id))
+        with cf.ThreadPoolExecutor(min(slots, len(tasks)), "station-day") as drivers:
+            futures = [drivers.submit(solve, task) for task in order]
+            try:
+                for done, future in enumerate(cf.as_completed(futures), start=1):
+                    result = future.result()
+                    results[(result.date, result.station_id)] = result
+                    report(
+                        "routing",
+                        f"{result.date} {result.station_id}: {len(result.solution.routes)} "
+                        f"trucks, {len(result.solution.unserved)} unserved",
+                        done,
+                        len(tasks),
+                    )
+            finally:
+                for future in futures:
+                    future.cancel()
     finally:
         if own:
-            executor.shutdown(cancel_futures=True)
+            pool.shutdown(cancel_futures=True)
     return results
 
 
@@ -499,9 +561,11 @@ def solve_again(
     engine: str,
     seed: int,
     progress: Progress | None = None,
+    executor: cf.Executor | None = None,
 ) -> dict[tuple[int, str], RoutingSolution]:
     """The recorded station-days solved afresh with another ``seed`` (same problems and
-    parameters), e.g. to measure the search's seed-to-seed spread."""
+    parameters; on ``executor``, default a local pool), e.g. to measure the search's
+    seed-to-seed spread."""
     keys = sorted(record, key=lambda k: (k[0], k[1]))
     day0 = dt.date(2000, 1, 1)  # task dates only key the results here
     tasks = [
@@ -515,7 +579,8 @@ def solve_again(
         )
         for k in keys
     ]
-    results = _run_tasks(tasks, None, default_workers(engine), progress or _quiet, {})
+    slots = routing_slots(engine, executor)
+    results = _run_tasks(tasks, executor, slots, progress or _quiet, {})
     return {k: results[(t.date, t.station_id)].solution for k, t in zip(keys, tasks, strict=True)}
 
 
@@ -524,4 +589,4 @@ def week_dates(day: dt.date) -> list[dt.date]:
     return [day + dt.timedelta(days=k) for k in range(7)]
 
 
-__all__ = ["plan_days", "solve_again", "week_dates"]
+__all__ = ["plan_days", "routing_slots", "solve_again", "station_cap_s", "week_dates"]

@@ -68,6 +68,7 @@ from sanitation.engines import solve as solve_routing
 from sanitation.errors import InfeasibleError
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import build_station_day
+from sanitation.plan.executor import executor_width
 from sanitation.plan.model import SitingOut
 from sanitation.plan.pool import new_pool
 from sanitation.routing.engine import SolveParams
@@ -507,8 +508,8 @@ def routed_siting(
     routing time limit (the siting's budgets derive from it, see `siting_seconds` and
     `siting_evaluations`); without ``search`` only the two starts are priced and the cheaper
     kept. The station-day solves run on ``executor`` (default: a process pool of every core,
-    made here when the answer is not in the cache). Returns the chosen assignment and the plan's
-    report of it.
+    made here when the answer is not in the cache), as many looked ahead as it runs at once.
+    Returns the chosen assignment and the plan's report of it.
     """
     started = time.perf_counter()
     routed = np.array([pid in due_kg for pid in problem.point_ids])
@@ -551,7 +552,14 @@ def routed_siting(
         oracle.deadline = started + budget_s
         search_s = max(MIN_SEARCH_S, budget_s - (time.perf_counter() - started))
         result, failure = _search(
-            siting, oracle, start_of, base_of, evaluations, time_limit_s=search_s, seed=seed
+            siting,
+            oracle,
+            start_of,
+            base_of,
+            evaluations,
+            time_limit_s=search_s,
+            seed=seed,
+            lookahead=siting_workers() if executor is None else executor_width(executor),
         )
     finally:
         oracle.deadline = None
@@ -623,9 +631,11 @@ def _search(
     *,
     time_limit_s: float,
     seed: int,
+    lookahead: int,
 ) -> tuple[SitingResult | None, str]:
     """`solve_siting` from the estimate's siting (and the base start), its station-days routed
-    in batches on the oracle's executor; the result, or None and why the search failed."""
+    in batches on the oracle's executor (``lookahead`` candidates at once); the result, or None
+    and why the search failed."""
     try:
         result = solve_siting(
             siting,
@@ -637,7 +647,7 @@ def _search(
             estimate_site_of=start_of,
             initial=[] if base_of is None else [Whole(site_of=base_of, groups={})],
             route_batch=oracle.batch,
-            lookahead=siting_workers(),
+            lookahead=lookahead,
         )
     except (InfeasibleError, ValueError) as error:  # not expected: both starts are routed
         logger.warning("route-aware siting kept the estimate's siting: %s", error)

@@ -45,8 +45,9 @@ class Trail:
 
     def __post_init__(self) -> None:
         if self.loc < 0:
-            object.__setattr__(self, "loc", self.problem.site(self.vt.depot).location)
+            object.__setattr__(self, "loc", self.problem.site(self.vt.start_site_id).location)
             object.__setattr__(self, "dep", self.vt.shift_start_s)
+            object.__setattr__(self, "load", self.vt.initial_load_kg)
 
     def _visit(
         self,

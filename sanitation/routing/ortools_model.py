@@ -274,10 +274,11 @@ class ModelLayout:
                 final = finals[k % len(finals)]
                 if not _usable(p, vt, k, p.site(final)):
                     continue
-                if vt.depot not in depot_node:
-                    depot = p.site(vt.depot)
-                    depot_node[vt.depot] = self.nodes.add(
-                        "depot", site_idx[vt.depot], depot.location, 0, 0
+                start_id = vt.start_site_id  # the depot, or where a truck already out stands
+                if start_id not in depot_node:
+                    depot = p.site(start_id)
+                    depot_node[start_id] = self.nodes.add(
+                        "depot", site_idx[start_id], depot.location, 0, 0
                     )
                 if (vt.depot, final) not in end_node:
                     site = p.site(final)
@@ -286,7 +287,7 @@ class ModelLayout:
                     )
                 vehicles.append(
                     ModelVehicle(
-                        ti, k, depot_node[vt.depot], end_node[(vt.depot, final)], site_idx[final]
+                        ti, k, depot_node[start_id], end_node[(vt.depot, final)], site_idx[final]
                     )
                 )
         return vehicles
@@ -413,8 +414,13 @@ def _add_load(
     demand = routing.RegisterUnaryTransitVector([int(d) for d in nodes.demand_kg])
     caps = [layout.vehicle_type(v).capacity_kg for v in layout.vehicles]
     slack_max = max([0] + [-d for d in nodes.demand_kg])
-    routing.AddDimensionWithVehicleCapacity(demand, slack_max, caps, True, "load")
+    initial = [layout.vehicle_type(v).initial_load_kg for v in layout.vehicles]
+    # trucks already out (a re-plan) start with their load on board: a start cumul of their own
+    routing.AddDimensionWithVehicleCapacity(demand, slack_max, caps, not any(initial), "load")
     ldim = routing.GetDimensionOrDie("load")
+    if any(initial):
+        for v_i, kg in enumerate(initial):
+            ldim.CumulVar(routing.Start(v_i)).SetValue(kg)
     for node in range(len(nodes)):
         kind = nodes.kind[node]
         if kind == "stop":
@@ -563,6 +569,7 @@ class BuiltModel:
         dur = p.duration_s[vt.profile]
         dist = p.distance_m[vt.profile]
         depot = p.site(vt.depot)
+        start_loc = p.site(vt.start_site_id).location
         departure = assignment.Value(self.time_dim.CumulVar(self.routing.Start(v_i)))
         # (the break, its start) when the vehicle has one
         lunch_at = (
@@ -571,8 +578,8 @@ class BuiltModel:
             else None
         )
         visits: list[Visit] = []
-        prev_loc, prev_dep = depot.location, departure
-        load = 0
+        prev_loc, prev_dep = start_loc, departure
+        load = vt.initial_load_kg
         distance = 0
         lunch_after: int | None = None
         kind: VisitKind

@@ -6,9 +6,11 @@ money is float CNY. Locations are indices into the travel matrices; ``duration_s
 
 Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
 
-- A used vehicle leaves its depot at or after ``shift_start_s``, serves stops, unloads at one of its
-  ``unload_sites`` whenever needed (its load is never above ``capacity_kg`` between unloads; an
-  unload takes the site's ``unload_s`` and must *start* within the site's ``[open_s, close_s]``),
+- A used vehicle leaves its start site (its depot, or ``start_site`` for a truck already out in a
+  re-plan, with ``initial_load_kg`` on board) at or after ``shift_start_s``, serves stops,
+  unloads at one of its ``unload_sites`` whenever needed (its load is never above
+  ``capacity_kg`` between unloads; an unload takes the site's ``unload_s`` and must *start*
+  within the site's ``[open_s, close_s]``),
   ends the day empty (its last visit is an unload after its last stop), and is back at its depot
   by ``shift_end_s``; depot return minus depot departure is at most ``max_duration_s``. The
   depot's own hours are not used: the shift governs departure and return.
@@ -192,6 +194,12 @@ class VehicleType:
         Most waste collected per vehicle-day (kg), or None.
     max_stops
         Most stops per vehicle-day, or None.
+    start_site
+        Site id where the vehicles start, when it is not ``depot`` (a truck already on the road
+        in a re-plan); they still end at ``depot``. None = the depot.
+    initial_load_kg
+        Waste on board at the start (kg, 0 to ``capacity_kg``): it counts towards the first
+        trip's load and is unloaded at the first unload.
     """
 
     id: str
@@ -210,6 +218,8 @@ class VehicleType:
     max_trips: int | None = None
     max_load_per_day_kg: int | None = None
     max_stops: int | None = None
+    start_site: str | None = None
+    initial_load_kg: int = 0
 
     def __post_init__(self) -> None:
         who = f"VehicleType {self.id!r}"
@@ -231,6 +241,16 @@ class VehicleType:
         for name in ("max_trips", "max_load_per_day_kg", "max_stops"):
             value = getattr(self, name)
             _require(value is None or value >= 0, who, f"{name} must be >= 0 or None.")
+        _require(
+            0 <= self.initial_load_kg <= self.capacity_kg,
+            who,
+            "initial_load_kg must be in [0, capacity_kg].",
+        )
+
+    @property
+    def start_site_id(self) -> str:
+        """The site the vehicles start from: ``start_site``, or the depot."""
+        return self.depot if self.start_site is None else self.start_site
 
     @property
     def max_route_duration_s(self) -> int:
@@ -460,6 +480,9 @@ def _check_vehicle_types(
             raise IndexError(msg)
         if v.depot not in site_index:
             msg = f"{who}: depot {v.depot!r} is not a site."
+            raise IndexError(msg)
+        if v.start_site_id not in site_index:
+            msg = f"{who}: start_site {v.start_site!r} is not a site."
             raise IndexError(msg)
         for u in v.unload_sites:
             if u not in site_index:

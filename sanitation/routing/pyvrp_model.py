@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyvrp
@@ -139,6 +139,8 @@ def ends_at_depot(problem: RoutingProblem, v: VehicleType) -> bool:
     start depot, as in a plain CVRP, and the scheduler adds the zero-cost unload there."""
     if v.max_trips != 1 or v.depot not in v.unload_sites:
         return False
+    if v.start_site_id != v.depot or v.initial_load_kg:  # a truck already out: a real end
+        return False
     if v.lunch is not None:  # the end must wait for the lunch window (see `_depots`)
         return False
     site = problem.site(v.depot)
@@ -152,7 +154,7 @@ class _Depots:
     src: list[int] = field(default_factory=list)  # pyvrp location -> problem location (-1 virtual)
     depots: list[Depot] = field(default_factory=list)
     depot_site: list[str | None] = field(default_factory=list)
-    start_depot: dict[str, int] = field(default_factory=dict)  # vehicle depot id -> pyvrp depot
+    start_depot: dict[str, int] = field(default_factory=dict)  # start site id -> pyvrp depot
     reload_depot: dict[str, int] = field(default_factory=dict)  # unload site id -> pyvrp depot
     #: (vehicle type, final site or None for the safe sites) -> pyvrp end depot / its location
     end_depot: dict[tuple[int, str | None], int] = field(default_factory=dict)
@@ -178,10 +180,11 @@ def _depots(problem: RoutingProblem, vts: list[tuple[int, VehicleType]], horizon
     lunches = [v.lunch for _, v in vts if v.lunch is not None]
     for i, v in vts:
         out.safe[i] = safe_final_sites(problem, v)
-        if v.depot not in out.start_depot:
-            site = problem.site(v.depot)
+        start_id = v.start_site_id  # the depot, or where a truck already out stands
+        if start_id not in out.start_depot:
+            site = problem.site(start_id)
             depot = Depot(out.add_loc(site.location), 0, horizon, 0, name=f"start:{site.id}")
-            out.start_depot[v.depot] = out.add(depot, None)
+            out.start_depot[start_id] = out.add(depot, None)
     for _, v in vts:
         if v.max_trips == 1:
             continue  # no reloads: only the final unload, modelled by the end depots
@@ -306,7 +309,7 @@ def _vehicle_type(
     return PVehicleType(
         num_available=count,
         capacity=[cap],
-        start_depot=depots.start_depot[v.depot],
+        start_depot=depots.start_depot[v.start_site_id],
         end_depot=depots.end_depot[(i, final)],
         fixed_cost=round(fixed * scale),
         tw_early=v.shift_start_s,
@@ -319,7 +322,16 @@ def _vehicle_type(
         reload_depots=reloads,
         max_reloads=UNLIMITED_RELOADS if trips is None else max(0, trips - 1),
         name=v.id if final is None else f"{v.id}@{final}",
+        **_initial_load(v, cap),
     )
+
+
+def _initial_load(v: VehicleType, cap: int) -> dict[str, Any]:
+    """PyVRP's ``initial_load`` keyword for a truck already out with waste on board (none
+    otherwise, so the model of a plain day is unchanged); at most the modelled trip capacity."""
+    if v.initial_load_kg == 0:
+        return {}
+    return {"initial_load": [min(v.initial_load_kg, cap)]}
 
 
 def build_data(

@@ -117,10 +117,11 @@ def lunch_free_gap(
         nodes.append((nd.location, w[0], w[1], nd.service_s))
     dur = problem.duration_s[vt.profile]
     depot = problem.site(vt.depot).location
+    start_loc = problem.site(vt.start_site_id).location
     end_s = vt.shift_end_s - lunch.duration_s
 
     def starts(depart: int) -> list[int] | None:
-        loc, t, out = depot, depart, []
+        loc, t, out = start_loc, depart, []
         for location, open_s, close_s, service in nodes:
             t = max(t + int(dur[loc, location]), open_s)
             if t > close_s:
@@ -179,8 +180,8 @@ def _forward(
     dur = problem.duration_s[vt.profile]
     depot_loc = problem.site(vt.depot).location
     lunch = vt.lunch
-    prev_loc, prev_dep = depot_loc, depart
-    load = 0
+    prev_loc, prev_dep = problem.site(vt.start_site_id).location, depart
+    load = vt.initial_load_kg
     visits: list[Visit] = []
     lunch_start: int | None = None
     n = len(nodes)
@@ -323,7 +324,7 @@ def build_route(
 
 def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: list[Step]) -> Route:
     nodes = _nodes(problem, vt, seq)
-    load = 0
+    load = vt.initial_load_kg
     day = 0
     for pos, nd in enumerate(nodes):
         load = load + nd.load_kg if nd.kind == "stop" else 0
@@ -378,7 +379,8 @@ def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: li
     duration, ret, depart, p, gap = best
     dist = problem.distance_m[vt.profile]
     depot_loc = problem.site(vt.depot).location
-    locs = [depot_loc, *(nd.location for nd in nodes), depot_loc]
+    start_loc = problem.site(vt.start_site_id).location
+    locs = [start_loc, *(nd.location for nd in nodes), depot_loc]
     distance = int(sum(int(dist[a, b]) for a, b in itertools.pairwise(locs)))
     return Route(
         vehicle_type=vt.id,

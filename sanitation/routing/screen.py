@@ -131,8 +131,9 @@ def _screen_stop(
 
 
 def _window_reachable(problem: RoutingProblem, vt: VehicleType, stop: Stop) -> bool:
-    """Whether a truck leaving the depot at the shift start reaches the stop before it closes."""
-    depot = problem.site(vt.depot)
+    """Whether a truck leaving its start (the depot) at the shift start reaches the stop before
+    it closes."""
+    depot = problem.site(vt.start_site_id)
     t_in = int(problem.duration_s[vt.profile][depot.location, stop.location])
     return vt.shift_start_s + t_in <= stop.tw_close_s
 
@@ -141,6 +142,7 @@ def _single_visit_fits(problem: RoutingProblem, vt: VehicleType, stop: Stop) -> 
     """Whether depot -> ``stop`` -> some unload site -> depot is feasible for ``vt``."""
     dur = problem.duration_s[vt.profile]
     depot = problem.site(vt.depot)
+    start = problem.site(vt.start_site_id)
     lunch_s = vt.lunch.duration_s if vt.lunch is not None else 0
     gaps: tuple[int | None, ...] = (None,) if vt.lunch is None else (-1, 0, 1)
     for site_id in vt.unload_sites:
@@ -148,7 +150,7 @@ def _single_visit_fits(problem: RoutingProblem, vt: VehicleType, stop: Stop) -> 
         # (travel to, open, close, service there) of the stop, the unload site and the depot
         legs = (
             (
-                int(dur[depot.location, stop.location]),
+                int(dur[start.location, stop.location]),
                 stop.tw_open_s,
                 stop.tw_close_s,
                 stop.service_s,

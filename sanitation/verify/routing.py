@@ -128,10 +128,11 @@ class _RouteCheck:
         self.dist = problem.distance_m[vt.profile]
         self.depot = problem.site(vt.depot)
         self.lunch_gap: int | None = None
-        # running totals of the walk along the visits
-        self.prev_loc = self.depot.location
+        # running totals of the walk along the visits, from the start site (the depot, or where
+        # a truck already out stands) with the load already on board
+        self.prev_loc = problem.site(vt.start_site_id).location
         self.prev_dep = route.depot_departure_s
-        self.load = 0
+        self.load = vt.initial_load_kg
         self.day_load = 0
         self.n_stops = 0
         self.n_unloads = 0
@@ -146,7 +147,8 @@ class _RouteCheck:
         if key in seen_vehicles:
             self.errs.append(f"{who}: vehicle used by more than one route.")
         seen_vehicles.add(key)
-        if not any(v.kind == "stop" for v in route.visits):
+        # a truck already out (a re-plan) may only drive to unload and home
+        if not any(v.kind == "stop" for v in route.visits) and vt.start_site is None:
             self.errs.append(f"{who}: used vehicle serves no stop.")
 
     def lunch_fields(self) -> None:
@@ -286,7 +288,7 @@ class _RouteCheck:
             errs.append(
                 f"{who}: duration {duration} s above max_duration_s {vt.max_route_duration_s}."
             )
-        if n and (route.visits[-1].kind != "unload" or self.load != 0):
+        if self.load != 0 or (n and route.visits[-1].kind != "unload"):
             errs.append(
                 f"{who}: not empty at the end (last visit must be an unload; load {self.load})."
             )

@@ -1,0 +1,190 @@
+"""The diff of a re-plan against its old plan (``diff.json`` / ``diff.md``): stops moved between
+trucks, ETA changes in minutes, trucks whose sheets changed, the share of stops left on their
+truck, points no longer served, and loads lost with a broken-down truck.
+
+ETAs are service starts (``start_s``); a stop counts as *unchanged* when it stays on the truck
+the old plan gave it (its ETA may still move); shares are over the stops the old plan had after
+``t`` that are still served by someone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sanitation.plan.model import DayOut
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StopChange(_Model):
+    """A point of the day whose truck or ETA changed."""
+
+    point_id: str
+    name: str
+    old_vehicle: str | None
+    new_vehicle: str | None = Field(description="None: no longer served (see unserved)")
+    old_eta: str | None = Field(description="old service start HH:MM")
+    new_eta: str | None
+    eta_change_min: float | None = Field(description="new - old, minutes")
+    moved: bool = Field(description="served by another truck than in the old plan")
+
+
+class Diff(_Model):
+    """What the re-plan changed (see the module docstring)."""
+
+    base_plan: str = Field(description="the old plan's folder")
+    base_created_at: str
+    version: int = Field(description="1 for the first re-plan of a plan, then +1")
+    at: str = Field(description="the re-plan time HH:MM")
+    stations_replanned: list[str]
+    stops_after_t: int = Field(description="stops the old plan had after t")
+    stops_unchanged: int = Field(description="... still on their old truck")
+    share_unchanged: float = Field(
+        description="stops_unchanged / the stops after t still served (1.0 if none)"
+    )
+    share_unchanged_replanned: float = Field(
+        description="the same share over the re-planned stations only (1.0 if none)"
+    )
+    stops_moved: int
+    stops_new: int = Field(description="served now, not in the old plan after t")
+    stops_dropped: int = Field(description="in the old plan after t, unserved now")
+    changed_trucks: list[str] = Field(description="trucks whose sheets changed")
+    max_eta_change_min: float
+    cost_cny_old: float
+    cost_cny_new: float
+    lost_loads: list[str] = Field(description="loads lost with a broken-down truck, or towed")
+    changes: list[StopChange]
+    notes: list[str]
+
+
+def _hm(s: int | None) -> str | None:
+    return None if s is None else f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+
+
+def _stops(day: DayOut, after_s: int | None = None) -> dict[str, tuple[str, int, str]]:
+    """Point id -> (vehicle, service start, name) of the day's stops (after ``after_s``)."""
+    out = {}
+    for r in day.routes:
+        for v in r.visits:
+            if v.kind == "stop" and (after_s is None or v.start_s >= after_s):
+                out[v.id] = (r.vehicle_id, v.start_s, v.name)
+    return out
+
+
+def _sheet(route: Any) -> list[tuple[str, str, int]]:
+    return [(v.kind, v.id, v.start_s) for v in route.visits]
+
+
+def day_diff(
+    old: DayOut,
+    new: DayOut,
+    *,
+    at_s: int,
+    base_plan: str,
+    base_created_at: str,
+    version: int,
+    stations: list[str],
+    lost_loads: list[str],
+    notes: list[str],
+) -> Diff:
+    """The diff of ``new`` against ``old`` from ``at_s`` on."""
+    before = _stops(old)
+    after_t = _stops(old, at_s)
+    now = _stops(new)
+    changes: list[StopChange] = []
+    for pid in sorted(set(before) | set(now)):
+        o, n = before.get(pid), now.get(pid)
+        if o is not None and n is not None and o[:2] == n[:2]:
+            continue
+        eta = None if o is None or n is None else round((n[1] - o[1]) / 60, 1)
+        changes.append(
+            StopChange(
+                point_id=pid,
+                name=(n or o)[2],  # type: ignore[index]
+                old_vehicle=o[0] if o else None,
+                new_vehicle=n[0] if n else None,
+                old_eta=_hm(o[1]) if o else None,
+                new_eta=_hm(n[1]) if n else None,
+                eta_change_min=eta,
+                moved=o is not None and n is not None and o[0] != n[0],
+            )
+        )
+    served = [p for p in after_t if p in now]
+    unchanged = sum(1 for p in served if now[p][0] == after_t[p][0])
+    replanned = {v.id for r in old.routes if r.station_id in stations for v in r.visits}
+    served_here = [p for p in served if p in replanned]
+    unchanged_here = sum(1 for p in served_here if now[p][0] == after_t[p][0])
+    old_sheets = {r.vehicle_id: _sheet(r) for r in old.routes}
+    new_sheets = {r.vehicle_id: _sheet(r) for r in new.routes}
+    changed = sorted(
+        v for v in set(old_sheets) | set(new_sheets) if old_sheets.get(v) != new_sheets.get(v)
+    )
+    etas = [abs(c.eta_change_min) for c in changes if c.eta_change_min is not None]
+    return Diff(
+        base_plan=base_plan,
+        base_created_at=base_created_at,
+        version=version,
+        at=_hm(at_s) or "",
+        stations_replanned=stations,
+        stops_after_t=len(after_t),
+        stops_unchanged=unchanged,
+        share_unchanged=round(unchanged / len(served), 4) if served else 1.0,
+        share_unchanged_replanned=(
+            round(unchanged_here / len(served_here), 4) if served_here else 1.0
+        ),
+        stops_moved=sum(c.moved for c in changes),
+        stops_new=sum(1 for p in now if p not in before),
+        stops_dropped=sum(1 for p in after_t if p not in now),
+        changed_trucks=changed,
+        max_eta_change_min=max(etas, default=0.0),
+        cost_cny_old=round(sum(r.cost_cny for r in old.routes), 2),
+        cost_cny_new=round(sum(r.cost_cny for r in new.routes), 2),
+        lost_loads=lost_loads,
+        changes=changes,
+        notes=notes,
+    )
+
+
+def write_diff(diff: Diff, folder: Path) -> list[Path]:
+    """``diff.json`` and ``diff.md`` (UTF-8, Chinese names kept) in ``folder``."""
+    json_path = folder / "diff.json"
+    json_path.write_text(diff.model_dump_json(indent=1), encoding="utf-8")
+    md_path = folder / "diff.md"
+    md_path.write_text(diff_markdown(diff), encoding="utf-8")
+    return [json_path, md_path]
+
+
+def diff_markdown(diff: Diff) -> str:
+    """The diff for people: a summary, then one table row per changed stop."""
+    lines = [
+        f"# Re-plan at {diff.at} (version {diff.version})",
+        "",
+        f"- base plan: {diff.base_plan} (made {diff.base_created_at})",
+        f"- stations re-planned: {', '.join(diff.stations_replanned) or 'none'}",
+        f"- stops after {diff.at}: {diff.stops_after_t}; on their old truck: "
+        f"{diff.stops_unchanged} ({diff.share_unchanged:.0%}; "
+        f"{diff.share_unchanged_replanned:.0%} at the re-planned stations); "
+        f"moved: {diff.stops_moved}; "
+        f"new: {diff.stops_new}; no longer served: {diff.stops_dropped}",
+        f"- trucks with changed sheets: {', '.join(diff.changed_trucks) or 'none'}",
+        f"- largest ETA change: {diff.max_eta_change_min:g} min",
+        f"- route cost: {diff.cost_cny_old:,.2f} → {diff.cost_cny_new:,.2f} CNY",
+    ]
+    lines += [f"- {line}" for line in diff.lost_loads + diff.notes]
+    lines += [
+        "",
+        "| point | name | old truck | new truck | old ETA | new ETA | change (min) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in diff.changes:
+        change = "" if c.eta_change_min is None else f"{c.eta_change_min:+g}"
+        lines.append(
+            f"| {c.point_id} | {c.name} | {c.old_vehicle or '-'} | {c.new_vehicle or 'unserved'} "
+            f"| {c.old_eta or '-'} | {c.new_eta or '-'} | {change} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,605 @@
+"""``sanitation replan``: read a plan folder, apply the events at ``t``, re-plan the affected
+stations, verify, and write the new version (the outputs of ``plan`` plus ``diff.json`` /
+``diff.md``) to another folder; the old plan is never touched.
+
+The plan folder holds ``plan.json`` (one day), whose ``scenario_path`` names the scenario it was
+planned from; the scenario is loaded again and every station's day rebuilt from the plan (its
+due points and loads, its trucks). Stations the events touch are re-planned
+(`sanitation.replan.solve`); a road closure re-plans every station with points still due; the
+others keep their routes. Transfer trips are those of the old plan (a note says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from sanitation.errors import ScenarioError, VerificationError
+from sanitation.io.plan_files import write_plan_outputs
+from sanitation.io.plan_folder import PLAN_MARKERS, check_out_folder, replace_folder
+from sanitation.plan.context import PlanningContext
+from sanitation.plan.daily import hhmm, route_figures, visit_out
+from sanitation.plan.kpi import plan_kpis
+from sanitation.plan.model import (
+    DayOut,
+    PlanDocument,
+    RouteOut,
+    StationDayOut,
+    UnservedOut,
+    VisitOut,
+)
+from sanitation.replan.context import GPS_PREFIX, closures_in_force, replan_context
+from sanitation.replan.diff import Diff, day_diff, write_diff
+from sanitation.replan.events import Event, RoadClosed, TruckDown, read_events
+from sanitation.replan.solve import StationReplan, replan_station, station_problem
+from sanitation.replan.state import (
+    NEW_PLACE_PREFIX,
+    DayState,
+    Truck,
+    day_state,
+    shift_bounds,
+    visit_of,
+)
+from sanitation.routing.solution import Route, Visit
+from sanitation.scenario import load_scenario
+from sanitation.scenario.model import CollectionPoint, Scenario
+from sanitation.verify.replan import ReplanClaim, verify_replan
+
+NO_TRUCK_LEFT = "no truck left at the station (broken down or done for the day)"
+ROAD_CLOSED = "cut off by a road closure reported during the day"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplanResult:
+    """The new version of the plan, its diff and the files written."""
+
+    document: PlanDocument
+    diff: Diff
+    written: list[Path]
+    stations: dict[str, StationReplan]
+
+
+def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
+    """The plan of a plan folder and the scenario it was planned from.
+
+    Raises
+    ------
+    ScenarioError
+        No ``plan.json``, an unreadable one, a plan of several days, or a missing scenario.
+    """
+    path = plan_dir / "plan.json"
+    if not path.is_file():
+        msg = f"{plan_dir}: no plan.json; expected a folder written by `sanitation plan`"
+        raise ScenarioError(msg)
+    try:
+        doc = PlanDocument.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValidationError) as error:
+        msg = f"{path}: not a plan of this version ({str(error).splitlines()[0]})"
+        raise ScenarioError(msg) from None
+    if len(doc.days) != 1:
+        msg = (
+            f"{path}: field 'days': {len(doc.days)} days; expected a one-day plan (re-plan the "
+            "day from a plan of that day: sanitation plan --date D)"
+        )
+        raise ScenarioError(msg)
+    scenario_path = Path(doc.scenario_path)
+    if not scenario_path.is_file():
+        msg = (
+            f"{path}: field 'scenario_path' = {doc.scenario_path!r}: no such file; expected the "
+            "scenario the plan was made from"
+        )
+        raise ScenarioError(msg)
+    scenario = load_scenario(scenario_path)
+    return doc, with_new_places(scenario, plan_dir)
+
+
+#: the new places (urgent points at lon/lat) a re-plan added, kept beside its plan.json so
+#: that a re-plan of the re-plan finds them (a plan folder without it has none)
+PLACES_FILE = "replan_places.json"
+
+
+def with_new_places(scenario: Scenario, plan_dir: Path) -> Scenario:
+    """``scenario`` with the new places of an earlier re-plan in ``plan_dir`` (if any)."""
+    path = plan_dir / PLACES_FILE
+    if not path.is_file():
+        return scenario
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        known = {p.point_id for p in scenario.points}
+        extra = [CollectionPoint(**row) for row in rows if row["point_id"] not in known]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        msg = f"{path}: not a list of places of this version ({error})"
+        raise ScenarioError(msg) from None
+    return scenario.replace(points=(*scenario.points, *extra))
+
+
+def write_new_places(ctx: PlanningContext, day: DayOut, folder: Path) -> Path:
+    """The plan's visited points that are new places (see `PLACES_FILE`)."""
+    visited = {v.id for r in day.routes for v in r.visits if v.kind == "stop"}
+    rows = [
+        dataclasses.asdict(p)
+        for p in ctx.scenario.points
+        if p.point_id.startswith(NEW_PLACE_PREFIX) and p.point_id in visited
+    ]
+    path = folder / PLACES_FILE
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def _nearest_station(ctx: PlanningContext, day: DayOut, lon: float, lat: float) -> str:
+    planned = {s.station_id for s in day.stations}
+    stations = [s for s in ctx.scenario.stations if s.station_id in planned]
+    return min(stations, key=lambda s: (s.lon - lon) ** 2 + (s.lat - lat) ** 2).station_id
+
+
+def _place_new(state: DayState, ctx: PlanningContext, day: DayOut) -> None:
+    """New urgent places join the nearest planned station's due points."""
+    for key, (_, urgent) in state.new_places.items():
+        if urgent.lon is None or urgent.lat is None:
+            continue
+        station = _nearest_station(ctx, day, urgent.lon, urgent.lat)
+        state.due.setdefault(station, {})[key] = urgent.kg
+        state.deadline_s[key] = urgent.deadline_s
+        state.affected.add(station)
+
+
+def _visit_out(
+    ctx: PlanningContext, station_id: str, v: Visit, order: int, picked: int
+) -> VisitOut:
+    """A routing visit after ``t`` as a plan visit (names and lon/lat from the scenario)."""
+    scenario = ctx.scenario
+    if v.kind == "stop":
+        point = next(p for p in scenario.points if p.point_id == v.id)
+        return visit_out(v, order, point.name, point.lon, point.lat, picked)
+    station = next(s for s in scenario.stations if s.station_id == station_id)
+    return visit_out(v, order, station.name, station.lon, station.lat, picked)
+
+
+def _kept_distance(ctx: PlanningContext, truck: Truck, kept: list[int]) -> int:
+    """Metres driven through the kept visits, on the roads of the old plan (as planned)."""
+    route = truck.route
+    if route is None or not kept:
+        return 0
+    vtype = next(v for v in ctx.scenario.vehicle_types if v.type_id == truck.type_id)
+    places = ctx.places
+    cls = vtype.access_class
+    point_index = {p.point_id: i for i, p in enumerate(ctx.scenario.points)}
+    station_index = {s.station_id: i for i, s in enumerate(ctx.scenario.stations)}
+    depot_index = {d.depot_id: i for i, d in enumerate(ctx.scenario.depots)}
+    if route.depot_id in depot_index:
+        nodes = [int(places.depots[cls].node_ids[depot_index[route.depot_id]])]
+    else:
+        nodes = [int(places.stations[cls].node_ids[station_index[route.depot_id]])]
+    for i in range(kept[-1] + 1):
+        v = route.visits[i]
+        if v.kind == "stop":
+            nodes.append(int(places.points[cls].node_ids[point_index[v.id]]))
+        else:
+            nodes.append(int(places.stations[cls].node_ids[station_index[v.id]]))
+    arr = np.asarray(nodes, dtype=np.int64)
+    _, dist = ctx.matrix(cls, arr, arr)
+    return int(sum(int(dist[a, a + 1]) for a in range(len(nodes) - 1)))
+
+
+def _lunch(old: RouteOut | None, after: Route | None, until_s: int) -> int | None:
+    """The lunch start of the combined day: after ``t`` if taken then, else the old one if it
+    began before the truck continued (or broke down)."""
+    if after is not None and after.lunch_start_s is not None:
+        return after.lunch_start_s
+    if old is not None and old.lunch_start_s is not None and old.lunch_start_s < until_s:
+        return old.lunch_start_s
+    return None
+
+
+def combined_route(
+    base_ctx: PlanningContext,
+    ctx: PlanningContext,
+    truck: Truck,
+    after: Route | None,
+    initial_kg: int,
+    number: int,
+) -> RouteOut | None:
+    """The truck's day: its kept visits as they were, then its route after ``t``."""
+    old = truck.route
+    kept = truck.kept()
+    if not kept and after is None:
+        return None
+    vtype = next(v for v in ctx.scenario.vehicle_types if v.type_id == truck.type_id)
+    visits: list[VisitOut] = []
+    if old is not None:
+        visits = [old.visits[i].model_copy(update={"order": n}) for n, i in enumerate(kept, 1)]
+    carried = initial_kg
+    for v in after.visits if after is not None else ():
+        picked = v.load_after_kg - carried if v.kind == "stop" else carried
+        visits.append(_visit_out(ctx, truck.station_id, v, len(visits) + 1, picked))
+        carried = v.load_after_kg
+    if old is not None and kept:
+        departure = old.depot_departure_s
+    else:
+        departure = after.depot_departure_s if after is not None else 0
+    if after is not None:
+        ret = after.depot_return_s
+    elif truck.down:
+        ret = int(truck.facts.down_at_s or 0)
+    else:
+        ret = old.depot_return_s if old is not None else departure
+    distance = _kept_distance(base_ctx, truck, kept) + (after.distance_m if after else 0)
+    until = after.depot_departure_s if after is not None else ret
+    duration = max(0, ret - departure)
+    money = route_figures(vtype, distance, duration, ctx.scenario.costs.co2_kg_per_l_diesel)
+    total = money["fixed_cost_cny"] + money["distance_cost_cny"] + money["time_cost_cny"]
+    depot_id = old.depot_id if old is not None else truck.vehicle_id.split("/", 1)[0]
+    return RouteOut(
+        route_id=f"{(old.date if old else ctx.scenario.plan_date).isoformat()}/"
+        f"{truck.station_id}/{number}",
+        date=old.date if old is not None else ctx.scenario.plan_date,
+        station_id=truck.station_id,
+        depot_id=depot_id,
+        vehicle_id=truck.vehicle_id,
+        vehicle_type=truck.type_id,
+        vehicle_type_name=vtype.name,
+        capacity_kg=round(vtype.capacity_t * 1000),
+        depot_departure_s=departure,
+        depot_return_s=ret,
+        lunch_start_s=_lunch(old, after, until),
+        distance_m=distance,
+        duration_s=duration,
+        collected_kg=sum(v.load_kg for v in visits if v.kind == "stop"),
+        n_stops=sum(v.kind == "stop" for v in visits),
+        n_unloads=sum(v.kind == "unload" for v in visits),
+        **money,
+        cost_cny=round(total, 2),
+        visits=visits,
+    )
+
+
+def _road_ids(ctx: PlanningContext) -> frozenset[str]:
+    return frozenset(
+        {*ctx.places.network.arrays.road_id.tolist(), *ctx.scenario.roads.closed_road_ids}
+    )
+
+
+def _lost_loads(events: Sequence[Event], state: DayState) -> list[str]:
+    """What each broken-down truck had on board: lost to the plan, or towed to a station."""
+    out = []
+    for ev in events:
+        if not isinstance(ev, TruckDown):
+            continue
+        truck = state.trucks[ev.vehicle]
+        load = ev.load_kg
+        if load is None and truck.route is not None:
+            kept = truck.kept()
+            load = truck.route.visits[kept[-1]].load_after_kg if kept else 0
+        where = f"towed to {ev.tow_to}" if ev.tow_to else "lost to the plan (not unloaded)"
+        out.append(f"{ev.vehicle} broke down at {ev.time} with {load or 0} kg on board: {where}")
+    return out
+
+
+def _station_unserved(
+    ctx: PlanningContext,
+    day: DayOut,
+    station_id: str,
+    state: DayState,
+    rep: StationReplan | None,
+    no_truck: bool,
+) -> list[UnservedOut]:
+    township_of = ctx.scenario.township_of_point()
+    names = {p.point_id: p.name for p in ctx.scenario.points}
+    reasons: dict[str, tuple[str, int]] = {}
+    due = state.due.get(station_id, {})
+    for pid, kg in due.items():
+        if pid in ctx.cut_off:
+            reasons[pid] = (ROAD_CLOSED, kg)
+    if rep is not None:
+        for u in rep.solution.unserved:
+            if u.stop_id in due:
+                why = NO_TRUCK_LEFT if no_truck else str(u.reason)
+                reasons[u.stop_id] = (why, rep.problem.stop(u.stop_id).load_kg)
+    old_loads = {
+        v.id: v.load_kg
+        for r in day.routes
+        if r.station_id == station_id
+        for v in r.visits
+        if v.kind == "stop"
+    }
+    for pid, why in state.skipped.items():
+        if pid in old_loads:
+            reasons[pid] = (why, old_loads[pid])
+    for old in day.unserved:
+        if old.station_id == station_id and old.point_id not in reasons and old.point_id not in due:
+            reasons[old.point_id] = (old.reason, old.load_kg)
+    return [
+        UnservedOut(
+            date=day.date,
+            point_id=pid,
+            name=names[pid],
+            station_id=station_id,
+            township_code=township_of[pid],
+            load_kg=kg,
+            reason=why,
+        )
+        for pid, (why, kg) in sorted(reasons.items())
+    ]
+
+
+def _verify(rep: StationReplan, trucks: Sequence[Truck], state: DayState, station_id: str) -> None:
+    facts = []
+    for t in trucks:
+        f = t.facts
+        if f.position_at_s is not None:
+            f = dataclasses.replace(f, position_location=rep.places[f"{GPS_PREFIX}{t.vehicle_id}"])
+        facts.append(f)
+    kept = {
+        t.vehicle_id: tuple(visit_of(t.route.visits[i]) for i in t.kept())
+        for t in trucks
+        if t.route is not None
+    }
+    claim = ReplanClaim(
+        state.at_s, rep.problem, rep.solution, kept, rep.places, frozenset(state.reopened)
+    )
+    errors = verify_replan(facts, claim)
+    if errors:
+        msg = f"the re-plan of station {station_id} violates {len(errors)} rule(s): {errors[0]}"
+        raise VerificationError(msg, errors, stage="replan")
+
+
+def station_groups(
+    scenario: Scenario, day: DayOut, affected: set[str], trucks: Sequence[Truck], *, help: bool
+) -> list[list[str]]:
+    """The stations re-planned together, the affected one first: each alone, or with
+    ``help`` joined by its nearest station of the day that has a truck able to work (groups
+    that meet are merged)."""
+    if not help:
+        return [[s] for s in sorted(affected)]
+    able = {t.station_id for t in trucks if not t.down and not t.finished}
+    where = {s.station_id: (s.lon, s.lat) for s in scenario.stations}
+    planned = sorted({s.station_id for s in day.stations} & able)
+    groups: list[set[str]] = []
+    for station in sorted(affected):
+        others = [s for s in planned if s != station]
+        group = {station}
+        if others:
+            x, y = where[station]
+            group.add(min(others, key=lambda s: (where[s][0] - x) ** 2 + (where[s][1] - y) ** 2))
+        for g in [g for g in groups if g & group]:
+            group |= g
+            groups.remove(g)
+        groups.append(group)
+    return [sorted(g, key=lambda s: (s not in affected, s)) for g in groups]
+
+
+@dataclasses.dataclass
+class _DayParts:
+    routes: list[RouteOut]
+    unserved: list[UnservedOut]
+    stations: list[StationDayOut]
+
+
+def _replan_group(
+    base_ctx: PlanningContext,
+    ctx: PlanningContext,
+    day: DayOut,
+    state: DayState,
+    group: list[str],
+    parts: _DayParts,
+    *,
+    engine: str,
+    time_limit_s: float,
+    seed: int,
+) -> StationReplan:
+    """Re-plan one group of stations, verify it and add its routes, unserved and station days."""
+    mine = [t for t in state.trucks.values() if t.station_id in group]
+    able = [t for t in mine if not t.down and not t.finished]
+    problem, places = station_problem(ctx, group, state, able)
+    label = "+".join(group)
+    rep = replan_station(
+        problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+    )
+    _verify(rep, mine, state, label)
+    after = {r.vehicle_type: r for r in rep.solution.routes}
+    for station_id in group:
+        station_routes: list[RouteOut] = []
+        for t in mine:
+            if t.station_id != station_id:
+                continue
+            initial = problem.vehicle_type(t.vehicle_id).initial_load_kg if t in able else 0
+            route = combined_route(
+                base_ctx, ctx, t, after.get(t.vehicle_id), initial, len(station_routes) + 1
+            )
+            if route is not None:
+                station_routes.append(route)
+        parts.routes.extend(station_routes)
+        lost = _station_unserved(ctx, day, station_id, state, rep, not able)
+        parts.unserved.extend(lost)
+        n_trucks = sum(1 for t in mine if t.station_id == station_id)
+        parts.stations.append(_station_day(day, station_id, station_routes, lost, rep, n_trucks))
+    return rep
+
+
+def replan_day(
+    doc: PlanDocument,
+    scenario: Scenario,
+    events: Sequence[Event],
+    at_s: int,
+    *,
+    events_path: Path,
+    work_dir: Path,
+    engine: str,
+    time_limit_s: float,
+    seed: int,
+    help_from_neighbours: bool = False,
+) -> tuple[PlanDocument, PlanningContext, DayOut, dict[str, StationReplan], list[str]]:
+    """The new version of a one-day plan from ``at_s`` (see the module docstring)."""
+    base_ctx = PlanningContext.build(scenario)
+    state = day_state(doc, scenario, events, at_s, path=events_path, road_ids=_road_ids(base_ctx))
+    end_s = shift_bounds(scenario)[1]
+    day = doc.days[0]
+    _place_new(state, base_ctx, day)
+    affected = set(state.affected)
+    if closures_in_force(events, at_s, end_s):
+        affected |= {s for s, due in state.due.items() if due}
+    groups = station_groups(
+        scenario, day, affected, list(state.trucks.values()), help=help_from_neighbours
+    )
+    ctx, _ = replan_context(
+        base_ctx,
+        events,
+        state,
+        end_s=end_s,
+        work_dir=work_dir,
+        path=events_path,
+        helpers=[s for g in groups for s in g[1:]],
+    )
+    replanned = {s for g in groups for s in g}
+    parts = _DayParts(
+        [r for r in day.routes if r.station_id not in replanned],
+        [u for u in day.unserved if u.station_id not in replanned],
+        [s for s in day.stations if s.station_id not in replanned],
+    )
+    reps: dict[str, StationReplan] = {}
+    for group in groups:
+        rep = _replan_group(
+            base_ctx,
+            ctx,
+            day,
+            state,
+            group,
+            parts,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
+        )
+        reps.update(dict.fromkeys(group, rep))
+    new_day = day.model_copy(
+        update={
+            "routes": sorted(parts.routes, key=lambda r: r.route_id),
+            "unserved": sorted(parts.unserved, key=lambda u: (u.station_id, u.point_id)),
+            "stations": sorted(parts.stations, key=lambda s: s.station_id),
+        }
+    )
+    notes = [
+        *doc.notes,
+        f"re-planned at {hhmm(at_s)} from {len(events)} event(s); stations "
+        f"{', '.join('+'.join(g) for g in groups) or 'none'}; transfer trips are the old plan's",
+        *state.notes,
+    ]
+    new_doc = doc.model_copy(
+        update={
+            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
+            "days": [new_day],
+            "kpis": plan_kpis(ctx.scenario, doc.assignment, [new_day]),
+            "notes": notes,
+            "engine": engine,
+        }
+    )
+    return new_doc, ctx, new_day, reps, _lost_loads(events, state)
+
+
+def _station_day(
+    day: DayOut,
+    station_id: str,
+    routes: list[RouteOut],
+    unserved: list[UnservedOut],
+    rep: StationReplan,
+    n_trucks: int,
+) -> StationDayOut:
+    old = next((s for s in day.stations if s.station_id == station_id), None)
+    served = sum(r.n_stops for r in routes)
+    due_kg = sum(v.load_kg for r in routes for v in r.visits if v.kind == "stop")
+    due_kg += sum(u.load_kg for u in unserved)
+    return StationDayOut(
+        date=day.date,
+        station_id=station_id,
+        points_due=served + len(unserved),
+        points_served=served,
+        due_kg=due_kg,
+        collected_kg=sum(r.collected_kg for r in routes),
+        trucks_available=old.trucks_available if old is not None else n_trucks,
+        trucks_used=len(routes),
+        engine=str(rep.solution.stats.get("winner", rep.solution.engine)),
+        solve_seconds=round(rep.seconds, 2),
+        cost_cny=round(sum(r.cost_cny for r in routes), 2),
+        basis="solved",
+    )
+
+
+def _version(plan_dir: Path) -> int:
+    path = plan_dir / "diff.json"
+    if not path.is_file():
+        return 1
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8")).get("version", 0)) + 1
+    except (OSError, ValueError, AttributeError):
+        return 1
+
+
+def replan_folder(
+    plan_dir: Path,
+    events_path: Path,
+    at_s: int,
+    out: Path,
+    *,
+    engine: str,
+    time_limit_s: float,
+    seed: int = 1,
+    help_from_neighbours: bool = False,
+) -> ReplanResult:
+    """Re-plan the plan in ``plan_dir`` from ``at_s`` with the events and write the new version
+    to ``out`` (never ``plan_dir``); nothing is written unless the re-plan is verified."""
+    plan_dir = plan_dir.resolve()
+    out = check_out_folder(out, markers=PLAN_MARKERS)
+    if out == plan_dir:
+        msg = f"--out: {out} is PLAN_DIR; expected another folder (the old plan is kept as it is)"
+        raise ScenarioError(msg)
+    doc, scenario = read_plan(plan_dir)
+    events = read_events(events_path)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        work = staging / ".work"
+        work.mkdir()
+        new_doc, ctx, new_day, reps, lost = replan_day(
+            doc,
+            scenario,
+            events,
+            at_s,
+            events_path=events_path,
+            work_dir=work,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            help_from_neighbours=help_from_neighbours,
+        )
+        closure_notes = [
+            f"road closure from {ev.from_}" + (f" until {ev.until}" if ev.until else "")
+            for ev in events
+            if isinstance(ev, RoadClosed)
+        ]
+        diff = day_diff(
+            doc.days[0],
+            new_day,
+            at_s=at_s,
+            base_plan=str(plan_dir),
+            base_created_at=doc.created_at.isoformat(),
+            version=_version(plan_dir),
+            stations=sorted(reps),
+            lost_loads=lost,
+            notes=closure_notes,
+        )
+        written = write_plan_outputs(new_doc, ctx, staging)
+        written += write_diff(diff, staging)
+        written.append(write_new_places(ctx, new_day, staging))
+        shutil.copyfile(events_path, staging / f"events{events_path.suffix.lower() or '.yaml'}")
+        shutil.rmtree(work)
+        replace_folder(staging, out, markers=PLAN_MARKERS)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return ReplanResult(new_doc, diff, [out / p.relative_to(staging) for p in written], reps)

@@ -1,0 +1,85 @@
+"""``--help-from-neighbours``: when a station has no truck left, the nearest station's trucks
+with slack take its stops (they unload at their own station); without the flag they stay
+unserved with the reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import run_cli
+
+DOWN = [
+    {"type": "truck_down", "vehicle": "D-ST-001/small_3t#1", "time": "08:30"},
+    {"type": "truck_down", "vehicle": "D-ST-001/compactor_5t#1", "time": "08:30"},
+]
+
+
+@pytest.fixture(scope="module")
+def two_stations(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated county of 24 points and 2 stations, planned (pyvrp, 1 s)."""
+    root = tmp_path_factory.mktemp("two")
+    mp = pytest.MonkeyPatch()
+    try:
+        made = run_cli(
+            [
+                "generate",
+                "--points",
+                "24",
+                "--stations",
+                "2",
+                "--seed",
+                "5",
+                "--out",
+                str(root / "s"),
+            ],
+            mp,
+        )
+        assert made.code == 0, made.message
+        scenario = root / "s" / "scenario.yaml"
+        # the assignment's estimate sites the stations (no route-aware siting: a fast fixture)
+        scenario.write_text(
+            scenario.read_text(encoding="utf-8") + "policy: {siting: estimate}\n", encoding="utf-8"
+        )
+        args = ["plan", str(root / "s" / "scenario.yaml"), "--out", str(root / "plan")]
+        planned = run_cli([*args, "--engine", "pyvrp", "--time-limit", "1"], mp)
+        assert planned.code == 0, planned.message
+    finally:
+        mp.undo()
+    return root / "plan"
+
+
+def _replan(plan: Path, tmp_path: Path, monkeypatch, *flags: str) -> dict:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps({"events": DOWN}), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["replan", str(plan), "--events", str(events), "--at", "08:30", "--out", str(out)]
+    result = run_cli([*args, "--engine", "pyvrp", "--time-limit", "1", *flags], monkeypatch)
+    assert result.code == 0, result.message
+    return json.loads((out / "plan.json").read_text(encoding="utf-8"))
+
+
+def test_neighbours_take_the_stops(two_stations: Path, tmp_path: Path, monkeypatch) -> None:
+    base = json.loads((two_stations / "plan.json").read_text(encoding="utf-8"))
+    (small,) = [r for r in base["days"][0]["routes"] if r["vehicle_id"] == "D-ST-001/small_3t#1"]
+    left = {v["id"] for v in small["visits"] if v["kind"] == "stop" and v["start_s"] >= 30_600}
+    assert left, "the base plan must leave ST-001 stops after 08:30"
+
+    alone = _replan(two_stations, tmp_path / "alone", monkeypatch)
+    unserved = {u["point_id"]: u["reason"] for u in alone["days"][0]["unserved"]}
+    assert set(unserved) == left
+    assert all("no truck left" in why for why in unserved.values())
+
+    helped = _replan(two_stations, tmp_path / "helped", monkeypatch, "--help-from-neighbours")
+    assert helped["days"][0]["unserved"] == []
+    served_by = {
+        v["id"]: r for r in helped["days"][0]["routes"] for v in r["visits"] if v["kind"] == "stop"
+    }
+    for point in left:
+        route = served_by[point]
+        assert route["station_id"] == "ST-002"
+        # a helper unloads at its own station
+        assert {v["id"] for v in route["visits"] if v["kind"] == "unload"} == {"ST-002"}

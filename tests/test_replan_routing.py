@@ -1,0 +1,91 @@
+"""Trucks starting mid-day (a re-plan): a start site other than the depot and a load on board,
+in both engines, the scheduler and the verifier; unused, the fields change nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sanitation.engines import solve
+from sanitation.routing.engine import SolveParams
+from sanitation.routing.problem import RoutingProblem, Site, Stop
+from sanitation.routing.schedule import build_route
+from sanitation.routing.solution import RoutingSolution
+from sanitation.verify.routing import verify
+from tests.routing_helpers import line_matrices, truck
+
+ENGINES = ["pyvrp", "ortools"]
+PARAMS = SolveParams(time_limit_s=5.0, work_s=0.3)
+
+
+def mid_day(initial_load_kg: int) -> RoutingProblem:
+    """Depot and station at km 0, the truck stands at km 10 (site ``here``) at 10:00 with
+    ``initial_load_kg`` of its 100 kg on board; stops of 30 kg at km 11 and km 12."""
+    dur, dist = line_matrices([0, 10, 11, 12])
+    vt = truck(
+        start_site="here",
+        initial_load_kg=initial_load_kg,
+        shift_start_s=36_000,
+        shift_end_s=50_000,
+    )
+    sites = [Site("st", 0, unload_s=60), Site("here", 1)]
+    stops = [Stop("A", 2, 30), Stop("B", 3, 30)]
+    return RoutingProblem(dur, dist, sites, stops, [vt])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_route_starts_where_the_truck_stands(engine: str) -> None:
+    problem = mid_day(0)
+    solution = solve(problem, PARAMS, seed=1, engine=engine)
+    assert verify(problem, solution) == []
+    (route,) = solution.routes
+    assert route.depot_departure_s >= 36_000
+    # from km 10: 2 km out to B, then 12 km to the station: 14 km, never 2 x 12
+    assert route.distance_m == 14_000
+    assert route.stop_ids in (["A", "B"], ["B", "A"])
+    assert route.n_unloads == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_load_on_board_forces_an_unload_first(engine: str) -> None:
+    problem = mid_day(80)  # 80 + 30 > 100: the truck must unload before its first stop
+    solution = solve(problem, PARAMS, seed=1, engine=engine)
+    assert verify(problem, solution) == []
+    (route,) = solution.routes
+    assert route.visits[0].kind == "unload"
+    assert route.visits[0].load_after_kg == 0
+    assert route.n_unloads == 2
+
+
+def test_verifier_counts_the_load_on_board() -> None:
+    light, heavy = mid_day(0), mid_day(80)
+    route = build_route(light, "truck", 0, [("stop", "A"), ("stop", "B")])
+    solution = RoutingSolution((route,), (), route.cost_cny, "test", 0.0)
+    assert verify(light, solution) == []
+    errors = verify(heavy, solution)
+    assert any("above capacity" in e for e in errors)
+    assert any("load_after_kg 30 != recomputed 110" in e for e in errors)
+
+
+def test_verifier_rejects_a_teleport_from_the_depot() -> None:
+    """A route timed from the depot does not fit a truck standing at km 10."""
+    problem = mid_day(0)
+    at_depot = problem.replace(
+        vehicle_types=[dataclasses.replace(problem.vehicle_types[0], start_site=None)]
+    )
+    route = build_route(at_depot, "truck", 0, [("stop", "A"), ("stop", "B")])
+    solution = RoutingSolution((route,), (), route.cost_cny, "test", 0.0)
+    assert verify(at_depot, solution) == []
+    errors = verify(problem, solution)
+    assert any("arrival_s" in e for e in errors)
+
+
+def test_start_fields_are_checked() -> None:
+    problem = mid_day(0)
+    with pytest.raises(IndexError, match="start_site 'nowhere' is not a site"):
+        problem.replace(
+            vehicle_types=[dataclasses.replace(problem.vehicle_types[0], start_site="nowhere")]
+        )
+    with pytest.raises(ValueError, match="initial_load_kg must be in"):
+        truck(initial_load_kg=101)
