@@ -274,12 +274,6 @@ def sweep(
     base: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
     grid: Annotated[Path, typer.Option(help="Grid YAML: override paths → lists of values.")],
     out: Annotated[Path, typer.Option(help="Output folder (replaced when complete).")],
-    executor: Annotated[
-        str | None, typer.Option(help="local (process pool, default) or dask.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (--executor dask).")
-    ] = None,
     time_limit: Annotated[
         float,
         typer.Option(
@@ -288,16 +282,17 @@ def sweep(
     ] = 30.0,
     engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
     seed: Seed = 1,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Plan every combination of a grid of what-if overrides; write sweep.csv, sweep.md, a
     cost-against-unserved chart with the Pareto front, and each combination's overlay."""
     from sanitation.io.plan_folder import check_out_folder
     from sanitation.io.sweep import SWEEP_MARKERS
-    from sanitation.plan.executor import ExecutorChoice
     from sanitation.sweep import run_sweep
 
     _check_engine(engine)
-    choice = ExecutorChoice.from_options(executor, scheduler)
+    choice = _executor_choice(executor, scheduler)
     out = check_out_folder(out, markers=SWEEP_MARKERS)
     with Progress(console=console, transient=False) as progress:
         outcome = run_sweep(
