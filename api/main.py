@@ -24,7 +24,7 @@ from api.db import make_engine, open_database, session_factory
 from api.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from api.jobs import JobRunner
 from api.plans import DocumentCache
-from api.routes import health, incidents, jobs, plans, scenarios, townships, web
+from api.routes import health, incidents, jobs, plans, replan, scenarios, townships, web
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import InfeasibleError, ScenarioError
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.cache = DocumentCache()
     add_error_handlers(app)
-    for module in (health, scenarios, plans, jobs, townships, incidents, web):
+    for module in (health, scenarios, plans, replan, jobs, townships, incidents, web):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     return app
