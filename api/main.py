@@ -39,8 +39,13 @@ dispatchers and township coordinators.
 
 **Keys**: every endpoint except `/health` and the docs needs an API key, sent as `X-API-Key`
 or `Authorization: Bearer`. Create one with `sanitation keys create --role R [--township CODE]`.
-Roles: `planner` (everything), `dispatcher` (plans, jobs, routes, incidents), `coordinator`
-(its townships' summary and incidents; 404 for anything of another township).
+Roles: `planner` (everything), `dispatcher` (plans, jobs, routes, incidents, re-plans of the
+day), `coordinator` (its townships' summary and incidents; 404 for anything of another
+township; 403 for a re-plan).
+
+**Re-planning** (docs/replan.md): `POST /plans/{id}/replan` with the day's events and `at`
+queues a job whose result is a new version of the plan (`GET /plans/{id}/versions`, its diff at
+`/plans/{id}/versions/{n}/diff`).
 
 **Errors**: 4xx answers carry `detail` naming the field (`problems` / `causes` list more).
 """
