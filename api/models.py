@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -66,6 +76,8 @@ class PlanRow(Base):
     """A plan of a scenario: its request, status and output folder under ``plans/``."""
 
     __tablename__ = "plans"
+    # one row per version number of a plan (plans as planned have no root: NULLs are distinct)
+    __table_args__ = (UniqueConstraint("root_plan_id", "version", name="uq_plans_root_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)

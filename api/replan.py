@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import scenarios as store
@@ -134,11 +135,10 @@ def _road_ids(yaml_path: str) -> frozenset[str]:
     return frozenset({*network.arrays.road_id.tolist(), *scenario.roads.closed_road_ids})
 
 
-def check_events(
-    settings: Settings, base: PlanRow, raw: list[dict[str, Any]], at: str
-) -> list[Event]:
-    """The events of a request, checked in form and against the base version's plan (ids,
-    shift hours, capacities); runs outside any write transaction (it loads the scenario).
+def check_events(plan_dir: Path, raw: list[dict[str, Any]], at: str) -> list[Event]:
+    """The events of a request, checked in form and against the plan in ``plan_dir`` (ids,
+    shift hours, capacities); run outside any transaction (it loads the scenario and may
+    build its network).
 
     Raises
     ------
@@ -150,7 +150,7 @@ def check_events(
 
     try:
         events = parse_events({"events": raw}, "events")
-        doc, scenario = read_plan(plan_out(settings, base))
+        doc, scenario = read_plan(plan_dir)
         day_state(
             doc,
             scenario,
@@ -189,8 +189,9 @@ def start_replan(
     ]
     if not raw:
         raise BadRequestError("events", "no events and no incident_ids; expected at least one")
-    check_events(settings, base, raw, request.at)
-    session.rollback()  # a fresh snapshot for the version number and the incidents
+    base_dir = plan_out(settings, base)
+    session.rollback()  # no transaction open while the events are checked (seconds)
+    check_events(base_dir, raw, request.at)
     rows = versions(session, plan_id)
     root = rows[0]
     folder = f"plans/{uuid.uuid4().hex}"
@@ -218,7 +219,11 @@ def start_replan(
             events=raw,
         )
         session.add(row)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            msg = f"another re-plan of plan {root.id} took version {row.version} first; try again"
+            raise ConflictError("plan_id", msg) from None
         if not claim_incidents(session, request.incident_ids, row.id):
             msg = "an incident was used by another plan meanwhile; try again"
             raise ConflictError("incident_ids", msg)

@@ -228,3 +228,26 @@ def test_incidents_become_events_with_one_call(env, wait_job):
     again = _replan(env, {"at": "08:10", "incident_ids": [ident]})
     assert again.status_code == 422
     assert again.json()["detail"].startswith(f"incident_ids.0: value {ident}: incident is used")
+
+
+def test_a_version_number_is_taken_once(env, wait_job):
+    """Two re-plans of one plan that counted the same next number cannot both store it."""
+    from sqlalchemy.exc import IntegrityError
+
+    with env["app"].state.sessions() as session:
+        taken = session.query(PlanRow).filter(PlanRow.root_plan_id == env["plan_id"]).first()
+        assert taken is not None
+        twin = PlanRow(
+            scenario_id=taken.scenario_id,
+            dates=taken.dates,
+            engine="pyvrp",
+            time_limit_s=1,
+            out_dir="plans/twin/output",
+            planned_yaml=taken.planned_yaml,
+            root_plan_id=env["plan_id"],
+            version=taken.version,
+        )
+        session.add(twin)
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()

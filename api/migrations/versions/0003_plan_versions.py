@@ -33,10 +33,12 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             "fk_plans_parent_plan_id_plans", "plans", ["parent_plan_id"], ["id"]
         )
+        batch_op.create_unique_constraint("uq_plans_root_version", ["root_plan_id", "version"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_plans_root_version", type_="unique")
         batch_op.drop_constraint("fk_plans_parent_plan_id_plans", type_="foreignkey")
         batch_op.drop_constraint("fk_plans_root_plan_id_plans", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_plans_root_plan_id"))
