@@ -24,7 +24,7 @@ from api.db import make_engine, open_database, session_factory
 from api.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from api.jobs import JobRunner
 from api.plans import DocumentCache
-from api.routes import health, incidents, jobs, plans, scenarios, townships, web
+from api.routes import health, incidents, jobs, plans, replan, scenarios, townships, web
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import InfeasibleError, ScenarioError
@@ -39,8 +39,13 @@ dispatchers and township coordinators.
 
 **Keys**: every endpoint except `/health` and the docs needs an API key, sent as `X-API-Key`
 or `Authorization: Bearer`. Create one with `sanitation keys create --role R [--township CODE]`.
-Roles: `planner` (everything), `dispatcher` (plans, jobs, routes, incidents), `coordinator`
-(its townships' summary and incidents; 404 for anything of another township).
+Roles: `planner` (everything), `dispatcher` (plans, jobs, routes, incidents, re-plans of the
+day), `coordinator` (its townships' summary and incidents; 404 for anything of another
+township; 403 for a re-plan).
+
+**Re-planning** (docs/replan.md): `POST /plans/{id}/replan` with the day's events and `at`
+queues a job whose result is a new version of the plan (`GET /plans/{id}/versions`, its diff at
+`/plans/{id}/versions/{n}/diff`).
 
 **Errors**: 4xx answers carry `detail` naming the field (`problems` / `causes` list more).
 """
@@ -194,7 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.cache = DocumentCache()
     add_error_handlers(app)
-    for module in (health, scenarios, plans, jobs, townships, incidents, web):
+    for module in (health, scenarios, plans, replan, jobs, townships, incidents, web):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     return app

@@ -1,5 +1,5 @@
-"""SQLAlchemy 2 models of the store: API keys, scenarios, plans, jobs, incidents, and the
-service processes sharing the database (identity and heartbeat).
+"""SQLAlchemy 2 models of the store: API keys, scenarios, plans (and their re-planned versions),
+jobs, incidents, and the service processes sharing the database (identity and heartbeat).
 
 Files live under the data directory; rows hold paths relative to it. Times are UTC.
 """
@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -66,6 +76,8 @@ class PlanRow(Base):
     """A plan of a scenario: its request, status and output folder under ``plans/``."""
 
     __tablename__ = "plans"
+    # one row per version number of a plan (plans as planned have no root: NULLs are distinct)
+    __table_args__ = (UniqueConstraint("root_plan_id", "version", name="uq_plans_root_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
@@ -83,6 +95,17 @@ class PlanRow(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # a re-planned version (`api.replan`): the plan it is a version of, the version it was
+    # re-planned from, its number (0: the plan as planned), the re-plan time HH:MM, the events
+    # and the diff's summary
+    root_plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plans.id"), default=None, index=True
+    )
+    parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    replan_at: Mapped[str | None] = mapped_column(String(5), default=None)
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    diff_summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class JobRow(Base):

@@ -37,6 +37,10 @@ OUTPUT_FILES = (
     "fleet.csv",
     "map.png",
     "utilisation.png",
+    "diff.json",
+    "diff.md",
+    "events.yaml",
+    "events.json",
 )
 
 

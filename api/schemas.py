@@ -224,6 +224,10 @@ class PlanPublic(BaseModel):
     files: list[str] = Field(description="names for GET /plans/{id}/files/{name}")
     created_at: UtcTime
     finished_at: UtcTime | None
+    root_plan_id: int | None = Field(
+        default=None, description="a re-planned version: the plan it is a version of"
+    )
+    version: int = Field(default=0, description="0: as planned; n: the n-th re-plan")
 
 
 class RoutesPublic(BaseModel):
@@ -341,3 +345,48 @@ class IncidentPublic(BaseModel):
     status: Literal["open", "used", "dismissed"]
     plan_id: int | None
     created_at: UtcTime
+
+
+# -- re-planning (issue 16) --------------------------------------------------------------------
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class ReplanCreate(_In):
+    """Re-plan the rest of a plan's day from ``at`` with what happened (events), as a job.
+
+    ``events`` is the list of `sanitation replan`'s events file (docs/replan.md); they are
+    checked (form, ranges, ids, shift hours, capacities) before the job is queued.
+    ``incident_ids`` adds open incidents of the plan's scenario as events (overflow: an urgent
+    point; blocked road: its roads closed from ``at``).
+    """
+
+    at: str = Field(pattern=HHMM, description="re-plan time HH:MM on the plan's date")
+    events: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+    incident_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=1000
+    )
+    base_version: int | None = Field(
+        default=None, ge=0, le=10_000, description="re-plan this version (default: the newest)"
+    )
+    help_from_neighbours: bool = False
+    engine: Engine = "portfolio"
+    time_limit_s: float = Field(default=10.0, ge=1, le=3600, description="routing budget, s")
+    seed: int = Field(default=1, ge=0, le=2**31 - 1)
+
+
+class VersionPublic(BaseModel):
+    """A version of a plan: 0 is the plan as planned, n the n-th re-plan (its own plan id, whose
+    routes, sheets and files are served like any plan's)."""
+
+    version: int
+    plan_id: int = Field(description="the version's own plan id (GET /plans/{plan_id}/routes)")
+    based_on_version: int | None
+    status: JobState
+    at: str | None = Field(description="re-plan time HH:MM")
+    events: list[dict[str, Any]]
+    created_at: UtcTime
+    finished_at: UtcTime | None
+    error: str | None
+    diff_summary: dict[str, Any] = Field(
+        description="stops moved / new / dropped, share unchanged, changed trucks, cost CNY"
+    )

@@ -1,4 +1,5 @@
-"""The worker process of a plan job: plan the scenario, write progress and the result.
+"""The worker process of a plan job: plan the scenario (or re-plan a version's day: `api.replan`),
+write progress and the result.
 
 Runs in its own process group (so a cancel kills its solver processes too) and kills that
 group when the service process that started it is gone (see `_watch_parent`). Expected
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -27,11 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import make_engine, session_factory
 from api.job_state import finish, rows_changed, stored, worker_log
 from api.models import JobRow, PlanRow, utcnow
+from api.replan import diff_summary, replan_inputs
 from api.settings import Settings
 from geo.errors import GeoInputError
 from sanitation.errors import ClusterError, InfeasibleError, ScenarioError, VerificationError
 from sanitation.io.plan_folder import plan_to_folder
 from sanitation.plan.executor import ExecutorChoice, SchedulerUnreachableError, open_executor
+from sanitation.plan.model import PlanDocument
+from sanitation.replan.events import parse_hhmm
 from sanitation.scenario import load_scenario
 
 logger = logging.getLogger("api.worker")
@@ -80,6 +85,8 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
         out = settings.data_dir / plan.out_dir
         dates = [dt.date.fromisoformat(d) for d in plan.dates]
         engine_name, time_limit_s, seed = plan.engine, plan.time_limit_s, plan.seed
+        parent = session.get(PlanRow, plan.parent_plan_id) if plan.parent_plan_id else None
+        parent_dir = settings.data_dir / parent.out_dir if parent is not None else None
     log_path = worker_log(settings, plan.out_dir)
     handler = logging.FileHandler(log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -130,16 +137,20 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
                 executor = stack.enter_context(
                     open_executor(choice, portfolio=engine_name == "portfolio", workers=1)
                 )
-            document, _ = plan_to_folder(
-                scenario,
-                dates,
-                out,
-                engine=engine_name,
-                time_limit_s=time_limit_s,
-                seed=seed,
-                progress=progress,
-                executor=executor,
-            )
+            if parent_dir is not None:
+                progress("replan", f"re-planning version {plan.version}", 0, 1)
+                document = _replan(settings, plan, parent_dir, out)
+            else:
+                document, _ = plan_to_folder(
+                    scenario,
+                    dates,
+                    out,
+                    engine=engine_name,
+                    time_limit_s=time_limit_s,
+                    seed=seed,
+                    progress=progress,
+                    executor=executor,
+                )
     except SchedulerUnreachableError as error:
         message = f"the solver cluster is unreachable: {error}; nothing was written"
         _finish(sessions, job_id, attempt, "failed", message, [str(error)])
@@ -155,9 +166,37 @@ def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int)
     else:
         county = next(k for k in document.kpis if k.scope == "county")
         with sessions() as session:
-            finish(session, job_id, attempt, "done", county_kpis=county.model_dump(mode="json"))
+            finished = finish(
+                session, job_id, attempt, "done", county_kpis=county.model_dump(mode="json")
+            )
+            if finished and parent_dir is not None:
+                diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
+                session.execute(
+                    update(PlanRow)
+                    .where(PlanRow.id == plan.id)
+                    .values(diff_summary=diff_summary(diff))
+                )
+                session.commit()
         logger.info("job %d done", job_id)
     engine.dispose()
+
+
+def _replan(settings: Settings, plan: PlanRow, parent_dir: Path, out: Path) -> PlanDocument:
+    """Re-plan the parent version's folder into ``out`` (see `api.replan`)."""
+    from sanitation.replan.run import replan_folder
+
+    events_path, options = replan_inputs(settings, plan)
+    result = replan_folder(
+        parent_dir,
+        events_path,
+        parse_hhmm(options["at"]),
+        out,
+        engine=plan.engine,
+        time_limit_s=plan.time_limit_s,
+        seed=plan.seed,
+        help_from_neighbours=bool(options["help_from_neighbours"]),
+    )
+    return result.document
 
 
 def failure_of(error: Exception, root: str = "") -> tuple[str, list[str]]:

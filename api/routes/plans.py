@@ -55,6 +55,8 @@ def public(settings: Settings, plan: PlanRow) -> PlanPublic:
         files=plans.plan_files(settings, plan),
         created_at=plan.created_at,
         finished_at=plan.finished_at,
+        root_plan_id=plan.root_plan_id,
+        version=plan.version,
     )
 
 

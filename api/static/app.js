@@ -23,7 +23,7 @@
     lang: localStorage.getItem(LANG) || "zh",
     me: null, config: { tile_url: null, tile_attribution: "" },
     view: null, scenarios: [], plans: [], networks: {}, maps: {},
-    dispatch: { routes: [], route: null },
+    dispatch: { routes: [], route: null, events: [], incidents: [], open: [], pick: null, diff: null },
     township: null, pick: null, pickLayer: null, jobTimer: null,
   };
 
@@ -494,7 +494,7 @@
     state.openPlan = null;
     const chosen = wanted ? wanted.id : select.value;
     select.replaceChildren(...done.map((p) => el("option", { value: p.id,
-      text: `#${p.id} ${scenarioName(p.scenario_id)} · ${p.dates[0]}${p.dates.length > 1 ? "…" : ""}` })));
+      text: `#${p.id} ${scenarioName(p.scenario_id)} · ${p.dates[0]}${p.dates.length > 1 ? "…" : ""}${p.version ? ` · ${t("version")} ${p.version}` : ""}` })));
     if (!done.length) {
       say(t("no_plan"), "info");
       return;
@@ -524,6 +524,10 @@
     button.textContent = open.length ? `${t("replan")} (${open.length})` : t("replan");
     button.title = open.map((i) => `#${i.id} ${t(i.kind)} ${i.point_id || ""} ${i.note}`).join("\n");
     button.classList.toggle("primary", open.length > 0);
+    state.dispatch.open = open;
+    state.dispatch.incidents = state.dispatch.incidents.filter((id) => open.some((i) => i.id === id));
+    renderEvents();
+    await loadDiff(plan);
     await onDay(keep);
   }
   async function onDay(keep) {
@@ -554,7 +558,15 @@
     el("td", { text: names[r.station_id] || r.station_id }), el("td", { text: hhmm(r.depot_departure_s) }),
     el("td", { text: hhmm(r.depot_return_s) }), el("td", { class: "num", text: r.n_stops }),
     el("td", { class: "num", text: r.n_unloads }), el("td", { class: "num", text: fmt(r.collected_kg / 1000, 2) }),
-    el("td", { class: "num", text: fmt(r.distance_m / 1000, 1) }))));
+    el("td", { class: "num", text: fmt(r.distance_m / 1000, 1) }),
+    el("td", {},
+      el("button", { type: "button", class: "act-down", text: t("broke_down"),
+        onclick: (e) => { e.stopPropagation(); truckDown(r); } }),
+      el("button", { type: "button", class: "act-late", text: t("late_here"),
+        onclick: (e) => { e.stopPropagation(); pickPosition(r); } })))));
+    for (const row of document.querySelectorAll("#d-trucks tbody tr")) {
+      row.classList.toggle("changed", changedTrucks().has(row.dataset.vehicle));
+    }
     const un = state.dispatch.unserved || [];
     $("#d-unserved").replaceChildren(...(un.length ? [el("h3", { text: `${t("unserved_title")} (${un.length})` }),
       el("ul", { class: "unserved" }, ...un.map((u) => el("li", { text: `${u.name} (${u.point_id}) — ${u.reason}` })))] : []));
@@ -577,8 +589,12 @@
     }
     const entry = getMap("d-map");
     const ticket = startDraw(entry);
-    await drawNetwork(entry, plan.scenario_id);
+    await drawNetwork(entry, plan.scenario_id, roadClicked);
     if (ticket !== entry.ticket) return;
+    if (!entry.pickBound) {
+      entry.map.on("click", mapClicked);
+      entry.pickBound = true;
+    }
     entry.layer.clearLayers();
     const summary = $("#d-summary");
     const stops = $("#d-stops tbody");
@@ -604,8 +620,9 @@
       card(`${t("depart")} – ${t("return")}`, `${hhmm(route.depot_departure_s)} – ${hhmm(route.depot_return_s)}`),
       card(t("n_stops"), `${route.n_stops} / ${route.n_unloads} ${t("unload")}`),
       card(t("collected_t"), fmt(route.collected_kg / 1000, 2)), card(t("distance_km"), fmt(route.distance_m / 1000, 1)));
+    const moved = changedStops(route.vehicle_id);
     stops.replaceChildren(...route.visits.map((v) => el("tr", {
-      class: v.kind, "data-order": v.order, "data-id": v.id, "data-kind": v.kind,
+      class: `${v.kind}${v.kind === "stop" && moved.has(v.id) ? " changed" : ""}`, "data-order": v.order, "data-id": v.id, "data-kind": v.kind,
       onmouseenter: () => highlight(v.order),
     },
     el("td", { class: "num", text: v.order }),
@@ -619,11 +636,11 @@
     if (ticket !== entry.ticket) return;
     const lines = geo.features.filter((f) => f.properties.feature === "route");
     const line = L.geoJSON({ type: "FeatureCollection", features: lines },
-      { style: { color: "#1f6fd1", weight: 5, opacity: 0.8 } });
+      { style: { color: "#1f6fd1", weight: 5, opacity: 0.8 }, interactive: false });  // roads stay clickable
     entry.layer.addLayer(line);
     entry.markers = {};
     for (const v of route.visits.filter((x) => x.kind === "stop")) {
-      const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: "vmark stop", html: `${v.order}`,
+      const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: `vmark stop${moved.has(v.id) ? " changed" : ""}`, html: `${v.order}`,
         iconSize: [24, 24] }), zIndexOffset: 1000 });
       m.bindTooltip(html(`${v.order}. ${v.name} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`));
       entry.layer.addLayer(m);
@@ -719,6 +736,150 @@
       status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
     };
     await tick();
+  }
+  // ---- re-planning the day (issue 16): events, the re-plan job, what changed ----------------------
+  function atTime() {
+    return $("#d-at").value || "10:00";
+  }
+  function loadAt(route, at) {
+    // the planned load on board at HH:MM: after the last visit started by then
+    const [h, m] = at.split(":").map(Number);
+    const done = route.visits.filter((v) => v.start_s <= h * 3600 + m * 60);
+    return done.length ? done[done.length - 1].load_after_kg : 0;
+  }
+  function addEvent(event) {
+    state.dispatch.events = state.dispatch.events.filter((e) =>
+      !(e.vehicle && e.vehicle === event.vehicle && e.type === event.type));
+    state.dispatch.events.push(event);
+    renderEvents();
+  }
+  function truckDown(route) {
+    addEvent({ type: "truck_down", vehicle: route.vehicle_id, time: atTime() });
+  }
+  function setPick(pick) {
+    state.dispatch.pick = pick;
+    $("#d-road-mode").classList.toggle("active", Boolean(pick && pick.kind === "road"));
+    const hint = $("#d-pick-hint");
+    hint.hidden = !pick;
+    hint.textContent = pick ? t(pick.kind === "road" ? "pick_road" : "pick_position") : "";
+  }
+  function pickPosition(route) {
+    $("#d-load").value = String(loadAt(route, atTime()));
+    setPick({ kind: "position", vehicle: route.vehicle_id });
+  }
+  function mapClicked(e) {
+    const pick = state.dispatch.pick;
+    if (!pick || pick.kind !== "position") return;
+    const load = Math.max(0, Math.round(Number($("#d-load").value) || 0));
+    addEvent({ type: "position", vehicle: pick.vehicle, time: atTime(),
+      lon: Number(e.latlng.lng.toFixed(6)), lat: Number(e.latlng.lat.toFixed(6)), load_kg: load });
+    setPick(null);
+  }
+  function roadClicked(e, feature) {
+    const pick = state.dispatch.pick;
+    const road = feature.properties.road_id;
+    if (!pick || pick.kind !== "road" || !road) return;
+    const closed = state.dispatch.events.find((x) => x.type === "road_closed" && x.from === atTime());
+    if (closed) {
+      if (!closed.roads.includes(road)) closed.roads.push(road);
+      renderEvents();
+    } else {
+      addEvent({ type: "road_closed", roads: [road], from: atTime() });
+    }
+  }
+  function eventText(e) {
+    const what = t(`ev_${e.type}`);
+    if (e.type === "road_closed") return `${what} ${e.roads.join(", ")} · ${e.from}`;
+    if (e.type === "position") return `${e.vehicle} ${what} ${e.lon}, ${e.lat} · ${e.time} · ${e.load_kg} kg`;
+    return `${e.vehicle} ${what} · ${e.time}`;
+  }
+  function renderEvents() {
+    const list = $("#d-events");
+    const items = state.dispatch.events.map((e, i) => el("li", { "data-type": e.type, "data-vehicle": e.vehicle || "" },
+      eventText(e), el("button", { type: "button", text: t("remove"),
+        onclick: () => { state.dispatch.events.splice(i, 1); renderEvents(); } })));
+    for (const id of state.dispatch.incidents) {
+      const i = state.dispatch.open.find((x) => x.id === id);
+      items.push(el("li", { "data-incident": id }, `#${id} ${t(i ? i.kind : "")} ${i && i.point_id ? i.point_id : ""}`,
+        el("button", { type: "button", text: t("remove"), onclick: () => {
+          state.dispatch.incidents = state.dispatch.incidents.filter((x) => x !== id);
+          renderEvents();
+        } })));
+    }
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: t("no_events") })]));
+    // coordinators' open reports: one click makes one an event of this re-plan
+    const open = state.dispatch.open.filter((i) => !state.dispatch.incidents.includes(i.id));
+    $("#d-incidents").replaceChildren(...(open.length ? [el("h3", { text: t("incident_events") }),
+      el("ul", { class: "events" }, ...open.map((i) => el("li", { "data-incident": i.id },
+        `#${i.id} ${t(i.kind)} ${i.point_id || i.road_ids.join(", ")} ${i.note}`,
+        el("button", { type: "button", class: "as-event", text: t("as_event"), onclick: () => {
+          state.dispatch.incidents.push(i.id);
+          renderEvents();
+        } }))))] : []));
+  }
+  async function loadDiff(plan) {
+    state.dispatch.diff = null;
+    if (plan.version) {
+      state.dispatch.diff = await api(`/plans/${plan.root_plan_id}/versions/${plan.version}/diff`);
+    }
+    const diff = state.dispatch.diff;
+    $("#d-print-changed").disabled = !diff || !diff.changed_trucks.length;
+    $("#d-diff").replaceChildren(...(diff ? [el("p", { id: "d-diff-summary" },
+      `${t("version")} ${diff.version} · ${diff.at} · ${t("moved_stops")} ${diff.stops_moved} · `
+      + `${t("share_unchanged")} ${fmt(diff.share_unchanged * 100, 0)}% · `
+      + `${t("changed_trucks")}: ${diff.changed_trucks.join(", ") || t("none")}`)] : []));
+  }
+  function changedTrucks() {
+    return new Set(state.dispatch.diff ? state.dispatch.diff.changed_trucks : []);
+  }
+  function changedStops(vehicle) {
+    const diff = state.dispatch.diff;
+    return new Set(diff ? diff.changes.filter((c) => c.new_vehicle === vehicle).map((c) => c.point_id) : []);
+  }
+  async function replanDay() {
+    const plan = currentPlan();
+    if (!plan) return;
+    const body = { at: atTime(), events: state.dispatch.events, incident_ids: state.dispatch.incidents,
+      engine: plan.engine, time_limit_s: Math.min(plan.time_limit_s, 10), seed: plan.seed };
+    const job = await api(`/plans/${plan.id}/replan`, { method: "POST", json: body });
+    $("#d-replan-day").disabled = true;
+    const status = $("#d-replan-day-state");
+    const tick = async () => {
+      const j = await api(`/jobs/${job.job_id}`);
+      status.textContent = `${t("replanning")} ${t("state_" + j.state)}`;
+      if (!["done", "failed", "cancelled"].includes(j.state)) { setTimeout(guard(tick), 1000); return; }
+      $("#d-replan-day").disabled = false;
+      if (j.state === "done") {
+        state.dispatch.events = [];
+        state.dispatch.incidents = [];
+        state.openPlan = { id: String(job.plan_id), keep: true };
+        await dispatcherView();
+      }
+      status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
+    };
+    await tick();
+  }
+  async function printChanged() {
+    const plan = currentPlan();
+    const diff = state.dispatch.diff;
+    if (!plan || !diff) return;
+    const q = new URLSearchParams({ date: $("#d-date").value });
+    const answer = await api(`/plans/${plan.id}/routes?${q}`);
+    const changed = changedTrucks();
+    const sheets = answer.routes.filter((r) => changed.has(r.vehicle_id)).map((r) => {
+      const moved = changedStops(r.vehicle_id);
+      return el("section", { "data-vehicle": r.vehicle_id },
+        el("h1", { text: `${t("route_sheet")} · ${r.vehicle_id} · ${r.date}` }),
+        el("p", { class: "muted", text: `${t("plan")} #${plan.id} · ${t("version")} ${diff.version} · ${diff.at}` }),
+        el("table", { class: "data stops" }, el("tbody", {}, ...r.visits.map((v) => el("tr", {
+          class: v.kind === "stop" && moved.has(v.id) ? "changed" : "", "data-id": v.id },
+        el("td", { class: "num", text: v.order }), el("td", { text: t(v.kind) }),
+        el("td", { text: `${v.name} (${v.id})` }), el("td", { text: v.arrival }),
+        el("td", { class: "num", text: fmt(v.load_kg, 0) }), el("td", { class: "num", text: fmt(v.load_after_kg, 0) }))))));
+    });
+    $("#d-print-sheets").replaceChildren(...sheets);
+    document.body.classList.add("print-changed");
+    try { window.print(); } finally { document.body.classList.remove("print-changed"); }
   }
   async function downloadXlsx() {
     const route = state.dispatch.route;
@@ -956,6 +1117,9 @@
     $("#whatif-form").addEventListener("submit", guard(deriveWhatIf));
     $("#job-cancel").addEventListener("click", guard(cancelJob));
     $("#d-replan").addEventListener("click", guard(replan));
+    $("#d-replan-day").addEventListener("click", guard(replanDay));
+    $("#d-print-changed").addEventListener("click", guard(printChanged));
+    $("#d-road-mode").addEventListener("click", () => setPick(state.dispatch.pick && state.dispatch.pick.kind === "road" ? null : { kind: "road" }));
     $("#compare-btn").addEventListener("click", guard(comparePlans));
     $("#chart-kpi").addEventListener("change", drawChart);
     $("#d-plan").addEventListener("change", guard(() => onPlan(false)));
