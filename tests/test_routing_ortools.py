@@ -162,3 +162,25 @@ def test_work_budgeted_run_has_no_hidden_clock_in_its_moves(monkeypatch):
     assert verify(problem, slow) == []
     assert [r.stop_ids for r in slow.routes] == [r.stop_ids for r in normal.routes]
     assert slow.cost_cny == pytest.approx(normal.cost_cny)
+
+
+def test_a_run_stopped_by_the_clock_stops_the_whole_solve_by_the_clock(monkeypatch):
+    # a reload day makes two runs; when the second one finds nothing before the clock, the
+    # first one's plan wins but the solve was stopped by the clock (a faster core would have
+    # let the second run find its plan): it was reported "work_budget", hiding the clock
+    problem = _sixty_stops_with_reloads()
+    search_once = ortools_engine._search_once
+    calls = []
+
+    def second_run_out_of_time(layout, first, meta, construct, budget, limit, opts):
+        calls.append(first)
+        if len(calls) == 1:
+            return search_once(layout, first, meta, construct, budget, limit, opts)
+        return None, [], {"first_solution": first, "stopped_by": "time_limit", "status": 0}
+
+    monkeypatch.setattr(ortools_engine, "_search_once", second_run_out_of_time)
+    sol = OrToolsEngine().solve(problem, SolveParams(time_limit_s=30, work_s=1.0), seed=1)
+    assert len(calls) == 2
+    assert verify(problem, sol) == []
+    assert sol.stats["runs"][0]["stopped_by"] == "work_budget"
+    assert sol.stats["stopped_by"] == "time_limit"

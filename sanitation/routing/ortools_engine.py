@@ -259,7 +259,8 @@ class OrToolsEngine:
         else:
             best = min(runs, key=lambda r: r[0])
             best_routes = best[1]
-            stats_all.update(best[3])
+            # the best run's own details, under the stop of the whole solve (any run's clock)
+            stats_all.update({**best[3], "stopped_by": stats_all["stopped_by"]})
             for si in best[2]:
                 reasons[si] = UnservedReason.FLEET_EXHAUSTED
         unserved = tuple(Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons))
