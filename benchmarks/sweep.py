@@ -14,7 +14,13 @@ It prints one JSON line (like the other benchmarks; ``--json`` also appends it t
 wall times, the speed-up (target ≥ 1.7 with 2 workers on the 2-core machine), how many Dask
 plans equal their serial twins (routes, unserved points, KPIs; a station-day the clock stopped
 may differ, and is counted; ``mismatched_without_clock_stop`` must be empty) and the run's
-metadata (`run_meta`).
+metadata (`run_meta`). Each phase also records where the CPU went (``cpu``): this run's own
+CPU seconds (this process; on Dask each worker's and this process's), the CPU seconds every
+other process of the machine used meanwhile (``/proc/stat`` busy time less ours), and the cores
+this run used on average. Linux's autogroup scheduler (``/proc/sys/kernel/sched_autogroup_enabled``
+= 1) shares the CPUs between sessions before it looks at ``nice``: another session's work at
+nice 19 still takes half of a 2-core machine from this run's session, so a Dask phase on a
+machine that is not idle gets about one core for its two workers (docs/sweep.md).
 
     python benchmarks/sweep.py [--grid GRID] [--time-limit S] [--engine E] [--workers N]
         [--json benchmarks/results/sweep.jsonl] [--keep DIR]
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -46,6 +53,62 @@ def _core(plan: dict) -> dict:
         for station in day["stations"]:
             station.pop("solve_seconds", None)
     return {"days": plan["days"], "kpis": plan["kpis"], "fleet": plan["fleet"]}
+
+
+def _differences(first: object, second: object, path: str = "", limit: int = 5) -> list[str]:
+    """The paths (at most ``limit``) where two plan cores differ, with both values."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        out: list[str] = []
+        for key in sorted(set(first) | set(second)):
+            out += _differences(first.get(key), second.get(key), f"{path}.{key}", limit - len(out))
+            if len(out) >= limit:
+                break
+        return out
+    if isinstance(first, list) and isinstance(second, list) and len(first) == len(second):
+        out = []
+        for index, (a, b) in enumerate(zip(first, second, strict=True)):
+            out += _differences(a, b, f"{path}[{index}]", limit - len(out))
+            if len(out) >= limit:
+                break
+        return out
+    if first == second or limit <= 0:
+        return []
+    return [f"{path}: {str(first)[:80]} != {str(second)[:80]}"]
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds every process of the machine has used since boot (``/proc/stat``: user,
+    nice, system, irq, softirq, steal); 0 where there is no ``/proc/stat``."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="ascii").splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_report(wall_s: float, own_s: float, busy_s: float, **parts: object) -> dict:
+    """A phase's CPU: ours, the rest of the machine's, and the cores we used on average."""
+    return {
+        "own_cpu_s": round(own_s, 1),
+        "other_processes_cpu_s": round(max(0.0, busy_s - own_s), 1),
+        "cores_used": round(own_s / wall_s, 2) if wall_s else None,
+        **parts,
+    }
+
+
+def _autogroup() -> str | None:
+    """``/proc/sys/kernel/sched_autogroup_enabled`` (None where absent)."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+    except OSError:
+        return None
 
 
 def _clock_stopped(plan: dict) -> int:
@@ -80,7 +143,7 @@ def _run(label: str, args: argparse.Namespace, work: Path, warm: Path, choice: o
     cache = work / f"cache-{label}"
     shutil.copytree(warm, cache)
     os.environ["SANITATION_CACHE_DIR"] = str(cache)
-    started = time.perf_counter()
+    started, own, busy = time.perf_counter(), _own_cpu_s(), _machine_busy_s()
     outcome = run_sweep(
         args.base,
         args.grid,
@@ -90,12 +153,15 @@ def _run(label: str, args: argparse.Namespace, work: Path, warm: Path, choice: o
         time_limit_s=args.time_limit,
         seed=args.seed,
     )
-    return {"wall_s": round(time.perf_counter() - started, 1), "rows": outcome.rows}
+    wall = time.perf_counter() - started
+    own = _own_cpu_s() - own
+    cpu = _cpu_report(wall, own, _machine_busy_s() - busy)
+    return {"wall_s": round(wall, 1), "rows": outcome.rows, "cpu": cpu}
 
 
 def _dask_run(args: argparse.Namespace, work: Path, warm: Path) -> dict:
     import dask
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
     from sanitation.plan.executor import ExecutorChoice
 
@@ -109,10 +175,13 @@ def _dask_run(args: argparse.Namespace, work: Path, warm: Path) -> dict:
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
         )
+    client = Client(cluster, set_as_default=False)
     try:
         choice = ExecutorChoice.from_options("dask", cluster.scheduler_address)
-        started = time.perf_counter()
         from sanitation.sweep import run_sweep
+
+        workers_before = client.run(_own_cpu_s)
+        started, own, busy = time.perf_counter(), _own_cpu_s(), _machine_busy_s()
 
         outcome = run_sweep(
             args.base,
@@ -123,15 +192,27 @@ def _dask_run(args: argparse.Namespace, work: Path, warm: Path) -> dict:
             time_limit_s=args.time_limit,
             seed=args.seed,
         )
-        return {"wall_s": round(time.perf_counter() - started, 1), "rows": outcome.rows}
+        wall = time.perf_counter() - started
+        own, busy = _own_cpu_s() - own, _machine_busy_s() - busy
+        workers_after = client.run(_own_cpu_s)
+        per_worker = [workers_after[w] - workers_before.get(w, 0.0) for w in sorted(workers_after)]
+        cpu = _cpu_report(
+            wall,
+            own + sum(per_worker),
+            busy,
+            main_process_cpu_s=round(own, 1),
+            worker_cpu_s=[round(c, 1) for c in per_worker],
+        )
+        return {"wall_s": round(wall, 1), "rows": outcome.rows, "cpu": cpu}
     finally:
+        client.close()
         cluster.close()
 
 
 def _compare(work: Path, names: list[str]) -> dict:
     """Per combination: does the Dask plan equal its serial twin, and did the clock stop any
     of their station-days."""
-    mismatched, clock = [], {}
+    mismatched, clock, differences = [], {}, {}
     for name in names:
         plans = {
             run: json.loads((work / run / "plans" / f"{name}.json").read_text(encoding="utf-8"))
@@ -140,6 +221,8 @@ def _compare(work: Path, names: list[str]) -> dict:
         }
         if len(plans) < 2 or _core(plans["serial"]) != _core(plans["dask"]):
             mismatched.append(name)
+            if len(plans) == 2:
+                differences[name] = _differences(_core(plans["serial"]), _core(plans["dask"]))
         stopped = {run: _clock_stopped(plan) for run, plan in plans.items()}
         if any(stopped.values()):
             clock[name] = stopped
@@ -148,6 +231,7 @@ def _compare(work: Path, names: list[str]) -> dict:
         # a plan unlike its twin although the clock cut nothing in either: a determinism bug
         "mismatched_without_clock_stop": [name for name in mismatched if name not in clock],
         "clock_stopped_station_days": clock,
+        "differences": differences,  # serial != dask: the first differing fields
     }
 
 
@@ -190,7 +274,8 @@ def main() -> None:
         "planned": sum(r.outcome == "planned" for r in dask_run["rows"]),
         "plans_matching_serial": len(names) - len(matches["mismatched"]),
         **matches,
-        "meta": run_meta("sweep", args.seed, start, load),
+        "cpu": {"serial": serial["cpu"], "dask": dask_run["cpu"]},
+        "meta": run_meta("sweep", args.seed, start, load, sched_autogroup_enabled=_autogroup()),
     }
     line = json.dumps(report, ensure_ascii=False)
     print(line, flush=True)

@@ -3,11 +3,14 @@ model's lunch bounds (the shared engine contract is in ``test_routing_engines.py
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from ortools.constraint_solver import pywrapcp
 from routing_helpers import line_matrices as _line
 from routing_helpers import truck as _vt
 
 from sanitation.engines import solve
+from sanitation.routing import ortools_engine
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.ortools_engine import OrToolsEngine, _clean_unloads
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop
@@ -126,3 +129,58 @@ def test_binding_unload_copy_cap_is_lifted_and_every_stop_served():
     sol = _solve(problem, SolveParams(time_limit_s=15, max_iterations=2000))
     assert sol.stats["caps_lifted"] is True
     assert not sol.unserved and sum(1 for v in sol.routes[0].visits if v.kind == "unload") == n
+
+
+def _sixty_stops_with_reloads() -> RoutingProblem:
+    """Sixty stops in a 10 km square, three 2 t trucks: several trips each (reloads)."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 10_000, size=(61, 2))
+    dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(-1)).astype(np.int64)
+    dur = (dist // 8).astype(np.int64)  # about 30 km/h
+    stops = [Stop(f"P{i}", i, int(rng.integers(100, 400)), service_s=120) for i in range(1, 61)]
+    vt = _vt(count=3, capacity_kg=2000, shift_start_s=6 * 3600, shift_end_s=18 * 3600)
+    return RoutingProblem(dur, dist, [Site("st", 0, unload_s=300)], stops, [vt])
+
+
+def test_work_budgeted_run_has_no_hidden_clock_in_its_moves(monkeypatch):
+    # OR-Tools cuts each large-neighbourhood re-insertion at `lns_time_limit` (100 ms by
+    # default): on a slow or shared core that changed routes without any clock note. A default
+    # of 1 ns stands for an infinitely slow core; the work-budgeted run must not notice it.
+    problem = _sixty_stops_with_reloads()
+    params = SolveParams(time_limit_s=30, work_s=1.0)
+    normal = OrToolsEngine().solve(problem, params, seed=1)
+    default = pywrapcp.DefaultRoutingSearchParameters
+
+    def slow_core() -> object:
+        search = default()
+        search.lns_time_limit.FromNanoseconds(1)
+        return search
+
+    monkeypatch.setattr(ortools_engine.pywrapcp, "DefaultRoutingSearchParameters", slow_core)
+    slow = OrToolsEngine().solve(problem, params, seed=1)
+    assert normal.stats["stopped_by"] == slow.stats["stopped_by"] == "work_budget"
+    assert verify(problem, slow) == []
+    assert [r.stop_ids for r in slow.routes] == [r.stop_ids for r in normal.routes]
+    assert slow.cost_cny == pytest.approx(normal.cost_cny)
+
+
+def test_a_run_stopped_by_the_clock_stops_the_whole_solve_by_the_clock(monkeypatch):
+    # a reload day makes two runs; when the second one finds nothing before the clock, the
+    # first one's plan wins but the solve was stopped by the clock (a faster core would have
+    # let the second run find its plan): it was reported "work_budget", hiding the clock
+    problem = _sixty_stops_with_reloads()
+    search_once = ortools_engine._search_once
+    calls = []
+
+    def second_run_out_of_time(layout, first, meta, construct, budget, limit, opts):
+        calls.append(first)
+        if len(calls) == 1:
+            return search_once(layout, first, meta, construct, budget, limit, opts)
+        return None, [], {"first_solution": first, "stopped_by": "time_limit", "status": 0}
+
+    monkeypatch.setattr(ortools_engine, "_search_once", second_run_out_of_time)
+    sol = OrToolsEngine().solve(problem, SolveParams(time_limit_s=30, work_s=1.0), seed=1)
+    assert len(calls) == 2
+    assert verify(problem, sol) == []
+    assert sol.stats["runs"][0]["stopped_by"] == "work_budget"
+    assert sol.stats["stopped_by"] == "time_limit"

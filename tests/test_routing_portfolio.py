@@ -149,3 +149,21 @@ def test_portfolio_rejects_bad_configuration():
         PortfolioEngine(())
     with pytest.raises(ValueError, match="cannot include 'portfolio'"):
         PortfolioEngine(("pyvrp", "portfolio"))
+
+
+def test_a_rejected_engine_stopped_by_the_clock_makes_the_portfolio_clock_stopped(monkeypatch):
+    # the winner then depends on the clock (on a faster core the rejected engine may have
+    # finished its work with a valid, cheaper plan): the plan must say so
+    problem = twelve_points()
+    params = SolveParams(time_limit_s=20, work_s=1.0)
+    good = OrToolsEngine().solve(problem, params, seed=1)
+    bad_route = dataclasses.replace(good.routes[0], cost_cny=good.routes[0].cost_cny - 1.0)
+    invalid = dataclasses.replace(good, routes=(bad_route, *good.routes[1:]))
+    work = dataclasses.replace(good, stats={**good.stats, "stopped_by": "work_budget"})
+    for stopped_by, expected in (("time_limit", "time_limit"), ("work_budget", "work_budget")):
+        rejected = dataclasses.replace(invalid, stats={"stopped_by": stopped_by})
+        fakes = {"bad": _Fixed("bad", rejected), "ok": _Fixed("ok", work)}
+        sol = _with_fakes(monkeypatch, fakes).solve(problem, params, seed=1)
+        assert sol.stats["winner"] == "ok"
+        assert sol.stats["engines"]["bad"]["status"] == "rejected"
+        assert sol.stats["stopped_by"] == expected

@@ -236,6 +236,11 @@ class PortfolioEngine:
             entry.get("status") in ("failed", "timeout") for entry in report.values()
         )
         clock = clock or any(c[3].stats.get("stopped_by") != STOPPED_BY_WORK for c in candidates)
+        # an engine the clock stopped and the verifier then rejected decided the winner too
+        clock = clock or any(
+            entry.get("status") == "rejected" and entry.get("stopped_by") != STOPPED_BY_WORK
+            for entry in report.values()
+        )
         stats = {
             "winner": winner,
             "engines": report,

@@ -56,7 +56,11 @@ a run stopped by the time limit depends on machine speed. With ``params.work_s``
 solution limit is its share of an iteration count derived from the work budget and the number
 of candidate stops (`ITERATIONS_PER_S`), ``max_iterations`` (if given) caps it, and the time
 limit stays a hard cap (``stats["stopped_by"]`` is ``"time_limit"`` when a run ran out of
-time). ``seed`` is accepted for the engine interface and recorded in ``stats``.
+time). OR-Tools also gives each large-neighbourhood move's re-insertion its own wall-clock limit
+(``lns_time_limit``, 100 ms by default), which cuts those moves on a slow or shared core
+without any sign in the result; a run with a solution limit sets it to the run's own time limit,
+so that only the solution limit, or the run's clock (noted), stops a search step.
+``seed`` is accepted for the engine interface and recorded in ``stats``.
 
 ``params.initial_solution`` (routes of a similar problem, e.g. a baseline's) replaces the
 default runs by one guided local search started from those routes
@@ -255,7 +259,8 @@ class OrToolsEngine:
         else:
             best = min(runs, key=lambda r: r[0])
             best_routes = best[1]
-            stats_all.update(best[3])
+            # the best run's own details, under the stop of the whole solve (any run's clock)
+            stats_all.update({**best[3], "stopped_by": stats_all["stopped_by"]})
             for si in best[2]:
                 reasons[si] = UnservedReason.FLEET_EXHAUSTED
         unserved = tuple(Unserved(problem.stops[si].id, reasons[si]) for si in sorted(reasons))
@@ -357,6 +362,8 @@ def _search_once(
     search.log_search = bool(opts.get("log_search", False))
     if max_iterations is not None:
         search.solution_limit = max_iterations
+        # no hidden wall clock inside a work-budgeted run (module docstring)
+        search.lns_time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     stats: dict[str, Any] = {
         "first_solution": "CONSTRUCTION" if construct else first,
         "metaheuristic": meta,
