@@ -23,7 +23,6 @@ from sanitation.plan import plan_days
 from sanitation.plan.executor import (
     PROBE_TIMEOUT_S,
     SCHEDULER_ENV,
-    TASK_RETRIES,
     DaskExecutor,
     ExecutorChoice,
     executor_width,
@@ -114,7 +113,6 @@ def test_the_dask_executor_runs_calls_on_the_cluster_and_passes_their_errors_bac
         with pytest.raises(ZeroDivisionError):
             executor.submit(divmod, 1, 0).result(timeout=30)
         # a task that raised is not run again (its error is the solve's own, deterministic)
-        assert TASK_RETRIES == 0
         assert executor.retried() == {}
 
 
