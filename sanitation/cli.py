@@ -72,6 +72,7 @@ def validate(
 
 MAX_SEED = 2**31 - 1  # what every solver's seed accepts (OR-Tools: int32; numpy: >= 0)
 Seed = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Random seed (0 to 2^31-1).")]
+Engine = Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")]
 MAX_TIME_LIMIT_S = 86_400.0  # a solve budget of at most a day
 
 
@@ -189,7 +190,7 @@ def plan(
         float,
         typer.Option("--time-limit", min=1, callback=_time_limit, help="Routing budget, seconds."),
     ] = 30.0,
-    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    engine: Engine = "portfolio",
     seed: Seed = 1,
     executor: ExecutorOption = None,
     scheduler: SchedulerOption = None,
@@ -239,7 +240,7 @@ def compare(
             "--time-limit", min=1, callback=_time_limit, help="Routing budget per scenario, s."
         ),
     ] = 30.0,
-    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    engine: Engine = "portfolio",
     seed: Seed = 1,
     executor: ExecutorOption = None,
     scheduler: SchedulerOption = None,
@@ -280,7 +281,7 @@ def sweep(
             "--time-limit", min=1, callback=_time_limit, help="Routing budget per combination, s."
         ),
     ] = 30.0,
-    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    engine: Engine = "portfolio",
     seed: Seed = 1,
     executor: ExecutorOption = None,
     scheduler: SchedulerOption = None,
@@ -325,7 +326,7 @@ def demo(
             "--time-limit", min=1, callback=_time_limit, help="Routing budget per scenario, s."
         ),
     ] = 15.0,
-    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    engine: Engine = "portfolio",
     executor: ExecutorOption = None,
     scheduler: SchedulerOption = None,
 ) -> None:
@@ -402,7 +403,7 @@ def replan(
             "--time-limit", min=1, callback=_time_limit, help="Routing budget per station, s."
         ),
     ] = 5.0,
-    engine: Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")] = "portfolio",
+    engine: Engine = "portfolio",
     seed: Seed = 1,
     help_from_neighbours: Annotated[
         bool,
