@@ -136,12 +136,27 @@ def test_a_key_revoked_through_the_cli_is_refused_by_both_processes(pair):
 TIMEOUT_S = 3.0
 
 
+def gone(pid: int, timeout_s: float) -> bool:
+    """Whether process ``pid`` ends (or is a zombie) within ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return True
+        if "\nState:\tZ" in status:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 @pytest.mark.parametrize("fault", ["kill -9", "hung"])
 def test_the_survivor_re_queues_the_job_of_a_dead_process(tmp_path, wait_job, fault):
     """kill -9 of the process that runs a job: the survivor on the same machine sees its pid
-    gone and re-queues the job at once; a hung process (SIGSTOP: alive, silent, as a machine
-    cut off would look) keeps its job until its heartbeat is over the timeout. Either way the
-    job completes on the survivor, and the stopped process, resumed, runs nothing more."""
+    gone and re-queues the job at once; a hung machine (SIGSTOP of the process and of its job's
+    worker group: alive, silent, as a machine cut off would look) keeps its job until its
+    heartbeat is over the timeout. Either way the job completes on the survivor, and the stopped
+    process and worker, resumed, run nothing more."""
     with postgres_database() as url:
         data = tmp_path / "data"
         key = cli_key(data, "--role", "planner", database_url=url)
@@ -155,13 +170,14 @@ def test_the_survivor_re_queues_the_job_of_a_dead_process(tmp_path, wait_job, fa
                 sid = upload(a)
                 job_id = plan(a, sid, 5 if fault == "hung" else 2)  # outlives the timeout
                 wait_job(a, job_id, until=lambda j: j["stage"] == "routing", timeout_s=60)
-                owner = stored_job(url, job_id)["owner"]
+                owner, worker = (stored_job(url, job_id)[k] for k in ("owner", "pid"))
                 victim = next(s for s in servers if s.pid == owner_pid(url, owner))
                 survivor = next(s for s in servers if s is not victim)
                 if fault == "kill -9":
                     victim.kill()
-                else:
+                else:  # the worker leads its own process group (its solver pool in it)
                     os.kill(victim.pid, signal.SIGSTOP)
+                    os.killpg(worker, signal.SIGSTOP)
                 stopped = time.monotonic()
             with survivor.client(key) as b:
                 moved = wait_job(b, job_id, until=lambda j: j["interruptions"] == 1, timeout_s=30)
@@ -175,12 +191,17 @@ def test_the_survivor_re_queues_the_job_of_a_dead_process(tmp_path, wait_job, fa
                     # not before the heartbeat was a timeout old (it beats every fifth of it)
                     assert waited_s >= TIMEOUT_S * 4 / 5, waited_s
                     assert "heartbeat older than 3 s" in moved["error"]
+                    os.killpg(worker, signal.SIGCONT)
                     os.kill(victim.pid, signal.SIGCONT)
-                    time.sleep(TIMEOUT_S / 2)  # it finds itself declared dead, registers again
+                    # the old worker finds its attempt gone and ends; the process finds itself
+                    # declared dead and registers again
+                    assert gone(worker, timeout_s=20), f"worker {worker} still runs"
+                    time.sleep(TIMEOUT_S / 2)
                     assert victim.process.poll() is None
                 else:
                     assert "process gone" in moved["error"]
-                assert b.get(f"/jobs/{job_id}").json()["attempts"] == 2
+                after = b.get(f"/jobs/{job_id}").json()
+                assert (after["state"], after["attempts"]) == ("done", 2), after
         finally:
             for server in servers:
                 server.stop()
