@@ -7,8 +7,8 @@ it was re-planned from) and ``version`` (0: the plan as planned). Its job is an 
 job (claimed, run in a worker process, cancellable); the worker runs
 `sanitation.replan.run.replan_folder` on the parent's folder, so the old version's folder and
 row are never written. The events are the CLI's (`sanitation.replan.events.parse_events`,
-checked against the plan by `sanitation.replan.state.day_state`) and are refused before any
-row is written.
+checked against the plan and its roads by `sanitation.replan.check.check_events`) and are
+refused before any row is written or any job queued.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from api.models import IncidentRow, JobRow, PlanRow
 from api.plans import claim_incidents, get_plan, plan_out
 from api.schemas import ReplanCreate
 from api.settings import Settings
+from geo.network import RoadNetwork
 from sanitation.errors import ScenarioError
-from sanitation.replan.events import Event, parse_events, parse_hhmm
+from sanitation.replan.events import Event, EventProblem, EventsError, parse_events, parse_hhmm
+from sanitation.replan.state import AtError
 
 #: the options of a version's re-plan, beside its events in its ``input`` folder
 OPTIONS_FILE = "replan.json"
@@ -125,49 +127,47 @@ def incident_events(
 
 
 @lru_cache(maxsize=4)
-def _road_ids(yaml_path: str) -> frozenset[str]:
-    """Road ids of a scenario's network and its closed roads (as `sanitation replan` knows
-    them)."""
+def _network(yaml_path: str) -> RoadNetwork:
+    """A stored scenario's road network, built once per process (stored scenarios never
+    change): the events' check needs it for road ids and distances to the roads."""
     from sanitation.scenario.network import build_network
 
-    scenario = store.load_cached(yaml_path)
-    network = build_network(scenario)
-    return frozenset({*network.arrays.road_id.tolist(), *scenario.roads.closed_road_ids})
+    return build_network(store.load_cached(yaml_path))
 
 
 def check_events(plan_dir: Path, raw: list[dict[str, Any]], at: str) -> list[Event]:
-    """The events of a request, checked in form and against the plan in ``plan_dir`` (ids,
-    shift hours, capacities); run outside any transaction (it loads the scenario and may
-    build its network).
+    """The events of a request, checked as `sanitation replan` checks them
+    (`sanitation.replan.check.check_events`: form, ids, shift hours, capacities, distance to
+    the roads, closed areas) against the plan in ``plan_dir``; run outside any transaction
+    (it loads the scenario and, once per process, its network).
 
     Raises
     ------
     BadRequestError
-        Naming ``events``, the event index, the field and the value (every problem listed).
+        Naming the field's path (``events[2].lon``, ``at``) and the value, every problem listed.
     """
+    from sanitation.replan.check import check_events as check_against_plan
     from sanitation.replan.run import read_plan
-    from sanitation.replan.state import day_state
 
     try:
         events = parse_events({"events": raw}, "events")
         doc, scenario = read_plan(plan_dir)
-        day_state(
-            doc,
-            scenario,
-            events,
-            parse_hhmm(at),
-            path=Path("events"),
-            road_ids=_road_ids(doc.scenario_path),
-        )
-    except ScenarioError as error:
-        text = str(error)
-        field, _, message = text.partition(": ")
-        if field not in ("events", "--at"):
-            field, message = "events", text
-        field = "at" if field == "--at" else field
-        problems = [p.replace("--at", "at") for p in error.problems]
-        raise BadRequestError(field, message, problems) from None
+        network = _network(doc.scenario_path)
+        check_against_plan(doc, scenario, events, parse_hhmm(at), path="events", network=network)
+    except AtError as error:
+        raise BadRequestError("at", f"value {error.value}; {error.why}") from None
+    except EventsError as error:
+        problems = [f"{p.path}: {_value_why(p)}" for p in error.items]
+        first = error.items[0]
+        raise BadRequestError(first.path, _value_why(first), problems) from None
+    except ScenarioError as error:  # the plan does not fit its scenario (any more)
+        raise BadRequestError("plan_id", str(error), error.problems) from None
     return events
+
+
+def _value_why(problem: EventProblem) -> str:
+    where = "" if problem.index is None else f" (event {problem.index}: {problem.kind})"
+    return f"value {problem.value!r}: {problem.why}{where}"
 
 
 def start_replan(

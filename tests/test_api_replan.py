@@ -114,39 +114,70 @@ def test_a_coordinator_may_not_replan(env):
     assert _counts(env["app"]) == before
 
 
+FAR = {"lon": 117.2, "lat": 30.5}  # 50 km from every road of the tiny scenario
+POSITION = {"type": "position", "vehicle": SMALL, "time": "08:10", "load_kg": 500}
+NEAR = {"lon": 116.7, "lat": 30.13}
+
+
 @pytest.mark.parametrize(
-    ("event", "at", "named"),
+    ("event", "at", "path", "value"),
     [
         # the form (the CLI's parser)
-        ({**DOWN, "load_kg": -5}, "08:10", "event 0 (truck_down): field 'load_kg' = -5"),
-        ({**DOWN, "time": "8h10"}, "08:10", "event 0 (truck_down): field 'time' = '8h10'"),
-        # against the plan (the CLI's checks)
+        ({**DOWN, "load_kg": -5}, "08:10", "load_kg", "-5"),
+        ({**DOWN, "time": "8h10"}, "08:10", "time", "'8h10'"),
+        # against the plan (the CLI's checks): ids, times, capacity
+        ({**DOWN, "vehicle": "D9/bus#1"}, "08:10", "vehicle", "'D9/bus#1'"),
+        ({**DOWN, "load_kg": 9000}, "08:10", "load_kg", "9000"),
+        ({**DOWN, "time": "09:00"}, "08:10", "time", "'09:00': expected a time at or"),
+        ({**DOWN, "time": "05:00"}, "08:10", "time", "'05:00': expected a time within the shift"),
+        ({**DOWN, "tow_to": "S2"}, "08:10", "tow_to", "'S2': expected a station open"),
+        ({**DOWN, "point": "P99"}, "08:10", "point", "'P99'"),
+        ({**POSITION, **NEAR, "load_kg": 3500}, "08:10", "load_kg", "3500: expected at most"),
+        ({"type": "road_closed", "roads": ["NOPE"], "from": "08:00"}, "08:10", "roads", "'NOPE'"),
         (
-            {**DOWN, "vehicle": "D9/bus#1"},
+            {"type": "urgent_point", "point": "P2", "kg": 5, "deadline": "16:00"},
             "08:10",
-            "event 0 (truck_down): field 'vehicle' = 'D9/bus#1'",
+            "deadline",
+            "'16:00': expected a time within the shift",
         ),
-        ({**DOWN, "load_kg": 9000}, "08:10", "event 0 (truck_down): field 'load_kg' = 9000"),
-        ({**DOWN, "time": "09:00"}, "08:10", "field 'time' = '09:00': expected a time at or"),
+        # against the roads: a place far from every road, a closed area that is no polygon
+        ({**POSITION, **FAR}, "08:10", "lon", "117.2: (lat 30.5) expected a place within 300 m"),
+        ({**DOWN, **FAR}, "08:10", "lon", "117.2"),
+        ({"type": "urgent_point", **FAR, "kg": 5, "deadline": "12:00"}, "08:10", "lon", "117.2"),
         (
-            {"type": "road_closed", "roads": ["NOPE"], "from": "08:00"},
+            {"type": "road_closed", "area": {"type": "Point", "coordinates": [116.7, 30.13]}},
             "08:10",
-            "field 'roads' = 'NOPE'",
+            "area",
+            "expected a valid GeoJSON Polygon",
         ),
     ],
 )
-def test_bad_events_are_refused_naming_the_field_before_any_job(env, event, at, named):
+def test_bad_events_are_refused_naming_the_field_before_any_job(env, event, at, path, value):
+    if event["type"] == "road_closed":
+        event = {"from": "08:00", **event}
     before = _counts(env["app"])
     versions = env["client"].get(f"/plans/{env['plan_id']}/versions", headers=env["h"]["planner"])
     answer = _replan(
         env, {"at": at, "events": [{"type": "stop_done", "point": "P3", "time": "08:05"}, event]}
     )
     assert answer.status_code == 422, answer.text
-    assert answer.json()["detail"].startswith("events: ")
-    assert named.replace("event 0", "event 1") in answer.json()["detail"], answer.json()
+    detail = answer.json()["detail"]
+    assert detail.startswith(f"events[1].{path}: value "), detail
+    assert value in detail, detail
+    assert f"(event 1: {event['type']})" in detail
+    assert answer.json()["problems"][0] == detail
+    # no job queued, no version made
     assert _counts(env["app"]) == before
     after = env["client"].get(f"/plans/{env['plan_id']}/versions", headers=env["h"]["planner"])
     assert after.json() == versions.json()
+
+
+def test_every_bad_event_is_listed(env):
+    events = [{**DOWN, "vehicle": "D9/bus#1"}, {**POSITION, **NEAR, "load_kg": 3500}]
+    answer = _replan(env, {"at": "08:10", "events": events})
+    assert answer.status_code == 422, answer.text
+    paths = [p.split(":")[0] for p in answer.json()["problems"]]
+    assert paths == ["events[0].vehicle", "events[1].load_kg"]
 
 
 def test_an_at_outside_the_shift_is_refused_naming_at(env):
@@ -159,20 +190,19 @@ def test_a_failed_replan_leaves_the_old_plan_as_it_was(env, wait_job):
     client, h = env["client"], env["h"]["dispatcher"]
     plan_before = client.get(f"/plans/{env['plan_id']}", headers=h).json()
     routes_before = client.get(f"/plans/{env['plan_id']}/routes", headers=h).content
-    # a position 50 km from every road passes the form and id checks; the job refuses it
-    far = {
-        "type": "position",
-        "vehicle": SMALL,
-        "time": "08:10",
-        "lon": 117.2,
-        "lat": 30.5,
-        "load_kg": 500,
+    # a closed area around the station and its depot is good input, but no re-plan is
+    # feasible (the CLI's exit 3): the job fails
+    ring = [[116.698, 30.128], [116.702, 30.128], [116.702, 30.132], [116.698, 30.132]]
+    cut = {
+        "type": "road_closed",
+        "area": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+        "from": "08:10",
     }
-    started = _replan(env, {"at": "08:10", "events": [far], "engine": "pyvrp", "time_limit_s": 1})
+    started = _replan(env, {"at": "08:10", "events": [cut], "engine": "pyvrp", "time_limit_s": 1})
     assert started.status_code == 202, started.text
     job = wait_job(client, started.json()["job_id"], headers=h)
     assert job["state"] == "failed", job
-    assert "event 0 (position): field 'lon/lat'" in job["error"]
+    assert "cut off" in job["error"], job
     assert client.get(f"/plans/{env['plan_id']}", headers=h).json() == plan_before
     assert client.get(f"/plans/{env['plan_id']}/routes", headers=h).content == routes_before
     failed = client.get(f"/plans/{started.json()['plan_id']}/routes", headers=h)

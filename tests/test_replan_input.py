@@ -60,7 +60,23 @@ BAD_EVENTS = [
             }
         ],
         "08:10",
-        ["event 0", "'lon/lat'", "116.9", "of a road"],
+        ["event 0", "'lon' = 116.9", "lat 30.3", "of a road"],
+    ),
+    (
+        [{"type": "urgent_point", "lon": 117.2, "lat": 30.5, "kg": 5, "deadline": "12:00"}],
+        "08:10",
+        ["event 0", "'lon' = 117.2", "of a road"],
+    ),
+    (
+        [
+            {
+                "type": "road_closed",
+                "area": {"type": "Point", "coordinates": [1, 2]},
+                "from": "08:00",
+            }
+        ],
+        "08:10",
+        ["event 0", "'area'", "GeoJSON Polygon"],
     ),
     (
         [

@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
 
-from geo.errors import GeoInputError
-from geo.snap import snap_points
 from sanitation.errors import ScenarioError
 from sanitation.plan.context import PlanningContext
-from sanitation.replan.events import Event, Position, RoadClosed, TruckDown, bad_event
+from sanitation.replan.events import Event, Position, RoadClosed, TruckDown
 from sanitation.replan.state import DayState
 from sanitation.scenario.boundary import read_polygons
 from sanitation.scenario.model import CollectionPoint, Scenario
@@ -143,38 +142,19 @@ def new_places(scenario: Scenario, state: DayState) -> tuple[list[CollectionPoin
     return points, origin
 
 
-def check_near_roads(
-    ctx: PlanningContext,
-    points: Sequence[CollectionPoint],
-    origin: dict[str, int],
-    events: Sequence[Event],
-    path: Path,
-) -> None:
-    """Every event place within ``roads.max_snap_distance_m`` of a road its truck may use.
-
-    Raises
-    ------
-    ScenarioError
-        Naming the event index, its lon/lat and the distance limit.
-    """
-    limit = ctx.scenario.roads.max_snap_distance_m
-    places = ctx.places
-    problems = []
-    for p in points:
-        try:
-            snap_points(
-                places.network,
-                [p.lon],
-                [p.lat],
-                profile=places.profiles[p.access_class],
-                max_distance_m=limit,
-            )
-        except GeoInputError:
-            ev = events[origin[p.point_id]]
-            why = f"expected a place within {limit:g} m of a road its truck may use"
-            problems.append(bad_event(path, origin[p.point_id], ev, "lon/lat", (p.lon, p.lat), why))
-    if problems:
-        raise ScenarioError(problems[0], problems)
+def closure_area(event: RoadClosed) -> BaseGeometry | None:
+    """The closed area of a closure event as a valid (Multi)Polygon; None when it has no area
+    or its area is not a valid GeoJSON (Multi)Polygon (`sanitation.replan.check` refuses
+    those)."""
+    if event.area is None:
+        return None
+    try:
+        geom = shape(event.area)
+    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException):
+        return None
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
+        return None
+    return geom
 
 
 def _areas_file(
@@ -188,17 +168,12 @@ def _areas_file(
                 scenario.roads.closed_areas_path, "roads.closed_areas", scenario.source_path
             )
         )
-    for i, ev in enumerate(closures):
+    for ev in closures:
         if ev.area is None:
             continue
-        try:
-            geom = shape(ev.area)
-        except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException):
-            geom = None
-        if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
-            msg = bad_event(
-                path, i, ev, "area", str(ev.area)[:80], "expected a valid GeoJSON Polygon"
-            )
+        geom = closure_area(ev)
+        if geom is None:  # `sanitation.replan.check` refused it before the re-plan began
+            msg = f"{path}: a closure's area is no valid GeoJSON Polygon"
             raise ScenarioError(msg)
         shapes.append(geom)
     if not shapes:
@@ -223,13 +198,9 @@ def replan_context(
     stations and depots of the helping neighbours ``helpers``)."""
     scenario = base.scenario
     type_class = {v.type_id: v.access_class for v in scenario.vehicle_types}
-    extra, origin = event_places(scenario, events, state, type_class)
+    extra = event_places(scenario, events, state, type_class)[0]
     extra += helper_places(scenario, helpers)
-    urgent, urgent_origin = new_places(scenario, state)
-    down, down_origin = down_places(scenario, events, state, type_class)
-    extra += urgent
-    origin |= urgent_origin
-    check_near_roads(base, extra + down, origin | down_origin, events, path)
+    extra += new_places(scenario, state)[0]
     closures = closures_in_force(events, state.at_s, end_s)
     new = scenario.replace(points=(*scenario.points, *extra))
     if not closures:

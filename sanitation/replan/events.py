@@ -16,14 +16,16 @@ coordinates WGS-84 lon/lat. The file is ``{events: [...]}`` (or the bare list); 
 - ``position`` / ``truck_late``: ``vehicle`` is at ``lon``/``lat`` at ``time`` with ``load_kg``;
 - ``stop_done`` / ``stop_skipped``: the crew reports ``point`` done / skipped at ``time``.
 
-`read_events` checks the form and the physical ranges; `sanitation.replan.state` checks the
-events against the plan (ids, shift hours, capacity, distance to the roads). Every problem is a
-`ScenarioError` naming the file, the event index (0-based), the field and the value.
+`read_events` checks the form and the physical ranges; `sanitation.replan.check` checks the
+events against the plan and its roads (ids, shift hours, capacity, distance to the roads). Every
+problem is an `EventProblem` (event index, field, value, what was expected), raised together as
+an `EventsError` whose messages name the file too.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -218,28 +220,58 @@ def parse_events(raw: object, source: str) -> list[Event]:
     try:
         return list(_ADAPTER.validate_python(raw).events)
     except ValidationError as error:
-        problems = [_problem(source, raw, e) for e in error.errors()]
-        raise ScenarioError(problems[0], problems) from None
+        raise EventsError(source, [_problem(raw, e) for e in error.errors()]) from None
 
 
-def _problem(path: str, raw: dict[str, Any], error: Any) -> str:
-    """One validation error as "file: event i (type): field 'f' = value: what was expected"."""
+@dataclass(frozen=True)
+class EventProblem:
+    """An event that is malformed or does not fit the plan: its index in the list (0-based;
+    None for a problem of the whole file), its type, the field, the value, what was expected."""
+
+    index: int | None
+    kind: str | None
+    field: str
+    value: object
+    why: str
+
+    @property
+    def path(self) -> str:
+        """The field's path in the request: ``events[2].lon``."""
+        return self.field if self.index is None else f"events[{self.index}].{self.field}"
+
+    def message(self, source: Path | str) -> str:
+        """ "source: event i (type): field 'f' = value: what was expected"."""
+        if self.index is None:
+            return f"{source}: field {self.field!r}: {self.why}"
+        return (
+            f"{source}: event {self.index} ({self.kind}): field {self.field!r} = "
+            f"{self.value!r}: {self.why}"
+        )
+
+
+class EventsError(ScenarioError):
+    """Every problem found in a list of events (``items``), messages naming ``source``."""
+
+    def __init__(self, source: Path | str, items: list[EventProblem]) -> None:
+        messages = [p.message(source) for p in items]
+        super().__init__(messages[0], messages)
+        self.items = items
+
+
+def _problem(raw: dict[str, Any], error: Any) -> EventProblem:
+    """One validation error as an `EventProblem`."""
     loc = list(error["loc"])
     if len(loc) < 2 or loc[0] != "events" or not isinstance(loc[1], int):
-        return f"{path}: field {'.'.join(map(str, loc))!r}: {error['msg']}"
+        return EventProblem(None, None, ".".join(map(str, loc)), error.get("input"), error["msg"])
     index = loc[1]
     record = raw["events"][index] if isinstance(raw.get("events"), list) else None
     kind = record.get("type") if isinstance(record, dict) else None
     rest = [str(p) for p in loc[2:] if p != kind]
     field = ".".join(rest) or "type"
     field = "from" if field == "from_" else field
-    value = error.get("input")
-    return f"{path}: event {index} ({kind}): field {field!r} = {value!r}: {error['msg']}"
+    return EventProblem(index, kind, field, error.get("input"), error["msg"])
 
 
-def bad_event(
-    path: Path | str, index: int, event: _Event, field: str, value: object, why: str
-) -> str:
-    """The message of an event that does not fit the plan (see `sanitation.replan.state`)."""
-    kind = getattr(event, "type", "?")
-    return f"{path}: event {index} ({kind}): field {field!r} = {value!r}: {why}"
+def event_problem(index: int, event: _Event, field: str, value: object, why: str) -> EventProblem:
+    """The problem of event ``index`` that does not fit the plan (`sanitation.replan.check`)."""
+    return EventProblem(index, getattr(event, "type", "?"), field, value, why)

@@ -36,6 +36,7 @@ from sanitation.plan.model import (
     UnservedOut,
     VisitOut,
 )
+from sanitation.replan.check import check_events
 from sanitation.replan.context import GPS_PREFIX, closures_in_force, replan_context
 from sanitation.replan.diff import Diff, day_diff, write_diff
 from sanitation.replan.events import Event, RoadClosed, TruckDown, read_events
@@ -44,7 +45,6 @@ from sanitation.replan.state import (
     NEW_PLACE_PREFIX,
     DayState,
     Truck,
-    day_state,
     shift_bounds,
     visit_of,
 )
@@ -261,12 +261,6 @@ def combined_route(
     )
 
 
-def _road_ids(ctx: PlanningContext) -> frozenset[str]:
-    return frozenset(
-        {*ctx.places.network.arrays.road_id.tolist(), *ctx.scenario.roads.closed_road_ids}
-    )
-
-
 def _lost_loads(events: Sequence[Event], state: DayState) -> list[str]:
     """What each broken-down truck had on board: lost to the plan, or towed to a station."""
     out = []
@@ -439,7 +433,9 @@ def replan_day(
 ) -> tuple[PlanDocument, PlanningContext, DayOut, dict[str, StationReplan], list[str]]:
     """The new version of a one-day plan from ``at_s`` (see the module docstring)."""
     base_ctx = PlanningContext.build(scenario)
-    state = day_state(doc, scenario, events, at_s, path=events_path, road_ids=_road_ids(base_ctx))
+    state = check_events(
+        doc, scenario, events, at_s, path=events_path, network=base_ctx.places.network
+    )
     end_s = shift_bounds(scenario)[1]
     day = doc.days[0]
     _place_new(state, base_ctx, day)

@@ -19,13 +19,15 @@ from sanitation.errors import ScenarioError
 from sanitation.plan.model import DayOut, PlanDocument, RouteOut
 from sanitation.replan.events import (
     Event,
+    EventProblem,
+    EventsError,
     ExtraWaste,
     Position,
     RoadClosed,
     StopReport,
     TruckDown,
     UrgentPoint,
-    bad_event,
+    event_problem,
 )
 from sanitation.routing.solution import Visit
 from sanitation.scenario.model import Scenario
@@ -158,15 +160,36 @@ def shift_bounds(scenario: Scenario) -> tuple[int, int]:
     return min(v.shift_start_s for v in types), max(v.shift_end_s for v in types)
 
 
+class AtError(ScenarioError):
+    """The re-plan time ``--at`` (the API's ``at``) is outside the collection shift."""
+
+    def __init__(self, value: str, why: str) -> None:
+        super().__init__(f"--at: value {value}; {why}")
+        self.value, self.why = value, why
+
+
+def check_at(scenario: Scenario, at_s: int) -> None:
+    """``at_s`` lies within the collection shift (`shift_bounds`).
+
+    Raises
+    ------
+    AtError
+        Naming the value and the shift.
+    """
+    lo, hi = shift_bounds(scenario)
+    if not lo <= at_s <= hi:
+        raise AtError(_hm(at_s), f"expected a time within the shift {_hm(lo)}-{_hm(hi)}")
+
+
 class _Checker:
     """Checks events against the plan; collects every problem."""
 
-    def __init__(self, path: Path, at_s: int, bounds: tuple[int, int]) -> None:
-        self.path, self.at_s, self.bounds = path, at_s, bounds
-        self.problems: list[str] = []
+    def __init__(self, at_s: int, bounds: tuple[int, int]) -> None:
+        self.at_s, self.bounds = at_s, bounds
+        self.problems: list[EventProblem] = []
 
     def bad(self, index: int, event: Event, name: str, value: object, why: str) -> None:
-        self.problems.append(bad_event(self.path, index, event, name, value, why))
+        self.problems.append(event_problem(index, event, name, value, why))
 
     def time(self, index: int, event: Event, name: str, value_s: int, text: str) -> None:
         lo, hi = self.bounds
@@ -197,26 +220,26 @@ def day_state(
 
     Raises
     ------
-    ScenarioError
+    AtError
+        ``at_s`` outside the shift.
+    EventsError
         Every event that does not fit the plan: a time outside the shift or after ``at_s``,
-        an unknown truck, point or road, a load above the truck's capacity.
+        an unknown truck, point, road or station, a load above the truck's capacity.
+    ScenarioError
+        The plan has no fleet report or names ids its scenario lacks.
     """
     day = doc.days[0]
     fleet = station_trucks(doc, scenario)
-    bounds = shift_bounds(scenario)
-    check = _Checker(path, at_s, bounds)
-    if not bounds[0] <= at_s <= bounds[1]:
-        shift = f"{_hm(bounds[0])}-{_hm(bounds[1])}"
-        msg = f"--at: value {_hm(at_s)}; expected a time within the shift {shift}"
-        raise ScenarioError(msg)
+    check_at(scenario, at_s)
+    check = _Checker(at_s, shift_bounds(scenario))
     routes = {r.vehicle_id: r for r in day.routes}
     _check_plan_matches(doc, scenario)
     capacity = {v.type_id: round(v.capacity_t * 1000) for v in scenario.vehicle_types}
     points = {p.point_id for p in scenario.points}
-    stations = {s.station_id for s in scenario.stations}
+    stations = {s.station_id for s in doc.assignment.stations if s.open}
     reports = _truck_reports(events, check, fleet, routes, points, capacity, stations, road_ids)
     if check.problems:
-        raise ScenarioError(check.problems[0], check.problems)
+        raise EventsError(path, check.problems)
     trucks: dict[str, Truck] = {}
     for vehicle_id, (station_id, type_id) in sorted(fleet.items()):
         route = routes.get(vehicle_id)
@@ -261,7 +284,7 @@ def _truck_reports(
                 if ev.point is not None and ev.point not in points:
                     check.bad(i, ev, "point", ev.point, "expected a point_id of the scenario")
                 if ev.tow_to is not None and ev.tow_to not in stations:
-                    check.bad(i, ev, "tow_to", ev.tow_to, "expected a station_id of the scenario")
+                    check.bad(i, ev, "tow_to", ev.tow_to, "expected a station open in the plan")
                 facts["down_at_s"] = ev.time_s
             else:
                 facts["position_at_s"] = ev.time_s
