@@ -245,5 +245,6 @@ def replan_inputs(settings: Settings, plan: PlanRow) -> tuple[Path, dict[str, An
 
 
 def diff_summary(diff: dict[str, Any]) -> dict[str, Any]:
-    """The summary of a version's diff.json (everything but the per-stop changes and notes)."""
-    return {k: v for k, v in diff.items() if k not in ("changes", "notes")}
+    """The summary of a version's diff.json (everything but the per-stop and per-trip changes
+    and the notes)."""
+    return {k: v for k, v in diff.items() if k not in ("changes", "transfer_changes", "notes")}

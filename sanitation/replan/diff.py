@@ -1,6 +1,7 @@
 """The diff of a re-plan against its old plan (``diff.json`` / ``diff.md``): stops moved between
 trucks, ETA changes in minutes, trucks whose sheets changed, the share of stops left on their
-truck, points no longer served, and loads lost with a broken-down truck.
+truck, points no longer served, loads lost with a broken-down truck, and the transfer trips
+added or removed with the stations' transfer kg.
 
 ETAs are service starts (``start_s``); a stop counts as *unchanged* when it stays on the truck
 the old plan gave it (its ETA may still move); shares are over the stops the old plan had after
@@ -9,8 +10,9 @@ the old plan gave it (its ETA may still move); shares are over the stops the old
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +34,27 @@ class StopChange(_Model):
     new_eta: str | None
     eta_change_min: float | None = Field(description="new - old, minutes")
     moved: bool = Field(description="served by another truck than in the old plan")
+
+
+class TransferTripChange(_Model):
+    """A transfer trip (station → disposal site) the re-plan added or removed (a trip whose
+    load or times changed is both: the old one removed, the new one added)."""
+
+    change: Literal["added", "removed"]
+    truck_id: str
+    station_id: str
+    site_id: str
+    load_kg: int
+    start: str = Field(description="container hooked at the station, HH:MM")
+    end: str = Field(description="empty container back at the station, HH:MM")
+
+
+class StationTransferKg(_Model):
+    """A station's kg for the transfer (moved by its trips + left unmoved), before and after."""
+
+    station_id: str
+    old_kg: int
+    new_kg: int
 
 
 class Diff(_Model):
@@ -58,6 +81,12 @@ class Diff(_Model):
     cost_cny_old: float
     cost_cny_new: float
     lost_loads: list[str] = Field(description="loads lost with a broken-down truck, or towed")
+    transfer_kg: list[StationTransferKg] = Field(
+        default_factory=list, description="stations whose transfer kg changed"
+    )
+    transfer_changes: list[TransferTripChange] = Field(default_factory=list)
+    transfer_cost_cny_old: float = 0.0
+    transfer_cost_cny_new: float = Field(default=0.0, description="hook-lift trucks + gate fees")
     changes: list[StopChange]
     notes: list[str]
 
@@ -78,6 +107,54 @@ def _stops(day: DayOut, after_s: int | None = None) -> dict[str, tuple[str, int,
 
 def _sheet(route: Any) -> list[tuple[str, str, int]]:
     return [(v.kind, v.id, v.start_s) for v in route.visits]
+
+
+def _trips(day: DayOut) -> set[tuple[str, str, str, int, int, int]]:
+    return {
+        (t.truck_id, t.station_id, t.site_id, t.load_kg, t.start_s, t.end_s)
+        for truck in day.transfer_trucks
+        for t in truck.trips
+    }
+
+
+def _transfer_kg(day: DayOut) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for truck in day.transfer_trucks:
+        for t in truck.trips:
+            out[t.station_id] += t.load_kg
+    for u in day.unmoved:
+        out[u.station_id] += u.load_kg
+    return out
+
+
+def transfer_diff(old: DayOut, new: DayOut) -> dict[str, Any]:
+    """The transfer fields of the diff: stations whose kg changed, trips added and removed,
+    transfer cost (trucks + gate fees) before and after."""
+    before, after = _trips(old), _trips(new)
+    changes = [
+        TransferTripChange(
+            change=change,
+            truck_id=trip[0],
+            station_id=trip[1],
+            site_id=trip[2],
+            load_kg=trip[3],
+            start=_hm(trip[4]) or "",
+            end=_hm(trip[5]) or "",
+        )
+        for change, trips in (("removed", before - after), ("added", after - before))
+        for trip in sorted(trips, key=lambda t: (t[4], t[0]))
+    ]
+    old_kg, new_kg = _transfer_kg(old), _transfer_kg(new)
+    return {
+        "transfer_kg": [
+            StationTransferKg(station_id=s, old_kg=old_kg.get(s, 0), new_kg=new_kg.get(s, 0))
+            for s in sorted({*old_kg, *new_kg})
+            if old_kg.get(s, 0) != new_kg.get(s, 0)
+        ],
+        "transfer_changes": changes,
+        "transfer_cost_cny_old": round(old.transfer_cost_cny + old.gate_fees_cny, 2),
+        "transfer_cost_cny_new": round(new.transfer_cost_cny + new.gate_fees_cny, 2),
+    }
 
 
 def day_diff(
@@ -145,6 +222,7 @@ def day_diff(
         cost_cny_old=round(sum(r.cost_cny for r in old.routes), 2),
         cost_cny_new=round(sum(r.cost_cny for r in new.routes), 2),
         lost_loads=lost_loads,
+        **transfer_diff(old, new),
         changes=changes,
         notes=notes,
     )
@@ -176,6 +254,7 @@ def diff_markdown(diff: Diff) -> str:
         f"- route cost: {diff.cost_cny_old:,.2f} → {diff.cost_cny_new:,.2f} CNY",
     ]
     lines += [f"- {line}" for line in diff.lost_loads + diff.notes]
+    lines += _transfer_markdown(diff)
     lines += [
         "",
         "| point | name | old truck | new truck | old ETA | new ETA | change (min) |",
@@ -188,3 +267,23 @@ def diff_markdown(diff: Diff) -> str:
             f"| {c.old_eta or '-'} | {c.new_eta or '-'} | {change} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _transfer_markdown(diff: Diff) -> list[str]:
+    """The transfer part of ``diff.md``: the stations' kg, then one row per trip changed."""
+    if not diff.transfer_changes and not diff.transfer_kg:
+        return ["- transfer trips: unchanged"]
+    kg = ", ".join(f"{s.station_id} {s.old_kg} → {s.new_kg} kg" for s in diff.transfer_kg)
+    lines = [
+        f"- transfer: {kg or 'kg unchanged'}; cost {diff.transfer_cost_cny_old:,.2f} → "
+        f"{diff.transfer_cost_cny_new:,.2f} CNY",
+        "",
+        "| transfer trip | truck | station | site | kg | hooked | back |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in diff.transfer_changes:
+        lines.append(
+            f"| {c.change} | {c.truck_id} | {c.station_id} | {c.site_id} | {c.load_kg} "
+            f"| {c.start} | {c.end} |"
+        )
+    return lines

@@ -6,7 +6,8 @@ The plan folder holds ``plan.json`` (one day), whose ``scenario_path`` names the
 planned from; the scenario is loaded again and every station's day rebuilt from the plan (its
 due points and loads, its trucks). Stations the events touch are re-planned
 (`sanitation.replan.solve`); a road closure re-plans every station with points still due; the
-others keep their routes. Transfer trips are those of the old plan (a note says so).
+others keep their routes. The transfer trips of the stations whose arrivals changed are planned
+again from ``t`` (`sanitation.replan.transfer`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from sanitation.replan.state import (
     shift_bounds,
     visit_of,
 )
+from sanitation.replan.transfer import replan_transfer, towed_kg
 from sanitation.routing.solution import Route, Visit
 from sanitation.scenario import load_scenario
 from sanitation.scenario.model import CollectionPoint, Scenario
@@ -261,9 +263,10 @@ def combined_route(
     )
 
 
-def _lost_loads(events: Sequence[Event], state: DayState) -> list[str]:
-    """What each broken-down truck had on board: lost to the plan, or towed to a station."""
-    out = []
+def _down_loads(events: Sequence[Event], state: DayState) -> dict[str, int]:
+    """Kg on board of each broken-down truck: as reported, else as planned at its last visit
+    done."""
+    out = {}
     for ev in events:
         if not isinstance(ev, TruckDown):
             continue
@@ -272,9 +275,49 @@ def _lost_loads(events: Sequence[Event], state: DayState) -> list[str]:
         if load is None and truck.route is not None:
             kept = truck.kept()
             load = truck.route.visits[kept[-1]].load_after_kg if kept else 0
-        where = f"towed to {ev.tow_to}" if ev.tow_to else "lost to the plan (not unloaded)"
-        out.append(f"{ev.vehicle} broke down at {ev.time} with {load or 0} kg on board: {where}")
+        out[ev.vehicle] = load or 0
     return out
+
+
+def _lost_loads(events: Sequence[Event], loads_kg: dict[str, int]) -> list[str]:
+    """What each broken-down truck had on board: lost to the plan, or towed to a station."""
+    out = []
+    for ev in events:
+        if isinstance(ev, TruckDown):
+            where = f"towed to {ev.tow_to}" if ev.tow_to else "lost to the plan (not unloaded)"
+            load = loads_kg[ev.vehicle]
+            out.append(f"{ev.vehicle} broke down at {ev.time} with {load} kg on board: {where}")
+    return out
+
+
+def _with_transfer(
+    base_ctx: PlanningContext,
+    ctx: PlanningContext,
+    doc: PlanDocument,
+    new_day: DayOut,
+    towed: dict[str, int],
+    at_s: int,
+    *,
+    roads_changed: bool,
+    seed: int,
+) -> tuple[DayOut, str]:
+    """``new_day`` with its transfer trips re-planned (`sanitation.replan.transfer`) and a note
+    saying which stations' trips were."""
+    transfer = replan_transfer(
+        base_ctx, ctx, doc, new_day, towed, at_s, roads_changed=roads_changed, seed=seed
+    )
+    if transfer is None:
+        return new_day, "transfer trips as planned (no station's arrivals changed)"
+    day = new_day.model_copy(
+        update={
+            "transfer_trucks": transfer.trucks,
+            "unmoved": transfer.unmoved,
+            "gate_fees_cny": transfer.gate_fees_cny,
+            "transfer_cost_cny": transfer.truck_cost_cny,
+        }
+    )
+    kg = ", ".join(f"{s} {old} → {new} kg" for s, (old, new) in transfer.stations.items())
+    return day, f"transfer trips re-planned from the re-plan time for stations {kg}"
 
 
 def _station_unserved(
@@ -481,10 +524,21 @@ def replan_day(
             "stations": sorted(parts.stations, key=lambda s: s.station_id),
         }
     )
+    down_kg = _down_loads(events, state)
+    new_day, transfer_note = _with_transfer(
+        base_ctx,
+        ctx,
+        doc,
+        new_day,
+        towed_kg(events, down_kg),
+        at_s,
+        roads_changed=bool(closures_in_force(events, at_s, end_s)),
+        seed=seed,
+    )
     notes = [
         *doc.notes,
         f"re-planned at {hhmm(at_s)} from {len(events)} event(s); stations "
-        f"{', '.join('+'.join(g) for g in groups) or 'none'}; transfer trips are the old plan's",
+        f"{', '.join('+'.join(g) for g in groups) or 'none'}; {transfer_note}",
         *state.notes,
     ]
     new_doc = doc.model_copy(
@@ -496,7 +550,7 @@ def replan_day(
             "engine": engine,
         }
     )
-    return new_doc, ctx, new_day, reps, _lost_loads(events, state)
+    return new_doc, ctx, new_day, reps, _lost_loads(events, down_kg)
 
 
 def _station_day(
