@@ -532,6 +532,8 @@ def test_planner_uploads_a_zip_plans_a_week_and_cancels(page, live, tmp_path):
 
 
 def test_dispatcher_replans_with_open_incidents(page, live):
+    """An open report becomes an event of the day's re-plan (the page's one re-plan: a new
+    version of the plan, on the same day)."""
     api, scenario_id = live["api"], live["scenario_id"]
     for incident in api.get("/incidents", params={"status": "open"}).json():
         api.patch(f"/incidents/{incident['id']}", json={"status": "dismissed"})
@@ -539,21 +541,25 @@ def test_dispatcher_replans_with_open_incidents(page, live):
         "/incidents", json={"kind": "overflow", "scenario_id": scenario_id, "point_id": "P3"}
     )
     assert made.status_code == 201, made.text
+    ident = made.json()["id"]
     sign_in(page, live["keys"]["dispatcher"])
     page.select_option("#d-plan", str(live["plan_id"]))
     page.wait_for_selector("#d-map[data-drawn]:not([data-drawn=''])")
     date = page.input_value("#d-date")
-    assert page.inner_text("#d-replan").endswith("(1)")  # one open incident to plan with
-    page.click("#d-replan")
+    assert not page.query_selector("#d-replan")  # one re-plan control: the day's
+    page.fill("#d-at", "07:00")
+    page.click(f"#d-incidents li[data-incident='{ident}'] button.as-event")
+    page.click("#d-replan-day")
     page.wait_for_function(
-        "document.querySelector('#d-replan-state').textContent.includes('#')", timeout=90_000
+        "document.querySelector('#d-replan-day-state').textContent.includes('#')",
+        timeout=90_000,
     )
-    newest = max(api.get("/plans").json(), key=lambda p: p["id"])
-    assert newest["scenario_id"] == scenario_id and newest["status"] == "done"
-    assert [u["id"] for u in newest["incidents_used"]] == [made.json()["id"]]
-    assert page.inner_text("#d-replan-state").endswith(f"#{newest['id']}")
+    newest = api.get(f"/plans/{live['plan_id']}/versions").json()[-1]
+    assert newest["status"] == "done", newest
+    assert [e["type"] for e in newest["events"]] == ["urgent_point"]
+    assert page.inner_text("#d-replan-day-state").endswith(f"#{newest['plan_id']}")
     page.wait_for_selector("#d-map[data-drawn]:not([data-drawn=''])")
-    assert page.input_value("#d-plan") == str(newest["id"])  # the new plan is shown
+    assert page.input_value("#d-plan") == str(newest["plan_id"])  # the new version is shown
     assert page.input_value("#d-date") == date  # on the same day
-    assert not page.inner_text("#d-replan").endswith(")")  # nothing open any more
-    assert api.get(f"/incidents/{made.json()['id']}").json()["status"] == "used"
+    assert not page.query_selector(f"#d-incidents li[data-incident='{ident}']")  # used
+    assert api.get(f"/incidents/{ident}").json()["status"] == "used"

@@ -520,10 +520,6 @@
       ...(scenario ? scenario.stations : []).map((s) => el("option", { value: s.station_id, text: `${s.name} (${s.station_id})` })));
     if (keep) stations.value = oldStation;
     const open = await api(`/incidents?scenario_id=${plan.scenario_id}&status=open`);
-    const button = $("#d-replan");
-    button.textContent = open.length ? `${t("replan")} (${open.length})` : t("replan");
-    button.title = open.map((i) => `#${i.id} ${t(i.kind)} ${i.point_id || ""} ${i.note}`).join("\n");
-    button.classList.toggle("primary", open.length > 0);
     state.dispatch.open = open;
     state.dispatch.incidents = state.dispatch.incidents.filter((id) => open.some((i) => i.id === id));
     renderEvents();
@@ -715,27 +711,6 @@
       const node = m.getElement();
       if (node) node.classList.toggle("hot", Number(o) === order);
     }
-  }
-  async function replan() {
-    const plan = currentPlan();
-    if (!plan) return;
-    const body = { date: $("#d-date").value, engine: plan.engine, time_limit_s: plan.time_limit_s,
-      seed: plan.seed };
-    const job = await api(`/scenarios/${plan.scenario_id}/plans`, { method: "POST", json: body });
-    $("#d-replan").disabled = true;
-    const status = $("#d-replan-state");
-    const tick = async () => {
-      const j = await api(`/jobs/${job.job_id}`);
-      status.textContent = `${t("replanning")} ${tOr("stage_" + j.stage, j.stage)} ${j.total ? j.done + "/" + j.total : ""}`;
-      if (!["done", "failed", "cancelled"].includes(j.state)) { setTimeout(guard(tick), 1000); return; }
-      $("#d-replan").disabled = false;
-      if (j.state === "done") {
-        state.openPlan = { id: String(job.plan_id), keep: true };
-        await dispatcherView();
-      }
-      status.textContent = j.state === "done" ? `${t("replanned")} #${job.plan_id}` : `${t("state_" + j.state)} ${j.error || ""}`;
-    };
-    await tick();
   }
   // ---- re-planning the day (issue 16): events, the re-plan job, what changed ----------------------
   function atTime() {
@@ -1116,7 +1091,6 @@
     $("#upload-form").addEventListener("submit", guard(uploadScenario));
     $("#whatif-form").addEventListener("submit", guard(deriveWhatIf));
     $("#job-cancel").addEventListener("click", guard(cancelJob));
-    $("#d-replan").addEventListener("click", guard(replan));
     $("#d-replan-day").addEventListener("click", guard(replanDay));
     $("#d-print-changed").addEventListener("click", guard(printChanged));
     $("#d-road-mode").addEventListener("click", () => setPick(state.dispatch.pick && state.dispatch.pick.kind === "road" ? null : { kind: "road" }));
