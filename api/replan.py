@@ -52,6 +52,18 @@ def versions(session: Session, plan_id: int) -> list[PlanRow]:
     return list(session.scalars(query.order_by(PlanRow.version)))
 
 
+def parent_versions(session: Session, rows: list[PlanRow]) -> dict[int, int]:
+    """Plan id -> version number of ``rows`` and of the versions they were re-planned from
+    (one query for those not among ``rows``)."""
+    known = {r.id: r.version for r in rows}
+    wanted = {r.parent_plan_id for r in rows if r.parent_plan_id is not None} - set(known)
+    if wanted:
+        query = select(PlanRow.id, PlanRow.version).where(PlanRow.id.in_(wanted))
+        for ident, number in session.execute(query):
+            known[ident] = number
+    return known
+
+
 def version(session: Session, plan_id: int, number: int) -> PlanRow:
     """Version ``number`` of a plan (404 naming it when there is none)."""
     for row in versions(session, plan_id):

@@ -228,6 +228,13 @@ class PlanPublic(BaseModel):
         default=None, description="a re-planned version: the plan it is a version of"
     )
     version: int = Field(default=0, description="0: as planned; n: the n-th re-plan")
+    parent_plan_id: int | None = Field(
+        default=None,
+        description="a re-planned version: the plan id of the version it was re-planned from",
+    )
+    based_on_version: int | None = Field(
+        default=None, description="a re-planned version: the number of that version"
+    )
 
 
 class RoutesPublic(BaseModel):

@@ -105,6 +105,39 @@ def test_a_replan_job_runs_and_its_diff_is_read(env, wait_job):
     assert client.get(f"/plans/{env['plan_id']}/routes", headers=h).content == before
 
 
+def test_plans_list_their_version_and_parent(env, wait_job):
+    """GET /plans and GET /plans/{id}: each version's number, root plan and parent."""
+    client, h = env["client"], env["h"]["dispatcher"]
+    first = _replan(env, {"at": "08:10", "events": [DOWN], "engine": "pyvrp", "time_limit_s": 1})
+    assert first.status_code == 202, first.text
+    assert wait_job(client, first.json()["job_id"], headers=h)["state"] == "done"
+    # a re-plan of the re-plan: its parent is the first version, its root the plan
+    body = {"at": "08:20", "events": [{"type": "stop_done", "point": "P4", "time": "08:15"}]}
+    second = _replan(env, {**body, "engine": "pyvrp", "time_limit_s": 1})
+    assert second.status_code == 202, second.text
+    assert wait_job(client, second.json()["job_id"], headers=h)["state"] == "done"
+    one, two = first.json()["plan_id"], second.json()["plan_id"]
+    listed = {p["id"]: p for p in client.get("/plans", headers=env["h"]["planner"]).json()}
+    root = listed[env["plan_id"]]
+    assert (root["version"], root["root_plan_id"], root["parent_plan_id"]) == (0, None, None)
+    assert root["based_on_version"] is None
+    n_one, n_two = listed[one]["version"], listed[two]["version"]
+    assert n_two == n_one + 1
+    assert (listed[two]["root_plan_id"], listed[two]["parent_plan_id"]) == (env["plan_id"], one)
+    assert listed[two]["based_on_version"] == n_one
+    assert listed[one]["parent_plan_id"] in listed
+    # GET /plans/{id} says the same (its parent not among the rows asked for)
+    alone = client.get(f"/plans/{two}", headers=env["h"]["planner"]).json()
+    assert {
+        k: alone[k] for k in ("version", "root_plan_id", "parent_plan_id", "based_on_version")
+    } == {
+        "version": n_two,
+        "root_plan_id": env["plan_id"],
+        "parent_plan_id": one,
+        "based_on_version": n_one,
+    }
+
+
 def test_a_coordinator_may_not_replan(env):
     before = _counts(env["app"])
     refused = _replan(env, {"at": "08:10", "events": [DOWN]}, role="coordinator")

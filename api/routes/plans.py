@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api import plans
+from api import plans, replan
 from api.deps import CacheDep, PlanId, SessionDep, SettingsDep, Staff
 from api.errors import BadRequestError, NotFoundError
 from api.models import PlanRow
@@ -38,8 +38,9 @@ MEDIA = {
 }
 
 
-def public(settings: Settings, plan: PlanRow) -> PlanPublic:
-    """The public view of a plan."""
+def public(settings: Settings, plan: PlanRow, parent_version: int | None = None) -> PlanPublic:
+    """The public view of a plan (``parent_version``: the version number of the plan it was
+    re-planned from, if any)."""
     return PlanPublic(
         id=plan.id,
         scenario_id=plan.scenario_id,
@@ -57,6 +58,8 @@ def public(settings: Settings, plan: PlanRow) -> PlanPublic:
         finished_at=plan.finished_at,
         root_plan_id=plan.root_plan_id,
         version=plan.version,
+        parent_plan_id=plan.parent_plan_id,
+        based_on_version=parent_version,
     )
 
 
@@ -69,19 +72,25 @@ def list_plans(
         int | None, Query(ge=1, le=MAX_ID, description="only plans of this scenario")
     ] = None,
 ) -> list[PlanPublic]:
-    """Plans, newest first."""
+    """Plans, newest first; a re-planned version names its version number, the plan it is a
+    version of and the version it was re-planned from."""
     query = select(PlanRow).order_by(PlanRow.id.desc())
     if scenario_id is not None:
         query = query.where(PlanRow.scenario_id == scenario_id)
-    return [public(settings, p) for p in session.scalars(query)]
+    rows = list(session.scalars(query))
+    parents = replan.parent_versions(session, rows)
+    return [public(settings, p, parents.get(p.parent_plan_id or 0)) for p in rows]
 
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic, responses=ERRORS, summary="Get a plan")
 def get_plan(
     settings: SettingsDep, session: SessionDep, caller: Staff, plan_id: PlanId
 ) -> PlanPublic:
-    """A plan: status, dates, engine, time limit (s), county KPIs, incidents used, files."""
-    return public(settings, plans.get_plan(session, plan_id))
+    """A plan: status, dates, engine, time limit (s), county KPIs, incidents used, files; a
+    re-planned version: its number, its root plan and the version it was re-planned from."""
+    row = plans.get_plan(session, plan_id)
+    parents = replan.parent_versions(session, [row])
+    return public(settings, row, parents.get(row.parent_plan_id or 0))
 
 
 @router.get(

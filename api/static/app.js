@@ -304,7 +304,9 @@
       return el("tr", { "data-id": p.id },
         el("td", {}, el("input", { type: "checkbox", value: p.id, disabled: p.status !== "done",
           checked: checked.has(String(p.id)) })),
-        el("td", { text: p.id }), el("td", { text: scenarioName(p.scenario_id) }),
+        el("td", { text: p.version ? `${p.id} · ${t("version")} ${p.version} ← #${p.parent_plan_id}` : p.id,
+          title: p.version ? `${t("version")} ${p.version} ${t("of_plan")} #${p.root_plan_id}, ${t("based_on")} ${t("version")} ${p.based_on_version} (#${p.parent_plan_id})` : "" }),
+        el("td", { text: scenarioName(p.scenario_id) }),
         el("td", { text: p.dates.length > 2 ? `${p.dates[0]} … ${p.dates[p.dates.length - 1]} (${p.dates.length} ${t("days_n")})`
           : p.dates.join(", "), title: p.dates.join(", ") }), el("td", { text: p.engine }),
         el("td", {}, el("span", { class: `badge s-${p.status}`, text: t("state_" + p.status) })),
