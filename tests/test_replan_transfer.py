@@ -65,3 +65,34 @@ def test_unchanged_arrivals_keep_the_transfer(base_plan, tmp_path, monkeypatch) 
 
 def _down(time: str) -> dict:
     return {"type": "truck_down", "vehicle": SMALL, "time": time}
+
+
+def _trip(truck: str, station: str, arrival_s: int, end_s: int):
+    from sanitation.transfer import Trip
+
+    return Trip(truck, station, "W1", 1000, arrival_s, arrival_s, arrival_s + 1200, end_s)
+
+
+def test_a_trip_is_kept_once_its_truck_set_out_for_it() -> None:
+    from sanitation.replan.transfer import kept_count
+    from sanitation.transfer import TruckDay
+
+    trips = (_trip("T", "S1", 25_200, 27_880), _trip("T", "S1", 31_000, 33_000))
+    day = TruckDay("T", 25_200, 33_600, trips, None, 1, 1.0)
+    # it leaves its depot at 07:00 for the first, the first's end for the second
+    assert [kept_count(day, 2700, at) for at in (25_200, 25_201, 27_880, 27_881)] == [0, 1, 1, 2]
+    # a lunch between them: it sets out for the second when the lunch ends (27 880 + 2 700)
+    lunch = TruckDay("T", 25_200, 33_600, trips, 27_880, 1, 1.0)
+    assert [kept_count(lunch, 2700, at) for at in (28_000, 30_580, 30_581)] == [1, 1, 2]
+
+
+def test_stations_sharing_a_truck_s_remaining_trips_are_replanned_together() -> None:
+    from sanitation.replan.transfer import _replanned
+
+    future = {
+        "T1": [_trip("T1", "A", 30_000, 31_000), _trip("T1", "B", 32_000, 33_000)],
+        "T2": [_trip("T2", "B", 30_000, 31_000)],
+        "T3": [_trip("T3", "C", 30_000, 31_000)],
+    }
+    assert _replanned({"A"}, future) == ({"A", "B"}, {"T1", "T2"})
+    assert _replanned({"C"}, future) == ({"C"}, {"T3"})
