@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from sanitation.errors import InfeasibleError
 from sanitation.plan.model import PlanDocument
 from sanitation.replan.transfer import arrivals_kg
 from tests.replan_helpers import SMALL, base_plan, replan
@@ -96,3 +99,56 @@ def test_stations_sharing_a_truck_s_remaining_trips_are_replanned_together() -> 
     }
     assert _replanned({"A"}, future) == ({"A", "B"}, {"T1", "T2"})
     assert _replanned({"C"}, future) == ({"C"}, {"T3"})
+
+
+def test_the_rest_of_the_day_starts_each_truck_where_it_is() -> None:
+    """A truck going on after its kept trips sets out from its last station and goes home to
+    its depot; the site takes only what the kept trips left of its capacity; the rest passes
+    the transfer verifier."""
+    import numpy as np
+
+    from sanitation.replan.transfer import _continuing, _rest_problem
+    from sanitation.transfer import (
+        DisposalSite,
+        TransferProblem,
+        TransferStation,
+        TransferTruck,
+        TruckDay,
+    )
+    from sanitation.transfer import solve as solve_transfer
+    from sanitation.verify.transfer import verify
+
+    # locations: 0 station A, 1 station B, 2 site, 3 depot (travel in s; metres = 10 x s)
+    t = np.array(
+        [[0, 600, 1200, 300], [600, 0, 900, 700], [1200, 900, 0, 1400], [300, 700, 1400, 0]]
+    )
+    stations = (
+        TransferStation("A", 0, 0, 8000, 18_000, 68_400),
+        TransferStation("B", 1, 0, 8000, 18_000, 68_400),
+    )
+    site = DisposalSite("W", 2, 10_000, 21_600, 79_200, 85.0, 900)
+    truck = TransferTruck(
+        "A/hook#1", "A", 3, 25_200, 68_400, 36_000, 2700, 41_400, 48_600, 420.0, 3.5, 50.0
+    )
+    full = TransferProblem(t, t * 10, stations, (site,), (truck,))
+    kept = (_trip("A/hook#1", "B", 25_900, 30_000),)
+    day = TruckDay("A/hook#1", 25_200, 30_700, kept, None, 1, 1.0)
+    going_on = _continuing(truck, day, kept, 29_000)
+    rest = _rest_problem(full, {"A": 5000}, {"W": 4000}, [], [going_on], 29_000)
+    (moved,) = rest.trucks
+    assert moved.location == 4 and moved.shift_start_s == 30_000  # free once back at B
+    assert moved.fixed_cost_cny == 0.0 and moved.max_duration_s == 36_000 - (30_000 - 25_200)
+    assert list(rest.duration_s[4, :4]) == list(t[1, :4])  # it sets out from B ...
+    assert list(rest.duration_s[:4, 4]) == list(t[:4, 3])  # ... and goes home to the depot
+    assert rest.sites[0].capacity_kg == 6000  # 4000 kg of the kept trip are at the site
+    assert rest.station("A").load_kg == 5000 and rest.station("B").load_kg == 0
+    solution = solve_transfer(rest)
+    assert verify(rest, solution) == []
+    (planned,) = solution.trucks
+    assert planned.trips[0].arrival_s == 30_000 + 600  # B -> A
+    assert planned.depot_return_s == planned.trips[-1].end_s + 300  # A -> depot
+    assert sum(trip.load_kg for trip in planned.trips) == 5000
+    # the site's capacity left binds: 7000 kg more do not fit beside the kept 4000
+    more = _rest_problem(full, {"A": 7000}, {"W": 4000}, [], [going_on], 29_000)
+    with pytest.raises(InfeasibleError, match=r"short by 1\.0 t"):
+        solve_transfer(more)
