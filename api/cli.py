@@ -10,6 +10,7 @@ maps exceptions to the exit codes of the contract (0 success, 1 internal, 2 bad 
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -94,14 +95,27 @@ def keys_list() -> None:
 def keys_revoke(
     prefix: Annotated[str, typer.Argument(help="The key's prefix (keys list).")],
 ) -> None:
-    """Revoke a key."""
+    """Revoke a key: refused by every service process once this returns (on PostgreSQL it
+    waits, a few seconds at most, until each live process has confirmed)."""
     from api.keys import revoke_key
+    from api.revocations import ACK_TIMEOUT_S, await_acknowledgements
+    from api.settings import Settings
 
     with _key_store()() as session:
-        if not revoke_key(session, prefix):
+        revoked_at = revoke_key(session, prefix)
+        if revoked_at is None:
             msg = f"prefix: no key with prefix {prefix!r}"
             raise ScenarioError(msg)
+        pending = []
+        if session.get_bind().dialect.name == "postgresql":
+            pending = await_acknowledgements(session, revoked_at, Settings().heartbeat_timeout_s)
     print(f"revoked {prefix}")
+    for process in pending:
+        print(
+            f"warning: service process {process} has not confirmed within {ACK_TIMEOUT_S:g} s "
+            "(stopped or cut off?); it refuses the key once it reads its notifications",
+            file=sys.stderr,
+        )
 
 
 def db_upgrade() -> None:

@@ -15,9 +15,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sanitation.errors import ScenarioError
@@ -25,6 +25,7 @@ from sanitation.errors import ScenarioError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 CONNECT_TIMEOUT_S = 5
+HOT_POOL_SIZE = 8  # connections of an autocommit engine per process (assumed; ~0.3 ms a read)
 EXPECTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 MIGRATION_LOCK = 19_0019  # PostgreSQL advisory lock: one process migrates at a time
 _PASSWORD = re.compile(r"(://[^/:@]*:)[^@/]*@")
@@ -69,11 +70,21 @@ def checked_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite connections get WAL mode, a busy timeout and foreign keys."""
+def make_engine(url: str, *, autocommit: bool = False) -> Engine:
+    """An engine; SQLite connections get WAL mode, a busy timeout and foreign keys.
+
+    ``autocommit``: each statement commits by itself (no BEGIN, no ROLLBACK on return), a
+    pooled PostgreSQL connection is not pinged before use, and the pool holds a fixed
+    `HOT_POOL_SIZE` connections that callers queue for (no overflow connections opened and
+    closed under load: each costs PostgreSQL a new backend process): one round trip per single
+    read, for a hot path that retries once on a dropped connection (`run_read`).
+    """
     parsed = checked_url(url)
+    isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **isolation
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:  # sqlite3 DBAPI objects
@@ -85,9 +96,27 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    pool = {"pool_size": HOT_POOL_SIZE, "max_overflow": 0} if autocommit else {}
     return create_engine(
-        parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+        parsed,
+        pool_pre_ping=not autocommit,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        **isolation,
+        **pool,
     )
+
+
+def run_read(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    """The first row of one read on an autocommit engine (`make_engine`); tried again once on a
+    new connection when the pooled one was dropped (the database restarted)."""
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as connection:
+                return connection.execute(statement, params).first()
+        except DBAPIError as error:
+            if not error.connection_invalidated or attempt == 2:
+                raise
+    return None  # not reached: the second attempt returns or raises
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

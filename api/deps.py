@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.jobs import JobRunner
-from api.keys import Caller, verify_key
+from api.keys import Caller
 from api.plans import DocumentCache
 from api.schemas import MAX_ID
 from api.settings import Settings
@@ -53,8 +53,7 @@ async def get_caller(
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     """The caller of the request's key (``X-API-Key`` or ``Authorization: Bearer``), checked
-    against the key table on every request: a key revoked through any process (another service
-    process, ``sanitation keys revoke``) is refused from the next request on."""
+    against the key table on every request (`KeyVerifier`)."""
     plain = key or (token.credentials if token else None)
     if not plain:
         raise HTTPException(
@@ -62,7 +61,10 @@ async def get_caller(
             detail="X-API-Key: missing; send an API key as X-API-Key or Authorization: Bearer",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    caller = await run_in_threadpool(_verify, request.app.state.sessions, plain)
+    keys = request.app.state.keys
+    caller = keys.cached(plain)
+    if caller is None:
+        caller = await run_in_threadpool(keys.lookup, plain)
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -70,11 +72,6 @@ async def get_caller(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return caller
-
-
-def _verify(sessions: sessionmaker[Session], plain: str) -> Caller | None:
-    with sessions() as session:
-        return verify_key(session, plain)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -198,7 +198,14 @@ class JobRunner:
 
         process = self._context.Process(
             target=run_job,
-            args=(self.settings.url, str(self.settings.data_dir), job_id, attempt, os.getpid()),
+            args=(
+                self.settings.url,
+                str(self.settings.data_dir),
+                job_id,
+                attempt,
+                os.getpid(),
+                self.settings.job_nice,
+            ),
             name=f"plan-job-{job_id}",
         )
         process.start()

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.db import make_engine, open_database, session_factory
 from api.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from api.jobs import JobRunner
+from api.keys import KeyVerifier
 from api.plans import DocumentCache
 from api.routes import health, incidents, jobs, plans, replan, scenarios, townships, web
 from api.settings import Settings
@@ -179,7 +180,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.keys = KeyVerifier(settings.url)
         runner = JobRunner(settings, app.state.sessions)
+        app.state.keys.set_process(runner.me.id)
         app.state.runner = runner
         runner.start()
         try:
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 runner.stop()  # this lifespan's own (a test may start the app twice)
             finally:
+                app.state.keys.close()
                 engine.dispose()
 
     app = FastAPI(

@@ -171,3 +171,6 @@ class ServiceProcess(Base):
     pid_started: Mapped[str] = mapped_column(String(32), default="")
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # PostgreSQL: the latest key revocation (its revoked_at) this process's cache of key
+    # verdicts has applied, or when it began listening for them (`api.keys.KeyVerifier`)
+    keys_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -5,6 +5,7 @@ filter routes, township summaries and KPI comparisons. No FastAPI here.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import shutil
 import threading
@@ -245,6 +246,10 @@ class DocumentCache:
             self._docs[plan.id] = doc
             while len(self._docs) > self._size:
                 self._docs.popitem(last=False)
+        # a county's document is ~10^6 objects: out of the collector's sight (it has no cycles;
+        # an evicted one is freed by reference counts) so a full collection does not pause
+        # every request for a second
+        gc.freeze()
         return doc
 
     def answer(self, key: tuple[Any, ...]) -> bytes | None:

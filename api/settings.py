@@ -38,6 +38,14 @@ class Settings(BaseSettings):
         description="a service process whose heartbeat (written every fifth of this) is older "
         "is taken for dead and its running jobs are re-queued, s",
     )
+    job_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="niceness added to plan worker processes (and their session's autogroup), "
+        "so requests keep their latency while solves run; 0 leaves them at the service's "
+        "priority (default 10: assumed)",
+    )
     incident_radius_m: float = Field(
         default=50.0, gt=0, description="a blocked-road report closes roads within this, m"
     )

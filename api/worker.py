@@ -70,9 +70,23 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
     sys.__excepthook__(kind, value, tb)
 
 
-def run_job(url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int) -> None:
+def _yield_to_requests(nice: int) -> None:
+    """Run below the service's requests: ``nice`` added to this process (its solver processes
+    inherit it) and to the autogroup of its new session, since Linux shares the CPU equally
+    between sessions' autogroups whatever the nice values of their processes."""
+    if nice == 0:
+        return
+    os.nice(nice)
+    with contextlib.suppress(OSError):  # no autogroups (a kernel without them, a container)
+        Path("/proc/self/autogroup").write_text(f"{nice}\n", encoding="ascii")
+
+
+def run_job(
+    url: str, data_dir: str, job_id: int, attempt: int, parent_pid: int, nice: int = 0
+) -> None:
     """Entry point of a worker process (see the module docstring)."""
     os.setsid()
+    _yield_to_requests(nice)
     os.environ.setdefault("MPLBACKEND", "Agg")
     watch = threading.Thread(target=_watch_parent, args=(parent_pid, os.getppid()), daemon=True)
     watch.start()

@@ -102,7 +102,15 @@ def test_a_job_is_cancelled_through_the_process_that_does_not_run_it(pair, wait_
         sid = a.get("/scenarios").json()[0]["id"]
         job_id = plan(a, sid, 60)
         wait_job(a, job_id, until=lambda j: j["stage"] == "routing", timeout_s=60, every_s=0.1)
-        runs_on = owner_pid(url, stored_job(url, job_id)["owner"])
+        runs_on, worker = (
+            owner_pid(url, stored_job(url, job_id)["owner"]),
+            stored_job(url, job_id)["pid"],
+        )
+        # the worker yields to requests: 10 nicer than its service, its autogroup too
+        assert (
+            os.getpriority(os.PRIO_PROCESS, worker) == os.getpriority(os.PRIO_PROCESS, runs_on) + 10
+        )
+        assert Path(f"/proc/{worker}/autogroup").read_text().split()[-1] == "10"
         other = b if runs_on == first.pid else a
         assert other.post(f"/jobs/{job_id}/cancel").status_code == 200
         job = wait_job(other, job_id, timeout_s=15)
