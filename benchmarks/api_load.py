@@ -174,7 +174,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--kill-time-limit", type=float, default=20.0, help="the killed job's budget, s"
     )
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--json", type=Path, help="also append the figures here (JSON lines)")
+    parser.add_argument("--note", default="", help="a remark kept with the run (what changed)")
     args = parser.parse_args()
     if args.processes > 1 and not args.database_url:
         parser.error("--processes 2 or more needs --database-url (a PostgreSQL server)")
@@ -426,9 +427,11 @@ def main() -> None:
         result = measure(args, data, url)
     result["cpu_count"] = os.cpu_count()
     result["loadavg_1min"] = round(os.getloadavg()[0], 2)
+    result["run"] = f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC {args.note}".strip()
     print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.json:  # one line per run, appended (docs/benchmarks_system.md shows them all)
+        with args.json.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
