@@ -377,7 +377,12 @@ class ReplanCreate(_In):
     )
     help_from_neighbours: bool = False
     engine: Engine = "portfolio"
-    time_limit_s: float = Field(default=10.0, ge=1, le=3600, description="routing budget, s")
+    time_limit_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=3600,
+        description="routing budget of the re-plan, s, shared by the re-planned stations",
+    )
     seed: int = Field(default=1, ge=0, le=2**31 - 1)
 
 

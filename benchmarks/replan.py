@@ -228,7 +228,9 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=20)
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=5.0, help="per station, s")
+    parser.add_argument(
+        "--time-limit", type=float, default=5.0, help="the re-plan's routing budget, s"
+    )
     parser.add_argument("--plan-time-limit", type=float, default=60.0)
     parser.add_argument("--engine", default="portfolio")
     parser.add_argument("--from", dest="earliest", default="09:00", help="events from HH:MM")

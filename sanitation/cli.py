@@ -400,7 +400,11 @@ def replan(
     time_limit: Annotated[
         float,
         typer.Option(
-            "--time-limit", min=1, callback=_time_limit, help="Routing budget per station, s."
+            "--time-limit",
+            min=1,
+            callback=_time_limit,
+            help="Routing budget of the re-plan, s: shared by the re-planned stations in "
+            "proportion to their stops still due (at least 1 s each), as plan shares its own.",
         ),
     ] = 5.0,
     engine: Engine = "portfolio",

@@ -4,6 +4,8 @@ answer (a live `sanitation serve`, so that its worker processes see the variable
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from test_api_server import Server, cli_key, upload
@@ -63,3 +65,58 @@ def test_a_plan_job_with_the_default_engine_runs_locally(server, wait_job, monke
     done = _plan_job(server, wait_job)
     assert done["job"]["state"] == "done", done["job"]
     assert done["plan"]["engine"] == "portfolio"
+
+
+def _cluster_state(address: str, prefix: str) -> dict[str, int]:
+    """How many tasks of a key prefix the scheduler holds, by state, and its other clients."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        return client.run_on_scheduler(
+            lambda dask_scheduler: {
+                "held": sum(1 for key in dask_scheduler.tasks if str(key).startswith(prefix)),
+                "processing": sum(
+                    1
+                    for key, task in dask_scheduler.tasks.items()
+                    if str(key).startswith(prefix) and task.state == "processing"
+                ),
+                "clients": len(dask_scheduler.clients),
+            }
+        )
+
+
+def test_a_plan_job_on_the_cluster_is_cancelled_and_its_solves_let_go(
+    server, wait_job, monkeypatch
+):
+    """Cancel while the job's solves run on the cluster: the job ends cancelled within the poll
+    interval, its worker's client leaves the scheduler, and the cluster holds none of its
+    tasks once the solves already running reach their time limit (a running task cannot be
+    interrupted; its result is dropped)."""
+    address = scheduler_address()
+    monkeypatch.setenv(SCHEDULER_ENV, address)
+    before = _cluster_state(address, "_solve_in_worker-")
+    planner = cli_key(server.data, "--role", "planner")
+    server.start()
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
+        sid = upload(client)
+        started = client.post(
+            f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 6}
+        )
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        deadline = time.monotonic() + 60
+        while _cluster_state(address, "_solve_in_worker-")["processing"] == 0:
+            assert time.monotonic() < deadline, "no solve reached the cluster"
+            assert client.get(f"/jobs/{job_id}").json()["state"] in ("queued", "running")
+            time.sleep(0.1)
+        assert client.post(f"/jobs/{job_id}/cancel").status_code == 200
+        job = wait_job(client, job_id, timeout_s=15)
+        assert job["state"] == "cancelled", job
+    deadline = time.monotonic() + 30
+    while (state := _cluster_state(address, "_solve_in_worker-")) != {
+        **before,
+        "held": 0,
+        "processing": 0,
+    }:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)

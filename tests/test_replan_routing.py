@@ -89,3 +89,17 @@ def test_start_fields_are_checked() -> None:
         )
     with pytest.raises(ValueError, match="initial_load_kg must be in"):
         truck(initial_load_kg=101)
+
+
+def test_the_routing_budget_is_shared_by_the_re_planned_stations():
+    """`--time-limit` is the re-plan's budget, as `plan`'s: shared in proportion to the stops
+    still due, at least 1 s a group (a flood re-planning eleven stations takes no longer than
+    its budget and their floors)."""
+    from types import SimpleNamespace
+
+    from sanitation.replan.run import group_budgets
+
+    state = SimpleNamespace(due={"A": {f"a{i}": 100 for i in range(30)}, "B": {"b": 5}, "C": {}})
+    assert group_budgets([["A"], ["B"]], state, 8.0) == pytest.approx([8 * 30 / 31, 1.0])
+    assert group_budgets([["A"]], state, 8.0) == [8.0]  # a station alone gets all of it
+    assert group_budgets([["A", "B"], ["C"]], state, 6.0) == pytest.approx([6.0, 1.0])

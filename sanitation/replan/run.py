@@ -37,6 +37,7 @@ from sanitation.plan.model import (
     UnservedOut,
     VisitOut,
 )
+from sanitation.plan.run import MIN_STATION_SECONDS
 from sanitation.replan.check import check_events
 from sanitation.replan.context import GPS_PREFIX, closures_in_force, replan_context
 from sanitation.replan.diff import Diff, day_diff, write_diff
@@ -461,6 +462,14 @@ def _replan_group(
     return rep
 
 
+def group_budgets(groups: Sequence[list[str]], state: DayState, time_limit_s: float) -> list[float]:
+    """Each group's share (s) of the re-plan's routing budget, as `plan` shares its own: in
+    proportion to the stops still due, at least `MIN_STATION_SECONDS` each."""
+    due = [sum(len(state.due.get(s, {})) for s in group) for group in groups]
+    total = sum(due) or 1
+    return [max(MIN_STATION_SECONDS, time_limit_s * n / total) for n in due]
+
+
 def replan_day(
     doc: PlanDocument,
     scenario: Scenario,
@@ -504,7 +513,9 @@ def replan_day(
         [s for s in day.stations if s.station_id not in replanned],
     )
     reps: dict[str, StationReplan] = {}
-    for group in groups:
+    for group, group_limit_s in zip(
+        groups, group_budgets(groups, state, time_limit_s), strict=True
+    ):
         rep = _replan_group(
             base_ctx,
             ctx,
@@ -513,7 +524,7 @@ def replan_day(
             group,
             parts,
             engine=engine,
-            time_limit_s=time_limit_s,
+            time_limit_s=group_limit_s,
             seed=seed,
         )
         reps.update(dict.fromkeys(group, rep))
