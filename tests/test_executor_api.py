@@ -67,8 +67,9 @@ def test_a_plan_job_with_the_default_engine_runs_locally(server, wait_job, monke
     assert done["plan"]["engine"] == "portfolio"
 
 
-def _cluster_state(address: str, prefix: str) -> dict[str, int]:
-    """How many tasks of a key prefix the scheduler holds, by state, and its other clients."""
+def _cluster_state(address: str, prefix: tuple[str, ...]) -> dict[str, int]:
+    """How many tasks of these key prefixes the scheduler holds (and processes), and its
+    clients."""
     from distributed import Client
 
     with Client(address, timeout=10, set_as_default=False) as client:
@@ -85,6 +86,9 @@ def _cluster_state(address: str, prefix: str) -> dict[str, int]:
         )
 
 
+SOLVES = ("solve-", "_solve_in_worker-")  # a station-day's task, and each portfolio engine's
+
+
 def test_a_plan_job_on_the_cluster_is_cancelled_and_its_solves_let_go(
     server, wait_job, monkeypatch
 ):
@@ -94,18 +98,16 @@ def test_a_plan_job_on_the_cluster_is_cancelled_and_its_solves_let_go(
     interrupted; its result is dropped)."""
     address = scheduler_address()
     monkeypatch.setenv(SCHEDULER_ENV, address)
-    before = _cluster_state(address, "_solve_in_worker-")
+    before = _cluster_state(address, SOLVES)
     planner = cli_key(server.data, "--role", "planner")
     server.start()
     with httpx.Client(base_url=server.url, headers={"X-API-Key": planner}, timeout=30) as client:
         sid = upload(client)
-        started = client.post(
-            f"/scenarios/{sid}/plans", json={"engine": "pyvrp", "time_limit_s": 6}
-        )
+        started = client.post(f"/scenarios/{sid}/plans", json={"time_limit_s": 6})
         assert started.status_code == 202, started.text
         job_id = started.json()["job_id"]
         deadline = time.monotonic() + 60
-        while _cluster_state(address, "_solve_in_worker-")["processing"] == 0:
+        while _cluster_state(address, SOLVES)["processing"] == 0:
             assert time.monotonic() < deadline, "no solve reached the cluster"
             assert client.get(f"/jobs/{job_id}").json()["state"] in ("queued", "running")
             time.sleep(0.1)
@@ -113,7 +115,7 @@ def test_a_plan_job_on_the_cluster_is_cancelled_and_its_solves_let_go(
         job = wait_job(client, job_id, timeout_s=15)
         assert job["state"] == "cancelled", job
     deadline = time.monotonic() + 30
-    while (state := _cluster_state(address, "_solve_in_worker-")) != {
+    while (state := _cluster_state(address, SOLVES)) != {
         **before,
         "held": 0,
         "processing": 0,
