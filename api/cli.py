@@ -37,9 +37,9 @@ def serve(
 
     Several processes may serve one PostgreSQL database if they share one data folder."""
     from api.db import open_database
-    from api.settings import Settings
+    from api.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     settings.ensure_dirs()
     open_database(settings.url)  # a bad, unreachable or differently migrated database: exit 2
 
@@ -53,9 +53,9 @@ def serve(
 def _key_store() -> sessionmaker[Session]:
     """The key store's sessions."""
     from api.db import make_engine, open_database, session_factory
-    from api.settings import Settings
+    from api.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     settings.ensure_dirs()
     open_database(settings.url)
     return session_factory(make_engine(settings.url))
@@ -99,7 +99,7 @@ def keys_revoke(
     waits, a few seconds at most, until each live process has confirmed)."""
     from api.keys import revoke_key
     from api.revocations import ACK_TIMEOUT_S, await_acknowledgements
-    from api.settings import Settings
+    from api.settings import load_settings
 
     with _key_store()() as session:
         revoked_at = revoke_key(session, prefix)
@@ -108,7 +108,9 @@ def keys_revoke(
             raise ScenarioError(msg)
         pending = []
         if session.get_bind().dialect.name == "postgresql":
-            pending = await_acknowledgements(session, revoked_at, Settings().heartbeat_timeout_s)
+            pending = await_acknowledgements(
+                session, revoked_at, load_settings().heartbeat_timeout_s
+            )
     print(f"revoked {prefix}")
     for process in pending:
         print(
@@ -121,9 +123,9 @@ def keys_revoke(
 def db_upgrade() -> None:
     """Migrate the database to this code's schema (stop every service process first)."""
     from api.db import head_revision, masked, migrate, reach
-    from api.settings import Settings
+    from api.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     settings.ensure_dirs()
     before, _ = reach(settings.url)
     migrate(settings.url)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sanitation.errors import ScenarioError
 
 
 class Settings(BaseSettings):
@@ -71,3 +73,23 @@ class Settings(BaseSettings):
         """Create the data directory and its sub-folders."""
         for sub in ("scenarios", "plans"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment (and ``.env``).
+
+    Raises
+    ------
+    ScenarioError
+        A value out of its range or of the wrong type, naming the variable and the value (the
+        command line's exit 2).
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            name = "DATABASE_URL" if field == "database_url" else f"SANITATION_{field.upper()}"
+            problems.append(f"{name}: value {item.get('input')!r}: {item['msg']}")
+        raise ScenarioError("; ".join(problems)) from None

@@ -81,3 +81,26 @@ def test_a_database_at_another_migration_exits_2_naming_both_revisions(tmp_path,
             connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
         engine.dispose()
         refused(serve(tmp_path, url), "is at migration 9999", f"its newest is {head}")
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "value", "says"),
+    [
+        (["serve"], "job_nice", "50", "less than or equal to 19"),
+        (["serve"], "heartbeat_timeout_s", "1", "greater than or equal to 2"),
+        (["keys", "list"], "workers", "many", "valid integer"),
+    ],
+)
+def test_a_setting_out_of_its_range_exits_2_naming_the_variable(
+    tmp_path, command, setting, value, says
+):
+    port = ["--port", str(free_port())] if command == ["serve"] else []
+    done = subprocess.run(
+        [str(SANITATION), *command, *port],
+        env=service_env(tmp_path / "data", None, **{setting: value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    refused(done, f"SANITATION_{setting.upper()}: value {value!r}", says)
