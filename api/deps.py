@@ -52,8 +52,9 @@ async def get_caller(
     key: Annotated[str | None, Depends(api_key_header)],
     token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    """The caller of the request's key (``X-API-Key`` or ``Authorization: Bearer``), checked
-    against the key table on every request (`KeyVerifier`)."""
+    """The caller of the request's key (``X-API-Key`` or ``Authorization: Bearer``): from the
+    process's cache of verdicts while no revocation can have been missed, else from the key
+    table (`api.keys.KeyVerifier`)."""
     plain = key or (token.credentials if token else None)
     if not plain:
         raise HTTPException(
