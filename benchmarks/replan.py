@@ -170,7 +170,8 @@ def run_one(
     )
     replan_cost = scratch_cost = 0.0
     replan_unserved = scratch_unserved = 0
-    for rep in reps.values():
+    # a group of stations (--help-from-neighbours) shares one re-plan: count it once
+    for rep in {id(r): r for r in reps.values()}.values():
         replan_cost += rep.solution.cost_cny
         replan_unserved += len(rep.solution.unserved)
         if rep.problem.stops and rep.problem.vehicle_types:
