@@ -109,14 +109,14 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
 def run_read(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
     """The first row of one read on an autocommit engine (`make_engine`); tried again once on a
     new connection when the pooled one was dropped (the database restarted)."""
-    for attempt in (1, 2):
-        try:
-            with engine.connect() as connection:
-                return connection.execute(statement, params).first()
-        except DBAPIError as error:
-            if not error.connection_invalidated or attempt == 2:
-                raise
-    return None  # not reached: the second attempt returns or raises
+    try:
+        with engine.connect() as connection:
+            return connection.execute(statement, params).first()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    with engine.connect() as connection:  # the pool handed out a fresh connection
+        return connection.execute(statement, params).first()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
