@@ -157,6 +157,16 @@ def migrate(url: str) -> None:
         engine.dispose()  # ends the session, and with it the advisory lock
 
 
+def _wait_for_migration(url: str) -> None:
+    """Return once no process holds the migration lock (`migrate`)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, _migration_lock(connection):
+            pass
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def _migration_lock(connection: Connection) -> Iterator[None]:
     if connection.dialect.name == "postgresql":
@@ -211,6 +221,11 @@ def open_database(url: str) -> None:
     """
     current, tables = reach(url)
     head = head_revision()
+    if current != head:
+        # another process's first start may be migrating it right now (tables without a stamp
+        # yet, or a stamp short of the head): wait for it, then look again
+        _wait_for_migration(url)
+        current, tables = reach(url)
     if current is None:
         if tables - {"alembic_version"}:
             listed = ", ".join(sorted(tables)[:5])
