@@ -18,6 +18,7 @@ from sanitation.compare import compare_scenarios
 from sanitation.plan.run import (
     SOLVE_OVERHEAD_S,
     plan_days,
+    portfolio_thread_note,
     routing_slots,
     station_cap_s,
     week_dates,
@@ -51,6 +52,25 @@ def test_the_portfolio_runs_half_as_many_station_days_as_there_are_workers(monke
     with cf.ThreadPoolExecutor(max_workers=3) as pool:
         assert routing_slots("portfolio", pool) == 1
         assert routing_slots("ortools", pool) == 3
+
+
+def test_a_portfolio_on_one_thread_says_so_in_the_plan(monkeypatch):
+    """The portfolio's two engines need two threads: on one (a one-core machine, a one-thread
+    executor) the plan's notes say that they took turns; on two or more, or for one engine,
+    there is no such note."""
+    from sanitation.sweep import InProcessExecutor
+
+    scenario = load_scenario(TINY)
+    plan = plan_days(
+        scenario, [scenario.plan_date], time_limit_s=2, executor=InProcessExecutor(), workers=1
+    )
+    assert plan.engine == "portfolio"
+    assert any("had 1 worker thread" in note for note in plan.notes), plan.notes
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert portfolio_thread_note("portfolio") is not None
+    assert portfolio_thread_note("pyvrp") is None
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        assert portfolio_thread_note("portfolio", pool) is None
 
 
 @pytest.fixture
