@@ -9,6 +9,7 @@ deadline as the hard cap, or the clock alone. Private to `sanitation.assignment`
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import threading
 from collections.abc import Callable
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver import linear_solver_pb2, pywraplp
 from ortools.sat.python import cp_model
+from scipy import sparse
 
-from sanitation.assignment._model import Model, Plan, Result, empty_result
+from sanitation.assignment._model import FloatArray, Model, Plan, Result, empty_result
 from sanitation.assignment._work import (
     CPSAT_DTIME_PER_S,
     Budget,
@@ -28,6 +30,12 @@ from sanitation.assignment._work import (
     scip_work_s,
 )
 from sanitation.assignment.problem import FORCED_CLOSED, FORCED_OPEN
+
+# OR-Tools' C++ model builder (sparse arrays in, a model proto out), imported by name: its typed
+# sub-package hides ``ortools.linear_solver``'s own stubs from mypy
+model_builder_helper: Any = importlib.import_module(
+    "ortools.linear_solver.python.model_builder_helper"
+)
 
 
 @dataclass
@@ -70,7 +78,14 @@ def solve_mip(
     if solver is None:  # pragma: no cover - every OR-Tools wheel ships SCIP
         msg = "OR-Tools backend SCIP unavailable"
         raise RuntimeError(msg)
-    y, z, x = _mip_model(solver, model)
+    proto = _mip_proto(model)
+    if hint is not None and hint.plan is not None:
+        proto.solution_hint.var_index.extend(range(_n_vars(model)))
+        proto.solution_hint.var_value.extend(_values_of(model, hint.plan).tolist())
+    error = solver.LoadModelFromProto(proto)
+    del proto
+    if error:  # pragma: no cover - the model is built here and always valid
+        raise RuntimeError(f"SCIP refused the assignment model: {error}")
     solver.SetTimeLimit(max(100, int(budget.left_s() * 1000)))
     solver.SetNumThreads(1)
     pairs = int(model.pairs.rows.size)
@@ -79,14 +94,6 @@ def solve_mip(
     if nodes is not None:
         settings += f"limits/totalnodes = {nodes}\n"
     solver.SetSolverSpecificParametersAsString(settings)
-    if hint is not None and hint.plan is not None:
-        hint_vars = list(y) + list(x)
-        values = [float(v) for v in hint.plan.open]
-        values += [float(v) for v in hint.plan.shares[model.pairs.rows, model.pairs.cols]]
-        for i, var in z.items():
-            hint_vars.append(var)
-            values.append(float(hint.plan.modules[i]))
-        solver.SetHint(hint_vars, values)
     if race is not None and not race.enter(solver):
         return empty_result("scip")
     status = solver.Solve()
@@ -101,15 +108,10 @@ def solve_mip(
         return empty_result(
             "scip", solver.Objective().BestBound(), stopped_by_time=clock, work_s=work_s
         )
-    u, m = model.usable.shape
-    shares = np.zeros((u, m))
-    shares[model.pairs.rows, model.pairs.cols] = [var.solution_value() for var in x]
-    open_ = np.array([var.solution_value() for var in y]) > 0.5
-    modules = np.zeros(m)
-    for i, var in z.items():
-        modules[i] = var.solution_value()
+    response = linear_solver_pb2.MPSolutionResponse()
+    solver.FillSolutionResponseProto(response)
     return Result(
-        Plan(open_, np.round(modules).astype(int), shares),
+        _plan_of(model, np.asarray(response.variable_value, dtype=np.float64)),
         solver.Objective().Value(),
         solver.Objective().BestBound(),
         status == pywraplp.Solver.OPTIMAL,
@@ -120,45 +122,132 @@ def solve_mip(
     )
 
 
-def _mip_model(
-    solver: pywraplp.Solver, model: Model
-) -> tuple[list[Any], dict[int, Any], list[Any]]:
-    """Variables y (open), z (modules), x (pair shares), constraints and objective in ``solver``.
+def _n_vars(model: Model) -> int:
+    """Columns of the MIP: y (one per station), z (per expandable station), x (per pair)."""
+    return int(model.usable.shape[1]) + len(model.expandable) + int(model.pairs.rows.size)
 
-    Shares are integral when single-source. Returns ``(y, z, x)``.
-    """
+
+def _values_of(model: Model, plan: Plan) -> FloatArray:
+    """A plan as the MIP's column values (the order of `_mip_proto`)."""
+    modules = plan.modules[model.expandable].astype(np.float64)
+    shares = plan.shares[model.pairs.rows, model.pairs.cols]
+    return np.concatenate([plan.open.astype(np.float64), modules, shares])
+
+
+def _plan_of(model: Model, values: FloatArray) -> Plan:
+    """The MIP's column values (the order of `_mip_proto`) as a plan."""
+    u, m = model.usable.shape
+    expandable = model.expandable
+    open_ = values[:m] > 0.5
+    modules = np.zeros(m, dtype=int)
+    modules[expandable] = np.round(values[m : m + len(expandable)]).astype(int)
+    shares = np.zeros((u, m))
+    shares[model.pairs.rows, model.pairs.cols] = values[m + len(expandable) :]
+    return Plan(open_, modules, shares)
+
+
+def _mip_proto(model: Model) -> linear_solver_pb2.MPModelProto:
+    """The MIP as a proto, built from sparse arrays (no Python object per variable): columns
+    y (open), z (modules), x (pair shares, integral when single-source); rows: each unit
+    assigned once, each station's load within its capacity, z_i <= max_i y_i, the strong
+    linking x_k <= y_i where y_i can be 0, and total open capacity >= total demand."""
     m = model.usable.shape[1]
     pairs = model.pairs
-    y = [
-        solver.IntVar(
-            1.0 if model.status[i] == FORCED_OPEN else 0.0,
-            0.0 if model.status[i] == FORCED_CLOSED else 1.0,
-            f"y{i}",
-        )
-        for i in range(m)
-    ]
-    z = {i: solver.IntVar(0, float(model.module_max[i]), f"z{i}") for i in model.expandable}
-    new_x = solver.IntVar if model.single_source else solver.NumVar
-    x = [new_x(0, 1, "") for _ in range(pairs.rows.size)]
-    for ks in pairs.by_unit:
-        solver.Add(solver.Sum([x[k] for k in ks]) == 1)
-    for i, ks in enumerate(pairs.by_station):
-        load = solver.Sum([float(model.demand_kg[pairs.rows[k]]) * x[k] for k in ks])
-        capacity = float(model.capacity_kg[i]) * y[i]
-        if i in z:
-            capacity = capacity + float(model.module_capacity_kg[i]) * z[i]
-            solver.Add(z[i] <= float(model.module_max[i]) * y[i])
-        solver.Add(load <= capacity)
-    for k in range(pairs.rows.size):
-        solver.Add(x[k] <= y[pairs.cols[k]])
-    total = float(model.demand_kg.sum())
-    solver.Add(solver.Sum([float(model.max_capacity_kg[i]) * y[i] for i in range(m)]) >= total)
-    objective = solver.Sum([float(model.fixed_cny[i]) * y[i] for i in range(m)])
-    objective += solver.Sum([float(model.module_cost_cny[i]) * z[i] for i in z])
-    costs = model.cost_cny[pairs.rows, pairs.cols]
-    objective += solver.Sum([float(costs[k]) * x[k] for k in range(pairs.rows.size)])
-    solver.Minimize(objective)
-    return y, z, x
+    expandable = np.asarray(model.expandable, dtype=np.intp)
+    n_pairs = int(pairs.rows.size)
+    y_col = np.arange(m)
+    z_col = m + np.arange(expandable.size)
+    x_col = m + expandable.size + np.arange(n_pairs)
+    n_cols = m + expandable.size + n_pairs
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lower: list[np.ndarray] = []
+    upper: list[np.ndarray] = []
+    next_row = 0
+
+    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        nonlocal next_row
+        rows.append(r + next_row)
+        cols.append(c)
+        vals.append(np.asarray(v, dtype=np.float64))
+        lower.append(np.asarray(lo, dtype=np.float64))
+        upper.append(np.asarray(hi, dtype=np.float64))
+        next_row += lo.size
+
+    units = model.demand_kg.size
+    add(pairs.rows, x_col, np.ones(n_pairs), np.ones(units), np.ones(units))
+    # load - capacity y - module capacity z <= 0
+    module_of = np.full(m, -1)
+    module_of[expandable] = np.arange(expandable.size)
+    has_z = module_of >= 0
+    add(
+        np.concatenate([pairs.cols, y_col, y_col[has_z]]),
+        np.concatenate([x_col, y_col, z_col[module_of[has_z]]]),
+        np.concatenate(
+            [
+                model.demand_kg[pairs.rows].astype(np.float64),
+                -model.capacity_kg.astype(np.float64),
+                -model.module_capacity_kg[has_z].astype(np.float64),
+            ]
+        ),
+        np.full(m, -np.inf),
+        np.zeros(m),
+    )
+    # z_i - max_i y_i <= 0
+    k = expandable.size
+    add(
+        np.concatenate([np.arange(k), np.arange(k)]),
+        np.concatenate([z_col, expandable]),
+        np.concatenate([np.ones(k), -model.module_max[expandable].astype(np.float64)]),
+        np.full(k, -np.inf),
+        np.zeros(k),
+    )
+    # x_k - y_i <= 0 where y_i can be 0 (at a forced-open station it is x_k <= 1)
+    linked = np.flatnonzero(model.status[pairs.cols] != FORCED_OPEN)
+    add(
+        np.concatenate([np.arange(linked.size), np.arange(linked.size)]),
+        np.concatenate([x_col[linked], pairs.cols[linked]]),
+        np.concatenate([np.ones(linked.size), -np.ones(linked.size)]),
+        np.full(linked.size, -np.inf),
+        np.zeros(linked.size),
+    )
+    add(
+        np.zeros(m, dtype=np.intp),
+        y_col,
+        model.max_capacity_kg.astype(np.float64),
+        np.array([float(model.demand_kg.sum())]),
+        np.array([np.inf]),
+    )
+    matrix = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(next_row, n_cols),
+    )
+    y_lower = (model.status == FORCED_OPEN).astype(np.float64)
+    y_upper = (model.status != FORCED_CLOSED).astype(np.float64)
+    objective = np.concatenate(
+        [
+            model.fixed_cny.astype(np.float64),
+            model.module_cost_cny[expandable].astype(np.float64),
+            model.cost_cny[pairs.rows, pairs.cols].astype(np.float64),
+        ]
+    )
+    builder = model_builder_helper.ModelBuilderHelper()
+    builder.fill_model_from_sparse_data(
+        np.concatenate([y_lower, np.zeros(k), np.zeros(n_pairs)]),
+        np.concatenate(
+            [y_upper, model.module_max[expandable].astype(np.float64), np.ones(n_pairs)]
+        ),
+        objective,
+        np.concatenate(lower),
+        np.concatenate(upper),
+        matrix,
+    )
+    integral = n_cols if model.single_source else m + k
+    for column in range(integral):
+        builder.set_var_integrality(column, True)
+    proto: linear_solver_pb2.MPModelProto = model_builder_helper.to_mpmodel_proto(builder)
+    return proto
 
 
 class _StopCallback(cp_model.CpSolverSolutionCallback):
