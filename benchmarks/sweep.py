@@ -8,7 +8,10 @@ the other's cache entries). Then the sweep runs
 
 1. serially: every combination planned one after the other in this process (1 worker);
 2. on Dask: a `distributed.LocalCluster` of ``--workers`` worker processes (one thread each) on
-   127.0.0.1, started here and closed at the end.
+   127.0.0.1, started here and closed at the end. Before timing, each worker plans the base
+   once, as this process did before the serial phase: both phases then start with the
+   planner imported and warm (a cluster's workers are long-lived; ``dask worker --preload
+   sanitation.sweep`` starts one so).
 
 It prints one JSON line (like the other benchmarks; ``--json`` also appends it to a file): both
 wall times, the speed-up (target ≥ 1.7 with 2 workers on the 2-core machine), how many Dask
@@ -121,17 +124,23 @@ def _warm_cache(cache: Path, args: argparse.Namespace) -> None:
     """Plan the base once (not timed), so that its network and travel matrices are in
     ``cache``."""
     os.environ["SANITATION_CACHE_DIR"] = str(cache)
+    _plan_base(args.base, args.engine, args.time_limit, args.seed)
+
+
+def _plan_base(base: Path, engine: str, time_limit_s: float, seed: int) -> None:
+    """Plan the base in this process, as a sweep task plans a combination: the process then has
+    the planner's modules imported (in a Dask worker too: `_dask_run` calls this on each)."""
     from sanitation.plan.run import plan_days
     from sanitation.scenario import load_scenario
     from sanitation.sweep import InProcessExecutor
 
-    scenario = load_scenario(args.base)
+    scenario = load_scenario(base)
     plan_days(
         scenario,
         [scenario.plan_date],
-        engine=args.engine,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
+        engine=engine,
+        time_limit_s=time_limit_s,
+        seed=seed,
         executor=InProcessExecutor(),
         workers=1,
     )
@@ -180,6 +189,8 @@ def _dask_run(args: argparse.Namespace, work: Path, warm: Path) -> dict:
         choice = ExecutorChoice.from_options("dask", cluster.scheduler_address)
         from sanitation.sweep import run_sweep
 
+        # each worker plans the base first (not timed), as the serial phase's process did
+        client.run(_plan_base, args.base, args.engine, args.time_limit, args.seed)
         workers_before = client.run(_own_cpu_s)
         started, own, busy = time.perf_counter(), _own_cpu_s(), _machine_busy_s()
 

@@ -275,19 +275,30 @@ def test_a_failed_search_keeps_the_estimates_siting(tmp_path, monkeypatch):
     assert any("route-aware siting failed" in note for note in plan.notes)
 
 
-def test_the_oracle_routes_the_chains_own_station_day_problem(tmp_path):
-    """The oracle's matrices, cut from one table per class, equal the chain's own."""
+@pytest.mark.parametrize("tables", ["one", "per site", "per site, a point in none"])
+def test_the_oracle_routes_the_chains_own_station_day_problem(tmp_path, tables):
+    """The oracle's matrices, cut from one table per class or from one per site (a point's
+    entries only at the sites near it; a point near no site is computed when asked for), equal
+    the chain's own."""
     scenario = load_scenario(TRAP)
     ctx = PlanningContext.build(scenario, cache_dir=tmp_path)
     due = {"A2": 1000, "C1": 50, "C3": 50}
-    oracle = StationDayOracle(ctx, due)
+    near = None
+    if tables != "one":
+        near = np.ones((len(scenario.points), len(scenario.stations)), dtype=bool)
+        if tables.endswith("in none"):
+            ids = [p.point_id for p in scenario.points]
+            near[ids.index("C3"), :] = False  # no table has C3
+    oracle = StationDayOracle(ctx, due, near=near)
+    if near is not None:
+        assert all(len(blocks) == len(scenario.stations) for blocks in oracle.ctx.tables.values())
     fleet = {"compactor_5t": 1}  # ⌈1,100 kg ÷ 5 t⌉
     for site, station_id in enumerate(["ST-A", "ST-B"]):
         mine = oracle.problem(site, due)
         chains = build_station_day(ctx, station_id, due, fleet)
         for matrices in ("duration_s", "distance_m"):
             pairs = zip(getattr(mine, matrices), getattr(chains, matrices), strict=True)
-            assert all(np.array_equal(a, b) for a, b in pairs)
+            assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in pairs)
         assert mine.stops == chains.stops
         assert mine.vehicle_types == chains.vehicle_types
     # C2 and A1 are not due: the oracle routes only the due points of a group

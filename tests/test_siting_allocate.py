@@ -12,7 +12,7 @@ from sanitation.siting._allocate import allocate
 
 
 def _county(seed: int, *, groups: bool = False) -> tuple[SitingProblem, np.ndarray]:
-    """60 customers, 12 sites on a plane, capacities that bind (each site holds 9 customers, 60 in all),
+    """60 customers, 12 sites on a plane, capacities that bind (each site holds 9 customers),
     prices = distance."""
     rng = np.random.default_rng(seed)
     customers = rng.uniform(0, 100, (60, 2))

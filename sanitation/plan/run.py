@@ -87,17 +87,20 @@ def routing_slots(engine: str, executor: cf.Executor | None = None) -> int:
 
 
 def portfolio_thread_note(engine: str, executor: cf.Executor | None = None) -> str | None:
-    """The plan's note when the portfolio runs on fewer than two threads, else None: its two
-    engines then take turns, so a station-day can take twice its cap (in process) or lose the
-    second engine's answer to the deadline (a one-thread cluster)."""
+    """The plan's note (also logged as a warning) when the portfolio runs on fewer than two
+    threads, else None: its two engines then take turns, so a station-day can take twice its
+    cap (in process) or lose the second engine's answer to the deadline (a one-thread
+    cluster)."""
     width = executor_width(executor) if executor is not None else (os.cpu_count() or 1)
     if engine != "portfolio" or width >= 2:
         return None
-    return (
+    note = (
         f"the portfolio engine had {width} worker thread: its two engines took turns, so the "
         "routing may take up to twice the time limit, or the second engine's answer may come "
         "too late to count; give it 2 threads or choose one engine (--engine pyvrp)"
     )
+    logger.warning("%s", note)
+    return note
 
 
 def station_cap_s(work_s: float, *, slots: int, wall_s: float, left_s: float) -> float:
@@ -205,8 +208,6 @@ def plan_days(
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
     n_workers = workers or routing_slots(engine, executor)
     one_thread = portfolio_thread_note(engine, executor)
-    if one_thread is not None:
-        logger.warning("%s", one_thread)
     problems = {}
     references: dict[tuple[dt.date, str], Reference] = {}
     for number, day in enumerate(dates):
@@ -265,9 +266,7 @@ def plan_days(
         FrequencyChangeOut(point_id=c.point_id, declared=c.declared, used=c.used, reason=c.reason)
         for c in schedule.changes
     ]
-    notes = list(scenario.notes)
-    if one_thread is not None:
-        notes.append(one_thread)
+    notes = [*scenario.notes, *([one_thread] if one_thread else [])]
     siting = siting_note(assignment.siting)
     if siting is not None:
         notes.append(siting)

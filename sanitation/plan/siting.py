@@ -194,43 +194,79 @@ def siting_problem(problem: AssignmentProblem, routed: np.ndarray) -> SitingProb
     )
 
 
+#: sites whose station-days tabulate a due point's matrix entries: its cheapest allowed ones by
+#: the estimate (assumed; a group with a point beyond them gets its matrix computed when routed)
+TABLE_SITES = 4
+#: sources of one matrix request while tabulating (bounds the int64 rows held at once)
+TABLE_CHUNK = 512
+
+
 @dataclass
 class _TableContext(PlanningContext):
-    """A `PlanningContext` whose matrices are cut from tables computed once per class."""
+    """A `PlanningContext` whose matrices are cut from tables computed once per class: one per
+    site, over the depots, the stations and the due points near it (int32 s and m)."""
 
-    tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    tables: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
     def matrix(
         self, class_id: str, from_nodes: np.ndarray, to_nodes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Travel time (s) and distance (m) from the tables (computed when not in them)."""
-        nodes, time_s, dist_m = self.tables[class_id]
-        rows = np.minimum(np.searchsorted(nodes, from_nodes), len(nodes) - 1)
-        cols = np.minimum(np.searchsorted(nodes, to_nodes), len(nodes) - 1)
-        if not (np.array_equal(nodes[rows], from_nodes) and np.array_equal(nodes[cols], to_nodes)):
-            return super().matrix(class_id, from_nodes, to_nodes)
-        return time_s[np.ix_(rows, cols)], dist_m[np.ix_(rows, cols)]
+        """Travel time (s) and distance (m) from a table holding every node asked for
+        (computed when none does)."""
+        for nodes, time_s, dist_m in self.tables.get(class_id, ()):
+            rows = np.minimum(np.searchsorted(nodes, from_nodes), len(nodes) - 1)
+            cols = np.minimum(np.searchsorted(nodes, to_nodes), len(nodes) - 1)
+            if np.array_equal(nodes[rows], from_nodes) and np.array_equal(nodes[cols], to_nodes):
+                cut = np.ix_(rows, cols)
+                return time_s[cut].astype(np.int64), dist_m[cut].astype(np.int64)
+        return super().matrix(class_id, from_nodes, to_nodes)
 
 
-def _table_context(ctx: PlanningContext, due_points: np.ndarray) -> _TableContext:
-    """Matrices of every depot, station and due point, per access class."""
-    tables = {}
+def _table_context(
+    ctx: PlanningContext, due_points: np.ndarray, near: np.ndarray | None = None
+) -> _TableContext:
+    """Tables of every depot and station and the due points, per access class: one table per
+    site of the points ``near`` it (``(n_points, n_stations)`` bool; None: one table of them
+    all). Each source's row is computed once, ``TABLE_CHUNK`` sources at a time."""
+    tables: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     for class_id in ctx.classes:
         places = ctx.places
-        nodes = np.unique(
-            np.concatenate(
-                [
-                    places.depots[class_id].node_ids,
-                    places.stations[class_id].node_ids,
-                    places.points[class_id].node_ids[due_points],
-                ]
-            ).astype(np.int64)
-        )
-        time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
-        tables[class_id] = (nodes, time_s, dist_m)
+        fixed = np.concatenate(
+            [places.depots[class_id].node_ids, places.stations[class_id].node_ids]
+        ).astype(np.int64)
+        point_nodes = places.points[class_id].node_ids.astype(np.int64)
+        if near is None:
+            groups = [due_points]
+        else:
+            groups = [due_points[near[due_points, site]] for site in range(near.shape[1])]
+        blocks = [np.unique(np.concatenate([fixed, point_nodes[rows]])) for rows in groups]
+        every = np.unique(np.concatenate(blocks))
+        time_blocks = [np.empty((b.size, b.size), dtype=np.int32) for b in blocks]
+        dist_blocks = [np.empty((b.size, b.size), dtype=np.int32) for b in blocks]
+        for first in range(0, every.size, TABLE_CHUNK):
+            sources = every[first : first + TABLE_CHUNK]
+            time_s, dist_m = ctx.matrix(class_id, sources, every)
+            for block, times, dists in zip(blocks, time_blocks, dist_blocks, strict=True):
+                here = np.isin(sources, block)
+                if not here.any():
+                    continue
+                rows = np.searchsorted(block, sources[here])
+                cols = np.searchsorted(every, block)
+                times[rows] = time_s[np.ix_(here, cols)]
+                dists[rows] = dist_m[np.ix_(here, cols)]
+        tables[class_id] = list(zip(blocks, time_blocks, dist_blocks, strict=True))
     return _TableContext(
         ctx.scenario, ctx.places, ctx.cache_dir, ctx.cut_off, ctx.lost_sites, tables
     )
+
+
+def near_sites(problem: AssignmentProblem, count: int = TABLE_SITES) -> np.ndarray:
+    """``(n, m)`` bool: each point's ``count`` cheapest allowed stations by collection cost."""
+    cost = np.where(problem.allowed, np.asarray(problem.collection_cost_cny), np.inf)
+    order = np.argsort(cost, axis=1, kind="stable")[:, :count]
+    near = np.zeros(cost.shape, dtype=bool)
+    np.put_along_axis(near, order, True, axis=1)
+    return near & np.asarray(problem.allowed)
 
 
 def unserved_penalty_cny(scenario: Scenario) -> float:
@@ -253,7 +289,9 @@ class StationDayOracle:
     here and its answer kept by request, so the answers do not depend on the order the solves
     finish in. After ``deadline`` (a `time.perf_counter` value) a group not routed yet is
     refused (None, counted in ``refused``), and so is a solve of a batch not finished by then:
-    the search ends with what it has, and the siting's time budget is a hard cap.
+    the search ends with what it has, and the siting's time budget is a hard cap. Matrices
+    come from tables computed once (`_table_context`): per site over the points ``near`` it
+    (`near_sites`; None: one table of every due point).
     """
 
     def __init__(
@@ -261,6 +299,7 @@ class StationDayOracle:
         ctx: PlanningContext,
         due_kg: Mapping[str, int],
         *,
+        near: np.ndarray | None = None,
         iterations: int = ORACLE_ITERATIONS,
         engine: str = ORACLE_ENGINE,
         executor: cf.Executor | None = None,
@@ -271,7 +310,7 @@ class StationDayOracle:
         self.station_ids = [s.station_id for s in scenario.stations]
         self.due_kg = dict(due_kg)
         due_rows = np.array(sorted(self.index[p] for p in self.due_kg), dtype=np.int64)
-        self.ctx = _table_context(ctx, due_rows)
+        self.ctx = _table_context(ctx, due_rows, near)
         self.collection_types = [v for v in scenario.vehicle_types if v.role == "collection"]
         self.penalty_cny = unserved_penalty_cny(scenario)
         self.iterations = iterations
@@ -384,9 +423,10 @@ class StationDayOracle:
             self.engine,
         ):
             digest.update(repr(item).encode())
-        for nodes, time_s, dist_m in self.ctx.tables.values():
-            for array in (nodes, time_s, dist_m):
-                digest.update(np.ascontiguousarray(array).tobytes())
+        for blocks in self.ctx.tables.values():
+            for nodes, time_s, dist_m in blocks:
+                for array in (nodes, time_s, dist_m):
+                    digest.update(np.ascontiguousarray(array).tobytes())
         return digest.digest()
 
 
@@ -514,7 +554,7 @@ def routed_siting(
     started = time.perf_counter()
     routed = np.array([pid in due_kg for pid in problem.point_ids])
     siting = siting_problem(problem, routed)
-    oracle = StationDayOracle(ctx, due_kg, executor=executor)
+    oracle = StationDayOracle(ctx, due_kg, near=near_sites(problem), executor=executor)
     budget_s = siting_seconds(time_limit_s)
     start_of = np.asarray(estimate.station_of, dtype=np.int64)
     base_of, base_note = base_start(siting, start_of, base_station_of)
