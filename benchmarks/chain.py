@@ -6,7 +6,10 @@ a fresh Python process (so caches and memory start cold) that plans and writes t
 folder; it reports wall seconds, the peak resident memory of itself (``peak_rss_mb``), of its
 largest worker process (``peak_worker_rss_mb``), of all its processes together
 (``peak_total_rss_mb``: the largest sum of VmRSS over the process and its descendants seen in
-one sample, every 0.5 s) and each process's own peak (``peak_rss_by_process_mb``, by role).
+one sample, every 0.5 s), each process's own peak (``peak_rss_by_process_mb``, by role), and
+when each stage of the plan ended (``stage_ends_s``, seconds from the start). Each case starts
+with an empty matrix cache, as a county's first plan does (``--warm-cache``: the usual cache
+folder).
 
     python benchmarks/chain.py [--cases wangjiang_day,...,generated_20000_week]
         [--time-limit S] [--engine E] [--json FILE]
@@ -109,7 +112,7 @@ def _role(pid: int) -> str:
     return text[:40]
 
 
-def run_case(case: str, time_limit_s: float, engine: str) -> dict[str, object]:
+def run_case(case: str, time_limit_s: float, engine: str, *, warm_cache: bool) -> dict[str, object]:
     """Plan one case in this process; return its measurements."""
     from sanitation.io.plan_folder import plan_to_folder
     from sanitation.plan.run import week_dates
@@ -118,7 +121,14 @@ def run_case(case: str, time_limit_s: float, engine: str) -> dict[str, object]:
 
     sampler = DescendantPeak()
     sampler.start()
+    stages: dict[str, float] = {}  # seconds from the start to the end of each stage
+
+    def progress(stage: str, detail: str, done: int, total: int) -> None:
+        stages[stage] = round(time.perf_counter() - started, 1)
+
     with tempfile.TemporaryDirectory() as tmp:
+        if not warm_cache:  # matrices, networks and sitings computed afresh, as on a first plan
+            os.environ["SANITATION_CACHE_DIR"] = str(Path(tmp) / "cache")
         started = time.perf_counter()
         if case == "generated_5000":
             path = generate_county(Path(tmp) / "county", n_points=5000, n_stations=20, seed=1)
@@ -131,7 +141,12 @@ def run_case(case: str, time_limit_s: float, engine: str) -> dict[str, object]:
         first = dt.date(2026, 11, 23) if case == "wangjiang_week" else scenario.plan_date
         dates = week_dates(first) if case in WEEKS else [scenario.plan_date]
         document, written = plan_to_folder(
-            scenario, dates, Path(tmp) / "out", engine=engine, time_limit_s=time_limit_s
+            scenario,
+            dates,
+            Path(tmp) / "out",
+            engine=engine,
+            time_limit_s=time_limit_s,
+            progress=progress,
         )
         seconds = time.perf_counter() - started
     sampler.stop.set()
@@ -149,6 +164,8 @@ def run_case(case: str, time_limit_s: float, engine: str) -> dict[str, object]:
         "engine": engine,
         "time_limit_s": time_limit_s,
         "seconds": round(seconds, 1),
+        "cache": "warm" if warm_cache else "cold",
+        "stage_ends_s": stages,
         "peak_rss_mb": round(own, 1),
         "peak_worker_rss_mb": round(workers, 1),
         "peak_total_rss_mb": round(max(sampler.total_mb, own), 1),
@@ -173,12 +190,19 @@ def main() -> None:
     )
     parser.add_argument("--engine", default="portfolio")
     parser.add_argument("--json", type=Path, help="also append each JSON line to this file")
+    parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="use the matrix cache (SANITATION_CACHE_DIR or ~/.cache/sanitation) instead of "
+        "a fresh one per case",
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case here
     args = parser.parse_args()
     if args.case:
         limit = args.time_limit or LIMITS[args.case]
         limit *= 7 if args.case in WEEKS else 1
-        print(json.dumps(run_case(args.case, limit, args.engine)), flush=True)
+        result = run_case(args.case, limit, args.engine, warm_cache=args.warm_cache)
+        print(json.dumps(result), flush=True)
         return
     for case in args.cases.split(","):
         if case not in CASES:
@@ -192,6 +216,7 @@ def main() -> None:
                 "--engine",
                 args.engine,
                 *(["--time-limit", str(args.time_limit)] if args.time_limit else []),
+                *(["--warm-cache"] if args.warm_cache else []),
             ],
             capture_output=True,
             text=True,
