@@ -312,6 +312,10 @@ def _fastest_path_lengths(
     (paths over ~37 h, or longer than ``2**lex_bits`` dm) falls back to plain time trees
     whose lengths are summed by pointer jumping.
     """
+    if len(targets) * 2 < len(sources):  # tall: one tree per target on the reversed graph
+        backward = _backward_lex_lengths(graph, sources, targets, lex_bits=lex_bits)
+        if backward is not None:
+            return backward
     times = np.empty((len(sources), len(targets)))
     lengths = np.empty((len(sources), len(targets)))
     n = graph.n
@@ -343,6 +347,45 @@ def _fastest_path_lengths(
                 continue
             logger.debug("lexicographic weights not exact here: pointer jumping instead")
         times[start : start + k], lengths[start : start + k] = _tree_lengths(graph, chunk, targets)
+    return times, lengths
+
+
+def _backward_lex_lengths(
+    graph: ProfileGraph, sources: np.ndarray, targets: np.ndarray, *, lex_bits: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_fastest_path_lengths` from one lexicographic tree per *target* on the reversed graph
+    (the same minimum sums, so the same times and lengths); None where the sums could lose
+    exactness (the caller then grows trees from the sources)."""
+    n = graph.n
+    scale = float(2**lex_bits)
+    length_dm = np.rint(graph.length_m * 10.0)
+    if not len(length_dm):
+        return None
+    v_max = float(np.max(length_dm / graph.time_ms))
+    max_w = float(np.max(graph.time_ms)) * scale + float(np.max(length_dm))
+    if max_w >= _EXACT:
+        return None
+    reverse = csr_matrix(
+        (graph.time_ms * scale + length_dm, (graph.head, graph.tail)), shape=(n, n)
+    )
+    times = np.empty((len(sources), len(targets)))
+    lengths = np.empty((len(sources), len(targets)))
+    step = int(np.clip(_TREE_CELLS // max(n, 1), 8, _CHUNK))
+    for start in range(0, len(targets), step):
+        chunk = targets[start : start + step]
+        dist = dijkstra(reverse, directed=True, indices=chunk)  # row k: every node -> chunk[k]
+        finite = np.isfinite(dist)
+        t_ms = np.floor(dist / scale)
+        top = float(dist[finite].max(initial=0.0))
+        if top + max_w >= _EXACT or float(t_ms[finite].max(initial=0.0)) * v_max >= scale:
+            return None
+        t_sel = t_ms[:, sources].T
+        d_sel = dist[:, sources].T
+        ok = np.isfinite(t_sel)
+        ln = np.full(t_sel.shape, np.inf)
+        ln[ok] = (d_sel[ok] - t_sel[ok] * scale) / 10.0
+        times[:, start : start + len(chunk)] = t_sel
+        lengths[:, start : start + len(chunk)] = ln
     return times, lengths
 
 

@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+import geo.matrix as geo_matrix
 from geo import (
     LARGE_TRUCK,
     SMALL_TRUCK,
@@ -105,6 +106,33 @@ def test_fastest_path_distances_agree_with_networkx(grid, profile):
     # grid speeds vary per road, so fastest paths are unique: lengths match networkx's path
     assert np.abs(m.distance_m[reach] - lengths[reach]).max() <= 1
     assert m.distance_m.dtype == np.int64
+
+
+@pytest.mark.parametrize("profile", [SMALL_TRUCK, LARGE_TRUCK])
+def test_a_tall_matrix_from_trees_grown_backwards_equals_the_forward_one(
+    grid, profile, monkeypatch
+):
+    """Many sources to few targets: one tree per target on the reversed graph (one-way roads
+    included) gives exactly the times and lengths of one tree per source."""
+    grown = []
+    backward = geo_matrix._backward_lex_lengths
+
+    def spy(*args, **kwargs):
+        grown.append(backward(*args, **kwargs) is not None)
+        return backward(*args, **kwargs)
+
+    monkeypatch.setattr(geo_matrix, "_backward_lex_lengths", spy)
+    rng = np.random.default_rng(7)
+    ids = grid.arrays.node_ids
+    sources = rng.choice(ids, size=60, replace=False)
+    targets = rng.choice(ids, size=5, replace=False)
+    tall = travel_matrix(grid, profile, sources, targets, cache_dir=False)
+    assert grown == [True]
+    forward = [travel_matrix(grid, profile, [s], targets, cache_dir=False) for s in sources]
+    np.testing.assert_array_equal(tall.time_s, np.vstack([m.time_s for m in forward]))
+    np.testing.assert_array_equal(tall.distance_m, np.vstack([m.distance_m for m in forward]))
+    wide = travel_matrix(grid, profile, targets, sources, cache_dir=False)
+    assert not np.array_equal(tall.time_s, wide.time_s.T)  # the one-way roads show
 
 
 def test_engines_satisfy_the_protocol():
