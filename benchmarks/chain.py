@@ -7,9 +7,10 @@ folder; it reports wall seconds, the peak resident memory of itself (``peak_rss_
 largest worker process (``peak_worker_rss_mb``), of all its processes together
 (``peak_total_rss_mb``: the largest sum of VmRSS over the process and its descendants seen in
 one sample, every 0.5 s), each process's own peak (``peak_rss_by_process_mb``, by role), and
-when each stage of the plan ended (``stage_ends_s``, seconds from the start). Each case starts
-with an empty matrix cache, as a county's first plan does (``--warm-cache``: the usual cache
-folder).
+when each stage of the plan ended (``stage_ends_s``, seconds from the start), and the CPU
+seconds of the process and its descendants (``cpu_s``; a descendant's as last sampled). Each
+case starts with an empty matrix cache, as a county's first plan does (``--warm-cache``: the
+usual cache folder).
 
     python benchmarks/chain.py [--cases wangjiang_day,...,generated_20000_week]
         [--time-limit S] [--engine E] [--json FILE]
@@ -62,6 +63,7 @@ class DescendantPeak(threading.Thread):
         self.peak_mb = 0.0  # the largest descendant's peak
         self.total_mb = 0.0  # the largest sum over this process and its descendants
         self.by_process: dict[int, tuple[str, float]] = {}
+        self.cpu_s: dict[int, float] = {}  # CPU seconds of each descendant, as last sampled
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -94,9 +96,19 @@ class DescendantPeak(threading.Thread):
                 continue
             peak = int(fields["VmHWM"].split()[0]) / 1024
             self.peak_mb = max(self.peak_mb, peak)
+            self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), _cpu_s(pid))
             role = _role(pid)
             self.by_process[pid] = (role, max(peak, self.by_process.get(pid, ("", 0.0))[1]))
         self.total_mb = max(self.total_mb, total)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _role(pid: int) -> str:
@@ -153,6 +165,8 @@ def run_case(case: str, time_limit_s: float, engine: str, *, warm_cache: bool) -
     sampler.join()
     county = next(k for k in document.kpis if k.scope == "county")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = usage.ru_utime + usage.ru_stime + sum(sampler.cpu_s.values())
     workers = max(sampler.peak_mb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     by_role: dict[str, list[float]] = {}
     for role, peak in sampler.by_process.values():
@@ -165,6 +179,7 @@ def run_case(case: str, time_limit_s: float, engine: str, *, warm_cache: bool) -
         "time_limit_s": time_limit_s,
         "seconds": round(seconds, 1),
         "cache": "warm" if warm_cache else "cold",
+        "cpu_s": round(cpu_s, 1),
         "stage_ends_s": stages,
         "peak_rss_mb": round(own, 1),
         "peak_worker_rss_mb": round(workers, 1),
