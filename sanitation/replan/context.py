@@ -1,4 +1,5 @@
-"""The scenario of a re-plan: the plan's scenario with the closures in force after ``t`` and
+"""The scenario of a re-plan: the plan's scenario with the closures in force from ``t`` to the
+end of the day (the timed ones are priced per leg: `sanitation.replan.closures`) and
 the places the events name that the scenario lacks (reported truck positions, new urgent
 places) as zero-waste points, so that every writer and matrix handles them like any point.
 """
@@ -38,6 +39,12 @@ def closures_in_force(events: Sequence[Event], at_s: int, end_s: int) -> list[Ro
         and ev.from_s <= end_s
         and (ev.until_s is None or ev.until_s > at_s)
     ]
+
+
+def is_static(closure: RoadClosed, at_s: int) -> bool:
+    """A closure in force at ``at_s`` with no end: its roads are closed for the whole re-plan
+    (any other closure is timed: `sanitation.replan.closures`)."""
+    return closure.from_s <= at_s and closure.until_s is None
 
 
 def _template(scenario: Scenario, lon: float, lat: float) -> CollectionPoint:
@@ -201,7 +208,7 @@ def replan_context(
     extra = event_places(scenario, events, state, type_class)[0]
     extra += helper_places(scenario, helpers)
     extra += new_places(scenario, state)[0]
-    closures = closures_in_force(events, state.at_s, end_s)
+    closures = [c for c in closures_in_force(events, state.at_s, end_s) if is_static(c, state.at_s)]
     new = scenario.replace(points=(*scenario.points, *extra))
     if not closures:
         places = snap_scenario(new, base.places.network)

@@ -39,7 +39,8 @@ from sanitation.plan.model import (
 )
 from sanitation.plan.run import MIN_STATION_SECONDS
 from sanitation.replan.check import check_events
-from sanitation.replan.context import GPS_PREFIX, closures_in_force, replan_context
+from sanitation.replan.closures import LegPricing, NodeRecorder, TimedRoads, solve_timed
+from sanitation.replan.context import GPS_PREFIX, closures_in_force, is_static, replan_context
 from sanitation.replan.diff import Diff, day_diff, write_diff
 from sanitation.replan.events import Event, RoadClosed, TruckDown, read_events
 from sanitation.replan.solve import StationReplan, replan_station, station_problem
@@ -54,6 +55,7 @@ from sanitation.replan.transfer import replan_transfer, towed_kg
 from sanitation.routing.solution import Route, Visit
 from sanitation.scenario import load_scenario
 from sanitation.scenario.model import CollectionPoint, Scenario
+from sanitation.verify.closures import RoadsClaim, verify_closures
 from sanitation.verify.replan import ReplanClaim, verify_replan
 
 NO_TRUCK_LEFT = "no truck left at the station (broken down or done for the day)"
@@ -368,7 +370,13 @@ def _station_unserved(
     ]
 
 
-def _verify(rep: StationReplan, trucks: Sequence[Truck], state: DayState, station_id: str) -> None:
+def _verify(
+    rep: StationReplan,
+    trucks: Sequence[Truck],
+    state: DayState,
+    station_id: str,
+    roads: RoadsClaim | None,
+) -> None:
     facts = []
     for t in trucks:
         f = t.facts
@@ -384,6 +392,8 @@ def _verify(rep: StationReplan, trucks: Sequence[Truck], state: DayState, statio
         state.at_s, rep.problem, rep.solution, kept, rep.places, frozenset(state.reopened)
     )
     errors = verify_replan(facts, claim)
+    if roads is not None:
+        errors += verify_closures(rep.problem, rep.solution, roads)
     if errors:
         msg = f"the re-plan of station {station_id} violates {len(errors)} rule(s): {errors[0]}"
         raise VerificationError(msg, errors, stage="replan")
@@ -432,16 +442,33 @@ def _replan_group(
     engine: str,
     time_limit_s: float,
     seed: int,
+    roads: TimedRoads | None,
 ) -> StationReplan:
-    """Re-plan one group of stations, verify it and add its routes, unserved and station days."""
+    """Re-plan one group of stations, verify it and add its routes, unserved and station days
+    (with timed closures ``roads``, its legs priced by `sanitation.replan.closures`)."""
     mine = [t for t in state.trucks.values() if t.station_id in group]
     able = [t for t in mine if not t.down and not t.finished]
-    problem, places = station_problem(ctx, group, state, able)
     label = "+".join(group)
-    rep = replan_station(
-        problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
-    )
-    _verify(rep, mine, state, label)
+    claim = None
+    if roads is None:
+        problem, places = station_problem(ctx, group, state, able)
+        rep = replan_station(
+            problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+        )
+    else:
+        recorder = NodeRecorder.of(ctx)
+        problem, places = station_problem(recorder, group, state, able)
+        pricing = LegPricing.build(
+            problem,
+            roads,
+            [ctx.places.profiles[c] for c in ctx.classes],
+            [recorder.nodes[c] for c in ctx.classes],
+            ctx.cache_dir,
+        )
+        rep, claim = solve_timed(
+            pricing, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+        )
+    _verify(rep, mine, state, label, claim)
     after = {r.vehicle_type: r for r in rep.solution.routes}
     for station_id in group:
         station_routes: list[RouteOut] = []
@@ -506,6 +533,8 @@ def replan_day(
         path=events_path,
         helpers=[s for g in groups for s in g[1:]],
     )
+    timed = [c for c in closures_in_force(events, at_s, end_s) if not is_static(c, at_s)]
+    roads = TimedRoads.build(ctx.places.network, timed) if timed else None
     replanned = {s for g in groups for s in g}
     parts = _DayParts(
         [r for r in day.routes if r.station_id not in replanned],
@@ -526,6 +555,7 @@ def replan_day(
             engine=engine,
             time_limit_s=group_limit_s,
             seed=seed,
+            roads=roads,
         )
         reps.update(dict.fromkeys(group, rep))
     new_day = day.model_copy(
