@@ -364,10 +364,16 @@ class ReplanCreate(_In):
     ``events`` is the list of `sanitation replan`'s events file (docs/replan.md); they are
     checked (form, ranges, ids, shift hours, capacities) before the job is queued.
     ``incident_ids`` adds open incidents of the plan's scenario as events (overflow: an urgent
-    point; blocked road: its roads closed from ``at``).
+    point; blocked road: its roads closed from ``at``). ``day`` picks the day of a plan of
+    several days (a week): its date or number (1 = the first date); only that day changes.
     """
 
     at: str = Field(pattern=HHMM, description="re-plan time HH:MM on the plan's date")
+    day: str | None = Field(
+        default=None,
+        max_length=10,
+        description="the day of a plan of several days: YYYY-MM-DD or its number (1 = first)",
+    )
     events: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
     incident_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
         default_factory=list, max_length=1000

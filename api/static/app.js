@@ -818,6 +818,8 @@
     if (!plan) return;
     const body = { at: atTime(), events: state.dispatch.events, incident_ids: state.dispatch.incidents,
       engine: plan.engine, time_limit_s: Math.min(plan.time_limit_s, 10), seed: plan.seed };
+    // a plan of several days (a week): the day shown is the one re-planned, the others stay
+    if ((plan.dates || []).length > 1) body.day = $("#d-date").value;
     const job = await api(`/plans/${plan.id}/replan`, { method: "POST", json: body });
     $("#d-replan-day").disabled = true;
     const status = $("#d-replan-day-state");

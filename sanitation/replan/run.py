@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -73,12 +74,12 @@ class ReplanResult:
 
 
 def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
-    """The plan of a plan folder and the scenario it was planned from.
+    """The plan of a plan folder (one day or several) and the scenario it was planned from.
 
     Raises
     ------
     ScenarioError
-        No ``plan.json``, an unreadable one, a plan of several days, or a missing scenario.
+        No ``plan.json``, an unreadable one, or a missing scenario.
     """
     path = plan_dir / "plan.json"
     if not path.is_file():
@@ -89,12 +90,6 @@ def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
     except (OSError, UnicodeDecodeError, ValidationError) as error:
         msg = f"{path}: not a plan of this version ({str(error).splitlines()[0]})"
         raise ScenarioError(msg) from None
-    if len(doc.days) != 1:
-        msg = (
-            f"{path}: field 'days': {len(doc.days)} days; expected a one-day plan (re-plan the "
-            "day from a plan of that day: sanitation plan --date D)"
-        )
-        raise ScenarioError(msg)
     scenario_path = Path(doc.scenario_path)
     if not scenario_path.is_file():
         msg = (
@@ -104,6 +99,54 @@ def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
         raise ScenarioError(msg)
     scenario = load_scenario(scenario_path)
     return doc, with_new_places(scenario, plan_dir)
+
+
+class DayError(ScenarioError):
+    """The day to re-plan (``--day``, the API's ``day``) is missing or not one of the plan's."""
+
+    def __init__(self, value: str | None, why: str) -> None:
+        shown = "missing" if value is None else f"value {value!r}"
+        super().__init__(f"--day: {shown}; {why}")
+        self.value, self.why = value, why
+
+
+def day_index(doc: PlanDocument, day: str | None) -> int:
+    """The position in ``doc.days`` of ``day``: a date ``YYYY-MM-DD`` of the plan or its day
+    number (1 = the first date); None for a one-day plan.
+
+    Raises
+    ------
+    DayError
+        ``day`` is not one of the plan's days, or is missing for a plan of several days.
+    """
+    dates = [d.date for d in doc.days]
+    why = (
+        f"expected one of the plan's dates {', '.join(d.isoformat() for d in dates)} or a day "
+        f"number 1-{len(dates)}"
+    )
+    if day is None:
+        if len(dates) == 1:
+            return 0
+        raise DayError(None, f"the plan has {len(dates)} days; {why}")
+    if day.isdigit() and 1 <= int(day) <= len(dates):
+        return int(day) - 1
+    try:
+        return dates.index(dt.date.fromisoformat(day))
+    except ValueError:
+        raise DayError(day, why) from None
+
+
+def plan_day(
+    doc: PlanDocument, scenario: Scenario, day: str | None
+) -> tuple[PlanDocument, Scenario, int]:
+    """The one-day plan of ``day`` (`day_index`) of ``doc``, its scenario on that date and
+    the day's position."""
+    k = day_index(doc, day)
+    if len(doc.days) == 1:
+        return doc, scenario, 0
+    one = doc.days[k]
+    sub = doc.model_copy(update={"days": [one], "dates": [one.date]})
+    return sub, scenario.replace(plan_date=one.date), k
 
 
 #: the new places (urgent points at lon/lat) a re-plan added, kept beside its plan.json so
@@ -126,9 +169,9 @@ def with_new_places(scenario: Scenario, plan_dir: Path) -> Scenario:
     return scenario.replace(points=(*scenario.points, *extra))
 
 
-def write_new_places(ctx: PlanningContext, day: DayOut, folder: Path) -> Path:
+def write_new_places(ctx: PlanningContext, days: Sequence[DayOut], folder: Path) -> Path:
     """The plan's visited points that are new places (see `PLACES_FILE`)."""
-    visited = {v.id for r in day.routes for v in r.visits if v.kind == "stop"}
+    visited = {v.id for day in days for r in day.routes for v in r.visits if v.kind == "stop"}
     rows = [
         dataclasses.asdict(p)
         for p in ctx.scenario.points
@@ -632,6 +675,63 @@ def _version(plan_dir: Path) -> int:
         return 1
 
 
+def week_version(
+    week: PlanDocument, k: int, new_doc: PlanDocument, ctx: PlanningContext
+) -> PlanDocument:
+    """The plan of several days ``week`` with day ``k`` replaced by the (one-day) re-plan
+    ``new_doc``; the KPIs counted again over every day."""
+    days = [*week.days[:k], new_doc.days[0], *week.days[k + 1 :]]
+    return new_doc.model_copy(
+        update={
+            "dates": week.dates,
+            "days": days,
+            "kpis": plan_kpis(ctx.scenario, week.assignment, days),
+        }
+    )
+
+
+def _day_files(folder: Path, date: dt.date) -> list[Path]:
+    """The files of ``folder`` that belong to one date: its route sheets and map."""
+    day = date.isoformat()
+    sheets = sorted((folder / "route_sheets").glob(f"{day}_*.xlsx"))
+    return [*sheets, *(p for p in [folder / "maps" / f"{day}.png"] if p.is_file())]
+
+
+def keep_other_days(old: Path, new: Path, week: PlanDocument, k: int) -> None:
+    """The per-day files of every day but ``k`` copied from the old folder as they were (byte
+    for byte; ``map.png`` is the first day's), and their route lines and visits in
+    ``routes.geojson`` the old ones (drawn on the roads of their day)."""
+    for n, date in enumerate(week.dates):
+        if n == k:
+            continue
+        for path in _day_files(new, date):
+            path.unlink()
+        for path in _day_files(old, date):
+            shutil.copyfile(path, new / path.relative_to(old))
+    if k != 0 and (old / "map.png").is_file():
+        shutil.copyfile(old / "map.png", new / "map.png")
+    geojson = "routes.geojson"
+    if not (old / geojson).is_file():
+        return
+    day = week.dates[k].isoformat()
+
+    def of_day(feature: dict[str, Any]) -> bool:
+        props = feature["properties"]
+        return str(props.get("date") or props.get("route_id", "")).startswith(day)
+
+    before = json.loads((old / geojson).read_text(encoding="utf-8"))["features"]
+    after = json.loads((new / geojson).read_text(encoding="utf-8"))["features"]
+    by_date: dict[str, list[dict[str, Any]]] = {}
+    for f in before:
+        if not of_day(f):
+            props = f["properties"]
+            by_date.setdefault(str(props.get("date") or props["route_id"])[:10], []).append(f)
+    by_date[day] = [f for f in after if of_day(f)]
+    features = [f for date in week.dates for f in by_date.get(date.isoformat(), [])]
+    collection = {"type": "FeatureCollection", "features": features}
+    (new / geojson).write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+
+
 def replan_folder(
     plan_dir: Path,
     events_path: Path,
@@ -642,15 +742,18 @@ def replan_folder(
     time_limit_s: float,
     seed: int = 1,
     help_from_neighbours: bool = False,
+    day: str | None = None,
 ) -> ReplanResult:
-    """Re-plan the plan in ``plan_dir`` from ``at_s`` with the events and write the new version
-    to ``out`` (never ``plan_dir``); nothing is written unless the re-plan is verified."""
+    """Re-plan the plan in ``plan_dir`` (its day ``day``, see `day_index`) from ``at_s`` with
+    the events and write the new version to ``out`` (never ``plan_dir``); nothing is written
+    unless the re-plan is verified. Of a plan of several days only that day changes."""
     plan_dir = plan_dir.resolve()
     out = check_out_folder(out, markers=PLAN_MARKERS)
     if out == plan_dir:
         msg = f"--out: {out} is PLAN_DIR; expected another folder (the old plan is kept as it is)"
         raise ScenarioError(msg)
-    doc, scenario = read_plan(plan_dir)
+    week, week_scenario = read_plan(plan_dir)
+    doc, scenario, k = plan_day(week, week_scenario, day)
     events = read_events(events_path)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -682,13 +785,24 @@ def replan_folder(
             version=_version(plan_dir),
             stations=sorted(reps),
             lost_loads=lost,
-            notes=closure_notes,
+            notes=closure_notes
+            + (
+                [f"day {k + 1} ({doc.dates[0]}) of the plan's {len(week.days)}"]
+                if len(week.days) > 1
+                else []
+            ),
         )
+        if len(week.days) > 1:
+            new_doc = week_version(week, k, new_doc, ctx)
         written = write_plan_outputs(new_doc, ctx, staging)
+        if len(week.days) > 1:
+            keep_other_days(plan_dir, staging, week, k)
         written += write_diff(diff, staging)
-        written.append(write_new_places(ctx, new_day, staging))
+        written.append(write_new_places(ctx, new_doc.days, staging))
         shutil.copyfile(events_path, staging / f"events{events_path.suffix.lower() or '.yaml'}")
         shutil.rmtree(work)
+        if len(week.days) > 1:
+            written = sorted(p for p in staging.rglob("*") if p.is_file())
         replace_folder(staging, out, markers=PLAN_MARKERS)
     finally:
         if staging.exists():
