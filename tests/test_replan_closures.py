@@ -13,7 +13,8 @@ import dataclasses
 
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import build_station_day
-from sanitation.replan.closures import LegPricing, NodeRecorder, TimedRoads, solve_timed
+from sanitation.replan.closures import LegPricing, TimedRoads, solve_timed
+from sanitation.replan.context import NodeRecorder
 from sanitation.replan.events import RoadClosed
 from sanitation.routing.schedule import build_route
 from sanitation.routing.solution import RoutingSolution

@@ -29,12 +29,13 @@ from typing import NamedTuple
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from geo.errors import GeoInputError
 from geo.matrix import UNREACHABLE, route_nodes, travel_matrix
 from geo.network import AccessProfile, RoadNetwork
-from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import UNREACHABLE_CAP_S
 from sanitation.replan.context import closure_area
 from sanitation.replan.events import RoadClosed
+from sanitation.replan.position import EdgeStart, RoadEnd
 from sanitation.replan.solve import StationReplan, replan_station
 from sanitation.replan.state import Truck
 from sanitation.routing.problem import RoutingProblem
@@ -128,6 +129,8 @@ class LegPricing:
     nodes: tuple[np.ndarray, ...]
     closed_s: tuple[np.ndarray, ...]
     closed_m: tuple[np.ndarray, ...]
+    #: location -> (profile, where on its road segment a reported truck stands)
+    starts: Mapping[int, tuple[int, EdgeStart]] = dataclasses.field(default_factory=dict)
     marks: dict[str, set[Mark]] = dataclasses.field(default_factory=dict)
     everything: bool = False
     _geoms: Callable[[int, int, int], BaseGeometry] | None = None
@@ -140,18 +143,55 @@ class LegPricing:
         profiles: Sequence[AccessProfile],
         nodes: Sequence[np.ndarray],
         cache_dir: object = None,
+        starts: Mapping[int, tuple[int, EdgeStart]] | None = None,
     ) -> LegPricing:
-        """The pricing of ``base`` (no leg marked yet)."""
+        """The pricing of ``base`` (no leg marked yet); ``starts`` as `starts`."""
         mats = [
             _closed_matrix(roads, p, n, cache_dir) for p, n in zip(profiles, nodes, strict=True)
         ]
-        return cls(
+        pricing = cls(
             base,
             roads,
             tuple(profiles),
             tuple(nodes),
             tuple(m[0] for m in mats),
             tuple(m[1] for m in mats),
+            dict(starts or {}),
+        )
+        for loc, (p, start) in pricing.starts.items():
+            pricing.closed_start_row(loc, p, start, cache_dir)
+        return pricing
+
+    def closed_start_row(self, loc: int, p: int, start: EdgeStart, cache_dir: object) -> None:
+        """The closed roads' row of a truck standing on a segment: by the ends it may reach
+        without a closed road."""
+        ends = self._ends(start, closed=True)
+        time_s, dist_m = self.closed_s[p], self.closed_m[p]
+        time_s[loc], dist_m[loc] = UNREACHABLE_CAP_S, UNREACHABLE_CAP_S * 30
+        time_s[loc, loc] = dist_m[loc, loc] = 0
+        for end in ends:
+            row = _closed_matrix(
+                self.roads,
+                self.profiles[p],
+                np.array([end.node, *self.nodes[p].tolist()]),
+                cache_dir,
+            )
+            t, d = row[0][0, 1:] + round(end.time_s), row[1][0, 1:] + round(end.distance_m)
+            better = t < time_s[loc]
+            better[loc] = False
+            time_s[loc][better], dist_m[loc][better] = t[better], d[better]
+
+    def _ends(self, start: EdgeStart, *, closed: bool) -> list[RoadEnd]:
+        """The ends of a truck's segment it may drive to (on the closed roads: not along a
+        closed road)."""
+        return [e for e in start.ends if not (closed and self._closed_edge(e.edge))]
+
+    def _closed_edge(self, key: EdgeKey) -> bool:
+        data = self.roads.open.graph.edges[key]
+        return any(
+            data["road_id"] in w.road_ids
+            or (w.area is not None and self._geometry(*key).intersects(w.area))
+            for w in self.roads.windows
         )
 
     def problem(self) -> RoutingProblem:
@@ -203,22 +243,48 @@ class LegPricing:
                     continue
                 a, b = leg.start, leg.end
                 closed = self._priced_closed(route.vehicle_type, p, a, b)
-                net = self.roads.closed if closed else self.roads.open
-                nodes = self.nodes[p]
-                path = edge_path(net, self.profiles[p], int(nodes[a]), int(nodes[b]))
+                path, first_s = self._path(p, a, b, closed=closed)
                 paths[(route.vehicle_type, leg.number)] = path
-                if not closed and self._crosses(path, leg):
+                if not closed and self._crosses(path, leg, first_s):
                     crossing.add((route.vehicle_type, a, b))
         return paths, crossing
 
-    def _crosses(self, path: Sequence[EdgeKey], leg: Leg) -> bool:
+    def _path(
+        self, p: int, a: int, b: int, *, closed: bool
+    ) -> tuple[tuple[EdgeKey, ...], float | None]:
+        """The road path of a leg on the roads it is priced on, and the time along its first
+        edge when the leg starts on a segment (None: from a node)."""
+        net = self.roads.closed if closed else self.roads.open
+        nodes, profile = self.nodes[p], self.profiles[p]
+        start = self.starts.get(a)
+        if start is None or start[0] != p:
+            return edge_path(net, profile, int(nodes[a]), int(nodes[b])), None
+        best: tuple[float, tuple[EdgeKey, ...], float] | None = None
+        for end in self._ends(start[1], closed=closed):
+            try:
+                rest = edge_path(net, profile, end.node, int(nodes[b]))
+            except GeoInputError:
+                continue
+            g = net.graph
+            total = end.time_s + sum(round(g.edges[k]["travel_time"] * 1000) for k in rest) / 1000
+            if best is None or total < best[0]:
+                best = (total, (end.edge, *rest), end.time_s)
+        if best is None:
+            msg = f"no road from the truck's place (location {a}) to location {b}"
+            raise GeoInputError(msg)
+        return best[1], best[2]
+
+    def _crosses(self, path: Sequence[EdgeKey], leg: Leg, first_s: float | None) -> bool:
         """Whether the path driven from the leg's departure (each edge possibly up to the
-        leg's lunch later) meets a timed closure on one of its roads."""
+        leg's lunch later; the first one for ``first_s`` when the truck starts on it) meets a
+        timed closure on one of its roads."""
         g = self.roads.open.graph
         spent = 0.0
-        for u, v, k in path:
+        for n, (u, v, k) in enumerate(path):
             data = g.edges[u, v, k]
             t = max(1, round(data["travel_time"] * 1000)) / 1000
+            if n == 0 and first_s is not None:
+                t = first_s
             lo = leg.depart_s + spent
             for w in self.roads.windows:
                 if not w.overlaps(lo, lo + t + leg.lunch_s):
@@ -250,6 +316,10 @@ class LegPricing:
             tuple(self.profiles[q] for q in base_of),
             tuple(self.nodes[q] for q in base_of),
             dict(paths),
+            {
+                loc: {e.edge: e.time_s for e in start.ends}
+                for loc, (_, start) in self.starts.items()
+            },
         )
 
 
@@ -286,26 +356,6 @@ def route_legs(problem: RoutingProblem, route: Route) -> list[Leg]:
         out.append(Leg(i, at, loc, depart, travel, extra))
         at, depart = loc, leave
     return out
-
-
-@dataclass
-class NodeRecorder(PlanningContext):
-    """A planning context that remembers the nodes of each class's matrix (the locations of
-    the one problem built with it)."""
-
-    nodes: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def of(cls, ctx: PlanningContext) -> NodeRecorder:
-        """A recorder over ``ctx``."""
-        return cls(ctx.scenario, ctx.places, ctx.cache_dir, ctx.cut_off, ctx.lost_sites)
-
-    def matrix(
-        self, class_id: str, from_nodes: np.ndarray, to_nodes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """As `PlanningContext.matrix`, the nodes remembered."""
-        self.nodes[class_id] = np.asarray(from_nodes, dtype=np.int64)
-        return super().matrix(class_id, from_nodes, to_nodes)
 
 
 def solve_timed(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +226,23 @@ def replan_context(
         roads=dataclasses.replace(roads, closed_road_ids=closed, closed_areas_path=areas)
     )
     return PlanningContext.build(new, cache_dir=base.cache_dir), [p.point_id for p in extra]
+
+
+@dataclass
+class NodeRecorder(PlanningContext):
+    """A planning context that remembers the nodes of each class's first matrix (the locations
+    of the one problem built with it)."""
+
+    nodes: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: PlanningContext) -> NodeRecorder:
+        """A recorder over ``ctx``."""
+        return cls(ctx.scenario, ctx.places, ctx.cache_dir, ctx.cut_off, ctx.lost_sites)
+
+    def matrix(
+        self, class_id: str, from_nodes: np.ndarray, to_nodes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As `PlanningContext.matrix`, the nodes remembered."""
+        self.nodes.setdefault(class_id, np.asarray(from_nodes, dtype=np.int64))
+        return super().matrix(class_id, from_nodes, to_nodes)

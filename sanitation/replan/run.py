@@ -40,8 +40,14 @@ from sanitation.plan.model import (
 )
 from sanitation.plan.run import MIN_STATION_SECONDS
 from sanitation.replan.check import check_events
-from sanitation.replan.closures import LegPricing, NodeRecorder, TimedRoads, solve_timed
-from sanitation.replan.context import GPS_PREFIX, closures_in_force, is_static, replan_context
+from sanitation.replan.closures import LegPricing, TimedRoads, solve_timed
+from sanitation.replan.context import (
+    GPS_PREFIX,
+    NodeRecorder,
+    closures_in_force,
+    is_static,
+    replan_context,
+)
 from sanitation.replan.diff import Diff, day_diff, write_diff
 from sanitation.replan.events import Event, RoadClosed, TruckDown, read_events
 from sanitation.replan.solve import StationReplan, replan_station, station_problem
@@ -493,20 +499,20 @@ def _replan_group(
     able = [t for t in mine if not t.down and not t.finished]
     label = "+".join(group)
     claim = None
+    recorder = NodeRecorder.of(ctx)
+    problem, places, starts = station_problem(recorder, group, state, able)
     if roads is None:
-        problem, places = station_problem(ctx, group, state, able)
         rep = replan_station(
             problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
         )
     else:
-        recorder = NodeRecorder.of(ctx)
-        problem, places = station_problem(recorder, group, state, able)
         pricing = LegPricing.build(
             problem,
             roads,
             [ctx.places.profiles[c] for c in ctx.classes],
             [recorder.nodes[c] for c in ctx.classes],
             ctx.cache_dir,
+            starts,
         )
         rep, claim = solve_timed(
             pricing, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed

@@ -55,7 +55,9 @@ class RoadsClaim:
     ``network`` holds every road open at some time after ``t``; ``profiles[p]`` is the access
     profile of the problem's profile ``p`` and ``nodes[p][loc]`` the network node of location
     ``loc`` for it; ``paths`` gives each leg's edges (at least every leg driven during a
-    closure).
+    closure). ``partial[loc]``: a location on a road segment (a truck's reported place), the
+    edges it may leave by and the seconds along each to its head; a leg from there starts
+    with one of them.
     """
 
     network: RoadNetwork
@@ -63,6 +65,7 @@ class RoadsClaim:
     profiles: tuple[AccessProfile, ...]
     nodes: tuple[np.ndarray, ...]
     paths: Mapping[LegKey, tuple[EdgeKey, ...]] = field(default_factory=dict)
+    partial: Mapping[int, Mapping[EdgeKey, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,15 +118,21 @@ class _Roads:
         goal = int(claim.nodes[profile][leg.end])
         spent_ms = 0
         errs: list[str] = []
-        for u, v, key in path:
+        partial = claim.partial.get(leg.start)
+        for n, (u, v, key) in enumerate(path):
             e = self.index.get((u, v, key))
-            if e is None or u != node:
+            first = n == 0 and partial is not None
+            if first and partial is not None and (u, v, key) not in partial:
+                return [f"{where}: starts on edge {(u, v, key)}, not where its truck stands."]
+            if e is None or (u != node and not first):
                 return [f"{where}: edge {(u, v, key)} is no road of the network from node {node}."]
             if not claim.profiles[profile].allows(
                 float(a.width_m[e]), None if np.isinf(a.max_weight_t[e]) else a.max_weight_t[e]
             ):
                 return [f"{where}: edge {(u, v, key)} is not usable by its truck."]
             edge_ms = max(1, round(float(a.travel_time_s[e]) * 1000))
+            if first and partial is not None:
+                edge_ms = round(partial[(u, v, key)] * 1000)
             lo = leg.depart_s + spent_ms / 1000
             hi = leg.depart_s + (spent_ms + edge_ms) / 1000 + leg.lunch_s
             for c, mask in zip(claim.closures, self.closed, strict=True):
