@@ -4,8 +4,8 @@ due points are routed again, with as few stops moved between trucks as the day a
 Each truck still able to work is a vehicle type of its own (count 1, id = the plan's
 ``vehicle_id``): a truck on the road starts at its place (a site ``at:<vehicle>``) with its load
 on board at the end of its last done visit; a truck not yet out starts at the depot; a truck
-that took its lunch before ``t`` has none left (one whose lunch window has passed, none either);
-a truck out already has no fixed cost left and its route limit is shortened by the time it has
+that took its lunch before ``t`` has none left (one whose lunch window has passed, none either;
+one whose window opened before it goes on takes it in the rest of the window); a truck out already has no fixed cost left and its route limit is shortened by the time it has
 been out.
 
 Minimal disruption: two verified candidates, and the lower of route cost + unserved penalties
@@ -32,7 +32,7 @@ from sanitation.replan.context import GPS_PREFIX, SITE_PREFIX, NodeRecorder
 from sanitation.replan.position import EdgeStart, RoadSegments
 from sanitation.replan.state import DayState, Truck
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved, objective
@@ -117,13 +117,18 @@ def truck_type(truck: Truck, vt: VehicleType, at_s: int, location_site: str | No
     limit = vt.max_route_duration_s
     if out and truck.route is not None:
         limit = max(0, limit - (start - truck.route.depot_departure_s))
+    lunch = vt.lunch if _lunch_left(truck, vt, start) else None
+    if lunch is not None and lunch.window_start_s < start:
+        # its window opened before the truck goes on: the break lies in the rest of it (an
+        # engine may not take a window opening before the vehicle's start, as OR-Tools' may not)
+        lunch = Lunch(lunch.duration_s, start, lunch.window_end_s)
     return dataclasses.replace(
         vt,
         id=truck.vehicle_id,
         count=1,
         shift_start_s=min(start, vt.shift_end_s),
         max_duration_s=limit,
-        lunch=vt.lunch if _lunch_left(truck, vt, start) else None,
+        lunch=lunch,
         fixed_cost_cny=0.0 if out else vt.fixed_cost_cny,
         start_site=location_site,
         initial_load_kg=min(_load_on_board(truck), vt.capacity_kg),
