@@ -29,7 +29,7 @@ from api.errors import BadRequestError, ConflictError, NotFoundError
 from api.keys import Caller
 from api.models import IncidentRow, JobRow, PlanRow
 from api.plans import claim_incidents, get_plan, plan_out
-from api.schemas import ReplanCreate
+from api.schemas import INCIDENT_EVENTS, NO_INCIDENT_EVENT, ReplanCreate
 from api.settings import Settings
 from geo.network import RoadNetwork
 from sanitation.errors import ScenarioError
@@ -39,8 +39,6 @@ from sanitation.replan.state import AtError
 #: the options of a version's re-plan, beside its events in its ``input`` folder
 OPTIONS_FILE = "replan.json"
 EVENTS_FILE = "events.json"
-#: incident kinds and the event each becomes (the others: none, see `incident_events`)
-EVENT_OF_INCIDENT = {"overflow": "urgent_point", "blocked_road": "road_closed"}
 
 
 def versions(session: Session, plan_id: int) -> list[PlanRow]:
@@ -91,16 +89,17 @@ def _base(session: Session, plan_id: int, number: int | None) -> PlanRow:
 def incident_events(
     settings: Settings, session: Session, plan: PlanRow, incident_ids: list[int], at: str
 ) -> list[dict[str, Any]]:
-    """The events of open incidents of the plan's scenario: an overflow is an urgent point (its
-    bin's capacity in kg, to be emptied by the point's window close or the shift end), a
-    blocked road closes its roads from ``at``. No incident kind reports a truck (breakdown,
-    position) or a crew (stop done or skipped): those are events only.
+    """The events of open incidents of the plan's scenario (`api.schemas.INCIDENT_EVENTS`):
+    an overflow is an urgent point (its bin's capacity in kg, to be emptied by the point's
+    window close or the shift end), a blocked road closes its roads from ``at``. No incident
+    kind reports a truck (breakdown, position) or a crew (stop done or skipped): those are
+    events only; an incident of a kind with no event is refused, naming it.
 
     Raises
     ------
     BadRequestError
-        An unknown incident, one of another scenario, one not open, or a blocked road that
-        names no road.
+        An unknown incident, one of another scenario, one not open, one of a kind with no
+        event, or a blocked road that names no road.
     """
     from sanitation.replan.state import shift_bounds
 
@@ -116,6 +115,10 @@ def incident_events(
             raise BadRequestError(field, why)
         if row.status != "open":
             raise BadRequestError(field, f"value {ident}: incident is {row.status}; expected open")
+        if row.kind not in INCIDENT_EVENTS:
+            raise BadRequestError(
+                field, f"value {ident}: a {row.kind} incident: {NO_INCIDENT_EVENT}"
+            )
         if row.kind == "overflow" and row.point_id in points:
             point = points[row.point_id]
             close_s = min(point.tw_close_s, shift_end_s)

@@ -11,7 +11,14 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
 from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
 
@@ -337,8 +344,18 @@ class IncidentUpdate(_In):
     status: Literal["open", "dismissed"]
 
 
+#: incident kinds and the event of a day's re-plan each becomes (`api.replan.incident_events`);
+#: a kind not here has no event meaning: the dispatcher's page says so, a re-plan refuses it
+INCIDENT_EVENTS: dict[str, str] = {"overflow": "urgent_point", "blocked_road": "road_closed"}
+NO_INCIDENT_EVENT = (
+    "no event of the day's re-plan stands for this kind of report (events: truck_down, "
+    "road_closed, urgent_point, extra_waste, position, stop_done, stop_skipped)"
+)
+
+
 class IncidentPublic(BaseModel):
-    """A reported incident; ``plan_id`` is the plan that used it."""
+    """A reported incident; ``plan_id`` is the plan that used it; ``replan_event`` the type of
+    the re-plan event it becomes (None: its kind has none, ``no_event_why`` says so)."""
 
     id: int
     kind: str
@@ -352,6 +369,18 @@ class IncidentPublic(BaseModel):
     status: Literal["open", "used", "dismissed"]
     plan_id: int | None
     created_at: UtcTime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def replan_event(self) -> str | None:
+        """The type of the re-plan event this incident becomes (None: none)."""
+        return INCIDENT_EVENTS.get(self.kind)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def no_event_why(self) -> str | None:
+        """Why this incident becomes no re-plan event (None: it becomes one)."""
+        return None if self.kind in INCIDENT_EVENTS else NO_INCIDENT_EVENT
 
 
 # -- re-planning (issue 16) --------------------------------------------------------------------
