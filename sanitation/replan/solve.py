@@ -5,8 +5,9 @@ Each truck still able to work is a vehicle type of its own (count 1, id = the pl
 ``vehicle_id``): a truck on the road starts at its place (a site ``at:<vehicle>``) with its load
 on board at the end of its last done visit; a truck not yet out starts at the depot; a truck
 that took its lunch before ``t`` has none left (one whose lunch window has passed, none either;
-one whose window opened before it goes on takes it in the rest of the window); a truck out already has no fixed cost left and its route limit is shortened by the time it has
-been out.
+one whose window opened before it goes on takes it in the rest of the window); a truck out
+already has no fixed cost left and its route limit is shortened by the time it has been out.
+A reported position stands on its road segment (`with_edge_starts`).
 
 Minimal disruption: two verified candidates, and the lower of route cost + unserved penalties
 + `MOVE_PENALTY_CNY` per stop moved off the truck the old plan gave it wins: *keep* (every
