@@ -43,7 +43,7 @@ from sanitation.routing.solution import Route, RoutingSolution
 from sanitation.verify.closures import ClosureWindow, EdgeKey, LegKey, RoadsClaim
 
 #: solve rounds with legs priced on the open roads before every leg avoids the timed closures
-#: (each round solves the station again; two rounds settle the cases met so far: assumed)
+#: (each round solves the station again: a bound on the re-plan's time; assumed)
 MAX_ROUNDS = 3
 
 Mark = tuple[int, int]  # (from location, to location) of a leg priced without the closures
@@ -76,18 +76,30 @@ class TimedRoads:
 
 
 def _closed_matrix(
-    roads: TimedRoads, profile: AccessProfile, nodes: np.ndarray, cache_dir: object
+    roads: TimedRoads,
+    profile: AccessProfile,
+    nodes: np.ndarray,
+    cache_dir: object,
+    to_nodes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Times (s) and distances (m) between ``nodes`` on the closed roads (capped as in
-    `sanitation.plan.daily`; a node the closures leave without a road is unreachable)."""
-    n = len(nodes)
-    time_s = np.full((n, n), UNREACHABLE_CAP_S, dtype=np.int64)
-    dist_m = np.full((n, n), UNREACHABLE_CAP_S * 30, dtype=np.int64)
-    keep = np.flatnonzero(np.isin(nodes, roads.closed.arrays.node_ids))
-    if len(keep):
-        sub = nodes[keep]
-        m = travel_matrix(roads.closed, profile, sub, sub, cache_dir=cache_dir)  # type: ignore[arg-type]
-        ix = np.ix_(keep, keep)
+    """Times (s) and distances (m) from ``nodes`` to ``to_nodes`` (default: ``nodes``) on the
+    closed roads (capped as in `sanitation.plan.daily`; a node the closures leave without a
+    road is unreachable)."""
+    targets = nodes if to_nodes is None else to_nodes
+    shape = (len(nodes), len(targets))
+    time_s = np.full(shape, UNREACHABLE_CAP_S, dtype=np.int64)
+    dist_m = np.full(shape, UNREACHABLE_CAP_S * 30, dtype=np.int64)
+    present = roads.closed.arrays.node_ids
+    rows, cols = np.flatnonzero(np.isin(nodes, present)), np.flatnonzero(np.isin(targets, present))
+    if len(rows) and len(cols):
+        m = travel_matrix(
+            roads.closed,
+            profile,
+            nodes[rows],
+            targets[cols],
+            cache_dir=cache_dir,  # type: ignore[arg-type]
+        )
+        ix = np.ix_(rows, cols)
         t = m.time_s
         time_s[ix] = np.minimum(t, UNREACHABLE_CAP_S)
         d = m.distance_m if m.distance_m is not None else np.full(t.shape, UNREACHABLE)
@@ -171,12 +183,9 @@ class LegPricing:
         time_s[loc, loc] = dist_m[loc, loc] = 0
         for end in ends:
             row = _closed_matrix(
-                self.roads,
-                self.profiles[p],
-                np.array([end.node, *self.nodes[p].tolist()]),
-                cache_dir,
+                self.roads, self.profiles[p], np.array([end.node]), cache_dir, self.nodes[p]
             )
-            t, d = row[0][0, 1:] + round(end.time_s), row[1][0, 1:] + round(end.distance_m)
+            t, d = row[0][0] + round(end.time_s), row[1][0] + round(end.distance_m)
             better = t < time_s[loc]
             better[loc] = False
             time_s[loc][better], dist_m[loc][better] = t[better], d[better]
