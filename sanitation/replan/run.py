@@ -2,11 +2,13 @@
 stations, verify, and write the new version (the outputs of ``plan`` plus ``diff.json`` /
 ``diff.md``) to another folder; the old plan is never touched.
 
-The plan folder holds ``plan.json`` (one day), whose ``scenario_path`` names the scenario it was
-planned from; the scenario is loaded again and every station's day rebuilt from the plan (its
-due points and loads, its trucks). Stations the events touch are re-planned
+The plan folder holds ``plan.json`` (one day, or several: then one of them, ``--day``, is
+re-planned and the others are kept as they were), whose ``scenario_path`` names the scenario it
+was planned from; the scenario is loaded again and every station's day rebuilt from the plan
+(its due points and loads, its trucks). Stations the events touch are re-planned
 (`sanitation.replan.solve`); a road closure re-plans every station with points still due; the
-others keep their routes. The transfer trips of the stations whose arrivals changed are planned
+others keep their routes. Timed road closures are priced per leg (`sanitation.replan.closures`).
+The transfer trips of the stations whose arrivals changed are planned
 again from ``t`` (`sanitation.replan.transfer`).
 """
 
