@@ -98,7 +98,7 @@ def test_the_check_rejects_a_leg_through_a_closed_road_while_closed() -> None:
     route = build_route(problem, "A", 0, [("stop", "P1")])
     solution = RoutingSolution((route,), (), route.cost_cny, "hand-made", 0.0)
     paths, crossing = pricing.paths(problem, solution)
-    assert ("A", 0, problem.stop("P1").location) in crossing  # depot -> P1 by EW1 or EW2
+    assert ("A", 0, problem.stop("P1").location, 0) in crossing  # depot -> P1 by EW1 or EW2
     claim = pricing.claim(problem, paths)
     errors = verify_closures(problem, solution, claim)
     assert any("drives road 'EW" in e and "while it is closed" in e for e in errors)

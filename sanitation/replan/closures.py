@@ -9,8 +9,10 @@ price legs with static matrices, so the legs are priced by rounds:
 2. the routes are timed, and every leg driven while a timed closure holds gets its road path
    (the fastest one on the roads it was priced on); a leg priced on the open roads whose path
    drives a closed road during its closure *crosses* it;
-3. each crossing leg (this truck, from this place to that one) is priced on the roads without
-   any timed closure (a matrix of that truck's own), and the station is solved again.
+3. each crossing leg (this truck, from this place to that one), and every leg from or to
+   either of its two places that a timed closure makes dearer, is priced on the roads without
+   any timed closure (a matrix of that truck's own), for this truck and every other one whose
+   working hours meet that closure's, and the station is solved again.
 
 After `MAX_ROUNDS` rounds with crossings left, every leg is priced on the roads without the
 timed closures (the conservative rule: never wrong, as no leg can then use a closed road).
@@ -47,6 +49,7 @@ from sanitation.verify.closures import ClosureWindow, EdgeKey, LegKey, RoadsClai
 MAX_ROUNDS = 3
 
 Mark = tuple[int, int]  # (from location, to location) of a leg priced without the closures
+Crossing = tuple[str, int, int, int]  # (truck, from, to, timed closure index) of a leg
 
 
 @dataclass(frozen=True)
@@ -239,11 +242,12 @@ class LegPricing:
 
     def paths(
         self, problem: RoutingProblem, solution: RoutingSolution
-    ) -> tuple[dict[LegKey, tuple[EdgeKey, ...]], set[tuple[str, int, int]]]:
+    ) -> tuple[dict[LegKey, tuple[EdgeKey, ...]], set[Crossing]]:
         """The road path of every leg driven while a timed closure holds, and the legs
-        (truck, from, to) among them priced open that drive a closed road while it is."""
+        (truck, from, to, the closure) among them priced open that drive a closed road while
+        it is."""
         paths: dict[LegKey, tuple[EdgeKey, ...]] = {}
-        crossing: set[tuple[str, int, int]] = set()
+        crossing: set[Crossing] = set()
         for route in solution.routes:
             p = self.base_profile(route.vehicle_type)
             for leg in route_legs(problem, route):
@@ -254,9 +258,29 @@ class LegPricing:
                 closed = self._priced_closed(route.vehicle_type, p, a, b)
                 path, first_s = self._path(p, a, b, closed=closed)
                 paths[(route.vehicle_type, leg.number)] = path
-                if not closed and self._crosses(path, leg, first_s):
-                    crossing.add((route.vehicle_type, a, b))
+                window = None if closed else self._crosses(path, leg, first_s)
+                if window is not None:
+                    crossing.add((route.vehicle_type, a, b, window))
         return paths, crossing
+
+    def mark(self, crossing: set[Crossing]) -> None:
+        """Price on the closed roads, for the crossing leg's truck and every other truck that
+        could drive while that closure holds (its working hours meet the closure's), each leg
+        from or to either end of a crossing leg that the closure makes dearer: the places
+        next to a closure are where the next round's legs would cross it (marking the one
+        leg alone moves the crossing to another truck or order, round after round)."""
+        for vehicle, a, b, w in crossing:
+            window = self.roads.windows[w]
+            for vt in self.base.vehicle_types:
+                if vt.id != vehicle and not window.overlaps(vt.shift_start_s, vt.shift_end_s):
+                    continue
+                p = vt.profile
+                dearer = self.base.duration_s[p] < self.closed_s[p]
+                marks = self.marks.setdefault(vt.id, set())
+                marks.add((a, b))
+                for end in (a, b):
+                    marks.update((end, int(y)) for y in np.flatnonzero(dearer[end]))
+                    marks.update((int(x), end) for x in np.flatnonzero(dearer[:, end]))
 
     def _path(
         self, p: int, a: int, b: int, *, closed: bool
@@ -283,10 +307,10 @@ class LegPricing:
             raise GeoInputError(msg)
         return best[1], best[2]
 
-    def _crosses(self, path: Sequence[EdgeKey], leg: Leg, first_s: float | None) -> bool:
-        """Whether the path driven from the leg's departure (each edge possibly up to the
-        leg's lunch later; the first one for ``first_s`` when the truck starts on it) meets a
-        timed closure on one of its roads."""
+    def _crosses(self, path: Sequence[EdgeKey], leg: Leg, first_s: float | None) -> int | None:
+        """The timed closure (its index) that the path driven from the leg's departure (each
+        edge possibly up to the leg's lunch later; the first one for ``first_s`` when the
+        truck starts on it) meets on one of its roads while it holds (None: none)."""
         g = self.roads.open.graph
         spent = 0.0
         for n, (u, v, k) in enumerate(path):
@@ -295,15 +319,15 @@ class LegPricing:
             if n == 0 and first_s is not None:
                 t = first_s
             lo = leg.depart_s + spent
-            for w in self.roads.windows:
+            for i, w in enumerate(self.roads.windows):
                 if not w.overlaps(lo, lo + t + leg.lunch_s):
                     continue
                 if data["road_id"] in w.road_ids:
-                    return True
+                    return i
                 if w.area is not None and self._geometry(u, v, k).intersects(w.area):
-                    return True
+                    return i
             spent += t
-        return False
+        return None
 
     def _geometry(self, u: int, v: int, k: int) -> BaseGeometry:
         if self._geoms is None:
@@ -387,8 +411,7 @@ def solve_timed(
         paths, crossing = pricing.paths(problem, rep.solution)
         if not crossing:
             return rep, pricing.claim(problem, paths)
-        for vehicle, a, b in crossing:
-            pricing.marks.setdefault(vehicle, set()).add((a, b))
+        pricing.mark(crossing)
     pricing.everything = True
     problem = pricing.problem()
     rep = replan_station(
