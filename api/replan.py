@@ -29,7 +29,7 @@ from api.errors import BadRequestError, ConflictError, NotFoundError
 from api.keys import Caller
 from api.models import IncidentRow, JobRow, PlanRow
 from api.plans import claim_incidents, get_plan, plan_out
-from api.schemas import ReplanCreate
+from api.schemas import INCIDENT_EVENTS, NO_INCIDENT_EVENT, ReplanCreate
 from api.settings import Settings
 from geo.network import RoadNetwork
 from sanitation.errors import ScenarioError
@@ -39,8 +39,6 @@ from sanitation.replan.state import AtError
 #: the options of a version's re-plan, beside its events in its ``input`` folder
 OPTIONS_FILE = "replan.json"
 EVENTS_FILE = "events.json"
-#: incident kinds and the event each becomes (the others: none, see `incident_events`)
-EVENT_OF_INCIDENT = {"overflow": "urgent_point", "blocked_road": "road_closed"}
 
 
 def versions(session: Session, plan_id: int) -> list[PlanRow]:
@@ -85,25 +83,23 @@ def _base(session: Session, plan_id: int, number: int | None) -> PlanRow:
     if base.status != "done":
         msg = f"version {base.version} of plan {plan_id} is {base.status}; re-plan a finished one"
         raise ConflictError("base_version", msg)
-    if len(base.dates) != 1:
-        msg = f"plan {plan_id} has {len(base.dates)} days; re-plan a one-day plan"
-        raise ConflictError("plan_id", msg)
     return base
 
 
 def incident_events(
     settings: Settings, session: Session, plan: PlanRow, incident_ids: list[int], at: str
 ) -> list[dict[str, Any]]:
-    """The events of open incidents of the plan's scenario: an overflow is an urgent point (its
-    bin's capacity in kg, to be emptied by the point's window close or the shift end), a
-    blocked road closes its roads from ``at``. No incident kind reports a truck (breakdown,
-    position) or a crew (stop done or skipped): those are events only.
+    """The events of open incidents of the plan's scenario (`api.schemas.INCIDENT_EVENTS`):
+    an overflow is an urgent point (its bin's capacity in kg, to be emptied by the point's
+    window close or the shift end), a blocked road closes its roads from ``at``. No incident
+    kind reports a truck (breakdown, position) or a crew (stop done or skipped): those are
+    events only; an incident of a kind with no event is refused, naming it.
 
     Raises
     ------
     BadRequestError
-        An unknown incident, one of another scenario, one not open, or a blocked road that
-        names no road.
+        An unknown incident, one of another scenario, one not open, one of a kind with no
+        event, or a blocked road that names no road.
     """
     from sanitation.replan.state import shift_bounds
 
@@ -119,6 +115,10 @@ def incident_events(
             raise BadRequestError(field, why)
         if row.status != "open":
             raise BadRequestError(field, f"value {ident}: incident is {row.status}; expected open")
+        if row.kind not in INCIDENT_EVENTS:
+            raise BadRequestError(
+                field, f"value {ident}: a {row.kind} incident: {NO_INCIDENT_EVENT}"
+            )
         if row.kind == "overflow" and row.point_id in points:
             point = points[row.point_id]
             close_s = min(point.tw_close_s, shift_end_s)
@@ -147,25 +147,33 @@ def _network(yaml_path: str) -> RoadNetwork:
     return build_network(store.load_cached(yaml_path))
 
 
-def check_events(plan_dir: Path, raw: list[dict[str, Any]], at: str) -> list[Event]:
+def check_events(
+    plan_dir: Path, raw: list[dict[str, Any]], at: str, day: str | None = None
+) -> list[Event]:
     """The events of a request, checked as `sanitation replan` checks them
     (`sanitation.replan.check.check_events`: form, ids, shift hours, capacities, distance to
-    the roads, closed areas) against the plan in ``plan_dir``; run outside any transaction
+    the roads, closed areas) against the plan in ``plan_dir`` (its day ``day``: one of its
+    dates or day numbers, required for a plan of several days); run outside any transaction
     (it loads the scenario and, once per process, its network).
 
     Raises
     ------
     BadRequestError
-        Naming the field's path (``events[2].lon``, ``at``) and the value, every problem listed.
+        Naming the field's path (``events[2].lon``, ``at``, ``day``) and the value, every
+        problem listed.
     """
     from sanitation.replan.check import check_events as check_against_plan
-    from sanitation.replan.run import read_plan
+    from sanitation.replan.run import DayError, plan_day, read_plan
 
     try:
         events = parse_events({"events": raw}, "events")
-        doc, scenario = read_plan(plan_dir)
+        week, week_scenario = read_plan(plan_dir)
+        doc, scenario, _ = plan_day(week, week_scenario, day)
         network = _network(doc.scenario_path)
         check_against_plan(doc, scenario, events, parse_hhmm(at), path="events", network=network)
+    except DayError as error:
+        shown = "missing" if error.value is None else f"value {error.value!r}"
+        raise BadRequestError("day", f"{shown}; {error.why}") from None
     except AtError as error:
         raise BadRequestError("at", f"value {error.value}; {error.why}") from None
     except EventsError as error:
@@ -203,7 +211,7 @@ def start_replan(
         raise BadRequestError("events", "no events and no incident_ids; expected at least one")
     base_dir = plan_out(settings, base)
     session.rollback()  # no transaction open while the events are checked (seconds)
-    check_events(base_dir, raw, request.at)
+    check_events(base_dir, raw, request.at, request.day)
     rows = versions(session, plan_id)
     root = rows[0]
     folder = f"plans/{uuid.uuid4().hex}"
@@ -211,7 +219,11 @@ def start_replan(
     inputs.mkdir(parents=True)
     try:
         (inputs / EVENTS_FILE).write_text(json.dumps({"events": raw}, indent=1), encoding="utf-8")
-        options = {"at": request.at, "help_from_neighbours": request.help_from_neighbours}
+        options = {
+            "at": request.at,
+            "day": request.day,
+            "help_from_neighbours": request.help_from_neighbours,
+        }
         (inputs / OPTIONS_FILE).write_text(json.dumps(options), encoding="utf-8")
         row = PlanRow(
             scenario_id=base.scenario_id,
@@ -250,7 +262,7 @@ def start_replan(
 
 
 def replan_inputs(settings: Settings, plan: PlanRow) -> tuple[Path, dict[str, Any]]:
-    """A version's events file and its options (``at``, ``help_from_neighbours``)."""
+    """A version's events file and its options (``at``, ``day``, ``help_from_neighbours``)."""
     inputs = (settings.data_dir / plan.out_dir).parent / "input"
     options = json.loads((inputs / OPTIONS_FILE).read_text(encoding="utf-8"))
     return inputs / EVENTS_FILE, options

@@ -11,7 +11,14 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
 from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
 
@@ -337,8 +344,18 @@ class IncidentUpdate(_In):
     status: Literal["open", "dismissed"]
 
 
+#: incident kinds and the event of a day's re-plan each becomes (`api.replan.incident_events`);
+#: a kind not here has no event meaning: the dispatcher's page says so, a re-plan refuses it
+INCIDENT_EVENTS: dict[str, str] = {"overflow": "urgent_point", "blocked_road": "road_closed"}
+NO_INCIDENT_EVENT = (
+    "no event of the day's re-plan stands for this kind of report (events: truck_down, "
+    "road_closed, urgent_point, extra_waste, position, stop_done, stop_skipped)"
+)
+
+
 class IncidentPublic(BaseModel):
-    """A reported incident; ``plan_id`` is the plan that used it."""
+    """A reported incident; ``plan_id`` is the plan that used it; ``replan_event`` the type of
+    the re-plan event it becomes (None: its kind has none, ``no_event_why`` says so)."""
 
     id: int
     kind: str
@@ -353,6 +370,18 @@ class IncidentPublic(BaseModel):
     plan_id: int | None
     created_at: UtcTime
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def replan_event(self) -> str | None:
+        """The type of the re-plan event this incident becomes (None: none)."""
+        return INCIDENT_EVENTS.get(self.kind)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def no_event_why(self) -> str | None:
+        """Why this incident becomes no re-plan event (None: it becomes one)."""
+        return None if self.kind in INCIDENT_EVENTS else NO_INCIDENT_EVENT
+
 
 # -- re-planning (issue 16) --------------------------------------------------------------------
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -364,10 +393,16 @@ class ReplanCreate(_In):
     ``events`` is the list of `sanitation replan`'s events file (docs/replan.md); they are
     checked (form, ranges, ids, shift hours, capacities) before the job is queued.
     ``incident_ids`` adds open incidents of the plan's scenario as events (overflow: an urgent
-    point; blocked road: its roads closed from ``at``).
+    point; blocked road: its roads closed from ``at``). ``day`` picks the day of a plan of
+    several days (a week): its date or number (1 = the first date); only that day changes.
     """
 
     at: str = Field(pattern=HHMM, description="re-plan time HH:MM on the plan's date")
+    day: str | None = Field(
+        default=None,
+        max_length=10,
+        description="the day of a plan of several days: YYYY-MM-DD or its number (1 = first)",
+    )
     events: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
     incident_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
         default_factory=list, max_length=1000

@@ -209,6 +209,7 @@ def _replan(settings: Settings, plan: PlanRow, parent_dir: Path, out: Path) -> P
         time_limit_s=plan.time_limit_s,
         seed=plan.seed,
         help_from_neighbours=bool(options["help_from_neighbours"]),
+        day=options.get("day"),
     )
     return result.document
 

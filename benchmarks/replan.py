@@ -12,7 +12,11 @@ re-planned station's problem: no kept routes, no move penalty).
 
     python benchmarks/replan.py [--scenario YAML] [--plan DIR] [--per-kind 20] [--seed 1]
         [--time-limit 5] [--plan-time-limit 60] [--engine portfolio] [--from 09:00 --to 14:00]
-        [--json OUT]
+        [--closure-hours H] [--json OUT]
+
+``--closure-hours H`` gives every closure (the single ones and the flood) an end H hours after
+it starts: timed closures, priced leg by leg (`sanitation.replan.closures`); without it (the
+targets' runs) closures hold to the end of the day.
 
 Targets on the 2-core machine: per event median <= 10 s, max <= 20 s; the flood <= 30 s.
 """
@@ -129,6 +133,14 @@ def flood(ctx: PlanningContext, fraction: float) -> dict[str, Any]:
     return {"type": "road_closed", "area": area, "from": "10:00"}
 
 
+def timed(event: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A closure ending ``--closure-hours`` after it starts (any other event as it is)."""
+    if event["type"] != "road_closed" or args.closure_hours <= 0:
+        return event
+    end_s = min(parse_hhmm(event["from"]) + round(args.closure_hours * 3600), 23 * 3600 + 59 * 60)
+    return {**event, "until": hm(end_s)}
+
+
 def run_one(
     doc: PlanDocument,
     scenario: Any,
@@ -237,6 +249,9 @@ def main() -> None:
     parser.add_argument("--from", dest="earliest", default="09:00", help="events from HH:MM")
     parser.add_argument("--to", dest="latest", default="14:00", help="events until HH:MM")
     parser.add_argument("--no-flood", action="store_true")
+    parser.add_argument(
+        "--closure-hours", type=float, default=0.0, help="closures end this many hours later"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     start, load = time.time(), os.getloadavg()[0]
@@ -267,14 +282,15 @@ def main() -> None:
                 drawn = random_event(kind, doc, ctx, rng, window)
                 if drawn is None:
                     continue
-                row = run_one(doc, scenario, drawn[0], drawn[1], args, work)
+                row = run_one(doc, scenario, timed(drawn[0], args), drawn[1], args, work)
                 rows.append(row)
                 made += 1
                 print(json.dumps(row, ensure_ascii=False), flush=True)
         flood_row = None
         if not args.no_flood:
             for fraction in (0.9, 0.6, 0.3):  # the largest disc the network survives
-                flood_row = run_one(doc, scenario, flood(ctx, fraction), 10 * 3600, args, work)
+                flooded = timed(flood(ctx, fraction), args)
+                flood_row = run_one(doc, scenario, flooded, 10 * 3600, args, work)
                 if "infeasible" not in flood_row:
                     break
             print(json.dumps(flood_row, ensure_ascii=False), flush=True)

@@ -393,7 +393,7 @@ def bench(
 
 
 def replan(
-    plan_dir: Annotated[Path, typer.Argument(help="Plan folder (of `sanitation plan`, one day).")],
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder (of `sanitation plan`).")],
     events: Annotated[Path, typer.Option(help="Events file (YAML or JSON).")],
     at: Annotated[str, typer.Option(help="Re-plan time HH:MM on the plan's date.")],
     out: Annotated[Path, typer.Option(help="Output folder of the new version (not PLAN_DIR).")],
@@ -416,6 +416,13 @@ def replan(
             help="Let the trucks of each affected station's nearest station help.",
         ),
     ] = False,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            help="The day of a plan of several days: its date YYYY-MM-DD or its number (1 = "
+            "the first date); only that day changes."
+        ),
+    ] = None,
 ) -> None:
     """Re-plan a day from HH:MM with the trucks already out; write the new plan and its diff."""
     from sanitation.replan.events import parse_hhmm
@@ -438,6 +445,7 @@ def replan(
         time_limit_s=time_limit,
         seed=seed,
         help_from_neighbours=help_from_neighbours,
+        day=day,
     )
     diff = result.diff
     print(

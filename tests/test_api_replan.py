@@ -314,3 +314,117 @@ def test_a_version_number_is_taken_once(env, wait_job):
         with pytest.raises(IntegrityError):
             session.flush()
         session.rollback()
+
+
+def _two_day_plan(env) -> int:
+    """A finished plan of two days made from the base plan (its day, and the same day again on
+    2026-11-28) as a plan row of its own: the fastest way to a plan of several days."""
+    import json
+    import shutil
+
+    app = env["app"]
+    settings = app.state.settings
+    with app.state.sessions() as session:
+        base = session.get(PlanRow, env["plan_id"])
+        source = settings.data_dir / base.out_dir
+        folder = settings.data_dir / "plans" / "two-days" / "output"
+        shutil.copytree(source, folder)
+        doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+        first = doc["days"][0]
+        second = json.loads(json.dumps(first).replace(first["date"], "2026-11-28"))
+        doc["days"], doc["dates"] = [first, second], [first["date"], "2026-11-28"]
+        (folder / "plan.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        row = PlanRow(
+            scenario_id=base.scenario_id,
+            status="done",
+            dates=doc["dates"],
+            engine="pyvrp",
+            time_limit_s=1,
+            seed=1,
+            out_dir="plans/two-days/output",
+            planned_yaml=base.planned_yaml,
+        )
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def test_one_day_of_a_plan_of_several_days_is_replanned(env, wait_job):
+    client, h = env["client"], env["h"]["dispatcher"]
+    plan_id = _two_day_plan(env)
+
+    def start(**day):
+        body = {"at": "08:10", "events": [DOWN], "engine": "pyvrp", "time_limit_s": 1, **day}
+        return client.post(f"/plans/{plan_id}/replan", json=body, headers=h)
+
+    before = _counts(env["app"])
+    for day, shown in [({}, "day: missing; the plan has 2 days"), ({"day": "3"}, "day: value '3'")]:
+        refused = start(**day)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith(shown), refused.text
+        assert "2026-11-27, 2026-11-28" in refused.json()["detail"]
+    assert _counts(env["app"]) == before
+    started = start(day="2026-11-28")
+    assert started.status_code == 202, started.text
+    job = wait_job(client, started.json()["job_id"], headers=h)
+    assert job["state"] == "done", job
+    new = client.get(f"/plans/{started.json()['plan_id']}/routes", headers=h).json()["routes"]
+    old = client.get(f"/plans/{plan_id}/routes", headers=h).json()["routes"]
+    by_day = lambda routes, d: [r for r in routes if r["date"] == d]  # noqa: E731
+    assert by_day(new, "2026-11-27") == by_day(old, "2026-11-27")
+    assert COMPACTOR in {r["vehicle_id"] for r in by_day(new, "2026-11-28")}
+    assert by_day(new, "2026-11-28") != by_day(old, "2026-11-28")
+
+
+def test_each_incident_says_which_event_it_becomes(env, wait_job):
+    from api.models import IncidentRow
+
+    client, h = env["client"], env["h"]
+    blocked = client.post(
+        "/incidents",
+        json={
+            "kind": "blocked_road",
+            "scenario_id": env["scenario_id"],
+            "lon": 116.7201,
+            "lat": 30.1351,
+        },
+        headers=h["coordinator"],
+    )
+    assert blocked.status_code == 201, blocked.text
+    assert (blocked.json()["replan_event"], blocked.json()["no_event_why"]) == ("road_closed", None)
+    # a report of a kind the re-plan has no event for (none of this version's kinds): the page
+    # and the API say so instead of dropping it
+    with env["app"].state.sessions() as session:
+        other = IncidentRow(kind="odour", scenario_id=env["scenario_id"], township_code="990000001")
+        session.add(other)
+        session.commit()
+        other_id = other.id
+    listed = client.get(
+        f"/incidents?scenario_id={env['scenario_id']}&status=open", headers=h["dispatcher"]
+    ).json()
+    by_id = {i["id"]: i for i in listed}
+    assert by_id[other_id]["replan_event"] is None
+    assert "no event of the day's re-plan" in by_id[other_id]["no_event_why"]
+    refused = _replan(env, {"at": "08:10", "incident_ids": [other_id]})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith(
+        f"incident_ids.0: value {other_id}: a odour incident"
+    )
+    # the blocked road becomes a closure of its roads from the re-plan time
+    body = {
+        "at": "08:10",
+        "incident_ids": [blocked.json()["id"]],
+        "engine": "pyvrp",
+        "time_limit_s": 1,
+    }
+    started = _replan(env, body)
+    assert started.status_code == 202, started.text
+    job = wait_job(client, started.json()["job_id"], headers=h["dispatcher"])
+    assert job["state"] == "done", job
+    listed = client.get(f"/plans/{env['plan_id']}/versions", headers=h["planner"]).json()
+    (event,) = next(v for v in listed if v["plan_id"] == started.json()["plan_id"])["events"]
+    assert event == {"type": "road_closed", "roads": blocked.json()["road_ids"], "from": "08:10"}
+    dismissed = client.patch(
+        f"/incidents/{other_id}", json={"status": "dismissed"}, headers=h["planner"]
+    )
+    assert dismissed.status_code == 200, dismissed.text

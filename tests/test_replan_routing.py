@@ -103,3 +103,27 @@ def test_the_routing_budget_is_shared_by_the_re_planned_stations():
     assert group_budgets([["A"], ["B"]], state, 8.0) == pytest.approx([8 * 30 / 31, 1.0])
     assert group_budgets([["A"]], state, 8.0) == [8.0]  # a station alone gets all of it
     assert group_budgets([["A", "B"], ["C"]], state, 6.0) == pytest.approx([6.0, 1.0])
+
+
+def test_a_truck_going_on_after_its_lunch_window_opened_is_served_by_ortools() -> None:
+    """At 11:30 a truck not yet out (lunch 30 min in 11:00-13:00, still due) goes on: the
+    break is taken in the rest of its window, and OR-Tools no longer leaves the truck out."""
+    from sanitation.replan.solve import truck_type
+    from sanitation.replan.state import Truck
+    from sanitation.routing.problem import Lunch
+    from sanitation.verify.replan import TruckFacts
+
+    at_s = 41_400
+    dur, dist = line_matrices([0, 10, 12])
+    template = truck(id="small", shift_start_s=21_600, shift_end_s=55_800)
+    template = dataclasses.replace(template, lunch=Lunch(1800, 39_600, 46_800))
+    vt = truck_type(
+        Truck("T", "st", "small", None, TruckFacts("T", (), None)), template, at_s, None
+    )
+    assert vt.lunch == Lunch(1800, at_s, 46_800)
+    problem = RoutingProblem(dur, dist, [Site("st", 0)], [Stop("A", 1, 30), Stop("B", 2, 30)], [vt])
+    solution = solve(problem, PARAMS, seed=1, engine="ortools")
+    assert verify(problem, solution) == []
+    (route,) = solution.routes
+    assert sorted(route.stop_ids) == ["A", "B"]
+    assert route.lunch_start_s is not None and route.lunch_start_s >= at_s

@@ -66,7 +66,8 @@ def start_replan(
     plan_id: PlanId,
     body: ReplanCreate,
 ) -> JobAccepted:
-    """Queue a re-plan of a one-day plan's newest finished version (or ``base_version``) from
+    """Queue a re-plan of a plan's newest finished version (or ``base_version``; its ``day``
+    for a plan of several days) from
     ``at`` with the events (docs/replan.md) and the incidents named: 202 with the job id; the
     job's ``plan_id`` is the new version's. Bad events: 422 naming the event index, field and
     value, and nothing is queued."""

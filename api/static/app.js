@@ -789,10 +789,11 @@
     $("#d-incidents").replaceChildren(...(open.length ? [el("h3", { text: t("incident_events") }),
       el("ul", { class: "events" }, ...open.map((i) => el("li", { "data-incident": i.id },
         `#${i.id} ${t(i.kind)} ${i.point_id || i.road_ids.join(", ")} ${i.note}`,
-        el("button", { type: "button", class: "as-event", text: t("as_event"), onclick: () => {
-          state.dispatch.incidents.push(i.id);
-          renderEvents();
-        } }))))] : []));
+        // the API says which event a report becomes, or why it becomes none (never dropped)
+        i.replan_event
+          ? el("button", { type: "button", class: "as-event", text: `${t("as_event")}: ${t("ev_" + i.replan_event)}`,
+            onclick: () => { state.dispatch.incidents.push(i.id); renderEvents(); } })
+          : el("span", { class: "no-event muted", text: `${t("no_event")}: ${i.no_event_why}` }))))] : []));
   }
   async function loadDiff(plan) {
     state.dispatch.diff = null;
@@ -818,6 +819,8 @@
     if (!plan) return;
     const body = { at: atTime(), events: state.dispatch.events, incident_ids: state.dispatch.incidents,
       engine: plan.engine, time_limit_s: Math.min(plan.time_limit_s, 10), seed: plan.seed };
+    // a plan of several days (a week): the day shown is the one re-planned, the others stay
+    if ((plan.dates || []).length > 1) body.day = $("#d-date").value;
     const job = await api(`/plans/${plan.id}/replan`, { method: "POST", json: body });
     $("#d-replan-day").disabled = true;
     const status = $("#d-replan-day-state");

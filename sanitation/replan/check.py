@@ -17,6 +17,7 @@ from geo.snap import snap_points
 from sanitation.plan.model import PlanDocument
 from sanitation.replan.context import closure_area, down_places, event_places, new_places
 from sanitation.replan.events import Event, EventProblem, EventsError, RoadClosed, event_problem
+from sanitation.replan.position import RoadSegments
 from sanitation.replan.state import DayState, day_state
 from sanitation.scenario.model import Scenario
 from sanitation.scenario.network import access_profiles
@@ -63,7 +64,8 @@ def _far_from_roads(
     scenario: Scenario, network: RoadNetwork, events: Sequence[Event], state: DayState
 ) -> list[EventProblem]:
     """The event places farther than ``roads.max_snap_distance_m`` from every road their truck
-    may use (a new urgent place: the access of the scenario's nearest point)."""
+    may use (a new urgent place: the access of the scenario's nearest point; a truck's place: its
+    distance to the nearest road segment, a new place's to the nearest road node)."""
     type_class = {v.type_id: v.access_class for v in scenario.vehicle_types}
     points, origin = event_places(scenario, events, state, type_class)
     down, down_origin = down_places(scenario, events, state, type_class)
@@ -71,12 +73,21 @@ def _far_from_roads(
     origin |= down_origin | urgent_origin
     limit = scenario.roads.max_snap_distance_m
     profiles = access_profiles(scenario)
+    segments: dict[str, RoadSegments] = {}
+    new_ids = {p.point_id for p in urgent}
     problems = []
     for p in [*points, *down, *urgent]:
+        profile = profiles[p.access_class]
         try:
-            snap_points(
-                network, [p.lon], [p.lat], profile=profiles[p.access_class], max_distance_m=limit
-            )
+            if p.point_id in new_ids:  # a new point: it is served at a road node, as every point
+                snap_points(network, [p.lon], [p.lat], profile=profile, max_distance_m=limit)
+                continue
+            # a truck stands on a road segment (`sanitation.replan.position`)
+            if p.access_class not in segments:
+                segments[p.access_class] = RoadSegments(network, profile)
+            place = segments[p.access_class].place(p.lon, p.lat)
+            if place is None or place.off_road_m > limit:
+                raise GeoInputError("off the roads")
         except GeoInputError:
             index = origin[p.point_id]
             why = f"(lat {p.lat:g}) expected a place within {limit:g} m of a road its truck may use"

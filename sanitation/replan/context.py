@@ -1,4 +1,5 @@
-"""The scenario of a re-plan: the plan's scenario with the closures in force after ``t`` and
+"""The scenario of a re-plan: the plan's scenario with the closures in force from ``t`` to the
+end of the day (the timed ones are priced per leg: `sanitation.replan.closures`) and
 the places the events name that the scenario lacks (reported truck positions, new urgent
 places) as zero-waste points, so that every writer and matrix handles them like any point.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,12 @@ def closures_in_force(events: Sequence[Event], at_s: int, end_s: int) -> list[Ro
         and ev.from_s <= end_s
         and (ev.until_s is None or ev.until_s > at_s)
     ]
+
+
+def is_static(closure: RoadClosed, at_s: int) -> bool:
+    """A closure in force at ``at_s`` with no end: its roads are closed for the whole re-plan
+    (any other closure is timed: `sanitation.replan.closures`)."""
+    return closure.from_s <= at_s and closure.until_s is None
 
 
 def _template(scenario: Scenario, lon: float, lat: float) -> CollectionPoint:
@@ -201,7 +209,7 @@ def replan_context(
     extra = event_places(scenario, events, state, type_class)[0]
     extra += helper_places(scenario, helpers)
     extra += new_places(scenario, state)[0]
-    closures = closures_in_force(events, state.at_s, end_s)
+    closures = [c for c in closures_in_force(events, state.at_s, end_s) if is_static(c, state.at_s)]
     new = scenario.replace(points=(*scenario.points, *extra))
     if not closures:
         places = snap_scenario(new, base.places.network)
@@ -218,3 +226,23 @@ def replan_context(
         roads=dataclasses.replace(roads, closed_road_ids=closed, closed_areas_path=areas)
     )
     return PlanningContext.build(new, cache_dir=base.cache_dir), [p.point_id for p in extra]
+
+
+@dataclass
+class NodeRecorder(PlanningContext):
+    """A planning context that remembers the nodes of each class's first matrix (the locations
+    of the one problem built with it)."""
+
+    nodes: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: PlanningContext) -> NodeRecorder:
+        """A recorder over ``ctx``."""
+        return cls(ctx.scenario, ctx.places, ctx.cache_dir, ctx.cut_off, ctx.lost_sites)
+
+    def matrix(
+        self, class_id: str, from_nodes: np.ndarray, to_nodes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As `PlanningContext.matrix`, the nodes remembered."""
+        self.nodes.setdefault(class_id, np.asarray(from_nodes, dtype=np.int64))
+        return super().matrix(class_id, from_nodes, to_nodes)

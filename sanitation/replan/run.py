@@ -2,11 +2,13 @@
 stations, verify, and write the new version (the outputs of ``plan`` plus ``diff.json`` /
 ``diff.md``) to another folder; the old plan is never touched.
 
-The plan folder holds ``plan.json`` (one day), whose ``scenario_path`` names the scenario it was
-planned from; the scenario is loaded again and every station's day rebuilt from the plan (its
-due points and loads, its trucks). Stations the events touch are re-planned
+The plan folder holds ``plan.json`` (one day, or several: then one of them, ``--day``, is
+re-planned and the others are kept as they were), whose ``scenario_path`` names the scenario it
+was planned from; the scenario is loaded again and every station's day rebuilt from the plan
+(its due points and loads, its trucks). Stations the events touch are re-planned
 (`sanitation.replan.solve`); a road closure re-plans every station with points still due; the
-others keep their routes. The transfer trips of the stations whose arrivals changed are planned
+others keep their routes. Timed road closures are priced per leg (`sanitation.replan.closures`).
+The transfer trips of the stations whose arrivals changed are planned
 again from ``t`` (`sanitation.replan.transfer`).
 """
 
@@ -19,6 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -39,7 +42,14 @@ from sanitation.plan.model import (
 )
 from sanitation.plan.run import MIN_STATION_SECONDS
 from sanitation.replan.check import check_events
-from sanitation.replan.context import GPS_PREFIX, closures_in_force, replan_context
+from sanitation.replan.closures import LegPricing, TimedRoads, solve_timed
+from sanitation.replan.context import (
+    GPS_PREFIX,
+    NodeRecorder,
+    closures_in_force,
+    is_static,
+    replan_context,
+)
 from sanitation.replan.diff import Diff, day_diff, write_diff
 from sanitation.replan.events import Event, RoadClosed, TruckDown, read_events
 from sanitation.replan.solve import StationReplan, replan_station, station_problem
@@ -54,6 +64,7 @@ from sanitation.replan.transfer import replan_transfer, towed_kg
 from sanitation.routing.solution import Route, Visit
 from sanitation.scenario import load_scenario
 from sanitation.scenario.model import CollectionPoint, Scenario
+from sanitation.verify.closures import RoadsClaim, verify_closures
 from sanitation.verify.replan import ReplanClaim, verify_replan
 
 NO_TRUCK_LEFT = "no truck left at the station (broken down or done for the day)"
@@ -71,12 +82,12 @@ class ReplanResult:
 
 
 def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
-    """The plan of a plan folder and the scenario it was planned from.
+    """The plan of a plan folder (one day or several) and the scenario it was planned from.
 
     Raises
     ------
     ScenarioError
-        No ``plan.json``, an unreadable one, a plan of several days, or a missing scenario.
+        No ``plan.json``, an unreadable one, or a missing scenario.
     """
     path = plan_dir / "plan.json"
     if not path.is_file():
@@ -87,12 +98,6 @@ def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
     except (OSError, UnicodeDecodeError, ValidationError) as error:
         msg = f"{path}: not a plan of this version ({str(error).splitlines()[0]})"
         raise ScenarioError(msg) from None
-    if len(doc.days) != 1:
-        msg = (
-            f"{path}: field 'days': {len(doc.days)} days; expected a one-day plan (re-plan the "
-            "day from a plan of that day: sanitation plan --date D)"
-        )
-        raise ScenarioError(msg)
     scenario_path = Path(doc.scenario_path)
     if not scenario_path.is_file():
         msg = (
@@ -102,6 +107,54 @@ def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
         raise ScenarioError(msg)
     scenario = load_scenario(scenario_path)
     return doc, with_new_places(scenario, plan_dir)
+
+
+class DayError(ScenarioError):
+    """The day to re-plan (``--day``, the API's ``day``) is missing or not one of the plan's."""
+
+    def __init__(self, value: str | None, why: str) -> None:
+        shown = "missing" if value is None else f"value {value!r}"
+        super().__init__(f"--day: {shown}; {why}")
+        self.value, self.why = value, why
+
+
+def day_index(doc: PlanDocument, day: str | None) -> int:
+    """The position in ``doc.days`` of ``day``: a date ``YYYY-MM-DD`` of the plan or its day
+    number (1 = the first date); None for a one-day plan.
+
+    Raises
+    ------
+    DayError
+        ``day`` is not one of the plan's days, or is missing for a plan of several days.
+    """
+    dates = [d.date for d in doc.days]
+    why = (
+        f"expected one of the plan's dates {', '.join(d.isoformat() for d in dates)} or a day "
+        f"number 1-{len(dates)}"
+    )
+    if day is None:
+        if len(dates) == 1:
+            return 0
+        raise DayError(None, f"the plan has {len(dates)} days; {why}")
+    if day.isdigit() and 1 <= int(day) <= len(dates):
+        return int(day) - 1
+    try:
+        return dates.index(dt.date.fromisoformat(day))
+    except ValueError:
+        raise DayError(day, why) from None
+
+
+def plan_day(
+    doc: PlanDocument, scenario: Scenario, day: str | None
+) -> tuple[PlanDocument, Scenario, int]:
+    """The one-day plan of ``day`` (`day_index`) of ``doc``, its scenario on that date and
+    the day's position."""
+    k = day_index(doc, day)
+    if len(doc.days) == 1:
+        return doc, scenario, 0
+    one = doc.days[k]
+    sub = doc.model_copy(update={"days": [one], "dates": [one.date]})
+    return sub, scenario.replace(plan_date=one.date), k
 
 
 #: the new places (urgent points at lon/lat) a re-plan added, kept beside its plan.json so
@@ -124,9 +177,9 @@ def with_new_places(scenario: Scenario, plan_dir: Path) -> Scenario:
     return scenario.replace(points=(*scenario.points, *extra))
 
 
-def write_new_places(ctx: PlanningContext, day: DayOut, folder: Path) -> Path:
+def write_new_places(ctx: PlanningContext, days: Sequence[DayOut], folder: Path) -> Path:
     """The plan's visited points that are new places (see `PLACES_FILE`)."""
-    visited = {v.id for r in day.routes for v in r.visits if v.kind == "stop"}
+    visited = {v.id for day in days for r in day.routes for v in r.visits if v.kind == "stop"}
     rows = [
         dataclasses.asdict(p)
         for p in ctx.scenario.points
@@ -368,7 +421,13 @@ def _station_unserved(
     ]
 
 
-def _verify(rep: StationReplan, trucks: Sequence[Truck], state: DayState, station_id: str) -> None:
+def _verify(
+    rep: StationReplan,
+    trucks: Sequence[Truck],
+    state: DayState,
+    station_id: str,
+    roads: RoadsClaim | None,
+) -> None:
     facts = []
     for t in trucks:
         f = t.facts
@@ -384,6 +443,8 @@ def _verify(rep: StationReplan, trucks: Sequence[Truck], state: DayState, statio
         state.at_s, rep.problem, rep.solution, kept, rep.places, frozenset(state.reopened)
     )
     errors = verify_replan(facts, claim)
+    if roads is not None:
+        errors += verify_closures(rep.problem, rep.solution, roads)
     if errors:
         msg = f"the re-plan of station {station_id} violates {len(errors)} rule(s): {errors[0]}"
         raise VerificationError(msg, errors, stage="replan")
@@ -432,16 +493,33 @@ def _replan_group(
     engine: str,
     time_limit_s: float,
     seed: int,
+    roads: TimedRoads | None,
 ) -> StationReplan:
-    """Re-plan one group of stations, verify it and add its routes, unserved and station days."""
+    """Re-plan one group of stations, verify it and add its routes, unserved and station days
+    (with timed closures ``roads``, its legs priced by `sanitation.replan.closures`)."""
     mine = [t for t in state.trucks.values() if t.station_id in group]
     able = [t for t in mine if not t.down and not t.finished]
-    problem, places = station_problem(ctx, group, state, able)
     label = "+".join(group)
-    rep = replan_station(
-        problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
-    )
-    _verify(rep, mine, state, label)
+    claim = None
+    recorder = NodeRecorder.of(ctx)
+    problem, places, starts = station_problem(recorder, group, state, able)
+    if roads is None:
+        rep = replan_station(
+            problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+        )
+    else:
+        pricing = LegPricing.build(
+            problem,
+            roads,
+            [ctx.places.profiles[c] for c in ctx.classes],
+            [recorder.nodes[c] for c in ctx.classes],
+            ctx.cache_dir,
+            starts,
+        )
+        rep, claim = solve_timed(
+            pricing, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+        )
+    _verify(rep, mine, state, label, claim)
     after = {r.vehicle_type: r for r in rep.solution.routes}
     for station_id in group:
         station_routes: list[RouteOut] = []
@@ -506,6 +584,8 @@ def replan_day(
         path=events_path,
         helpers=[s for g in groups for s in g[1:]],
     )
+    timed = [c for c in closures_in_force(events, at_s, end_s) if not is_static(c, at_s)]
+    roads = TimedRoads.build(ctx.places.network, timed) if timed else None
     replanned = {s for g in groups for s in g}
     parts = _DayParts(
         [r for r in day.routes if r.station_id not in replanned],
@@ -526,6 +606,7 @@ def replan_day(
             engine=engine,
             time_limit_s=group_limit_s,
             seed=seed,
+            roads=roads,
         )
         reps.update(dict.fromkeys(group, rep))
     new_day = day.model_copy(
@@ -602,6 +683,63 @@ def _version(plan_dir: Path) -> int:
         return 1
 
 
+def week_version(
+    week: PlanDocument, k: int, new_doc: PlanDocument, ctx: PlanningContext
+) -> PlanDocument:
+    """The plan of several days ``week`` with day ``k`` replaced by the (one-day) re-plan
+    ``new_doc``; the KPIs counted again over every day."""
+    days = [*week.days[:k], new_doc.days[0], *week.days[k + 1 :]]
+    return new_doc.model_copy(
+        update={
+            "dates": week.dates,
+            "days": days,
+            "kpis": plan_kpis(ctx.scenario, week.assignment, days),
+        }
+    )
+
+
+def _day_files(folder: Path, date: dt.date) -> list[Path]:
+    """The files of ``folder`` that belong to one date: its route sheets and map."""
+    day = date.isoformat()
+    sheets = sorted((folder / "route_sheets").glob(f"{day}_*.xlsx"))
+    return [*sheets, *(p for p in [folder / "maps" / f"{day}.png"] if p.is_file())]
+
+
+def keep_other_days(old: Path, new: Path, week: PlanDocument, k: int) -> None:
+    """The per-day files of every day but ``k`` copied from the old folder as they were (byte
+    for byte; ``map.png`` is the first day's), and their route lines and visits in
+    ``routes.geojson`` the old ones (drawn on the roads of their day)."""
+    for n, date in enumerate(week.dates):
+        if n == k:
+            continue
+        for path in _day_files(new, date):
+            path.unlink()
+        for path in _day_files(old, date):
+            shutil.copyfile(path, new / path.relative_to(old))
+    if k != 0 and (old / "map.png").is_file():
+        shutil.copyfile(old / "map.png", new / "map.png")
+    geojson = "routes.geojson"
+    if not (old / geojson).is_file():
+        return
+    day = week.dates[k].isoformat()
+
+    def of_day(feature: dict[str, Any]) -> bool:
+        props = feature["properties"]
+        return str(props.get("date") or props.get("route_id", "")).startswith(day)
+
+    before = json.loads((old / geojson).read_text(encoding="utf-8"))["features"]
+    after = json.loads((new / geojson).read_text(encoding="utf-8"))["features"]
+    by_date: dict[str, list[dict[str, Any]]] = {}
+    for f in before:
+        if not of_day(f):
+            props = f["properties"]
+            by_date.setdefault(str(props.get("date") or props["route_id"])[:10], []).append(f)
+    by_date[day] = [f for f in after if of_day(f)]
+    features = [f for date in week.dates for f in by_date.get(date.isoformat(), [])]
+    collection = {"type": "FeatureCollection", "features": features}
+    (new / geojson).write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+
+
 def replan_folder(
     plan_dir: Path,
     events_path: Path,
@@ -612,15 +750,18 @@ def replan_folder(
     time_limit_s: float,
     seed: int = 1,
     help_from_neighbours: bool = False,
+    day: str | None = None,
 ) -> ReplanResult:
-    """Re-plan the plan in ``plan_dir`` from ``at_s`` with the events and write the new version
-    to ``out`` (never ``plan_dir``); nothing is written unless the re-plan is verified."""
+    """Re-plan the plan in ``plan_dir`` (its day ``day``, see `day_index`) from ``at_s`` with
+    the events and write the new version to ``out`` (never ``plan_dir``); nothing is written
+    unless the re-plan is verified. Of a plan of several days only that day changes."""
     plan_dir = plan_dir.resolve()
     out = check_out_folder(out, markers=PLAN_MARKERS)
     if out == plan_dir:
         msg = f"--out: {out} is PLAN_DIR; expected another folder (the old plan is kept as it is)"
         raise ScenarioError(msg)
-    doc, scenario = read_plan(plan_dir)
+    week, week_scenario = read_plan(plan_dir)
+    doc, scenario, k = plan_day(week, week_scenario, day)
     events = read_events(events_path)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -652,13 +793,24 @@ def replan_folder(
             version=_version(plan_dir),
             stations=sorted(reps),
             lost_loads=lost,
-            notes=closure_notes,
+            notes=closure_notes
+            + (
+                [f"day {k + 1} ({doc.dates[0]}) of the plan's {len(week.days)}"]
+                if len(week.days) > 1
+                else []
+            ),
         )
+        if len(week.days) > 1:
+            new_doc = week_version(week, k, new_doc, ctx)
         written = write_plan_outputs(new_doc, ctx, staging)
+        if len(week.days) > 1:
+            keep_other_days(plan_dir, staging, week, k)
         written += write_diff(diff, staging)
-        written.append(write_new_places(ctx, new_day, staging))
+        written.append(write_new_places(ctx, new_doc.days, staging))
         shutil.copyfile(events_path, staging / f"events{events_path.suffix.lower() or '.yaml'}")
         shutil.rmtree(work)
+        if len(week.days) > 1:
+            written = sorted(p for p in staging.rglob("*") if p.is_file())
         replace_folder(staging, out, markers=PLAN_MARKERS)
     finally:
         if staging.exists():

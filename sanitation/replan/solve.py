@@ -4,9 +4,10 @@ due points are routed again, with as few stops moved between trucks as the day a
 Each truck still able to work is a vehicle type of its own (count 1, id = the plan's
 ``vehicle_id``): a truck on the road starts at its place (a site ``at:<vehicle>``) with its load
 on board at the end of its last done visit; a truck not yet out starts at the depot; a truck
-that took its lunch before ``t`` has none left (one whose lunch window has passed, none either);
-a truck out already has no fixed cost left and its route limit is shortened by the time it has
-been out.
+that took its lunch before ``t`` has none left (one whose lunch window has passed, none either;
+one whose window opened before it goes on takes it in the rest of the window); a truck out
+already has no fixed cost left and its route limit is shortened by the time it has been out.
+A reported position stands on its road segment (`with_edge_starts`).
 
 Minimal disruption: two verified candidates, and the lower of route cost + unserved penalties
 + `MOVE_PENALTY_CNY` per stop moved off the truck the old plan gave it wins: *keep* (every
@@ -22,13 +23,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from geo.matrix import UNREACHABLE
 from sanitation.engines import solve as solve_routing
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.daily import build_station_day
-from sanitation.replan.context import GPS_PREFIX, SITE_PREFIX
+from sanitation.plan.daily import UNREACHABLE_CAP_S, build_station_day
+from sanitation.replan.context import GPS_PREFIX, SITE_PREFIX, NodeRecorder
+from sanitation.replan.position import EdgeStart, RoadSegments
 from sanitation.replan.state import DayState, Truck
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved, objective
@@ -113,13 +118,18 @@ def truck_type(truck: Truck, vt: VehicleType, at_s: int, location_site: str | No
     limit = vt.max_route_duration_s
     if out and truck.route is not None:
         limit = max(0, limit - (start - truck.route.depot_departure_s))
+    lunch = vt.lunch if _lunch_left(truck, vt, start) else None
+    if lunch is not None and lunch.window_start_s < start:
+        # its window opened before the truck goes on: the break lies in the rest of it (an
+        # engine may not take a window opening before the vehicle's start, as OR-Tools' may not)
+        lunch = Lunch(lunch.duration_s, start, lunch.window_end_s)
     return dataclasses.replace(
         vt,
         id=truck.vehicle_id,
         count=1,
         shift_start_s=min(start, vt.shift_end_s),
         max_duration_s=limit,
-        lunch=vt.lunch if _lunch_left(truck, vt, start) else None,
+        lunch=lunch,
         fixed_cost_cny=0.0 if out else vt.fixed_cost_cny,
         start_site=location_site,
         initial_load_kg=min(_load_on_board(truck), vt.capacity_kg),
@@ -139,10 +149,63 @@ def _helper_sites(ctx: PlanningContext, helpers: Sequence[str]) -> dict[str, str
 
 def station_problem(
     ctx: PlanningContext, group: Sequence[str], state: DayState, trucks: Sequence[Truck]
-) -> tuple[RoutingProblem, dict[str, int]]:
+) -> tuple[RoutingProblem, dict[str, int], dict[int, tuple[int, EdgeStart]]]:
     """The routing problem after ``t`` of a station (``group[0]``) and its helping neighbours
     (``group[1:]``: their trucks and points join; their trucks unload at their own station and
-    go home to their own depot), and the location of every place id."""
+    go home to their own depot), the location of every place id and, per location of a
+    reported position, its profile and where on its road segment the truck stands
+    (`with_edge_starts`)."""
+    recorder = ctx if isinstance(ctx, NodeRecorder) else NodeRecorder.of(ctx)
+    problem, places = _station_problem(recorder, group, state, trucks)
+    return with_edge_starts(recorder, problem, places, trucks)
+
+
+def with_edge_starts(
+    ctx: NodeRecorder, problem: RoutingProblem, places: dict[str, int], trucks: Sequence[Truck]
+) -> tuple[RoutingProblem, dict[str, int], dict[int, tuple[int, EdgeStart]]]:
+    """``problem`` with each reported position's travel from where the truck stands on its
+    road segment (`sanitation.replan.position`): to any place, the faster of its segment's
+    ends it may drive to plus the way on from there (its row of the truck's profile)."""
+    scenario = ctx.scenario
+    where = {p.point_id: (p.lon, p.lat) for p in scenario.points}
+    classes = ctx.classes
+    type_class = {v.type_id: v.access_class for v in scenario.vehicle_types}
+    durs, dists = [d.copy() for d in problem.duration_s], [d.copy() for d in problem.distance_m]
+    segments: dict[str, RoadSegments] = {}
+    starts: dict[int, tuple[int, EdgeStart]] = {}
+    for t in trucks:
+        pid = f"{GPS_PREFIX}{t.vehicle_id}"
+        if t.facts.position_at_s is None or pid not in places:
+            continue
+        cls = type_class[t.type_id]
+        if cls not in segments:
+            segments[cls] = RoadSegments(ctx.places.network, ctx.places.profiles[cls])
+        start = segments[cls].place(*where[pid])
+        if start is None:
+            continue
+        loc, p = places[pid], classes.index(cls)
+        time_s, dist_m = ctx.matrix(cls, np.array([e.node for e in start.ends]), ctx.nodes[cls])
+        ok = time_s < UNREACHABLE
+        if not ok.any():
+            continue  # an isolated piece of road: the node it snapped to stands
+        lead = np.array([[e.time_s] for e in start.ends])
+        total = np.where(ok, time_s + lead, np.inf)
+        best = np.argmin(total, axis=0)
+        cols = np.arange(total.shape[1])
+        reach = np.isfinite(total[best, cols])
+        far_m = dist_m[best, cols] + np.array([e.distance_m for e in start.ends])[best]
+        durs[p][loc] = np.where(reach, np.rint(total[best, cols]), UNREACHABLE_CAP_S)
+        dists[p][loc] = np.where(reach, np.rint(far_m), UNREACHABLE_CAP_S * 30)
+        durs[p][loc, loc] = dists[p][loc, loc] = 0
+        starts[loc] = (p, start)
+    if not starts:
+        return problem, places, starts
+    return problem.replace(duration_s=tuple(durs), distance_m=tuple(dists)), places, starts
+
+
+def _station_problem(
+    ctx: PlanningContext, group: Sequence[str], state: DayState, trucks: Sequence[Truck]
+) -> tuple[RoutingProblem, dict[str, int]]:
     main, helpers = group[0], list(group[1:])
     due = {p: kg for s in group for p, kg in state.due.get(s, {}).items() if p not in ctx.cut_off}
     starts = {t.vehicle_id: start_place(t) for t in trucks}
