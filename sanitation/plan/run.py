@@ -27,6 +27,14 @@ from sanitation.plan.assign import (
     site_and_assign,
     week_schedule,
 )
+from sanitation.plan.consistency import (
+    consistency_notes,
+    consistency_out,
+    plan_territories,
+    restrict,
+    routing_share,
+    settle,
+)
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
     StationDay,
@@ -190,20 +198,35 @@ def plan_days(
     due_by_day, cut_off_due = _due_points(ctx, schedule, station_of, dates)
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
     n_workers = workers or routing_slots(engine, executor)
+    policy = scenario.policy
+    territories = plan_territories(ctx, station_points, due_by_day, dates, fleet.of, seed=seed)
+    share = routing_share(policy.consistency)
     problems = {}
+    free_problems: dict[tuple[dt.date, str], RoutingProblem] = {}
     references: dict[tuple[dt.date, str], Reference] = {}
     for number, day in enumerate(dates):
         for station_id in sorted(due_by_day[day]):
             due = due_by_day[day][station_id]
-            problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
+            free = build_station_day(ctx, station_id, due, fleet.of(station_id))
+            free_problems[(day, station_id)] = free
+            problem = restrict(ctx, free, territories.get(station_id))
             problems[(day, station_id)] = problem
-            work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
+            work = max(MIN_STATION_SECONDS, time_limit_s * share * len(due) / total_due)
             cap = station_cap_s(work, slots=n_workers, wall_s=time_limit_s, left_s=time_limit_s)
             params = SolveParams(time_limit_s=cap, work_s=work)
             tasks.append(StationDay(station_id, day, problem, engine, params, seed))
             if reference and (number, station_id) in reference.station_days:
                 references[(day, station_id)] = reference.station_days[(number, station_id)]
     results = _run_tasks(tasks, executor, n_workers, report, references, wall_s=time_limit_s)
+    settled = settle(
+        ctx,
+        tasks,
+        results,
+        problems,
+        free_problems,
+        territories,
+        run=lambda more: _run_tasks(more, executor, n_workers, report, {}),
+    )
     search = None
     if scenario.policy.fleet == "minimise":
         pool = executor or new_pool(engine == "portfolio", n_workers)
@@ -243,6 +266,7 @@ def plan_days(
             )
         )
     report("transfer", "verified", len(dates), len(dates))
+    consistency = consistency_out(ctx, territories, days, settled)
     kpis = plan_kpis(scenario, assignment, days)
     changes = [
         FrequencyChangeOut(point_id=c.point_id, declared=c.declared, used=c.used, reason=c.reason)
@@ -262,6 +286,7 @@ def plan_days(
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
     notes.extend(_clock_notes(results))
     notes.extend(_retry_notes(executor, since=first_task))
+    notes.extend(consistency_notes(settled))
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
     return PlanDocument(
@@ -279,6 +304,7 @@ def plan_days(
         kpis=kpis,
         co2_factor_note=CO2_NOTE.format(factor=scenario.costs.co2_kg_per_l_diesel),
         fleet=fleet_report(scenario, fleet, days, search=search),
+        consistency=consistency,
     )
 
 
