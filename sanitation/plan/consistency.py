@@ -10,9 +10,10 @@
   ways (territories kept, and free) and the plan with the lower objective plus
   ``consistency_penalty_cny`` per point-visit off its territory's truck is kept.
 - balance: a station-day whose longest working route is more than ``balance_max_ratio`` times
-  its shortest is solved again with every truck's longest route capped at the mean route
-  times `BALANCE_FACTORS` in turn; the cheapest verified plan that meets the ratio and serves
-  as many points is kept (else the original, named in the notes). The extra cost is reported.
+  its shortest is solved again with every truck's longest route capped, the cap bisected
+  between the mean and the longest route (`balance`); the cheapest verified plan that meets
+  the ratio and serves as many points is kept (else the original, named in the notes). The
+  cost with and without is reported.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from sanitation.verify.territory import check as check_territories
 
 Key = tuple[dt.date, str]
 RunTasks = Callable[[list[StationDay]], dict[Key, StationDayResult]]
-#: route caps tried in turn, as factors of a station-day's mean working route (assumed)
-BALANCE_FACTORS = (1.10, 1.05, 1.0)
+#: re-solves of an unbalanced station-day, bisecting its route cap (assumed: 4 halve the
+#: interval between the mean and the longest route to 1/16 of it)
+BALANCE_ROUNDS = 4
 
 
 def depot_name(ctx: PlanningContext, station_id: str) -> str:
@@ -239,8 +241,12 @@ def balance(
     ratio: float,
     run: RunTasks,
 ) -> BalanceReport:
-    """Re-solve the station-days whose route ratio is above ``ratio`` (see the module
-    docstring); ``results`` and ``problems`` are updated in place with the plans kept."""
+    """Re-solve the station-days whose route ratio is above ``ratio`` with a cap on every
+    truck's route, bisected between the mean and the longest of the cost-only routes
+    (`BALANCE_ROUNDS` batches): a plan that meets the ratio raises the cap (a looser cap is
+    cheaper), one above the ratio lowers it, one leaving more points unserved raises it. The
+    cheapest plan that met the ratio is kept; ``results`` and ``problems`` are updated in place.
+    """
     report = BalanceReport(ratio)
     report.cost_without_cny = sum(r.solution.cost_cny for r in results.values())
     pending = {
@@ -250,30 +256,35 @@ def balance(
     }
     report.tried = len(pending)
     original = {key: results[key] for key in pending}
-    for factor in BALANCE_FACTORS:
+    bounds = {
+        key: (statistics.mean(route_hours(r.solution)), max(route_hours(r.solution)))
+        for key, r in original.items()
+    }
+    best: dict[Key, tuple[StationDayResult, RoutingProblem]] = {}
+    for _ in range(BALANCE_ROUNDS):
         if not pending:
             break
-        batch = []
-        for key, task in sorted(pending.items()):
-            hours = route_hours(original[key].solution)
-            cap = round(statistics.mean(hours) * 3600 * factor)
-            batch.append(dataclasses.replace(task, problem=capped(task.problem, cap)))
+        batch = [
+            dataclasses.replace(task, problem=capped(task.problem, round(sum(bounds[key]) * 1800)))
+            for key, task in sorted(pending.items())
+        ]
         solved = run(batch)
         for task in batch:
             key = (task.date, task.station_id)
-            got = solved[key]
-            if _meets(got.solution, original[key].solution, ratio):
-                results[key], problems[key] = got, task.problem
-                del pending[key]
-    report.met = report.tried - len(pending)
-    report.not_met = [f"{d} {s}" for d, s in sorted(pending)]
+            got, (low, high) = solved[key], bounds[key]
+            cap_h = (low + high) / 2
+            more_unserved = len(got.solution.unserved) > len(original[key].solution.unserved)
+            if not more_unserved and route_ratio(got.solution) <= ratio:
+                kept = best.get(key)
+                if kept is None or got.solution.cost_cny < kept[0].solution.cost_cny:
+                    best[key] = (got, task.problem)
+            bounds[key] = (cap_h, high) if more_unserved or key in best else (low, cap_h)
+    for key, (got, problem) in best.items():
+        results[key], problems[key] = got, problem
+    report.met = len(best)
+    report.not_met = [f"{d} {s}" for d, s in sorted(set(pending) - set(best))]
     report.cost_with_cny = sum(r.solution.cost_cny for r in results.values())
     return report
-
-
-def _meets(candidate: RoutingSolution, original: RoutingSolution, ratio: float) -> bool:
-    """The candidate meets the ratio and leaves no more points unserved than the original."""
-    return route_ratio(candidate) <= ratio and len(candidate.unserved) <= len(original.unserved)
 
 
 # -- KPIs ---------------------------------------------------------------------------------------
