@@ -3,9 +3,6 @@ the verifier rejects a visit off its territory, and bad ``truck_id`` input is ex
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,8 +12,8 @@ from sanitation.territory import TerritoryProblem, Truck, build_territories
 from sanitation.territory import build as territory_build
 from sanitation.verify.territory import check, verify
 from tests.cli_helpers import run_cli
+from tests.territory_helpers import tiny_with_trucks
 
-TINY = Path(__file__).parent / "data" / "scenario" / "tiny"
 HOUR = 3600
 
 
@@ -46,7 +43,7 @@ def _line(
     )
 
 
-def _truck(number: int, *, profile: int = 0, limit_h: float = 8) -> Truck:
+def _truck(number: int, *, profile: int = 0, limit_h: float = 3) -> Truck:
     return Truck(f"D/t{profile}#{number}", f"t{profile}", profile, 3000, round(limit_h * HOUR))
 
 
@@ -58,8 +55,18 @@ def _spread(hours: dict[str, float]) -> float:
 UNEVEN = [1, 2, 3, 4, 5, 6, 20, 21]
 
 
+def test_only_the_trucks_the_busiest_day_needs_get_territories():
+    light = build_territories(_line(UNEVEN, [_truck(1, limit_h=8), _truck(2, limit_h=8)]))
+    assert set(light.truck_of.values()) == {"D/t0#1"} and set(light.week_hours) == {"D/t0#1"}
+    heavy = build_territories(
+        _line(UNEVEN, [_truck(1, limit_h=3), _truck(2, limit_h=3)], service_s=1200)
+    )
+    assert set(heavy.truck_of.values()) == {"D/t0#1", "D/t0#2"}
+    assert all(h <= 3 * territory_build.DAY_FILL for t in heavy.day_hours.values() for h in t)
+
+
 def test_balance_band_binds(monkeypatch):
-    problem = _line(UNEVEN, [_truck(1), _truck(2)], service_s=1200)
+    problem = _line(UNEVEN, [_truck(1, limit_h=3), _truck(2, limit_h=3)], service_s=1200)
     balanced = build_territories(problem)
     monkeypatch.setattr(territory_build, "BANDS", (None,))
     compact = build_territories(problem)
@@ -71,18 +78,20 @@ def test_balance_band_binds(monkeypatch):
 
 def test_access_class_and_fixed_points_bind():
     small, large = _truck(1, profile=0), _truck(1, profile=1)
-    free = build_territories(_line(UNEVEN, [small, large]))
+    free = build_territories(_line(UNEVEN, [small, large], service_s=1200))
     on_large = next(p for p, t in sorted(free.truck_of.items()) if t == large.truck_id)
     on_small = next(p for p, t in sorted(free.truck_of.items()) if t == small.truck_id)
     access = [0 if f"P{i}" == on_large else 1 for i in range(len(UNEVEN))]  # narrow lanes
-    narrow = build_territories(_line(UNEVEN, [small, large], access=access))
+    narrow = build_territories(_line(UNEVEN, [small, large], access=access, service_s=1200))
     assert narrow.truck_of[on_large] == small.truck_id
-    fixed = build_territories(_line(UNEVEN, [small, large], fixed={on_small: large.truck_id}))
+    fixed = build_territories(
+        _line(UNEVEN, [small, large], fixed={on_small: large.truck_id}, service_s=1200)
+    )
     assert fixed.truck_of[on_small] == large.truck_id
 
 
 def test_a_fixed_truck_that_does_not_work_here_is_reassigned_and_reported():
-    problem = _line(UNEVEN, [_truck(1), _truck(2)], fixed={"P0": "D/t0#9"})
+    problem = _line(UNEVEN, [_truck(1), _truck(2)], fixed={"P0": "D/t0#9"}, service_s=1200)
     territories = build_territories(problem)
     assert territories.moved == ("P0",)
     assert territories.truck_of["P0"] in {"D/t0#1", "D/t0#2"}
@@ -116,22 +125,8 @@ def test_verifier_rejects_a_point_served_by_another_truck():
 
 
 # -- scenario input ---------------------------------------------------------------------------
-def _tiny_with_trucks(tmp_path: Path, trucks: dict[str, str], policy: str = "territory") -> Path:
-    folder = tmp_path / "tiny"
-    shutil.copytree(TINY, folder)
-    points = (folder / "points.csv").read_text(encoding="utf-8").splitlines()
-    lines = [points[0] + ",truck_id"]
-    lines += [f"{line},{trucks.get(line.split(',')[0], '')}" for line in points[1:]]
-    (folder / "points.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    yaml = (folder / "scenario.yaml").read_text(encoding="utf-8")
-    (folder / "scenario.yaml").write_text(
-        yaml + f"policy:\n  consistency: {policy}\n", encoding="utf-8"
-    )
-    return folder / "scenario.yaml"
-
-
 def test_points_truck_id_is_read(tmp_path):
-    scenario = load_scenario(_tiny_with_trucks(tmp_path, {"P4": "D1/compactor_5t#1"}))
+    scenario = load_scenario(tiny_with_trucks(tmp_path, {"P4": "D1/compactor_5t#1"}))
     truck = {p.point_id: p.truck_id for p in scenario.points}
     assert truck["P4"] == "D1/compactor_5t#1" and truck["P1"] is None
     assert scenario.policy.consistency == "territory"
@@ -149,7 +144,7 @@ def test_points_truck_id_is_read(tmp_path):
 def test_a_truck_that_does_not_exist_or_cannot_reach_is_exit_2(
     tmp_path, monkeypatch, truck, expected
 ):
-    path = _tiny_with_trucks(tmp_path, {"P2": truck})
+    path = tiny_with_trucks(tmp_path, {"P2": truck})
     with pytest.raises(ScenarioError) as raised:
         load_scenario(path)
     text = "\n".join(raised.value.problems)
@@ -161,18 +156,18 @@ def test_a_truck_that_does_not_exist_or_cannot_reach_is_exit_2(
 
 
 def test_a_malformed_truck_id_and_a_bad_policy_are_exit_2(tmp_path):
-    path = _tiny_with_trucks(tmp_path, {"P1": "compactor_5t"}, policy="always")
+    path = tiny_with_trucks(tmp_path, {"P1": "compactor_5t"}, policy="always")
     with pytest.raises(ScenarioError) as raised:
         load_scenario(path)
     assert "consistency" in "\n".join(raised.value.problems)
-    path = _tiny_with_trucks(tmp_path / "b", {"P1": "compactor_5t"})
+    path = tiny_with_trucks(tmp_path / "b", {"P1": "compactor_5t"})
     with pytest.raises(ScenarioError) as raised:
         load_scenario(path)
     assert "'compactor_5t'" in "\n".join(raised.value.problems)
 
 
 def test_balance_ratio_is_bounded(tmp_path):
-    path = _tiny_with_trucks(tmp_path, {})
+    path = tiny_with_trucks(tmp_path, {})
     text = path.read_text(encoding="utf-8") + "  balance_max_ratio: 0.5\n"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError) as raised:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,23 +28,13 @@ from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 from sanitation.scenario import load_scenario
 from sanitation.verify.territory import check
+from tests.territory_helpers import TINY, tiny_with_trucks
 
-TINY = Path(__file__).parent / "data" / "scenario" / "tiny"
 MONDAY = dt.date(2026, 11, 23)
 
 
-def _scenario(tmp_path: Path, policy: str, *, territories: Path | None = None) -> Path:
-    folder = tmp_path / "tiny"
-    if not folder.exists():
-        shutil.copytree(TINY, folder)
-    text = (folder / "scenario.yaml").read_text(encoding="utf-8")
-    text = text.replace(
-        "  fleet: fleet.csv\n",
-        "  fleet: fleet.csv\n" + (f"  territories: {territories}\n" if territories else ""),
-    )
-    path = folder / f"{policy}.yaml"
-    path.write_text(text + f"policy:\n  consistency: {policy}\n", encoding="utf-8")
-    return path
+#: the compactor keeps P4 (乙一村): two territories on the tiny week
+FIXED = {"P4": "D1/compactor_5t#1"}
 
 
 def _week(path: Path, **kwargs):
@@ -71,7 +60,7 @@ def _visits(doc) -> list[tuple[str, str, list[str]]]:
 
 @pytest.fixture(scope="module")
 def territory_week(tmp_path_factory):
-    path = _scenario(tmp_path_factory.mktemp("territory"), "territory")
+    path = tiny_with_trucks(tmp_path_factory.mktemp("territory"), FIXED)
     return path, _week(path)
 
 
@@ -82,6 +71,7 @@ def test_every_visit_is_on_its_territorys_truck(territory_week):
     truck_of = {p: t.truck_id for t in consistency.territories for p in t.point_ids}
     assert set(truck_of) == {"P1", "P2", "P3", "P4", "P5"}
     assert truck_of["P2"] == "D1/small_3t#1"  # narrow lanes: the small truck only
+    assert truck_of["P4"] == "D1/compactor_5t#1"  # fixed by points.truck_id
     assert len({t.truck_id for t in consistency.territories if t.point_ids}) == 2
     check(truck_of, _visits(doc))
     assert consistency.share_on_territory == 1.0
@@ -131,7 +121,7 @@ def test_an_edited_territory_layer_is_read_back_and_obeyed(territory_week, tmp_p
     frame = pyogrio.read_dataframe(gpkg, layer="territories")
     frame.loc[frame["point_id"] == moved, "truck_id"] = "D1/compactor_5t#1"  # the planner's edit
     frame.to_file(gpkg, layer="territories", driver="GPKG", engine="pyogrio")
-    again = _week(_scenario(tmp_path, "territory", territories=gpkg))
+    again = _week(tiny_with_trucks(tmp_path, FIXED, territories=gpkg))
     truck_of = {p: t.truck_id for t in again.consistency.territories for p in t.point_ids}
     assert truck_of[moved] == "D1/compactor_5t#1"
     served_by = {t for _, t, stops in _visits(again) if moved in stops}

@@ -63,7 +63,9 @@ def station_trucks(ctx: PlanningContext, station_id: str, counts: Mapping[str, i
         vtype = types[type_id]
         if vtype.role != "collection":
             continue
+        # working time of a day: the longest route less the lunch break it must hold
         limit = min(vtype.max_duration_s, vtype.shift_end_s - vtype.shift_start_s)
+        limit = max(1, limit - vtype.lunch_duration_s)
         trucks.extend(
             Truck(
                 truck_id=truck_id(depot, type_id, k),

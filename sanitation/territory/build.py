@@ -28,9 +28,9 @@ adds the round trip from the depot to its territory's centre.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import NoReturn
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -41,6 +41,10 @@ from sanitation.territory.problem import NO_PATH_S, Territories, TerritoryProble
 #: balance bands tried in turn: a truck's week work within ±band of its share (None: no band)
 BANDS: tuple[float | None, ...] = (0.10, 0.20, 0.40, None)
 MAX_ROUNDS = 6  # centre moves of the location-allocation alternation (assumed; it settles in 2-4)
+#: share of a truck's day the territories plan to fill, so that routes (longer than the
+#: estimate: waiting for time windows, a lunch break wherever the window falls) still fit
+#: (assumed)
+DAY_FILL = 0.85
 #: CP-SAT deterministic time per assignment solve (s; assumed, enough for 1,000 × 20 pairs)
 DTIME_PER_SOLVE_S = 2.0
 
@@ -95,13 +99,74 @@ def build_territories(
     if not trucks or n == 0:
         return Territories(problem.station_id, {}, {}, {}, {}, None, True, 0, orphans, moved)
     _check_fixed_days(problem, work, fixed)
+    for subset, fill in _fleets(problem, work, fixed):
+        sub = _sub_problem(problem, subset, fill, {problem.point_ids[i] for i in fixed})
+        found = _alternate(sub, seed=seed, dtime_s=dtime_per_solve_s)
+        if found is not None:
+            sub_work = visit_work(sub)
+            return _territories(sub, sub_work, found[0], found[1], orphans, moved)
+    raise _infeasible(problem, work)
+
+
+def _fleets(
+    problem: TerritoryProblem, work: _Work, fixed: dict[int, int]
+) -> list[tuple[list[int], float]]:
+    """The truck subsets tried in turn, with the share of each truck's day they may fill: the
+    fewest trucks the week's busiest day needs (within `DAY_FILL`) and more, one at a time, in
+    preference order (trucks of fixed points, then the smallest access class, then the largest
+    capacity); then every truck with its whole day. A subset must reach every point some truck
+    of the station may serve."""
+    trucks = problem.trucks
+    with_fixed = set(fixed.values())
+    order = sorted(
+        range(len(trucks)),
+        key=lambda k: (k not in with_fixed, trucks[k].profile, -trucks[k].capacity_kg, k),
+    )
+    busiest = float(work.visit.min(axis=2).sum(axis=0).max()) if work.visit.size else 0.0
+    longest = max(t.limit_s for t in trucks) * DAY_FILL
+    first = max(1, len(with_fixed), math.ceil(busiest / longest))
+    reachable = work.allowed.any(axis=1)
+    out = []
+    for size in range(min(first, len(trucks)), len(trucks) + 1):
+        subset = sorted(order[:size])
+        if (work.allowed[:, subset].any(axis=1) == reachable).all():
+            out.append((subset, DAY_FILL))
+    out.append((list(range(len(trucks))), 1.0))
+    return out
+
+
+def _sub_problem(
+    problem: TerritoryProblem, subset: list[int], fill: float, fixed_ids: set[str]
+) -> TerritoryProblem:
+    """``problem`` with the trucks of ``subset`` only, each day filled to ``fill`` of its limit;
+    fixed points kept only where their truck may serve them (the others were reassigned)."""
+    trucks = tuple(
+        dataclasses.replace(
+            problem.trucks[k], limit_s=max(1, math.floor(problem.trucks[k].limit_s * fill))
+        )
+        for k in subset
+    )
+    return dataclasses.replace(
+        problem,
+        trucks=trucks,
+        fixed={p: t for p, t in problem.fixed.items() if p in fixed_ids},
+    )
+
+
+def _alternate(
+    problem: TerritoryProblem, *, seed: int, dtime_s: float
+) -> tuple[tuple[float, np.ndarray, float | None, bool, list[int]], int] | None:
+    """The location-allocation rounds on ``problem``: the best assignment and the rounds run,
+    or None when no assignment fits the trucks' days."""
+    work = visit_work(problem)
+    fixed, _ = _fixed(problem, work)
     centres = _first_centres(problem, work, fixed)
     best: tuple[float, np.ndarray, float | None, bool, list[int]] | None = None
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 - the count is reported
-        solved = _assign(problem, work, fixed, centres, seed=seed, dtime_s=dtime_per_solve_s)
+        solved = _assign(problem, work, fixed, centres, seed=seed, dtime_s=dtime_s)
         if solved is None:
-            _raise_infeasible(problem, work)
+            break
         cost, owner, band, optimal = solved
         if best is None or cost < best[0] - 1e-9:
             best = (cost, owner, band, optimal, list(centres))
@@ -109,10 +174,7 @@ def build_territories(
         if moved_centres == centres:
             break
         centres = moved_centres
-    if best is None:  # pragma: no cover - the loop runs at least once
-        msg = "territory rounds did not run"
-        raise RuntimeError(msg)
-    return _territories(problem, work, best, rounds, orphans, moved)
+    return (best, rounds) if best is not None else None
 
 
 def _fixed(problem: TerritoryProblem, work: _Work) -> tuple[dict[int, int], tuple[str, ...]]:
@@ -148,7 +210,7 @@ def _check_fixed_days(problem: TerritoryProblem, work: _Work, fixed: dict[int, i
             raise InfeasibleError(msg)
 
 
-def _raise_infeasible(problem: TerritoryProblem, work: _Work) -> NoReturn:
+def _infeasible(problem: TerritoryProblem, work: _Work) -> InfeasibleError:
     """No split fits the trucks' days: exit 3 naming the station and its busiest day."""
     day_s = work.visit.min(axis=2).sum(axis=0)
     worst = int(np.argmax(day_s))
@@ -159,7 +221,7 @@ def _raise_infeasible(problem: TerritoryProblem, work: _Work) -> NoReturn:
         f"about {day_s[worst] / 3600:.1f} h of work against {limit / 3600:.1f} h of routes, or a "
         "fixed or narrow-lane point's truck is overloaded"
     )
-    raise InfeasibleError(msg)
+    return InfeasibleError(msg)
 
 
 def _pair_time(problem: TerritoryProblem, truck: Truck, centre: int) -> np.ndarray:
@@ -305,20 +367,24 @@ def _balance(
     band: float,
     overheads: list[int],
 ) -> None:
-    """Each truck's week work (with its depot trips) within ±``band`` of its share of the
-    station's (shares in proportion to the trucks' route limits)."""
-    week = work.visit.sum(axis=1)  # (n, trucks)
-    allowed_week = np.where(work.allowed, week, np.nan)
-    days = int((work.visit.max(axis=(0, 2)) > 0).sum())
-    trips = [days * o for o in overheads]
-    total = float(np.nansum(np.nanmean(allowed_week, axis=1))) + sum(trips)
+    """Each truck's work (with its depot trips) within ±``band`` of its share of the station's,
+    over the week and on each day (shares in proportion to the trucks' route limits)."""
     limits = np.array([t.limit_s for t in problem.trucks], dtype=np.float64)
-    for k in range(len(problem.trucks)):
-        share = total * limits[k] / limits.sum()
-        terms = [(var, int(week[i, kk])) for (i, kk), var in x.items() if kk == k]
-        load = sum(c * v for v, c in terms) + trips[k]
-        model.add(load <= math.floor(share * (1 + band)))
-        model.add(load >= math.ceil(share * (1 - band)))
+    mean_work = np.nanmean(np.where(work.allowed[:, None, :], work.visit, np.nan), axis=2)
+    for day in [*range(problem.n_days), None]:
+        days = range(problem.n_days) if day is None else [day]
+        active = [d for d in days if mean_work[:, d].sum() > 0]
+        if not active:
+            continue
+        total = float(np.nansum(mean_work[:, active])) + len(active) * sum(overheads)
+        for k in range(len(problem.trucks)):
+            share = total * limits[k] / limits.sum()
+            load = sum(
+                int(work.visit[i, active, kk].sum()) * var for (i, kk), var in x.items() if kk == k
+            )
+            load += len(active) * overheads[k]
+            model.add(load <= math.floor(share * (1 + band)))
+            model.add(load >= math.ceil(share * (1 - band)))
 
 
 def _territories(
@@ -329,6 +395,8 @@ def _territories(
     orphans: tuple[str, ...],
     moved: tuple[str, ...],
 ) -> Territories:
+    """The territories of ``problem``'s trucks (the station's trucks not in it get none); day
+    hours are estimates (`visit_work`)."""
     _, owner, band, optimal, centres = best
     truck_of, day_s = {}, np.zeros((len(problem.trucks), problem.n_days))
     for i, k in enumerate(owner):
