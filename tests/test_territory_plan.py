@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +201,19 @@ def test_balance_turns_8h_and_2h_into_two_of_about_5h():
     assert problems[(MONDAY, "S")].vehicle_types[0].max_route_duration_s < 9 * 3600
     # the verifier accepted the capped problem's plan (solve_station_day verifies)
     assert dataclasses.replace(task, problem=problems[(MONDAY, "S")]).problem is not task.problem
+
+
+def test_each_truck_keeps_one_order_and_timetable_over_the_week(territory_week):
+    _, doc = territory_week
+    consistency = doc.consistency
+    assert consistency.fixed_line_station_days == consistency.fixed_line_tried == 7
+    assert consistency.timetable_station_days >= 1
+    assert {s.engine for day in doc.days for s in day.stations} == {"fixed_line"}
+    position: dict[tuple[str, str], int] = {}
+    for day in doc.days:
+        for route in day.routes:
+            stops = [v.id for v in route.visits if v.kind == "stop"]
+            for a, b in itertools.pairwise(stops):
+                # a pair of points in one order on one day is never reversed on another
+                assert position.setdefault((route.vehicle_id, f"{b}<{a}"), 0) == 0
+                position[(route.vehicle_id, f"{a}<{b}")] = 1

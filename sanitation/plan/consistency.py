@@ -30,11 +30,14 @@ from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import (
     StationDay,
     StationDayResult,
+    build_station_day,
     depot_index,
     split_truck_type,
     truck_type_id,
 )
+from sanitation.plan.fixed_line import apply_fixed_lines, tour_order, tour_problem
 from sanitation.plan.model import ConsistencyOut, DayOut, RouteOut, TerritoryOut
+from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, VehicleType
 from sanitation.routing.solution import RoutingSolution, objective
 from sanitation.scenario.model import split_truck_id, truck_id
@@ -46,6 +49,9 @@ RunTasks = Callable[[list[StationDay]], dict[Key, StationDayResult]]
 #: re-solves of an unbalanced station-day, bisecting its route cap (assumed: 4 halve the
 #: interval between the mean and the longest route to 1/16 of it)
 BALANCE_ROUNDS = 4
+#: work budget (reference s) of each truck's a priori tour (assumed: a territory of a few
+#: hundred points; the tour is an order, not a route anyone drives)
+TOUR_WORK_S = 1.0
 
 
 def depot_name(ctx: PlanningContext, station_id: str) -> str:
@@ -345,6 +351,9 @@ class Settled:
     """What `settle` did: the balance report (None: off), soft choices and notes."""
 
     balance: BalanceReport | None
+    fixed_line: int = 0
+    fixed_line_tried: int = 0
+    held: int = 0
     soft_free: int = 0
     soft_total: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -393,6 +402,14 @@ def settle(
             f"cheaper free by more than {policy.consistency_penalty_cny:g} CNY per visit off "
             "territory"
         )
+    if policy.consistency == "territory":
+        ratio = policy.balance_max_ratio
+        settled.fixed_line, settled.fixed_line_tried, settled.held = apply_fixed_lines(
+            results,
+            problems,
+            line_orders(ctx, tasks, free_problems, territories, run),
+            None if ratio is None else lambda line, _: route_ratio(line) <= ratio,
+        )
     if policy.balance_max_ratio is not None:
         current = [dataclasses.replace(t, problem=problems[(t.date, t.station_id)]) for t in tasks]
         report = balance(current, results, problems, policy.balance_max_ratio, run)
@@ -420,6 +437,44 @@ def routing_share(consistency: str) -> float:
 def consistency_notes(settled: Settled | None) -> list[str]:
     """The plan notes of `settle` (none when it did nothing)."""
     return settled.notes if settled is not None else []
+
+
+def line_orders(
+    ctx: PlanningContext,
+    tasks: Sequence[StationDay],
+    free_problems: Mapping[Key, RoutingProblem],
+    territories: Mapping[str, Territories],
+    run: RunTasks,
+) -> dict[str, dict[str, float]]:
+    """Station → point → position on its truck's a priori tour (`sanitation.plan.fixed_line`):
+    each truck's tour through its territory's points of the whole week, solved by the plan's
+    engine with `TOUR_WORK_S` each."""
+    union: dict[str, dict[str, int]] = defaultdict(dict)
+    counts: dict[str, dict[str, int]] = {}
+    for (_, station_id), problem in sorted(free_problems.items()):
+        if station_id in territories:
+            for stop in problem.stops:
+                union[station_id][stop.id] = max(union[station_id].get(stop.id, 0), stop.load_kg)
+            counts[station_id] = {v.id: v.count for v in problem.vehicle_types}
+    if not tasks:
+        return {}
+    first = tasks[0]
+    params = SolveParams(time_limit_s=TOUR_WORK_S, work_s=TOUR_WORK_S)
+    batch = []
+    for station_id, due in sorted(union.items()):
+        whole = build_station_day(ctx, station_id, due, counts[station_id])
+        whole = restrict(ctx, whole, territories[station_id])
+        for vtype in whole.vehicle_types:
+            tour = tour_problem(whole, vtype.id)
+            if tour is not None:
+                name = f"{station_id} {vtype.id}"  # station ids hold no space
+                batch.append(StationDay(name, first.date, tour, first.engine, params, first.seed))
+    solved = run(batch)
+    orders: dict[str, dict[str, float]] = defaultdict(dict)
+    for task in batch:
+        station_id = task.station_id.split(" ", 1)[0]
+        orders[station_id].update(tour_order(solved[(task.date, task.station_id)].solution))
+    return dict(orders)
 
 
 def consistency_out(
@@ -473,6 +528,9 @@ def consistency_out(
         share_on_territory=figures.share,
         arrival_spread_median_min=figures.spread_median_min,
         max_route_ratio=figures.max_route_ratio,
+        fixed_line_station_days=settled.fixed_line,
+        fixed_line_tried=settled.fixed_line_tried,
+        timetable_station_days=settled.held,
         balance_tried=report.tried if report else 0,
         balance_met=report.met if report else 0,
         balance_not_met=report.not_met if report else [],

@@ -381,6 +381,13 @@ class ConsistencyOut(_Model):
         description="median over points visited more than once of (latest - earliest arrival)"
     )
     max_route_ratio: float = Field(description="largest longest ÷ shortest route of a day")
+    fixed_line_station_days: int = Field(
+        0, description="territorial station-days routed on their trucks' fixed lines (定线)"
+    )
+    fixed_line_tried: int = Field(0, description="... of the territorial station-days")
+    timetable_station_days: int = Field(
+        0, description="fixed-line station-days also held to their points' timetable (定时)"
+    )
     balance_tried: int = Field(0, description="station-days re-solved to meet the ratio")
     balance_met: int = Field(0, description="... that met it")
     balance_not_met: list[str] = Field(default_factory=list, description="date station")

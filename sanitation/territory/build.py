@@ -379,12 +379,13 @@ def _balance(
         total = float(np.nansum(mean_work[:, active])) + len(active) * sum(overheads)
         for k in range(len(problem.trucks)):
             share = total * limits[k] / limits.sum()
-            load = sum(
-                int(work.visit[i, active, kk].sum()) * var for (i, kk), var in x.items() if kk == k
+            trips = len(active) * overheads[k]
+            load = cp_model.LinearExpr.weighted_sum(
+                [var for (_, kk), var in x.items() if kk == k],
+                [int(work.visit[i, active, kk].sum()) for (i, kk) in x if kk == k],
             )
-            load += len(active) * overheads[k]
-            model.add(load <= math.floor(share * (1 + band)))
-            model.add(load >= math.ceil(share * (1 - band)))
+            model.add(load + trips <= math.floor(share * (1 + band)))
+            model.add(load + trips >= math.ceil(share * (1 - band)))
 
 
 def _territories(
