@@ -24,8 +24,6 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-import numpy as np
-
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import (
     StationDay,
@@ -33,6 +31,7 @@ from sanitation.plan.daily import (
     build_station_day,
     depot_index,
     split_truck_type,
+    station_matrices,
     truck_type_id,
 )
 from sanitation.plan.fixed_line import apply_fixed_lines, tour_order, tour_problem
@@ -94,26 +93,10 @@ def territory_problem(
 ) -> TerritoryProblem:
     """The territory problem of a station's points (``due_kg``: per day, point → kg)."""
     scenario = ctx.scenario
-    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
-    depot_idx = depot_index(ctx, station_id)
+    station = next(s for s in scenario.stations if s.station_id == station_id)
     index = {p.point_id: i for i, p in enumerate(scenario.points)}
     points = [scenario.points[index[p]] for p in sorted(point_ids)]
-    places = ctx.places
-    matrices = []
-    for class_id in ctx.classes:
-        depot_node = (
-            places.depots[class_id].node_ids[depot_idx]
-            if depot_idx is not None
-            else places.stations[class_id].node_ids[station_idx]
-        )
-        nodes = np.concatenate(
-            [
-                [depot_node, places.stations[class_id].node_ids[station_idx]],
-                places.points[class_id].node_ids[[index[p.point_id] for p in points]],
-            ]
-        ).astype(np.int64)
-        time_s, _ = ctx.matrix(class_id, nodes, nodes)
-        matrices.append(np.minimum(time_s, 10**7).astype(np.int64))
+    matrices, _ = station_matrices(ctx, station_id, [p.point_id for p in points])
     return TerritoryProblem(
         station_id=station_id,
         point_ids=tuple(p.point_id for p in points),
@@ -121,7 +104,7 @@ def territory_problem(
         access_rank=tuple(ctx.classes.index(p.access_class) for p in points),
         visits_kg=tuple(tuple(int(day.get(p.point_id, 0)) for day in due_kg) for p in points),
         duration_s=tuple(matrices),
-        unload_s=scenario.stations[station_idx].unload_s,
+        unload_s=station.unload_s,
         trucks=tuple(trucks),
         fixed={p.point_id: p.truck_id for p in points if p.truck_id is not None},
     )

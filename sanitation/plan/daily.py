@@ -84,6 +84,35 @@ def depot_index(ctx: PlanningContext, station_id: str) -> int | None:
     return None
 
 
+def station_matrices(
+    ctx: PlanningContext, station_id: str, point_ids: list[str]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Travel times (s) and distances (m) per access class over depot (0), station (1) and
+    ``point_ids`` (2, ...), "no path" capped at `UNREACHABLE_CAP_S` (and 30 m/s of it)."""
+    scenario = ctx.scenario
+    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
+    depot_idx = depot_index(ctx, station_id)
+    point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
+    durations, distances = [], []
+    places = ctx.places
+    for class_id in ctx.classes:
+        depot_node = (
+            places.depots[class_id].node_ids[depot_idx]
+            if depot_idx is not None
+            else places.stations[class_id].node_ids[station_idx]
+        )
+        nodes = np.concatenate(
+            [
+                [depot_node, places.stations[class_id].node_ids[station_idx]],
+                places.points[class_id].node_ids[[point_index[p] for p in point_ids]],
+            ]
+        ).astype(np.int64)
+        time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
+        durations.append(np.minimum(time_s, UNREACHABLE_CAP_S).astype(np.int64))
+        distances.append(np.minimum(dist_m, UNREACHABLE_CAP_S * 30).astype(np.int64))
+    return durations, distances
+
+
 def build_station_day(
     ctx: PlanningContext,
     station_id: str,
@@ -94,27 +123,10 @@ def build_station_day(
     scenario = ctx.scenario
     station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
     station = scenario.stations[station_idx]
-    depot_idx = depot_index(ctx, station_id)
     point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
     due = [scenario.points[point_index[pid]] for pid in sorted(due_kg)]
     classes = ctx.classes
-    durations, distances = [], []
-    for class_id in classes:
-        places = ctx.places
-        depot_node = (
-            places.depots[class_id].node_ids[depot_idx]
-            if depot_idx is not None
-            else places.stations[class_id].node_ids[station_idx]
-        )
-        nodes = np.concatenate(
-            [
-                [depot_node, places.stations[class_id].node_ids[station_idx]],
-                places.points[class_id].node_ids[[point_index[p.point_id] for p in due]],
-            ]
-        ).astype(np.int64)
-        time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
-        durations.append(np.minimum(time_s, UNREACHABLE_CAP_S).astype(np.int64))
-        distances.append(np.minimum(dist_m, UNREACHABLE_CAP_S * 30).astype(np.int64))
+    durations, distances = station_matrices(ctx, station_id, [p.point_id for p in due])
     types = {v.type_id: v for v in scenario.vehicle_types}
     vehicle_types = []
     for type_id, count in sorted(fleet.items()):
