@@ -217,3 +217,24 @@ def test_each_truck_keeps_one_order_and_timetable_over_the_week(territory_week):
                 # a pair of points in one order on one day is never reversed on another
                 assert position.setdefault((route.vehicle_id, f"{b}<{a}"), 0) == 0
                 position[(route.vehicle_id, f"{a}<{b}")] = 1
+
+
+@pytest.mark.parametrize(("penalty", "share"), [(0, "below"), (10_000, "all")])
+def test_soft_pays_the_penalty_per_visit_off_territory(tmp_path, penalty, share):
+    # a poor fixed split: the small truck has the far township, the compactor the near points,
+    # so the free plan (one truck may do all) is cheaper than keeping the territories
+    trucks = {"P2": "D1/small_3t#1", "P4": "D1/small_3t#1", "P5": "D1/small_3t#1",
+              "P1": "D1/compactor_5t#1", "P3": "D1/compactor_5t#1"}  # fmt: skip
+    path = tiny_with_trucks(tmp_path, trucks, "soft")
+    path.write_text(
+        path.read_text(encoding="utf-8") + f"  consistency_penalty_cny: {penalty}\n",
+        encoding="utf-8",
+    )
+    doc = _week(path)
+    consistency = doc.consistency
+    assert consistency.policy == "soft"
+    if share == "all":
+        assert consistency.share_on_territory == 1.0
+    else:
+        assert consistency.share_on_territory < 1.0
+    assert any("consistency soft" in note for note in doc.notes)

@@ -38,9 +38,10 @@ from sanitation.plan.fixed_line import apply_fixed_lines, tour_order, tour_probl
 from sanitation.plan.model import ConsistencyOut, DayOut, RouteOut, TerritoryOut
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, VehicleType
-from sanitation.routing.solution import RoutingSolution, objective
+from sanitation.routing.solution import Route, RoutingSolution, objective
 from sanitation.scenario.model import split_truck_id, truck_id
 from sanitation.territory import Territories, TerritoryProblem, Truck, build_territories
+from sanitation.territory.build import DAY_FILL
 from sanitation.verify.territory import check as check_territories
 
 Key = tuple[dt.date, str]
@@ -110,25 +111,32 @@ def territory_problem(
     )
 
 
-def plan_territories(
-    ctx: PlanningContext,
-    station_points: Mapping[str, Sequence[str]],
-    due_by_day: Mapping[dt.date, Mapping[str, Mapping[str, int]]],
-    dates: Sequence[dt.date],
-    fleet_of: Callable[[str], Mapping[str, int]],
-    *,
-    seed: int,
-) -> dict[str, Territories]:
+@dataclasses.dataclass(frozen=True)
+class TerritoryInputs:
+    """What territories are built from: each station's points, the due kg of each planned
+    day (date → station → point → kg), the dates, the trucks working per station, the seed."""
+
+    station_points: Mapping[str, Sequence[str]]
+    due_by_day: Mapping[dt.date, Mapping[str, Mapping[str, int]]]
+    dates: Sequence[dt.date]
+    fleet_of: Callable[[str], Mapping[str, int]]
+    seed: int
+
+    def problem(self, ctx: PlanningContext, station_id: str) -> TerritoryProblem:
+        """The territory problem of ``station_id``."""
+        trucks = station_trucks(ctx, station_id, self.fleet_of(station_id))
+        due = [self.due_by_day[day].get(station_id, {}) for day in self.dates]
+        return territory_problem(ctx, station_id, self.station_points[station_id], due, trucks)
+
+
+def plan_territories(ctx: PlanningContext, inputs: TerritoryInputs) -> dict[str, Territories]:
     """Territories of every station with points (`sanitation.territory.build_territories`);
     none under ``policy.consistency: none``."""
     out: dict[str, Territories] = {}
     if ctx.scenario.policy.consistency == "none":
         return out
-    for station_id in sorted(station_points):
-        trucks = station_trucks(ctx, station_id, fleet_of(station_id))
-        due = [due_by_day[day].get(station_id, {}) for day in dates]
-        problem = territory_problem(ctx, station_id, station_points[station_id], due, trucks)
-        out[station_id] = build_territories(problem, seed=seed)
+    for station_id in sorted(inputs.station_points):
+        out[station_id] = build_territories(inputs.problem(ctx, station_id), seed=inputs.seed)
     return out
 
 
@@ -342,49 +350,141 @@ class Settled:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
-def settle(
+def _soft(
     ctx: PlanningContext,
     tasks: Sequence[StationDay],
     results: dict[Key, StationDayResult],
     problems: dict[Key, RoutingProblem],
     free_problems: Mapping[Key, RoutingProblem],
     territories: Mapping[str, Territories],
+    run: RunTasks,
+    settled: Settled,
+) -> None:
+    """``soft``: each territorial station-day solved free too, the cheaper with the penalty
+    kept (`soft_choice`)."""
+    policy = ctx.scenario.policy
+    free_tasks = [
+        dataclasses.replace(t, problem=free_problems[(t.date, t.station_id)])
+        for t in tasks
+        if t.station_id in territories
+    ]
+    free = run(free_tasks)
+    for task in free_tasks:
+        key = (task.date, task.station_id)
+        depot = depot_name(ctx, task.station_id)
+        kept = soft_choice(
+            (problems[key], results[key]),
+            (task.problem, free[key]),
+            territories[task.station_id],
+            depot,
+            policy.consistency_penalty_cny,
+        )
+        problems[key], results[key] = kept
+        settled.soft_free += kept[0] is task.problem
+    settled.soft_total = len(free_tasks)
+    settled.notes.append(
+        f"consistency soft: {settled.soft_total - settled.soft_free} of "
+        f"{settled.soft_total} station-day(s) kept their territories; the others were "
+        f"cheaper free by more than {policy.consistency_penalty_cny:g} CNY per visit off "
+        "territory"
+    )
+
+
+def recalibrate(
+    ctx: PlanningContext,
+    tasks: Sequence[StationDay],
+    results: dict[Key, StationDayResult],
+    problems: dict[Key, RoutingProblem],
+    free_problems: Mapping[Key, RoutingProblem],
+    territories: dict[str, Territories],
+    inputs: TerritoryInputs,
+    run: RunTasks,
+) -> list[str]:
+    """Re-build the territories of each station whose week leaves points unserved, with the
+    day fill scaled down by how much its routes' working hours (lunch aside) exceeded the
+    territories' estimate, re-solve its station-days, and keep the better week (fewer points
+    unserved, then cheaper); a note per station re-built."""
+    index = {day: number for number, day in enumerate(inputs.dates)}
+    notes = []
+    for station_id, terr in sorted(territories.items()):
+        keys = [(t.date, t.station_id) for t in tasks if t.station_id == station_id]
+        unserved = sum(len(results[k].solution.unserved) for k in keys)
+        if not unserved:
+            continue
+        real = sum(_work_h(problems[k], r) for k in keys for r in results[k].solution.routes)
+        estimated = sum(
+            terr.day_hours.get(_route_truck(ctx, station_id, r), (0.0,) * len(index))[index[k[0]]]
+            for k in keys
+            for r in results[k].solution.routes
+        )
+        factor = real / estimated if estimated > 0 else 1.0
+        fill = max(0.3, min(0.95 * DAY_FILL, DAY_FILL / factor))
+        again = build_territories(inputs.problem(ctx, station_id), seed=inputs.seed, day_fill=fill)
+        redo = [
+            dataclasses.replace(
+                t, problem=restrict(ctx, free_problems[(t.date, t.station_id)], again)
+            )
+            for t in tasks
+            if t.station_id == station_id
+        ]
+        solved = run(redo)
+        after = sum(len(solved[k].solution.unserved) for k in keys)
+        cost = (
+            sum(results[k].solution.cost_cny for k in keys),
+            sum(solved[k].solution.cost_cny for k in keys),
+        )
+        if (after, cost[1]) < (unserved, cost[0]):
+            territories[station_id] = again
+            for task in redo:
+                key = (task.date, task.station_id)
+                results[key], problems[key] = solved[key], task.problem
+        notes.append(
+            f"territories of {station_id} re-built filling {fill:.0%} of each truck's day (its "
+            f"routes took {factor:.2f}x the estimated hours): {unserved} -> {after} point-visits "
+            f"unserved, {cost[0]:,.0f} -> {cost[1]:,.0f} CNY; "
+            + ("kept" if territories[station_id] is again else "the first territories kept")
+        )
+    return notes
+
+
+def _route_truck(ctx: PlanningContext, station_id: str, route: Route) -> str:
+    """The truck id of a routing route."""
+    type_id, index = split_truck_type(route.vehicle_type, route.vehicle_index)
+    return truck_id(depot_name(ctx, station_id), type_id, index + 1)
+
+
+def _work_h(problem: RoutingProblem, route: Route) -> float:
+    """Working hours of a route: its duration less its lunch break."""
+    lunch = problem.vehicle_type(route.vehicle_type).lunch
+    taken = lunch.duration_s if lunch is not None and route.lunch_start_s is not None else 0
+    return (route.duration_s - taken) / 3600
+
+
+def settle(
+    ctx: PlanningContext,
+    tasks: Sequence[StationDay],
+    results: dict[Key, StationDayResult],
+    problems: dict[Key, RoutingProblem],
+    free_problems: Mapping[Key, RoutingProblem],
+    territories: dict[str, Territories],
+    inputs: TerritoryInputs,
     *,
     run: RunTasks,
 ) -> Settled | None:
-    """Apply ``soft`` consistency and balance to solved station-days (module docstring);
-    ``results`` and ``problems`` are updated in place with the plans kept. None when neither
-    policy is on (the plan has no consistency section)."""
+    """Apply consistency and balance to solved station-days (module docstring): re-build the
+    territories of a station whose routes outran their estimate (`recalibrate`), soft
+    choices, fixed lines, balance. ``results``, ``problems`` and ``territories`` are updated
+    in place with the plans kept. None when neither policy is on (no consistency section)."""
     policy = ctx.scenario.policy
     if not territories and policy.balance_max_ratio is None:
         return None
     settled = Settled(balance=None)
-    if policy.consistency == "soft":
-        free_tasks = [
-            dataclasses.replace(t, problem=free_problems[(t.date, t.station_id)])
-            for t in tasks
-            if t.station_id in territories
-        ]
-        free = run(free_tasks)
-        for task in free_tasks:
-            key = (task.date, task.station_id)
-            depot = depot_name(ctx, task.station_id)
-            kept = soft_choice(
-                (problems[key], results[key]),
-                (task.problem, free[key]),
-                territories[task.station_id],
-                depot,
-                policy.consistency_penalty_cny,
-            )
-            problems[key], results[key] = kept
-            settled.soft_free += kept[0] is task.problem
-        settled.soft_total = len(free_tasks)
-        settled.notes.append(
-            f"consistency soft: {settled.soft_total - settled.soft_free} of "
-            f"{settled.soft_total} station-day(s) kept their territories; the others were "
-            f"cheaper free by more than {policy.consistency_penalty_cny:g} CNY per visit off "
-            "territory"
+    if policy.consistency == "territory":
+        settled.notes.extend(
+            recalibrate(ctx, tasks, results, problems, free_problems, territories, inputs, run)
         )
+    if policy.consistency == "soft":
+        _soft(ctx, tasks, results, problems, free_problems, territories, run, settled)
     if policy.consistency == "territory":
         ratio = policy.balance_max_ratio
         settled.fixed_line, settled.fixed_line_tried, settled.held = apply_fixed_lines(

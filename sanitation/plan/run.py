@@ -28,6 +28,7 @@ from sanitation.plan.assign import (
     week_schedule,
 )
 from sanitation.plan.consistency import (
+    TerritoryInputs,
     consistency_notes,
     consistency_out,
     plan_territories,
@@ -199,7 +200,8 @@ def plan_days(
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
     n_workers = workers or routing_slots(engine, executor)
     policy = scenario.policy
-    territories = plan_territories(ctx, station_points, due_by_day, dates, fleet.of, seed=seed)
+    inputs = TerritoryInputs(station_points, due_by_day, dates, fleet.of, seed)
+    territories = plan_territories(ctx, inputs)
     share = routing_share(policy.consistency)
     problems = {}
     free_problems: dict[tuple[dt.date, str], RoutingProblem] = {}
@@ -225,6 +227,7 @@ def plan_days(
         problems,
         free_problems,
         territories,
+        inputs,
         run=lambda more: _run_tasks(more, executor, n_workers, report, {}),
     )
     search = None

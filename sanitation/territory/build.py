@@ -21,9 +21,9 @@ n × trucks. Compactness comes from the travel-time objective; contiguity along 
 constraint (a territory may hold an outlying point that is cheaper there).
 
 Work of a point-visit (s, an estimate; the routes' real hours are in the plan): its service
-time, the mean travel to and from its nearest other point of the station, and its share of the
-unload trips, kg ÷ truck capacity × (the round trip to the station + the unload). A truck's day
-adds the round trip from the depot to its territory's centre.
+time, `TOUR_PER_NEAREST` × the mean travel to and from its nearest other point due that day,
+and its share of the unload trips, kg ÷ truck capacity × (the round trip to the station + the
+unload). A truck's day adds the round trip from the depot to its territory's centre.
 """
 
 from __future__ import annotations
@@ -40,13 +40,18 @@ from sanitation.territory.problem import NO_PATH_S, Territories, TerritoryProble
 
 #: balance bands tried in turn: a truck's week work within ±band of its share (None: no band)
 BANDS: tuple[float | None, ...] = (0.10, 0.20, 0.40, None)
-MAX_ROUNDS = 6  # centre moves of the location-allocation alternation (assumed; it settles in 2-4)
+MAX_ROUNDS = 4  # centre moves of the location-allocation alternation (assumed; it settles in 2-4)
+#: a short tour through random points is about 0.7124·sqrt(n·A) long (Beardwood, Halton &
+#: Hammersley 1959; constant from Applegate et al. 2006, "The Traveling Salesman Problem") and
+#: a point's mean distance to its nearest neighbour 0.5·sqrt(A/n) (Clark & Evans 1954), so a
+#: tour's leg is about 0.7124 / 0.5 of the nearest-neighbour travel
+TOUR_PER_NEAREST = 0.7124 / 0.5
 #: share of a truck's day the territories plan to fill, so that routes (longer than the
 #: estimate: waiting for time windows, a lunch break wherever the window falls) still fit
 #: (assumed)
 DAY_FILL = 0.85
-#: CP-SAT deterministic time per assignment solve (s; assumed, enough for 1,000 × 20 pairs)
-DTIME_PER_SOLVE_S = 2.0
+#: CP-SAT deterministic time per assignment solve (s; assumed: a station's few thousand pairs)
+DTIME_PER_SOLVE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,8 @@ class _Work:
 def visit_work(problem: TerritoryProblem) -> _Work:
     """The estimated work of every point-visit per truck (see the module docstring)."""
     n, days, trucks = len(problem.point_ids), problem.n_days, problem.trucks
-    base = problem.duration_s[0]
-    inner = base[2:, 2:].astype(np.float64)
-    both = (inner + inner.T) / 2
-    np.fill_diagonal(both, np.inf)
-    nearest = both.min(axis=1) if n > 1 else np.zeros(n)
-    nearest = np.where(np.isfinite(nearest) & (nearest < NO_PATH_S), nearest, 0.0)
     kg = np.array(problem.visits_kg, dtype=np.float64).reshape(n, days)
+    nearest = _nearest_due(problem.duration_s[0], kg > 0)
     service = np.array(problem.service_s, dtype=np.float64)
     visit = np.zeros((n, days, len(trucks)), dtype=np.int64)
     allowed = np.zeros((n, len(trucks)), dtype=bool)
@@ -74,16 +74,40 @@ def visit_work(problem: TerritoryProblem) -> _Work:
         m = problem.duration_s[truck.profile]
         trip = (m[2:, 1] + m[1, 2:]).astype(np.float64) + problem.unload_s
         trip = np.where(trip < NO_PATH_S, trip, 0.0)
-        per_visit = service[:, None] + nearest[:, None] + kg / truck.capacity_kg * trip[:, None]
+        per_visit = (
+            service[:, None] + TOUR_PER_NEAREST * nearest + kg / truck.capacity_kg * trip[:, None]
+        )
         visit[:, :, k] = np.where(kg > 0, np.ceil(per_visit), 0).astype(np.int64)
         allowed[:, k] = [problem.may_serve(truck, i) for i in range(n)]
     return _Work(visit, allowed)
 
 
+def _nearest_due(matrix: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """(points, days): mean travel (s) to and from each point's nearest other point due the
+    same day (0 for a point alone or not due)."""
+    inner = matrix[2:, 2:].astype(np.float64)
+    both = (inner + inner.T) / 2
+    both[both >= NO_PATH_S] = np.inf
+    np.fill_diagonal(both, np.inf)
+    out = np.zeros(due.shape)
+    for d in range(due.shape[1]):
+        mask = due[:, d]
+        if mask.sum() < 2:
+            continue
+        nearest = both[:, mask].min(axis=1)
+        out[:, d] = np.where(mask & np.isfinite(nearest), nearest, 0.0)
+    return out
+
+
 def build_territories(
-    problem: TerritoryProblem, *, seed: int = 1, dtime_per_solve_s: float = DTIME_PER_SOLVE_S
+    problem: TerritoryProblem,
+    *,
+    seed: int = 1,
+    day_fill: float = DAY_FILL,
+    dtime_per_solve_s: float = DTIME_PER_SOLVE_S,
 ) -> Territories:
-    """The station's territories (see the module docstring).
+    """The station's territories (see the module docstring); ``day_fill`` (0.3-1.0) is the
+    share of each truck's day the estimated work may fill when choosing how many trucks work.
 
     Raises
     ------
@@ -98,8 +122,11 @@ def build_territories(
     orphans = tuple(problem.point_ids[i] for i in range(n) if not work.allowed[i].any())
     if not trucks or n == 0:
         return Territories(problem.station_id, {}, {}, {}, {}, None, True, 0, orphans, moved)
+    if not 0.3 <= day_fill <= 1.0:
+        msg = f"day_fill must be in [0.3, 1.0], got {day_fill}."
+        raise ValueError(msg)
     _check_fixed_days(problem, work, fixed)
-    for subset, fill in _fleets(problem, work, fixed):
+    for subset, fill in _fleets(problem, work, fixed, day_fill):
         sub = _sub_problem(problem, subset, fill, {problem.point_ids[i] for i in fixed})
         found = _alternate(sub, seed=seed, dtime_s=dtime_per_solve_s)
         if found is not None:
@@ -109,10 +136,10 @@ def build_territories(
 
 
 def _fleets(
-    problem: TerritoryProblem, work: _Work, fixed: dict[int, int]
+    problem: TerritoryProblem, work: _Work, fixed: dict[int, int], day_fill: float
 ) -> list[tuple[list[int], float]]:
     """The truck subsets tried in turn, with the share of each truck's day they may fill: the
-    fewest trucks the week's busiest day needs (within `DAY_FILL`) and more, one at a time, in
+    fewest trucks the week's busiest day needs (within ``day_fill``) and more, one at a time, in
     preference order (trucks of fixed points, then the smallest access class, then the largest
     capacity); then every truck with its whole day. A subset must reach every point some truck
     of the station may serve."""
@@ -123,14 +150,14 @@ def _fleets(
         key=lambda k: (k not in with_fixed, trucks[k].profile, -trucks[k].capacity_kg, k),
     )
     busiest = float(work.visit.min(axis=2).sum(axis=0).max()) if work.visit.size else 0.0
-    longest = max(t.limit_s for t in trucks) * DAY_FILL
+    longest = max(t.limit_s for t in trucks) * day_fill
     first = max(1, len(with_fixed), math.ceil(busiest / longest))
     reachable = work.allowed.any(axis=1)
     out = []
     for size in range(min(first, len(trucks)), len(trucks) + 1):
         subset = sorted(order[:size])
         if (work.allowed[:, subset].any(axis=1) == reachable).all():
-            out.append((subset, DAY_FILL))
+            out.append((subset, day_fill))
     out.append((list(range(len(trucks))), 1.0))
     return out
 
