@@ -350,19 +350,31 @@ class Settled:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class Week:
+    """A week's station-days as `settle` works on them: the tasks, their verified results and
+    problems (updated in place), the problems without territories, and how to solve more."""
+
+    tasks: Sequence[StationDay]
+    results: dict[Key, StationDayResult]
+    problems: dict[Key, RoutingProblem]
+    free_problems: Mapping[Key, RoutingProblem]
+    run: RunTasks
+
+
 def _soft(
-    ctx: PlanningContext,
-    tasks: Sequence[StationDay],
-    results: dict[Key, StationDayResult],
-    problems: dict[Key, RoutingProblem],
-    free_problems: Mapping[Key, RoutingProblem],
-    territories: Mapping[str, Territories],
-    run: RunTasks,
-    settled: Settled,
+    ctx: PlanningContext, week: Week, territories: Mapping[str, Territories], settled: Settled
 ) -> None:
     """``soft``: each territorial station-day solved free too, the cheaper with the penalty
     kept (`soft_choice`)."""
     policy = ctx.scenario.policy
+    tasks, results, problems, free_problems = (
+        week.tasks,
+        week.results,
+        week.problems,
+        week.free_problems,
+    )
+    run = week.run
     free_tasks = [
         dataclasses.replace(t, problem=free_problems[(t.date, t.station_id)])
         for t in tasks
@@ -391,19 +403,13 @@ def _soft(
 
 
 def recalibrate(
-    ctx: PlanningContext,
-    tasks: Sequence[StationDay],
-    results: dict[Key, StationDayResult],
-    problems: dict[Key, RoutingProblem],
-    free_problems: Mapping[Key, RoutingProblem],
-    territories: dict[str, Territories],
-    inputs: TerritoryInputs,
-    run: RunTasks,
+    ctx: PlanningContext, week: Week, territories: dict[str, Territories], inputs: TerritoryInputs
 ) -> list[str]:
     """Re-build the territories of each station whose week leaves points unserved, with the
     day fill scaled down by how much its routes' working hours (lunch aside) exceeded the
     territories' estimate, re-solve its station-days, and keep the better week (fewer points
     unserved, then cheaper); a note per station re-built."""
+    tasks, results, problems = week.tasks, week.results, week.problems
     index = {day: number for number, day in enumerate(inputs.dates)}
     notes = []
     for station_id, terr in sorted(territories.items()):
@@ -422,12 +428,12 @@ def recalibrate(
         again = build_territories(inputs.problem(ctx, station_id), seed=inputs.seed, day_fill=fill)
         redo = [
             dataclasses.replace(
-                t, problem=restrict(ctx, free_problems[(t.date, t.station_id)], again)
+                t, problem=restrict(ctx, week.free_problems[(t.date, t.station_id)], again)
             )
             for t in tasks
             if t.station_id == station_id
         ]
-        solved = run(redo)
+        solved = week.run(redo)
         after = sum(len(solved[k].solution.unserved) for k in keys)
         cost = (
             sum(results[k].solution.cost_cny for k in keys),
@@ -479,12 +485,11 @@ def settle(
     if not territories and policy.balance_max_ratio is None:
         return None
     settled = Settled(balance=None)
+    week = Week(tasks, results, problems, free_problems, run)
     if policy.consistency == "territory":
-        settled.notes.extend(
-            recalibrate(ctx, tasks, results, problems, free_problems, territories, inputs, run)
-        )
+        settled.notes.extend(recalibrate(ctx, week, territories, inputs))
     if policy.consistency == "soft":
-        _soft(ctx, tasks, results, problems, free_problems, territories, run, settled)
+        _soft(ctx, week, territories, settled)
     if policy.consistency == "territory":
         ratio = policy.balance_max_ratio
         settled.fixed_line, settled.fixed_line_tried, settled.held = apply_fixed_lines(
