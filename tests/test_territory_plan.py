@@ -21,12 +21,29 @@ from sanitation.io.plan_files import write_plan_gpkg
 from sanitation.io.plan_geo import territories_frame, territory_areas_frame
 from sanitation.io.sheets import fill_route_sheet, territory_of
 from sanitation.plan import plan_days, week_dates
-from sanitation.plan.consistency import balance, consistency_figures, route_hours, route_ratio
+from sanitation.plan.consistency import (
+    TerritoryInputs,
+    Week,
+    balance,
+    consistency_figures,
+    plan_territories,
+    recalibrate,
+    restrict,
+    route_hours,
+    route_ratio,
+)
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.daily import StationDay, solve_station_day
+from sanitation.plan.daily import (
+    StationDay,
+    StationDayResult,
+    build_station_day,
+    solve_station_day,
+)
 from sanitation.plan.reuse import Baseline
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.screen import UnservedReason
+from sanitation.routing.solution import RoutingSolution, Unserved
 from sanitation.scenario import load_scenario
 from sanitation.verify.territory import check
 from tests.territory_helpers import TINY, tiny_with_trucks
@@ -238,3 +255,37 @@ def test_soft_pays_the_penalty_per_visit_off_territory(tmp_path, penalty, share)
     else:
         assert consistency.share_on_territory < 1.0
     assert any("consistency soft" in note for note in doc.notes)
+
+
+def test_a_week_that_outruns_its_territories_is_rebuilt_and_kept_when_better(tmp_path):
+    path = tiny_with_trucks(tmp_path, FIXED)
+    ctx = PlanningContext.build(load_scenario(path))
+    due = {"P1": 300, "P2": 200, "P3": 400, "P4": 600}
+    inputs = TerritoryInputs(
+        {"S1": ["P1", "P2", "P3", "P4", "P5"]},
+        {MONDAY: {"S1": due}},
+        [MONDAY],
+        lambda _: {"small_3t": 1, "compactor_5t": 1},
+        1,
+    )
+    territories = plan_territories(ctx, inputs)
+    free = build_station_day(ctx, "S1", due, inputs.fleet_of("S1"))
+    problem = restrict(ctx, free, territories["S1"])
+    task = StationDay("S1", MONDAY, problem, "pyvrp", SolveParams(time_limit_s=10, work_s=0.5), 1)
+    # a week whose routes left every point unserved (as an overfull territory would)
+    nothing = RoutingSolution(
+        (), tuple(Unserved(s.id, UnservedReason.FLEET_EXHAUSTED) for s in problem.stops), 0.0,
+        "test", 0.0,
+    )  # fmt: skip
+    results = {(MONDAY, "S1"): StationDayResult("S1", MONDAY, nothing, 0.0)}
+    problems = {(MONDAY, "S1"): problem}
+    first = territories["S1"]
+
+    def run(batch):
+        return {(t.date, t.station_id): solve_station_day(t) for t in batch}
+
+    week = Week([task], results, problems, {(MONDAY, "S1"): free}, run)
+    notes = recalibrate(ctx, week, territories, inputs)
+    assert len(notes) == 1 and "re-built" in notes[0] and notes[0].endswith("kept")
+    assert territories["S1"] is not first
+    assert not results[(MONDAY, "S1")].solution.unserved

@@ -424,7 +424,7 @@ def recalibrate(
             for r in results[k].solution.routes
         )
         factor = real / estimated if estimated > 0 else 1.0
-        fill = max(0.3, min(0.95 * DAY_FILL, DAY_FILL / factor))
+        fill = max(0.3, min(0.95 * DAY_FILL, DAY_FILL / max(factor, 1.0)))
         again = build_territories(inputs.problem(ctx, station_id), seed=inputs.seed, day_fill=fill)
         redo = [
             dataclasses.replace(

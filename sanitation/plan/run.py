@@ -1,6 +1,10 @@
 """The chain for one or more dates: assignment → due points → routes per station (in parallel
 through an Executor) → transfer trips → verification → KPIs, as one `PlanDocument`.
 
+With ``policy.consistency`` or ``policy.balance_max_ratio`` the station-days are built and
+settled by `sanitation.plan.consistency` (territories, fixed lines, balance); without them the
+chain is unchanged.
+
 Every routing solution is verified in its worker (`sanitation.engines.solve`), every
 transfer plan here (`sanitation.verify.transfer.check`); a violation raises
 `VerificationError` and no plan is returned.
