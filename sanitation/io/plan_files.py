@@ -7,7 +7,9 @@ Files of `write_plan_outputs`:
   split; the ``assignment`` part of the plan on its own);
 - ``routes.geojson`` (RFC 7946, lon/lat): a LineString per route along the roads, a Point per visit;
 - ``plan.gpkg`` (EPSG:4326): ``points``, ``stations``, ``assignment``, ``routes``, ``stops``,
-  ``transfer_trips``, ``disposal_sites``, ``depots``, ``roads``;
+  ``transfer_trips``, ``disposal_sites``, ``depots``, ``roads``; with territories
+  (``policy.consistency``) also ``territories`` (point → truck, the layer a planner edits and
+  names as ``data.territories``) and ``territory_areas`` (a hull per truck);
 - ``route_sheets/<date>_<vehicle>.xlsx`` per truck-day and ``route_sheets.xlsx`` combined;
 - ``kpis.csv`` and ``fleet.csv`` (the fleet report: trucks needed, owned and working per station
   and type), UTF-8 with BOM for Excel;
@@ -37,6 +39,8 @@ from sanitation.io.plan_geo import (
     routes_frame,
     stations_frame,
     stops_frame,
+    territories_frame,
+    territory_areas_frame,
     transfer_frame,
     visit_rows,
 )
@@ -114,7 +118,14 @@ def plan_layers(doc: PlanDocument, ctx: PlanningContext, geometry: PlanGeometry)
         "disposal_sites": records_frame(ctx.scenario.disposal_sites),
         "depots": records_frame(ctx.scenario.depots),
         "roads": roads_frame(ctx),
-    }
+    } | (
+        {
+            "territories": territories_frame(doc, ctx),
+            "territory_areas": territory_areas_frame(doc, ctx),
+        }
+        if doc.consistency is not None and doc.consistency.territories
+        else {}
+    )
 
 
 LAYER_GEOMETRY = {
@@ -127,6 +138,8 @@ LAYER_GEOMETRY = {
     "disposal_sites": "Point",
     "depots": "Point",
     "roads": "LineString",
+    "territories": "Point",
+    "territory_areas": "Polygon",
 }
 
 
@@ -191,7 +204,8 @@ def write_route_sheets(doc: PlanDocument, ctx: PlanningContext, out: Path) -> li
                 n += 1
                 name = f"{stem}~{n}.xlsx"
             used.add(name.lower())
-            written.append(sheets.write_route_workbook(route, ctx, folder / name))
+            territory = sheets.territory_of(doc, route)
+            written.append(sheets.write_route_workbook(route, ctx, folder / name, territory))
     written.append(sheets.write_combined_workbook(doc, ctx, out / "route_sheets.xlsx"))
     return written
 

@@ -451,3 +451,74 @@ def round_coords(geom: shapely.Geometry, digits: int = 6) -> list:
     if isinstance(geom, Point):
         return coords[0].tolist()
     return coords.tolist()
+
+
+TERRITORY_COLUMNS = [
+    "point_id",
+    "truck_id",
+    "station_id",
+    "type_id",
+    "village_code",
+    "name",
+    "visits",
+    "fixed",
+]
+TERRITORY_AREA_COLUMNS = ["truck_id", "station_id", "type_id", "n_points", "villages", "week_h"]
+
+
+def territories_frame(doc: PlanDocument, ctx: PlanningContext) -> gpd.GeoDataFrame:
+    """Point → truck of the plan's territories (``policy.consistency``), one Point each.
+
+    A planner edits ``truck_id`` in QGIS and names the file as the scenario's
+    ``data.territories``: the next plan keeps those points on those trucks.
+    """
+    scenario = ctx.scenario
+    points = {p.point_id: p for p in scenario.points}
+    visits: dict[str, int] = {}
+    for day in doc.days:
+        for route in day.routes:
+            for v in route.visits:
+                if v.kind == "stop":
+                    visits[v.id] = visits.get(v.id, 0) + 1
+    rows, geoms = [], []
+    for territory in doc.consistency.territories if doc.consistency else []:
+        for point_id in territory.point_ids:
+            point = points[point_id]
+            rows.append(
+                {
+                    "point_id": point_id,
+                    "truck_id": territory.truck_id,
+                    "station_id": territory.station_id,
+                    "type_id": territory.type_id,
+                    "village_code": point.village_code,
+                    "name": point.name,
+                    "visits": visits.get(point_id, 0),
+                    "fixed": point.truck_id == territory.truck_id,
+                }
+            )
+            geoms.append(Point(point.lon, point.lat))
+    return _frame(rows, geoms, TERRITORY_COLUMNS)
+
+
+def territory_areas_frame(doc: PlanDocument, ctx: PlanningContext) -> gpd.GeoDataFrame:
+    """One polygon per truck: the convex hull of its territory's points, buffered by about
+    100 m so that territories of one or two points show too (for the map; the point layer
+    ``territories`` is the one read back)."""
+    points = {p.point_id: p for p in ctx.scenario.points}
+    rows, geoms = [], []
+    for territory in doc.consistency.territories if doc.consistency else []:
+        if not territory.point_ids:
+            continue
+        cloud = shapely.MultiPoint([(points[p].lon, points[p].lat) for p in territory.point_ids])
+        rows.append(
+            {
+                "truck_id": territory.truck_id,
+                "station_id": territory.station_id,
+                "type_id": territory.type_id,
+                "n_points": len(territory.point_ids),
+                "villages": ",".join(territory.village_codes),
+                "week_h": territory.estimated_week_h,
+            }
+        )
+        geoms.append(cloud.convex_hull.buffer(0.001))  # ~100 m at these latitudes
+    return _frame(rows, geoms, TERRITORY_AREA_COLUMNS)

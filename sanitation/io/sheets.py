@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sanitation.io.plan_geo import hhmm
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.model import PlanDocument, RouteOut
+from sanitation.plan.model import PlanDocument, RouteOut, TerritoryOut
 
 VISIT_HEADERS = [
     ("顺序 (order)", 8),
@@ -110,8 +110,29 @@ def _print_setup(ws: Worksheet, header_row: int, *, landscape: bool = False) -> 
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
 
 
-def fill_route_sheet(ws: Worksheet, route: RouteOut, ctx: PlanningContext) -> int:
-    """Write one truck-day on ``ws``; returns the row of the table header."""
+def territory_villages(territory: TerritoryOut, ctx: PlanningContext) -> str:
+    """The villages of a truck's territory for its route sheet: ``name (points), ...``."""
+    names = {v.code: v.name for v in ctx.scenario.villages}
+    village_of = {p.point_id: p.village_code for p in ctx.scenario.points}
+    count: dict[str, int] = {}
+    for point_id in territory.point_ids:
+        code = village_of[point_id]
+        count[code] = count.get(code, 0) + 1
+    return "、".join(f"{names.get(code, code)} ({n})" for code, n in sorted(count.items()))
+
+
+def territory_of(doc: PlanDocument, route: RouteOut) -> TerritoryOut | None:
+    """The territory of ``route``'s truck, if the plan has territories."""
+    if doc.consistency is None:
+        return None
+    return next((t for t in doc.consistency.territories if t.truck_id == route.vehicle_id), None)
+
+
+def fill_route_sheet(
+    ws: Worksheet, route: RouteOut, ctx: PlanningContext, territory: TerritoryOut | None = None
+) -> int:
+    """Write one truck-day on ``ws`` (with its truck's territory: the villages it serves over
+    the week); returns the row of the table header."""
     scenario = ctx.scenario
     station = next((s for s in scenario.stations if s.station_id == route.station_id), None)
     vtype = next((v for v in scenario.vehicle_types if v.type_id == route.vehicle_type), None)
@@ -148,6 +169,15 @@ def fill_route_sheet(ws: Worksheet, route: RouteOut, ctx: PlanningContext) -> in
             route.collected_kg,
         ),
     ]
+    if territory is not None:
+        block.append(
+            (
+                "责任片区 (territory: villages, points)",
+                territory_villages(territory, ctx),
+                "片区点数 (territory points)",
+                len(territory.point_ids),
+            )
+        )
     for offset, (k1, v1, k2, v2) in enumerate(block):
         row = 2 + offset
         ws.cell(row=row, column=1, value=k1).style = "rs_label"
@@ -182,12 +212,14 @@ def fill_route_sheet(ws: Worksheet, route: RouteOut, ctx: PlanningContext) -> in
     return header_row
 
 
-def write_route_workbook(route: RouteOut, ctx: PlanningContext, path: Path) -> Path:
-    """One truck-day as its own workbook."""
+def write_route_workbook(
+    route: RouteOut, ctx: PlanningContext, path: Path, territory: TerritoryOut | None = None
+) -> Path:
+    """One truck-day as its own workbook (with its truck's territory, if any)."""
     wb = Workbook()
     ws = wb.active
     ws.title = sheet_names([route])[0]
-    fill_route_sheet(ws, route, ctx)
+    fill_route_sheet(ws, route, ctx, territory)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -249,7 +281,7 @@ def write_combined_workbook(doc: PlanDocument, ctx: PlanningContext, path: Path)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{name}'!A1", display=name)
         link.style = "rs_link"
         ws = wb.create_sheet(name)
-        fill_route_sheet(ws, route, ctx)
+        fill_route_sheet(ws, route, ctx, territory_of(doc, route))
     _print_setup(overview, header_row, landscape=True)
     unserved = [u for day in doc.days for u in day.unserved]
     ws = wb.create_sheet("未收集 unserved")

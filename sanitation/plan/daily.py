@@ -23,10 +23,11 @@ from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.solution import RoutingSolution, Visit
-from sanitation.scenario.model import VehicleTypeRecord
+from sanitation.scenario.model import VehicleTypeRecord, truck_id
 from sanitation.verify.routing import check
 
 DEPOT = "depot"
+TRUCK_SEP = "#"  # a routing vehicle type of one truck is ``type#n`` (`truck_type_id`)
 UNREACHABLE_CAP_S = 10**7  # stands in for "no path" inside solvers (far above any shift)
 
 
@@ -83,6 +84,35 @@ def depot_index(ctx: PlanningContext, station_id: str) -> int | None:
     return None
 
 
+def station_matrices(
+    ctx: PlanningContext, station_id: str, point_ids: list[str]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Travel times (s) and distances (m) per access class over depot (0), station (1) and
+    ``point_ids`` (2, ...), "no path" capped at `UNREACHABLE_CAP_S` (and 30 m/s of it)."""
+    scenario = ctx.scenario
+    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
+    depot_idx = depot_index(ctx, station_id)
+    point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
+    durations, distances = [], []
+    places = ctx.places
+    for class_id in ctx.classes:
+        depot_node = (
+            places.depots[class_id].node_ids[depot_idx]
+            if depot_idx is not None
+            else places.stations[class_id].node_ids[station_idx]
+        )
+        nodes = np.concatenate(
+            [
+                [depot_node, places.stations[class_id].node_ids[station_idx]],
+                places.points[class_id].node_ids[[point_index[p] for p in point_ids]],
+            ]
+        ).astype(np.int64)
+        time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
+        durations.append(np.minimum(time_s, UNREACHABLE_CAP_S).astype(np.int64))
+        distances.append(np.minimum(dist_m, UNREACHABLE_CAP_S * 30).astype(np.int64))
+    return durations, distances
+
+
 def build_station_day(
     ctx: PlanningContext,
     station_id: str,
@@ -93,27 +123,10 @@ def build_station_day(
     scenario = ctx.scenario
     station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
     station = scenario.stations[station_idx]
-    depot_idx = depot_index(ctx, station_id)
     point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
     due = [scenario.points[point_index[pid]] for pid in sorted(due_kg)]
     classes = ctx.classes
-    durations, distances = [], []
-    for class_id in classes:
-        places = ctx.places
-        depot_node = (
-            places.depots[class_id].node_ids[depot_idx]
-            if depot_idx is not None
-            else places.stations[class_id].node_ids[station_idx]
-        )
-        nodes = np.concatenate(
-            [
-                [depot_node, places.stations[class_id].node_ids[station_idx]],
-                places.points[class_id].node_ids[[point_index[p.point_id] for p in due]],
-            ]
-        ).astype(np.int64)
-        time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
-        durations.append(np.minimum(time_s, UNREACHABLE_CAP_S).astype(np.int64))
-        distances.append(np.minimum(dist_m, UNREACHABLE_CAP_S * 30).astype(np.int64))
+    durations, distances = station_matrices(ctx, station_id, [p.point_id for p in due])
     types = {v.type_id: v for v in scenario.vehicle_types}
     vehicle_types = []
     for type_id, count in sorted(fleet.items()):
@@ -173,6 +186,20 @@ def build_station_day(
     )
 
 
+def truck_type_id(type_id: str, number: int) -> str:
+    """The routing vehicle type of one truck, ``type#n`` (n from 1; type ids never hold ``#``),
+    as territories give each truck its own (`sanitation.plan.consistency.restrict`)."""
+    return f"{type_id}{TRUCK_SEP}{number}"
+
+
+def split_truck_type(vehicle_type: str, vehicle_index: int) -> tuple[str, int]:
+    """(scenario type id, 0-based truck index) of a routing vehicle type and index."""
+    base, sep, number = vehicle_type.rpartition(TRUCK_SEP)
+    if sep and number.isdigit():
+        return base, int(number) - 1
+    return vehicle_type, vehicle_index
+
+
 def hhmm(seconds: int) -> str:
     """Seconds after midnight as HH:MM."""
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
@@ -229,7 +256,8 @@ def routes_out(
     co2_factor = scenario.costs.co2_kg_per_l_diesel
     routes = []
     for number, route in enumerate(solution.routes, start=1):
-        vtype = types[route.vehicle_type]
+        type_id, truck_index = split_truck_type(route.vehicle_type, route.vehicle_index)
+        vtype = types[type_id]
         visits, carried = [], 0
         for order, visit in enumerate(route.visits, start=1):
             if visit.kind == "stop":
@@ -248,8 +276,8 @@ def routes_out(
                 date=day,
                 station_id=station_id,
                 depot_id=depot_id,
-                vehicle_id=f"{depot_id}/{route.vehicle_type}#{route.vehicle_index + 1}",
-                vehicle_type=route.vehicle_type,
+                vehicle_id=truck_id(depot_id, type_id, truck_index + 1),
+                vehicle_type=type_id,
                 vehicle_type_name=vtype.name,
                 capacity_kg=round(vtype.capacity_t * 1000),
                 depot_departure_s=route.depot_departure_s,

@@ -349,6 +349,54 @@ class FleetOut(_Model):
     search: FleetSearchOut | None = None
 
 
+class TerritoryOut(_Model):
+    """One truck's territory over the planned week (定人定车定线)."""
+
+    truck_id: str = Field(description="depot/type#n, as the routes' vehicle_id")
+    station_id: str
+    type_id: str
+    point_ids: list[str]
+    village_codes: list[str] = Field(description="the villages its points lie in, sorted")
+    centre_point_id: str | None = Field(description="the territory's centre (p-median)")
+    estimated_week_h: float = Field(description="estimated working hours over the week")
+    estimated_day_h: list[float] = Field(description="estimated working hours per planned day")
+
+
+class ConsistencyOut(_Model):
+    """Route consistency and balance of the plan (``policy.consistency``, ``policy.balance``)."""
+
+    policy: Literal["none", "territory", "soft"]
+    balance_max_ratio: float | None = Field(
+        description="longest ÷ shortest working route (h) a station-day may have; None = off"
+    )
+    territories: list[TerritoryOut]
+    reassigned_point_ids: list[str] = Field(
+        description="points whose fixed truck does not work at their station in this plan or "
+        "may not serve them: they were given another territory"
+    )
+    visits: int = Field(description="point-visits of the plan")
+    visits_on_territory: int = Field(description="... made by the point's territory's truck")
+    share_on_territory: float | None
+    arrival_spread_median_min: float | None = Field(
+        description="median over points visited more than once of (latest - earliest arrival)"
+    )
+    max_route_ratio: float = Field(description="largest longest ÷ shortest route of a day")
+    fixed_line_station_days: int = Field(
+        0, description="territorial station-days routed on their trucks' fixed lines (定线)"
+    )
+    fixed_line_tried: int = Field(0, description="... of the territorial station-days")
+    timetable_station_days: int = Field(
+        0, description="fixed-line station-days also held to their points' timetable (定时)"
+    )
+    balance_tried: int = Field(0, description="station-days re-solved to meet the ratio")
+    balance_met: int = Field(0, description="... that met it")
+    balance_not_met: list[str] = Field(default_factory=list, description="date station")
+    cost_without_balance_cny: float | None = Field(
+        None, description="routing cost of the plan before balancing"
+    )
+    cost_with_balance_cny: float | None = Field(None, description="... after balancing")
+
+
 class PlanDocument(_Model):
     """The whole plan: assignment, schedule facts, every day's routes and transfer, KPIs."""
 
@@ -368,4 +416,9 @@ class PlanDocument(_Model):
     co2_factor_note: str
     fleet: FleetOut | None = Field(
         default=None, description="the fleet report (None only in plans made before it existed)"
+    )
+    consistency: ConsistencyOut | None = Field(
+        default=None,
+        description="territories, consistency and balance (None: policy.consistency none and "
+        "no balance)",
     )

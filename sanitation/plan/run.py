@@ -1,6 +1,10 @@
 """The chain for one or more dates: assignment → due points → routes per station (in parallel
 through an Executor) → transfer trips → verification → KPIs, as one `PlanDocument`.
 
+With ``policy.consistency`` or ``policy.balance_max_ratio`` the station-days are built and
+settled by `sanitation.plan.consistency` (territories, fixed lines, balance); without them the
+chain is unchanged.
+
 Every routing solution is verified in its worker (`sanitation.engines.solve`), every
 transfer plan here (`sanitation.verify.transfer.check`); a violation raises
 `VerificationError` and no plan is returned.
@@ -26,6 +30,15 @@ from sanitation.plan.assign import (
     schedule_start,
     site_and_assign,
     week_schedule,
+)
+from sanitation.plan.consistency import (
+    TerritoryInputs,
+    consistency_notes,
+    consistency_out,
+    plan_territories,
+    restrict,
+    routing_share,
+    settle,
 )
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -208,20 +221,37 @@ def plan_days(
     total_due = sum(len(p) for d in due_by_day.values() for p in d.values()) or 1
     n_workers = workers or routing_slots(engine, executor)
     one_thread = portfolio_thread_note(engine, executor)
+    policy = scenario.policy
+    inputs = TerritoryInputs(station_points, due_by_day, dates, fleet.of, seed)
+    territories = plan_territories(ctx, inputs)
+    share = routing_share(policy.consistency)
     problems = {}
+    free_problems: dict[tuple[dt.date, str], RoutingProblem] = {}
     references: dict[tuple[dt.date, str], Reference] = {}
     for number, day in enumerate(dates):
         for station_id in sorted(due_by_day[day]):
             due = due_by_day[day][station_id]
-            problem = build_station_day(ctx, station_id, due, fleet.of(station_id))
+            free = build_station_day(ctx, station_id, due, fleet.of(station_id))
+            free_problems[(day, station_id)] = free
+            problem = restrict(ctx, free, territories.get(station_id))
             problems[(day, station_id)] = problem
-            work = max(MIN_STATION_SECONDS, time_limit_s * len(due) / total_due)
+            work = max(MIN_STATION_SECONDS, time_limit_s * share * len(due) / total_due)
             cap = station_cap_s(work, slots=n_workers, wall_s=time_limit_s, left_s=time_limit_s)
             params = SolveParams(time_limit_s=cap, work_s=work)
             tasks.append(StationDay(station_id, day, problem, engine, params, seed))
             if reference and (number, station_id) in reference.station_days:
                 references[(day, station_id)] = reference.station_days[(number, station_id)]
     results = _run_tasks(tasks, executor, n_workers, report, references, wall_s=time_limit_s)
+    settled = settle(
+        ctx,
+        tasks,
+        results,
+        problems,
+        free_problems,
+        territories,
+        inputs,
+        run=lambda more: _run_tasks(more, executor, n_workers, report, {}),
+    )
     search = None
     if scenario.policy.fleet == "minimise":
         pool = executor or new_pool(engine == "portfolio", n_workers)
@@ -261,6 +291,7 @@ def plan_days(
             )
         )
     report("transfer", "verified", len(dates), len(dates))
+    consistency = consistency_out(ctx, territories, days, settled)
     kpis = plan_kpis(scenario, assignment, days)
     changes = [
         FrequencyChangeOut(point_id=c.point_id, declared=c.declared, used=c.used, reason=c.reason)
@@ -280,6 +311,7 @@ def plan_days(
     notes.extend(f"disposal site not usable: {reason}" for reason in ctx.lost_sites.values())
     notes.extend(_clock_notes(results))
     notes.extend(_retry_notes(executor, since=first_task))
+    notes.extend(consistency_notes(settled))
     if ctx.cut_off:
         notes.append(f"{len(ctx.cut_off)} point(s) cut off by the road closures")
     return PlanDocument(
@@ -297,6 +329,7 @@ def plan_days(
         kpis=kpis,
         co2_factor_note=CO2_NOTE.format(factor=scenario.costs.co2_kg_per_l_diesel),
         fleet=fleet_report(scenario, fleet, days, search=search),
+        consistency=consistency,
     )
 
 

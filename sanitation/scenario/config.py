@@ -34,6 +34,8 @@ class DataFiles(_Strict):
     depots: str
     vehicle_types: str
     fleet: str
+    # optional territory layer (point_id, truck_id): it overrides points.truck_id
+    territories: str | None = None
 
 
 class RoadsConfig(_Strict):
@@ -86,6 +88,13 @@ class PolicyConfig(_Strict):
     # how stations are chosen when there is a choice (candidates, or closable existing stations):
     # with real routes in the loop, or by the assignment's estimate alone (sanitation.plan.siting)
     siting: Literal["routed", "estimate"] = "routed"
+    # 定人定车定线 (sanitation.territory): each point has one truck over the week; ``territory``
+    # routes every truck only in its own territory, ``soft`` pays ``consistency_penalty_cny``
+    # per point-visit by another truck of the station, ``none`` ignores territories
+    consistency: Literal["none", "territory", "soft"] = "none"
+    consistency_penalty_cny: float = Field(50.0, ge=0, le=10_000)  # assumed default
+    # longest ÷ shortest working route (h) of a station-day; None = cost only
+    balance_max_ratio: float | None = Field(None, ge=1.0, le=10.0)
 
 
 class ScenarioConfig(_Strict):

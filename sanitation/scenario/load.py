@@ -36,6 +36,7 @@ from sanitation.scenario.model import (
     TransferStationRecord,
     VehicleTypeRecord,
     Village,
+    split_truck_id,
 )
 from sanitation.scenario.tables import CONTROL_CHARS, Problems, parse_table, shown
 
@@ -250,6 +251,7 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
         if name != "points":
             _check_rows(name, tables[name], known, problems)
     points = _points(config, tables["points"], known, problems)
+    points = _territory_trucks(config, tables, points, problems)
     _check_settings(path, config, known["townships"], problems)
     _check_points(config, tables["points"][0], points, problems)
     if config.boundary is not None and not problems:
@@ -351,6 +353,55 @@ def _points(
     return points
 
 
+def _territory_trucks(
+    config: ScenarioConfig,
+    tables: Tables,
+    points: list[CollectionPoint],
+    problems: Problems,
+) -> list[CollectionPoint]:
+    """``points.truck_id``, overridden by the territory layer (``data.territories``), each
+    checked: the truck's depot and type exist, the type collects, the depot's fleet has that
+    many of it, and the type's access class may serve the point."""
+    by_id = {p.point_id: p for p in points}
+    assigned = {p.point_id: (p.truck_id, tables["points"][0]) for p in points if p.truck_id}
+    if config.data.territories is not None:
+        layer = Path(config.data.territories)
+        for row in parse_table(layer, specs.TERRITORIES, problems, layer="territories"):
+            if row["point_id"] not in by_id:
+                problems.record(
+                    layer, row["point_id"], "point_id", row["point_id"], "the id of a known point"
+                )
+                continue
+            assigned[row["point_id"]] = (row["truck_id"], layer)
+    if not assigned:
+        return points
+    fleet: dict[tuple[str, str], int] = {}
+    for row in tables["fleet"][1]:
+        key = (row["depot_id"], row["type_id"])
+        fleet[key] = fleet.get(key, 0) + row["count"]
+    types = {row["type_id"]: row for row in tables["vehicle_types"][1]}
+    rank = {a.id: i for i, a in enumerate(config.access_classes)}
+    for point_id, (truck, file) in sorted(assigned.items()):
+        point = by_id[point_id]
+        depot_id, type_id, number = split_truck_id(truck)
+        vtype = types.get(type_id)
+        if vtype is None or vtype["role"] != "collection":
+            expected = f"a collection truck depot/type#n; {type_id!r} is no collection type"
+        elif fleet.get((depot_id, type_id), 0) < number:
+            have = fleet.get((depot_id, type_id), 0)
+            expected = f"a truck of the fleet; depot {depot_id!r} has {have} {type_id}"
+        elif rank.get(vtype["access_class"], 0) > rank.get(point.access_class, len(rank)):
+            expected = (
+                f"a truck that may reach the point: {type_id} is of access class "
+                f"{vtype['access_class']!r}, the point allows {point.access_class!r} at most"
+            )
+        else:
+            by_id[point_id] = dataclasses.replace(point, truck_id=truck)
+            continue
+        problems.record(file, point_id, "truck_id", truck, expected)
+    return [by_id[p.point_id] for p in points]
+
+
 def _check_settings(
     path: Path, config: ScenarioConfig, township_codes: set[str], problems: Problems
 ) -> None:
@@ -368,6 +419,12 @@ def _check_settings(
                     f"{code!r} is not a known township code"
                 )
     _check_crs(path, config.crs, problems)
+    if config.policy.consistency != "none" and config.policy.fleet == "minimise":
+        problems.add(
+            f"{path}: field 'policy.consistency': value {config.policy.consistency!r}; "
+            "expected 'none' with policy.fleet 'minimise' (the fleet search does not keep "
+            "territories)"
+        )
     for road_id in config.roads.closed_road_ids:
         if not road_id:
             problems.add(f"{path}: field 'roads.closed_road_ids': empty id")
@@ -479,6 +536,9 @@ def _assemble(
             policy.assignment,
             fleet=policy.fleet,
             siting=policy.siting,
+            consistency=policy.consistency,
+            consistency_penalty_cny=policy.consistency_penalty_cny,
+            balance_max_ratio=policy.balance_max_ratio,
         ),
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,

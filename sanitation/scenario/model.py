@@ -77,6 +77,22 @@ class CollectionPoint:
     priority: int
     synthetic: bool
     station_id: str | None = None
+    truck_id: str | None = None
+
+
+def truck_id(depot_id: str, type_id: str, number: int) -> str:
+    """A collection truck as plans and territories name it: ``depot/type#n`` (n from 1)."""
+    return f"{depot_id}/{type_id}#{number}"
+
+
+def split_truck_id(value: str) -> tuple[str, str, int]:
+    """(depot id, type id, number) of a ``depot/type#n`` truck id (ValueError if not one)."""
+    depot_id, _, rest = value.partition("/")
+    type_id, _, number = rest.rpartition("#")
+    if not depot_id or not type_id or not number.isdigit():
+        msg = f"not a truck id depot/type#n: {value!r}"
+        raise ValueError(msg)
+    return depot_id, type_id, int(number)
 
 
 @dataclass(frozen=True)
@@ -222,7 +238,8 @@ class Costs:
 
 @dataclass(frozen=True)
 class Policy:
-    """Planning policy for the assignment and the fleet (see `sanitation.scenario.config`)."""
+    """Planning policy for the assignment, the fleet, route consistency and workload balance
+    (see `sanitation.scenario.config`)."""
 
     max_point_station_travel_s: int
     keep_villages_together: bool
@@ -231,6 +248,9 @@ class Policy:
     assignment: Literal["optimise", "fixed"] = "optimise"
     fleet: Literal["owned", "minimise"] = "owned"
     siting: Literal["routed", "estimate"] = "routed"
+    consistency: Literal["none", "territory", "soft"] = "none"
+    consistency_penalty_cny: float = 50.0
+    balance_max_ratio: float | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from sanitation.scenario.tables import Column, TableSpec
 CODE9 = r"\d{9}"
 CODE12 = r"\d{12}"
 ID = r"[A-Za-z0-9_.\-]+"
+# a collection truck as plans name it: depot/type#n (`sanitation.scenario.model.truck_id`)
+TRUCK_ID = r"[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+#[1-9][0-9]{0,3}"
 
 # Upper bounds (physical ranges) shared by several columns.
 MAX_PERSONS = 10_000_000  # persons in one village unit or at one point
@@ -92,6 +94,27 @@ POINTS = TableSpec(
         Column("priority", "int", required=False, default=1, minimum=1, maximum=1_000),
         SYNTHETIC,
         Column("station_id", required=False, default=None),
+        Column("truck_id", required=False, default=None, pattern=TRUCK_ID),
+    ),
+)
+
+# A territory layer (`policy.consistency`): point → truck, e.g. the ``territories`` layer of a
+# plan's GeoPackage as a planner edited it in QGIS. The other columns that layer carries are
+# accepted and ignored (the point's own record holds the truth of them).
+TERRITORIES = TableSpec(
+    "territories",
+    "point_id",
+    (
+        Column("point_id", pattern=ID),
+        Column("truck_id", pattern=TRUCK_ID),
+        Column("station_id", required=False, default=None),
+        Column("type_id", required=False, default=None),
+        Column("village_code", required=False, default=None),
+        Column("name", required=False, default=""),
+        Column("visits", "int", required=False, default=0, minimum=0, maximum=7),
+        Column("fixed", "bool", required=False, default=False),
+        Column("lon", "float", required=False, default=None, unit="degrees WGS-84"),
+        Column("lat", "float", required=False, default=None, unit="degrees WGS-84"),
     ),
 )
 

@@ -170,11 +170,14 @@ class Column:
         return number
 
 
-def read_rows(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
+def read_rows(
+    path: Path, problems: Problems, *, layer: str | None = None
+) -> list[dict[str, Any]] | None:
     """Raw rows of a table file (CSV UTF-8, XLSX, GeoJSON, GPKG), or None after a problem.
 
     Point geometries of spatial files become ``lon``/``lat`` columns; their CRS is reported in
-    the ``__crs__`` key of the first row for the caller to check.
+    the ``__crs__`` key of the first row for the caller to check. ``layer``: the layer of a
+    GeoPackage to read when it has one of that name (default and otherwise its first).
     """
     if not path.exists():
         problems.add(f"{path}: file not found")
@@ -192,7 +195,7 @@ def read_rows(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
         if suffix == ".xlsx":
             return _read_xlsx(path, problems)
         if suffix in {".geojson", ".json", ".gpkg", ".shp"}:
-            return _read_spatial(path, problems)
+            return _read_spatial(path, problems, layer=layer)
     except PermissionError:
         problems.add(f"{path}: file is not readable (permission denied)")
         return None
@@ -277,12 +280,16 @@ def _read_xlsx(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
     return rows
 
 
-def _read_spatial(path: Path, problems: Problems) -> list[dict[str, Any]] | None:
+def _read_spatial(
+    path: Path, problems: Problems, *, layer: str | None = None
+) -> list[dict[str, Any]] | None:
     import pyogrio
     from pyogrio.errors import DataSourceError
 
     try:
-        frame = pyogrio.read_dataframe(path)
+        if layer is not None and layer not in {str(n) for n, _ in pyogrio.list_layers(path)}:
+            layer = None
+        frame = pyogrio.read_dataframe(path, layer=layer)
     except (DataSourceError, UnicodeDecodeError, ValueError) as error:
         problems.add(f"{path}: not a readable spatial file ({error})")
         return None
@@ -323,13 +330,14 @@ def parse_table(
     *,
     declared_crs: str = "EPSG:4326",
     extra_check: Callable[[dict[str, Any], str], None] | None = None,
+    layer: str | None = None,
 ) -> list[dict[str, Any]]:
     """Read and parse a table: unknown/missing columns, types, ranges and duplicate ids.
 
     Returns parsed rows (with ``__line__``); bad rows are left out after their problem is
     recorded, so one bad record does not hide problems in others.
     """
-    rows = read_rows(path, problems)
+    rows = read_rows(path, problems, layer=layer)
     if rows is None:
         return []
     file_crs = rows[0].pop("__crs__", None)
