@@ -100,10 +100,10 @@ def routing_slots(engine: str, executor: cf.Executor | None = None) -> int:
 
 
 def portfolio_thread_note(engine: str, executor: cf.Executor | None = None) -> str | None:
-    """The plan's note (also logged as a warning) when the portfolio runs on fewer than two
-    threads, else None: its two engines then take turns, so a station-day can take twice its
-    cap (in process) or lose the second engine's answer to the deadline (a one-thread
-    cluster)."""
+    """The plan's note (also logged as a warning, once per process) when the portfolio runs
+    on fewer than two threads, else None: its two engines then take turns, so a station-day can
+    take twice its cap (in process) or lose the second engine's answer to the deadline (a
+    one-thread cluster)."""
     width = executor_width(executor) if executor is not None else (os.cpu_count() or 1)
     if engine != "portfolio" or width >= 2:
         return None
@@ -112,8 +112,13 @@ def portfolio_thread_note(engine: str, executor: cf.Executor | None = None) -> s
         "routing may take up to twice the time limit, or the second engine's answer may come "
         "too late to count; give it 2 threads or choose one engine (--engine pyvrp)"
     )
-    logger.warning("%s", note)
+    if note not in _LOGGED:  # once per process (a sweep plans each combination on one thread)
+        _LOGGED.add(note)
+        logger.warning("%s", note)
     return note
+
+
+_LOGGED: set[str] = set()
 
 
 def station_cap_s(work_s: float, *, slots: int, wall_s: float, left_s: float) -> float:
