@@ -45,7 +45,8 @@ def _rows(out: Path) -> list[dict[str, str]]:
 
 def _plan_core(document: dict) -> dict:
     """What a plan decides (routes, unserved, stations, transfer, KPIs, fleet, assignment),
-    less what measures time."""
+    less what measures time or says where it ran (a sweep task's portfolio has one thread and
+    says so)."""
     for day in document["days"]:
         for station in day["stations"]:
             station.pop("solve_seconds")
@@ -55,7 +56,7 @@ def _plan_core(document: dict) -> dict:
         "fleet": document["fleet"],
         "stations": document["assignment"]["stations"],
         "points": document["assignment"]["points"],
-        "notes": document["notes"],
+        "notes": [n for n in document["notes"] if not n.startswith("the portfolio engine had")],
     }
 
 
