@@ -476,7 +476,10 @@ def _balance(
     """Each truck's work (with its depot trips) within ±``band`` of its share of the station's,
     over the week and on each day (shares in proportion to the trucks' route limits)."""
     limits = np.array([t.limit_s for t in problem.trucks], dtype=np.float64)
-    mean_work = np.nanmean(np.where(work.allowed[:, None, :], work.visit, np.nan), axis=2)
+    # a point's mean work over the trucks that may serve it (0 for a point none may serve)
+    allowed = work.allowed.sum(axis=1)[:, None]
+    summed = np.where(work.allowed[:, None, :], work.visit, 0).sum(axis=2).astype(np.float64)
+    mean_work = np.divide(summed, allowed, out=np.zeros_like(summed), where=allowed > 0)
     for day in [*range(problem.n_days), None]:
         days = range(problem.n_days) if day is None else [day]
         active = [d for d in days if mean_work[:, d].sum() > 0]
