@@ -2,7 +2,8 @@
 
 ``compare.md`` and ``compare.csv`` (UTF-8 with BOM) hold the county KPIs of each scenario, with
 the change against the first scenario (absolute and %), then per-station totals and which
-stations each what-if changed; ``compare.png`` charts the cost split, km, truck-days and
+stations each what-if changed, and (base with territories) how many points changed truck;
+``truck_changes.json`` lists them; ``compare.png`` charts the cost split, km, truck-days and
 unserved points. Scenarios are labelled by their own names.
 
 With a `NoiseBand` (the spread of the base's routing KPIs over a few seeds), a change whose size
@@ -13,7 +14,8 @@ and the chart shades the band around the base's total cost.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +188,44 @@ def _changed_table(names: list[str], docs: list[PlanDocument]) -> list[str]:
     return lines
 
 
+def _truck_table(names: list[str], docs: list[PlanDocument]) -> list[str]:
+    """Per what-if: how many points left their base territory's truck, by reason (the ids are
+    in ``truck_changes.json``)."""
+    lines = [
+        "Points whose territory's truck differs from the base plan's (ids and reasons in "
+        "`truck_changes.json`); every other point kept its base territory.",
+        "",
+        "| 情景 what-if | 换车点数 points | 原因 reasons |",
+        "|---|---|---|",
+    ]
+    for name, doc in zip(names[1:], docs[1:], strict=True):
+        if doc.consistency is None:
+            lines.append(f"| {name} | – | no territories (policy.consistency: none) |")
+            continue
+        why = Counter(c.reason for c in doc.consistency.truck_changes)
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(why.items())) or "–"
+        lines.append(f"| {name} | {len(doc.consistency.truck_changes)} | {reasons} |")
+    return lines
+
+
+def write_truck_changes(names: list[str], docs: list[PlanDocument], path: Path) -> Path:
+    """``truck_changes.json``: per what-if, the points whose territory's truck differs from the
+    base plan's (point, base truck, truck now, reason); null for a plan without territories."""
+    what_ifs = []
+    for name, doc in zip(names[1:], docs[1:], strict=True):
+        changes = None if doc.consistency is None else doc.consistency.truck_changes
+        what_ifs.append(
+            {
+                "scenario": name,
+                "count": None if changes is None else len(changes),
+                "points": None if changes is None else [c.model_dump() for c in changes],
+            }
+        )
+    body = {"base": names[0], "what_ifs": what_ifs}
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "–"
@@ -257,6 +297,8 @@ def write_compare_markdown(
         text += ["## 转运站 (per station)", "", *table(station_rows, with_scope=True), ""]
     if len(names) > 1:
         text += ["## 变化的转运站 (stations changed)", "", *_changed_table(names, docs), ""]
+    if len(names) > 1 and docs[0].consistency is not None:
+        text += ["## 换车的点 (points that changed truck)", "", *_truck_table(names, docs), ""]
     path.write_text("\n".join(text), encoding="utf-8")
     return path
 
@@ -306,7 +348,8 @@ def write_compare_csv(
 def write_compare_outputs(
     names: list[str], docs: list[PlanDocument], out: Path, *, noise: NoiseBand | None = None
 ) -> list[Path]:
-    """Write ``compare.md``, ``compare.csv`` and ``compare.png`` into ``out``.
+    """Write ``compare.md``, ``compare.csv`` and ``compare.png`` into ``out`` (and
+    ``truck_changes.json`` when the base plan has territories).
 
     Parameters
     ----------
@@ -336,7 +379,9 @@ def write_compare_outputs(
         (r.band for r in rows if r.scope == "county" and r.metric == "total_cost_cny"), None
     )
     seeds = len(noise.seeds) if noise is not None else 0
+    territorial = len(docs) > 1 and docs[0].consistency is not None
     return [
+        *([write_truck_changes(names, docs, out / "truck_changes.json")] if territorial else []),
         write_compare_markdown(names, docs, rows, out / "compare.md", noise),
         write_compare_csv(names, rows, out / "compare.csv", docs, noise),
         charts.compare_chart(

@@ -35,12 +35,18 @@ from sanitation.plan.daily import (
     truck_type_id,
 )
 from sanitation.plan.fixed_line import apply_fixed_lines, tour_order, tour_problem
-from sanitation.plan.model import ConsistencyOut, DayOut, RouteOut, TerritoryOut
+from sanitation.plan.model import ConsistencyOut, DayOut, RouteOut, TerritoryOut, TruckChangeOut
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, VehicleType
 from sanitation.routing.solution import Route, RoutingSolution, objective
 from sanitation.scenario.model import split_truck_id, truck_id
-from sanitation.territory import Territories, TerritoryProblem, Truck, build_territories
+from sanitation.territory import (
+    ChangeReason,
+    Territories,
+    TerritoryProblem,
+    Truck,
+    build_territories,
+)
 from sanitation.territory.build import DAY_FILL
 from sanitation.verify.territory import check as check_territories
 
@@ -114,29 +120,61 @@ def territory_problem(
 @dataclasses.dataclass(frozen=True)
 class TerritoryInputs:
     """What territories are built from: each station's points, the due kg of each planned
-    day (date → station → point → kg), the dates, the trucks working per station, the seed."""
+    day (date → station → point → kg), the dates, the trucks working per station, the seed;
+    for a what-if, its base plan's territories (point → truck) and stations (point → station),
+    kept where they still hold (`sanitation.territory.build_territories`)."""
 
     station_points: Mapping[str, Sequence[str]]
     due_by_day: Mapping[dt.date, Mapping[str, Mapping[str, int]]]
     dates: Sequence[dt.date]
     fleet_of: Callable[[str], Mapping[str, int]]
     seed: int
+    base_truck_of: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    base_station_of: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def _same_station(self, point_id: str, station_id: str) -> bool:
+        return self.base_station_of.get(point_id, station_id) == station_id
 
     def problem(self, ctx: PlanningContext, station_id: str) -> TerritoryProblem:
-        """The territory problem of ``station_id``."""
+        """The territory problem of ``station_id`` (a what-if's keeps its base's territories
+        of the points the base served from this station too)."""
         trucks = station_trucks(ctx, station_id, self.fleet_of(station_id))
         due = [self.due_by_day[day].get(station_id, {}) for day in self.dates]
-        return territory_problem(ctx, station_id, self.station_points[station_id], due, trucks)
+        points = self.station_points[station_id]
+        problem = territory_problem(ctx, station_id, points, due, trucks)
+        kept = {
+            p: self.base_truck_of[p]
+            for p in points
+            if p in self.base_truck_of and self._same_station(p, station_id)
+        }
+        return dataclasses.replace(problem, kept=kept) if kept else problem
+
+    def build(
+        self, ctx: PlanningContext, station_id: str, *, day_fill: float = DAY_FILL
+    ) -> Territories:
+        """The territories of ``station_id``; a point the base served from another station on
+        another truck is listed as changed (``station changed``)."""
+        built = build_territories(self.problem(ctx, station_id), seed=self.seed, day_fill=day_fill)
+        moved = {
+            p: str(ChangeReason.STATION_CHANGED)
+            for p in self.station_points[station_id]
+            if p in self.base_truck_of
+            and not self._same_station(p, station_id)
+            and built.truck_of.get(p) != self.base_truck_of[p]
+        }
+        if not moved:
+            return built
+        return dataclasses.replace(built, changed=dict(sorted({**built.changed, **moved}.items())))
 
 
 def plan_territories(ctx: PlanningContext, inputs: TerritoryInputs) -> dict[str, Territories]:
-    """Territories of every station with points (`sanitation.territory.build_territories`);
-    none under ``policy.consistency: none``."""
+    """Territories of every station with points (`TerritoryInputs.build`); none under
+    ``policy.consistency: none``."""
     out: dict[str, Territories] = {}
     if ctx.scenario.policy.consistency == "none":
         return out
     for station_id in sorted(inputs.station_points):
-        out[station_id] = build_territories(inputs.problem(ctx, station_id), seed=inputs.seed)
+        out[station_id] = inputs.build(ctx, station_id)
     return out
 
 
@@ -425,7 +463,7 @@ def recalibrate(
         )
         factor = real / estimated if estimated > 0 else 1.0
         fill = max(0.3, min(0.95 * DAY_FILL, DAY_FILL / max(factor, 1.0)))
-        again = build_territories(inputs.problem(ctx, station_id), seed=inputs.seed, day_fill=fill)
+        again = inputs.build(ctx, station_id, day_fill=fill)
         redo = [
             dataclasses.replace(
                 t, problem=restrict(ctx, week.free_problems[(t.date, t.station_id)], again)
@@ -509,6 +547,14 @@ def settle(
                 + ", ".join(report.not_met)
             )
     for station_id, t in sorted(territories.items()):
+        if t.changed:
+            why = Counter(t.changed.values())
+            settled.notes.append(
+                f"territories: {len(t.changed)} point(s) of {station_id} left their base "
+                "plan's truck ("
+                + ", ".join(f"{n} {reason}" for reason, n in sorted(why.items()))
+                + "); every other point kept its base territory"
+            )
         if t.moved:
             settled.notes.append(
                 f"territories: {len(t.moved)} point(s) of {station_id} changed truck because "
@@ -565,19 +611,45 @@ def line_orders(
     return dict(orders)
 
 
+def territory_truck_of(territories: Mapping[str, Territories]) -> dict[str, str]:
+    """Point → truck over every station's territories."""
+    return {p: t for terr in territories.values() for p, t in terr.truck_of.items()}
+
+
+def truck_changes(
+    territories: Mapping[str, Territories], base_truck_of: Mapping[str, str] | None
+) -> list[TruckChangeOut]:
+    """The points whose territory's truck differs from the base's, with the reason."""
+    if not base_truck_of:
+        return []
+    truck_of = territory_truck_of(territories)
+    return [
+        TruckChangeOut(
+            point_id=point_id,
+            base_truck_id=base_truck_of[point_id],
+            truck_id=truck_of.get(point_id),
+            reason=reason,
+        )
+        for terr in territories.values()
+        for point_id, reason in sorted(terr.changed.items())
+    ]
+
+
 def consistency_out(
     ctx: PlanningContext,
     territories: Mapping[str, Territories],
     days: Sequence[DayOut],
     settled: Settled | None,
+    base_truck_of: Mapping[str, str] | None = None,
 ) -> ConsistencyOut | None:
     """The plan's consistency section (None when `settle` did nothing); under ``territory``
     the plan's routes are first checked against the territories
-    (`sanitation.verify.territory.check`, `VerificationError`)."""
+    (`sanitation.verify.territory.check`, `VerificationError`). ``base_truck_of``: a
+    what-if's base territories (point → truck), for ``truck_changes``."""
     if settled is None:
         return None
     policy = ctx.scenario.policy
-    truck_of = {p: t for terr in territories.values() for p, t in terr.truck_of.items()}
+    truck_of = territory_truck_of(territories)
     if policy.consistency == "territory":
         check_territories(
             truck_of,
@@ -611,6 +683,7 @@ def consistency_out(
         balance_max_ratio=policy.balance_max_ratio,
         territories=out,
         reassigned_point_ids=sorted(p for t in territories.values() for p in t.moved),
+        truck_changes=truck_changes(territories, base_truck_of),
         visits=figures.visits,
         visits_on_territory=figures.on_territory,
         share_on_territory=figures.share,

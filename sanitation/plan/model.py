@@ -362,6 +362,22 @@ class TerritoryOut(_Model):
     estimated_day_h: list[float] = Field(description="estimated working hours per planned day")
 
 
+class TruckChangeOut(_Model):
+    """A point a what-if's territories moved off its base plan's territory truck."""
+
+    point_id: str
+    base_truck_id: str = Field(description="its truck in the base plan's territories")
+    truck_id: str | None = Field(description="its truck now (None: no truck may serve it)")
+    reason: Literal[
+        "truck removed",
+        "station changed",
+        "access",
+        "over the shift",
+        "fixed in the scenario",
+        "territories re-built",
+    ]
+
+
 class ConsistencyOut(_Model):
     """Route consistency and balance of the plan (``policy.consistency``, ``policy.balance``)."""
 
@@ -373,6 +389,10 @@ class ConsistencyOut(_Model):
     reassigned_point_ids: list[str] = Field(
         description="points whose fixed truck does not work at their station in this plan or "
         "may not serve them: they were given another territory"
+    )
+    truck_changes: list[TruckChangeOut] = Field(
+        default_factory=list,
+        description="a what-if: points whose truck differs from their base plan's territory's",
     )
     visits: int = Field(description="point-visits of the plan")
     visits_on_territory: int = Field(description="... made by the point's territory's truck")

@@ -67,11 +67,13 @@ class Reference:
 @dataclass
 class Baseline:
     """What a what-if is planned against: its base plan's station-days by (day number, station
-    id), the station of each point and the weekly schedule (None until the base is planned)."""
+    id), the station of each point, the weekly schedule (None until the base is planned) and
+    its territories, point → truck (empty under ``policy.consistency: none``)."""
 
     station_days: dict[tuple[int, str], Reference] = field(default_factory=dict)
     station_of: dict[str, str] = field(default_factory=dict)
     schedule: WeekSchedule | None = None
+    truck_of: dict[str, str] = field(default_factory=dict)
 
 
 def _same_arrays(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:

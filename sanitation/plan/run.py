@@ -39,6 +39,7 @@ from sanitation.plan.consistency import (
     restrict,
     routing_share,
     settle,
+    territory_truck_of,
 )
 from sanitation.plan.context import PlanningContext, reachable
 from sanitation.plan.daily import (
@@ -227,7 +228,11 @@ def plan_days(
     n_workers = workers or routing_slots(engine, executor)
     one_thread = portfolio_thread_note(engine, executor)
     policy = scenario.policy
-    inputs = TerritoryInputs(station_points, due_by_day, dates, fleet.of, seed)
+    base_truck_of = reference.truck_of if reference else {}
+    base_station_of = reference.station_of if reference else {}
+    inputs = TerritoryInputs(
+        station_points, due_by_day, dates, fleet.of, seed, base_truck_of, base_station_of
+    )
     territories = plan_territories(ctx, inputs)
     share = routing_share(policy.consistency)
     problems = {}
@@ -278,6 +283,7 @@ def plan_days(
         record.station_days.update(_references(dates, tasks, problems, results))
         record.station_of.update(station_of)
         record.schedule = schedule
+        record.truck_of.update(territory_truck_of(territories))
 
     days = []
     for index, day in enumerate(dates):
@@ -296,7 +302,7 @@ def plan_days(
             )
         )
     report("transfer", "verified", len(dates), len(dates))
-    consistency = consistency_out(ctx, territories, days, settled)
+    consistency = consistency_out(ctx, territories, days, settled, base_truck_of)
     kpis = plan_kpis(scenario, assignment, days)
     changes = [
         FrequencyChangeOut(point_id=c.point_id, declared=c.declared, used=c.used, reason=c.reason)

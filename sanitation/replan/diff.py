@@ -1,7 +1,9 @@
 """The diff of a re-plan against its old plan (``diff.json`` / ``diff.md``): stops moved between
 trucks, ETA changes in minutes, trucks whose sheets changed, the share of stops left on their
 truck, points no longer served, loads lost with a broken-down truck, and the transfer trips
-added or removed with the stations' transfer kg.
+added or removed with the stations' transfer kg; of a plan made under ``policy.consistency:
+territory``, the stops now on another truck than their territory's (forced: that truck broke
+down or is done for the day).
 
 ETAs are service starts (``start_s``); a stop counts as *unchanged* when it stays on the truck
 the old plan gave it (its ETA may still move); shares are over the stops the old plan had after
@@ -11,6 +13,7 @@ the old plan gave it (its ETA may still move); shares are over the stops the old
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +37,16 @@ class StopChange(_Model):
     new_eta: str | None
     eta_change_min: float | None = Field(description="new - old, minutes")
     moved: bool = Field(description="served by another truck than in the old plan")
+
+
+class OffTerritoryStop(_Model):
+    """A stop served by another truck than its territory's (定车), and why."""
+
+    point_id: str
+    name: str
+    territory_truck: str
+    truck: str
+    reason: Literal["truck down", "truck not working after t"]
 
 
 class TransferTripChange(_Model):
@@ -88,6 +101,11 @@ class Diff(_Model):
     transfer_cost_cny_old: float = 0.0
     transfer_cost_cny_new: float = Field(default=0.0, description="hook-lift trucks + gate fees")
     changes: list[StopChange]
+    off_territory: list[OffTerritoryStop] = Field(
+        default_factory=list,
+        description="a plan under policy.consistency territory: stops not on their "
+        "territory's truck",
+    )
     notes: list[str]
 
 
@@ -168,8 +186,11 @@ def day_diff(
     stations: list[str],
     lost_loads: list[str],
     notes: list[str],
+    territory_truck_of: Mapping[str, str] | None = None,
+    down: Collection[str] = (),
 ) -> Diff:
-    """The diff of ``new`` against ``old`` from ``at_s`` on."""
+    """The diff of ``new`` against ``old`` from ``at_s`` on; ``territory_truck_of`` (point →
+    territory truck) and the trucks reported ``down`` give ``off_territory``."""
     before = _stops(old)
     after_t = _stops(old, at_s)
     now = _stops(new)
@@ -224,8 +245,25 @@ def day_diff(
         lost_loads=lost_loads,
         **transfer_diff(old, new),
         changes=changes,
+        off_territory=_off_territory(now, territory_truck_of or {}, down),
         notes=notes,
     )
+
+
+def _off_territory(
+    now: Mapping[str, tuple[str, int, str]], truck_of: Mapping[str, str], down: Collection[str]
+) -> list[OffTerritoryStop]:
+    return [
+        OffTerritoryStop(
+            point_id=pid,
+            name=name,
+            territory_truck=truck_of[pid],
+            truck=vehicle,
+            reason="truck down" if truck_of[pid] in down else "truck not working after t",
+        )
+        for pid, (vehicle, _, name) in sorted(now.items())
+        if pid in truck_of and truck_of[pid] != vehicle
+    ]
 
 
 def write_diff(diff: Diff, folder: Path) -> list[Path]:
@@ -255,6 +293,7 @@ def diff_markdown(diff: Diff) -> str:
     ]
     lines += [f"- {line}" for line in diff.lost_loads + diff.notes]
     lines += _transfer_markdown(diff)
+    lines += _territory_markdown(diff)
     lines += [
         "",
         "| point | name | old truck | new truck | old ETA | new ETA | change (min) |",
@@ -286,4 +325,21 @@ def _transfer_markdown(diff: Diff) -> list[str]:
             f"| {c.change} | {c.truck_id} | {c.station_id} | {c.site_id} | {c.load_kg} "
             f"| {c.start} | {c.end} |"
         )
+    return lines
+
+
+def _territory_markdown(diff: Diff) -> list[str]:
+    """The stops off their territory's truck (none listed: every stop is on its own)."""
+    if not diff.off_territory:
+        return []
+    lines = [
+        f"- stops off their territory's truck: {len(diff.off_territory)}",
+        "",
+        "| point | name | territory's truck | truck now | why |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c.point_id} | {c.name} | {c.territory_truck} | {c.truck} | {c.reason} |"
+        for c in diff.off_territory
+    ]
     return lines

@@ -60,6 +60,8 @@ from sanitation.replan.state import (
     shift_bounds,
     visit_of,
 )
+from sanitation.replan.territory import check as check_territory
+from sanitation.replan.territory import not_working, territory_truck_of
 from sanitation.replan.transfer import replan_transfer, towed_kg
 from sanitation.routing.solution import Route, Visit
 from sanitation.scenario import load_scenario
@@ -566,6 +568,7 @@ def replan_day(
     state = check_events(
         doc, scenario, events, at_s, path=events_path, network=base_ctx.places.network
     )
+    state.territory_truck_of = territory_truck_of(doc)
     end_s = shift_bounds(scenario)[1]
     day = doc.days[0]
     _place_new(state, base_ctx, day)
@@ -616,6 +619,10 @@ def replan_day(
             "stations": sorted(parts.stations, key=lambda s: s.station_id),
         }
     )
+    if state.territory_truck_of:
+        check_territory(
+            new_day, state.territory_truck_of, not_working(state, state.territory_truck_of)
+        )
     down_kg = _down_loads(events, state)
     new_day, transfer_note = _with_transfer(
         base_ctx,
@@ -793,6 +800,8 @@ def replan_folder(
             version=_version(plan_dir),
             stations=sorted(reps),
             lost_loads=lost,
+            territory_truck_of=territory_truck_of(doc),
+            down={ev.vehicle for ev in events if isinstance(ev, TruckDown)},
             notes=closure_notes
             + (
                 [f"day {k + 1} ({doc.dates[0]}) of the plan's {len(week.days)}"]

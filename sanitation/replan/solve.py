@@ -248,6 +248,9 @@ def _station_problem(
 
 def _stop(s: Stop, state: DayState, by_type: Mapping[str, set[str]]) -> Stop:
     allowed = frozenset(v for t in (s.allowed_vehicle_types or by_type) for v in by_type.get(t, ()))
+    own = state.territory_truck_of.get(s.id)
+    if own is not None and own in allowed:  # its territory's truck works: it stays on it
+        allowed = frozenset({own})
     deadline = state.deadline_s.get(s.id)
     if deadline is None:
         return dataclasses.replace(s, allowed_vehicle_types=allowed)

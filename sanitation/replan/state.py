@@ -93,6 +93,8 @@ class DayState:
     #: new places (urgent points at lon/lat): id -> (event index, event)
     new_places: dict[str, tuple[int, UrgentPoint]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: point id -> its territory's truck, of a plan made under ``policy.consistency: territory``
+    territory_truck_of: dict[str, str] = field(default_factory=dict)
 
 
 def visit_of(v: object) -> Visit:

@@ -7,6 +7,6 @@ only, like `sanitation.routing`.
 """
 
 from sanitation.territory.build import build_territories
-from sanitation.territory.problem import Territories, TerritoryProblem, Truck
+from sanitation.territory.problem import ChangeReason, Territories, TerritoryProblem, Truck
 
-__all__ = ["Territories", "TerritoryProblem", "Truck", "build_territories"]
+__all__ = ["ChangeReason", "Territories", "TerritoryProblem", "Truck", "build_territories"]

@@ -36,7 +36,13 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from sanitation.errors import InfeasibleError
-from sanitation.territory.problem import NO_PATH_S, Territories, TerritoryProblem, Truck
+from sanitation.territory.problem import (
+    NO_PATH_S,
+    ChangeReason,
+    Territories,
+    TerritoryProblem,
+    Truck,
+)
 
 #: balance bands tried in turn: a truck's week work within ±band of its share (None: no band)
 BANDS: tuple[float | None, ...] = (0.10, 0.20, 0.40, None)
@@ -109,6 +115,12 @@ def build_territories(
     """The station's territories (see the module docstring); ``day_fill`` (0.3-1.0) is the
     share of each truck's day the estimated work may fill when choosing how many trucks work.
 
+    With ``problem.kept`` (a baseline's territories) every kept point stays on its truck where
+    that truck is here, may serve it and its kept points fit its day (`_held`); only the others
+    are assigned, by the same model with the held points fixed. When no split holds them, the
+    territories are built afresh. ``Territories.changed`` lists the kept points now on another
+    truck, with the reason.
+
     Raises
     ------
     InfeasibleError
@@ -116,6 +128,73 @@ def build_territories(
         some day exceeds its truck's longest route; the message names the truck or station and
         the day.
     """
+    if not problem.kept:
+        return _build(problem, seed=seed, day_fill=day_fill, dtime_s=dtime_per_solve_s)
+    plain = dataclasses.replace(problem, kept={})
+    held, why = _held(problem, visit_work(problem))
+    try:
+        built = _build(
+            dataclasses.replace(plain, fixed={**held, **problem.fixed}),
+            seed=seed,
+            day_fill=day_fill,
+            dtime_s=dtime_per_solve_s,
+        )
+    except InfeasibleError:
+        built = _build(plain, seed=seed, day_fill=day_fill, dtime_s=dtime_per_solve_s)
+        why = {p: why.get(p, ChangeReason.REBUILT) for p in problem.kept}
+    changed = {
+        point_id: str(why.get(point_id, ChangeReason.REBUILT))
+        for point_id, truck_id in sorted(problem.kept.items())
+        if built.truck_of.get(point_id) != truck_id
+    }
+    return dataclasses.replace(built, changed=changed)
+
+
+def _held(problem: TerritoryProblem, work: _Work) -> tuple[dict[str, str], dict[str, ChangeReason]]:
+    """The kept points that stay on their truck (point → truck), and why each other one may
+    not: its truck is not here, may not serve it, or its kept points (with the truck's fixed
+    ones and the daily round trip to their centre) exceed the truck's day on some day; then the
+    points farthest from that centre, due that day, are let go until the rest fit."""
+    index = {t.truck_id: k for k, t in enumerate(problem.trucks)}
+    position = {p: i for i, p in enumerate(problem.point_ids)}
+    why: dict[str, ChangeReason] = {}
+    members: dict[int, list[int]] = {}
+    for point_id, truck_id in sorted(problem.kept.items()):
+        i, k = position[point_id], index.get(truck_id)
+        if problem.fixed.get(point_id, truck_id) != truck_id:
+            why[point_id] = ChangeReason.FIXED
+        elif k is None:
+            why[point_id] = ChangeReason.TRUCK_REMOVED
+        elif not work.allowed[i, k]:
+            why[point_id] = ChangeReason.ACCESS
+        elif point_id not in problem.fixed:
+            members.setdefault(k, []).append(i)
+    fixed, _ = _fixed(problem, work)
+    held: dict[str, str] = {}
+    for k, own in sorted(members.items()):
+        truck = problem.trucks[k]
+        pinned = [i for i, owner in fixed.items() if owner == k]
+        centre = _medoid(problem, truck, own + pinned, _weights(problem))
+        pair = _pair_time(problem, truck, centre)
+        far_first = sorted(own, key=lambda i: (-pair[i], i))
+        overhead = _overhead(problem, truck, centre)
+        day_s = work.visit[own + pinned, :, k].sum(axis=0)
+        for i in far_first:
+            loaded = day_s + np.where(day_s > 0, overhead, 0)
+            worst = int(np.argmax(loaded))
+            if loaded[worst] <= truck.limit_s:
+                break
+            if work.visit[i, worst, k] > 0:
+                day_s = day_s - work.visit[i, :, k]
+                why[problem.point_ids[i]] = ChangeReason.OVER_SHIFT
+        held.update(
+            {problem.point_ids[i]: truck.truck_id for i in own if problem.point_ids[i] not in why}
+        )
+    return held, why
+
+
+def _build(problem: TerritoryProblem, *, seed: int, day_fill: float, dtime_s: float) -> Territories:
+    """`build_territories` of a problem without kept points."""
     n, trucks = len(problem.point_ids), problem.trucks
     work = visit_work(problem)
     fixed, moved = _fixed(problem, work)
@@ -128,7 +207,7 @@ def build_territories(
     _check_fixed_days(problem, work, fixed)
     for subset, fill in _fleets(problem, work, fixed, day_fill):
         sub = _sub_problem(problem, subset, fill, {problem.point_ids[i] for i in fixed})
-        found = _alternate(sub, seed=seed, dtime_s=dtime_per_solve_s)
+        found = _alternate(sub, seed=seed, dtime_s=dtime_s)
         if found is not None:
             sub_work = visit_work(sub)
             return _territories(sub, sub_work, found[0], found[1], orphans, moved)
@@ -397,7 +476,10 @@ def _balance(
     """Each truck's work (with its depot trips) within ±``band`` of its share of the station's,
     over the week and on each day (shares in proportion to the trucks' route limits)."""
     limits = np.array([t.limit_s for t in problem.trucks], dtype=np.float64)
-    mean_work = np.nanmean(np.where(work.allowed[:, None, :], work.visit, np.nan), axis=2)
+    # a point's mean work over the trucks that may serve it (0 for a point none may serve)
+    allowed = work.allowed.sum(axis=1)[:, None]
+    summed = np.where(work.allowed[:, None, :], work.visit, 0).sum(axis=2).astype(np.float64)
+    mean_work = np.divide(summed, allowed, out=np.zeros_like(summed), where=allowed > 0)
     for day in [*range(problem.n_days), None]:
         days = range(problem.n_days) if day is None else [day]
         active = [d for d in days if mean_work[:, d].sum() > 0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 
 import numpy as np
@@ -18,6 +19,17 @@ from numpy.typing import NDArray
 IntMatrix = NDArray[np.int64]
 #: travel times at or above this (s) mean "no usable path" (the routing problems' cap)
 NO_PATH_S = 10**7
+
+
+class ChangeReason(StrEnum):
+    """Why a point left its baseline territory's truck."""
+
+    TRUCK_REMOVED = "truck removed"  # the truck does not work at the point's station
+    STATION_CHANGED = "station changed"  # the point is served from another station
+    ACCESS = "access"  # the truck may no longer reach the point (access class, roads)
+    OVER_SHIFT = "over the shift"  # the truck's kept points no longer fit its day
+    FIXED = "fixed in the scenario"  # points.truck_id or the territory layer names another
+    REBUILT = "territories re-built"  # no split of the station kept its territories
 
 
 def _require(cond: bool, msg: str) -> None:
@@ -81,6 +93,10 @@ class TerritoryProblem:
         The station's collection trucks.
     fixed
         Point id → truck id the scenario fixes (``points.truck_id`` or a territory layer).
+    kept
+        Point id → truck id of a baseline's territories (a what-if planned against a base):
+        kept where that truck is here, may serve the point and its kept points' estimated
+        work fits its day; the others are re-assigned. ``fixed`` wins where both name a point.
 
     Raises
     ------
@@ -97,6 +113,7 @@ class TerritoryProblem:
     unload_s: int
     trucks: tuple[Truck, ...]
     fixed: Mapping[str, str] = field(default_factory=dict)
+    kept: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         who = f"TerritoryProblem {self.station_id!r}"
@@ -127,6 +144,10 @@ class TerritoryProblem:
             _require(point_id in known, f"{who}: fixed names unknown point {point_id!r}.")
             _require(bool(truck_id), f"{who}: fixed point {point_id!r} has no truck.")
         object.__setattr__(self, "fixed", MappingProxyType(dict(self.fixed)))
+        for point_id, truck_id in self.kept.items():
+            _require(point_id in known, f"{who}: kept names unknown point {point_id!r}.")
+            _require(bool(truck_id), f"{who}: kept point {point_id!r} has no truck.")
+        object.__setattr__(self, "kept", MappingProxyType(dict(self.kept)))
 
     @property
     def n_days(self) -> int:
@@ -149,7 +170,9 @@ class Territories:
 
     ``truck_of``: point id → truck id (points no truck may serve are absent: ``orphans``);
     ``week_hours``/``day_hours``: estimated working hours per truck over the week and per day;
-    ``moved``: fixed points whose truck does not work here or may not serve them (reassigned).
+    ``moved``: fixed points whose truck does not work here or may not serve them (reassigned);
+    ``changed``: kept points (`TerritoryProblem.kept`) now on another truck → why
+    (`ChangeReason`).
     """
 
     station_id: str
@@ -162,6 +185,7 @@ class Territories:
     rounds: int
     orphans: tuple[str, ...] = ()
     moved: tuple[str, ...] = ()
+    changed: Mapping[str, str] = field(default_factory=dict)
 
     def points_of(self, truck_id: str) -> list[str]:
         """The points of ``truck_id``'s territory, sorted."""
