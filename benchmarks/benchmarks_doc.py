@@ -79,7 +79,8 @@ def system_section() -> str:
         "### The chain: `python benchmarks/chain.py`",
         "",
         "Targets: Wangjiang day ≤ 60 s, Wangjiang week ≤ 300 s, generated 5,000-point county day "
-        "≤ 300 s with peak RSS ≤ 3 GB.",
+        "≤ 300 s with peak RSS ≤ 3 GB, generated 20,000-point county day ≤ 600 s with all "
+        "processes together ≤ 4 GB (`peak_total_rss_mb`) and its week ≤ 1,800 s.",
         "",
         *_table(_lines("chain.jsonl")),
         "### API under load: `python benchmarks/api_load.py`",
