@@ -20,6 +20,10 @@ Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
 - Optional limits per vehicle: ``max_trips`` (unloads), ``max_load_per_day_kg`` (total collected),
   ``max_stops``.
 - Stop access: ``allowed_vehicle_types`` (None = any type).
+- Sorted streams: a stop's waste of ``stream`` rides only in a compartment of that stream (a
+  vehicle type without compartments carries the single stream ``""``), each compartment's load is
+  never above its capacity between unloads, and it is unloaded only at a site that accepts its
+  stream.
 - Route cost (CNY): ``fixed_cost_cny + cost_cny_per_km * km + cost_cny_per_h * hours`` with hours
   from depot departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used
   vehicle when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the
@@ -61,6 +65,9 @@ class Site:
         An unload must start within these hours (seconds since midnight).
     unload_s
         Time an unload takes (seconds).
+    streams
+        The waste streams this site accepts for unloading (sorted collection), or None for
+        every stream.
     """
 
     id: str
@@ -68,12 +75,19 @@ class Site:
     open_s: int = 0
     close_s: int = 86_400
     unload_s: int = 0
+    streams: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         who = f"Site {self.id!r}"
         _require(self.location >= 0, who, "location must be >= 0.")
         _require(self.open_s <= self.close_s, who, "open_s must be <= close_s.")
         _require(self.unload_s >= 0, who, "unload_s must be >= 0.")
+        if self.streams is not None and not isinstance(self.streams, frozenset):
+            object.__setattr__(self, "streams", frozenset(self.streams))
+
+    def accepts(self, stream: str) -> bool:
+        """Whether waste of ``stream`` may be unloaded here."""
+        return self.streams is None or stream in self.streams
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,9 @@ class Stop:
         Higher is more important; lower priorities are dropped first when the fleet is short.
     allowed_vehicle_types
         Ids of the vehicle types that may serve it (narrow lanes), or None for any.
+    stream
+        The waste stream collected here (sorted collection); ``""`` is the single stream of a
+        county that does not sort. A point with several streams is one stop per stream.
     """
 
     id: str
@@ -106,6 +123,7 @@ class Stop:
     tw_close_s: int = 86_400
     priority: int = 1
     allowed_vehicle_types: frozenset[str] | None = None
+    stream: str = ""
 
     def __post_init__(self) -> None:
         who = f"Stop {self.id!r}"
@@ -163,6 +181,18 @@ class Lunch:
 
 
 @dataclass(frozen=True, slots=True)
+class Compartment:
+    """One compartment of a truck body: it carries waste of ``stream`` only, at most
+    ``capacity_kg`` between unloads."""
+
+    stream: str
+    capacity_kg: int
+
+    def __post_init__(self) -> None:
+        _require(self.capacity_kg >= 0, f"Compartment {self.stream!r}", "capacity_kg must be >= 0.")
+
+
+@dataclass(frozen=True, slots=True)
 class VehicleType:
     """A kind of collection truck and how many are available.
 
@@ -200,6 +230,9 @@ class VehicleType:
     initial_load_kg
         Waste on board at the start (kg, 0 to ``capacity_kg``): it counts towards the first
         trip's load and is unloaded at the first unload.
+    compartments
+        The body's compartments, one stream each (sorted collection); their capacities sum to
+        ``capacity_kg``. Empty: one body that carries the single stream ``""`` only.
     """
 
     id: str
@@ -220,11 +253,14 @@ class VehicleType:
     max_stops: int | None = None
     start_site: str | None = None
     initial_load_kg: int = 0
+    compartments: tuple[Compartment, ...] = ()
 
     def __post_init__(self) -> None:
         who = f"VehicleType {self.id!r}"
         if not isinstance(self.unload_sites, tuple):
             object.__setattr__(self, "unload_sites", tuple(self.unload_sites))
+        if not isinstance(self.compartments, tuple):
+            object.__setattr__(self, "compartments", tuple(self.compartments))
         if self.max_duration_s is None:
             object.__setattr__(self, "max_duration_s", self.shift_end_s - self.shift_start_s)
         _require(self.count >= 0, who, "count must be >= 0.")
@@ -246,6 +282,25 @@ class VehicleType:
             who,
             "initial_load_kg must be in [0, capacity_kg].",
         )
+        if self.compartments:
+            streams = [c.stream for c in self.compartments]
+            _require(len(set(streams)) == len(streams), who, "compartment streams must differ.")
+            _require(
+                sum(c.capacity_kg for c in self.compartments) == self.capacity_kg,
+                who,
+                "compartment capacities must sum to capacity_kg.",
+            )
+
+    @property
+    def streams(self) -> frozenset[str]:
+        """The streams these vehicles may carry (``{""}`` for a body without compartments)."""
+        return frozenset(c.stream for c in self.compartments) or frozenset({""})
+
+    def capacity_for_kg(self, stream: str) -> int:
+        """Load limit (kg) between unloads for waste of ``stream`` (0: cannot carry it)."""
+        if not self.compartments:
+            return self.capacity_kg if stream == "" else 0
+        return sum(c.capacity_kg for c in self.compartments if c.stream == stream)
 
     @property
     def start_site_id(self) -> str:
