@@ -167,3 +167,41 @@ def test_a_rejected_engine_stopped_by_the_clock_makes_the_portfolio_clock_stoppe
         assert sol.stats["winner"] == "ok"
         assert sol.stats["engines"]["bad"]["status"] == "rejected"
         assert sol.stats["stopped_by"] == expected
+
+
+class _Counting(cf.ThreadPoolExecutor):
+    """A thread pool that counts what it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_solve_runs_the_portfolio_on_the_warm_pool_it_is_given():
+    from sanitation.engines import solve
+
+    problem = twelve_points()
+    pool = _Counting()
+    try:
+        sol = solve(problem, SolveParams(time_limit_s=3), seed=1, executor=pool)
+    finally:
+        pool.shutdown()
+    assert pool.submitted == 2  # both engines went to the given pool, not to a new one
+    assert sol.engine == "portfolio"
+    assert verify(problem, sol) == []
+
+
+def test_the_fork_server_preloads_the_project_modules_this_process_imported():
+    import sanitation.replan.run  # noqa: F401 (imported so that it is in sys.modules)
+
+    preload = portfolio.forkserver_preload()
+    assert preload[: len(portfolio.PRELOAD)] == list(portfolio.PRELOAD)
+    assert "sanitation.lifeline" in preload
+    assert "sanitation.replan.run" in preload
+    assert not [m for m in preload if m.endswith("__main__")]  # never the CLI itself
+    assert not [m for m in preload if m.partition(".")[0] not in portfolio.PROJECT_PACKAGES]
+    assert len(preload) == len(set(preload))

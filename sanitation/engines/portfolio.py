@@ -32,6 +32,7 @@ import dataclasses
 import logging
 import multiprocessing
 import pickle
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -59,6 +60,8 @@ PRELOAD = (
     "sanitation.routing.ortools_engine",
     "sanitation.routing.pyvrp_engine",
 )
+#: packages whose modules, when this process has imported them, the fork server imports too
+PROJECT_PACKAGES = ("sanitation", "api", "geo")
 #: extra seconds a worker may overrun its own limit before it is given up
 GRACE_S = 5.0
 
@@ -85,6 +88,23 @@ def _solve_in_worker(
     return get_engine(engine).solve(problem, params, seed=seed)
 
 
+def forkserver_preload() -> list[str]:
+    """What the fork server imports once for all its workers: the engines, the lifeline, and
+    every project module this process has imported.
+
+    Each worker re-runs the main script (Python 3.11's fork server does not preload it, whatever
+    the preload list says), and the console script imports the whole CLI: with those modules
+    already in the fork server, a new worker finds them in memory instead of importing them
+    again, which took seconds per pool on a busy machine (`docs/replan.md`).
+    """
+    imported = sorted(
+        name
+        for name in list(sys.modules)
+        if name.partition(".")[0] in PROJECT_PACKAGES and not name.endswith("__main__")
+    )
+    return list(dict.fromkeys([*PRELOAD, "sanitation.lifeline", *imported]))
+
+
 def _default_context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where available (safe with threads, cheap per task), else ``spawn``.
 
@@ -93,7 +113,7 @@ def _default_context() -> multiprocessing.context.BaseContext:
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([*PRELOAD, "sanitation.lifeline"])
+        ctx.set_forkserver_preload(forkserver_preload())
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -9,6 +9,7 @@ checker), which never import each other's callers.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import importlib
 from collections.abc import Mapping
 from typing import cast
@@ -20,7 +21,7 @@ from sanitation.verify.routing import check
 
 DEFAULT_ENGINE = "portfolio"
 
-#: engine name -> (module, class); the class is instantiated without arguments.
+#: engine name -> (module, class); `get_engine` constructs the class with its options.
 ENGINES: Mapping[str, tuple[str, str]] = {
     "pyvrp": ("sanitation.routing.pyvrp_engine", "PyVRPEngine"),
     "ortools": ("sanitation.routing.ortools_engine", "OrToolsEngine"),
@@ -28,8 +29,9 @@ ENGINES: Mapping[str, tuple[str, str]] = {
 }
 
 
-def get_engine(name: str) -> Engine:
-    """The engine registered under ``name`` ("pyvrp", "ortools", "portfolio").
+def get_engine(name: str, **options: object) -> Engine:
+    """The engine registered under ``name`` ("pyvrp", "ortools", "portfolio"), constructed with
+    ``options`` (none for the defaults).
 
     Raises
     ------
@@ -41,7 +43,7 @@ def get_engine(name: str) -> Engine:
         raise ValueError(msg)
     module_name, class_name = ENGINES[name]
     module = importlib.import_module(module_name)
-    return cast(Engine, getattr(module, class_name)())
+    return cast(Engine, getattr(module, class_name)(**options))
 
 
 def solve(
@@ -50,15 +52,22 @@ def solve(
     *,
     seed: int = 1,
     engine: str = DEFAULT_ENGINE,
+    executor: cf.Executor | None = None,
 ) -> RoutingSolution:
     """Solve with the named engine; verify the result when ``params.verify``.
+
+    ``executor``: where the portfolio runs its engines: a warm pool shared by many solves, so
+    they do not each start (and import into) a new pool; None = a new pool per solve. A single
+    engine runs in this process either way.
 
     Raises
     ------
     VerificationError
         If the verifier rejects the engine's solution.
     """
-    solution = get_engine(engine).solve(problem, params, seed=seed)
+    warm = engine == "portfolio" and executor is not None
+    solver = get_engine(engine, executor=executor) if warm else get_engine(engine)
+    solution = solver.solve(problem, params, seed=seed)
     if params.verify:
         check(problem, solution)
     return solution

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sanitation.engines import solve as solve_routing
-from sanitation.engines.portfolio import PortfolioEngine
 from sanitation.errors import VerificationError
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
@@ -63,13 +62,15 @@ def solve_station_day(
     """
     started = time.perf_counter()
     try:
-        if task.engine == "portfolio" and portfolio_executor is not None:
-            solution = PortfolioEngine(executor=portfolio_executor).solve(
-                task.problem, task.params, seed=task.seed
-            )
+        solution = solve_routing(
+            task.problem,
+            task.params,
+            seed=task.seed,
+            engine=task.engine,
+            executor=portfolio_executor,
+        )
+        if not task.params.verify:  # solve_routing verified it otherwise
             check(task.problem, solution)
-        else:
-            solution = solve_routing(task.problem, task.params, seed=task.seed, engine=task.engine)
     except VerificationError as error:
         error.add_context(f"station {task.station_id!r} on {task.date}", stage="routing")
         raise

@@ -11,22 +11,23 @@ import multiprocessing
 import os
 import time
 
-from sanitation.engines.portfolio import PRELOAD
+from sanitation.engines.portfolio import forkserver_preload
 from sanitation.lifeline import die_with_parent
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where available (else ``spawn``), tied to this process (lifeline).
 
-    The fork server preloads the engines and `sanitation.lifeline`, which kills the fork
-    server when this process ends; the pool's initializer (`die_with_parent`) kills each worker
+    The fork server preloads the engines, the project modules imported so far and
+    `sanitation.lifeline` (`sanitation.engines.portfolio.forkserver_preload`), which kills the
+    fork server when this process ends; the pool's initializer (`die_with_parent`) kills each worker
     when its parent ends, so a ``kill -9`` of the plan leaves no process behind. (A fork server
     already started by another pool keeps that pool's preload list.)
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*PRELOAD, "sanitation.lifeline"])
+    context.set_forkserver_preload(forkserver_preload())
     return context
 
 

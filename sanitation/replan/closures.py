@@ -22,6 +22,7 @@ are handed to the independent check (`sanitation.verify.closures`), which walks 
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
@@ -400,22 +401,32 @@ def solve_timed(
     engine: str,
     time_limit_s: float,
     seed: int,
+    executor: cf.Executor | None = None,
 ) -> tuple[StationReplan, RoadsClaim]:
     """The station's re-plan with its legs priced round by round (module docstring), and what
     the independent check needs of its roads."""
+
+    def solve(problem: RoutingProblem) -> StationReplan:
+        return replan_station(
+            problem,
+            places,
+            label,
+            trucks,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            executor=executor,
+        )
+
     for _ in range(MAX_ROUNDS):
         problem = pricing.problem()
-        rep = replan_station(
-            problem, places, label, trucks, engine=engine, time_limit_s=time_limit_s, seed=seed
-        )
+        rep = solve(problem)
         paths, crossing = pricing.paths(problem, rep.solution)
         if not crossing:
             return rep, pricing.claim(problem, paths)
         pricing.mark(crossing)
     pricing.everything = True
     problem = pricing.problem()
-    rep = replan_station(
-        problem, places, label, trucks, engine=engine, time_limit_s=time_limit_s, seed=seed
-    )
+    rep = solve(problem)
     paths, _ = pricing.paths(problem, rep.solution)
     return rep, pricing.claim(problem, paths)

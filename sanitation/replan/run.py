@@ -14,6 +14,7 @@ again from ``t`` (`sanitation.replan.transfer`).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import datetime as dt
 import json
@@ -40,6 +41,7 @@ from sanitation.plan.model import (
     UnservedOut,
     VisitOut,
 )
+from sanitation.plan.pool import new_pool
 from sanitation.plan.run import MIN_STATION_SECONDS
 from sanitation.replan.check import check_events
 from sanitation.replan.closures import LegPricing, TimedRoads, solve_timed
@@ -496,6 +498,7 @@ def _replan_group(
     time_limit_s: float,
     seed: int,
     roads: TimedRoads | None,
+    executor: cf.Executor | None,
 ) -> StationReplan:
     """Re-plan one group of stations, verify it and add its routes, unserved and station days
     (with timed closures ``roads``, its legs priced by `sanitation.replan.closures`)."""
@@ -507,7 +510,14 @@ def _replan_group(
     problem, places, starts = station_problem(recorder, group, state, able)
     if roads is None:
         rep = replan_station(
-            problem, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+            problem,
+            places,
+            label,
+            able,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            executor=executor,
         )
     else:
         pricing = LegPricing.build(
@@ -519,7 +529,14 @@ def _replan_group(
             starts,
         )
         rep, claim = solve_timed(
-            pricing, places, label, able, engine=engine, time_limit_s=time_limit_s, seed=seed
+            pricing,
+            places,
+            label,
+            able,
+            engine=engine,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            executor=executor,
         )
     _verify(rep, mine, state, label, claim)
     after = {r.vehicle_type: r for r in rep.solution.routes}
@@ -596,22 +613,30 @@ def replan_day(
         [s for s in day.stations if s.station_id not in replanned],
     )
     reps: dict[str, StationReplan] = {}
-    for group, group_limit_s in zip(
-        groups, group_budgets(groups, state, time_limit_s), strict=True
-    ):
-        rep = _replan_group(
-            base_ctx,
-            ctx,
-            day,
-            state,
-            group,
-            parts,
-            engine=engine,
-            time_limit_s=group_limit_s,
-            seed=seed,
-            roads=roads,
-        )
-        reps.update(dict.fromkeys(group, rep))
+    # one warm pool for every group's portfolio: a new pool per solve would start (and import
+    # into) two new worker processes each time
+    pool = new_pool(True, 2) if engine == "portfolio" and groups else None
+    try:
+        for group, group_limit_s in zip(
+            groups, group_budgets(groups, state, time_limit_s), strict=True
+        ):
+            rep = _replan_group(
+                base_ctx,
+                ctx,
+                day,
+                state,
+                group,
+                parts,
+                engine=engine,
+                time_limit_s=group_limit_s,
+                seed=seed,
+                roads=roads,
+                executor=pool,
+            )
+            reps.update(dict.fromkeys(group, rep))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     new_day = day.model_copy(
         update={
             "routes": sorted(parts.routes, key=lambda r: r.route_id),

@@ -18,6 +18,7 @@ the whole station, started from the kept routes).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
@@ -426,8 +427,10 @@ def replan_station(
     engine: str,
     time_limit_s: float,
     seed: int,
+    executor: cf.Executor | None = None,
 ) -> StationReplan:
-    """The better of the keep and solve candidates (see the module docstring), verified."""
+    """The better of the keep and solve candidates (see the module docstring), verified
+    (``executor``: a warm pool for the portfolio's engines, as `sanitation.engines.solve`)."""
     started = time.perf_counter()
     truck_of = {
         v.id: t.vehicle_id
@@ -442,7 +445,8 @@ def replan_station(
         params = SolveParams(
             time_limit_s=time_limit_s + 2.0, work_s=time_limit_s, initial_solution=kept
         )
-        solved = with_tails(problem, solve_routing(problem, params, seed=seed, engine=engine))
+        raw = solve_routing(problem, params, seed=seed, engine=engine, executor=executor)
+        solved = with_tails(problem, raw)
         check(problem, solved)
 
         def score(sol: RoutingSolution) -> float:
