@@ -112,13 +112,23 @@ def _n_copies(
             bound = -1
             break
         bound += problem.vehicle_types[ti].count * extra
-    load = sum(
-        problem.stops[si].load_kg for si in candidates if any(t in users for t in allowed[si])
-    )
-    n_cand = sum(1 for si in candidates if any(t in users for t in allowed[si]))
-    min_cap = max(1, min(problem.vehicle_types[ti].capacity_kg for ti in users))
+    site = problem.site(site_id)
+    mine = [si for si in candidates if any(t in users for t in allowed[si])]
+    n_cand = len(mine)
+    # 1.5 x the trips the fullest compartment needs (an unload empties every stream the site
+    # accepts)
+    trips = 0
+    for stream in sorted(
+        {problem.stops[si].stream for si in mine if site.accepts(problem.stops[si].stream)}
+    ):
+        load = sum(problem.stops[si].load_kg for si in mine if problem.stops[si].stream == stream)
+        vts = [problem.vehicle_types[ti] for ti in users]
+        min_cap = max(
+            1, min((v.capacity_for_kg(stream) for v in vts if v.carries(stream)), default=1)
+        )
+        trips = max(trips, math.ceil(1.5 * load / min_cap))
     vehicles = sum(problem.vehicle_types[ti].count for ti in users)
-    estimate = math.ceil(1.5 * load / min_cap) + min(vehicles, n_cand) + 2
+    estimate = trips + min(vehicles, n_cand) + 2
     estimate = min(estimate, n_cand + min(vehicles, n_cand))
     if full:
         estimate = n_cand + min(vehicles, n_cand)

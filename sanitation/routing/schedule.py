@@ -5,7 +5,10 @@ into a timed `Route` that follows the rules of `sanitation.routing.solution` (th
 recomputes them independently). For a route with a lunch break every gap is tried as the lunch
 slot (the truck parks at the next location if the break can start after arriving, otherwise on
 the way); the depot departure is the latest one that keeps the route feasible, which gives the
-shortest route duration for that sequence and lunch slot.
+shortest route duration for that sequence and lunch slot. Loads are kept per stream
+(compartment): an unload empties the streams its site accepts, and a day's final unload is the
+cheapest single site taking everything on board, or a chain of sites when none does
+(`_final_tails`).
 
 `lunch_free_window` is the lunch-free time of an engine that cannot model the break (PyVRP):
 with every window, the shift end and the maximum duration transformed as it says, a sequence
