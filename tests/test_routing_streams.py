@@ -357,3 +357,30 @@ def test_problem_refuses_a_stream_no_site_accepts() -> None:
 def test_loaded_start_needs_a_single_stream_body() -> None:
     with pytest.raises(ValueError, match="initial_load_kg needs a body carrying one stream"):
         _two_compartments(initial_load_kg=10)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_streams_keep_lunch_and_time_windows(engine: str) -> None:
+    """Dedicated fleets with a lunch break and stop windows: every stop served in its window,
+    the break taken, each truck on its own stream, every plan verified."""
+    lunch = Lunch(1800, 3600, 7200)
+    stops = [
+        Stop("R1", 1, 30, service_s=600, tw_open_s=0, tw_close_s=3000, stream=RES),
+        Stop("R2", 4, 30, service_s=600, tw_open_s=6000, tw_close_s=12_000, stream=RES),
+        Stop("P1", 2, 30, service_s=600, tw_open_s=4000, tw_close_s=9000, stream=PER),
+        Stop("P2", 3, 30, service_s=600, tw_open_s=0, tw_close_s=20_000, stream=PER),
+    ]
+    vts = [
+        truck(id="res", compartments=(Compartment(RES, 100),), lunch=lunch),
+        truck(id="per", compartments=(Compartment(PER, 100),), lunch=lunch, unload_sites=("cp",)),
+    ]
+    sites = [Site("st", 0, streams=frozenset({RES})), Site("cp", 5, streams=frozenset({PER}))]
+    problem = _line(stops, vts, sites)
+    sol = _solve(problem, engine)
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    assert all(r.lunch_start_s is not None for r in sol.routes)
+    assert {r.vehicle_type: _stream_of(problem, r) for r in sol.routes} == {
+        "res": {RES},
+        "per": {PER},
+    }

@@ -151,7 +151,7 @@ class Trail:
                 return None
             start, lunch_end = visited
             dep, loc, n_unloads = start + site.unload_s, site.location, n_unloads + 1
-            loads = {s: kg for s, kg in loads.items() if not site.accepts(s)}
+            loads = site.left_after_unload(loads)
         loads[stop.stream] = loads.get(stop.stream, 0) + stop.load_kg
         if loads[stop.stream] > vt.capacity_for_kg(stop.stream):
             return None

@@ -656,7 +656,7 @@ class BuiltModel:
                 kind, ident, service = "stop", stop.id, stop.service_s
             else:
                 site = p.sites[table.ref[node]]
-                loads = {st: kg for st, kg in loads.items() if not site.accepts(st)}
+                loads = site.left_after_unload(loads)
                 kind, ident, service = "unload", site.id, site.unload_s
             visits.append(
                 Visit(

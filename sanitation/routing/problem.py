@@ -93,6 +93,11 @@ class Site:
         """Whether waste of ``stream`` may be unloaded here."""
         return self.streams is None or stream in self.streams
 
+    def left_after_unload(self, loads_kg: Mapping[str, int]) -> dict[str, int]:
+        """kg per stream still on board after an unload here: every compartment whose stream
+        the site accepts is emptied, the others keep their load (empty ones are left out)."""
+        return {s: kg for s, kg in loads_kg.items() if kg and not self.accepts(s)}
+
 
 @dataclass(frozen=True, slots=True)
 class Stop:
@@ -413,6 +418,7 @@ class RoutingProblem:
     _site_index: Mapping[str, int] = field(init=False, repr=False)
     _stop_index: Mapping[str, int] = field(init=False, repr=False)
     _vt_index: Mapping[str, int] = field(init=False, repr=False)
+    _streams: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         dur = _as_matrices(self.duration_s, "duration_s")
@@ -444,6 +450,7 @@ class RoutingProblem:
         object.__setattr__(self, "_site_index", MappingProxyType(site_index))
         object.__setattr__(self, "_stop_index", MappingProxyType(stop_index))
         object.__setattr__(self, "_vt_index", MappingProxyType(vt_index))
+        object.__setattr__(self, "_streams", tuple(sorted({s.stream for s in self.stops})))
 
     # -- lookups -------------------------------------------------------------------------------
     @property
@@ -475,7 +482,7 @@ class RoutingProblem:
     @property
     def streams(self) -> tuple[str, ...]:
         """The waste streams of the stops, sorted (``("",)`` for a county that does not sort)."""
-        return tuple(sorted({s.stream for s in self.stops}))
+        return self._streams
 
     def has_site(self, site_id: str) -> bool:
         """Whether a site with this id exists."""

@@ -376,7 +376,8 @@ def build_data(
     candidates = [
         si for si in screening.candidates if modelled.intersection(screening.vehicle_types[si])
     ]
-    stream_excluded = [si for si in screening.candidates if si not in set(candidates)]
+    kept_candidates = set(candidates)
+    stream_excluded = [si for si in screening.candidates if si not in kept_candidates]
     dims = list(problem.streams)
     depots = _depots(problem, vts, horizon)
     clients, client_loc, kept, excluded = _clients(problem, candidates, scale, depots, dims)

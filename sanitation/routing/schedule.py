@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, VehicleType
 from sanitation.routing.solution import Route, Visit, VisitKind
 
 #: A visit of a sequence: ("stop", stop_id) or ("unload", site_id).
@@ -57,17 +57,15 @@ class _Node:
     service_s: int
     load_kg: int
     stream: str = ""  # of a stop
-    accepts: frozenset[str] | None = None  # streams an unload site takes (None: all)
+    site: Site | None = None  # of an unload
 
     def after(self, loads: dict[str, int]) -> dict[str, int]:
         """The kg per stream on board after this visit (an unload empties what it accepts)."""
-        if self.kind == "stop":
-            out = dict(loads)
-            out[self.stream] = out.get(self.stream, 0) + self.load_kg
-            return out
-        return {
-            s: kg for s, kg in loads.items() if self.accepts is not None and s not in self.accepts
-        }
+        if self.site is not None:
+            return self.site.left_after_unload(loads)
+        out = dict(loads)
+        out[self.stream] = out.get(self.stream, 0) + self.load_kg
+        return out
 
 
 def _start_loads(vt: VehicleType) -> dict[str, int]:
@@ -203,7 +201,7 @@ def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -
                     site.close_s,
                     site.unload_s,
                     0,
-                    accepts=site.streams,
+                    site=site,
                 )
             )
         else:
@@ -375,8 +373,7 @@ def _on_board(problem: RoutingProblem, vt: VehicleType, seq: Sequence[Step]) -> 
             s = problem.stop(ident)
             loads[s.stream] = loads.get(s.stream, 0) + s.load_kg
         elif kind == "unload" and problem.has_site(ident):
-            site = problem.site(ident)
-            loads = {st: kg for st, kg in loads.items() if not site.accepts(st)}
+            loads = problem.site(ident).left_after_unload(loads)
     return {st for st, kg in loads.items() if kg > 0}
 
 
