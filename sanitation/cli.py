@@ -370,7 +370,7 @@ def generate(
 
 
 def bench(
-    problem: Annotated[str, typer.Argument(help="cvrp, vrptw, cflp, sscflp, waste or lrp.")],
+    problem: Annotated[str, typer.Argument(help="cvrp, vrptw, cflp, sscflp, waste, lrp or mcvrp.")],
     paths: Annotated[list[Path], typer.Argument(help="Instance files or folders.")],
     time_limit: Annotated[
         float, typer.Option("--time-limit", callback=_time_limit, help="Seconds per instance.")

@@ -26,6 +26,7 @@ PROBLEM_MODULES = {
     "cflp": "sanitation.bench.cflp",
     "sscflp": "sanitation.bench.sscflp",
     "lrp": "sanitation.bench.lrp",
+    "mcvrp": "sanitation.bench.mcvrp",
 }
 
 

@@ -35,19 +35,43 @@ class Trail:
     problem: RoutingProblem
     vt: VehicleType
     final: Site
+    #: sites that may empty, just before ``final``, the streams ``final`` refuses
+    clear_sites: tuple[Site, ...] = ()
     loc: int = -1
     dep: int = -1
     lunch_end: int | None = None  # None = lunch not taken yet (or no lunch)
-    load: int = 0
+    loads: tuple[tuple[str, int], ...] = ()  # kg on board per stream (compartment)
     day: int = 0
     n_stops: int = 0
     n_unloads: int = 0
 
     def __post_init__(self) -> None:
         if self.loc < 0:
-            object.__setattr__(self, "loc", self.problem.site(self.vt.start_site_id).location)
-            object.__setattr__(self, "dep", self.vt.shift_start_s)
-            object.__setattr__(self, "load", self.vt.initial_load_kg)
+            vt = self.vt
+            object.__setattr__(self, "loc", self.problem.site(vt.start_site_id).location)
+            object.__setattr__(self, "dep", vt.shift_start_s)
+            if vt.initial_load_kg:
+                object.__setattr__(self, "loads", ((vt.initial_stream, vt.initial_load_kg),))
+
+    def on_board(self, stream: str) -> int:
+        """kg of ``stream`` on board."""
+        return sum(kg for s, kg in self.loads if s == stream)
+
+    def refused(self) -> set[str]:
+        """Streams on board that the final site does not accept."""
+        return {s for s, kg in self.loads if kg and not self.final.accepts(s)}
+
+    def clearing(self) -> Site | None:
+        """The site to unload at before the final one (None: the final one takes everything)."""
+        refused = self.refused()
+        if not refused:
+            return None
+        if self.vt.max_trips is not None and self.n_unloads + 2 > self.vt.max_trips:
+            return None  # the clearing unload and the final one
+        for site in self.clear_sites:
+            if all(site.accepts(s) for s in refused) and self._finish_via(site):
+                return site
+        return None
 
     def _visit(
         self,
@@ -83,10 +107,21 @@ class Trail:
         return start, lunch_end
 
     def finish_ok(self) -> bool:
-        """Whether the route can end now: final unload, lunch taken, home in time."""
+        """Whether the route can end now: (a clearing unload, then) the final unload, lunch
+        taken, home in time."""
+        if not self.refused():
+            return self._finish_via(None)
+        return self.clearing() is not None
+
+    def _finish_via(self, via: Site | None) -> bool:
         vt, site = self.vt, self.final
-        lunch_end = self.lunch_end
-        visited = self._visit(self.dep, lunch_end, self.loc, site, last=True)
+        lunch_end, dep, loc = self.lunch_end, self.dep, self.loc
+        if via is not None:
+            at_via = self._visit(dep, lunch_end, loc, via)
+            if at_via is None:
+                return False
+            dep, lunch_end, loc = at_via[0] + via.unload_s, at_via[1], via.location
+        visited = self._visit(dep, lunch_end, loc, site, last=True)
         if visited is None:
             return False
         start, lunch_end = visited
@@ -106,13 +141,8 @@ class Trail:
             return None
         if vt.max_load_per_day_kg is not None and self.day + stop.load_kg > vt.max_load_per_day_kg:
             return None
-        dep, loc, lunch_end, load, n_unloads = (
-            self.dep,
-            self.loc,
-            self.lunch_end,
-            self.load,
-            self.n_unloads,
-        )
+        dep, loc, lunch_end, n_unloads = self.dep, self.loc, self.lunch_end, self.n_unloads
+        loads = dict(self.loads)
         if site is not None:
             if vt.max_trips is not None and n_unloads + 2 > vt.max_trips:
                 return None
@@ -120,8 +150,10 @@ class Trail:
             if visited is None:
                 return None
             start, lunch_end = visited
-            dep, loc, load, n_unloads = start + site.unload_s, site.location, 0, n_unloads + 1
-        if load + stop.load_kg > vt.capacity_kg:
+            dep, loc, n_unloads = start + site.unload_s, site.location, n_unloads + 1
+            loads = site.left_after_unload(loads)
+        loads[stop.stream] = loads.get(stop.stream, 0) + stop.load_kg
+        if loads[stop.stream] > vt.capacity_for_kg(stop.stream):
             return None
         visited = self._visit(dep, lunch_end, loc, stop)
         if visited is None:
@@ -132,7 +164,7 @@ class Trail:
             loc=stop.location,
             dep=start + stop.service_s,
             lunch_end=lunch_end,
-            load=load + stop.load_kg,
+            loads=tuple(sorted(loads.items())),
             day=self.day + stop.load_kg,
             n_stops=self.n_stops + 1,
             n_unloads=n_unloads,
@@ -161,8 +193,10 @@ def initial_routes(model: BuiltModel, deadline: float, width: int = 8) -> list[l
             break
         vt = p.vehicle_types[veh.type_index]
         dur = p.duration_s[vt.profile]
-        trail = Trail(p, vt, p.sites[veh.merged_site])
+        clear_sites = tuple(p.site(u) for u in vt.unload_sites if copies.get(u))
+        trail = Trail(p, vt, p.sites[veh.merged_site], clear_sites)
         steps: list[int] = []
+        routed: list[int] = []
         while unrouted and time.perf_counter() <= deadline:
             cand = [si for si in unrouted if veh.type_index in layout.allowed[si]]
             if not cand:
@@ -174,8 +208,12 @@ def initial_routes(model: BuiltModel, deadline: float, width: int = 8) -> list[l
                 si = cand[int(j)]
                 stop = p.stops[si]
                 site = None
-                if trail.load + stop.load_kg > vt.capacity_kg:
-                    usable = [u for u in vt.unload_sites if copies.get(u)]
+                if trail.on_board(stop.stream) + stop.load_kg > vt.capacity_for_kg(stop.stream):
+                    usable = [
+                        u
+                        for u in vt.unload_sites
+                        if copies.get(u) and p.site(u).accepts(stop.stream)
+                    ]
                     if not usable:
                         continue
                     site = p.site(
@@ -198,6 +236,13 @@ def initial_routes(model: BuiltModel, deadline: float, width: int = 8) -> list[l
                 steps.append(model.manager.NodeToIndex(copies[site.id].pop()))
             steps.append(model.manager.NodeToIndex(layout.stop_node[si]))
             unrouted.discard(si)
+            routed.append(si)
+        clear = trail.clearing()
+        if clear is not None and copies.get(clear.id):
+            steps.append(model.manager.NodeToIndex(copies[clear.id].pop()))
+        elif clear is not None or trail.refused():  # cannot end empty: leave it to the search
+            unrouted.update(routed)
+            steps = []
         out[v_i] = steps
     return out
 

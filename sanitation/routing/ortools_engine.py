@@ -12,8 +12,12 @@ unloads):
   power of ten (`ortools_model.cny_scale_within_int64`), the largest that cannot overflow.
 - **Reloads.** Each unload site a vehicle type may use gets ``K`` optional copies (disjunction,
   penalty 0; ``K`` from the total load over the smallest capacity, see
-  `ortools_model._n_copies`). The load dimension has unary transit ``load_kg`` at stops and
-  ``-C`` at an unload copy (``C`` = the largest capacity of the types allowed there), with slack
+  `ortools_model._n_copies`). There is one load dimension per waste stream of the stops
+  (one in a county that does not sort; each vehicle's capacity in it is its compartment's for
+  that stream, and a stream it cannot carry is ruled out by the screening's allowed vehicles).
+  A load dimension has unary transit ``load_kg`` at stops of its stream and ``-C`` at an unload
+  copy of a site accepting the stream (``C`` = the largest capacity of the types allowed there;
+  0 with zero slack where the site refuses it, so that compartment keeps its load), with slack
   in ``[0, C]`` at copies and slack fixed to 0 everywhere else. After a copy the cumul is
   ``cumul + slack - C``; the solver may pick ``slack = C - cumul`` so the load drops to 0, and any
   other choice only over-estimates the load, so ``cumul <= capacity`` at every node is exactly
@@ -21,10 +25,12 @@ unloads):
 - **Ending empty.** A route's *end node* is a final unload at one of the type's unload sites (a
   merged final unload): the last unload after the last stop is structural. The constant tail
   (``unload_s`` + drive home) is added to the fixed cost and taken off the span and shift
-  limits. Vehicle ``k`` of a type ends at the type's ``k``-th site (round robin, sites ordered by
-  expected finishing time); after the search each route's final site is re-chosen, and
-  redundant unloads dropped, by `sanitation.routing.schedule.build_route` when that is not
-  dearer (`_clean_unloads`).
+  limits. Vehicle ``k`` of a type ends at the type's ``k``-th site (round robin over the sites
+  accepting the most of the type's streams, ordered by expected finishing time); a stream the
+  final site refuses must arrive there empty (its load cumul at the end is 0), so an earlier
+  unload at a site accepting it empties it; after the search each route's final site is
+  re-chosen, and redundant unloads dropped, by `sanitation.routing.schedule.build_route` when
+  that is not dearer (`_clean_unloads`).
 - **Time.** Per-profile transit = service (or ``unload_s``) at the origin + travel; slack =
   waiting (and lunch). Stops: cumul (= service start) within the time window; copies and merged
   ends: within the site's hours; start/end within the shift; span <= ``max_duration_s``.
@@ -116,7 +122,7 @@ def _clean_unloads(problem: RoutingProblem, route: Route) -> Route:
     vt = problem.vehicle_type(route.vehicle_type)
     seq: list[tuple[str, str]] = []
     for v in route.visits[:-1]:
-        if v.kind == "unload" and (not seq or seq[-1][0] == "unload"):
+        if v.kind == "unload" and (not seq or _covered(problem, seq[-1], v.id)):
             continue
         seq.append((v.kind, v.id))
     while seq and seq[-1][0] == "unload":
@@ -129,6 +135,15 @@ def _clean_unloads(problem: RoutingProblem, route: Route) -> Route:
     except ScheduleError:
         return route
     return other if other.cost_cny <= route.cost_cny + 1e-9 else route
+
+
+def _covered(problem: RoutingProblem, prev: tuple[str, str], site_id: str) -> bool:
+    """Whether an unload at ``site_id`` right after step ``prev`` is redundant: ``prev`` is an
+    unload at a site accepting every stream this one accepts."""
+    if prev[0] != "unload":
+        return False
+    before, here = problem.site(prev[1]).streams, problem.site(site_id).streams
+    return before is None or (here is not None and here <= before)
 
 
 def _enum(enum_type: Any, name: str, what: str) -> int:

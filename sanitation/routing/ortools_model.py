@@ -112,13 +112,23 @@ def _n_copies(
             bound = -1
             break
         bound += problem.vehicle_types[ti].count * extra
-    load = sum(
-        problem.stops[si].load_kg for si in candidates if any(t in users for t in allowed[si])
-    )
-    n_cand = sum(1 for si in candidates if any(t in users for t in allowed[si]))
-    min_cap = max(1, min(problem.vehicle_types[ti].capacity_kg for ti in users))
+    site = problem.site(site_id)
+    mine = [si for si in candidates if any(t in users for t in allowed[si])]
+    n_cand = len(mine)
+    # 1.5 x the trips the fullest compartment needs (an unload empties every stream the site
+    # accepts)
+    trips = 0
+    for stream in sorted(
+        {problem.stops[si].stream for si in mine if site.accepts(problem.stops[si].stream)}
+    ):
+        load = sum(problem.stops[si].load_kg for si in mine if problem.stops[si].stream == stream)
+        vts = [problem.vehicle_types[ti] for ti in users]
+        min_cap = max(
+            1, min((v.capacity_for_kg(stream) for v in vts if v.carries(stream)), default=1)
+        )
+        trips = max(trips, math.ceil(1.5 * load / min_cap))
     vehicles = sum(problem.vehicle_types[ti].count for ti in users)
-    estimate = math.ceil(1.5 * load / min_cap) + min(vehicles, n_cand) + 2
+    estimate = trips + min(vehicles, n_cand) + 2
     estimate = min(estimate, n_cand + min(vehicles, n_cand))
     if full:
         estimate = n_cand + min(vehicles, n_cand)
@@ -146,7 +156,15 @@ def _final_sites(
             inbound = float(d[locs, site.location].mean()) if locs else 0.0
             return inbound + site.unload_s + int(d[site.location, h])
 
-        order = sorted(vt.unload_sites, key=finish_s)
+        # sites taking every stream the type collects here end its routes; if none does, the
+        # ones taking most (the load dimension then makes an earlier unload empty the rest)
+        streams = {problem.stops[si].stream for si in candidates if ti in allowed[si]}
+
+        def taken(u: str, streams: set[str] = streams) -> int:
+            return sum(1 for st in streams if problem.site(u).accepts(st))
+
+        most = max(taken(u) for u in vt.unload_sites)
+        order = sorted((u for u in vt.unload_sites if taken(u) == most), key=finish_s)
         out[ti] = order[: vt.count]
     return out
 
@@ -406,29 +424,70 @@ def _add_costs_and_time(layout: ModelLayout, routing: pywrapcp.RoutingModel) -> 
     return routing.GetDimensionOrDie("time")
 
 
+def load_streams(layout: ModelLayout) -> list[str]:
+    """The streams of the modelled stops, sorted: one load dimension each."""
+    p = layout.problem
+    return sorted({p.stops[si].stream for si in layout.candidates}) or [""]
+
+
+def _stream_demand(layout: ModelLayout, stream: str) -> list[int]:
+    """Unary transit of ``stream``'s load dimension: a stop of the stream adds its kg, an unload
+    copy of a site accepting it takes up to the largest compartment of it (the slack gives
+    back what was not on board); other nodes leave it unchanged."""
+    p, nodes = layout.problem, layout.nodes
+    out = []
+    for kind, ref, d in zip(nodes.kind, nodes.ref, nodes.demand_kg, strict=True):
+        if kind == "stop":
+            out.append(int(d) if p.stops[ref].stream == stream else 0)
+        elif kind == "unload" and p.sites[ref].accepts(stream):
+            site_id = p.sites[ref].id
+            cap = max(
+                vt.capacity_for_kg(stream) if vt.compartments else -int(d)
+                for vt in p.vehicle_types
+                if vt.count > 0 and site_id in vt.unload_sites
+            )
+            out.append(-cap)
+        else:
+            out.append(0)
+    return out
+
+
 def _add_load(
     layout: ModelLayout, manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel
 ) -> None:
-    """The load dimension with reload slack at unload copies (zero slack elsewhere)."""
-    nodes = layout.nodes
-    demand = routing.RegisterUnaryTransitVector([int(d) for d in nodes.demand_kg])
-    caps = [layout.vehicle_type(v).capacity_kg for v in layout.vehicles]
-    slack_max = max([0] + [-d for d in nodes.demand_kg])
-    initial = [layout.vehicle_type(v).initial_load_kg for v in layout.vehicles]
-    # trucks already out (a re-plan) start with their load on board: a start cumul of their own
-    routing.AddDimensionWithVehicleCapacity(demand, slack_max, caps, not any(initial), "load")
-    ldim = routing.GetDimensionOrDie("load")
-    if any(initial):
-        for v_i, kg in enumerate(initial):
-            ldim.CumulVar(routing.Start(v_i)).SetValue(kg)
-    for node in range(len(nodes)):
-        kind = nodes.kind[node]
-        if kind == "stop":
-            ldim.SlackVar(manager.NodeToIndex(node)).SetValue(0)
-        elif kind == "depot":  # a start node shared by several vehicles has several indices
-            for v_i, veh in enumerate(layout.vehicles):
-                if veh.start_node == node:
-                    ldim.SlackVar(routing.Start(v_i)).SetValue(0)
+    """One load dimension per stream (compartment), with reload slack at the unload copies of
+    sites accepting the stream (zero slack elsewhere); the merged final unload empties only
+    the streams its site accepts, so the others must arrive there empty."""
+    nodes, p = layout.nodes, layout.problem
+    types = [layout.vehicle_type(v) for v in layout.vehicles]
+    for stream in load_streams(layout):
+        demand_kg = _stream_demand(layout, stream)
+        demand = routing.RegisterUnaryTransitVector(demand_kg)
+        caps = [vt.capacity_for_kg(stream) for vt in types]
+        slack_max = max([0] + [-d for d in demand_kg])
+        initial = [
+            vt.initial_load_kg if vt.initial_load_kg and vt.initial_stream == stream else 0
+            for vt in types
+        ]
+        name = "load" if stream == "" else f"load:{stream}"
+        # trucks already out (a re-plan) start with their load on board: a start cumul of
+        # their own
+        routing.AddDimensionWithVehicleCapacity(demand, slack_max, caps, not any(initial), name)
+        ldim = routing.GetDimensionOrDie(name)
+        if any(initial):
+            for v_i, kg in enumerate(initial):
+                ldim.CumulVar(routing.Start(v_i)).SetValue(kg)
+        for node in range(len(nodes)):
+            kind = nodes.kind[node]
+            if kind == "stop" or (kind == "unload" and demand_kg[node] == 0):
+                ldim.SlackVar(manager.NodeToIndex(node)).SetValue(0)
+            elif kind == "depot":  # a start node shared by several vehicles has several indices
+                for v_i, veh in enumerate(layout.vehicles):
+                    if veh.start_node == node:
+                        ldim.SlackVar(routing.Start(v_i)).SetValue(0)
+        for v_i, veh in enumerate(layout.vehicles):
+            if not p.sites[veh.merged_site].accepts(stream):
+                ldim.CumulVar(routing.End(v_i)).SetMax(0)
 
 
 def _add_limits(layout: ModelLayout, routing: pywrapcp.RoutingModel) -> None:
@@ -579,7 +638,7 @@ class BuiltModel:
         )
         visits: list[Visit] = []
         prev_loc, prev_dep = start_loc, departure
-        load = vt.initial_load_kg
+        loads = {vt.initial_stream: vt.initial_load_kg} if vt.initial_load_kg else {}
         distance = 0
         lunch_after: int | None = None
         kind: VisitKind
@@ -593,11 +652,11 @@ class BuiltModel:
                 arrival, _ = lunch_at[0].gap_times(prev_dep, travel, lunch_at[1])
             if table.kind[node] == "stop":
                 stop = p.stops[table.ref[node]]
-                load += stop.load_kg
+                loads[stop.stream] = loads.get(stop.stream, 0) + stop.load_kg
                 kind, ident, service = "stop", stop.id, stop.service_s
             else:
                 site = p.sites[table.ref[node]]
-                load = 0
+                loads = site.left_after_unload(loads)
                 kind, ident, service = "unload", site.id, site.unload_s
             visits.append(
                 Visit(
@@ -607,7 +666,7 @@ class BuiltModel:
                     arrival_s=arrival,
                     start_s=start_s,
                     departure_s=start_s + service,
-                    load_after_kg=load,
+                    load_after_kg=sum(loads.values()),
                 )
             )
             prev_loc, prev_dep = loc, visits[-1].departure_s

@@ -21,9 +21,13 @@ Semantics (the verifier in `sanitation.verify.routing` checks exactly these):
   ``max_stops``.
 - Stop access: ``allowed_vehicle_types`` (None = any type).
 - Sorted streams: a stop's waste of ``stream`` rides only in a compartment of that stream (a
-  vehicle type without compartments carries the single stream ``""``), each compartment's load is
-  never above its capacity between unloads, and it is unloaded only at a site that accepts its
-  stream.
+  vehicle type without compartments carries the single stream ``""``), so only a vehicle type
+  that `VehicleType.carries` the stream may serve it; each compartment's load is never above its
+  capacity between unloads, and it is unloaded only at a site that accepts its stream: an unload
+  visit empties every compartment whose stream the site accepts, and a compartment whose stream
+  the site refuses keeps its load. The day ends with every compartment empty. A problem whose
+  stops all have stream ``""``, whose trucks have no compartments and whose sites accept every
+  stream is the single-stream problem of a county that does not sort.
 - Route cost (CNY): ``fixed_cost_cny + cost_cny_per_km * km + cost_cny_per_h * hours`` with hours
   from depot departure to depot return. Objective: route costs, plus ``vehicle_weight`` per used
   vehicle when ``minimise_vehicles_first``, plus ``unserved_penalty(stop)`` per unserved stop; the
@@ -88,6 +92,11 @@ class Site:
     def accepts(self, stream: str) -> bool:
         """Whether waste of ``stream`` may be unloaded here."""
         return self.streams is None or stream in self.streams
+
+    def left_after_unload(self, loads_kg: Mapping[str, int]) -> dict[str, int]:
+        """kg per stream still on board after an unload here: every compartment whose stream
+        the site accepts is emptied, the others keep their load (empty ones are left out)."""
+        return {s: kg for s, kg in loads_kg.items() if kg and not self.accepts(s)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +238,8 @@ class VehicleType:
         in a re-plan); they still end at ``depot``. None = the depot.
     initial_load_kg
         Waste on board at the start (kg, 0 to ``capacity_kg``): it counts towards the first
-        trip's load and is unloaded at the first unload.
+        trip's load and is unloaded at the first unload (accepting its stream). Only a body
+        carrying one stream may start loaded (the stream of the load is then known).
     compartments
         The body's compartments, one stream each (sorted collection); their capacities sum to
         ``capacity_kg``. Empty: one body that carries the single stream ``""`` only.
@@ -290,6 +300,11 @@ class VehicleType:
                 who,
                 "compartment capacities must sum to capacity_kg.",
             )
+        _require(
+            self.initial_load_kg == 0 or len(self.streams) == 1,
+            who,
+            "initial_load_kg needs a body carrying one stream (whose load would it be?).",
+        )
 
     @property
     def streams(self) -> frozenset[str]:
@@ -301,6 +316,18 @@ class VehicleType:
         if not self.compartments:
             return self.capacity_kg if stream == "" else 0
         return sum(c.capacity_kg for c in self.compartments if c.stream == stream)
+
+    def carries(self, stream: str) -> bool:
+        """Whether these vehicles may serve stops of ``stream``: a compartment of it with room
+        (a body without compartments carries ``""`` whatever its capacity, as before streams)."""
+        if not self.compartments:
+            return stream == ""
+        return self.capacity_for_kg(stream) > 0
+
+    @property
+    def initial_stream(self) -> str:
+        """The stream of ``initial_load_kg`` (a body carrying one stream; see validation)."""
+        return min(self.streams)
 
     @property
     def start_site_id(self) -> str:
@@ -391,6 +418,7 @@ class RoutingProblem:
     _site_index: Mapping[str, int] = field(init=False, repr=False)
     _stop_index: Mapping[str, int] = field(init=False, repr=False)
     _vt_index: Mapping[str, int] = field(init=False, repr=False)
+    _streams: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         dur = _as_matrices(self.duration_s, "duration_s")
@@ -415,12 +443,14 @@ class RoutingProblem:
         vt_index = _unique_index([v.id for v in self.vehicle_types], "VehicleType")
         _check_places(self.sites, self.stops, n, vt_index)
         _check_vehicle_types(self.vehicle_types, len(dur), site_index)
+        _check_streams(self.stops, self.vehicle_types, {s.id: s for s in self.sites})
         if self.horizon_s is None:
             ends = [v.shift_end_s for v in self.vehicle_types] or [86_400]
             object.__setattr__(self, "horizon_s", max(ends))
         object.__setattr__(self, "_site_index", MappingProxyType(site_index))
         object.__setattr__(self, "_stop_index", MappingProxyType(stop_index))
         object.__setattr__(self, "_vt_index", MappingProxyType(vt_index))
+        object.__setattr__(self, "_streams", tuple(sorted({s.stream for s in self.stops})))
 
     # -- lookups -------------------------------------------------------------------------------
     @property
@@ -448,6 +478,11 @@ class RoutingProblem:
     def vehicle_type(self, type_id: str) -> VehicleType:
         """The vehicle type with this id (KeyError if unknown)."""
         return self.vehicle_types[self._vt_index[type_id]]
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The waste streams of the stops, sorted (``("",)`` for a county that does not sort)."""
+        return self._streams
 
     def has_site(self, site_id: str) -> bool:
         """Whether a site with this id exists."""
@@ -543,6 +578,32 @@ def _check_vehicle_types(
             if u not in site_index:
                 msg = f"{who}: unload site {u!r} is not a site."
                 raise IndexError(msg)
+
+
+def _check_streams(
+    stops: Sequence[Stop], vehicle_types: Sequence[VehicleType], sites: Mapping[str, Site]
+) -> None:
+    """Every stop's stream is carried by a vehicle type that may unload it at one of its unload
+    sites (with no vehicle type at all every stop is simply unserved)."""
+    if not vehicle_types:
+        return
+    checked: set[str] = set()
+    for stop in stops:
+        stream = stop.stream
+        if stream in checked:
+            continue
+        checked.add(stream)
+        carriers = [v for v in vehicle_types if v.carries(stream)]
+        if not carriers:
+            msg = f"Stop {stop.id!r}: no vehicle type can carry its stream {stream!r}."
+            raise ValueError(msg)
+        if not any(sites[u].accepts(stream) for v in carriers for u in v.unload_sites):
+            names = ", ".join(repr(v.id) for v in carriers)
+            msg = (
+                f"Stop {stop.id!r}: no unload site of a vehicle type carrying its stream "
+                f"{stream!r} ({names}) accepts it."
+            )
+            raise ValueError(msg)
 
 
 def _unique_index(ids: Sequence[str], kind: str) -> dict[str, int]:

@@ -22,6 +22,10 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   serve: its access class forbids them, or the screening found it cannot serve them even alone);
   the forbidden stops' rows and columns get a travel time longer than the horizon, so any route
   using them is infeasible.
+- Sorted streams: one load dimension per stream, a vehicle type's capacity per dimension its
+  compartment's; reloads and final unloads only at sites accepting every stream the type carries
+  (a reload empties every dimension); a type without such a site is not modelled and stops only
+  it could serve are `UnservedReason.MIXED_UNLOAD` (see `sanitation.routing.pyvrp_model`).
 - ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
   PyVRP (a reload empties every load dimension). It is first enforced conservatively, with
   ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
@@ -92,6 +96,7 @@ from sanitation.routing.pyvrp_model import (
     PyVRPData,
     build_data,
     initial_solution,
+    pyvrp_unload_sites,
     trip_capacity,
 )
 from sanitation.routing.schedule import ScheduleError, Step, build_route
@@ -129,10 +134,17 @@ class PyVRPEngine:
         candidates = list(screening.candidates)
         routes: list[Route] = []
         stats: dict[str, object] = {"pyvrp_feasible": None, "stopped_by": STOPPED_BY_WORK}
-        if candidates:
+        if candidates and not any(
+            v.count > 0 and pyvrp_unload_sites(problem, v) for v in problem.vehicle_types
+        ):
+            for si in candidates:
+                unserved[problem.stops[si].id] = UnservedReason.MIXED_UNLOAD
+        elif candidates:
             mapping = build_data(problem, screening)
             for si in mapping.lunch_excluded:
                 unserved[problem.stops[si].id] = UnservedReason.LUNCH_WINDOW
+            for si in mapping.stream_excluded:
+                unserved[problem.stops[si].id] = UnservedReason.MIXED_UNLOAD
             if mapping.client_stop:
                 routes = _solve_mapped(
                     problem, mapping, screening, params, seed, t0, stats, unserved

@@ -13,6 +13,15 @@ goes through the cheapest safe site. Each other site gets a PyVRP vehicle type o
 at "unload there, then home", whose end window carries the site's hours (waiting at the end =
 waiting at the site). Copies share the type's count (round robin) unless the count cannot bind
 (at least one truck per stop the type may serve).
+
+Sorted streams: one load dimension per stream of the stops (`RoutingProblem.streams`; one
+dimension in a county that does not sort); a client's pickup is its kg in its stream's dimension,
+a vehicle type's capacity in a dimension is its compartment's for that stream. A PyVRP reload
+depot empties *every* dimension, so a vehicle type may unload (reload or final) only at the sites
+accepting every stream it carries among the stops' (`pyvrp_unload_sites`); a type without such a
+site (say a two-compartment truck whose perishable waste goes to a composting plant and its
+residual waste to the transfer station) is left out of the model, and stops only it could serve
+are reported `UnservedReason.MIXED_UNLOAD` (the OR-Tools engine models partial unloads).
 """
 
 from __future__ import annotations
@@ -54,6 +63,8 @@ class PyVRPData:
     vt_final: list[str | None] = field(default_factory=list)
     #: candidate stops (problem indices) left out: no start in their window is lunch-free safe
     lunch_excluded: list[int] = field(default_factory=list)
+    #: candidate stops left out: only vehicle types without a site for all their streams
+    stream_excluded: list[int] = field(default_factory=list)
 
 
 def lunch_free(
@@ -71,6 +82,13 @@ def lunch_free(
     return (lo, hi) if lo <= hi else None
 
 
+def pyvrp_unload_sites(problem: RoutingProblem, v: VehicleType) -> list[str]:
+    """``v``'s unload sites accepting every stream it carries among the stops' (a PyVRP reload
+    empties every load dimension), in ``unload_sites`` order."""
+    streams = v.streams.intersection(problem.streams)
+    return [u for u in v.unload_sites if all(problem.site(u).accepts(st) for st in streams)]
+
+
 def safe_final_sites(problem: RoutingProblem, v: VehicleType) -> list[str]:
     """``v``'s unload sites whose hours cannot bind a final unload in lunch-free time."""
     lunch = v.lunch
@@ -78,7 +96,7 @@ def safe_final_sites(problem: RoutingProblem, v: VehicleType) -> list[str]:
     dur = problem.duration_s[v.profile]
     depot = problem.site(v.depot).location
     out = []
-    for u in v.unload_sites:
+    for u in pyvrp_unload_sites(problem, v):
         site = problem.site(u)
         w = lunch_free(site.open_s, site.close_s, site.unload_s, [] if lunch is None else [lunch])
         latest = v.shift_end_s - b - site.unload_s - int(dur[site.location, depot])
@@ -137,7 +155,7 @@ def ends_at_depot(problem: RoutingProblem, v: VehicleType) -> bool:
     """Whether the final unload can be the depot itself at no cost (single trip, the depot is
     an unload site with no unload time, open the whole shift): then the route simply ends at the
     start depot, as in a plain CVRP, and the scheduler adds the zero-cost unload there."""
-    if v.max_trips != 1 or v.depot not in v.unload_sites:
+    if v.max_trips != 1 or v.depot not in pyvrp_unload_sites(problem, v):
         return False
     if v.start_site_id != v.depot or v.initial_load_kg:  # a truck already out: a real end
         return False
@@ -188,7 +206,7 @@ def _depots(problem: RoutingProblem, vts: list[tuple[int, VehicleType]], horizon
     for _, v in vts:
         if v.max_trips == 1:
             continue  # no reloads: only the final unload, modelled by the end depots
-        for u in v.unload_sites:
+        for u in pyvrp_unload_sites(problem, v):
             if u in out.reload_depot:
                 continue
             site = problem.site(u)
@@ -204,7 +222,7 @@ def _depots(problem: RoutingProblem, vts: list[tuple[int, VehicleType]], horizon
             out.end_depot[(i, None)] = out.start_depot[v.depot]
             continue
         finals: list[str | None] = [None] if out.safe[i] else []
-        finals += [u for u in v.unload_sites if u not in out.safe[i]]
+        finals += [u for u in pyvrp_unload_sites(problem, v) if u not in out.safe[i]]
         for final in finals:
             window = _end_window(problem, v, final)
             if window is None:
@@ -243,7 +261,7 @@ def _end_window(
 
 
 def _clients(
-    problem: RoutingProblem, candidates: list[int], scale: int, depots: _Depots
+    problem: RoutingProblem, candidates: list[int], scale: int, depots: _Depots, dims: list[str]
 ) -> tuple[list[Client], list[int], list[int], list[int]]:
     """Optional clients with priority prizes (windows in lunch-free time); their locations,
     the stops they stand for and the candidates left out (no lunch-free safe start)."""
@@ -266,7 +284,7 @@ def _clients(
         clients.append(
             Client(
                 loc,
-                pickup=[s.load_kg],
+                pickup=[s.load_kg if s.stream == d else 0 for d in dims],
                 service_duration=s.service_s,
                 tw_early=w[0],
                 tw_late=w[1],
@@ -290,6 +308,7 @@ def _vehicle_type(
     total_kg: int,
     final: str | None,
     count: int,
+    dims: list[str],
 ) -> PVehicleType:
     """The PyVRP vehicle type of problem vehicle type ``i`` ending through ``final`` (lunch time
     reserved), with ``count`` vehicles."""
@@ -303,12 +322,14 @@ def _vehicle_type(
         start_late = min(start_late, v.lunch.latest_start_s)
     start_late = min(max(v.shift_start_s, start_late), tw_late)
     fixed = v.fixed_cost_cny + problem.vehicle_weight
-    reloads = [depots.reload_depot[u] for u in v.unload_sites if u in depots.reload_depot]
+    reloads = [
+        depots.reload_depot[u] for u in pyvrp_unload_sites(problem, v) if u in depots.reload_depot
+    ]
     if trips == 1:
         reloads = []
     return PVehicleType(
         num_available=count,
-        capacity=[cap],
+        capacity=[min(v.capacity_for_kg(d), cap) for d in dims],
         start_depot=depots.start_depot[v.start_site_id],
         end_depot=depots.end_depot[(i, final)],
         fixed_cost=round(fixed * scale),
@@ -322,16 +343,17 @@ def _vehicle_type(
         reload_depots=reloads,
         max_reloads=UNLIMITED_RELOADS if trips is None else max(0, trips - 1),
         name=v.id if final is None else f"{v.id}@{final}",
-        **_initial_load(v, cap),
+        **_initial_load(v, cap, dims),
     )
 
 
-def _initial_load(v: VehicleType, cap: int) -> dict[str, Any]:
+def _initial_load(v: VehicleType, cap: int, dims: list[str]) -> dict[str, Any]:
     """PyVRP's ``initial_load`` keyword for a truck already out with waste on board (none
     otherwise, so the model of a plain day is unchanged); at most the modelled trip capacity."""
     if v.initial_load_kg == 0:
         return {}
-    return {"initial_load": [min(v.initial_load_kg, cap)]}
+    kg = min(v.initial_load_kg, cap)
+    return {"initial_load": [kg if d == v.initial_stream else 0 for d in dims]}
 
 
 def build_data(
@@ -343,12 +365,22 @@ def build_data(
     (which implies the stop's access class allows it). With ``relax_day_limit`` the trips keep
     the full capacity (see `trip_capacity`).
     """
-    candidates = list(screening.candidates)
     scale = cny_scale_for_integral_costs(problem)
     horizon = int(problem.horizon_s or 86_400)
-    vts = [(i, v) for i, v in enumerate(problem.vehicle_types) if v.count > 0]
+    vts = [
+        (i, v)
+        for i, v in enumerate(problem.vehicle_types)
+        if v.count > 0 and pyvrp_unload_sites(problem, v)
+    ]
+    modelled = {i for i, _ in vts}
+    candidates = [
+        si for si in screening.candidates if modelled.intersection(screening.vehicle_types[si])
+    ]
+    kept_candidates = set(candidates)
+    stream_excluded = [si for si in screening.candidates if si not in kept_candidates]
+    dims = list(problem.streams)
     depots = _depots(problem, vts, horizon)
-    clients, client_loc, kept, excluded = _clients(problem, candidates, scale, depots)
+    clients, client_loc, kept, excluded = _clients(problem, candidates, scale, depots, dims)
     total_kg = sum(problem.stops[si].load_kg for si in kept)
 
     # one PyVRP profile per (travel profile, set of forbidden stops)
@@ -389,6 +421,7 @@ def build_data(
                     total_kg=total_kg,
                     final=final,
                     count=count,
+                    dims=dims,
                 )
             )
             vt_index.append(i)
@@ -405,7 +438,13 @@ def build_data(
         dur_mats,  # type: ignore[arg-type]
     )
     return PyVRPData(
-        data, kept, depots.depot_site, vt_index, vt_final=vt_final, lunch_excluded=excluded
+        data,
+        kept,
+        depots.depot_site,
+        vt_index,
+        vt_final=vt_final,
+        lunch_excluded=excluded,
+        stream_excluded=stream_excluded,
     )
 
 

@@ -5,7 +5,10 @@ into a timed `Route` that follows the rules of `sanitation.routing.solution` (th
 recomputes them independently). For a route with a lunch break every gap is tried as the lunch
 slot (the truck parks at the next location if the break can start after arriving, otherwise on
 the way); the depot departure is the latest one that keeps the route feasible, which gives the
-shortest route duration for that sequence and lunch slot.
+shortest route duration for that sequence and lunch slot. Loads are kept per stream
+(compartment): an unload empties the streams its site accepts, and a day's final unload is the
+cheapest single site taking everything on board, or a chain of sites when none does
+(`_final_tails`).
 
 `lunch_free_window` is the lunch-free time of an engine that cannot model the break (PyVRP):
 with every window, the shift end and the maximum duration transformed as it says, a sequence
@@ -20,13 +23,15 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sanitation.routing.problem import Lunch, RoutingProblem, VehicleType
+from sanitation.routing.problem import Lunch, RoutingProblem, Site, VehicleType
 from sanitation.routing.solution import Route, Visit, VisitKind
 
 #: A visit of a sequence: ("stop", stop_id) or ("unload", site_id).
 Step = tuple[str, str]
 
 MAX_LUNCH_CANDIDATES = 8
+#: most unload sites of a final unload chain (one per stream on board, see `_final_tails`)
+MAX_FINAL_CHAIN = 3
 
 
 class ScheduleError(ValueError):
@@ -51,6 +56,21 @@ class _Node:
     close_s: int
     service_s: int
     load_kg: int
+    stream: str = ""  # of a stop
+    site: Site | None = None  # of an unload
+
+    def after(self, loads: dict[str, int]) -> dict[str, int]:
+        """The kg per stream on board after this visit (an unload empties what it accepts)."""
+        if self.site is not None:
+            return self.site.left_after_unload(loads)
+        out = dict(loads)
+        out[self.stream] = out.get(self.stream, 0) + self.load_kg
+        return out
+
+
+def _start_loads(vt: VehicleType) -> dict[str, int]:
+    """kg per stream on board at the start (a loaded start carries one stream)."""
+    return {vt.initial_stream: vt.initial_load_kg} if vt.initial_load_kg else {}
 
 
 @dataclass(slots=True)
@@ -152,8 +172,20 @@ def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -
             if not s.allows(vt.id):
                 msg = f"stop {ident!r} does not allow vehicle type {vt.id!r}."
                 raise ScheduleError(msg, pos)
+            if not vt.carries(s.stream):
+                msg = f"vehicle type {vt.id!r} cannot carry stream {s.stream!r} of stop {ident!r}."
+                raise ScheduleError(msg, pos)
             nodes.append(
-                _Node("stop", s.id, s.location, s.tw_open_s, s.tw_close_s, s.service_s, s.load_kg)
+                _Node(
+                    "stop",
+                    s.id,
+                    s.location,
+                    s.tw_open_s,
+                    s.tw_close_s,
+                    s.service_s,
+                    s.load_kg,
+                    stream=s.stream,
+                )
             )
         elif kind == "unload":
             site = problem.site(ident)
@@ -161,7 +193,16 @@ def _nodes(problem: RoutingProblem, vt: VehicleType, sequence: Sequence[Step]) -
                 msg = f"site {ident!r} is not an unload site of vehicle type {vt.id!r}."
                 raise ScheduleError(msg, pos)
             nodes.append(
-                _Node("unload", site.id, site.location, site.open_s, site.close_s, site.unload_s, 0)
+                _Node(
+                    "unload",
+                    site.id,
+                    site.location,
+                    site.open_s,
+                    site.close_s,
+                    site.unload_s,
+                    0,
+                    site=site,
+                )
             )
         else:
             msg = f"unknown visit kind {kind!r}."
@@ -181,7 +222,7 @@ def _forward(
     depot_loc = problem.site(vt.depot).location
     lunch = vt.lunch
     prev_loc, prev_dep = problem.site(vt.start_site_id).location, depart
-    load = vt.initial_load_kg
+    loads = _start_loads(vt)
     visits: list[Visit] = []
     lunch_start: int | None = None
     n = len(nodes)
@@ -213,7 +254,7 @@ def _forward(
         if start > nxt.close_s:
             what = "time window" if nxt.kind == "stop" else "unload site hours"
             return _Pass(False, gap + 1, f"{what} missed", visits, 0, lunch_start)
-        load = load + nxt.load_kg if nxt.kind == "stop" else 0
+        loads = nxt.after(loads)
         departure = start + nxt.service_s
         visits.append(
             Visit(
@@ -223,7 +264,7 @@ def _forward(
                 arrival_s=arrival,
                 start_s=start,
                 departure_s=departure,
-                load_after_kg=load,
+                load_after_kg=sum(loads.values()),
             )
         )
         prev_loc, prev_dep = loc, departure
@@ -302,36 +343,88 @@ def build_route(
     """
     vt = problem.vehicle_type(vehicle_type) if isinstance(vehicle_type, str) else vehicle_type
     seq = list(sequence)
-    if final_unload and (not seq or seq[-1][0] != "unload"):
-        best: Route | None = None
+    on_board = _on_board(problem, vt, seq)
+    if final_unload and (not seq or seq[-1][0] != "unload" or on_board):
         err: ScheduleError | None = None
-        for site in vt.unload_sites:
-            try:
-                r = _build(problem, vt, vehicle_index, [*seq, ("unload", site)])
-            except ScheduleError as e:
-                err = e
-                continue
-            if best is None or r.cost_cny < best.cost_cny:
-                best = r
-        if best is None:
-            if err is None:  # unreachable: a vehicle type has at least one unload site
-                msg = f"vehicle type {vt.id!r} has no unload site."
-                raise ScheduleError(msg)
-            raise err
-        return best
+        for tails in _final_tails(problem, vt, on_board):
+            best: Route | None = None
+            for tail in tails:
+                try:
+                    r = _build(problem, vt, vehicle_index, [*seq, *(("unload", u) for u in tail)])
+                except ScheduleError as e:
+                    err = e
+                    continue
+                if best is None or r.cost_cny < best.cost_cny:
+                    best = r
+            if best is not None:
+                return best
+        if err is None:
+            msg = f"vehicle type {vt.id!r} has no unload sites accepting {sorted(on_board)}."
+            raise ScheduleError(msg, len(seq) - 1)
+        raise err
     return _build(problem, vt, vehicle_index, seq)
+
+
+def _on_board(problem: RoutingProblem, vt: VehicleType, seq: Sequence[Step]) -> set[str]:
+    """The streams with waste on board after ``seq`` (unknown steps are left to `_nodes`)."""
+    loads = _start_loads(vt)
+    for kind, ident in seq:
+        if kind == "stop" and problem.has_stop(ident):
+            s = problem.stop(ident)
+            loads[s.stream] = loads.get(s.stream, 0) + s.load_kg
+        elif kind == "unload" and problem.has_site(ident):
+            loads = problem.site(ident).left_after_unload(loads)
+    return {st for st, kg in loads.items() if kg > 0}
+
+
+def _final_tails(
+    problem: RoutingProblem, vt: VehicleType, on_board: set[str]
+) -> list[list[tuple[str, ...]]]:
+    """Final unload sequences emptying ``on_board``, shortest first (one list per length).
+
+    A single site when one accepts every stream on board (with nothing on board, any site: the
+    day still ends with an unload); else chains of two or more sites, each taking a stream the
+    earlier ones did not.
+    """
+    sites = list(vt.unload_sites)
+    if not on_board:
+        return [[(u,) for u in sites]]
+    out: list[list[tuple[str, ...]]] = []
+    for k in range(1, min(len(on_board), MAX_FINAL_CHAIN, len(sites)) + 1):
+        chains = []
+        for chain in itertools.permutations(sites, k):
+            left = set(on_board)
+            useful = True
+            for u in chain:
+                taken = {st for st in left if problem.site(u).accepts(st)}
+                useful = useful and bool(taken)
+                left -= taken
+            if useful and not left:
+                chains.append(chain)
+        if chains:
+            out.append(chains)
+    return out
 
 
 def _build(problem: RoutingProblem, vt: VehicleType, vehicle_index: int, seq: list[Step]) -> Route:
     nodes = _nodes(problem, vt, seq)
-    load = vt.initial_load_kg
+    loads = _start_loads(vt)
     day = 0
     for pos, nd in enumerate(nodes):
-        load = load + nd.load_kg if nd.kind == "stop" else 0
+        loads = nd.after(loads)
         day += nd.load_kg
-        if load > vt.capacity_kg:
-            msg = f"load {load} kg above capacity {vt.capacity_kg} kg at visit {pos}."
+        load = loads.get(nd.stream, 0)
+        if nd.kind == "stop" and load > vt.capacity_for_kg(nd.stream):
+            what = f"compartment {nd.stream!r}" if vt.compartments else "load"
+            msg = (
+                f"{what} {load} kg above capacity {vt.capacity_for_kg(nd.stream)} kg "
+                f"at visit {pos}."
+            )
             raise ScheduleError(msg, pos, limit=True)
+    left = {st: kg for st, kg in loads.items() if kg > 0}
+    if left:
+        msg = f"compartments {sorted(left)} not emptied by the last unload."
+        raise ScheduleError(msg, len(nodes) - 1)
     if vt.max_load_per_day_kg is not None and day > vt.max_load_per_day_kg:
         msg = f"day load {day} kg above max_load_per_day_kg {vt.max_load_per_day_kg}."
         raise ScheduleError(msg, limit=True)

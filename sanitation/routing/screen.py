@@ -10,11 +10,14 @@ A vehicle type could serve a stop on a route of its own when, in this order (the
 rules out every type with vehicles is the reason given):
 
 1. the type has vehicles and the stop allows it (access class): `NO_VEHICLE_TYPE`;
-2. the stop's load fits the type's capacity: `LOAD_ABOVE_CAPACITY`,
-3. ... and its daily load limit: `LOAD_ABOVE_DAY_LIMIT`;
-4. leaving the depot at the shift start, the truck reaches the stop before its window closes:
+2. the type carries the stop's waste stream (`VehicleType.carries`) and one of its unload sites
+   accepts it: `STREAM_NOT_CARRIED`;
+3. the stop's load fits the type's capacity for its stream (its compartment): `LOAD_ABOVE_CAPACITY`,
+4. ... and its daily load limit: `LOAD_ABOVE_DAY_LIMIT`;
+5. leaving the depot at the shift start, the truck reaches the stop before its window closes:
    `TIME_WINDOW_UNREACHABLE`;
-5. depot -> stop -> unload site -> depot is feasible for one of the type's unload sites: the unload
+6. depot -> stop -> unload site -> depot is feasible for one of the type's unload sites that
+   accepts the stop's stream: the unload
    starts within the site's hours and the truck is back by the shift end, with the lunch break
    (if any) placed in one of the three gaps, starting within its window (the break is taken as
    early as possible; `sanitation.routing.problem.Lunch.gap_times` times it); the driving, service,
@@ -40,6 +43,10 @@ class UnservedReason(StrEnum):
 
     #: screening: no vehicle of a type the stop allows
     NO_VEHICLE_TYPE = "no vehicle type is allowed to serve it (access class)"
+    #: screening: no allowed truck has a compartment for its stream and a site accepting it
+    STREAM_NOT_CARRIED = (
+        "no allowed vehicle type carries its waste stream to an unload site accepting it"
+    )
     #: screening: heavier than any allowed truck can carry
     LOAD_ABOVE_CAPACITY = "load above the capacity of every allowed vehicle type"
     #: screening: heavier than any allowed truck may collect in a day
@@ -67,6 +74,12 @@ class UnservedReason(StrEnum):
     #: PyVRP: the route broke a vehicle limit its model lacks (``max_stops``) or approximates
     VEHICLE_LIMITS = (
         "could not be kept on its route within the vehicle's limits (stops, trips, daily load)"
+    )
+    #: PyVRP: every truck that may serve it carries streams no single unload site accepts (a
+    #: PyVRP reload empties every compartment); the OR-Tools engine models partial unloads
+    MIXED_UNLOAD = (
+        "every truck that may serve it carries streams no single unload site accepts, which the "
+        "PyVRP engine cannot model (an engine that unloads compartments separately may serve it)"
     )
     #: search: the engine found no feasible plan serving it within the time limit
     NOT_FOUND_IN_TIME = "no feasible route for it was found within the time limit"
@@ -115,7 +128,11 @@ def _screen_stop(
     if not types:
         return UnservedReason.NO_VEHICLE_TYPE
     rules: tuple[tuple[UnservedReason, Callable[[VehicleType], bool]], ...] = (
-        (UnservedReason.LOAD_ABOVE_CAPACITY, lambda vt: stop.load_kg <= vt.capacity_kg),
+        (UnservedReason.STREAM_NOT_CARRIED, lambda vt: _carries_to_site(problem, vt, stop)),
+        (
+            UnservedReason.LOAD_ABOVE_CAPACITY,
+            lambda vt: stop.load_kg <= vt.capacity_for_kg(stop.stream),
+        ),
         (
             UnservedReason.LOAD_ABOVE_DAY_LIMIT,
             lambda vt: vt.max_load_per_day_kg is None or stop.load_kg <= vt.max_load_per_day_kg,
@@ -128,6 +145,13 @@ def _screen_stop(
         if not types:
             return reason
     return tuple(ti for ti, _ in types)
+
+
+def _carries_to_site(problem: RoutingProblem, vt: VehicleType, stop: Stop) -> bool:
+    """Whether ``vt`` carries the stop's stream and may unload it at one of its sites."""
+    return vt.carries(stop.stream) and any(
+        problem.site(u).accepts(stop.stream) for u in vt.unload_sites
+    )
 
 
 def _window_reachable(problem: RoutingProblem, vt: VehicleType, stop: Stop) -> bool:
@@ -147,6 +171,8 @@ def _single_visit_fits(problem: RoutingProblem, vt: VehicleType, stop: Stop) -> 
     gaps: tuple[int | None, ...] = (None,) if vt.lunch is None else (-1, 0, 1)
     for site_id in vt.unload_sites:
         site = problem.site(site_id)
+        if not site.accepts(stop.stream):
+            continue
         # (travel to, open, close, service there) of the stop, the unload site and the depot
         legs = (
             (

@@ -15,6 +15,14 @@ the next location reached after travel ``t``:
 
 Service starts at or after ``max(arrival, tw_open_s, lunch end)`` and at or before ``tw_close_s``;
 unloads likewise within the site's hours; ``departure = start + service_s`` (``unload_s``).
+
+Loads are kept per stream (one compartment per stream; a body without compartments carries the
+single stream ``""``): a stop adds its ``load_kg`` to its stream's compartment, which the vehicle
+type must carry (a compartment of that stream with room, or ``""`` on a plain body) and whose
+capacity the load may never exceed; an unload empties every compartment whose stream the site
+accepts and leaves the others as they are; ``load_after_kg`` is the total on board; the route
+ends with every compartment empty. So waste of a stream only ever leaves the truck at a site
+accepting it. The verifier keeps these rules itself and uses only the problem's data.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from collections import Counter
 from typing import NamedTuple
 
 from sanitation.errors import VerificationError
-from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.problem import RoutingProblem, Site, VehicleType
 from sanitation.routing.solution import Route, RoutingSolution, Visit
 
 COST_TOL = 1e-6
@@ -132,7 +140,12 @@ class _RouteCheck:
         # a truck already out stands) with the load already on board
         self.prev_loc = problem.site(vt.start_site_id).location
         self.prev_dep = route.depot_departure_s
-        self.load = vt.initial_load_kg
+        # kg on board per stream (compartment); the load already on board is of the body's
+        # one stream (the problem refuses a loaded start otherwise)
+        self.loads: dict[str, int] = {}
+        if vt.initial_load_kg:
+            self.loads[min(_streams_of(vt))] = vt.initial_load_kg
+        self.last_unloads: dict[str, str] = {}  # stream -> last site that refused it
         self.day_load = 0
         self.n_stops = 0
         self.n_unloads = 0
@@ -201,7 +214,12 @@ class _RouteCheck:
             self.n_stops += 1
             if not stop.allows(vt.id):
                 self.errs.append(f"{vw}: vehicle type {vt.id!r} not allowed (access class).")
-            self.load += stop.load_kg
+            if not _carries(vt, stop.stream):
+                self.errs.append(
+                    f"{vw}: vehicle type {vt.id!r} has no compartment for stream "
+                    f"{stop.stream!r} of stop {stop.id!r} (mixing)."
+                )
+            self.loads[stop.stream] = self.loads.get(stop.stream, 0) + stop.load_kg
             self.day_load += stop.load_kg
             return _VisitPlace(stop.location, stop.tw_open_s, stop.tw_close_s, stop.service_s)
         if v.kind == "unload":
@@ -212,7 +230,7 @@ class _RouteCheck:
             self.n_unloads += 1
             if site.id not in vt.unload_sites:
                 self.errs.append(f"{vw}: site not among unload_sites of type {vt.id!r}.")
-            self.load = 0
+            self._unload(vw, v, site)
             return _VisitPlace(site.location, site.open_s, site.close_s, site.unload_s)
         self.errs.append(f"{vw}: unknown kind {v.kind!r}.")
         return None
@@ -229,11 +247,41 @@ class _RouteCheck:
                 self.errs.append(
                     f"{vw}: load_after_kg {v.load_after_kg} != recomputed {self.load}."
                 )
-            if self.load > self.vt.capacity_kg:
-                self.errs.append(
-                    f"{vw}: load {self.load} kg above capacity {self.vt.capacity_kg} kg."
-                )
+            self._capacity(vw)
             self.prev_loc, self.prev_dep = place.location, v.departure_s
+
+    @property
+    def load(self) -> int:
+        """Total kg on board (every compartment)."""
+        return sum(self.loads.values())
+
+    def _unload(self, vw: str, v: Visit, site: Site) -> None:
+        """Empty the compartments whose stream ``site`` accepts; the others keep their load."""
+        kept = {s: kg for s, kg in self.loads.items() if kg and not site.accepts(s)}
+        claims_left = v.load_after_kg < sum(kept.values())  # the solution says it left here
+        for stream, kg in kept.items():
+            self.last_unloads[stream] = site.id
+            if claims_left:
+                self.errs.append(
+                    f"{vw}: site {site.id!r} does not accept stream {stream!r}: compartment "
+                    f"{stream!r} of vehicle type {self.vt.id!r} keeps {kg} kg."
+                )
+        self.loads = kept
+
+    def _capacity(self, vw: str) -> None:
+        """Each compartment's load within its capacity (the body's, without compartments)."""
+        vt = self.vt
+        if not vt.compartments:
+            if self.load > vt.capacity_kg:
+                self.errs.append(f"{vw}: load {self.load} kg above capacity {vt.capacity_kg} kg.")
+            return
+        for stream, kg in sorted(self.loads.items()):
+            cap = sum(c.capacity_kg for c in vt.compartments if c.stream == stream)
+            if kg > cap:
+                self.errs.append(
+                    f"{vw}: compartment {stream!r} of vehicle type {vt.id!r}: load {kg} kg "
+                    f"above capacity {cap} kg."
+                )
 
     def _timing(self, vw: str, i: int, v: Visit, place: _VisitPlace) -> None:
         if v.location != place.location:
@@ -292,12 +340,29 @@ class _RouteCheck:
             errs.append(
                 f"{who}: not empty at the end (last visit must be an unload; load {self.load})."
             )
+        for stream, kg in sorted(self.loads.items()):
+            if kg:
+                refused = self.last_unloads.get(stream)
+                where = f"; site {refused!r} refused it" if refused else ""
+                errs.append(f"{who}: compartment {stream!r} still holds {kg} kg at the end{where}.")
         errs.extend(_limits(vt, who, self.n_unloads, self.day_load, self.n_stops))
         if route.distance_m != self.distance:
             errs.append(f"{who}: distance_m {route.distance_m} != recomputed {self.distance}.")
         cost = vt.route_cost_cny(self.distance, duration)
         if not _close(route.cost_cny, cost):
             errs.append(f"{who}: cost {route.cost_cny!r} != recomputed {cost!r}.")
+
+
+def _streams_of(vt: VehicleType) -> set[str]:
+    """The streams a vehicle type's body has room for (``{""}`` without compartments)."""
+    return {c.stream for c in vt.compartments} or {""}
+
+
+def _carries(vt: VehicleType, stream: str) -> bool:
+    """A compartment of ``stream`` with room (``""`` on a body without compartments)."""
+    if not vt.compartments:
+        return stream == ""
+    return any(c.stream == stream and c.capacity_kg > 0 for c in vt.compartments)
 
 
 def _limits(vt: VehicleType, who: str, n_unloads: int, day_load: int, n_stops: int) -> list[str]:
