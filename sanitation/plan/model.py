@@ -9,9 +9,9 @@ seconds after midnight (``_s``) with an ``HH:MM`` copy for people, durations sec
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 SCHEMA_VERSION = "1.0"
 
@@ -20,8 +20,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class VisitOut(_Model):
-    """One visit of a collection route: a point emptied or an unload at the station."""
+class _Sorted(_Model):
+    """A model with fields of sorted streams (``_SORTED``), left out of the output while empty,
+    so that the plan of a county that does not sort reads as it did before streams."""
+
+    _SORTED: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_empty_streams(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._SORTED:
+            if data.get(name) in ("", None) or data.get(name) == [] or data.get(name) == {}:
+                data.pop(name, None)
+        return data
+
+
+class CompartmentOut(_Model):
+    """One compartment of a collection truck (sorted streams) and what it collected."""
+
+    stream: str
+    capacity_kg: int
+    collected_kg: int = Field(description="kg of this stream collected over the route")
+
+
+class VisitOut(_Sorted):
+    """One visit of a collection route: a point emptied or an unload at the station (or, with
+    sorted streams, at a facility that accepts them)."""
+
+    _SORTED = ("stream", "load_after_by_stream_kg")
 
     order: int = Field(description="1-based position in the route")
     kind: Literal["stop", "unload"]
@@ -35,10 +61,18 @@ class VisitOut(_Model):
     arrival: str = Field(description="arrival time HH:MM")
     load_kg: int = Field(description="kg picked up at a stop, or kg unloaded at an unload visit")
     load_after_kg: int = Field(description="kg on the truck after the visit")
+    stream: str = Field(default="", description="sorted streams: the stream collected here")
+    load_after_by_stream_kg: dict[str, int] = Field(
+        default_factory=dict,
+        description="sorted streams: kg in each compartment after the visit (an unload empties "
+        "the compartments of the streams its site accepts)",
+    )
 
 
-class RouteOut(_Model):
+class RouteOut(_Sorted):
     """The day of one collection truck."""
+
+    _SORTED = ("compartments",)
 
     route_id: str
     date: dt.date
@@ -63,10 +97,15 @@ class RouteOut(_Model):
     fuel_l: float
     co2_kg: float
     visits: list[VisitOut]
+    compartments: list[CompartmentOut] = Field(
+        default_factory=list, description="sorted streams: the truck's compartments"
+    )
 
 
-class UnservedOut(_Model):
+class UnservedOut(_Sorted):
     """A due point that is not collected on a day, and why."""
+
+    _SORTED = ("stream",)
 
     date: dt.date
     point_id: str
@@ -75,6 +114,7 @@ class UnservedOut(_Model):
     township_code: str
     load_kg: int
     reason: str
+    stream: str = Field(default="", description="sorted streams: the stream left uncollected")
 
 
 class StationDayOut(_Model):
@@ -254,11 +294,14 @@ class FrequencyChangeOut(_Model):
     reason: str
 
 
-KpiScope = Literal["county", "station", "township"]
+KpiScope = Literal["county", "station", "township", "stream"]
 
 
-class KpiRow(_Model):
-    """KPIs of one scope (county, a station or a township) over the planned dates."""
+class KpiRow(_Sorted):
+    """KPIs of one scope (county, a station, a township or, sorted, a stream) over the planned
+    dates."""
+
+    _SORTED = ("cost_cny_per_t", "diverted_share")
 
     scope: KpiScope
     id: str
@@ -287,6 +330,14 @@ class KpiRow(_Model):
     )
     truck_capacity_share: float | None = Field(
         default=None, description="mean load per unload ÷ truck capacity"
+    )
+    cost_cny_per_t: float | None = Field(
+        default=None, description="sorted streams: total cost ÷ tonnes collected"
+    )
+    diverted_share: float | None = Field(
+        default=None,
+        description="sorted streams: share of the tonnes collected that went to a treatment "
+        "facility, recycling centre or store instead of waste-to-energy or landfill",
     )
 
 

@@ -549,7 +549,8 @@ def _assemble(path: Path, config: ScenarioConfig, tables: Tables, sorted: Stream
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,
         notes=tuple(config.notes),
-        table_paths={name: file for name, (file, _) in tables.items()},
+        table_paths={name: file for name, (file, _) in tables.items()}
+        | ({"facilities": Path(config.data.facilities)} if config.data.facilities else {}),
         streams=sorted.streams,
         facilities=sorted.facilities,
     )
