@@ -252,6 +252,7 @@ def visit_rows(route: RouteOut) -> list[dict]:
             "load_kg": v.load_kg,
             "load_after_kg": v.load_after_kg,
         }
+        | ({"stream": v.stream} if route.compartments else {})
         for v in route.visits
     ]
 
@@ -274,7 +275,8 @@ def stops_frame(doc: PlanDocument) -> gpd.GeoDataFrame:
         for route in day.routes:
             rows.extend(visit_rows(route))
             geoms.extend(Point(v.lon, v.lat) for v in route.visits)
-    return _frame(rows, geoms, VISIT_COLUMNS)
+    streams = ["stream"] if any("stream" in row for row in rows) else []  # sorted streams
+    return _frame(rows, geoms, VISIT_COLUMNS + streams)
 
 
 TRIP_COLUMNS = [

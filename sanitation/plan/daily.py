@@ -319,7 +319,7 @@ def routes_out(
                 picked = problem.stop(visit.id).load_kg
                 name, lon, lat = point.name, point.lon, point.lat
             else:
-                picked = carried
+                picked = carried - visit.load_after_kg  # unsorted: all of it
                 name, lon, lat = places[visit.id]
             carried = visit.load_after_kg
             out = visit_out(visit, order, name, lon, lat, picked)

@@ -11,10 +11,10 @@ IPCC 2006 default for diesel: 74,100 kg CO2/TJ × 43.0 TJ/Gg × 0.84 kg/L), with
 vehicle type's ``fuel_l_per_100km``.
 
 A county that sorts its waste also gets one row per stream: a route's figures shared by the
-kilograms of each stream it collected; transfer, gate and station costs by the kilograms each
-stream unloaded at stations; a facility's gate fee on the stream unloaded there; and the share
-diverted from waste-to-energy and landfill (kg unloaded at facilities ÷ kg collected), also on
-the county row.
+kilograms of each stream it collected; transfer trucks' figures, gate and station costs by the
+kilograms each stream unloaded at stations; a facility's gate fee on the stream unloaded there
+(and on the county, no station or township); cost per tonne; and the share diverted from
+waste-to-energy and landfill (kg unloaded at facilities ÷ kg collected), also on the county.
 """
 
 from __future__ import annotations
@@ -258,25 +258,35 @@ def _add_streams(
     station_kg: dict[str, float] = defaultdict(float)
     for (station_id, _), unloaded in at_station.items():
         station_kg[station_id] += unloaded
+    transfer = _transfer_parts(day)
     for (station_id, stream), unloaded in at_station.items():
         tally = tallies.streams[stream]
+        share = unloaded / station_kg[station_id]
         for name, by_station in shared.items():
-            cny = by_station.get(station_id, 0.0) * unloaded / station_kg[station_id]
-            setattr(tally, name, getattr(tally, name) + cny)
+            setattr(tally, name, getattr(tally, name) + by_station.get(station_id, 0.0) * share)
+        tally.add_share(transfer.get(station_id, {}), share)
+
+
+def _transfer_parts(day: DayOut) -> dict[str, _Part]:
+    """Per station, the km, hours and CO2 of the day's transfer trucks, by kg moved for it
+    (as `_add_transfer` shares them)."""
+    parts: dict[str, _Part] = defaultdict(lambda: defaultdict(float))
+    for truck in day.transfer_trucks:
+        hours = (truck.depot_return_s - truck.depot_departure_s) / 3600
+        truck_kg = sum(t.load_kg for t in truck.trips) or 1
+        for trip in truck.trips:
+            share = trip.load_kg / truck_kg
+            part = parts[trip.station_id]
+            part["distance_km"] += truck.distance_m / 1000 * share
+            part["driver_hours_h"] += hours * share
+            part["co2_kg"] += truck.co2_kg * share
+    return parts
 
 
 def _with_stream_rows(scenario: Scenario, rows: list[KpiRow], tallies: _Tallies) -> list[KpiRow]:
     """The county row with its cost per tonne and diverted share, then one row per stream."""
-    county = rows[0]
+    county = rows[0]  # its gate fees include the facilities' (no station's or township's)
     collected_t = tallies.county.collected_kg / 1000
-    county = county.model_copy(
-        update={
-            "gate_fees_cny": round(tallies.county.gate_fees_cny, 2),
-            "total_cost_cny": round(
-                county.total_cost_cny + tallies.county.gate_fees_cny - county.gate_fees_cny, 2
-            ),
-        }
-    )
     county = county.model_copy(
         update={
             "cost_cny_per_t": round(county.total_cost_cny / collected_t, 2)
