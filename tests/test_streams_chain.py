@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from sanitation.plan import plan_days
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import build_station_day
 from sanitation.plan.model import VisitOut
+from sanitation.plan.streams import day_facilities
 from sanitation.scenario.load import load_scenario
 
 DATA = Path(__file__).parent / "data"
@@ -130,6 +132,18 @@ def test_a_sorted_station_day_has_a_stop_per_point_and_stream(sorted_ctx):
         assert problem.duration_s[p][station, facility] == min(int(time_s[0, 0]), 10**7)
         assert problem.duration_s[p][facility, station] == min(int(back_s[0, 0]), 10**7)
         assert problem.duration_s[p][station, facility] > 0
+
+
+def test_a_station_day_sees_only_the_facilities_serving_its_station(sorted_ctx):
+    scenario = sorted_ctx.scenario
+    f1, r1 = scenario.facilities
+    only_s1 = scenario.replace(facilities=(replace(f1, station_ids=frozenset({"S1"})), r1))
+    assert day_facilities(only_s1, "S1", {"perishable", "recyclable"}) == [
+        only_s1.facilities[0],
+        r1,
+    ]
+    assert day_facilities(only_s1, "S2", {"perishable", "recyclable"}) == [r1]
+    assert day_facilities(only_s1, "S2", {"residual"}) == []
 
 
 def test_kpis_split_by_stream_add_up_to_the_county(sorted_plan):

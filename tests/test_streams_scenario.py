@@ -9,10 +9,12 @@ import yaml
 from cli_helpers import run_cli
 
 from sanitation.errors import ScenarioError
+from sanitation.plan.streams import check_stream_capacity
 from sanitation.scenario.load import load_scenario
 from sanitation.scenario.model import split_stop_id, stop_id
 
 DATA = Path(__file__).parent / "data" / "scenario"
+WANGJIANG_SORTED = Path(__file__).parents[1] / "scenarios" / "wangjiang" / "sorted.yaml"
 SORTED = DATA / "sorted" / "scenario.yaml"
 TINY = DATA / "tiny" / "scenario.yaml"
 
@@ -134,8 +136,36 @@ def test_streams_rates_frequencies_bins_trucks_and_sites():
             },
             ["field 'streams': shares [0.5, 0.2, 0.1] sum to 0.8"],
         ),
+        # a facility serving a station that does not exist
+        (
+            {"data": {"facilities": str(DATA / "sorted" / "facilities_bad_station.csv")}},
+            ["facilities_bad_station.csv: record 'F1', field 'station_ids': value 'S1;S9'"],
+        ),
+        # a station whose trucks could unload a stream nowhere
+        (
+            {"data": {"facilities": str(DATA / "sorted" / "facilities_s1_only.csv")}},
+            [
+                "record 'S2', field 'streams': value 'residual'; expected a site for its trucks' "
+                "perishable"
+            ],
+        ),
+        # territories of sorted streams are not built
+        (
+            {"policy": {"consistency": "territory"}},
+            ["field 'policy.consistency': value 'territory'"],
+        ),
     ],
-    ids=["undeclared-point-stream", "no-truck", "no-site", "compartments", "site", "shares"],
+    ids=[
+        "undeclared-point-stream",
+        "no-truck",
+        "no-site",
+        "compartments",
+        "site",
+        "shares",
+        "facility-station",
+        "station-coverage",
+        "territories",
+    ],
 )
 def test_bad_streams_are_named(tmp_path, changes, expected):
     problems = _problems(_what_if(tmp_path, SORTED, **changes))
@@ -157,3 +187,23 @@ def test_a_bad_stream_exits_2_naming_it(tmp_path, monkeypatch):
     assert result.code == 2, result.message
     assert "'P1/glass', field 'stream': value 'glass'" in result.stderr
     assert "Traceback" not in result.message
+
+
+def test_the_wangjiang_sorted_what_if_loads_with_four_streams():
+    scenario = load_scenario(WANGJIANG_SORTED)
+    assert [(s.stream_id, s.share, s.frequency) for s in scenario.streams] == [
+        ("residual", 0.55, None),
+        ("perishable", 0.34, "daily"),
+        ("recyclable", 0.10, "weekly"),
+        ("hazardous", 0.01, "weekly"),
+    ]
+    assert all(s.streams == frozenset({"residual"}) for s in scenario.stations)
+    for station in (s for s in scenario.stations if s.status == "existing"):
+        served = {f.kind for f in scenario.facilities if f.serves(station.station_id)}
+        assert served == {"perishable_treatment", "recycling_centre", "hazardous_store"}
+    for point in scenario.points:
+        assert {p.stream: p.frequency for p in point.streams}["perishable"] == "daily"
+        assert sum(p.waste_t_per_day for p in point.streams) == pytest.approx(point.waste_t_per_day)
+    types = {v.type_id: v for v in scenario.vehicle_types}
+    assert sum(t for _, t in types["compactor_5t"].compartments) == pytest.approx(5.0)
+    check_stream_capacity(scenario)  # every stream fits the sites accepting it

@@ -142,7 +142,7 @@ def build_station_day(
     location = {pid: 2 + offset for offset, pid in enumerate(point_ids)}
     classes = ctx.classes
     durations, distances = station_matrices(ctx, station_id, point_ids)
-    facilities = day_facilities(scenario, {split_stop_id(key)[1] for key in keys})
+    facilities = day_facilities(scenario, station_id, {split_stop_id(key)[1] for key in keys})
     durations, distances = with_facilities(
         ctx, station_id, point_ids, facilities, durations, distances
     )

@@ -27,9 +27,10 @@ from sanitation.scenario.model import FacilityRecord, Scenario, VehicleTypeRecor
 UNREACHABLE_CAP_S = 10**7
 
 
-def day_facilities(scenario: Scenario, streams: set[str]) -> list[FacilityRecord]:
-    """The facilities accepting any of ``streams`` (a station-day's due streams)."""
-    return [f for f in scenario.facilities if f.streams & streams]
+def day_facilities(scenario: Scenario, station_id: str, streams: set[str]) -> list[FacilityRecord]:
+    """The facilities serving ``station_id``'s trucks that accept any of ``streams`` (its
+    station-day's due streams)."""
+    return [f for f in scenario.facilities if f.serves(station_id) and f.streams & streams]
 
 
 def with_facilities(

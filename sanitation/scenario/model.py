@@ -210,6 +210,11 @@ class FacilityRecord:
     unload_s: int
     gate_fee_cny_per_t: float
     synthetic: bool
+    station_ids: frozenset[str] | None = None  # whose trucks unload here (None: every station's)
+
+    def serves(self, station_id: str) -> bool:
+        """Whether the trucks of ``station_id`` may unload here."""
+        return self.station_ids is None or station_id in self.station_ids
 
 
 @dataclass(frozen=True)

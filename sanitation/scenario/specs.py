@@ -305,6 +305,8 @@ FACILITIES = TableSpec(
         LON,
         LAT,
         Column("streams", pattern=STREAM_LIST),
+        # the stations whose trucks unload here, separated by ";" (empty: every station's)
+        Column("station_ids", required=False, default=None, pattern=STREAM_LIST),
         SITE_CAPACITY,
         Column("open", "time"),
         Column("close", "time"),

@@ -90,6 +90,11 @@ def load_streams(
         return StreamTables((), points, ())
     if len(set(declared)) != len(declared):
         problems.add(f"{path}: field 'streams': duplicate id in {declared}")
+    if config.policy.consistency != "none":
+        problems.add(
+            f"{path}: field 'policy.consistency': value {config.policy.consistency!r}; expected "
+            "'none' with sorted streams (territories of sorted streams are not built yet)"
+        )
     total_share = sum(s.share for s in config.streams)
     if abs(total_share - 1.0) > SHARE_TOLERANCE:
         problems.add(
@@ -109,7 +114,7 @@ def load_streams(
         for s in config.streams
     )
     known = set(declared)
-    _check_sites(tables, facilities, known, problems)
+    _check_sites(tables, facilities, str(config.data.facilities), known, problems)
     carried = _check_trucks(tables, known, problems)
     _check_coverage(path, tables, facilities, streams, carried, problems)
     population = {row["point_id"]: row["population"] for row in tables["points"][1]}
@@ -167,6 +172,7 @@ def _facilities(config: ScenarioConfig, problems: Problems) -> tuple[FacilityRec
                 unload_s=row["unload_s"],
                 gate_fee_cny_per_t=row["gate_fee_cny_per_t"],
                 synthetic=row["synthetic"],
+                station_ids=stream_list(row["station_ids"]),
             )
         )
     return tuple(out)
@@ -175,6 +181,7 @@ def _facilities(config: ScenarioConfig, problems: Problems) -> tuple[FacilityRec
 def _check_sites(
     tables: dict[str, tuple[Path, Rows]],
     facilities: Sequence[FacilityRecord],
+    facilities_file: str,
     known: set[str],
     problems: Problems,
 ) -> None:
@@ -187,14 +194,15 @@ def _check_sites(
             unknown = (stream_list(row.get("streams")) or frozenset()) - known
             if unknown:
                 problems.record(file, row[id_column], "streams", row["streams"], expected)
+    stations = {row["station_id"] for row in tables["stations"][1]}
     for facility in facilities:
         if facility.streams - known:
+            value = ";".join(sorted(facility.streams))
+            problems.record(facilities_file, facility.facility_id, "streams", value, expected)
+        if facility.station_ids is not None and facility.station_ids - stations:
+            value = ";".join(sorted(facility.station_ids))
             problems.record(
-                "facilities",
-                facility.facility_id,
-                "streams",
-                ";".join(sorted(facility.streams)),
-                expected,
+                facilities_file, facility.facility_id, "station_ids", value, "ids of known stations"
             )
 
 
@@ -261,6 +269,7 @@ def _check_coverage(
             accepting.update(accepted if accepted is not None else {None})
     for facility in facilities:
         accepting.update(facility.streams)
+    _check_station_coverage(tables, facilities, streams, problems)
     for stream in streams:
         record = stream.stream_id
         if record not in carried:
@@ -273,6 +282,37 @@ def _check_coverage(
             problems.add(
                 f"{path}: field 'streams', record {record!r}: no station or facility accepts "
                 "it; expected a site whose 'streams' lists it"
+            )
+
+
+def _check_station_coverage(
+    tables: dict[str, tuple[Path, Rows]],
+    facilities: Sequence[FacilityRecord],
+    streams: Sequence[Stream],
+    problems: Problems,
+) -> None:
+    """Each open or candidate station's trucks can unload every stream: at the station or at
+    a facility serving it."""
+    file, rows = tables["stations"]
+    for row in rows:
+        if row["status"] == "closed":
+            continue
+        accepted = stream_list(row.get("streams"))
+        if accepted is None:
+            continue
+        reachable = set(accepted)
+        for facility in facilities:
+            if facility.serves(row["station_id"]):
+                reachable |= facility.streams
+        missing = [s.stream_id for s in streams if s.stream_id not in reachable]
+        if missing:
+            problems.record(
+                file,
+                row["station_id"],
+                "streams",
+                row["streams"],
+                f"a site for its trucks' {', '.join(missing)}: the station, or a facility "
+                "whose station_ids name it (or are empty)",
             )
 
 
