@@ -207,3 +207,16 @@ def test_the_wangjiang_sorted_what_if_loads_with_four_streams():
     types = {v.type_id: v for v in scenario.vehicle_types}
     assert sum(t for _, t in types["compactor_5t"].compartments) == pytest.approx(5.0)
     check_stream_capacity(scenario)  # every stream fits the sites accepting it
+
+
+def test_the_api_check_names_a_bad_stream(tmp_path):
+    # the API's one ScenarioError handler answers 422 with these problems (api.main)
+    from api.scenarios import validate
+    from api.settings import Settings
+
+    path = _what_if(
+        tmp_path, SORTED, data={"point_streams": str(DATA / "sorted" / "bad_point_streams.csv")}
+    )
+    with pytest.raises(ScenarioError) as caught:
+        validate(path, Settings(data_dir=tmp_path))
+    assert any("'P1/glass', field 'stream': value 'glass'" in p for p in caught.value.problems)
