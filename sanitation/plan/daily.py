@@ -320,7 +320,7 @@ def routes_out(
                 name, lon, lat = point.name, point.lon, point.lat
             else:
                 picked = carried - visit.load_after_kg  # unsorted: all of it
-                name, lon, lat = places[visit.id]
+                name, lon, lat = places.get(visit.id, places[station_id])
             carried = visit.load_after_kg
             out = visit_out(visit, order, name, lon, lat, picked)
             if loads is not None:

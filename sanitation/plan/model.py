@@ -9,9 +9,9 @@ seconds after midnight (``_s``) with an ``HH:MM`` copy for people, durations sec
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 
@@ -20,19 +20,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _Sorted(_Model):
-    """A model with fields of sorted streams (``_SORTED``), left out of the output while empty,
-    so that the plan of a county that does not sort reads as it did before streams."""
-
-    _SORTED: ClassVar[tuple[str, ...]] = ()
-
-    @model_serializer(mode="wrap")
-    def _without_empty_streams(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in self._SORTED:
-            if data.get(name) in ("", None) or data.get(name) == [] or data.get(name) == {}:
-                data.pop(name, None)
-        return data
+def _empty(value: object) -> bool:
+    """Leave a sorted-stream field out of the output while empty: the plan of a county that
+    does not sort reads as it did before streams."""
+    return value is None or value in ("", [], {})
 
 
 class CompartmentOut(_Model):
@@ -43,11 +34,9 @@ class CompartmentOut(_Model):
     collected_kg: int = Field(description="kg of this stream collected over the route")
 
 
-class VisitOut(_Sorted):
+class VisitOut(_Model):
     """One visit of a collection route: a point emptied or an unload at the station (or, with
     sorted streams, at a facility that accepts them)."""
-
-    _SORTED = ("stream", "load_after_by_stream_kg")
 
     order: int = Field(description="1-based position in the route")
     kind: Literal["stop", "unload"]
@@ -61,18 +50,19 @@ class VisitOut(_Sorted):
     arrival: str = Field(description="arrival time HH:MM")
     load_kg: int = Field(description="kg picked up at a stop, or kg unloaded at an unload visit")
     load_after_kg: int = Field(description="kg on the truck after the visit")
-    stream: str = Field(default="", description="sorted streams: the stream collected here")
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the stream collected here"
+    )
     load_after_by_stream_kg: dict[str, int] = Field(
         default_factory=dict,
+        exclude_if=_empty,
         description="sorted streams: kg in each compartment after the visit (an unload empties "
         "the compartments of the streams its site accepts)",
     )
 
 
-class RouteOut(_Sorted):
+class RouteOut(_Model):
     """The day of one collection truck."""
-
-    _SORTED = ("compartments",)
 
     route_id: str
     date: dt.date
@@ -98,14 +88,12 @@ class RouteOut(_Sorted):
     co2_kg: float
     visits: list[VisitOut]
     compartments: list[CompartmentOut] = Field(
-        default_factory=list, description="sorted streams: the truck's compartments"
+        default_factory=list, exclude_if=_empty, description="sorted streams: the compartments"
     )
 
 
-class UnservedOut(_Sorted):
+class UnservedOut(_Model):
     """A due point that is not collected on a day, and why."""
-
-    _SORTED = ("stream",)
 
     date: dt.date
     point_id: str
@@ -114,7 +102,9 @@ class UnservedOut(_Sorted):
     township_code: str
     load_kg: int
     reason: str
-    stream: str = Field(default="", description="sorted streams: the stream left uncollected")
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the stream left uncollected"
+    )
 
 
 class StationDayOut(_Model):
@@ -297,11 +287,9 @@ class FrequencyChangeOut(_Model):
 KpiScope = Literal["county", "station", "township", "stream"]
 
 
-class KpiRow(_Sorted):
+class KpiRow(_Model):
     """KPIs of one scope (county, a station, a township or, sorted, a stream) over the planned
     dates."""
-
-    _SORTED = ("cost_cny_per_t", "diverted_share")
 
     scope: KpiScope
     id: str
@@ -332,10 +320,11 @@ class KpiRow(_Sorted):
         default=None, description="mean load per unload ÷ truck capacity"
     )
     cost_cny_per_t: float | None = Field(
-        default=None, description="sorted streams: total cost ÷ tonnes collected"
+        default=None, exclude_if=_empty, description="sorted streams: total cost ÷ tonnes"
     )
     diverted_share: float | None = Field(
         default=None,
+        exclude_if=_empty,
         description="sorted streams: share of the tonnes collected that went to a treatment "
         "facility, recycling centre or store instead of waste-to-energy or landfill",
     )

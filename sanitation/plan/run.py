@@ -66,7 +66,7 @@ from sanitation.plan.model import (
 from sanitation.plan.pool import new_pool
 from sanitation.plan.reuse import Baseline, Basis, Reference, solve_with_reference
 from sanitation.plan.siting import siting_note
-from sanitation.plan.streams import check_stream_capacity, unloaded_at
+from sanitation.plan.streams import check_stream_capacity, unloaded_at_stations
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
 from sanitation.routing.engine import STOPPED_BY_TIME, SolveParams
 from sanitation.routing.problem import RoutingProblem
@@ -583,7 +583,7 @@ def _day_out(
         )
         routes.extend(station_routes)
         unserved.extend(fleet.explain(station_unserved))
-        collected[station_id] = unloaded_at(station_routes, station_id)
+        collected[station_id] = unloaded_at_stations(station_routes, ctx.scenario)
         stations.append(
             StationDayOut(
                 date=day,

@@ -146,8 +146,10 @@ def check_stream_capacity(scenario: Scenario) -> None:
         raise InfeasibleError(msg, [msg, *causes])
 
 
-def unloaded_at(routes: Sequence[RouteOut], site_id: str) -> int:
-    """kg the routes unloaded at ``site_id`` (a station: what its transfer moves on)."""
+def unloaded_at_stations(routes: Sequence[RouteOut], scenario: Scenario) -> int:
+    """kg the routes unloaded anywhere but at a facility: what the transfer moves on (all they
+    collected, in a county that does not sort)."""
+    facilities = {f.facility_id for f in scenario.facilities}
     return sum(
-        v.load_kg for r in routes for v in r.visits if v.kind == "unload" and v.id == site_id
+        v.load_kg for r in routes for v in r.visits if v.kind == "unload" and v.id not in facilities
     )
