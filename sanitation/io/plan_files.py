@@ -212,7 +212,9 @@ def write_route_sheets(doc: PlanDocument, ctx: PlanningContext, out: Path) -> li
 
 def write_kpis_csv(doc: PlanDocument, path: Path) -> Path:
     """``doc.kpis`` as CSV, UTF-8 with BOM (Excel shows the Chinese names)."""
-    return _write_csv(path, KPI_FIELDS, [row.model_dump() for row in doc.kpis])
+    rows = [row.model_dump() for row in doc.kpis]
+    present = {name for row in rows for name in row}  # sorted-stream columns only when sorted
+    return _write_csv(path, [f for f in KPI_FIELDS if f in present], rows)
 
 
 def write_fleet_csv(doc: PlanDocument, path: Path) -> Path:

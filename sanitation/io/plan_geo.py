@@ -23,6 +23,7 @@ from geo.errors import GeoInputError
 from geo.matrix import route_geometry
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import PlanDocument, RouteOut, TransferTruckOut
+from sanitation.scenario.model import split_stop_id
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class PlanGeometry:
         self._station = {s.station_id: i for i, s in enumerate(scenario.stations)}
         self._depot = {d.depot_id: i for i, d in enumerate(scenario.depots)}
         self._site = {s.site_id: i for i, s in enumerate(scenario.disposal_sites)}
+        self._facility = {f.facility_id: i for i, f in enumerate(scenario.facilities)}
         self._types = {v.type_id: v for v in scenario.vehicle_types}
         self._coords: dict[tuple[str, str], tuple[float, float]] = {}
         for kind, records, key in (
@@ -71,6 +73,7 @@ class PlanGeometry:
             ("station", scenario.stations, "station_id"),
             ("depot", scenario.depots, "depot_id"),
             ("site", scenario.disposal_sites, "site_id"),
+            ("facility", scenario.facilities, "facility_id"),
         ):
             for r in records:
                 self._coords[(kind, getattr(r, key))] = (r.lon, r.lat)
@@ -98,12 +101,20 @@ class PlanGeometry:
             "station": (places.stations, self._station),
             "depot": (places.depots, self._depot),
             "site": (places.disposal_sites, self._site),
+            "facility": (places.facilities, self._facility),
         }[kind]
         snapped = table.get(class_id)
         node = -1
         if snapped is not None and place_id in index:
             node = int(snapped.node_ids[index[place_id]])
         return node, self._coords[(kind, place_id)]
+
+    def _visit_place(self, kind: str, visit_id: str) -> tuple[str, str]:
+        """(place kind, place id) of a visit: a stop's point (``point@stream`` sorted), or the
+        station or facility of an unload."""
+        if kind == "stop":
+            return "point", split_stop_id(visit_id)[0]
+        return ("facility" if visit_id in self._facility else "station"), visit_id
 
     def _depot_kind(self, depot_id: str) -> str:
         return "depot" if depot_id in self._depot else "station"
@@ -136,10 +147,7 @@ class PlanGeometry:
         """Depot → visits → depot along the roads usable by the route's truck."""
         class_id = self.route_class(route.vehicle_type)
         depot = self._place(class_id, self._depot_kind(route.depot_id), route.depot_id)
-        stops = [
-            self._place(class_id, "point" if v.kind == "stop" else "station", v.id)
-            for v in route.visits
-        ]
+        stops = [self._place(class_id, *self._visit_place(v.kind, v.id)) for v in route.visits]
         chain = [depot, *stops, depot]
         return _join([self.leg(class_id, s, e) for s, e in itertools.pairwise(chain)])
 
@@ -244,6 +252,7 @@ def visit_rows(route: RouteOut) -> list[dict]:
             "load_kg": v.load_kg,
             "load_after_kg": v.load_after_kg,
         }
+        | ({"stream": v.stream} if route.compartments else {})
         for v in route.visits
     ]
 
@@ -266,7 +275,8 @@ def stops_frame(doc: PlanDocument) -> gpd.GeoDataFrame:
         for route in day.routes:
             rows.extend(visit_rows(route))
             geoms.extend(Point(v.lon, v.lat) for v in route.visits)
-    return _frame(rows, geoms, VISIT_COLUMNS)
+    streams = ["stream"] if any("stream" in row for row in rows) else []  # sorted streams
+    return _frame(rows, geoms, VISIT_COLUMNS + streams)
 
 
 TRIP_COLUMNS = [

@@ -32,6 +32,8 @@ VISIT_HEADERS = [
     ("车上 kg (load after)", 12),
     ("签字 / 备注 (check / note)", 20),
 ]
+# sorted streams: inserted before the note column on the sheet of a truck with compartments
+STREAM_HEADERS = [("分类 (stream)", 14), ("各舱 kg (compartments after)", 30)]
 KIND_LABEL = {"stop": "收集点 stop", "unload": "卸车 unload"}
 MAX_SHEET_NAME = 31
 FLEET_SHEET = "车队 fleet"
@@ -169,6 +171,19 @@ def fill_route_sheet(
             route.collected_kg,
         ),
     ]
+    names = {st.stream_id: st.name_zh for st in scenario.streams}
+    if route.compartments:
+        block.append(
+            (
+                "分舱 kg (compartments: capacity / collected)",
+                "; ".join(
+                    f"{names.get(c.stream, c.stream)} {c.capacity_kg}/{c.collected_kg}"
+                    for c in route.compartments
+                ),
+                "",
+                "",
+            )
+        )
     if territory is not None:
         block.append(
             (
@@ -185,7 +200,11 @@ def fill_route_sheet(
         ws.cell(row=row, column=5, value=k2).style = "rs_label"
         ws.cell(row=row, column=7, value=v2)
     header_row = 2 + len(block) + 1
-    for col, (title, width) in enumerate(VISIT_HEADERS, start=1):
+    sorted_route = bool(route.compartments)
+    headers = (
+        [*VISIT_HEADERS[:-1], *STREAM_HEADERS, VISIT_HEADERS[-1]] if sorted_route else VISIT_HEADERS
+    )
+    for col, (title, width) in enumerate(headers, start=1):
         ws.cell(row=header_row, column=col, value=title).style = "rs_head"
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.row_dimensions[header_row].height = 32
@@ -205,6 +224,11 @@ def fill_route_sheet(
             v.load_after_kg,
             None,
         ]
+        if sorted_route:
+            after = ", ".join(
+                f"{names.get(k, k)} {kg}" for k, kg in v.load_after_by_stream_kg.items()
+            )
+            values[-1:-1] = [names.get(v.stream, v.stream) if v.stream else None, after]
         style = "rs_unload" if unload else "rs_cell"
         for col, value in enumerate(values, start=1):
             ws.cell(row=row, column=col, value=value).style = style

@@ -41,6 +41,7 @@ from sanitation.plan.model import (
     StationAssignmentOut,
 )
 from sanitation.plan.siting import routed_siting, whatif_siting_mode
+from sanitation.scenario.model import stop_id
 from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
 
 DETOUR_FACTOR = 1.3  # road / straight-line distance (parameters.csv: 1.3-1.4 rural)
@@ -181,6 +182,12 @@ def assign(
     return problem, solve_assignment(problem, params, seed=seed)
 
 
+SORTED_SITING = (
+    "sorted streams: the route-aware siting routes each point's waste as one stream, so the "
+    "assignment's estimate sites the stations (sorted routed siting not built yet)"
+)
+
+
 def site_and_assign(
     ctx: PlanningContext,
     dates: Sequence[dt.date],
@@ -202,6 +209,8 @@ def site_and_assign(
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
     mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
+    if ctx.scenario.sorted and mode != "estimate":
+        mode, reason = "estimate", SORTED_SITING
     if mode != "estimate":
         ids = problem.station_ids
         estimate_of = {
@@ -264,20 +273,22 @@ def week_schedule(
     week = [start + dt.timedelta(days=k) for k in range(7)]
     points = [
         SchedulePoint(
-            point_id=p.point_id,
+            point_id=stop_id(p.point_id, part.stream),
             station_id=station_of[p.point_id],
-            frequency=p.frequency,
-            bin_capacity_kg=round(p.bin_capacity_t * 1000),
+            frequency=part.frequency,
+            bin_capacity_kg=round(part.bin_capacity_t * 1000),
             generation_kg=tuple(
                 round(
-                    p.waste_t_per_day
+                    part.waste_t_per_day
                     * 1000
                     * scenario.waste_multiplier(day, township_of[p.point_id])
                 )
                 for day in week
             ),
+            stream=part.stream,
         )
         for p in scenario.points
+        for part in p.collections()
     ]
     return schedule_week(points, start, seed=seed, reference=reference)
 

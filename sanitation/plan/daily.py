@@ -10,7 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,11 +18,18 @@ import numpy as np
 from sanitation.engines import solve as solve_routing
 from sanitation.errors import VerificationError
 from sanitation.plan.context import PlanningContext
-from sanitation.plan.model import RouteOut, UnservedOut, VisitOut
+from sanitation.plan.model import CompartmentOut, RouteOut, UnservedOut, VisitOut
+from sanitation.plan.streams import compartments, day_facilities, stream_loads, with_facilities
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.solution import RoutingSolution, Visit
-from sanitation.scenario.model import VehicleTypeRecord, truck_id
+from sanitation.scenario.model import (
+    FacilityRecord,
+    TransferStationRecord,
+    VehicleTypeRecord,
+    split_stop_id,
+    truck_id,
+)
 from sanitation.verify.routing import check
 
 DEPOT = "depot"
@@ -120,63 +127,69 @@ def build_station_day(
     due_kg: Mapping[str, int],
     fleet: Mapping[str, int],
 ) -> RoutingProblem:
-    """The routing problem of one station-day (``due_kg``: point id → kg; ``fleet``: type → n)."""
+    """The routing problem of one station-day (``due_kg``: stop id → kg, a stop id being the
+    point id, or ``point@stream`` when the county sorts; ``fleet``: type → n).
+
+    With sorted streams each (point, stream) due is a stop of that stream at the point's
+    location; the trucks have their compartments and may unload at the station (if it accepts
+    one of their streams) and at every facility accepting one (locations after the points).
+    """
     scenario = ctx.scenario
     station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
     station = scenario.stations[station_idx]
     point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
-    due = [scenario.points[point_index[pid]] for pid in sorted(due_kg)]
+    keys = sorted(due_kg)
+    point_ids = sorted({split_stop_id(key)[0] for key in keys})
+    location = {pid: 2 + offset for offset, pid in enumerate(point_ids)}
     classes = ctx.classes
-    durations, distances = station_matrices(ctx, station_id, [p.point_id for p in due])
+    durations, distances = station_matrices(ctx, station_id, point_ids)
+    facilities = day_facilities(scenario, station_id, {split_stop_id(key)[1] for key in keys})
+    durations, distances = with_facilities(
+        ctx, station_id, point_ids, facilities, durations, distances
+    )
     types = {v.type_id: v for v in scenario.vehicle_types}
-    vehicle_types = []
-    for type_id, count in sorted(fleet.items()):
-        vtype = types[type_id]
-        if vtype.role != "collection" or count <= 0:
-            continue
-        lunch = (
-            Lunch(vtype.lunch_duration_s, vtype.lunch_window_start_s, vtype.lunch_window_end_s)
-            if vtype.lunch_duration_s > 0
-            else None
-        )
-        vehicle_types.append(
-            VehicleType(
-                id=type_id,
-                count=count,
-                capacity_kg=round(vtype.capacity_t * 1000),
-                depot=DEPOT,
-                unload_sites=(station_id,),
-                profile=classes.index(vtype.access_class),
-                shift_start_s=vtype.shift_start_s,
-                shift_end_s=vtype.shift_end_s,
-                max_duration_s=vtype.max_duration_s,
-                lunch=lunch,
-                fixed_cost_cny=vtype.fixed_cost_cny_per_day,
-                cost_cny_per_km=vtype.cost_per_km_cny,
-                cost_cny_per_h=vtype.cost_per_hour_cny,
-            )
-        )
+    vehicle_types = [
+        _vehicle_type(ctx, types[type_id], count, station, facilities)
+        for type_id, count in sorted(fleet.items())
+        if types[type_id].role == "collection" and count > 0
+    ]
     stops = []
-    for offset, point in enumerate(due):
+    for key in keys:
+        point_id, stream = split_stop_id(key)
+        point = scenario.points[point_index[point_id]]
         rank = classes.index(point.access_class)
         allowed = frozenset(
-            v.id for v in vehicle_types if classes.index(types[v.id].access_class) <= rank
+            v.id
+            for v in vehicle_types
+            if classes.index(types[v.id].access_class) <= rank and v.capacity_for_kg(stream) > 0
         )
         stops.append(
             Stop(
-                id=point.point_id,
-                location=2 + offset,
-                load_kg=int(due_kg[point.point_id]),
+                id=key,
+                location=location[point_id],
+                load_kg=int(due_kg[key]),
                 service_s=point.service_s,
                 tw_open_s=point.tw_open_s,
                 tw_close_s=point.tw_close_s,
                 priority=point.priority,
                 allowed_vehicle_types=allowed,
+                stream=stream,
             )
         )
     sites = (
         Site(DEPOT, 0),
-        Site(station_id, 1, station.open_s, station.close_s, station.unload_s),
+        Site(
+            station_id,
+            1,
+            station.open_s,
+            station.close_s,
+            station.unload_s,
+            streams=station.streams,
+        ),
+        *(
+            Site(f.facility_id, 2 + len(point_ids) + i, f.open_s, f.close_s, f.unload_s, f.streams)
+            for i, f in enumerate(facilities)
+        ),
     )
     return RoutingProblem(
         duration_s=tuple(durations),
@@ -184,6 +197,44 @@ def build_station_day(
         sites=sites,
         stops=tuple(stops),
         vehicle_types=tuple(vehicle_types),
+    )
+
+
+def _vehicle_type(
+    ctx: PlanningContext,
+    vtype: VehicleTypeRecord,
+    count: int,
+    station: TransferStationRecord,
+    facilities: Sequence[FacilityRecord],
+) -> VehicleType:
+    """A collection truck type of a station-day: its compartments (sorted streams) and the
+    sites that accept what it carries (the station alone for a county that does not sort)."""
+    lunch = (
+        Lunch(vtype.lunch_duration_s, vtype.lunch_window_start_s, vtype.lunch_window_end_s)
+        if vtype.lunch_duration_s > 0
+        else None
+    )
+    capacity_kg = round(vtype.capacity_t * 1000)
+    parts = compartments(vtype, capacity_kg)
+    carried = {c.stream for c in parts} or {""}
+    unload_sites = tuple(
+        [station.station_id] if station.streams is None or station.streams & carried else []
+    ) + tuple(f.facility_id for f in facilities if f.streams & carried)
+    return VehicleType(
+        id=vtype.type_id,
+        count=count,
+        capacity_kg=capacity_kg,
+        depot=DEPOT,
+        unload_sites=unload_sites or (station.station_id,),
+        profile=ctx.classes.index(vtype.access_class),
+        shift_start_s=vtype.shift_start_s,
+        shift_end_s=vtype.shift_end_s,
+        max_duration_s=vtype.max_duration_s,
+        lunch=lunch,
+        fixed_cost_cny=vtype.fixed_cost_cny_per_day,
+        cost_cny_per_km=vtype.cost_per_km_cny,
+        cost_cny_per_h=vtype.cost_per_hour_cny,
+        compartments=parts,
     )
 
 
@@ -255,21 +306,30 @@ def routes_out(
     depot_idx = depot_index(ctx, station_id)
     depot_id = scenario.depots[depot_idx].depot_id if depot_idx is not None else station_id
     co2_factor = scenario.costs.co2_kg_per_l_diesel
+    places = {f.facility_id: (f.name, f.lon, f.lat) for f in scenario.facilities}
+    places[station_id] = (station.name, station.lon, station.lat)
     routes = []
     for number, route in enumerate(solution.routes, start=1):
         type_id, truck_index = split_truck_type(route.vehicle_type, route.vehicle_index)
         vtype = types[type_id]
         visits, carried = [], 0
+        loads = stream_loads(problem, route.visits) if scenario.sorted else None
         for order, visit in enumerate(route.visits, start=1):
             if visit.kind == "stop":
-                point = points[visit.id]
+                point = points[split_stop_id(visit.id)[0]]
                 picked = problem.stop(visit.id).load_kg
                 name, lon, lat = point.name, point.lon, point.lat
             else:
-                picked = carried
-                name, lon, lat = station.name, station.lon, station.lat
+                picked = carried - visit.load_after_kg  # unsorted: all of it
+                name, lon, lat = places.get(visit.id, places[station_id])
             carried = visit.load_after_kg
-            visits.append(visit_out(visit, order, name, lon, lat, picked))
+            out = visit_out(visit, order, name, lon, lat, picked)
+            if loads is not None:
+                stream = split_stop_id(visit.id)[1] if visit.kind == "stop" else ""
+                out = out.model_copy(
+                    update={"stream": stream, "load_after_by_stream_kg": loads[order - 1]}
+                )
+            visits.append(out)
         money = route_figures(vtype, route.distance_m, route.duration_s, co2_factor)
         routes.append(
             RouteOut(
@@ -292,18 +352,36 @@ def routes_out(
                 **money,
                 cost_cny=round(route.cost_cny, 2),
                 visits=visits,
+                compartments=_compartments_out(problem, route.vehicle_type, visits),
             )
         )
     unserved = [
         UnservedOut(
             date=day,
             point_id=item.stop_id,
-            name=points[item.stop_id].name,
+            name=points[split_stop_id(item.stop_id)[0]].name,
             station_id=station_id,
-            township_code=township_of[item.stop_id],
+            township_code=township_of[split_stop_id(item.stop_id)[0]],
             load_kg=problem.stop(item.stop_id).load_kg,
             reason=item.reason,
+            stream=problem.stop(item.stop_id).stream,
         )
         for item in solution.unserved
     ]
     return routes, unserved
+
+
+def _compartments_out(
+    problem: RoutingProblem, vehicle_type: str, visits: Sequence[VisitOut]
+) -> list[CompartmentOut]:
+    """The compartments of a route's truck and the kg each collected (none unsorted)."""
+    return [
+        CompartmentOut(
+            stream=c.stream,
+            capacity_kg=c.capacity_kg,
+            collected_kg=sum(
+                v.load_kg for v in visits if v.kind == "stop" and v.stream == c.stream
+            ),
+        )
+        for c in problem.vehicle_type(vehicle_type).compartments
+    ]

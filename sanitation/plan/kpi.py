@@ -9,6 +9,12 @@ of its stations' transfer, gate and station costs by the kilograms collected fro
 CO2 = diesel litres × the scenario's factor (2.68 kg CO2 per litre, the
 IPCC 2006 default for diesel: 74,100 kg CO2/TJ × 43.0 TJ/Gg × 0.84 kg/L), with litres from each
 vehicle type's ``fuel_l_per_100km``.
+
+A county that sorts its waste also gets one row per stream: a route's figures shared by the
+kilograms of each stream it collected; transfer trucks' figures, gate and station costs by the
+kilograms each stream unloaded at stations; a facility's gate fee on the stream unloaded there
+(and on the county, no station or township); cost per tonne; and the share diverted from
+waste-to-energy and landfill (kg unloaded at facilities ÷ kg collected), also on the county.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sanitation.plan.model import (
     RouteOut,
     StationAssignmentOut,
 )
-from sanitation.scenario.model import Scenario
+from sanitation.scenario.model import Scenario, split_stop_id
 
 CO2_NOTE = (
     "CO2 = diesel litres (km × the vehicle type's L/100 km) × {factor} kg CO2/L; 2.68 is the "
@@ -56,6 +62,8 @@ class _Tally:
     co2_kg: float = 0.0
     unloaded_kg: float = 0.0
     unload_capacity_kg: float = 0.0
+    diverted_kg: float = 0.0  # unloaded at facilities (sorted streams)
+    station_kg: float = 0.0  # unloaded at stations (sorted streams)
 
     def add_share(self, part: _Part, share: float) -> None:
         """Add ``share`` (0..1) of every figure of ``part``."""
@@ -68,6 +76,7 @@ class _Tallies:
     county: _Tally = field(default_factory=_Tally)
     stations: defaultdict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     townships: defaultdict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    streams: defaultdict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
 
 
 def plan_kpis(
@@ -84,7 +93,7 @@ def plan_kpis(
                 tallies.stations[item.station_id],
                 tallies.townships[item.township_code],
                 tallies.county,
-            ):
+            ):  # (a sorted point's streams count one each)
                 tally.points_unserved += 1
                 tally.points_due += 1
         for route in day.routes:
@@ -97,7 +106,12 @@ def plan_kpis(
             "station_cost_cny": station_cny,
         }
         _share_to_townships(tallies, day.routes, township_of, shared)
-    return _rows(scenario, assignment.stations, max(1, len(days)), tallies)
+        if scenario.sorted:
+            _add_streams(tallies, scenario, day, shared)
+    rows = _rows(scenario, assignment.stations, max(1, len(days)), tallies)
+    if scenario.sorted:
+        rows = _with_stream_rows(scenario, rows, tallies)
+    return rows
 
 
 def _add_station_costs(
@@ -120,7 +134,26 @@ def _add_station_costs(
 
 def _add_route(tallies: _Tallies, route: RouteOut, township_of: dict[str, str]) -> None:
     """A collection route: all of it to its station and the county, by kg to townships."""
-    part: _Part = {
+    part = _route_part(route)
+    station = tallies.stations[route.station_id]
+    tallies.county.add_share(part, 1.0)
+    station.add_share(part, 1.0)
+    by_township: dict[str, float] = defaultdict(float)
+    for visit in route.visits:
+        if visit.kind == "stop":
+            code = township_of[split_stop_id(visit.id)[0]]
+            by_township[code] += visit.load_kg
+            for tally in (tallies.townships[code], station, tallies.county):
+                tally.points_due += 1
+                tally.points_served += 1
+    total_kg = sum(by_township.values()) or 1.0
+    for code, kg in by_township.items():
+        tallies.townships[code].add_share(part, kg / total_kg)
+
+
+def _route_part(route: RouteOut) -> _Part:
+    """A collection route's figures."""
+    return {
         "truck_days": 1.0,
         "distance_km": route.distance_m / 1000,
         "driver_hours_h": route.duration_s / 3600,
@@ -132,20 +165,6 @@ def _add_route(tallies: _Tallies, route: RouteOut, township_of: dict[str, str]) 
         "unloaded_kg": float(route.collected_kg),
         "unload_capacity_kg": float(route.n_unloads * route.capacity_kg),
     }
-    station = tallies.stations[route.station_id]
-    tallies.county.add_share(part, 1.0)
-    station.add_share(part, 1.0)
-    by_township: dict[str, float] = defaultdict(float)
-    for visit in route.visits:
-        if visit.kind == "stop":
-            code = township_of[visit.id]
-            by_township[code] += visit.load_kg
-            for tally in (tallies.townships[code], station, tallies.county):
-                tally.points_due += 1
-                tally.points_served += 1
-    total_kg = sum(by_township.values()) or 1.0
-    for code, kg in by_township.items():
-        tallies.townships[code].add_share(part, kg / total_kg)
 
 
 def _add_transfer(
@@ -190,13 +209,110 @@ def _share_to_townships(
     for route in routes:
         for visit in route.visits:
             if visit.kind == "stop":
-                township_station_kg[(township_of[visit.id], route.station_id)] += visit.load_kg
+                code = township_of[split_stop_id(visit.id)[0]]
+                township_station_kg[(code, route.station_id)] += visit.load_kg
                 station_day_kg[route.station_id] += visit.load_kg
     for (code, station_id), kg in township_station_kg.items():
         share = kg / station_day_kg[station_id]
         tally = tallies.townships[code]
         for name, by_station in shared.items():
             setattr(tally, name, getattr(tally, name) + by_station.get(station_id, 0.0) * share)
+
+
+def _add_streams(
+    tallies: _Tallies, scenario: Scenario, day: DayOut, shared: dict[str, dict[str, float]]
+) -> None:
+    """A day's routes split by stream (kg), its unloads at stations and facilities per stream,
+    and the stations' shared costs by the kg each stream unloaded there."""
+    fees = {f.facility_id: f.gate_fee_cny_per_t for f in scenario.facilities}
+    at_station: dict[tuple[str, str], float] = defaultdict(float)  # (station, stream) → kg
+    for item in day.unserved:
+        tallies.streams[item.stream].points_due += 1
+        tallies.streams[item.stream].points_unserved += 1
+    for route in day.routes:
+        by_stream: dict[str, float] = defaultdict(float)
+        before: dict[str, int] = {}
+        for visit in route.visits:
+            if visit.kind == "stop":
+                by_stream[visit.stream] += visit.load_kg
+                tally = tallies.streams[visit.stream]
+                tally.points_due += 1
+                tally.points_served += 1
+            else:
+                for stream, kg in before.items():
+                    dropped = kg - visit.load_after_by_stream_kg.get(stream, 0)
+                    if dropped <= 0:
+                        continue
+                    if visit.id in fees:
+                        cny = dropped / 1000 * fees[visit.id]
+                        for tally in (tallies.streams[stream], tallies.county):
+                            tally.diverted_kg += dropped
+                            tally.gate_fees_cny += cny
+                    else:
+                        at_station[(visit.id, stream)] += dropped
+            before = visit.load_after_by_stream_kg
+        total = sum(by_stream.values()) or 1.0
+        part = _route_part(route)
+        for stream, stream_kg in by_stream.items():
+            tallies.streams[stream].add_share(part, stream_kg / total)
+    station_kg: dict[str, float] = defaultdict(float)
+    for (station_id, _), unloaded in at_station.items():
+        station_kg[station_id] += unloaded
+    transfer = _transfer_parts(day)
+    for (station_id, stream), unloaded in at_station.items():
+        tally = tallies.streams[stream]
+        share = unloaded / station_kg[station_id]
+        for name, by_station in shared.items():
+            setattr(tally, name, getattr(tally, name) + by_station.get(station_id, 0.0) * share)
+        tally.add_share(transfer.get(station_id, {}), share)
+
+
+def _transfer_parts(day: DayOut) -> dict[str, _Part]:
+    """Per station, the km, hours and CO2 of the day's transfer trucks, by kg moved for it
+    (as `_add_transfer` shares them)."""
+    parts: dict[str, _Part] = defaultdict(lambda: defaultdict(float))
+    for truck in day.transfer_trucks:
+        hours = (truck.depot_return_s - truck.depot_departure_s) / 3600
+        truck_kg = sum(t.load_kg for t in truck.trips) or 1
+        for trip in truck.trips:
+            share = trip.load_kg / truck_kg
+            part = parts[trip.station_id]
+            part["distance_km"] += truck.distance_m / 1000 * share
+            part["driver_hours_h"] += hours * share
+            part["co2_kg"] += truck.co2_kg * share
+    return parts
+
+
+def _with_stream_rows(scenario: Scenario, rows: list[KpiRow], tallies: _Tallies) -> list[KpiRow]:
+    """The county row with its cost per tonne and diverted share, then one row per stream."""
+    county = rows[0]  # its gate fees include the facilities' (no station's or township's)
+    collected_t = tallies.county.collected_kg / 1000
+    county = county.model_copy(
+        update={
+            "cost_cny_per_t": round(county.total_cost_cny / collected_t, 2)
+            if collected_t
+            else None,
+            "diverted_share": round(tallies.county.diverted_kg / tallies.county.collected_kg, 4)
+            if tallies.county.collected_kg
+            else None,
+        }
+    )
+    out = [county, *rows[1:]]
+    for stream in scenario.streams:
+        tally = tallies.streams[stream.stream_id]
+        row = _row("stream", stream.stream_id, stream.name_zh, tally)
+        tonnes = tally.collected_kg / 1000
+        out.append(
+            row.model_copy(
+                update={
+                    "cost_cny_per_t": round(row.total_cost_cny / tonnes, 2) if tonnes else None,
+                    "diverted_share": round(tally.diverted_kg / tally.collected_kg, 4)
+                    if tally.collected_kg
+                    else None,
+                }
+            )
+        )
+    return out
 
 
 def _rows(

@@ -20,8 +20,23 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _empty(value: object) -> bool:
+    """Leave a sorted-stream field out of the output while empty: the plan of a county that
+    does not sort reads as it did before streams."""
+    return value is None or value in ("", [], {})
+
+
+class CompartmentOut(_Model):
+    """One compartment of a collection truck (sorted streams) and what it collected."""
+
+    stream: str
+    capacity_kg: int
+    collected_kg: int = Field(description="kg of this stream collected over the route")
+
+
 class VisitOut(_Model):
-    """One visit of a collection route: a point emptied or an unload at the station."""
+    """One visit of a collection route: a point emptied or an unload at the station (or, with
+    sorted streams, at a facility that accepts them)."""
 
     order: int = Field(description="1-based position in the route")
     kind: Literal["stop", "unload"]
@@ -35,6 +50,15 @@ class VisitOut(_Model):
     arrival: str = Field(description="arrival time HH:MM")
     load_kg: int = Field(description="kg picked up at a stop, or kg unloaded at an unload visit")
     load_after_kg: int = Field(description="kg on the truck after the visit")
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the stream collected here"
+    )
+    load_after_by_stream_kg: dict[str, int] = Field(
+        default_factory=dict,
+        exclude_if=_empty,
+        description="sorted streams: kg in each compartment after the visit (an unload empties "
+        "the compartments of the streams its site accepts)",
+    )
 
 
 class RouteOut(_Model):
@@ -63,6 +87,9 @@ class RouteOut(_Model):
     fuel_l: float
     co2_kg: float
     visits: list[VisitOut]
+    compartments: list[CompartmentOut] = Field(
+        default_factory=list, exclude_if=_empty, description="sorted streams: the compartments"
+    )
 
 
 class UnservedOut(_Model):
@@ -75,6 +102,9 @@ class UnservedOut(_Model):
     township_code: str
     load_kg: int
     reason: str
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the stream left uncollected"
+    )
 
 
 class StationDayOut(_Model):
@@ -254,11 +284,12 @@ class FrequencyChangeOut(_Model):
     reason: str
 
 
-KpiScope = Literal["county", "station", "township"]
+KpiScope = Literal["county", "station", "township", "stream"]
 
 
 class KpiRow(_Model):
-    """KPIs of one scope (county, a station or a township) over the planned dates."""
+    """KPIs of one scope (county, a station, a township or, sorted, a stream) over the planned
+    dates."""
 
     scope: KpiScope
     id: str
@@ -287,6 +318,15 @@ class KpiRow(_Model):
     )
     truck_capacity_share: float | None = Field(
         default=None, description="mean load per unload ÷ truck capacity"
+    )
+    cost_cny_per_t: float | None = Field(
+        default=None, exclude_if=_empty, description="sorted streams: total cost ÷ tonnes"
+    )
+    diverted_share: float | None = Field(
+        default=None,
+        exclude_if=_empty,
+        description="sorted streams: share of the tonnes collected that went to a treatment "
+        "facility, recycling centre or store instead of waste-to-energy or landfill",
     )
 
 

@@ -66,11 +66,12 @@ from sanitation.plan.model import (
 from sanitation.plan.pool import new_pool
 from sanitation.plan.reuse import Baseline, Basis, Reference, solve_with_reference
 from sanitation.plan.siting import siting_note
+from sanitation.plan.streams import check_stream_capacity, unloaded_at_stations
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
 from sanitation.routing.engine import STOPPED_BY_TIME, SolveParams
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
-from sanitation.scenario.model import Scenario
+from sanitation.scenario.model import Scenario, split_stop_id
 from sanitation.schedule import WeekSchedule
 from sanitation.transfer import solve as solve_transfer
 from sanitation.verify.transfer import check as check_transfer
@@ -201,6 +202,7 @@ def plan_days(
     report("network", "building the road network and snapping places", 0, 1)
     ctx = context or PlanningContext.build(scenario, cache_dir=cache_dir)
     report("network", f"{ctx.places.network.number_of_nodes} nodes", 1, 1)
+    check_stream_capacity(scenario)
 
     report("assignment", "siting stations and assigning points", 0, 1)
     first_task = tasks_submitted(executor)
@@ -433,11 +435,12 @@ def _due_points(
     for day in dates:
         due = schedule.due_on(day)
         per_station: dict[str, dict[str, int]] = defaultdict(dict)
-        for point_id, kg in due.items():
+        for key, kg in due.items():  # a stop id: the point id, or point@stream (sorted)
+            point_id = split_stop_id(key)[0]
             if point_id not in ctx.cut_off:
-                per_station[station_of[point_id]][point_id] = kg
+                per_station[station_of[point_id]][key] = kg
         due_by_day[day] = per_station
-        cut_off_due[day] = {p: kg for p, kg in due.items() if p in ctx.cut_off}
+        cut_off_due[day] = {p: kg for p, kg in due.items() if split_stop_id(p)[0] in ctx.cut_off}
     return due_by_day, cut_off_due
 
 
@@ -557,16 +560,18 @@ def _day_out(
     routes, unserved, stations = [], [], []
     points = {p.point_id: p for p in ctx.scenario.points}
     township_of = ctx.scenario.township_of_point()
-    for point_id, kg in sorted(cut_off_due.items()):
+    for key, kg in sorted(cut_off_due.items()):
+        point_id, stream = split_stop_id(key)
         unserved.append(
             UnservedOut(
                 date=day,
-                point_id=point_id,
+                point_id=key,
                 name=points[point_id].name,
                 station_id=station_of[point_id],
                 township_code=township_of[point_id],
                 load_kg=kg,
                 reason=ctx.cut_off[point_id],
+                stream=stream,
             )
         )
     collected: dict[str, int] = {}
@@ -578,7 +583,7 @@ def _day_out(
         )
         routes.extend(station_routes)
         unserved.extend(fleet.explain(station_unserved))
-        collected[station_id] = sum(r.collected_kg for r in station_routes)
+        collected[station_id] = unloaded_at_stations(station_routes, ctx.scenario)
         stations.append(
             StationDayOut(
                 date=day,

@@ -36,6 +36,10 @@ class DataFiles(_Strict):
     fleet: str
     # optional territory layer (point_id, truck_id): it overrides points.truck_id
     territories: str | None = None
+    # sorted streams (``streams:``): a point's own rate, frequency and bin per stream
+    point_streams: str | None = None
+    # sorted streams: perishable-treatment facilities, recycling centres, hazardous stores
+    facilities: str | None = None
 
 
 class RoadsConfig(_Strict):
@@ -64,6 +68,25 @@ class SeasonalConfig(_Strict):
     end: dt.date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
     multiplier: float = Field(gt=0, le=100)
     townships: list[str] = Field(default_factory=list)
+
+
+STREAM_ID = r"[A-Za-z0-9_.\-]+"  # as record ids, without the stop-id separator ``@``
+Frequency = Literal["daily", "every_2_days", "twice_weekly", "weekly"]
+
+
+class StreamConfig(_Strict):
+    """A sorted waste stream (分类收运). ``frequency``: its default collection frequency (None:
+    daily for a perishable stream, GB/T 51435's at-least-daily rule for 易腐垃圾; else each
+    point's own); ``share``: its part of each point's generation where ``point_streams`` gives
+    no rate of the point's own; ``bin_capacity_t``: its default bin (None: the point's)."""
+
+    id: str = Field(pattern=STREAM_ID, min_length=1, max_length=40)
+    name_zh: str = Field(min_length=1, max_length=40)
+    name_en: str = Field(min_length=1, max_length=60)
+    perishable: bool = False
+    frequency: Frequency | None = None
+    share: float = Field(gt=0, le=1)
+    bin_capacity_t: float | None = Field(None, gt=0, le=1_000)
 
 
 class CostsConfig(_Strict):
@@ -113,4 +136,6 @@ class ScenarioConfig(_Strict):
     costs: CostsConfig = Field(default_factory=CostsConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     notes: list[str] = Field(default_factory=list)
+    # sorted streams; none: the one stream of a county that does not sort
+    streams: list[StreamConfig] = Field(default_factory=list, max_length=20)
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)

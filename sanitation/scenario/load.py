@@ -38,6 +38,7 @@ from sanitation.scenario.model import (
     Village,
     split_truck_id,
 )
+from sanitation.scenario.streams import StreamTables, compartments, load_streams, stream_list
 from sanitation.scenario.tables import CONTROL_CHARS, Problems, parse_table, shown
 
 if TYPE_CHECKING:
@@ -254,12 +255,13 @@ def _build(path: Path, config: ScenarioConfig, problems: Problems) -> Scenario |
     points = _territory_trucks(config, tables, points, problems)
     _check_settings(path, config, known["townships"], problems)
     _check_points(config, tables["points"][0], points, problems)
+    sorted_streams = load_streams(path, config, tables, points, problems)
     if config.boundary is not None and not problems:
         for problem in boundary_problems(Path(config.boundary), path, points, tables["points"][0]):
             problems.add(problem)
     if problems:
         return None
-    return _assemble(path, config, tables, points)
+    return _assemble(path, config, tables, sorted_streams)
 
 
 def _read_tables(config: ScenarioConfig, problems: Problems) -> Tables:
@@ -476,23 +478,27 @@ def _check_points(
 
 def _record(cls: type[R], row: dict[str, Any], computed: dict[str, Any] | None = None) -> R:
     """A model record from a parsed row: each field from ``computed``, else from its column
-    (`COLUMN_OF` names the columns that differ from the field)."""
+    (`COLUMN_OF` names the columns that differ from the field), else its default."""
     computed = computed or {}
     columns = COLUMN_OF.get(cls, {})
     values = {
         f.name: computed[f.name] if f.name in computed else row[columns.get(f.name, f.name)]
         for f in dataclasses.fields(cls)
+        if f.name in computed or columns.get(f.name, f.name) in row  # else the field's default
     }
     return cls(**values)
 
 
-def _assemble(
-    path: Path, config: ScenarioConfig, tables: Tables, points: list[CollectionPoint]
-) -> Scenario:
+def _assemble(path: Path, config: ScenarioConfig, tables: Tables, sorted: StreamTables) -> Scenario:
     """The `Scenario` of checked tables and settings."""
 
     def records(cls: type[R], name: str) -> tuple[R, ...]:
         return tuple(_record(cls, row) for row in tables[name][1])
+
+    def sites(cls: type[R], name: str) -> tuple[R, ...]:
+        return tuple(
+            _record(cls, row, {"streams": stream_list(row["streams"])}) for row in tables[name][1]
+        )
 
     roads = config.roads
     policy = config.policy
@@ -503,9 +509,9 @@ def _assemble(
         plan_date=config.date,
         townships=records(Township, "townships"),
         villages=records(Village, "villages"),
-        points=tuple(points),
-        stations=records(TransferStationRecord, "stations"),
-        disposal_sites=records(DisposalSiteRecord, "disposal_sites"),
+        points=tuple(sorted.points),
+        stations=sites(TransferStationRecord, "stations"),
+        disposal_sites=sites(DisposalSiteRecord, "disposal_sites"),
         depots=records(Depot, "depots"),
         vehicle_types=tuple(_vehicle_type(r) for r in tables["vehicle_types"][1]),
         fleet=records(FleetEntry, "fleet"),
@@ -543,7 +549,10 @@ def _assemble(
         default_kg_per_person_day=config.default_kg_per_person_day,
         boundary_path=Path(config.boundary) if config.boundary else None,
         notes=tuple(config.notes),
-        table_paths={name: file for name, (file, _) in tables.items()},
+        table_paths={name: file for name, (file, _) in tables.items()}
+        | ({"facilities": Path(config.data.facilities)} if config.data.facilities else {}),
+        streams=sorted.streams,
+        facilities=sorted.facilities,
     )
 
 
@@ -618,6 +627,7 @@ def _vehicle_type(r: dict[str, Any]) -> VehicleTypeRecord:
         lunch_window_start_s=r["lunch_window_start"] if lunch else 0,
         lunch_window_end_s=r["lunch_window_end"] if lunch else 0,
         fuel_l_per_100km=r["fuel_l_per_100km"],
+        compartments=compartments(r["compartments"], r["stream"], r["capacity_t"]),
     )
 
 

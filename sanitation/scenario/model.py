@@ -18,6 +18,11 @@ StationStatus = Literal["existing", "candidate", "closed"]
 DisposalKind = Literal["wte", "landfill", "export"]
 VehicleRole = Literal["collection", "transfer"]
 RoadSourceKind = Literal["lines", "osm", "synthetic"]
+FacilityKind = Literal["perishable_treatment", "recycling_centre", "hazardous_store"]
+
+#: between a point id and its stream in a stop id of a sorted county (``P1@perishable``); the
+#: id patterns of points and streams exclude it
+STREAM_SEP = "@"
 
 FREQUENCY_VISITS_PER_WEEK: dict[str, float] = {
     "daily": 7.0,
@@ -54,6 +59,44 @@ class Village:
 
 
 @dataclass(frozen=True)
+class Stream:
+    """A sorted waste stream (分类): ``frequency`` is its default collection frequency (None:
+    each point's own); ``share`` is its part of a point's generation where the point does not
+    give the stream's own rate; ``bin_capacity_t`` its default bin (None: the point's bin)."""
+
+    stream_id: str
+    name_zh: str
+    name_en: str
+    perishable: bool
+    frequency: Frequency | None
+    share: float
+    bin_capacity_t: float | None = None
+
+
+@dataclass(frozen=True)
+class PointStream:
+    """One stream of a point: generation (t/day, before seasonal multipliers), collection
+    frequency and bin capacity (t)."""
+
+    stream: str
+    waste_t_per_day: float
+    frequency: Frequency
+    bin_capacity_t: float
+
+
+def stop_id(point_id: str, stream: str) -> str:
+    """The id of a point's collection of one stream: the point id for the single stream ``""``
+    of a county that does not sort, else ``point@stream``."""
+    return point_id if stream == "" else f"{point_id}{STREAM_SEP}{stream}"
+
+
+def split_stop_id(value: str) -> tuple[str, str]:
+    """(point id, stream) of a `stop_id`."""
+    point_id, _, stream = value.partition(STREAM_SEP)
+    return point_id, stream
+
+
+@dataclass(frozen=True)
 class CollectionPoint:
     """A 收集点: bins that households fill and collection trucks empty.
 
@@ -78,6 +121,13 @@ class CollectionPoint:
     synthetic: bool
     station_id: str | None = None
     truck_id: str | None = None
+    streams: tuple[PointStream, ...] = ()
+
+    def collections(self) -> tuple[PointStream, ...]:
+        """The point's streams; a county that does not sort has the one stream ``""``."""
+        if self.streams:
+            return self.streams
+        return (PointStream("", self.waste_t_per_day, self.frequency, self.bin_capacity_t),)
 
 
 def truck_id(depot_id: str, type_id: str, number: int) -> str:
@@ -118,6 +168,7 @@ class TransferStationRecord:
     max_expansions: int
     container_t: float
     synthetic: bool
+    streams: frozenset[str] | None = None  # streams trucks may unload here (None: every one)
 
 
 @dataclass(frozen=True)
@@ -138,6 +189,32 @@ class DisposalSiteRecord:
     unload_s: int
     location_note: str
     synthetic: bool
+    streams: frozenset[str] | None = None  # streams it accepts (None: every one)
+
+
+@dataclass(frozen=True)
+class FacilityRecord:
+    """A treatment or storage site of sorted streams that collection trucks unload at directly:
+    a perishable-waste treatment facility (composting/digestion), a recycling centre or a
+    hazardous-waste store. Capacity in t/day over its streams; gate fee in CNY/t."""
+
+    facility_id: str
+    name: str
+    kind: FacilityKind
+    lon: float
+    lat: float
+    streams: frozenset[str]
+    capacity_t_per_day: float
+    open_s: int
+    close_s: int
+    unload_s: int
+    gate_fee_cny_per_t: float
+    synthetic: bool
+    station_ids: frozenset[str] | None = None  # whose trucks unload here (None: every station's)
+
+    def serves(self, station_id: str) -> bool:
+        """Whether the trucks of ``station_id`` may unload here."""
+        return self.station_ids is None or station_id in self.station_ids
 
 
 @dataclass(frozen=True)
@@ -173,6 +250,10 @@ class VehicleTypeRecord:
     lunch_window_start_s: int
     lunch_window_end_s: int
     fuel_l_per_100km: float
+    # sorted streams: (stream, capacity t) per compartment, summing to capacity_t; a truck
+    # dedicated to one stream has one; empty: one body for the single stream of a county
+    # that does not sort
+    compartments: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,6 +359,8 @@ class Scenario:
     boundary_path: Path | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     table_paths: dict[str, Path] = field(default_factory=dict)
+    streams: tuple[Stream, ...] = ()
+    facilities: tuple[FacilityRecord, ...] = ()
 
     def replace(self, **changes: Any) -> Scenario:
         """A modified copy (what-ifs never edit a scenario in place)."""
@@ -296,6 +379,11 @@ class Scenario:
             if seasonal.applies(day, township_code):
                 factor *= seasonal.multiplier
         return factor
+
+    @property
+    def sorted(self) -> bool:
+        """Whether the county sorts its waste into declared streams."""
+        return bool(self.streams)
 
     @property
     def total_waste_t_per_day(self) -> float:

@@ -9,7 +9,7 @@ connected part of each access class's roads, so a snapped place can reach every 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,10 +93,11 @@ class SnappedPlaces:
     stations: dict[str, SnapResult]
     depots: dict[str, SnapResult]
     disposal_sites: dict[str, SnapResult]
+    facilities: dict[str, SnapResult] = field(default_factory=dict)  # sorted streams' sites
 
 
 def snap_scenario(scenario: Scenario, network: RoadNetwork) -> SnappedPlaces:
-    """Snap points, stations, depots and disposal sites for every access class."""
+    """Snap points, stations, depots, disposal sites and facilities for every access class."""
     profiles = access_profiles(scenario)
 
     def snap(records: Sequence[Any], lon: str = "lon", lat: str = "lat") -> dict[str, SnapResult]:
@@ -119,10 +120,11 @@ def snap_scenario(scenario: Scenario, network: RoadNetwork) -> SnappedPlaces:
         stations=snap(scenario.stations),
         depots=snap(scenario.depots),
         disposal_sites=snap(scenario.disposal_sites),
+        facilities=snap(scenario.facilities) if scenario.facilities else {},
     )
 
 
-PlaceTable = Literal["points", "stations", "depots", "disposal_sites"]
+PlaceTable = Literal["points", "stations", "depots", "disposal_sites", "facilities"]
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ def network_problems(scenario: Scenario, places: SnappedPlaces) -> list[PlacePro
         ("stations", scenario.stations, places.stations, "station_id", collection),
         ("depots", scenario.depots, places.depots, "depot_id", fleet_classes),
         ("disposal_sites", scenario.disposal_sites, places.disposal_sites, "site_id", transfer),
+        ("facilities", scenario.facilities, places.facilities, "facility_id", collection),
     ]
     for table, records, snapped, id_field, wanted in sites:
         usable = wanted or fleet_classes or set(classes)

@@ -33,6 +33,11 @@ SITE_CAPACITY = Column(
     unit="t/day",
 )
 SYNTHETIC = Column("synthetic", "bool", required=False, default=False)
+# sorted streams a site accepts: stream ids separated by ";" (empty: every stream)
+STREAM_LIST = r"[A-Za-z0-9_.\-]+(;[A-Za-z0-9_.\-]+)*"
+SITE_STREAMS = Column("streams", required=False, default=None, pattern=STREAM_LIST)
+FACILITY_KINDS = ("perishable_treatment", "recycling_centre", "hazardous_store")
+FREQUENCIES = ("daily", "every_2_days", "twice_weekly", "weekly")
 
 TOWNSHIPS = TableSpec(
     "townships",
@@ -86,7 +91,7 @@ POINTS = TableSpec(
         Column(
             "bin_capacity_t", "float", minimum=0, maximum=1_000, exclusive_minimum=True, unit="t"
         ),
-        Column("frequency", "choice", choices=("daily", "every_2_days", "twice_weekly", "weekly")),
+        Column("frequency", "choice", choices=FREQUENCIES),
         Column("service_s", "int", minimum=0, maximum=MAX_DURATION_S, unit="s"),
         Column("tw_open", "time", required=False, default=None),
         Column("tw_close", "time", required=False, default=None),
@@ -174,6 +179,7 @@ STATIONS = TableSpec(
             unit="t",
         ),
         SYNTHETIC,
+        SITE_STREAMS,
     ),
 )
 
@@ -193,6 +199,7 @@ DISPOSAL_SITES = TableSpec(
         Column("unload_s", "int", minimum=0, maximum=MAX_DURATION_S, unit="s"),
         Column("location_note", required=False, default=""),
         SYNTHETIC,
+        SITE_STREAMS,
     ),
 )
 
@@ -238,6 +245,82 @@ VEHICLE_TYPES = TableSpec(
         Column("lunch_window_start", "time", required=False, default=None),
         Column("lunch_window_end", "time", required=False, default=None),
         Column("fuel_l_per_100km", "float", minimum=0, maximum=1_000, unit="L/100 km"),
+        # sorted streams: the one stream a dedicated truck carries, or its compartments as
+        # ``stream:capacity_t`` separated by ";" (capacities summing to capacity_t)
+        Column("stream", required=False, default=None, pattern=r"[A-Za-z0-9_.\-]+"),
+        Column(
+            "compartments",
+            required=False,
+            default=None,
+            pattern=r"[A-Za-z0-9_.\-]+:[0-9.]+(;[A-Za-z0-9_.\-]+:[0-9.]+)*",
+        ),
+    ),
+)
+
+# Sorted streams: a point's own generation, frequency and bin for one stream (one record per
+# point and stream; a stream without a record takes the stream's share of the point's
+# generation, its default frequency and bin).
+POINT_STREAMS = TableSpec(
+    "point_streams",
+    "point_id",
+    (
+        Column("point_id", pattern=ID),
+        Column("stream", pattern=r"[A-Za-z0-9_.\-]+"),
+        Column("waste_t_per_day", "float", required=False, minimum=0, maximum=1_000, unit="t/day"),
+        Column(
+            "kg_per_person_day",
+            "float",
+            required=False,
+            minimum=0,
+            maximum=10,
+            unit="kg/(person·day), × the point's population",
+        ),
+        Column("frequency", "choice", required=False, choices=FREQUENCIES),
+        Column(
+            "bin_capacity_t",
+            "float",
+            required=False,
+            minimum=0,
+            maximum=1_000,
+            exclusive_minimum=True,
+            unit="t",
+        ),
+    ),
+    key_columns=("point_id", "stream"),
+)
+
+# Sorted streams: where collection trucks unload them besides the transfer stations. The
+# capacity bound is the largest site bound; a township composting plant takes 1-50 t/day.
+FACILITIES = TableSpec(
+    "facilities",
+    "facility_id",
+    (
+        Column("facility_id", pattern=ID),
+        Column("name"),
+        Column(
+            "kind",
+            "choice",
+            choices=("perishable_treatment", "recycling_centre", "hazardous_store"),
+        ),
+        LON,
+        LAT,
+        Column("streams", pattern=STREAM_LIST),
+        # the stations whose trucks unload here, separated by ";" (empty: every station's)
+        Column("station_ids", required=False, default=None, pattern=STREAM_LIST),
+        SITE_CAPACITY,
+        Column("open", "time"),
+        Column("close", "time"),
+        Column("unload_s", "int", minimum=0, maximum=MAX_DURATION_S, unit="s"),
+        Column(
+            "gate_fee_cny_per_t",
+            "float",
+            required=False,
+            default=0.0,
+            minimum=0,
+            maximum=100_000,
+            unit="CNY/t",
+        ),
+        SYNTHETIC,
     ),
 )
 

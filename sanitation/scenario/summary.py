@@ -59,4 +59,24 @@ def summary_text(scenario: Scenario) -> str:
                 for s in scenario.seasonal_multipliers
             )
         )
+    if scenario.sorted:
+        lines.extend(_stream_lines(scenario))
     return "\n".join(lines)
+
+
+def _stream_lines(scenario: Scenario) -> list[str]:
+    """Each sorted stream's t/day and how often it is collected; the facilities by kind."""
+    tonnes: dict[str, float] = dict.fromkeys((s.stream_id for s in scenario.streams), 0.0)
+    for point in scenario.points:
+        for part in point.streams:
+            tonnes[part.stream] += part.waste_t_per_day
+    kinds = Counter(f.kind for f in scenario.facilities)
+    return [
+        "streams: "
+        + ", ".join(
+            f"{s.name_zh} {s.stream_id} {tonnes[s.stream_id]:.1f} t/day "
+            f"({s.frequency or 'each point its own frequency'})"
+            for s in scenario.streams
+        ),
+        "facilities: " + (", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "none"),
+    ]

@@ -311,11 +311,16 @@ def _read_spatial(
 
 @dataclass(frozen=True)
 class TableSpec:
-    """The columns of one table, its id column, and how to name it in messages."""
+    """The columns of one table, its id column, and how to name it in messages.
+
+    ``key_columns``: the columns whose values together are unique (default: the id column);
+    a record is then named by them joined with ``/``.
+    """
 
     name: str
     id_column: str
     columns: tuple[Column, ...]
+    key_columns: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> set[str]:
@@ -363,7 +368,8 @@ def parse_table(
     parsed_rows = []
     seen: dict[str, Any] = {}
     for row in rows:
-        record_id = str(row.get(spec.id_column, "")).strip() or f"line {row['__line__']}"
+        keys = spec.key_columns or (spec.id_column,)
+        record_id = "/".join(str(row.get(k, "")).strip() for k in keys) or f"line {row['__line__']}"
         parsed: dict[str, Any] = {"__line__": row["__line__"]}
         ok = True
         for column in spec.columns:
@@ -376,11 +382,11 @@ def parse_table(
                 ok = False
         if not ok:
             continue
-        identifier = parsed[spec.id_column]
+        identifier = "/".join(str(parsed[k]) for k in keys)
         if identifier in seen:
             problems.add(
                 f"{path}: record {identifier!r} (line {row['__line__']}): duplicate "
-                f"{spec.id_column}; first defined at line {seen[identifier]}; expected unique ids"
+                f"{'/'.join(keys)}; first defined at line {seen[identifier]}; expected unique ids"
             )
             continue
         seen[identifier] = row["__line__"]

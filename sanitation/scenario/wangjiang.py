@@ -13,21 +13,32 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from geopandas import GeoDataFrame
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
-from sanitation.scenario import synthesis
+from sanitation.scenario import specs, synthesis
 from sanitation.scenario.roads import make_synthetic_roads, write_roads
 
 SEED = 340827
 CENSUS_POPULATION_2020 = 462_367
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "wangjiang"
 URBAN_TOWNSHIPS = ("340827001", "340827002", "340827003", "340827400")
+#: (kind, stream, id prefix, name) of each township facility of the sorted what-if
+SORTED_FACILITIES = (
+    ("perishable_treatment", "perishable", "PT", "易腐垃圾处理站"),
+    ("recycling_centre", "recyclable", "RC", "再生资源回收站点"),
+    ("hazardous_store", "hazardous", "HZ", "有害垃圾暂存点"),
+)
+#: a township facility's capacity ÷ its townships' generation of its stream (assumed)
+FACILITY_MARGIN = 1.5
 REAL_SOURCE = "real: NBS 2023 codes (modood/china-division); seat: Vonng/adcode CC-BY-4.0"
 
 
@@ -87,13 +98,14 @@ def build_tables(source: Path) -> tuple[synthesis.CountyTables, GeoDataFrame]:
     synthesis.place_villages(tables.villages, seat_lonlat, boundary, projector, rng)
     tables.points = synthesis.make_points(tables.villages, boundary, projector, rng)
 
-    names = {t["code"]: t["name"] for t in tables.townships}
-    groups = [("ST-XC", "县城转运站", "340827003", list(URBAN_TOWNSHIPS))]
-    for code, name in names.items():
-        if code not in URBAN_TOWNSHIPS:
-            groups.append((f"ST-{code[-3:]}", f"{name}转运站", code, [code]))
     tables.stations = synthesis.make_stations(
-        groups, tables.villages, tables.points, boundary, projector, rng, n_candidates=3
+        station_groups(tables),
+        tables.villages,
+        tables.points,
+        boundary,
+        projector,
+        rng,
+        n_candidates=3,
     )
     tables.disposal_sites = [
         {
@@ -138,11 +150,71 @@ def build_tables(source: Path) -> tuple[synthesis.CountyTables, GeoDataFrame]:
     return tables, roads
 
 
+def station_groups(tables: synthesis.CountyTables) -> list[tuple[str, str, str, list[str]]]:
+    """(station id, name, township code, townships served) of each township station: one per
+    township, the county town's four units sharing one."""
+    names = {t["code"]: t["name"] for t in tables.townships}
+    groups = [("ST-XC", "县城转运站", "340827003", list(URBAN_TOWNSHIPS))]
+    for code, name in names.items():
+        if code not in URBAN_TOWNSHIPS:
+            groups.append((f"ST-{code[-3:]}", f"{name}转运站", code, [code]))
+    return groups
+
+
+def sorted_facilities(tables: synthesis.CountyTables, shares: dict[str, float]) -> list[dict]:
+    """The township facilities of the sorted what-if (``sorted.yaml``): at each township
+    station a perishable-treatment station, a recycling point and a hazardous store, serving
+    that station and the candidates of its townships, each sized at `FACILITY_MARGIN` × the
+    townships' generation of its stream (``shares``: the what-if's stream shares)."""
+    township_of = {v["code"]: v["township_code"] for v in tables.villages}
+    load: dict[str, float] = defaultdict(float)
+    for point in tables.points:
+        load[township_of[point["village_code"]]] += point["waste_t_per_day"]
+    stations = {s["station_id"]: s for s in tables.stations}
+    rows = []
+    for station_id, _, _, codes in station_groups(tables):
+        station = stations[station_id]
+        serves = [station_id] + [
+            s["station_id"]
+            for s in tables.stations
+            if s["status"] == "candidate" and s["township_code"] in codes
+        ]
+        generated_t = sum(load[code] for code in codes)
+        for kind, stream, prefix, name in SORTED_FACILITIES:
+            capacity = math.ceil(FACILITY_MARGIN * shares[stream] * generated_t * 10) / 10
+            rows.append(
+                {
+                    "facility_id": f"{prefix}-{station_id.removeprefix('ST-')}",
+                    "name": station["name"].removesuffix("转运站") + name,
+                    "kind": kind,
+                    "lon": station["lon"],
+                    "lat": station["lat"],
+                    "streams": stream,
+                    "station_ids": ";".join(serves),
+                    "capacity_t_per_day": max(1.0, capacity),
+                    "open": "05:00",
+                    "close": "19:00",
+                    "unload_s": 600,
+                    "gate_fee_cny_per_t": 0.0,
+                    "synthetic": "true",
+                }
+            )
+    return rows
+
+
 def build(out_dir: Path = SCENARIO_DIR / "data", source: Path = SCENARIO_DIR / "source") -> None:
-    """Write the Wangjiang data tables and the synthetic road network into ``out_dir``."""
+    """Write the Wangjiang data tables, the synthetic road network and the sorted what-if's
+    facilities into ``out_dir``."""
     tables, roads = build_tables(source)
     synthesis.write_tables(tables, out_dir)
     write_roads(roads, out_dir / "roads.geojson")
+    document = yaml.safe_load((SCENARIO_DIR / "sorted.yaml").read_text(encoding="utf-8"))
+    shares = {s["id"]: float(s["share"]) for s in document["streams"]}
+    with (out_dir / "facilities_sorted.csv").open("w", encoding="utf-8", newline="") as handle:
+        columns = [c.name for c in specs.FACILITIES.columns]
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(sorted_facilities(tables, shares))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ cyclically over the week, with the seasonal multiplier of each day). A bin never
 pattern is allowed only if every visit's accumulated waste fits the bin. When no pattern of the
 declared frequency fits, the next more frequent one is used and the change is reported.
 
+In a county that sorts its waste each (point, stream) is scheduled on its own, with the
+stream's bin and frequency (a perishable stream daily by default): its ``point_id`` is then the
+stop id ``point@stream`` (`sanitation.scenario.model.stop_id`), so no stream's bin overflows.
+
 Among the allowed patterns, CP-SAT balances each station's week, one model per station (a change
 at one station leaves the other stations' days as they were): it minimises the station's largest
 daily tonnage, then its largest daily number of stops (a proxy for truck hours).
@@ -66,7 +70,8 @@ class SchedulePoint:
     """A point to schedule: its station, bin and the waste it generates each day of the week.
 
     ``generation_kg[d]`` is the waste generated on weekday ``d`` (0 = Monday), seasonal
-    multipliers included.
+    multipliers included. ``stream``: the sorted stream of this bin (``""``: unsorted); then
+    ``point_id`` is the point's stop id of that stream.
     """
 
     point_id: str
@@ -74,6 +79,7 @@ class SchedulePoint:
     frequency: str
     bin_capacity_kg: int
     generation_kg: tuple[int, ...]
+    stream: str = ""
 
     def __post_init__(self) -> None:
         if self.frequency not in PATTERNS:
@@ -348,9 +354,10 @@ def _allowed_patterns(
                     )
                 break
         else:
+            bin_of = f"its {point.stream!r} bin" if point.stream else "its bin"
             overflowing.append(
-                f"point {point.point_id!r}: {max(point.generation_kg)} kg/day exceeds its bin of "
-                f"{point.bin_capacity_kg} kg even with daily collection"
+                f"point {point.point_id!r}: {max(point.generation_kg)} kg/day exceeds {bin_of} "
+                f"of {point.bin_capacity_kg} kg even with daily collection"
             )
     if overflowing:
         msg = f"{len(overflowing)} bin(s) overflow even with daily collection"
