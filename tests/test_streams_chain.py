@@ -2,9 +2,7 @@
 sites with their streams, trucks with compartments; KPIs by stream; route sheets; per-stream
 capacity infeasibility; and a county that does not sort planned exactly as before.
 
-The tests marked `NEEDS_STREAM_ENGINES` check sorted plans end to end: they need routing
-engines that honour ``Stop.stream``, ``Site.streams`` and compartments (issue 18, routing
-layer), and fail until those are merged (strict xfail: they then pass and the mark must go).
+The sorted plans end to end run the default engine (the portfolio).
 """
 
 from __future__ import annotations
@@ -36,16 +34,11 @@ SMALL_COMPARTMENTS = DATA / "scenario" / "sorted" / "small_compartments.yaml"
 TOO_SMALL = DATA / "scenario" / "sorted" / "facility_too_small.yaml"
 MONDAY = dt.date(2026, 11, 30)
 
-NEEDS_STREAM_ENGINES = pytest.mark.xfail(
-    strict=True, reason="needs routing engines that honour streams (issue 18, routing layer)"
-)
-
-
 def _plan(path: Path):
-    with cf.ThreadPoolExecutor(max_workers=1) as pool:
-        return plan_days(
-            load_scenario(path), [MONDAY], engine="pyvrp", time_limit_s=1, executor=pool, workers=1
-        )
+    """The day planned as users plan it: the default engine (the portfolio; with two-compartment
+    trucks whose streams go to different sites PyVRP leaves the stops out and OR-Tools wins)."""
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        return plan_days(load_scenario(path), [MONDAY], time_limit_s=2, executor=pool, workers=1)
 
 
 @pytest.fixture(scope="module")
@@ -201,14 +194,12 @@ def _unloads(plan):
     return out
 
 
-@NEEDS_STREAM_ENGINES
 def test_sorted_plan_stream_loads_match_the_truck_load(sorted_plan):
     for route in sorted_plan.days[0].routes:
         for visit in route.visits:
             assert sum(visit.load_after_by_stream_kg.values()) == visit.load_after_kg
 
 
-@NEEDS_STREAM_ENGINES
 def test_sorted_plan_unloads_each_stream_where_it_is_accepted(sorted_plan):
     accepts = {"S1": {"residual"}, "F1": {"perishable"}, "R1": {"recyclable"}}
     unloads = _unloads(sorted_plan)
@@ -219,7 +210,6 @@ def test_sorted_plan_unloads_each_stream_where_it_is_accepted(sorted_plan):
     assert rows["residual"].diverted_share == 0.0
 
 
-@NEEDS_STREAM_ENGINES
 def test_sorted_plan_transfers_only_what_the_stations_received(sorted_plan):
     (day,) = sorted_plan.days
     residual = sum(v.load_kg for r in day.routes for v in r.visits if v.stream == "residual")
@@ -227,7 +217,6 @@ def test_sorted_plan_transfers_only_what_the_stations_received(sorted_plan):
     assert moved + sum(u.load_kg for u in day.unmoved) == residual
 
 
-@NEEDS_STREAM_ENGINES
 def test_sorted_plan_a_full_compartment_forces_an_unload_at_its_facility(binding_plan):
     capacity = {"small_3t": 500, "compactor_5t": 500}  # perishable compartments, kg
     perishable_kg = 0
@@ -240,3 +229,19 @@ def test_sorted_plan_a_full_compartment_forces_an_unload_at_its_facility(binding
     assert perishable_kg > 500  # more than one compartment holds: the capacity binds
     assert sum(site == "F1" for site, _ in _unloads(binding_plan)) >= 2
     assert not binding_plan.days[0].unserved
+
+
+def test_a_sorted_plan_is_refused_for_re_planning_naming_the_streams(
+    sorted_plan, tmp_path, monkeypatch
+):
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    doc = sorted_plan.model_copy(update={"scenario_path": str(SORTED.resolve())})
+    (plan_dir / "plan.json").write_text(doc.model_dump_json(), encoding="utf-8")
+    events = tmp_path / "events.yaml"
+    events.write_text("events: []\n", encoding="utf-8")
+    args = ["replan", str(plan_dir), "--events", str(events), "--at", "10:00"]
+    result = run_cli([*args, "--out", str(tmp_path / "new")], monkeypatch)
+    assert result.code == 2, result.message
+    assert "field 'streams'" in result.stderr and "not supported yet" in result.stderr
+    assert not (tmp_path / "new").exists()

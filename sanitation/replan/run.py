@@ -110,6 +110,13 @@ def read_plan(plan_dir: Path) -> tuple[PlanDocument, Scenario]:
         )
         raise ScenarioError(msg)
     scenario = load_scenario(scenario_path)
+    if scenario.sorted:
+        msg = (
+            f"{scenario_path}: field 'streams': re-planning a county that sorts its waste is not "
+            "supported yet (the load of each compartment of a truck on the road is not "
+            "tracked); plan the day again with `sanitation plan`"
+        )
+        raise ScenarioError(msg)
     return doc, with_new_places(scenario, plan_dir)
 
 
