@@ -34,6 +34,7 @@ SMALL_COMPARTMENTS = DATA / "scenario" / "sorted" / "small_compartments.yaml"
 TOO_SMALL = DATA / "scenario" / "sorted" / "facility_too_small.yaml"
 MONDAY = dt.date(2026, 11, 30)
 
+
 def _plan(path: Path):
     """The day planned as users plan it: the default engine (the portfolio; with two-compartment
     trucks whose streams go to different sites PyVRP leaves the stops out and OR-Tools wins)."""
