@@ -332,15 +332,7 @@ def test_the_siting_does_not_depend_on_the_fleet_table(county, cache, routed):
 def test_the_siting_time_budget_is_a_hard_cap(county, cache, monkeypatch):
     """With no time left after the estimate's siting is routed, the search routes nothing new:
     it keeps the estimate's siting (or one built from groups already routed) and says so."""
-    batch = StationDayOracle.batch
-
-    def starts_use_it_all(self, requests):
-        answers = batch(self, requests)
-        self.deadline = time.perf_counter()  # the starts took the whole budget
-        return answers
-
-    monkeypatch.setattr(StationDayOracle, "batch", starts_use_it_all)
-    monkeypatch.setattr(siting_module, "siting_seconds", lambda time_limit_s: 1000.0)
+    monkeypatch.setattr(siting_module, "siting_seconds", lambda time_limit_s: 0.0)
     plan = _plan(load_scenario(county), cache)
     siting = plan.assignment.siting
     assert siting.stopped_by == "time"
@@ -352,20 +344,30 @@ def test_the_siting_time_budget_is_a_hard_cap(county, cache, monkeypatch):
     assert any("cut by its time budget" in note for note in plan.notes)
 
 
-def test_a_budget_that_ends_before_the_estimate_is_routed_keeps_the_estimate(
-    county, cache, monkeypatch, estimate_only
-):
-    """The budget counts the oracle's tables and the starts too: when it ends before the
-    estimate's siting is routed, that siting is kept and the plan says why."""
-    monkeypatch.setattr(siting_module, "siting_seconds", lambda time_limit_s: 0.0)
-    plan = _plan(load_scenario(county), cache)
+def test_the_sitings_budget_counts_its_tables(county, tmp_path, monkeypatch):
+    """The oracle's tables are computed inside the siting's clock, and the search gets only
+    what the tables and the starts left of it: here nothing (it used to get at least 20 s)."""
+    table_context = siting_module._table_context
+    search = siting_module._search
+    given: list[float] = []
+
+    def slow_tables(*args, **kwargs):
+        tables = table_context(*args, **kwargs)
+        time.sleep(2.5)  # tables that take longer than the whole budget
+        return tables
+
+    def recording(*args, time_limit_s, **kwargs):
+        given.append(time_limit_s)
+        return search(*args, time_limit_s=time_limit_s, **kwargs)
+
+    monkeypatch.setattr(siting_module, "_table_context", slow_tables)
+    monkeypatch.setattr(siting_module, "_search", recording)
+    monkeypatch.setattr(siting_module, "siting_seconds", lambda time_limit_s: 2.0)
+    plan = _plan(load_scenario(county), tmp_path)
+    assert given == [0.0]
     siting = plan.assignment.siting
-    assert siting.stopped_by.startswith("its time budget of 0 s ended before the estimate's")
-    assert siting.oracle_calls == 0
-    assert siting.routed_cost_cny_per_day is None
-    _, estimate_of = estimate_only
-    assert {p.point_id: p.station_id for p in plan.assignment.points} == estimate_of
-    assert any("route-aware siting failed (its time budget" in note for note in plan.notes)
+    assert siting.stopped_by == "time"
+    assert siting.evaluations == 1  # the estimate's siting alone
 
 
 def test_station_days_built_from_the_sitings_tables_equal_those_computed_afresh(

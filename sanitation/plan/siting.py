@@ -34,11 +34,12 @@ its haul, so the hook-lift day a newly opened station needs is not seen.
 Today's assignment (the estimate's siting, with its expansion modules) is the search's estimate
 siting (``estimate_site_of``: the core runs no estimate model of its own) and its start; a
 what-if's base plan's siting (``base_station_of``) is a second start when it is valid in the
-what-if (`base_start`). Both are routed first, in one batch; the work budget counts the whole
-sitings the search prices beyond them (`siting_evaluations`). The time budget
-(`siting_seconds`) is a hard cap on all of it, the oracle's tables included: after it the
-oracle routes no new group and drops the solves still running, and when it ends before the
-estimate's siting is routed, that siting is kept and the report says so. The search keeps the
+what-if (`base_start`). Both are routed in full first, in one batch; the work budget counts the
+whole sitings the search prices beyond them (`siting_evaluations`). The time budget
+(`siting_seconds`) counts everything, the oracle's tables and the starts included, and the
+search gets what is left of it (nothing when the starts took it all): after it the oracle
+routes no new group and drops the solves still running, so the siting ends within its budget
+unless routing the starts alone takes longer. The search keeps the
 cheapest whole it priced, so the routed siting never costs more than either start on this
 design day. The result is cached under the plan's cache folder by the content of everything it
 depends on (problem, the network and places the matrices come from, due points, budgets, seed,
@@ -603,8 +604,8 @@ def routed_siting(
     kept. The station-day solves run on ``executor`` (default: a process pool of every core,
     made here when the answer is not in the cache), as many looked ahead as it runs at once.
     The siting's wall-clock budget (`siting_seconds`) counts everything from here: the
-    oracle's tables, both starts and the search; when it ends before the estimate's siting is
-    routed, that siting is kept (the report says so). Returns the chosen assignment, the
+    oracle's tables, both starts and the search, which gets what the rest left (the starts are
+    routed in full even past it: the search needs their prices). Returns the chosen assignment, the
     plan's report of it and the oracle's matrix context (None from the cache), whose tables
     the plan's station-days reuse.
     """
@@ -643,30 +644,21 @@ def routed_siting(
 
     pool = executor or new_pool(False, siting_workers())
     oracle.executor = pool
-    # one wall-clock budget for the tables, both starts and the search (a hard cap)
-    oracle.deadline = started + budget_s
     try:
-        estimate_requests = _requests(start_of, seed=seed)
-        answers = oracle.batch([*estimate_requests, *_requests(base_of, seed=seed)])
-        if all(answer is not None for answer in answers[: len(estimate_requests)]):
-            result, failure = _search(
-                siting,
-                oracle,
-                start_of,
-                base_of,
-                evaluations,
-                time_limit_s=max(0.0, oracle.deadline - time.perf_counter()),
-                seed=seed,
-                lookahead=siting_workers() if executor is None else executor_width(executor),
-            )
-        else:
-            result, failure = (
-                None,
-                (
-                    f"its time budget of {budget_s:.0f} s ended before the estimate's siting was "
-                    "routed; estimate kept"
-                ),
-            )
+        # both starts routed in full, in one batch (the search needs their prices): the budget
+        # counts them and the tables, and the search gets what is left of it, if anything
+        oracle.batch([r for start in (start_of, base_of) for r in _requests(start, seed=seed)])
+        oracle.deadline = started + budget_s
+        result, failure = _search(
+            siting,
+            oracle,
+            start_of,
+            base_of,
+            evaluations,
+            time_limit_s=max(0.0, oracle.deadline - time.perf_counter()),
+            seed=seed,
+            lookahead=siting_workers() if executor is None else executor_width(executor),
+        )
     finally:
         oracle.executor = executor
         if pool is not executor:  # not waiting for solves the deadline cut
@@ -697,7 +689,7 @@ def routed_siting(
         stations_open=[ids[i] for i in np.flatnonzero(chosen.open)],
         estimate_stations_open=[ids[i] for i in np.flatnonzero(estimate.open)],
         points_moved=int((station_of != start_of).sum()),
-        # from the groups routed (none after the deadline: the count leaves those out)
+        # from the groups routed (none after the deadline)
         unserved_points=_unserved_points(oracle, station_of, seed=seed),
         estimate_unserved_points=_unserved_points(oracle, start_of, seed=seed),
         base_start=base_of is not None,
