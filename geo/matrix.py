@@ -62,6 +62,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geo._profile import ProfileGraph, Topology, profile_graph
+from geo.crs import haversine_m
 from geo.errors import GeoInputError
 from geo.network import AccessProfile, RoadNetwork
 
@@ -533,7 +534,12 @@ def travel_matrix(
 def route_nodes(
     network: RoadNetwork, profile: AccessProfile, from_node: int, to_node: int
 ) -> list[int]:
-    """Node ids along the fastest path usable by ``profile`` (both ends included).
+    """Node ids along the fastest path usable by ``profile`` (both ends included): of equally
+    fast paths the shortest, as :func:`travel_matrix` measures its ``distance_m``.
+
+    The search grows from ``from_node`` only as far as it must: up to a time bound from the
+    straight line at the profile's top speed, doubled until ``to_node`` is reached (a short
+    leg of a large network settles a few of its nodes, not all of them).
 
     Raises
     ------
@@ -543,8 +549,8 @@ def route_nodes(
     pg = profile_graph(network, profile)
     s = int(_node_index(network, [from_node], "from")[0])
     t = int(_node_index(network, [to_node], "to")[0])
-    dist, pred = dijkstra(pg.csr, directed=True, indices=s, return_predecessors=True)
-    if not np.isfinite(dist[t]):
+    pred = _bounded_tree(network, pg, s, t)
+    if pred is None:
         msg = (
             f"{network.name}: no road path usable by {profile.name!r} from node "
             f"{from_node} to node {to_node}"
@@ -555,6 +561,64 @@ def route_nodes(
         path.append(int(pred[path[-1]]))
     ids = network.arrays.node_ids
     return [int(ids[i]) for i in reversed(path)]
+
+
+@dataclass(frozen=True)
+class _LexGraph:
+    """A profile's graph weighted ``time_ms * 2**_LEX_BITS + length_dm`` and its top speed."""
+
+    csr: csr_matrix
+    dm_per_ms: float  # the fastest arc's length per time (dm/ms): bounds time by distance
+
+
+def _lex_graph(network: RoadNetwork, pg: ProfileGraph) -> _LexGraph | None:
+    """The (cached) lexicographic graph of ``pg``, None when its weights are not exact."""
+    key = ("lex_graph", pg.key)
+    cached = network._cache.get(key)
+    if isinstance(cached, _LexGraph) or (key in network._cache and cached is None):
+        return cached
+    scale = float(2**_LEX_BITS)
+    length_dm = np.rint(pg.length_m * 10.0)
+    lex = None
+    if len(length_dm) and float(np.max(pg.time_ms)) * scale + float(np.max(length_dm)) < _EXACT:
+        csr = csr_matrix((pg.time_ms * scale + length_dm, (pg.tail, pg.head)), shape=(pg.n, pg.n))
+        lex = _LexGraph(csr, float(np.max(length_dm / pg.time_ms)))
+    network._cache[key] = lex
+    return lex
+
+
+_FIRST_BOUND_MS = 60_000.0  # the first time bound of a path search at least (1 min; assumed)
+
+
+def _bounded_tree(network: RoadNetwork, pg: ProfileGraph, s: int, t: int) -> np.ndarray | None:
+    """Predecessors of a lexicographic shortest-path tree from node index ``s`` that reaches
+    ``t`` (grown within doubling time bounds), or None when ``t`` is unreachable. Without
+    exact lexicographic weights: one time-only tree over the whole network."""
+    lex = _lex_graph(network, pg)
+    if lex is not None:
+        a = network.arrays
+        straight_dm = 10.0 * float(haversine_m(a.lon[s], a.lat[s], a.lon[t], a.lat[t]))
+        bound_ms = max(_FIRST_BOUND_MS, 2.0 * straight_dm / max(lex.dm_per_ms, 1e-9))
+        scale = float(2**_LEX_BITS)
+        while True:
+            limit = (bound_ms + 1.0) * scale
+            whole = limit >= _EXACT
+            dist, pred = dijkstra(
+                lex.csr,
+                directed=True,
+                indices=s,
+                return_predecessors=True,
+                limit=np.inf if whole else limit,
+            )
+            if np.isfinite(dist[t]):
+                if float(dist[t]) < _EXACT and np.floor(dist[t] / scale) * lex.dm_per_ms < scale:
+                    return pred
+                break  # a path too long for exact sums (over ~37 h): a time-only tree
+            if whole:
+                return None
+            bound_ms *= 2.0
+    dist, pred = dijkstra(pg.csr, directed=True, indices=s, return_predecessors=True)
+    return pred if np.isfinite(dist[t]) else None
 
 
 def route_geometry(

@@ -54,3 +54,20 @@ def poll_job(
 def wait_job() -> Callable[..., dict[str, Any]]:
     """`poll_job`: wait for a plan job of the API (TestClient or a live server's client)."""
     return poll_job
+
+
+@pytest.fixture
+def schedule_solves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The station of every week balanced by `sanitation.schedule` (one entry per CP-SAT
+    model solved), in order."""
+    import sanitation.schedule as schedule_module
+
+    solved: list[str] = []
+    solve = schedule_module._schedule_station
+
+    def counting(points: Any, *args: Any, **kwargs: Any) -> Any:
+        solved.append(points[0].station_id)
+        return solve(points, *args, **kwargs)
+
+    monkeypatch.setattr(schedule_module, "_schedule_station", counting)
+    return solved

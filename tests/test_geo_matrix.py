@@ -228,6 +228,38 @@ def test_route_geometry_follows_the_roads(tiny):
     assert route_geometry(tiny, LARGE_TRUCK, a, a).length == 0
 
 
+def test_a_route_is_the_matrixs_fastest_path_found_within_bounds(grid, monkeypatch):
+    """`route_nodes` takes the fastest path, the shortest of equally fast ones: its time and
+    length are the matrix's, for legs short (a bounded search) and across the grid (bounds
+    doubled until reached)."""
+    from geo._profile import profile_graph
+
+    limits: list[float] = []
+    dijkstra = geo_matrix.dijkstra
+
+    def recording(*args, **kwargs):
+        limits.append(kwargs.get("limit", np.inf))
+        return dijkstra(*args, **kwargs)
+
+    monkeypatch.setattr(geo_matrix, "dijkstra", recording)
+    ids = grid.arrays.node_ids
+    rng = np.random.default_rng(5)
+    pairs = [(int(ids[i]), int(ids[j])) for i, j in rng.integers(0, len(ids), (25, 2))]
+    pairs += [(int(ids[0]), int(ids[-1])), (int(ids[7]), int(ids[8]))]
+    pg = profile_graph(grid, LARGE_TRUCK)
+    sources, targets = [a for a, _ in pairs], [b for _, b in pairs]
+    m = travel_matrix(grid, LARGE_TRUCK, sources, targets, cache_dir=False)
+    for k, (a, b) in enumerate(pairs):
+        if m.time_s[k, k] == UNREACHABLE:
+            continue
+        pos = np.searchsorted(ids, route_nodes(grid, LARGE_TRUCK, a, b))
+        arcs = pg.edge_of(pos[:-1], pos[1:])
+        assert round(pg.time_ms[arcs].sum() / 1000) == m.time_s[k, k]
+        length_dm = np.rint(pg.length_m[arcs] * 10).sum()  # as the matrix sums lengths
+        assert np.rint(length_dm / 10) == m.distance_m[k, k]
+    assert any(np.isfinite(limit) for limit in limits)  # short legs: a bounded search
+
+
 @pytest.mark.parametrize(
     "lex_bits",
     [2, 60],  # 2: the length field is too narrow; 60: the weights' sums would not be exact

@@ -16,7 +16,7 @@ from shapely.geometry import Point
 
 from sanitation.io import charts
 from sanitation.io.compare import compare_rows, write_compare_outputs
-from sanitation.io.plan_files import write_plan_outputs
+from sanitation.io.plan_files import plan_layers, write_plan_outputs
 from sanitation.io.plan_geo import PlanGeometry
 from sanitation.io.sheets import MAX_SHEET_NAME, route_file_name, sheet_names
 from sanitation.plan.context import PlanningContext
@@ -380,3 +380,37 @@ def test_a_plan_without_routes_still_writes_every_file(planned, tmp_path):
         "未收集 unserved",
         "车队 fleet",
     ]
+
+
+def test_the_map_is_drawn_once_and_is_the_picture_drawn_layer_by_layer(
+    planned, written, tmp_path, monkeypatch
+):
+    """The map's canvas draws only when saved (not after each layer geopandas plots),
+    and the picture is byte for byte the one of a pyplot figure redrawn after every layer."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    doc, ctx = planned
+    out, _ = written
+    frames = plan_layers(doc, ctx, PlanGeometry(ctx))
+    draws: list[int] = []
+    draw = FigureCanvasAgg.draw
+
+    def counting(self, *args, **kwargs):
+        draws.append(1)
+        return draw(self, *args, **kwargs)
+
+    monkeypatch.setattr(FigureCanvasAgg, "draw", counting)
+    charts.plan_map(doc, ctx, frames, tmp_path / "once.png")
+    assert len(draws) <= 2  # by savefig: for the tight bounding box, then the picture
+    draws.clear()
+
+    def pyplot_figure(figsize, dpi):  # as the map was drawn before: redrawn per layer
+        return plt.subplots(figsize=figsize, dpi=dpi)
+
+    monkeypatch.setattr(charts, "_map_figure", pyplot_figure)
+    charts.plan_map(doc, ctx, frames, tmp_path / "layered.png")
+    plt.close("all")
+    assert len(draws) > 3
+    picture = (tmp_path / "once.png").read_bytes()
+    assert picture == (tmp_path / "layered.png").read_bytes() == (out / "map.png").read_bytes()

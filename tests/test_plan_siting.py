@@ -5,6 +5,7 @@ where the estimate sites wrong and the routes site right."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import time
 from pathlib import Path
 
 import numpy as np
@@ -341,3 +342,95 @@ def test_the_siting_time_budget_is_a_hard_cap(county, cache, monkeypatch):
     assert siting.oracle_calls == len(stations_with_due)
     assert siting.routed_cost_cny_per_day <= siting.estimate_routed_cost_cny_per_day
     assert any("cut by its time budget" in note for note in plan.notes)
+
+
+def test_the_sitings_budget_counts_its_tables(county, tmp_path, monkeypatch):
+    """The oracle's tables are computed inside the siting's clock, and the search gets only
+    what the tables and the starts left of it: here nothing (it used to get at least 20 s)."""
+    table_context = siting_module._table_context
+    search = siting_module._search
+    given: list[float] = []
+
+    def slow_tables(*args, **kwargs):
+        tables = table_context(*args, **kwargs)
+        time.sleep(2.5)  # tables that take longer than the whole budget
+        return tables
+
+    def recording(*args, time_limit_s, **kwargs):
+        given.append(time_limit_s)
+        return search(*args, time_limit_s=time_limit_s, **kwargs)
+
+    monkeypatch.setattr(siting_module, "_table_context", slow_tables)
+    monkeypatch.setattr(siting_module, "_search", recording)
+    monkeypatch.setattr(siting_module, "siting_seconds", lambda time_limit_s: 2.0)
+    plan = _plan(load_scenario(county), tmp_path)
+    assert given == [0.0]
+    siting = plan.assignment.siting
+    assert siting.stopped_by == "time"
+    assert siting.evaluations == 1  # the estimate's siting alone
+
+
+def test_station_days_built_from_the_sitings_tables_equal_those_computed_afresh(
+    county, cache, monkeypatch
+):
+    """The plan's station-day matrices cut from the oracle's tables (`PlanMemo.tables`), with
+    the rows and columns of points no table holds computed, equal the fresh ones; only those
+    entries are computed."""
+    scenario = load_scenario(county)
+    ctx = PlanningContext.build(scenario, cache_dir=cache)
+    problem, solution = assign(ctx, [scenario.plan_date], time_limit_s=30, seed=1)
+    ids = [p.point_id for p in scenario.points]
+    due = {pid: 100 + i for i, pid in enumerate(ids) if i % 3}  # the design day's due points
+    oracle = StationDayOracle(ctx, due, near=siting_module.near_sites(problem, count=1))
+    tables = oracle.ctx
+    cells: list[int] = []  # entries computed
+    fresh_matrix = PlanningContext.matrix
+
+    def counting(self, class_id, from_nodes, to_nodes):
+        cells.append(len(from_nodes) * len(to_nodes))
+        return fresh_matrix(self, class_id, from_nodes, to_nodes)
+
+    monkeypatch.setattr(PlanningContext, "matrix", counting)
+    station_ids = [s.station_id for s in scenario.stations]
+    cut = 0
+    for j, station_id in enumerate(station_ids):
+        # the plan's due points of the station: the design day's and (every third) some the
+        # tables lack, as on a day after the siting moved points
+        mine = [pid for i, pid in enumerate(ids) if int(solution.station_of[i]) == j]
+        plan_due = {pid: due.get(pid, 50) for pid in mine}
+        if not plan_due:
+            continue
+        cells.clear()
+        from_tables = build_station_day(tables, station_id, plan_due, {"compactor_5t": 2})
+        computed = sum(cells)
+        cells.clear()
+        afresh = build_station_day(ctx, station_id, plan_due, {"compactor_5t": 2})
+        for name in ("duration_s", "distance_m"):
+            pairs = zip(getattr(from_tables, name), getattr(afresh, name), strict=True)
+            assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in pairs)
+        assert (from_tables.stops, from_tables.sites) == (afresh.stops, afresh.sites)
+        cut += computed < sum(cells)
+    assert cut >= 1  # some station-day came (in part) from the tables
+
+
+def test_a_routed_plan_balances_each_stations_week_once(county, cache, monkeypatch, estimate_only):
+    """The design day's week and the plan's share their stations (`PlanMemo.schedules`): a
+    station is balanced again only when the siting changed its points."""
+    import sanitation.schedule as schedule_module
+
+    solved: list[str] = []
+    solve = schedule_module._schedule_station
+
+    def counting(points, *args, **kwargs):
+        solved.append(points[0].station_id)
+        return solve(points, *args, **kwargs)
+
+    monkeypatch.setattr(schedule_module, "_schedule_station", counting)
+    plan = _plan(load_scenario(county), cache)
+    _, estimate_of = estimate_only
+    station_of = {p.point_id: p.station_id for p in plan.assignment.points}
+    changed = {station_of[p] for p in station_of if station_of[p] != estimate_of[p]}
+    changed |= {estimate_of[p] for p in station_of if station_of[p] != estimate_of[p]}
+    stations = set(estimate_of.values())
+    assert plan.assignment.siting.mode == "routed"
+    assert sorted(solved) == sorted([*stations, *(changed & set(station_of.values()))])

@@ -134,3 +134,49 @@ def test_a_change_at_one_station_leaves_the_other_stations_days_as_they_were():
     }
     assert changed.station_day_kg["S1"] == base.station_day_kg["S1"]
     assert changed.station_day_kg["S2"] != base.station_day_kg["S2"]
+
+
+def test_a_memo_of_stations_solves_only_the_changed_station_and_gives_the_same_week(
+    schedule_solves,
+):
+    """The plan's week after its design day's (`schedule_week`'s ``memo``): the stations whose
+    points did not change are not solved again, and the week equals one scheduled afresh."""
+
+    def county(moved: int) -> list[SchedulePoint]:
+        s1 = [
+            _point(f"A{i}", f, kg_per_day=40 + 13 * i, station="S1")
+            for i, f in enumerate(["weekly", "twice_weekly", "every_2_days"] * 6)
+        ]
+        s2 = [
+            _point(f"B{i}", "twice_weekly", kg_per_day=30 + 11 * i, station="S2") for i in range(10)
+        ]
+        s3 = [_point(f"C{i}", "weekly", kg_per_day=20 + 9 * i, station="S3") for i in range(8)]
+        # the siting moves the last ``moved`` points of S2 to S3
+        moved_points = [
+            SchedulePoint(p.point_id, "S3", p.frequency, p.bin_capacity_kg, p.generation_kg)
+            for p in s2[len(s2) - moved :]
+        ]
+        return s1 + s2[: len(s2) - moved] + s3 + moved_points
+
+    solved = schedule_solves
+    memo: dict = {}
+    design = schedule_week(
+        county(0), MONDAY, seed=1, deterministic_time_s_per_point=0.02, memo=memo
+    )
+    assert solved == ["S1", "S2", "S3"]
+    solved.clear()
+    again = schedule_week(county(0), MONDAY, seed=1, deterministic_time_s_per_point=0.02, memo=memo)
+    assert solved == []
+    assert again == design
+    plan = schedule_week(county(3), MONDAY, seed=1, deterministic_time_s_per_point=0.02, memo=memo)
+    assert solved == ["S2", "S3"]  # S1's points did not move: its week comes from the memo
+    solved.clear()
+    fresh = schedule_week(county(3), MONDAY, seed=1, deterministic_time_s_per_point=0.02)
+    assert solved == ["S1", "S2", "S3"]
+    assert (plan.visits, plan.station_day_kg, plan.station_day_stops, plan.changes) == (
+        fresh.visits,
+        fresh.station_day_kg,
+        fresh.station_day_stops,
+        fresh.changes,
+    )
+    assert plan.optimal == fresh.optimal

@@ -12,6 +12,9 @@ from pathlib import Path
 import geopandas as gpd
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sanitation.plan.context import PlanningContext
@@ -37,6 +40,22 @@ def station_colours(station_ids: list[str]) -> dict[str, tuple]:
     return {sid: cmap(i % cmap.N) for i, sid in enumerate(station_ids)}
 
 
+class _DrawnOnSave(FigureCanvasAgg):
+    """An Agg canvas that draws only when its figure is saved: geopandas asks for a redraw
+    after each layer it plots, which drew the whole map (every road and point so far) once per
+    layer, most of the map's time on a large county."""
+
+    def draw_idle(self, *args: object, **kwargs: object) -> None:
+        """Nothing: the figure is drawn once, by ``savefig``."""
+
+
+def _map_figure(figsize: tuple[float, float], dpi: int) -> tuple[Figure, Axes]:
+    """A figure (outside pyplot: nothing to close) drawn only when saved, and its axes."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    _DrawnOnSave(fig)
+    return fig, fig.subplots()
+
+
 def plan_map(
     doc: PlanDocument,
     ctx: PlanningContext,
@@ -51,7 +70,7 @@ def plan_map(
     ``routes``, ``disposal_sites``).
     """
     use_cjk_font()
-    fig, ax = plt.subplots(figsize=(11, 11), dpi=120)
+    fig, ax = _map_figure((11, 11), 120)
     roads = layers["roads"]
     if len(roads):
         widths = roads["road_class"].map(ROAD_WIDTHS_PT).fillna(0.4).to_numpy()
@@ -190,7 +209,6 @@ def plan_map(
     ax.set_aspect(1 / max(0.2, math.cos(math.radians(lat))))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, bbox_inches="tight")
-    plt.close(fig)
     return out
 
 

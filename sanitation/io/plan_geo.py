@@ -2,7 +2,9 @@
 as GeoDataFrames (EPSG:4326, lon/lat) for the GeoPackage, GeoJSON and maps.
 
 Route lines follow the fastest road path usable by the route's truck (its type's access class)
-between snapped nodes; legs are cached by ``(class, from_node, to_node)``. A leg without a usable
+between snapped nodes, of equally fast paths the shortest: the path whose length the plan's
+``distance_m`` counts (`geo.matrix.route_nodes`, a search bounded near the leg); legs are
+cached by ``(class, from_node, to_node)``. A leg without a usable
 path (it should not happen for a verified plan) is drawn as a straight line and logged.
 """
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,7 +43,13 @@ from sanitation.plan.model import (
 )
 from sanitation.plan.siting import routed_siting, whatif_siting_mode
 from sanitation.scenario.model import stop_id
-from sanitation.schedule import SchedulePoint, WeekSchedule, schedule_week, week_start
+from sanitation.schedule import (
+    SchedulePoint,
+    StationMemo,
+    WeekSchedule,
+    schedule_week,
+    week_start,
+)
 
 DETOUR_FACTOR = 1.3  # road / straight-line distance (parameters.csv: 1.3-1.4 rural)
 CUT_OFF_SPEED_M_S = 30 / 3.6
@@ -50,6 +57,18 @@ CUT_OFF_SPEED_M_S = 30 / 3.6
 #: for the same inputs and seed; the wall clock stops it at `ASSIGNMENT_CAP_FACTOR` x this
 ASSIGNMENT_SECONDS = 30.0
 ASSIGNMENT_CAP_FACTOR = 3.0  # assumed: room for a loaded machine (docs/assignment.md)
+
+
+@dataclass
+class PlanMemo:
+    """What the assignment stage computes that the rest of a plan reuses (`site_and_assign`
+    fills it): ``schedules``, each station's balanced week (`week_schedule`'s memo: the plan's
+    week after the design day's solves only the stations whose points the siting changed);
+    ``tables``, the route-aware siting's matrix context (None: no siting computed tables), whose
+    rows the plan's station-day matrices reuse (the same values as computed afresh)."""
+
+    schedules: StationMemo = field(default_factory=dict)
+    tables: PlanningContext | None = None
 
 
 def peak_factors(ctx: PlanningContext, dates: Sequence[dt.date]) -> dict[str, float]:
@@ -197,6 +216,7 @@ def site_and_assign(
     base_station_of: Mapping[str, str] | None = None,
     base_schedule: WeekSchedule | None = None,
     executor: cf.Executor | None = None,
+    memo: PlanMemo | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The plan's siting and assignment (see the module docstring) and each point's station.
 
@@ -205,7 +225,8 @@ def site_and_assign(
     station of each point, a start of the routed siting (`sanitation.plan.siting.base_start`);
     ``base_schedule``: its base's week, which the design day's schedule keeps where it can (as
     the plan's own schedule does), so both design days route the same points. The route-aware
-    siting's solves run on ``executor`` (default: its own pool).
+    siting's solves run on ``executor`` (default: its own pool). ``memo`` receives what the
+    rest of the plan may reuse (`PlanMemo`).
     """
     problem, solution = assign(ctx, dates, time_limit_s=ASSIGNMENT_SECONDS, seed=seed)
     mode, reason = whatif_siting_mode(ctx.scenario, problem, solution, base_station_of)
@@ -217,11 +238,16 @@ def site_and_assign(
             pid: ids[int(solution.station_of[j])] for j, pid in enumerate(problem.point_ids)
         }
         schedule = week_schedule(
-            ctx, schedule_start(dates), estimate_of, seed=seed, reference=base_schedule
+            ctx,
+            schedule_start(dates),
+            estimate_of,
+            seed=seed,
+            reference=base_schedule,
+            memo=memo.schedules if memo is not None else None,
         )
         design = max(dates, key=lambda day: (sum(schedule.due_on(day).values()), -day.toordinal()))
         due = {p: kg for p, kg in schedule.due_on(design).items() if p not in ctx.cut_off}
-        solution, siting = routed_siting(
+        solution, siting, tables = routed_siting(
             ctx,
             problem,
             solution,
@@ -234,6 +260,8 @@ def site_and_assign(
             search=mode == "routed",
             executor=executor,
         )
+        if memo is not None:
+            memo.tables = tables
     else:
         siting = SitingOut(mode="estimate", reason=reason)
     out = assignment_out(ctx, problem, solution, siting=siting)
@@ -264,10 +292,11 @@ def week_schedule(
     *,
     seed: int,
     reference: WeekSchedule | None = None,
+    memo: StationMemo | None = None,
 ) -> WeekSchedule:
     """The visiting days of the 7 days from ``start``, with those days' seasonal waste
     (``reference``: the base's week, whose days each point keeps where still allowed;
-    `sanitation.schedule.schedule_week`)."""
+    ``memo``: stations already balanced; `sanitation.schedule.schedule_week`)."""
     scenario = ctx.scenario
     township_of = scenario.township_of_point()
     week = [start + dt.timedelta(days=k) for k in range(7)]
@@ -290,7 +319,7 @@ def week_schedule(
         for p in scenario.points
         for part in p.collections()
     ]
-    return schedule_week(points, start, seed=seed, reference=reference)
+    return schedule_week(points, start, seed=seed, reference=reference, memo=memo)
 
 
 def assignment_out(

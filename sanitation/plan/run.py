@@ -25,6 +25,7 @@ from pathlib import Path
 from sanitation.engines import DEFAULT_ENGINE
 from sanitation.errors import VerificationError
 from sanitation.plan.assign import (
+    PlanMemo,
     assignment_note,
     peak_factors,
     schedule_start,
@@ -206,15 +207,27 @@ def plan_days(
 
     report("assignment", "siting stations and assigning points", 0, 1)
     first_task = tasks_submitted(executor)
+    memo = PlanMemo()
     assignment, station_of = _assignment(
-        ctx, dates, time_limit_s=time_limit_s, seed=seed, reference=reference, executor=executor
+        ctx,
+        dates,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        reference=reference,
+        executor=executor,
+        memo=memo,
     )
     report("assignment", f"{sum(s.open for s in assignment.stations)} stations open", 1, 1)
 
     # one weekly schedule, starting at the first date of a 7-day plan, else on that week's Monday
     anchor = schedule_start(dates)
     schedule = week_schedule(
-        ctx, anchor, station_of, seed=seed, reference=reference.schedule if reference else None
+        ctx,
+        anchor,
+        station_of,
+        seed=seed,
+        reference=reference.schedule if reference else None,
+        memo=memo.schedules,
     )
     open_stations = {s.station_id for s in assignment.stations if s.open}
     expected_kg = {s.station_id: s.load_t_per_day * 1000 for s in assignment.stations}
@@ -240,10 +253,12 @@ def plan_days(
     problems = {}
     free_problems: dict[tuple[dt.date, str], RoutingProblem] = {}
     references: dict[tuple[dt.date, str], Reference] = {}
+    # the route-aware siting's tables where they hold the rows (the same values as afresh)
+    matrices = memo.tables if memo.tables is not None else ctx
     for number, day in enumerate(dates):
         for station_id in sorted(due_by_day[day]):
             due = due_by_day[day][station_id]
-            free = build_station_day(ctx, station_id, due, fleet.of(station_id))
+            free = build_station_day(matrices, station_id, due, fleet.of(station_id))
             free_problems[(day, station_id)] = free
             problem = restrict(ctx, free, territories.get(station_id))
             problems[(day, station_id)] = problem
@@ -253,6 +268,8 @@ def plan_days(
             tasks.append(StationDay(station_id, day, problem, engine, params, seed))
             if reference and (number, station_id) in reference.station_days:
                 references[(day, station_id)] = reference.station_days[(number, station_id)]
+    memo.tables = None  # the tables are not needed past here
+    del matrices
     results = _run_tasks(tasks, executor, n_workers, report, references, wall_s=time_limit_s)
     settled = settle(
         ctx,
@@ -354,9 +371,11 @@ def _assignment(
     seed: int,
     reference: Baseline | None = None,
     executor: cf.Executor | None = None,
+    memo: PlanMemo | None = None,
 ) -> tuple[AssignmentOut, dict[str, str]]:
     """The scenario's assignment (a what-if's siting also starts from its base's, on a design
-    day scheduled against the base's week; the route-aware siting's solves on ``executor``)."""
+    day scheduled against the base's week; the route-aware siting's solves on ``executor``;
+    ``memo`` receives what the plan reuses)."""
     if ctx.scenario.policy.assignment == "fixed":
         return _fixed_assignment(ctx, dates)
     base = reference.station_of if reference is not None and reference.station_of else None
@@ -368,6 +387,7 @@ def _assignment(
         base_station_of=base,
         base_schedule=reference.schedule if reference is not None else None,
         executor=executor,
+        memo=memo,
     )
 
 

@@ -34,14 +34,18 @@ its haul, so the hook-lift day a newly opened station needs is not seen.
 Today's assignment (the estimate's siting, with its expansion modules) is the search's estimate
 siting (``estimate_site_of``: the core runs no estimate model of its own) and its start; a
 what-if's base plan's siting (``base_station_of``) is a second start when it is valid in the
-what-if (`base_start`). Both are routed in full before the search; the work budget counts the
-whole sitings the search prices beyond them (`siting_evaluations`); after the siting's time
-budget the oracle routes no new group and drops the solves still running, so that budget is a
-hard cap. The search keeps the
+what-if (`base_start`). Both are routed in full first, in one batch; the work budget counts the
+whole sitings the search prices beyond them (`siting_evaluations`). The time budget
+(`siting_seconds`) counts everything, the oracle's tables and the starts included, and the
+search gets what is left of it (nothing when the starts took it all): after it the oracle
+routes no new group and drops the solves still running, so the siting ends within its budget
+unless routing the starts alone takes longer. The search keeps the
 cheapest whole it priced, so the routed siting never costs more than either start on this
 design day. The result is cached under the plan's cache folder by the content of everything it
-depends on (problem, matrices, due points, budgets, seed, both starts, the search's code); a
-what-if whose siting problem is the base's own gets the base's answer from the cache.
+depends on (problem, the network and places the matrices come from, due points, budgets, seed,
+both starts, the search's code); the cache is read before any table is computed; a what-if
+whose siting problem is the base's own gets the base's answer from the cache. The plan reuses
+the oracle's tables for its own station-days' matrices (`routed_siting` returns them).
 """
 
 from __future__ import annotations
@@ -103,9 +107,6 @@ MIN_EVALUATIONS = 1
 MAX_EVALUATIONS = 12
 """At most this many: Wangjiang's wholes take 7-24 CPU s each (measured, docs/siting.md), so 12
 fit within `MAX_SITING_S` on two cores (estimated)."""
-MIN_SEARCH_S = 20.0
-"""The search's own time limit after the estimate's siting is routed: at least this (s), so that
-its allocation models get their share (10 % of the time left)."""
 ORACLE_ITERATIONS = 1000
 """PyVRP iterations per station-day routed by the oracle (assumed)."""
 ORACLE_TIME_CAP_S = 30.0
@@ -211,15 +212,48 @@ class _TableContext(PlanningContext):
     def matrix(
         self, class_id: str, from_nodes: np.ndarray, to_nodes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Travel time (s) and distance (m) from a table holding every node asked for
-        (computed when none does)."""
-        for nodes, time_s, dist_m in self.tables.get(class_id, ()):
-            rows = np.minimum(np.searchsorted(nodes, from_nodes), len(nodes) - 1)
-            cols = np.minimum(np.searchsorted(nodes, to_nodes), len(nodes) - 1)
-            if np.array_equal(nodes[rows], from_nodes) and np.array_equal(nodes[cols], to_nodes):
-                cut = np.ix_(rows, cols)
-                return time_s[cut].astype(np.int64), dist_m[cut].astype(np.int64)
-        return super().matrix(class_id, from_nodes, to_nodes)
+        """Travel time (s) and distance (m), cut from the table holding most of the nodes asked
+        for; the rows and columns of nodes it lacks are computed (all of it when it holds
+        half of them or fewer: computing the rest would cost about as much). The same values
+        as computed afresh (each entry is the unique least sum of its pair)."""
+        from_nodes = np.asarray(from_nodes, dtype=np.int64)
+        to_nodes = np.asarray(to_nodes, dtype=np.int64)
+        best: tuple[int, int] | None = None  # (nodes held, table index)
+        blocks = self.tables.get(class_id, [])
+        for index, (nodes, _, _) in enumerate(blocks):
+            held = int(np.isin(from_nodes, nodes).sum() + np.isin(to_nodes, nodes).sum())
+            if best is None or held > best[0]:
+                best = (held, index)
+            if held == from_nodes.size + to_nodes.size:
+                break
+        if best is None or 2 * best[0] <= from_nodes.size + to_nodes.size:
+            return super().matrix(class_id, from_nodes, to_nodes)
+        nodes, *table = blocks[best[1]]
+        rows, has_row = _positions(nodes, from_nodes)
+        cols, has_col = _positions(nodes, to_nodes)
+        cut = np.ix_(rows[has_row], cols[has_col])
+        out = []
+        for part in table:
+            full = np.empty((from_nodes.size, to_nodes.size), dtype=np.int64)
+            full[np.ix_(has_row, has_col)] = part[cut]
+            out.append(full)
+        time_s, dist_m = out
+        if not has_row.all():  # rows of the sources the table lacks, to every target
+            missing = ~has_row
+            times, dists = super().matrix(class_id, from_nodes[missing], to_nodes)
+            time_s[missing], dist_m[missing] = times, dists
+        if not has_col.all() and has_row.any():  # the targets it lacks, from the sources it holds
+            missing = ~has_col
+            times, dists = super().matrix(class_id, from_nodes[has_row], to_nodes[missing])
+            time_s[np.ix_(has_row, missing)] = times
+            dist_m[np.ix_(has_row, missing)] = dists
+        return time_s, dist_m
+
+
+def _positions(nodes: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index in sorted ``nodes`` of each of ``wanted`` and whether it is there."""
+    at = np.minimum(np.searchsorted(nodes, wanted), len(nodes) - 1)
+    return at, nodes[at] == wanted
 
 
 def _table_context(
@@ -309,8 +343,10 @@ class StationDayOracle:
         self.index = {pid: i for i, pid in enumerate(self.point_ids)}
         self.station_ids = [s.station_id for s in scenario.stations]
         self.due_kg = dict(due_kg)
-        due_rows = np.array(sorted(self.index[p] for p in self.due_kg), dtype=np.int64)
-        self.ctx = _table_context(ctx, due_rows, near)
+        self.due_rows = np.array(sorted(self.index[p] for p in self.due_kg), dtype=np.int64)
+        self.near = near
+        self.plan_ctx = ctx
+        self._tables: _TableContext | None = None
         self.collection_types = [v for v in scenario.vehicle_types if v.role == "collection"]
         self.penalty_cny = unserved_penalty_cny(scenario)
         self.iterations = iterations
@@ -320,6 +356,18 @@ class StationDayOracle:
         self.deadline: float | None = None
         self.refused = 0
         self.executor = executor
+
+    @property
+    def tables(self) -> _TableContext | None:
+        """The oracle's matrix context if its tables were computed, else None."""
+        return self._tables
+
+    @property
+    def ctx(self) -> _TableContext:
+        """The context the oracle's matrices come from, its tables computed on first use."""
+        if self._tables is None:
+            self._tables = _table_context(self.plan_ctx, self.due_rows, self.near)
+        return self._tables
 
     def due_of(self, customers: Sequence[int]) -> dict[str, int]:
         """The design-day due kg of the given points (those due)."""
@@ -409,9 +457,10 @@ class StationDayOracle:
         return solutions
 
     def fingerprint(self) -> bytes:
-        """Digest of everything the oracle's answers depend on."""
+        """Digest of everything the oracle's answers depend on (its tables by what they are
+        computed from, so that a cached siting does not compute them)."""
         digest = hashlib.sha256()
-        scenario = self.ctx.scenario
+        scenario = self.plan_ctx.scenario
         due_points = [p for p in scenario.points if p.point_id in self.due_kg]
         for item in (
             sorted(self.due_kg.items()),
@@ -423,10 +472,15 @@ class StationDayOracle:
             self.engine,
         ):
             digest.update(repr(item).encode())
-        for blocks in self.ctx.tables.values():
-            for nodes, time_s, dist_m in blocks:
-                for array in (nodes, time_s, dist_m):
-                    digest.update(np.ascontiguousarray(array).tobytes())
+        places = self.plan_ctx.places
+        digest.update(places.network.content_hash().encode())
+        for class_id in self.plan_ctx.classes:
+            digest.update(places.profiles[class_id].key().encode())
+            for snapped in (places.depots, places.stations, places.points):
+                digest.update(np.ascontiguousarray(snapped[class_id].node_ids).tobytes())
+        digest.update(self.due_rows.tobytes())
+        near = b"-" if self.near is None else np.ascontiguousarray(self.near).tobytes()
+        digest.update(near)
         return digest.digest()
 
 
@@ -539,7 +593,7 @@ def routed_siting(
     base_station_of: Mapping[str, str] | None = None,
     search: bool = True,
     executor: cf.Executor | None = None,
-) -> tuple[AssignmentSolution, SitingOut]:
+) -> tuple[AssignmentSolution, SitingOut, PlanningContext | None]:
     """Stations chosen with real routes, starting from ``estimate`` (today's assignment) and, in
     a what-if, from its base plan's siting ``base_station_of`` (point id → station id) when that
     is valid here (`base_start`).
@@ -549,7 +603,11 @@ def routed_siting(
     `siting_evaluations`); without ``search`` only the two starts are priced and the cheaper
     kept. The station-day solves run on ``executor`` (default: a process pool of every core,
     made here when the answer is not in the cache), as many looked ahead as it runs at once.
-    Returns the chosen assignment and the plan's report of it.
+    The siting's wall-clock budget (`siting_seconds`) counts everything from here: the
+    oracle's tables, both starts and the search, which gets what the rest left (the starts are
+    routed in full even past it: the search needs their prices). Returns the chosen assignment, the
+    plan's report of it and the oracle's matrix context (None from the cache), whose tables
+    the plan's station-days reuse.
     """
     started = time.perf_counter()
     routed = np.array([pid in due_kg for pid in problem.point_ids])
@@ -582,27 +640,26 @@ def routed_siting(
         chosen = evaluate(
             problem, station_of, bound_cny=estimate.best_bound_cny, solver=report_solver(estimate)
         )
-        return chosen, report.model_copy(update={"cached": True})
+        return chosen, report.model_copy(update={"cached": True}), None
 
     pool = executor or new_pool(False, siting_workers())
     oracle.executor = pool
     try:
-        # both starts routed in full, in one batch, before the deadline
+        # both starts routed in full, in one batch (the search needs their prices): the budget
+        # counts them and the tables, and the search gets what is left of it, if anything
         oracle.batch([r for start in (start_of, base_of) for r in _requests(start, seed=seed)])
         oracle.deadline = started + budget_s
-        search_s = max(MIN_SEARCH_S, budget_s - (time.perf_counter() - started))
         result, failure = _search(
             siting,
             oracle,
             start_of,
             base_of,
             evaluations,
-            time_limit_s=search_s,
+            time_limit_s=max(0.0, oracle.deadline - time.perf_counter()),
             seed=seed,
             lookahead=siting_workers() if executor is None else executor_width(executor),
         )
     finally:
-        oracle.deadline = None
         oracle.executor = executor
         if pool is not executor:  # not waiting for solves the deadline cut
             pool.shutdown(wait=False, cancel_futures=True)
@@ -632,6 +689,7 @@ def routed_siting(
         stations_open=[ids[i] for i in np.flatnonzero(chosen.open)],
         estimate_stations_open=[ids[i] for i in np.flatnonzero(estimate.open)],
         points_moved=int((station_of != start_of).sum()),
+        # from the groups routed (none after the deadline)
         unserved_points=_unserved_points(oracle, station_of, seed=seed),
         estimate_unserved_points=_unserved_points(oracle, start_of, seed=seed),
         base_start=base_of is not None,
@@ -642,7 +700,7 @@ def routed_siting(
     )
     if result is not None:
         _write_cache(_cache_path(ctx, key), station_of, report)
-    return chosen, report
+    return chosen, report, oracle.tables
 
 
 def siting_workers() -> int:

@@ -180,6 +180,7 @@ def schedule_week(
     seed: int = 1,
     deterministic_time_s_per_point: float = DETERMINISTIC_TIME_S_PER_POINT,
     reference: WeekSchedule | None = None,
+    memo: StationMemo | None = None,
 ) -> WeekSchedule:
     """Choose a visiting pattern for every point; balance each station's week (``seed`` and
     ``deterministic_time_s_per_point`` × the station's points bound each station's search, so
@@ -191,6 +192,11 @@ def schedule_week(
         The base's week (a what-if's): each point whose pattern there is still allowed keeps
         it; used only when its ``week_start`` is ``start`` (else ignored, as the result's
         ``reference`` says).
+    memo
+        Each station's balanced week by everything it depends on (its points, their allowed
+        patterns, ``seed``, the budget): a station found there is not solved again (e.g. the
+        plan's week after its design day's, where the siting moved points between a few
+        stations only), and one solved here is added. The schedule is the same either way.
 
     Raises
     ------
@@ -207,12 +213,20 @@ def schedule_week(
     visits: dict[str, dict[int, int]] = {}
     optimal, greedy_used, seconds, objective = True, False, 0.0, 0.0
     for station in sorted(by_station):
-        chosen, solve = _schedule_station(
-            by_station[station],
-            allowed,
-            seed=seed,
-            deterministic_time_s=deterministic_time_s_per_point * len(by_station[station]),
-        )
+        members = tuple(by_station[station])
+        patterns = tuple(tuple(allowed[p.point_id]) for p in members)
+        key = (members, patterns, seed, deterministic_time_s_per_point)
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            found = _schedule_station(
+                members,
+                allowed,
+                seed=seed,
+                deterministic_time_s=deterministic_time_s_per_point * len(members),
+            )
+            if memo is not None:
+                memo[key] = found
+        chosen, solve = found
         optimal = optimal and solve.optimal
         greedy_used = greedy_used or solve.greedy
         seconds += solve.seconds
@@ -273,6 +287,13 @@ class _StationSolve:
     greedy: bool
     seconds: float
     objective: float
+
+
+#: `schedule_week`'s memo: a station's inputs → its pattern choices and solve
+StationMemo = dict[
+    tuple[tuple[SchedulePoint, ...], tuple[tuple[tuple[int, ...], ...], ...], int, float],
+    tuple[dict[str, int], _StationSolve],
+]
 
 
 def _schedule_station(
