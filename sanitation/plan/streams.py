@@ -4,7 +4,7 @@ compartments, each stream's loads along a route, and the per-stream site capacit
 A county that does not sort has none of this: its station-day problems are built exactly as
 before (one body per truck, the station its only unload site).
 
-First step of the chain per stream (documented in docs/streams_scenario.md): collection trucks
+First step of the chain per stream (documented in docs/streams.md): collection trucks
 unload each stream at the station (if it accepts it) or at a facility that accepts it; what the
 stations receive goes on by the existing transfer chain to disposal, whatever its stream.
 """
