@@ -92,29 +92,36 @@ def depot_index(ctx: PlanningContext, station_id: str) -> int | None:
     return None
 
 
+def station_day_nodes(
+    ctx: PlanningContext, station_id: str, point_ids: Sequence[str]
+) -> list[np.ndarray]:
+    """Per access class, the road nodes of a station-day's locations: depot (0; the station
+    when it has none), station (1) and ``point_ids`` (2, ...)."""
+    scenario = ctx.scenario
+    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
+    depot_idx = depot_index(ctx, station_id)
+    point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
+    places = ctx.places
+    out = []
+    for class_id in ctx.classes:
+        station_node = places.stations[class_id].node_ids[station_idx]
+        depot_node = (
+            places.depots[class_id].node_ids[depot_idx] if depot_idx is not None else station_node
+        )
+        points = places.points[class_id].node_ids[[point_index[p] for p in point_ids]]
+        out.append(np.concatenate([[depot_node, station_node], points]).astype(np.int64))
+    return out
+
+
 def station_matrices(
     ctx: PlanningContext, station_id: str, point_ids: list[str]
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Travel times (s) and distances (m) per access class over depot (0), station (1) and
     ``point_ids`` (2, ...), "no path" capped at `UNREACHABLE_CAP_S` (and 30 m/s of it)."""
-    scenario = ctx.scenario
-    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
-    depot_idx = depot_index(ctx, station_id)
-    point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
     durations, distances = [], []
-    places = ctx.places
-    for class_id in ctx.classes:
-        depot_node = (
-            places.depots[class_id].node_ids[depot_idx]
-            if depot_idx is not None
-            else places.stations[class_id].node_ids[station_idx]
-        )
-        nodes = np.concatenate(
-            [
-                [depot_node, places.stations[class_id].node_ids[station_idx]],
-                places.points[class_id].node_ids[[point_index[p] for p in point_ids]],
-            ]
-        ).astype(np.int64)
+    for class_id, nodes in zip(
+        ctx.classes, station_day_nodes(ctx, station_id, point_ids), strict=True
+    ):
         time_s, dist_m = ctx.matrix(class_id, nodes, nodes)
         durations.append(np.minimum(time_s, UNREACHABLE_CAP_S).astype(np.int64))
         distances.append(np.minimum(dist_m, UNREACHABLE_CAP_S * 30).astype(np.int64))
@@ -144,9 +151,9 @@ def build_station_day(
     classes = ctx.classes
     durations, distances = station_matrices(ctx, station_id, point_ids)
     facilities = day_facilities(scenario, station_id, {split_stop_id(key)[1] for key in keys})
-    durations, distances = with_facilities(
-        ctx, station_id, point_ids, facilities, durations, distances
-    )
+    if facilities:
+        nodes = station_day_nodes(ctx, station_id, point_ids)
+        durations, distances = with_facilities(ctx, nodes, facilities, durations, distances)
     types = {v.type_id: v for v in scenario.vehicle_types}
     vehicle_types = [
         _vehicle_type(ctx, types[type_id], count, station, facilities)

@@ -35,43 +35,28 @@ def day_facilities(scenario: Scenario, station_id: str, streams: set[str]) -> li
 
 def with_facilities(
     ctx: PlanningContext,
-    station_id: str,
-    point_ids: Sequence[str],
+    nodes: Sequence[np.ndarray],
     facilities: Sequence[FacilityRecord],
     durations: list[np.ndarray],
     distances: list[np.ndarray],
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The station-day matrices (depot, station, ``point_ids``) extended by ``facilities``
-    (locations after the points), per access class, "no path" capped as the station's."""
+    """The station-day matrices over ``nodes`` (per access class, from
+    `sanitation.plan.daily.station_day_nodes`) extended by ``facilities`` (locations after the
+    points), "no path" capped as the station's."""
     if not facilities:
         return durations, distances
-    scenario = ctx.scenario
     places = ctx.places
-    station_idx = next(i for i, s in enumerate(scenario.stations) if s.station_id == station_id)
-    depot_idx = next((i for i, d in enumerate(scenario.depots) if d.station_id == station_id), None)
-    point_index = {p.point_id: i for i, p in enumerate(scenario.points)}
-    facility_index = {f.facility_id: i for i, f in enumerate(scenario.facilities)}
+    facility_index = {f.facility_id: i for i, f in enumerate(ctx.scenario.facilities)}
     out_t, out_d = [], []
-    for p, class_id in enumerate(ctx.classes):
-        depot_node = (
-            places.depots[class_id].node_ids[depot_idx]
-            if depot_idx is not None
-            else places.stations[class_id].node_ids[station_idx]
-        )
-        base = np.concatenate(
-            [
-                [depot_node, places.stations[class_id].node_ids[station_idx]],
-                places.points[class_id].node_ids[[point_index[i] for i in point_ids]],
-            ]
-        ).astype(np.int64)
+    for p, (class_id, base) in enumerate(zip(ctx.classes, nodes, strict=True)):
         extra = (
             places.facilities[class_id]
             .node_ids[[facility_index[f.facility_id] for f in facilities]]
             .astype(np.int64)
         )
-        nodes = np.concatenate([base, extra])
+        every = np.concatenate([base, extra])
         to_t, to_d = ctx.matrix(class_id, base, extra)
-        from_t, from_d = ctx.matrix(class_id, extra, nodes)
+        from_t, from_d = ctx.matrix(class_id, extra, every)
         time_s = np.block([[durations[p], _cap(to_t)], [_cap(from_t)]])
         dist_m = np.block([[distances[p], _cap(to_d, 30)], [_cap(from_d, 30)]])
         out_t.append(time_s.astype(np.int64))
