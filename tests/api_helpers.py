@@ -47,13 +47,19 @@ def plan_and_wait(
     return started.json()["plan_id"], job
 
 
-def tiny_zip() -> bytes:
-    """The tiny scenario folder as a zip."""
+def folder_zip(folder: Path) -> bytes:
+    """A scenario folder (with its subfolders) as a zip, under the folder's name."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(TINY.iterdir()):
-            archive.write(path, f"tiny/{path.name}")
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
     return buffer.getvalue()
+
+
+def tiny_zip() -> bytes:
+    """The tiny scenario folder as a zip."""
+    return folder_zip(TINY)
 
 
 def free_port() -> int:
@@ -145,9 +151,10 @@ class Server:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": key}, timeout=30)
 
 
-def upload(client: httpx.Client) -> int:
-    """Upload the tiny scenario: its id."""
-    answer = client.post("/scenarios", files={"file": ("tiny.zip", tiny_zip(), "application/zip")})
+def upload(client: httpx.Client, archive: bytes | None = None) -> int:
+    """Upload a zipped scenario folder (default: the tiny scenario): its id."""
+    archive = tiny_zip() if archive is None else archive
+    answer = client.post("/scenarios", files={"file": ("scenario.zip", archive, "application/zip")})
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
 

@@ -16,7 +16,18 @@ from pathlib import Path
 
 import pytest
 from api_db import postgres_database
-from api_helpers import SANITATION, Server, cli_key, owner_pid, service_env, stored_job, upload
+from api_helpers import (
+    SANITATION,
+    Server,
+    cli_key,
+    folder_zip,
+    owner_pid,
+    service_env,
+    stored_job,
+    upload,
+)
+
+from sanitation.scenario.generate import generate_county
 
 pytestmark = pytest.mark.slow
 JOBS = 10
@@ -165,6 +176,7 @@ def test_the_survivor_re_queues_the_job_of_a_dead_process(tmp_path, wait_job, fa
     worker group: alive, silent, as a machine cut off would look) keeps its job until its
     heartbeat is over the timeout. Either way the job completes on the survivor, and the stopped
     process and worker, resumed, run nothing more."""
+    county = generate_county(tmp_path / "county", n_points=300, n_stations=2, seed=1).parent
     with postgres_database() as url:
         data = tmp_path / "data"
         key = cli_key(data, "--role", "planner", database_url=url)
@@ -175,9 +187,13 @@ def test_the_survivor_re_queues_the_job_of_a_dead_process(tmp_path, wait_job, fa
             for server in servers:
                 server.start()
             with servers[0].client(key) as a:
-                sid = upload(a)
+                # the tiny scenario's routing is over within a poll on a quiet machine: 300
+                # points route for about the time limit, so the job is caught in routing
+                sid = upload(a, folder_zip(county))
                 job_id = plan(a, sid, 5 if fault == "hung" else 2)  # outlives the timeout
-                wait_job(a, job_id, until=lambda j: j["stage"] == "routing", timeout_s=60)
+                wait_job(
+                    a, job_id, until=lambda j: j["stage"] == "routing", timeout_s=60, every_s=0.1
+                )
                 owner, worker = (stored_job(url, job_id)[k] for k in ("owner", "pid"))
                 victim = next(s for s in servers if s.pid == owner_pid(url, owner))
                 survivor = next(s for s in servers if s is not victim)
