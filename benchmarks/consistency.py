@@ -5,7 +5,8 @@ under each policy variant: ``none`` (today), ``territory``, ``soft``, ``none`` w
 ``territory`` with balance (``--ratio``). For each: the share of point-visits served by their
 territory's truck (for ``none``: against the territories of the ``territory`` run, and against
 each point's most frequent truck), the median spread of a point's arrival time over its visits
-(min), the largest longest ÷ shortest working route of a station-day, the routing cost of the
+(min), the largest longest ÷ shortest working route of a station-day and week of a station's
+trucks, the routing cost of the
 week (CNY) and its extra cost against ``none`` (%), the unserved point-visits and the wall time.
 
     python benchmarks/consistency.py [--week 2026-11-23] [--points 5000] [--stations 12]
@@ -79,6 +80,7 @@ def _row(
         "share_on_most_frequent_truck": frequent.share,
         "arrival_spread_median_min": frequent.spread_median_min,
         "max_route_ratio": frequent.max_route_ratio,
+        "max_week_truck_ratio": frequent.max_week_truck_ratio,
         "routing_cost_cny": round(_routing_cost(doc), 2),
         "unserved_visits": sum(len(day.unserved) for day in doc.days),
         "balance": (

@@ -13,7 +13,8 @@
   its shortest is solved again with every truck's longest route capped, the cap bisected
   between the mean and the longest route (`balance`); the cheapest verified plan that meets
   the ratio and serves as many points is kept (else the original, named in the notes). The
-  cost with and without is reported.
+  cost with and without is reported. Without territories the trucks' weeks are evened out
+  too, by which truck of a type drives which route (`sanitation.plan.rota`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sanitation.plan.daily import (
 )
 from sanitation.plan.fixed_line import apply_fixed_lines, tour_order, tour_problem
 from sanitation.plan.model import ConsistencyOut, DayOut, RouteOut, TerritoryOut, TruckChangeOut
+from sanitation.plan.rota import balance_week, week_truck_ratio
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, VehicleType
 from sanitation.routing.solution import Route, RoutingSolution, objective
@@ -329,7 +331,8 @@ def balance(
 class ConsistencyFigures:
     """Share of point-visits on their territory's truck (or, without territories, on the
     point's most frequent truck), median spread (max − min, minutes) of a point's arrival
-    times over its visits, and the largest longest ÷ shortest route of any station-day."""
+    times over its visits, the largest longest ÷ shortest route of any station-day, and the
+    largest longest ÷ shortest week of a station's trucks (`sanitation.plan.rota`)."""
 
     visits: int
     on_territory: int
@@ -337,12 +340,14 @@ class ConsistencyFigures:
     spread_median_min: float | None
     points_repeated: int
     max_route_ratio: float
+    max_week_truck_ratio: float
 
 
 def consistency_figures(
     days: Iterable[DayOut], truck_of: Mapping[str, str] | None = None
 ) -> ConsistencyFigures:
     """The figures of a plan's days (see `ConsistencyFigures`)."""
+    days = list(days)
     trucks: dict[str, list[str]] = defaultdict(list)
     arrivals: dict[str, list[int]] = defaultdict(list)
     worst = 1.0
@@ -371,6 +376,7 @@ def consistency_figures(
         spread_median_min=round(statistics.median(spreads), 1) if spreads else None,
         points_repeated=len(spreads),
         max_route_ratio=round(worst, 3),
+        max_week_truck_ratio=round(week_truck_ratio(days), 3),
     )
 
 
@@ -385,6 +391,7 @@ class Settled:
     held: int = 0
     soft_free: int = 0
     soft_total: int = 0
+    rota_routes: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -546,6 +553,8 @@ def settle(
                 f"route <= {report.ratio:g} without leaving points unserved: "
                 + ", ".join(report.not_met)
             )
+        if policy.consistency == "none":
+            settled.rota_routes = balance_week(results, problems)
     for station_id, t in sorted(territories.items()):
         if t.changed:
             why = Counter(t.changed.values())
@@ -689,6 +698,8 @@ def consistency_out(
         share_on_territory=figures.share,
         arrival_spread_median_min=figures.spread_median_min,
         max_route_ratio=figures.max_route_ratio,
+        max_week_truck_ratio=figures.max_week_truck_ratio,
+        week_rota_routes=settled.rota_routes,
         fixed_line_station_days=settled.fixed_line,
         fixed_line_tried=settled.fixed_line_tried,
         timetable_station_days=settled.held,

@@ -441,6 +441,16 @@ class ConsistencyOut(_Model):
         description="median over points visited more than once of (latest - earliest arrival)"
     )
     max_route_ratio: float = Field(description="largest longest ÷ shortest route of a day")
+    max_week_truck_ratio: float = Field(
+        1.0,
+        description="largest, over stations, longest ÷ shortest week (working h) of the "
+        "station's trucks that worked",
+    )
+    week_rota_routes: int = Field(
+        0,
+        description="routes handed to another truck of their type to even the trucks' weeks "
+        "(balance on, no territories)",
+    )
     fixed_line_station_days: int = Field(
         0, description="territorial station-days routed on their trucks' fixed lines (定线)"
     )

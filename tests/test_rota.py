@@ -1,0 +1,104 @@
+"""Fair weeks per truck (`sanitation.plan.rota`): with balance on and no territories, a
+station's routes are handed to its trucks so that their weeks even out; the routes themselves
+stay as solved and every renumbered day passes the verifier."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import numpy as np
+
+from sanitation.plan import plan_days, week_dates
+from sanitation.plan.daily import StationDayResult
+from sanitation.plan.rota import _rota, balance_week, week_truck_hours
+from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
+from sanitation.routing.schedule import build_route
+from sanitation.routing.solution import RoutingSolution
+from sanitation.scenario import load_scenario
+from tests.territory_helpers import TINY
+
+MONDAY = dt.date(2026, 11, 23)
+
+
+def _day(trucks: int) -> RoutingProblem:
+    """A depot, a station and two stops 1 h apart: a long stop (5 h) and a short one (1 h)."""
+    duration = np.full((4, 4), 3600, dtype=np.int64)
+    np.fill_diagonal(duration, 0)
+    stops = (Stop("LONG", 2, 100, service_s=5 * 3600), Stop("SHORT", 3, 100, service_s=3600))
+    truck = VehicleType(
+        "truck", trucks, 10_000, "depot", ("station",), shift_start_s=0, shift_end_s=12 * 3600
+    )
+    return RoutingProblem(
+        duration_s=duration,
+        distance_m=duration,
+        sites=(Site("depot", 0), Site("station", 1)),
+        stops=stops,
+        vehicle_types=(truck,),
+    )
+
+
+def _solved(problem: RoutingProblem) -> RoutingSolution:
+    """The long stop on truck 0 and the short one on truck 1, as a solver numbers them."""
+    routes = (
+        build_route(problem, "truck", 0, [("stop", "LONG")]),
+        build_route(problem, "truck", 1, [("stop", "SHORT")]),
+    )
+    return RoutingSolution(routes, (), sum(r.cost_cny for r in routes), "test", 0.0)
+
+
+def test_the_long_route_goes_round_the_trucks_and_their_weeks_even_out():
+    days = [MONDAY + dt.timedelta(days=k) for k in range(4)]
+    problems = {(d, "S"): _day(2) for d in days}
+    results = {
+        key: StationDayResult("S", key[0], _solved(p), 0.0) for key, p in problems.items()
+    }
+    before = {key: r.solution for key, r in results.items()}
+    week = {0: 0, 1: 0}
+    for solution in before.values():
+        for route in solution.routes:
+            week[route.vehicle_index] += route.duration_s
+    assert week[0] == 2 * week[1]  # as solved, truck #1 (index 0) has the long route every day
+    assert balance_week(results, problems) == 4  # two days swap their trucks
+    week = {0: 0, 1: 0}
+    for key, result in results.items():
+        assert [r.stop_ids for r in result.solution.routes] == [
+            r.stop_ids for r in before[key].routes
+        ]  # the same routes
+        assert result.solution.cost_cny == before[key].cost_cny
+        for route in result.solution.routes:
+            week[route.vehicle_index] += route.duration_s
+    assert week[0] == week[1]
+
+
+def test_a_route_a_day_goes_to_the_truck_with_the_fewest_hours():
+    """Three trucks, one route a day: each truck gets one of three days, not truck #1 all."""
+    problem = _day(3)
+    route = build_route(problem, "truck", 0, [("stop", "LONG"), ("stop", "SHORT")])
+    new = _rota([(3, [route]), (3, [route]), (3, [route])])
+    assert sorted(new.values()) == [0, 1, 2]
+
+
+def test_a_day_with_fewer_trucks_uses_only_those():
+    problem = _day(2)
+    route = build_route(problem, "truck", 0, [("stop", "LONG")])
+    new = _rota([(2, [route]), (1, [route])])
+    assert new == {(0, 0): 0, (1, 0): 0}  # day 2 has only truck 0
+
+
+def test_a_week_plan_with_balance_spreads_a_type_over_its_trucks(tmp_path):
+    """The tiny week with two small trucks: with balance on, both drive (the solver alone
+    numbers its one small route of a day #1), and the plan reports the trucks' week ratio."""
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    fleet = (folder / "fleet.csv").read_text(encoding="utf-8")
+    (folder / "fleet.csv").write_text(fleet.replace("small_3t,1", "small_3t,2"), "utf-8")
+    text = (folder / "scenario.yaml").read_text(encoding="utf-8")
+    (folder / "scenario.yaml").write_text(text + "policy:\n  balance_max_ratio: 3\n", "utf-8")
+    doc = plan_days(load_scenario(folder / "scenario.yaml"), week_dates(MONDAY), time_limit_s=2)
+    small = {r.vehicle_id for day in doc.days for r in day.routes if r.vehicle_type == "small_3t"}
+    assert small == {"D1/small_3t#1", "D1/small_3t#2"}
+    assert doc.consistency is not None and doc.consistency.week_rota_routes >= 1
+    hours = week_truck_hours(doc.days)["S1"]
+    ratio = max(hours.values()) / min(hours.values())
+    assert doc.consistency.max_week_truck_ratio == round(ratio, 3)
