@@ -25,6 +25,9 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import (
     StationDay,
@@ -50,6 +53,7 @@ from sanitation.territory import (
     build_territories,
 )
 from sanitation.territory.build import DAY_FILL
+from sanitation.verify.routing import check
 from sanitation.verify.territory import check as check_territories
 
 Key = tuple[dt.date, str]
@@ -218,6 +222,31 @@ def off_territory_visits(solution: RoutingSolution, territories: Territories, de
             own = territories.truck_of.get(stop_id)
             count += own is not None and own != truck
     return count
+
+
+def aligned(
+    problem: RoutingProblem, solution: RoutingSolution, territories: Territories, depot: str
+) -> RoutingSolution:
+    """A free station-day's routes handed to the trucks of their type whose territories they
+    cover most (an assignment problem per type, most visits on territory; scipy's
+    `linear_sum_assignment`): trucks of a type are interchangeable on a free day, so only the
+    numbers change. Re-verified."""
+    routes = list(solution.routes)
+    for vtype in problem.vehicle_types:
+        rows = [k for k, r in enumerate(routes) if r.vehicle_type == vtype.id]
+        if not rows or vtype.count < 2:
+            continue
+        on = np.zeros((len(rows), vtype.count))
+        for row, k in enumerate(rows):
+            owners = [territories.truck_of.get(p) for p in routes[k].stop_ids]
+            for index in range(vtype.count):
+                on[row, index] = owners.count(truck_id(depot, vtype.id, index + 1))
+        picked, trucks = linear_sum_assignment(on, maximize=True)
+        for row, index in zip(picked, trucks, strict=True):
+            routes[rows[row]] = dataclasses.replace(routes[rows[row]], vehicle_index=int(index))
+    out = dataclasses.replace(solution, routes=tuple(routes))
+    check(problem, out)
+    return out
 
 
 def soft_choice(
@@ -429,6 +458,12 @@ def _soft(
     for task in free_tasks:
         key = (task.date, task.station_id)
         depot = depot_name(ctx, task.station_id)
+        free[key] = dataclasses.replace(
+            free[key],
+            solution=aligned(
+                task.problem, free[key].solution, territories[task.station_id], depot
+            ),
+        )
         kept = soft_choice(
             (problems[key], results[key]),
             (task.problem, free[key]),

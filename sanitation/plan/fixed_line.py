@@ -22,10 +22,11 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 from sanitation.errors import VerificationError
 from sanitation.plan.daily import StationDayResult
-from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.problem import RoutingProblem, Stop, VehicleType
 from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.solution import Route, RoutingSolution
 from sanitation.verify.routing import check
@@ -43,8 +44,9 @@ MAX_EXTRA_COST = 0.05
 
 def tour_problem(problem: RoutingProblem, vehicle_type: str) -> RoutingProblem | None:
     """The a priori tour problem of one truck: its stops of ``problem`` (a station's union of
-    the week, one vehicle type per truck) with no load, one truck with the whole day; None when
-    it has no stops."""
+    the week, one vehicle type per truck) with no load, one truck leaving at its shift start with
+    the rest of the day; None when it has no stops. (Leaving at midnight instead would let the
+    tour meet a morning window late in its order, which no real day can.)"""
     stops = tuple(
         dataclasses.replace(s, load_kg=0)
         for s in problem.stops
@@ -52,11 +54,11 @@ def tour_problem(problem: RoutingProblem, vehicle_type: str) -> RoutingProblem |
     )
     if not stops:
         return None
+    own = problem.vehicle_type(vehicle_type)
     vtype = dataclasses.replace(
-        problem.vehicle_type(vehicle_type),
-        shift_start_s=0,
+        own,
         shift_end_s=86_400,
-        max_duration_s=86_400,
+        max_duration_s=86_400 - own.shift_start_s,
         lunch=None,
         max_trips=None,
         max_load_per_day_kg=None,
@@ -71,22 +73,119 @@ def tour_order(solution: RoutingSolution) -> dict[str, float]:
     return {stop_id: index / max(1, len(stops) - 1) for index, stop_id in enumerate(stops)}
 
 
-def line_steps(
-    problem: RoutingProblem, vtype: VehicleType, order: Mapping[str, float]
-) -> list[Step]:
-    """The due stops of ``vtype`` (a one-truck type) in line order, an unload at its first
-    unload site whenever the next stop would overfill it."""
+def line_stops(
+    problem: RoutingProblem,
+    vtype: VehicleType,
+    order: Mapping[str, float],
+    *,
+    windows_first: bool = False,
+) -> list[Stop]:
+    """The due stops of ``vtype`` (a one-truck type) in line order. ``windows_first``: the
+    stops whose window closes before the shift ends come first (in line order), then the
+    others."""
     own = [s for s in problem.stops if s.allowed_vehicle_types == frozenset({vtype.id})]
-    own.sort(key=lambda s: (order.get(s.id, 1.0), s.id))
+
+    def position(s: Stop) -> tuple[bool, float, str]:
+        windowed = windows_first and s.tw_close_s < vtype.shift_end_s
+        return (not windowed, order.get(s.id, 1.0), s.id)
+
+    return sorted(own, key=position)
+
+
+def greedy_steps(vtype: VehicleType, stops: Sequence[Stop]) -> list[Step]:
+    """``stops`` in order, an unload at the first unload site whenever the next stop would
+    overfill the truck."""
     steps: list[Step] = []
     load = vtype.initial_load_kg
-    for stop in own:
+    for stop in stops:
         if load + stop.load_kg > vtype.capacity_kg and steps:
             steps.append(("unload", vtype.unload_sites[0]))
             load = 0
         steps.append(("stop", stop.id))
         load += stop.load_kg
     return steps
+
+
+def split_steps(problem: RoutingProblem, vtype: VehicleType, stops: Sequence[Stop]) -> list[Step]:
+    """``stops`` in order with the unloads where they cost least: the optimal split of a giant
+    tour into trips (Beasley 1983, "Route first-cluster second methods for vehicle routing",
+    Omega 11(4); Prins 2004), by dynamic programming over where to break the sequence, each
+    trip within the truck's capacity and each break at its cheapest unload site (driving cost
+    plus the unload's time). Time windows, site hours and the shift are left to `build_route`,
+    which times the result."""
+    n = len(stops)
+    if n == 0:
+        return []
+    dur = problem.duration_s[vtype.profile]
+    dist = problem.distance_m[vtype.profile]
+    per_s, per_m = vtype.cost_cny_per_h / 3600, vtype.cost_cny_per_km / 1000
+
+    def cost(a: int, b: int) -> float:
+        return per_s * float(dur[a, b]) + per_m * float(dist[a, b])
+
+    sites = [problem.site(u) for u in vtype.unload_sites]
+    loc = [s.location for s in stops]
+    # the extra cost of unloading between stop k and k + 1, and where
+    breaks: list[tuple[float, str]] = []
+    for k in range(n - 1):
+        via = min(
+            sites,
+            key=lambda u: (
+                cost(loc[k], u.location) + cost(u.location, loc[k + 1]) + per_s * u.unload_s,
+                u.id,
+            ),
+        )
+        extra = cost(loc[k], via.location) + cost(via.location, loc[k + 1])
+        breaks.append((extra + per_s * via.unload_s - cost(loc[k], loc[k + 1]), via.id))
+    # best[j]: least break cost of stops[:j] ending in a break (or the start) after stop j - 1
+    best = [0.0] + [float("inf")] * n
+    back = [0] * (n + 1)
+    first_load = vtype.initial_load_kg
+    for j in range(1, n + 1):
+        load = 0
+        for i in range(j, 0, -1):  # the trip stops[i - 1 : j]
+            load += stops[i - 1].load_kg
+            if load + (first_load if i == 1 else 0) > vtype.capacity_kg:
+                break
+            value = best[i - 1] + (breaks[j - 1][0] if j < n else 0.0)
+            if value < best[j]:
+                best[j], back[j] = value, i - 1
+    if best[n] == float("inf"):  # a stop above capacity: leave it to the greedy line
+        return greedy_steps(vtype, stops)
+    cuts, j = [], n
+    while j > 0:
+        cuts.append(j)
+        j = back[j]
+    steps: list[Step] = []
+    begin = 0
+    for end in sorted(cuts):
+        steps.extend(("stop", s.id) for s in stops[begin:end])
+        if end < n:
+            steps.append(("unload", breaks[end - 1][1]))
+        begin = end
+    return steps
+
+
+def _line_route(
+    problem: RoutingProblem, vtype: VehicleType, order: Mapping[str, float]
+) -> Route | Literal[False] | None:
+    """The truck's day on its line (None: nothing due; False: it does not fit): the cheaper of
+    the optimal split (`split_steps`) and the greedy one that fits. When neither does (an
+    unload before a morning window, say), the line with its windowed stops first is tried: the
+    same order every day, so still a fixed line."""
+    for windows_first in (False, True):
+        stops = line_stops(problem, vtype, order, windows_first=windows_first)
+        if not stops:
+            return None
+        routes = []
+        for steps in (split_steps(problem, vtype, stops), greedy_steps(vtype, stops)):
+            try:
+                routes.append(build_route(problem, vtype, 0, steps))
+            except ScheduleError:
+                continue
+        if routes:
+            return min(routes, key=lambda r: r.cost_cny)
+    return False
 
 
 def fixed_line_day(
@@ -102,13 +201,11 @@ def fixed_line_day(
         return None
     routes: list[Route] = []
     for vtype in problem.vehicle_types:
-        steps = line_steps(problem, vtype, order)
-        if not steps:
-            continue
-        try:
-            routes.append(build_route(problem, vtype, 0, steps))
-        except ScheduleError:
+        route = _line_route(problem, vtype, order)
+        if route is False:
             return None
+        if route is not None:
+            routes.append(route)
     cost = sum(r.cost_cny for r in routes)
     if cost > solved.cost_cny * (1 + MAX_EXTRA_COST) + 1e-6:
         return None
