@@ -1,6 +1,7 @@
-"""Fair weeks per truck (`sanitation.plan.rota`): with balance on and no territories, a
-station's routes are handed to its trucks so that their weeks even out; the routes themselves
-stay as solved and every renumbered day passes the verifier."""
+"""Which truck drives which route: with balance on and no territories a station's routes are
+handed to its trucks so that their weeks even out (`sanitation.plan.rota`), and under ``soft``
+a free day's routes go to the trucks whose territories they cover; the routes themselves stay
+as solved and every renumbered day passes the verifier."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import shutil
 import numpy as np
 
 from sanitation.plan import plan_days, week_dates
+from sanitation.plan.consistency import aligned, off_territory_visits
 from sanitation.plan.daily import StationDayResult
 from sanitation.plan.rota import _rota, balance_week, week_truck_hours
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.schedule import build_route
 from sanitation.routing.solution import RoutingSolution
 from sanitation.scenario import load_scenario
+from sanitation.territory import Territories
 from tests.territory_helpers import TINY
 
 MONDAY = dt.date(2026, 11, 23)
@@ -102,3 +105,17 @@ def test_a_week_plan_with_balance_spreads_a_type_over_its_trucks(tmp_path):
     hours = week_truck_hours(doc.days)["S1"]
     ratio = max(hours.values()) / min(hours.values())
     assert doc.consistency.max_week_truck_ratio == round(ratio, 3)
+
+
+def test_a_free_day_under_soft_puts_each_route_on_the_truck_whose_territory_it_covers():
+    """The solver numbers the long stop's route truck #1, but it is truck #2's territory: the
+    free day handed to the trucks (`aligned`) has every visit on territory, same routes."""
+    problem = _day(2)
+    solved = _solved(problem)
+    territories = Territories(
+        "S", {"LONG": "D/truck#2", "SHORT": "D/truck#1"}, {}, {}, {}, None, True, 1
+    )
+    assert off_territory_visits(solved, territories, "D") == 2
+    out = aligned(problem, solved, territories, "D")
+    assert off_territory_visits(out, territories, "D") == 0
+    assert [r.stop_ids for r in out.routes] == [r.stop_ids for r in solved.routes]
