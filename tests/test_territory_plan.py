@@ -289,3 +289,21 @@ def test_a_week_that_outruns_its_territories_is_rebuilt_and_kept_when_better(tmp
     assert len(notes) == 1 and "re-built" in notes[0] and notes[0].endswith("kept")
     assert territories["S1"] is not first
     assert not results[(MONDAY, "S1")].solution.unserved
+
+
+def test_a_ratio_no_plan_meets_keeps_the_most_balanced_plan_found():
+    """Routes of exactly equal length are out of reach (ratio 1.0): the station-day is named as
+    not met, but the plan kept is the most balanced found, not the 7.5 h + 2 h one."""
+    params = SolveParams(time_limit_s=10, work_s=1.0)
+    task = StationDay("S", MONDAY, _uneven_day(), "pyvrp", params, 1)
+    first = solve_station_day(task)
+
+    def run(batch):
+        return {(t.date, t.station_id): solve_station_day(t) for t in batch}
+
+    results = {(MONDAY, "S"): first}
+    problems = {(MONDAY, "S"): task.problem}
+    report = balance([task], results, problems, 1.0, run)
+    assert report.not_met == [f"{MONDAY} S"] and report.met == 0
+    assert route_ratio(results[(MONDAY, "S")].solution) < route_ratio(first.solution) / 2
+    assert not results[(MONDAY, "S")].solution.unserved

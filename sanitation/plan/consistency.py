@@ -313,7 +313,9 @@ def balance(
     truck's route, bisected between the mean and the longest of the cost-only routes
     (`BALANCE_ROUNDS` batches): a plan that meets the ratio raises the cap (a looser cap is
     cheaper), one above the ratio lowers it, one leaving more points unserved raises it. The
-    cheapest plan that met the ratio is kept; ``results`` and ``problems`` are updated in place.
+    cheapest plan that met the ratio is kept; where none did, the most balanced plan that serves
+    as many points, if it is more balanced than the cost-only one (the station-day is still
+    named in ``not_met``). ``results`` and ``problems`` are updated in place.
     """
     report = BalanceReport(ratio)
     report.cost_without_cny = sum(r.solution.cost_cny for r in results.values())
@@ -329,6 +331,7 @@ def balance(
         for key, r in original.items()
     }
     best: dict[Key, tuple[StationDayResult, RoutingProblem]] = {}
+    closest: dict[Key, tuple[StationDayResult, RoutingProblem]] = {}
     for _ in range(BALANCE_ROUNDS):
         if not pending:
             break
@@ -342,12 +345,15 @@ def balance(
             got, (low, high) = solved[key], bounds[key]
             cap_h = (low + high) / 2
             more_unserved = len(got.solution.unserved) > len(original[key].solution.unserved)
+            near = closest.get(key, (original[key], task.problem))[0].solution
+            if not more_unserved and route_ratio(got.solution) < route_ratio(near):
+                closest[key] = (got, task.problem)
             if not more_unserved and route_ratio(got.solution) <= ratio:
                 kept = best.get(key)
                 if kept is None or got.solution.cost_cny < kept[0].solution.cost_cny:
                     best[key] = (got, task.problem)
             bounds[key] = (cap_h, high) if more_unserved or key in best else (low, cap_h)
-    for key, (got, problem) in best.items():
+    for key, (got, problem) in (closest | best).items():
         results[key], problems[key] = got, problem
     report.met = len(best)
     report.not_met = [f"{d} {s}" for d, s in sorted(set(pending) - set(best))]
