@@ -36,6 +36,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from sanitation.errors import InfeasibleError
+from sanitation.territory.contiguity import Adjacency, closer_neighbours, detached, road_neighbours
 from sanitation.territory.problem import (
     NO_PATH_S,
     ChangeReason,
@@ -58,6 +59,28 @@ TOUR_PER_NEAREST = 0.7124 / 0.5
 DAY_FILL = 0.85
 #: CP-SAT deterministic time per assignment solve (s; assumed: a station's few thousand pairs)
 DTIME_PER_SOLVE_S = 0.5
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    """One assignment: its travel cost, the owner (truck index) per point, the band it met,
+    whether CP-SAT proved it optimal, the centres, whether contiguity was a constraint."""
+
+    cost: float
+    owner: np.ndarray
+    band: float | None
+    optimal: bool
+    centres: list[int]
+    contiguity: bool
+
+    def beats(self, other: _Assignment | None) -> bool:
+        """Better than ``other``: with contiguity where it was without, else within a narrower
+        band (`BANDS`), else cheaper."""
+        if other is None:
+            return True
+        mine = (not self.contiguity, BANDS.index(self.band))
+        theirs = (not other.contiguity, BANDS.index(other.band))
+        return mine < theirs or (mine == theirs and self.cost < other.cost - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -205,13 +228,27 @@ def _build(problem: TerritoryProblem, *, seed: int, day_fill: float, dtime_s: fl
         msg = f"day_fill must be in [0.3, 1.0], got {day_fill}."
         raise ValueError(msg)
     _check_fixed_days(problem, work, fixed)
+    graphs = _graphs(problem, work)
     for subset, fill in _fleets(problem, work, fixed, day_fill):
         sub = _sub_problem(problem, subset, fill, {problem.point_ids[i] for i in fixed})
-        found = _alternate(sub, seed=seed, dtime_s=dtime_s)
+        sub_graphs = [graphs[t.profile] for t in sub.trucks]
+        found = _alternate(sub, sub_graphs, seed=seed, dtime_s=dtime_s)
         if found is not None:
             sub_work = visit_work(sub)
-            return _territories(sub, sub_work, found[0], found[1], orphans, moved)
+            return _territories(sub, sub_work, sub_graphs, found[0], found[1], orphans, moved)
     raise _infeasible(problem, work)
+
+
+def _graphs(problem: TerritoryProblem, work: _Work) -> dict[int, Adjacency]:
+    """Access profile → the road neighbours of the points its trucks may serve, on its roads
+    (`sanitation.territory.contiguity`)."""
+    out: dict[int, Adjacency] = {}
+    for k, truck in enumerate(problem.trucks):
+        if truck.profile not in out:
+            out[truck.profile] = road_neighbours(
+                problem.duration_s[truck.profile], work.allowed[:, k]
+            )
+    return out
 
 
 def _fleets(
@@ -260,23 +297,23 @@ def _sub_problem(
 
 
 def _alternate(
-    problem: TerritoryProblem, *, seed: int, dtime_s: float
-) -> tuple[tuple[float, np.ndarray, float | None, bool, list[int]], int] | None:
-    """The location-allocation rounds on ``problem``: the best assignment and the rounds run,
-    or None when no assignment fits the trucks' days."""
+    problem: TerritoryProblem, graphs: list[Adjacency], *, seed: int, dtime_s: float
+) -> tuple[_Assignment, int] | None:
+    """The location-allocation rounds on ``problem`` (``graphs``: each truck's road
+    neighbours): the best assignment (`_Assignment.beats`) and the rounds run, or None when no
+    assignment fits the trucks' days."""
     work = visit_work(problem)
     fixed, _ = _fixed(problem, work)
     centres = _first_centres(problem, work, fixed)
-    best: tuple[float, np.ndarray, float | None, bool, list[int]] | None = None
+    best: _Assignment | None = None
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 - the count is reported
-        solved = _assign(problem, work, fixed, centres, seed=seed, dtime_s=dtime_s)
+        solved = _assign(problem, work, fixed, centres, graphs, seed=seed, dtime_s=dtime_s)
         if solved is None:
             break
-        cost, owner, band, optimal = solved
-        if best is None or cost < best[0] - 1e-9:
-            best = (cost, owner, band, optimal, list(centres))
-        moved_centres = _recentre(problem, work, owner, centres)
+        if solved.beats(best):
+            best = solved
+        moved_centres = _recentre(problem, work, solved.owner, centres)
         if moved_centres == centres:
             break
         centres = moved_centres
@@ -396,17 +433,76 @@ def _assign(
     work: _Work,
     fixed: dict[int, int],
     centres: list[int],
+    graphs: list[Adjacency],
     *,
     seed: int,
     dtime_s: float,
-) -> tuple[float, np.ndarray, float | None, bool] | None:
-    """The assignment for these centres with the narrowest feasible band: (travel cost, owner
-    per point, band, proven optimal), or None when no band is feasible."""
-    for band in BANDS:
-        solved = _assign_band(problem, work, fixed, centres, band, seed=seed, dtime_s=dtime_s)
-        if solved is not None:
-            return solved[0], solved[1], band, solved[2]
+) -> _Assignment | None:
+    """The assignment for these centres with the narrowest feasible band, contiguous along
+    roads (`_contiguity`); when no band is feasible with contiguity, the narrowest without it;
+    None when no band is feasible at all. A lone truck needs no second try: the points it may
+    serve reach each other along roads (through the depot), so contiguity cannot bind."""
+    closer = _closer(problem, work, fixed, centres, graphs)
+    for rule in [closer, None] if len(problem.trucks) > 1 else [closer]:
+        for band in BANDS:
+            solved = _assign_band(
+                problem, work, fixed, centres, band, rule, seed=seed, dtime_s=dtime_s
+            )
+            if solved is not None:
+                cost, owner, optimal = solved
+                return _Assignment(cost, owner, band, optimal, list(centres), rule is not None)
     return None
+
+
+#: per truck, per point: its neighbours closer to the truck's centre (None: none lead there);
+#: None for a truck without contiguity constraints
+_Closer = list[list[tuple[int, ...] | None] | None]
+
+
+def _closer(
+    problem: TerritoryProblem,
+    work: _Work,
+    fixed: dict[int, int],
+    centres: list[int],
+    graphs: list[Adjacency],
+) -> _Closer:
+    """Per truck, each point's road neighbours closer to its centre among the points it may
+    take (`sanitation.territory.contiguity.closer_neighbours`); a truck whose centre it may
+    not take (fixed to another truck) gets no contiguity this round (the medoid step moves
+    its centre into its territory)."""
+    out: _Closer = []
+    for k, truck in enumerate(problem.trucks):
+        usable = work.allowed[:, k].copy()
+        for i, owner in fixed.items():
+            usable[i] = owner == k
+        if not usable[centres[k]]:
+            out.append(None)
+            continue
+        matrix = problem.duration_s[truck.profile]
+        out.append(closer_neighbours(graphs[k], matrix, usable, centres[k]))
+    return out
+
+
+def _contiguity(
+    model: cp_model.CpModel,
+    x: dict[tuple[int, int], cp_model.IntVar],
+    fixed: dict[int, int],
+    centres: list[int],
+    closer: _Closer,
+) -> None:
+    """Shortest-path contiguity (Zoltners & Sinha 1983): a point of truck k's territory other
+    than its centre has a road neighbour in the territory closer to the centre; one that no
+    neighbour path leads to from the centre is not k's. Fixed (and kept) points are exempt:
+    they stay on their truck even when that leaves them apart."""
+    for (i, k), var in x.items():
+        links = closer[k]
+        if links is None or i == centres[k] or fixed.get(i) == k:
+            continue
+        towards = links[i]
+        if towards is None:
+            model.add(var == 0)
+        else:
+            model.add(var <= cp_model.LinearExpr.sum([x[(j, k)] for j in towards]))
 
 
 def _assign_band(
@@ -415,11 +511,13 @@ def _assign_band(
     fixed: dict[int, int],
     centres: list[int],
     band: float | None,
+    closer: _Closer | None,
     *,
     seed: int,
     dtime_s: float,
 ) -> tuple[float, np.ndarray, bool] | None:
-    """One CP-SAT assignment (see `_assign`), None when infeasible (or no solution in time)."""
+    """One CP-SAT assignment (see `_assign`; ``closer``: contiguity, None without), None when
+    infeasible (or no solution in time)."""
     n, trucks = len(problem.point_ids), problem.trucks
     weight = _weights(problem)
     model = cp_model.CpModel()
@@ -447,9 +545,24 @@ def _assign_band(
             model.add_exactly_one(options)
         if i in fixed:
             model.add(x[(i, fixed[i])] == 1)
+    if closer is not None:
+        _contiguity(model, x, fixed, centres, closer)
     if band is not None:
         _balance(model, problem, work, x, band, overheads)
     model.minimize(sum(c * x[key] for key, c in cost.items()))
+    return _solve(model, x, n, seed=seed, dtime_s=dtime_s)
+
+
+def _solve(
+    model: cp_model.CpModel,
+    x: dict[tuple[int, int], cp_model.IntVar],
+    n: int,
+    *,
+    seed: int,
+    dtime_s: float,
+) -> tuple[float, np.ndarray, bool] | None:
+    """Solve an assignment model: (cost, owner per point, proven optimal), None when
+    infeasible or no solution in time."""
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed) % 2**31
@@ -500,14 +613,16 @@ def _balance(
 def _territories(
     problem: TerritoryProblem,
     work: _Work,
-    best: tuple[float, np.ndarray, float | None, bool, list[int]],
+    graphs: list[Adjacency],
+    best: _Assignment,
     rounds: int,
     orphans: tuple[str, ...],
     moved: tuple[str, ...],
 ) -> Territories:
     """The territories of ``problem``'s trucks (the station's trucks not in it get none); day
-    hours are estimates (`visit_work`)."""
-    _, owner, band, optimal, centres = best
+    hours are estimates (`visit_work`); each territory's points apart from its centre's piece
+    along ``graphs``."""
+    owner, centres = best.owner, best.centres
     truck_of, day_s = {}, np.zeros((len(problem.trucks), problem.n_days))
     for i, k in enumerate(owner):
         if k >= 0:
@@ -522,12 +637,24 @@ def _territories(
         week_hours={t: round(float(day_s[k].sum()) / 3600, 2) for k, t in enumerate(ids)},
         day_hours={t: _hours(day_s[k]) for k, t in enumerate(ids)},
         seeds={t: problem.point_ids[centres[k]] for k, t in enumerate(ids)},
-        band=band,
-        optimal=optimal,
+        band=best.band,
+        optimal=best.optimal,
         rounds=rounds,
         orphans=orphans,
         moved=moved,
+        detached={
+            t: _detached(problem, graphs[k], owner, k, centres[k]) for k, t in enumerate(ids)
+        },
+        contiguity=best.contiguity,
     )
+
+
+def _detached(
+    problem: TerritoryProblem, graph: Adjacency, owner: np.ndarray, k: int, centre: int
+) -> tuple[str, ...]:
+    """The points of truck ``k``'s territory apart from its centre's piece along ``graph``."""
+    members = [int(i) for i in np.flatnonzero(owner == k)]
+    return tuple(problem.point_ids[i] for i in detached(graph, members, centre))
 
 
 def _hours(day_s: np.ndarray) -> tuple[float, ...]:
