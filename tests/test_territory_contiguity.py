@@ -1,6 +1,7 @@
 """Territories contiguous along roads: the road-neighbour graph, the contiguity constraint
-binding where balance alone splits a road, fixed and kept points winning over it, and the
-build without contiguity (with a note) when no contiguous split fits the trucks' days."""
+binding where balance alone splits a road, fixed, kept and narrow-lane points winning over it,
+and the build without contiguity (with a note) when no contiguous split fits the trucks'
+days."""
 
 from __future__ import annotations
 
@@ -89,15 +90,22 @@ def test_fixed_and_kept_points_win_over_contiguity_and_are_reported_apart():
     assert "1 point(s) of S lie apart" in note and note.endswith(": P5")
 
 
-def test_no_contiguous_split_within_the_days_is_built_without_contiguity_and_noted():
-    # a small truck whose day fits two of the three 1-h points, a large one that may serve
-    # only the middle point (the ends are narrow lanes): the small truck's points are apart
+def test_a_narrow_lane_point_follows_its_access_class_not_contiguity():
+    # the ends are narrow lanes (the small truck only), the middle point the large truck's
     small = Truck("D/small#1", "small", 0, 3000, round(2.2 * HOUR))
     large = Truck("D/large#1", "large", 1, 5000, 3 * HOUR)
-    problem = _road([1, 2, 3], [60, 60, 60], [small, large], access=[0, 1, 0])
-    built = build_territories(problem)
+    built = build_territories(_road([1, 2, 3], [60, 60, 60], [small, large], access=[0, 1, 0]))
     assert built.truck_of == {"P0": "D/small#1", "P1": "D/large#1", "P2": "D/small#1"}
+    assert built.contiguity and len(built.detached["D/small#1"]) == 1
+
+
+def test_no_contiguous_split_within_the_days_is_built_without_contiguity_and_noted():
+    # three points along one road with 60, 120 and 60 min of service, two trucks of 2.2 h: any
+    # two neighbours need 3 h, the two ends 2 h, so only the ends together fit a day
+    trucks = [Truck(f"D/t0#{k}", "t0", 0, 3000, round(2.2 * HOUR)) for k in (1, 2)]
+    built = build_territories(_road([1, 2, 3], [60, 120, 60], trucks))
+    assert built.truck_of["P0"] == built.truck_of["P2"] != built.truck_of["P1"]
     assert not built.contiguity
-    assert len(built.detached["D/small#1"]) == 1
+    assert sorted(p for points in built.detached.values() for p in points) in (["P0"], ["P2"])
     (note,) = territory_notes({"S": built})
     assert "built without contiguity (1 point(s) apart" in note

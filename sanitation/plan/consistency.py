@@ -578,8 +578,8 @@ def territory_notes(territories: Mapping[str, Territories]) -> list[str]:
         elif apart:
             notes.append(
                 f"territories: {len(apart)} point(s) of {station_id} lie apart from their "
-                "territory's centre along roads (fixed or kept points win over contiguity, and "
-                f"points may join them): {', '.join(apart)}"
+                "territory's centre along roads (fixed, kept and narrow-lane points win over "
+                f"contiguity, and points may join them): {', '.join(apart)}"
             )
     return notes
 
