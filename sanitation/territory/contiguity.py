@@ -32,8 +32,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 
 from sanitation.territory.problem import NO_PATH_S
 
-#: neighbour candidates per point (assumed: a planar proximity graph's neighbours are a point's
-#: few nearest; the Gabriel graph of random points has a mean degree of 4)
+#: neighbour candidates per point (assumed: the Gabriel graph of random points has a mean
+#: degree of 4, Matula & Sokal 1980, "Properties of Gabriel graphs relevant to geographic
+#: variation research", Geographical Analysis 12(3))
 CANDIDATES = 8
 
 Adjacency = tuple[tuple[int, ...], ...]
