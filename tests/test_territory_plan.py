@@ -91,6 +91,8 @@ def test_every_visit_is_on_its_territorys_truck(territory_week):
     assert truck_of["P2"] == "D1/small_3t#1"  # narrow lanes: the small truck only
     assert truck_of["P4"] == "D1/compactor_5t#1"  # fixed by points.truck_id
     assert len({t.truck_id for t in consistency.territories if t.point_ids}) == 2
+    # 甲 and 乙 villages lie apart: each territory is one piece along roads
+    assert all(t.contiguous and t.detached_point_ids == [] for t in consistency.territories)
     check(truck_of, _visits(doc))
     assert consistency.share_on_territory == 1.0
     assert consistency.visits == sum(len(v) for _, _, v in _visits(doc))

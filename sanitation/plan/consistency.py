@@ -596,21 +596,42 @@ def settle(
             )
         if policy.consistency == "none":
             settled.rota_routes = balance_week(results, problems)
+    settled.notes.extend(territory_notes(territories))
+    return settled
+
+
+def territory_notes(territories: Mapping[str, Territories]) -> list[str]:
+    """The notes on each station's territories: points off their base truck, fixed points
+    reassigned, territories not contiguous along roads."""
+    notes = []
     for station_id, t in sorted(territories.items()):
         if t.changed:
             why = Counter(t.changed.values())
-            settled.notes.append(
+            notes.append(
                 f"territories: {len(t.changed)} point(s) of {station_id} left their base "
                 "plan's truck ("
                 + ", ".join(f"{n} {reason}" for reason, n in sorted(why.items()))
                 + "); every other point kept its base territory"
             )
         if t.moved:
-            settled.notes.append(
+            notes.append(
                 f"territories: {len(t.moved)} point(s) of {station_id} changed truck because "
                 f"their fixed truck does not work there or may not serve them: {', '.join(t.moved)}"
             )
-    return settled
+        apart = sorted(p for points in t.detached.values() for p in points)
+        if not t.contiguity:
+            notes.append(
+                f"territories: no split of {station_id} contiguous along roads fits its trucks' "
+                f"days; built without contiguity ({len(apart)} point(s) apart from their "
+                "territory's centre)"
+            )
+        elif apart:
+            notes.append(
+                f"territories: {len(apart)} point(s) of {station_id} lie apart from their "
+                "territory's centre along roads (fixed, kept and narrow-lane points win over "
+                f"contiguity, and points may join them): {', '.join(apart)}"
+            )
+    return notes
 
 
 def routing_share(consistency: str) -> float:
@@ -725,6 +746,8 @@ def consistency_out(
                     centre_point_id=terr.seeds.get(truck) if points else None,
                     estimated_week_h=hours,
                     estimated_day_h=list(terr.day_hours[truck]),
+                    contiguous=not terr.detached.get(truck),
+                    detached_point_ids=list(terr.detached.get(truck, ())),
                 )
             )
     report = settled.balance

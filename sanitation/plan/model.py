@@ -400,6 +400,15 @@ class TerritoryOut(_Model):
     centre_point_id: str | None = Field(description="the territory's centre (p-median)")
     estimated_week_h: float = Field(description="estimated working hours over the week")
     estimated_day_h: list[float] = Field(description="estimated working hours per planned day")
+    contiguous: bool | None = Field(
+        None,
+        description="its points form one piece along road neighbours (None: not recorded)",
+    )
+    detached_point_ids: list[str] = Field(
+        default_factory=list,
+        description="its points apart from the piece that holds its centre (fixed or kept "
+        "points, or territories built without contiguity)",
+    )
 
 
 class TruckChangeOut(_Model):

@@ -10,15 +10,22 @@ road travel time to its truck's centre, subject to
 - access: a truck serves only points its access class may reach (roads both ways);
 - the scenario's fixed points (``points.truck_id``, a territory layer);
 - every day's estimated work of a territory within its truck's longest route;
+- contiguity along roads: a point of a territory other than its centre has a road neighbour in
+  the same territory closer to the centre (`_contiguity`; the neighbours and the model are in
+  `sanitation.territory.contiguity`), so each territory is one piece of the road-neighbour
+  graph. Fixed and kept points, and narrow-lane points (not every truck may serve them), are
+  exempt: they win over contiguity (`Territories.detached` lists the points left apart);
 - balance: each truck's week work within ``band`` of its share of the station's (its share is
   proportional to its route limit); the band widens (`BANDS`) until the model is feasible.
+  When no band is feasible with contiguity, the bands are tried again without it
+  (``Territories.contiguity`` False), so contiguity never makes a station infeasible.
 
 Then each centre moves to the point of its territory with the least visit-weighted travel to
 the others, and the assignment is solved again, until the centres stop moving (`MAX_ROUNDS`);
-the best assignment found is kept. A full p-median with balance has n² × trucks variables (a
-county station has hundreds of points); this alternation keeps the exact assignment step at
-n × trucks. Compactness comes from the travel-time objective; contiguity along roads is not a
-constraint (a territory may hold an outlying point that is cheaper there).
+the best assignment found is kept (`_Assignment.beats`: with contiguity, then the narrowest
+band, then the cheapest). A full p-median with balance has n² × trucks variables (a county
+station has hundreds of points); this alternation keeps the exact assignment step at n ×
+trucks.
 
 Work of a point-visit (s, an estimate; the routes' real hours are in the plan): its service
 time, `TOUR_PER_NEAREST` × the mean travel to and from its nearest other point due that day,
@@ -36,6 +43,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from sanitation.errors import InfeasibleError
+from sanitation.territory.contiguity import Adjacency, closer_neighbours, detached, road_neighbours
 from sanitation.territory.problem import (
     NO_PATH_S,
     ChangeReason,
@@ -44,7 +52,8 @@ from sanitation.territory.problem import (
     Truck,
 )
 
-#: balance bands tried in turn: a truck's week work within ±band of its share (None: no band)
+#: balance bands tried in turn: a truck's week work within ±band of its share (None: no band,
+#: the loosest, last)
 BANDS: tuple[float | None, ...] = (0.10, 0.20, 0.40, None)
 MAX_ROUNDS = 4  # centre moves of the location-allocation alternation (assumed; it settles in 2-4)
 #: a short tour through random points is about 0.7124·sqrt(n·A) long (Beardwood, Halton &
@@ -58,6 +67,30 @@ TOUR_PER_NEAREST = 0.7124 / 0.5
 DAY_FILL = 0.85
 #: CP-SAT deterministic time per assignment solve (s; assumed: a station's few thousand pairs)
 DTIME_PER_SOLVE_S = 0.5
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    """One assignment: its travel cost, the owner (truck index) per point, the band it met,
+    whether CP-SAT proved it optimal, the centres, whether contiguity was a constraint, and
+    its points whose contiguity condition fails (when it was not)."""
+
+    cost: float
+    owner: np.ndarray
+    band: float | None
+    optimal: bool
+    centres: list[int]
+    contiguity: bool
+    breaks: int
+
+    def beats(self, other: _Assignment | None) -> bool:
+        """Better than ``other``: with contiguity where it was without, else within a narrower
+        band (`BANDS`), else with fewer breaks of contiguity, else cheaper."""
+        if other is None:
+            return True
+        mine = (not self.contiguity, BANDS.index(self.band), self.breaks)
+        theirs = (not other.contiguity, BANDS.index(other.band), other.breaks)
+        return mine < theirs or (mine == theirs and self.cost < other.cost - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -205,13 +238,27 @@ def _build(problem: TerritoryProblem, *, seed: int, day_fill: float, dtime_s: fl
         msg = f"day_fill must be in [0.3, 1.0], got {day_fill}."
         raise ValueError(msg)
     _check_fixed_days(problem, work, fixed)
+    graphs = _graphs(problem, work)
     for subset, fill in _fleets(problem, work, fixed, day_fill):
         sub = _sub_problem(problem, subset, fill, {problem.point_ids[i] for i in fixed})
-        found = _alternate(sub, seed=seed, dtime_s=dtime_s)
+        sub_graphs = [graphs[t.profile] for t in sub.trucks]
+        found = _alternate(sub, sub_graphs, seed=seed, dtime_s=dtime_s)
         if found is not None:
             sub_work = visit_work(sub)
-            return _territories(sub, sub_work, found[0], found[1], orphans, moved)
+            return _territories(sub, sub_work, sub_graphs, found[0], found[1], orphans, moved)
     raise _infeasible(problem, work)
+
+
+def _graphs(problem: TerritoryProblem, work: _Work) -> dict[int, Adjacency]:
+    """Access profile → the road neighbours of the points its trucks may serve, on its roads
+    (`sanitation.territory.contiguity`)."""
+    out: dict[int, Adjacency] = {}
+    for k, truck in enumerate(problem.trucks):
+        if truck.profile not in out:
+            out[truck.profile] = road_neighbours(
+                problem.duration_s[truck.profile], work.allowed[:, k]
+            )
+    return out
 
 
 def _fleets(
@@ -260,23 +307,23 @@ def _sub_problem(
 
 
 def _alternate(
-    problem: TerritoryProblem, *, seed: int, dtime_s: float
-) -> tuple[tuple[float, np.ndarray, float | None, bool, list[int]], int] | None:
-    """The location-allocation rounds on ``problem``: the best assignment and the rounds run,
-    or None when no assignment fits the trucks' days."""
+    problem: TerritoryProblem, graphs: list[Adjacency], *, seed: int, dtime_s: float
+) -> tuple[_Assignment, int] | None:
+    """The location-allocation rounds on ``problem`` (``graphs``: each truck's road
+    neighbours): the best assignment (`_Assignment.beats`) and the rounds run, or None when no
+    assignment fits the trucks' days."""
     work = visit_work(problem)
     fixed, _ = _fixed(problem, work)
     centres = _first_centres(problem, work, fixed)
-    best: tuple[float, np.ndarray, float | None, bool, list[int]] | None = None
+    best: _Assignment | None = None
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 - the count is reported
-        solved = _assign(problem, work, fixed, centres, seed=seed, dtime_s=dtime_s)
+        solved = _assign(problem, work, fixed, centres, graphs, seed=seed, dtime_s=dtime_s)
         if solved is None:
             break
-        cost, owner, band, optimal = solved
-        if best is None or cost < best[0] - 1e-9:
-            best = (cost, owner, band, optimal, list(centres))
-        moved_centres = _recentre(problem, work, owner, centres)
+        if solved.beats(best):
+            best = solved
+        moved_centres = _recentre(problem, work, solved.owner, centres)
         if moved_centres == centres:
             break
         centres = moved_centres
@@ -396,17 +443,88 @@ def _assign(
     work: _Work,
     fixed: dict[int, int],
     centres: list[int],
+    graphs: list[Adjacency],
     *,
     seed: int,
     dtime_s: float,
-) -> tuple[float, np.ndarray, float | None, bool] | None:
-    """The assignment for these centres with the narrowest feasible band: (travel cost, owner
-    per point, band, proven optimal), or None when no band is feasible."""
-    for band in BANDS:
-        solved = _assign_band(problem, work, fixed, centres, band, seed=seed, dtime_s=dtime_s)
-        if solved is not None:
-            return solved[0], solved[1], band, solved[2]
+) -> _Assignment | None:
+    """The assignment for these centres with the narrowest feasible band, contiguous along
+    roads (`_contiguity`); when no band is feasible with contiguity, the narrowest without it
+    (its breaks of contiguity counted, `_breaks`); None when no band is feasible at all. The
+    bands with contiguity are tried only when the loosest (no band) has a solution with it. A
+    lone truck needs no second try: the points it may serve reach each other along roads
+    (through the depot), so contiguity cannot bind."""
+    links = _links(problem, work, fixed, centres, graphs)
+    rules: list[_Links | None] = [links]
+    if len(problem.trucks) > 1:
+        loosest = _assign_band(
+            problem, work, fixed, centres, None, links, probe=True, seed=seed, dtime_s=dtime_s
+        )
+        rules = [links, None] if loosest is not None else [None]
+    for rule in rules:
+        for band in BANDS:
+            solved = _assign_band(
+                problem, work, fixed, centres, band, rule, seed=seed, dtime_s=dtime_s
+            )
+            if solved is not None:
+                cost, owner, optimal = solved
+                contiguity = rule is not None
+                breaks = 0 if contiguity else _breaks(owner, links)
+                return _Assignment(cost, owner, band, optimal, list(centres), contiguity, breaks)
     return None
+
+
+#: the contiguity conditions: (point, truck) → the point's road neighbours closer to the
+#: truck's centre, one of which the truck must take if it takes the point (none: it may not)
+_Links = dict[tuple[int, int], tuple[int, ...]]
+
+
+def _links(
+    problem: TerritoryProblem,
+    work: _Work,
+    fixed: dict[int, int],
+    centres: list[int],
+    graphs: list[Adjacency],
+) -> _Links:
+    """The contiguity conditions of every pair a truck may take
+    (`sanitation.territory.contiguity.closer_neighbours` over the points it may take), but a
+    centre's own and the exempt pairs: a fixed (or kept) point on its truck, and a point that
+    not every truck may serve (narrow lanes: its access class, not contiguity, decides; it may
+    still link others). A truck whose centre it may not take (fixed to another truck) gets no
+    conditions this round (the medoid step moves its centre into its territory)."""
+    out: _Links = {}
+    everyone = work.allowed.all(axis=1)
+    for k, truck in enumerate(problem.trucks):
+        usable = work.allowed[:, k].copy()
+        for i, owner in fixed.items():
+            usable[i] = owner == k
+        if not usable[centres[k]]:
+            continue
+        matrix = problem.duration_s[truck.profile]
+        closer = closer_neighbours(graphs[k], matrix, usable, centres[k])
+        for i in (int(point) for point in np.flatnonzero(usable & everyone)):
+            if i != centres[k] and fixed.get(i) != k:
+                out[(i, k)] = closer[i] or ()
+    return out
+
+
+def _breaks(owner: np.ndarray, links: _Links) -> int:
+    """Points of an assignment whose contiguity condition (`_contiguity`) fails."""
+    return sum(
+        owner[i] == k and not any(owner[j] == k for j in towards)
+        for (i, k), towards in links.items()
+    )
+
+
+def _contiguity(
+    model: cp_model.CpModel, x: dict[tuple[int, int], cp_model.IntVar], links: _Links
+) -> None:
+    """Shortest-path contiguity (Zoltners & Sinha 1983): a point of truck k's territory other
+    than its centre has a road neighbour in the territory closer to the centre, so one that
+    no neighbour path leads to from the centre is not k's (`_links`, which exempts fixed,
+    kept and narrow-lane points)."""
+    for (i, k), towards in links.items():
+        model.add(x[(i, k)] <= cp_model.LinearExpr.sum([x[(j, k)] for j in towards]))
 
 
 def _assign_band(
@@ -415,11 +533,32 @@ def _assign_band(
     fixed: dict[int, int],
     centres: list[int],
     band: float | None,
+    links: _Links | None,
     *,
+    probe: bool = False,
     seed: int,
     dtime_s: float,
 ) -> tuple[float, np.ndarray, bool] | None:
-    """One CP-SAT assignment (see `_assign`), None when infeasible (or no solution in time)."""
+    """One CP-SAT assignment (see `_assign`; ``links``: contiguity, None without): (travel
+    cost, owner per point, proven optimal), None when infeasible (or no solution in time).
+    ``probe``: the first solution found, without the objective."""
+    model, x, cost = _base_model(problem, work, fixed, centres, band)
+    if links is not None:
+        _contiguity(model, x, links)
+    if not probe:
+        model.minimize(cp_model.LinearExpr.weighted_sum(list(x.values()), [cost[key] for key in x]))
+    return _solve(model, x, len(problem.point_ids), seed=seed, dtime_s=dtime_s)
+
+
+def _base_model(
+    problem: TerritoryProblem,
+    work: _Work,
+    fixed: dict[int, int],
+    centres: list[int],
+    band: float | None,
+) -> tuple[cp_model.CpModel, dict[tuple[int, int], cp_model.IntVar], dict[tuple[int, int], int]]:
+    """The assignment model without contiguity or objective: its literals x[point, truck] and
+    their travel costs."""
     n, trucks = len(problem.point_ids), problem.trucks
     weight = _weights(problem)
     model = cp_model.CpModel()
@@ -449,7 +588,19 @@ def _assign_band(
             model.add(x[(i, fixed[i])] == 1)
     if band is not None:
         _balance(model, problem, work, x, band, overheads)
-    model.minimize(sum(c * x[key] for key, c in cost.items()))
+    return model, x, cost
+
+
+def _solve(
+    model: cp_model.CpModel,
+    x: dict[tuple[int, int], cp_model.IntVar],
+    n: int,
+    *,
+    seed: int,
+    dtime_s: float,
+) -> tuple[float, np.ndarray, bool] | None:
+    """Solve an assignment model: (objective, owner per point, proven optimal), None when
+    infeasible or no solution in time."""
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed) % 2**31
@@ -500,14 +651,16 @@ def _balance(
 def _territories(
     problem: TerritoryProblem,
     work: _Work,
-    best: tuple[float, np.ndarray, float | None, bool, list[int]],
+    graphs: list[Adjacency],
+    best: _Assignment,
     rounds: int,
     orphans: tuple[str, ...],
     moved: tuple[str, ...],
 ) -> Territories:
     """The territories of ``problem``'s trucks (the station's trucks not in it get none); day
-    hours are estimates (`visit_work`)."""
-    _, owner, band, optimal, centres = best
+    hours are estimates (`visit_work`); each territory's points apart from its centre's piece
+    along ``graphs``."""
+    owner, centres = best.owner, best.centres
     truck_of, day_s = {}, np.zeros((len(problem.trucks), problem.n_days))
     for i, k in enumerate(owner):
         if k >= 0:
@@ -522,12 +675,24 @@ def _territories(
         week_hours={t: round(float(day_s[k].sum()) / 3600, 2) for k, t in enumerate(ids)},
         day_hours={t: _hours(day_s[k]) for k, t in enumerate(ids)},
         seeds={t: problem.point_ids[centres[k]] for k, t in enumerate(ids)},
-        band=band,
-        optimal=optimal,
+        band=best.band,
+        optimal=best.optimal,
         rounds=rounds,
         orphans=orphans,
         moved=moved,
+        detached={
+            t: _detached(problem, graphs[k], owner, k, centres[k]) for k, t in enumerate(ids)
+        },
+        contiguity=best.contiguity,
     )
+
+
+def _detached(
+    problem: TerritoryProblem, graph: Adjacency, owner: np.ndarray, k: int, centre: int
+) -> tuple[str, ...]:
+    """The points of truck ``k``'s territory apart from its centre's piece along ``graph``."""
+    members = [int(i) for i in np.flatnonzero(owner == k)]
+    return tuple(problem.point_ids[i] for i in detached(graph, members, centre))
 
 
 def _hours(day_s: np.ndarray) -> tuple[float, ...]:

@@ -172,7 +172,10 @@ class Territories:
     ``week_hours``/``day_hours``: estimated working hours per truck over the week and per day;
     ``moved``: fixed points whose truck does not work here or may not serve them (reassigned);
     ``changed``: kept points (`TerritoryProblem.kept`) now on another truck → why
-    (`ChangeReason`).
+    (`ChangeReason`); ``detached``: truck → the points of its territory apart from the piece
+    that holds its centre along road neighbours (`sanitation.territory.contiguity`; empty:
+    contiguous); ``contiguity``: False when no split contiguous along roads fitted and the
+    territories were built without it.
     """
 
     station_id: str
@@ -186,6 +189,8 @@ class Territories:
     orphans: tuple[str, ...] = ()
     moved: tuple[str, ...] = ()
     changed: Mapping[str, str] = field(default_factory=dict)
+    detached: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    contiguity: bool = True
 
     def points_of(self, truck_id: str) -> list[str]:
         """The points of ``truck_id``'s territory, sorted."""
