@@ -129,6 +129,8 @@ def test_an_edited_territory_layer_is_read_back_and_obeyed(territory_week, tmp_p
     ctx = PlanningContext.build(load_scenario(path))
     layer = territories_frame(doc, ctx)
     assert set(layer["point_id"]) == {"P1", "P2", "P3", "P4", "P5"}
+    assert not layer["apart"].any()  # both territories are contiguous along roads
+    assert territory_areas_frame(doc, ctx)["contiguous"].all()
     moved = next(
         p
         for p, t in zip(layer["point_id"], layer["truck_id"], strict=True)

@@ -474,12 +474,22 @@ TERRITORY_COLUMNS = [
     "name",
     "visits",
     "fixed",
+    "apart",
 ]
-TERRITORY_AREA_COLUMNS = ["truck_id", "station_id", "type_id", "n_points", "villages", "week_h"]
+TERRITORY_AREA_COLUMNS = [
+    "truck_id",
+    "station_id",
+    "type_id",
+    "n_points",
+    "villages",
+    "week_h",
+    "contiguous",
+]
 
 
 def territories_frame(doc: PlanDocument, ctx: PlanningContext) -> gpd.GeoDataFrame:
-    """Point → truck of the plan's territories (``policy.consistency``), one Point each.
+    """Point → truck of the plan's territories (``policy.consistency``), one Point each;
+    ``apart``: the point is cut off from its territory's centre along roads.
 
     A planner edits ``truck_id`` in QGIS and names the file as the scenario's
     ``data.territories``: the next plan keeps those points on those trucks.
@@ -506,6 +516,7 @@ def territories_frame(doc: PlanDocument, ctx: PlanningContext) -> gpd.GeoDataFra
                     "name": point.name,
                     "visits": visits.get(point_id, 0),
                     "fixed": point.truck_id == territory.truck_id,
+                    "apart": point_id in territory.detached_point_ids,
                 }
             )
             geoms.append(Point(point.lon, point.lat))
@@ -530,6 +541,7 @@ def territory_areas_frame(doc: PlanDocument, ctx: PlanningContext) -> gpd.GeoDat
                 "n_points": len(territory.point_ids),
                 "villages": ",".join(territory.village_codes),
                 "week_h": territory.estimated_week_h,
+                "contiguous": territory.contiguous,
             }
         )
         geoms.append(cloud.convex_hull.buffer(0.001))  # ~100 m at these latitudes

@@ -118,6 +118,7 @@ TERRITORIES = TableSpec(
         Column("name", required=False, default=""),
         Column("visits", "int", required=False, default=0, minimum=0, maximum=7),
         Column("fixed", "bool", required=False, default=False),
+        Column("apart", "bool", required=False, default=False),
         Column("lon", "float", required=False, default=None, unit="degrees WGS-84"),
         Column("lat", "float", required=False, default=None, unit="degrees WGS-84"),
     ),
