@@ -5,13 +5,15 @@ as solved and every renumbered day passes the verifier."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 
 import numpy as np
+import pytest
 
 from sanitation.plan import plan_days, week_dates
-from sanitation.plan.consistency import aligned, off_territory_visits
+from sanitation.plan.consistency import aligned, off_territory_visits, pull_home
 from sanitation.plan.daily import StationDayResult
 from sanitation.plan.rota import _rota, balance_week, week_truck_hours
 from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
@@ -119,3 +121,38 @@ def test_a_free_day_under_soft_puts_each_route_on_the_truck_whose_territory_it_c
     out = aligned(problem, solved, territories, "D")
     assert off_territory_visits(out, territories, "D") == 0
     assert [r.stop_ids for r in out.routes] == [r.stop_ids for r in solved.routes]
+
+
+def _apart(shift_end_h: int) -> RoutingProblem:
+    """As `_day`, but LONG and SHORT 200 km apart by road (1 h by the matrix's clock) and
+    2 CNY/km: one truck for both drives 400 km more than two."""
+    problem = _day(2)
+    distance = np.full((4, 4), 10_000, dtype=np.int64)
+    np.fill_diagonal(distance, 0)
+    distance[2, 3] = distance[3, 2] = 200_000
+    truck = dataclasses.replace(
+        problem.vehicle_types[0], cost_cny_per_km=2.0, shift_end_s=shift_end_h * 3600
+    )
+    return problem.replace(distance_m=(distance,), vehicle_types=(truck,))
+
+
+@pytest.mark.parametrize(
+    ("penalty", "shift_end_h", "moved"),
+    [(500, 12, True), (300, 12, False), (500, 9, False)],
+)
+def test_soft_moves_a_visit_onto_its_territorys_truck_only_below_the_penalty(
+    penalty, shift_end_h, moved
+):
+    """SHORT belongs to truck #1's territory but rides on #2: moving it onto #1's route drops
+    route #2 but drives 230 km against 2 x 30, +340 CNY at 2 CNY/km (hours cost nothing):
+    moved at a 500 CNY penalty, not at 300, and never when the day no longer fits the shift."""
+    problem = _apart(shift_end_h)
+    solved = _solved(problem)
+    territories = Territories(
+        "S", {"LONG": "D/truck#1", "SHORT": "D/truck#1"}, {}, {}, {}, None, True, 1
+    )
+    out = pull_home(problem, solved, territories, "D", penalty)
+    assert off_territory_visits(out, territories, "D") == (0 if moved else 1)
+    if moved:
+        assert [sorted(r.stop_ids) for r in out.routes] == [["LONG", "SHORT"]]
+        assert out.cost_cny - solved.cost_cny == pytest.approx(340, abs=1)

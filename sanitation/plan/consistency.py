@@ -8,7 +8,8 @@
   territories.
 - ``soft``: the engines have no per-stop, per-vehicle price, so each station-day is solved both
   ways (territories kept, and free) and the plan with the lower objective plus
-  ``consistency_penalty_cny`` per point-visit off its territory's truck is kept.
+  ``consistency_penalty_cny`` per point-visit off its territory's truck is kept; the free plan
+  is first brought towards the territories at that price (`aligned`, `pull_home`).
 - balance: a station-day whose longest working route is more than ``balance_max_ratio`` times
   its shortest is solved again with every truck's longest route capped, the cap bisected
   between the mean and the longest route (`balance`); the cheapest verified plan that meets
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from sanitation.errors import VerificationError
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.daily import (
     StationDay,
@@ -43,6 +45,7 @@ from sanitation.plan.model import ConsistencyOut, DayOut, RouteOut, TerritoryOut
 from sanitation.plan.rota import balance_week, week_truck_ratio
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import RoutingProblem, VehicleType
+from sanitation.routing.schedule import ScheduleError, Step, build_route
 from sanitation.routing.solution import Route, RoutingSolution, objective
 from sanitation.scenario.model import split_truck_id, truck_id
 from sanitation.territory import (
@@ -61,6 +64,9 @@ RunTasks = Callable[[list[StationDay]], dict[Key, StationDayResult]]
 #: re-solves of an unbalanced station-day, bisecting its route cap (assumed: 4 halve the
 #: interval between the mean and the longest route to 1/16 of it)
 BALANCE_ROUNDS = 4
+#: insertion places tried for a visit moved onto its territory's truck under ``soft``: the
+#: smallest detours (assumed: the cheapest timed place is nearly always among them)
+PULL_POSITIONS = 3
 #: work budget (reference s) of each truck's a priori tour (assumed: a territory of a few
 #: hundred points; the tour is an order, not a route anyone drives)
 TOUR_WORK_S = 1.0
@@ -247,6 +253,94 @@ def aligned(
     out = dataclasses.replace(solution, routes=tuple(routes))
     check(problem, out)
     return out
+
+
+def pull_home(
+    problem: RoutingProblem,
+    solution: RoutingSolution,
+    territories: Territories,
+    depot: str,
+    penalty_cny: float,
+) -> RoutingSolution:
+    """A free station-day with each visit off territory moved onto its territory's truck's
+    route where that costs less than ``penalty_cny``: the point leaves its route and goes in at
+    the cheapest of the `PULL_POSITIONS` smallest detours of the other that `build_route` can
+    time (capacity, windows, shift, lunch). A route left with no stop is dropped with its fixed
+    cost. Soft territories' price per visit, applied per visit (``soft_choice`` then compares
+    the day whole). Re-verified; unchanged when the check fails."""
+    # a free day's types are the scenario's, so a route's truck is its type and number
+    owner = {
+        truck_id(depot, r.vehicle_type, r.vehicle_index + 1): k
+        for k, r in enumerate(solution.routes)
+    }
+    routes: list[Route | None] = list(solution.routes)
+    moved = False
+    for k, first in enumerate(solution.routes):
+        for stop_id in first.stop_ids:
+            home = owner.get(territories.truck_of.get(stop_id, ""))
+            if home is None or home == k:
+                continue
+            route, target = routes[k], routes[home]
+            if route is None or target is None:
+                continue
+            better = _moved_home(problem, route, target, stop_id, penalty_cny)
+            if better is not None:
+                routes[k], routes[home] = better
+                moved = True
+    if not moved:
+        return solution
+    kept = tuple(r for r in routes if r is not None)
+    out = dataclasses.replace(solution, routes=kept, cost_cny=sum(r.cost_cny for r in kept))
+    try:
+        check(problem, out)
+    except VerificationError:
+        return solution
+    return out
+
+
+def _steps(route: Route, drop: str | None = None) -> list[Step]:
+    """A route's visits as `build_route` steps, without the stop ``drop``."""
+    return [(v.kind, v.id) for v in route.visits if v.id != drop or v.kind != "stop"]
+
+
+def _moved_home(
+    problem: RoutingProblem, away: Route, home: Route, stop_id: str, penalty_cny: float
+) -> tuple[Route | None, Route] | None:
+    """(``away`` without the stop or None, ``home`` with it) when that saves more than the
+    penalty against leaving the stop where it is; else None."""
+    left = _steps(away, stop_id)
+    try:
+        rest = (
+            build_route(problem, away.vehicle_type, away.vehicle_index, left)
+            if any(kind == "stop" for kind, _ in left)
+            else None
+        )
+    except ScheduleError:
+        return None
+    before = away.cost_cny + home.cost_cny
+    vtype = problem.vehicle_type(home.vehicle_type)
+    duration = problem.duration_s[vtype.profile]
+    at = problem.stop(stop_id).location
+    steps = _steps(home)
+    places = [problem.site(vtype.start_site_id).location]
+    places += [problem.stop(i).location if kind == "stop" else problem.site(i).location
+               for kind, i in steps]  # fmt: skip
+    detours = sorted(
+        range(len(steps)),
+        key=lambda g: int(duration[places[g], at]) + int(duration[at, places[g + 1]])
+        - int(duration[places[g], places[g + 1]]),
+    )[:PULL_POSITIONS]
+    best: tuple[Route | None, Route] | None = None
+    for g in detours:
+        try:
+            sequence = [*steps[:g], ("stop", stop_id), *steps[g:]]
+            joined = build_route(problem, home.vehicle_type, home.vehicle_index, sequence)
+        except ScheduleError:
+            continue
+        after = (rest.cost_cny if rest else 0.0) + joined.cost_cny
+        if after - before < penalty_cny and (best is None or joined.cost_cny < best[1].cost_cny):
+            best = (rest, joined)
+    return best
 
 
 def soft_choice(
@@ -464,12 +558,10 @@ def _soft(
     for task in free_tasks:
         key = (task.date, task.station_id)
         depot = depot_name(ctx, task.station_id)
-        free[key] = dataclasses.replace(
-            free[key],
-            solution=aligned(
-                task.problem, free[key].solution, territories[task.station_id], depot
-            ),
-        )
+        terr = territories[task.station_id]
+        solution = aligned(task.problem, free[key].solution, terr, depot)
+        solution = pull_home(task.problem, solution, terr, depot, policy.consistency_penalty_cny)
+        free[key] = dataclasses.replace(free[key], solution=solution)
         kept = soft_choice(
             (problems[key], results[key]),
             (task.problem, free[key]),
