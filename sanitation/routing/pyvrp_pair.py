@@ -240,12 +240,22 @@ def _wire(sol: pyvrp.Solution) -> list[WireRoute]:
 def search_in_worker(
     problem: RoutingProblem, params: SolveParams, seed: int, link: Link
 ) -> RoutingSolution:
-    """Worker entry point: `PyVRPEngine` with seed ``seed`` exchanging over ``link``; its
-    ``stats`` add ``seed``, ``pid`` and the exchange's counts (`Exchange.stats`)."""
+    """Worker entry point: `PyVRPEngine` with seed ``seed`` exchanging over ``link``, ending
+    ``params.time_limit_s`` after ``link.start`` (the time the worker took to start is taken
+    off its limit); its ``stats`` add ``seed``, ``pid``, ``start_s`` (that start-up time) and
+    the exchange's counts (`Exchange.stats`)."""
+    start_s = time.monotonic() - link.start
+    params = replace(params, time_limit_s=max(0.1, params.time_limit_s - start_s))
     exchange = Exchange(link)
     try:
         sol = PyVRPEngine(runner=exchange).solve(problem, params, seed=seed)
     finally:
         exchange.close()
-    stats = {**sol.stats, "seed": seed, "pid": os.getpid(), **exchange.stats()}
+    stats = {
+        **sol.stats,
+        "seed": seed,
+        "pid": os.getpid(),
+        "start_s": round(start_s, 3),
+        **exchange.stats(),
+    }
     return replace(sol, stats=stats)
