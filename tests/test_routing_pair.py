@@ -178,3 +178,16 @@ def test_a_cheaper_peer_solution_is_adopted_and_a_dearer_one_is_not():
     res, exchange = _search_with_offer(worst, every=2, iterations=3)
     assert (exchange.epochs, exchange.adoptions) == (1, 0)
     assert res.best.distance() < worst.distance()
+
+
+def test_without_a_peer_the_search_is_pyvrps_own():
+    data = _cvrp_data()
+    alone = Exchange(Link(None, None, start=0.0))
+    for seed in (1, 2):
+        ours = alone(
+            data, MaxIterations(50), seed=seed, params=PSolveParams(), initial_solution=None
+        )
+        theirs = pyvrp.solve(data, MaxIterations(50), seed=seed, display=False)
+        assert ours.best == theirs.best
+        assert ours.num_iterations == theirs.num_iterations
+    assert (alone.epochs, alone.iterations) == (0, 100)
