@@ -191,3 +191,13 @@ def test_without_a_peer_the_search_is_pyvrps_own():
         assert ours.best == theirs.best
         assert ours.num_iterations == theirs.num_iterations
     assert (alone.epochs, alone.iterations) == (0, 100)
+
+
+def test_a_peer_that_does_not_answer_leaves_the_search_alone():
+    data = _cvrp_data()
+    silent = Exchange(
+        Link(queue.Queue(), queue.Queue(), start=0.0, epoch_iterations=1, wait_s=0.01)
+    )
+    res = silent(data, MaxIterations(5), seed=1, params=PSolveParams(), initial_solution=None)
+    assert res.num_iterations == 5
+    assert (silent.epochs, silent.timeouts, silent.adoptions) == (1, 1, 0)

@@ -14,9 +14,10 @@ Epochs: with a work budget (``SolveParams.work_s``) a boundary comes every ``epo
 iterations of a search (counted over its phases), so a seeded solve exchanges the same
 solutions at the same points and returns the same plan; otherwise every ``epoch_s`` seconds of
 the shared monotonic clock from the solve's start. A boundary is a rendezvous: each search
-sends, then waits for the peer's message of the same epoch (at most `PEER_WAIT_S`). A peer that
-ended (it sends "done") or did not answer in time ends the exchange for this search; a timeout
-is counted in the statistics (the result then depends on timing).
+sends, then waits for the peer's message of the same epoch (`PEER_WAIT_S` at most). A peer that
+ended (it sends "done"), did not answer in time or whose queue is gone ends the exchange for
+this search, which goes on alone; such a timeout is counted in the statistics (the result then
+depends on timing).
 
 Solutions travel as routes of activity names (``"C3"``, ``"D1"``) and vehicle-type indices and
 are rebuilt on the receiving search's data; one that does not fit it (another phase's model) or
@@ -81,6 +82,8 @@ class Link:
     last_s
         Without a work budget, no boundary later than this many seconds after ``start`` (so
         that neither search waits for a peer that is already converting its routes).
+    wait_s
+        Seconds to wait for the peer's message at a boundary.
     """
 
     inbox: Any
@@ -89,6 +92,7 @@ class Link:
     epoch_s: float = EPOCH_S
     epoch_iterations: int | None = None
     last_s: float = float("inf")
+    wait_s: float = PEER_WAIT_S
 
 
 class Exchange:
@@ -144,15 +148,16 @@ class Exchange:
 
     def swap(self, best: pyvrp.Solution | None) -> list[WireRoute] | None:
         """Send ``best`` (None: nothing feasible yet) to the peer; the peer's best of the same
-        epoch, or None (nothing feasible, the peer ended or did not answer in time)."""
+        epoch, or None (nothing feasible, the peer ended or did not answer in time, or the
+        queues are gone: the search goes on alone)."""
         self.epochs += 1
-        self.link.outbox.put(None if best is None else _wire(best))
-        self.sent += 1
         try:
-            message: list[WireRoute] | str | None = self.link.inbox.get(timeout=PEER_WAIT_S)
-        except queue.Empty:
+            self.link.outbox.put(None if best is None else _wire(best))
+            self.sent += 1
+            message: list[WireRoute] | str | None = self.link.inbox.get(timeout=self.link.wait_s)
+        except (queue.Empty, OSError, EOFError) as error:
             self.timeouts += 1
-            logger.warning("pyvrp2: no answer from the peer at epoch %d", self.epochs)
+            logger.warning("pyvrp2: no answer from the peer at epoch %d: %r", self.epochs, error)
             self.open = False
             return None
         if isinstance(message, str):  # DONE
@@ -161,9 +166,12 @@ class Exchange:
         return message
 
     def close(self) -> None:
-        """Tell the peer that this search has ended."""
+        """Tell the peer that this search has ended (if the queues are still there)."""
         if self.link.outbox is not None:
-            self.link.outbox.put(DONE)
+            try:
+                self.link.outbox.put(DONE)
+            except (OSError, EOFError) as error:
+                logger.info("pyvrp2: could not tell the peer that this search ended: %r", error)
 
     def stats(self) -> dict[str, int]:
         """Iterations, epochs, solutions sent, adoptions (peer's solution taken), timeouts."""
