@@ -118,6 +118,8 @@ INFEASIBLE_COST = 1 << 62
 OVERHEAD_S = 1.0
 #: share of feasible candidates PyVRP's penalty manager aims at (PyVRP's default: 0.65)
 TARGET_FEASIBLE = 0.9
+#: PyVRP's default cap on a penalty per unit of violation (`_params` raises it to the prizes)
+PENALTY_CAP = PenaltyParams().max_penalty
 #: iterations per second by number of candidate stops (measured on the project's 2-core
 #: machine, see docs/routing_search.md "Work budgets"); `work_iterations` interpolates
 ITERATIONS_PER_S = ((10, 3500.0), (30, 1500.0), (100, 260.0), (200, 140.0))
@@ -278,14 +280,28 @@ class _Limits:
         return max(1, int(fraction * self.iterations) - used)
 
 
-def _params(callbacks: IteratedLocalSearchCallbacks | None = None) -> PSolveParams:
-    """PyVRP's settings with this engine's penalty target (and optional search callbacks)."""
+def _params(
+    data: ProblemData, callbacks: IteratedLocalSearchCallbacks | None = None
+) -> PSolveParams:
+    """PyVRP's settings for ``data`` with this engine's penalty target and cap (and optional
+    search callbacks).
+
+    The cap on a unit of violation (a kg over capacity, a second of time warp) is at least the
+    largest prize, so that the penalty manager can always make serving a stop by breaking a
+    constraint dearer than dropping it: with PyVRP's default cap (1e5, far below the prizes)
+    a prize-collecting search whose fleet is short never turns feasible, and its best
+    infeasible routes lose stops to the re-timing instead of to the search's choice. PyVRP
+    starts the penalties half-way up to the cap, so a prize-collecting search starts close to
+    feasible-only and lowers its penalties while it finds feasible candidates.
+    """
     ils = (
         IteratedLocalSearchParams()
         if callbacks is None
         else IteratedLocalSearchParams(callbacks=callbacks)
     )
-    return PSolveParams(ils=ils, penalty=PenaltyParams(target_feasible=TARGET_FEASIBLE))
+    cap = max(PENALTY_CAP, max((c.prize for c in data.clients() if not c.required), default=0))
+    penalty = PenaltyParams(target_feasible=TARGET_FEASIBLE, max_penalty=float(cap))
+    return PSolveParams(ils=ils, penalty=penalty)
 
 
 def solve_pyvrp(
@@ -407,7 +423,7 @@ def _search(
             data,
             _stop(first, first.share(first_share), give_up),
             seed=seed,
-            params=_params(),
+            params=_params(data),
             initial_solution=start(data),
             runner=runner,
         )
@@ -420,7 +436,7 @@ def _search(
             mapping.data,
             _stop(first, first.share(first_share, used), None),
             seed=seed,
-            params=_params(),
+            params=_params(mapping.data),
             initial_solution=start(mapping.data),
             runner=runner,
         )
@@ -439,7 +455,7 @@ def _search(
         data,
         _stop(limits, limits.share(RELAXED_SHARE), None),
         seed=seed + 1,
-        params=_params(tracker),
+        params=_params(data, tracker),
         initial_solution=init,
         runner=runner,
     )
