@@ -72,7 +72,9 @@ def validate(
 
 MAX_SEED = 2**31 - 1  # what every solver's seed accepts (OR-Tools: int32; numpy: >= 0)
 Seed = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Random seed (0 to 2^31-1).")]
-Engine = Annotated[str, typer.Option(help="portfolio, pyvrp or ortools.")]
+Engine = Annotated[
+    str, typer.Option(help="portfolio, pyvrp, ortools, pyvrp2 or pyvrp2-independent.")
+]
 MAX_TIME_LIMIT_S = 86_400.0  # a solve budget of at most a day
 
 

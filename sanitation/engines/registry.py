@@ -26,11 +26,15 @@ ENGINES: Mapping[str, tuple[str, str]] = {
     "pyvrp": ("sanitation.routing.pyvrp_engine", "PyVRPEngine"),
     "ortools": ("sanitation.routing.ortools_engine", "OrToolsEngine"),
     "portfolio": ("sanitation.engines.portfolio", "PortfolioEngine"),
+    "pyvrp2": ("sanitation.engines.pyvrp_pair", "PyVRPPairEngine"),
+    "pyvrp2-independent": ("sanitation.engines.pyvrp_pair", "PyVRPIndependentPairEngine"),
 }
+#: engines that run in worker processes and take an ``executor`` option
+POOLED = frozenset({"portfolio", "pyvrp2", "pyvrp2-independent"})
 
 
 def get_engine(name: str, **options: object) -> Engine:
-    """The engine registered under ``name`` ("pyvrp", "ortools", "portfolio"), constructed with
+    """The engine registered under ``name`` (a key of `ENGINES`), constructed with
     ``options`` (none for the defaults).
 
     Raises
@@ -56,16 +60,16 @@ def solve(
 ) -> RoutingSolution:
     """Solve with the named engine; verify the result when ``params.verify``.
 
-    ``executor``: where the portfolio runs its engines: a warm pool shared by many solves, so
-    they do not each start (and import into) a new pool; None = a new pool per solve. A single
-    engine runs in this process either way.
+    ``executor``: where a pooled engine (`POOLED`: the portfolio, ``pyvrp2``) runs its workers:
+    a warm pool shared by many solves, so they do not each start (and import into) a new pool;
+    None = a new pool per solve. Any other engine runs in this process either way.
 
     Raises
     ------
     VerificationError
         If the verifier rejects the engine's solution.
     """
-    warm = engine == "portfolio" and executor is not None
+    warm = engine in POOLED and executor is not None
     solver = get_engine(engine, executor=executor) if warm else get_engine(engine)
     solution = solver.solve(problem, params, seed=seed)
     if params.verify:

@@ -65,6 +65,8 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
 - Warm start: ``params.initial_solution`` (routes of another, similar problem) starts the first
   phase; its stops that are not candidates here, and routes of vehicle types missing here or
   beyond their count, are left out.
+- Searches run through `solve_pyvrp`; a ``runner`` given to `PyVRPEngine` runs them instead of
+  ``pyvrp.solve`` (`sanitation.routing.pyvrp_pair` runs two that share their best solutions).
 - Search settings are PyVRP's defaults except the penalty manager's target share of feasible
   candidates (`TARGET_FEASIBLE`): the measurements are in ``docs/routing_search.md``; the other
   alternatives measured were no better, or within the seed-to-seed spread.
@@ -75,7 +77,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Literal
+from typing import Literal, Protocol
 
 import pyvrp
 from pyvrp import Client, CostEvaluator, PenaltyParams, ProblemData
@@ -123,10 +125,35 @@ PENALTY_CAP = PenaltyParams().max_penalty
 ITERATIONS_PER_S = ((10, 3500.0), (30, 1500.0), (100, 260.0), (200, 140.0))
 
 
+class SearchRunner(Protocol):
+    """Runs one PyVRP search in place of ``pyvrp.solve`` (same arguments, same `Result`)."""
+
+    def __call__(
+        self,
+        data: ProblemData,
+        stop: StoppingCriterion,
+        *,
+        seed: int,
+        params: PSolveParams,
+        initial_solution: pyvrp.Solution | None,
+    ) -> Result:
+        """Search ``data`` from ``initial_solution`` (None: PyVRP builds one) until ``stop``."""
+        ...
+
+
 class PyVRPEngine:
-    """Routing engine on PyVRP (see the module docstring for the modelling)."""
+    """Routing engine on PyVRP (see the module docstring for the modelling).
+
+    Parameters
+    ----------
+    runner
+        What runs each PyVRP search (None: ``pyvrp.solve``).
+    """
 
     name = "pyvrp"
+
+    def __init__(self, *, runner: SearchRunner | None = None) -> None:
+        self.runner = runner
 
     def solve(self, problem: RoutingProblem, params: SolveParams, *, seed: int) -> RoutingSolution:
         """Solve ``problem`` within ``params.time_limit_s``; unserved stops carry a reason."""
@@ -149,7 +176,7 @@ class PyVRPEngine:
                 unserved[problem.stops[si].id] = UnservedReason.MIXED_UNLOAD
             if mapping.client_stop:
                 routes = _solve_mapped(
-                    problem, mapping, screening, params, seed, t0, stats, unserved
+                    problem, mapping, screening, params, seed, t0, stats, unserved, self.runner
                 )
         served = {sid for r in routes for sid in r.stop_ids}
         for stop_ in problem.stops:
@@ -178,12 +205,13 @@ def _solve_mapped(
     t0: float,
     stats: dict[str, object],
     unserved: dict[str, UnservedReason],
+    runner: SearchRunner | None = None,
 ) -> list[Route]:
     """Search the PyVRP model and time its routes (``stats`` and ``unserved`` are filled in)."""
     elapsed = time.perf_counter() - t0
     budget = params.time_limit_s - elapsed - min(OVERHEAD_S, 0.05 * params.time_limit_s)
     limits = _Limits.of(params, len(mapping.client_stop), max(0.05, budget))
-    best, phases = _search(problem, mapping, screening, limits, params, seed)
+    best, phases = _search(problem, mapping, screening, limits, params, seed, runner)
     stats.update(
         pyvrp_feasible=best.is_feasible(),
         pyvrp_phases=phases,
@@ -284,6 +312,7 @@ def solve_pyvrp(
     params: PSolveParams | None = None,
     initial_solution: pyvrp.Solution | None = None,
     warnings_as: Literal["log", "ignore"] = "log",
+    runner: SearchRunner | None = None,
 ) -> Result:
     """``pyvrp.solve`` of ``data`` until ``stop``, without statistics or display: the one call
     shape of PyVRP in the project.
@@ -297,18 +326,26 @@ def solve_pyvrp(
     warnings_as
         ``"log"``: PyVRP's warnings become log records (they are advice, not errors);
         ``"ignore"``: they are dropped (e.g. the siting's many small solves).
+    runner
+        Runs the search instead of ``pyvrp.solve`` (None: ``pyvrp.solve``).
     """
+    settings = params if params is not None else PSolveParams()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always" if warnings_as == "log" else "ignore")
-        result = pyvrp.solve(
-            data,
-            stop=stop,
-            seed=seed,
-            collect_stats=False,
-            display=False,
-            params=params if params is not None else PSolveParams(),
-            initial_solution=initial_solution,
-        )
+        if runner is not None:
+            result = runner(
+                data, stop, seed=seed, params=settings, initial_solution=initial_solution
+            )
+        else:
+            result = pyvrp.solve(
+                data,
+                stop=stop,
+                seed=seed,
+                collect_stats=False,
+                display=False,
+                params=settings,
+                initial_solution=initial_solution,
+            )
     for w in caught:
         logger.info("pyvrp: %s", str(w.message).strip().splitlines()[0])
     return result
@@ -353,6 +390,7 @@ def _search(
     limits: _Limits,
     params: SolveParams,
     seed: int,
+    runner: SearchRunner | None = None,
 ) -> tuple[pyvrp.Solution, list[str]]:
     """Run the PyVRP phases within ``budget`` seconds; return the best admissible solution.
 
@@ -387,6 +425,7 @@ def _search(
             seed=seed,
             params=_params(data),
             initial_solution=start(data),
+            runner=runner,
         )
         used = res.num_iterations
         phases.append(f"required:{res.num_iterations}")
@@ -399,6 +438,7 @@ def _search(
             seed=seed,
             params=_params(mapping.data),
             initial_solution=start(mapping.data),
+            runner=runner,
         )
         phases.append(f"optional:{res.num_iterations}")
         best = res.best
@@ -417,6 +457,7 @@ def _search(
         seed=seed + 1,
         params=_params(data, tracker),
         initial_solution=init,
+        runner=runner,
     )
     phases.append(f"relaxed-day-limit:{res.num_iterations}")
     zero = CostEvaluator([0], 0, 0)
