@@ -26,6 +26,7 @@ from api.schemas import MAX_ID, PlanCreate
 from api.settings import Settings
 from sanitation.plan.model import PlanDocument
 from sanitation.plan.run import week_dates
+from sanitation.scenario.model import CollectionPoint, Scenario, split_stop_id
 
 URGENT_PRIORITY = 9
 OUTPUT_FILES = (
@@ -279,8 +280,10 @@ def routes_answer(
     date: dt.date | None,
     station: str | None,
     vehicle: str | None,
+    streams: list[dict[str, str]] | None = None,
 ) -> bytes:
-    """JSON of the filtered routes (and the day's unserved points) of a plan.
+    """JSON of the filtered routes (and the day's unserved points) of a plan; ``streams``
+    (`plan_streams`) are given in a sorted plan.
 
     Raises
     ------
@@ -312,7 +315,17 @@ def routes_answer(
         "routes": [r.model_dump(mode="json") for r in routes],
         "unserved": [u.model_dump(mode="json") for u in unserved],
     }
+    if streams:
+        body["streams"] = streams
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def plan_streams(settings: Settings, plan: PlanRow, doc: PlanDocument) -> list[dict[str, str]]:
+    """The sorted streams of a plan with their names (`stream_refs` of the planned scenario,
+    read only when the plan has KPI rows of streams; none: a county that does not sort)."""
+    if not any(k.scope == "stream" for k in doc.kpis):
+        return []
+    return stream_refs(store.load_cached(str((settings.data_dir / plan.planned_yaml).resolve())))
 
 
 def _has_vehicle(doc: PlanDocument, vehicle: str) -> bool:
@@ -419,42 +432,16 @@ def township_summary(
     points = [p for p in scenario.points if p.village_code in villages]
     ids = {p.point_id for p in points}
     doc = cache.document(settings, plan) if plan is not None else None
-    served: dict[str, list[dt.date]] = {p: [] for p in ids}
-    unserved_days: dict[str, list[dt.date]] = {p: [] for p in ids}
+    days = _Days(ids)
     day = None
-    service: list[dict[str, Any]] = []
-    unserved: list[dict[str, Any]] = []
     kpis = None
     station_of: dict[str, str] = {}
     if doc is not None:
         _check_date(doc, date)
         day = date or (dt.date.today() if dt.date.today() in doc.dates else doc.dates[0])
         station_of = {a.point_id: a.station_id for a in doc.assignment.points if a.point_id in ids}
-        for d in doc.days:
-            for r in d.routes:
-                for v in r.visits:
-                    if v.kind == "stop" and v.id in ids:
-                        served[v.id].append(d.date)
-                        if d.date == day:
-                            service.append(
-                                {
-                                    "point_id": v.id,
-                                    "name": v.name,
-                                    "route_id": r.route_id,
-                                    "vehicle_id": r.vehicle_id,
-                                    "station_id": r.station_id,
-                                    "arrival_s": v.arrival_s,
-                                    "arrival": v.arrival,
-                                    "load_kg": v.load_kg,
-                                }
-                            )
-            for u in d.unserved:
-                if u.point_id in ids:
-                    unserved_days[u.point_id].append(d.date)
-                    if d.date == day:
-                        unserved.append(u.model_dump(mode="json"))
+        days.read(doc, day)
         kpis = next((k for k in doc.kpis if k.scope == "township" and k.id == code), None)
-        service.sort(key=lambda s: (s["arrival_s"], s["point_id"]))
     names = {s.station_id: s for s in scenario.stations}
     station_ids = sorted(set(station_of.values()))
     incidents = session.scalars(
@@ -487,16 +474,93 @@ def township_summary(
                 "frequency": p.frequency,
                 "waste_t_per_day": p.waste_t_per_day,
                 "station_id": station_of.get(p.point_id),
-                "collection_days": [d.isoformat() for d in served[p.point_id]],
-                "unserved_days": [d.isoformat() for d in unserved_days[p.point_id]],
+                **days.of_point(p),
             }
             for p in points
         ],
-        "service": service,
-        "unserved": unserved,
+        "service": days.service,
+        "unserved": days.unserved,
         "kpis": kpis.model_dump(mode="json") if kpis else None,
         "open_incidents": list(incidents),
+        "streams": stream_refs(scenario),
     }
+
+
+def stream_refs(scenario: Scenario) -> list[dict[str, str]]:
+    """The scenario's sorted streams with their names (none: a county that does not sort)."""
+    return [
+        {"id": s.stream_id, "name_zh": s.name_zh, "name_en": s.name_en} for s in scenario.streams
+    ]
+
+
+class _Days:
+    """The days a plan collects each point of a township and stream (``""``: unsorted) or
+    leaves it unserved, and one day's visits and unserved points (point ids, not stop ids)."""
+
+    def __init__(self, ids: set[str]) -> None:
+        self.ids = ids
+        self.served: dict[tuple[str, str], set[dt.date]] = {}
+        self.missed: dict[tuple[str, str], set[dt.date]] = {}
+        self.service: list[dict[str, Any]] = []
+        self.unserved: list[dict[str, Any]] = []
+
+    def read(self, doc: PlanDocument, day: dt.date) -> None:
+        """Read every day of the plan; ``day``'s visits and unserved points are kept."""
+        for d in doc.days:
+            for r in d.routes:
+                for v in r.visits:
+                    point_id, stream = split_stop_id(v.id)
+                    if v.kind != "stop" or point_id not in self.ids:
+                        continue
+                    self.served.setdefault((point_id, stream), set()).add(d.date)
+                    if d.date == day:
+                        self.service.append(
+                            {
+                                "point_id": point_id,
+                                "name": v.name,
+                                "route_id": r.route_id,
+                                "vehicle_id": r.vehicle_id,
+                                "station_id": r.station_id,
+                                "arrival_s": v.arrival_s,
+                                "arrival": v.arrival,
+                                "load_kg": v.load_kg,
+                                "stream": stream,
+                            }
+                        )
+            for u in d.unserved:
+                point_id, stream = split_stop_id(u.point_id)
+                if point_id in self.ids:
+                    self.missed.setdefault((point_id, stream), set()).add(d.date)
+                    if d.date == day:
+                        self.unserved.append(
+                            u.model_copy(update={"point_id": point_id}).model_dump(mode="json")
+                        )
+        self.service.sort(key=lambda s: (s["arrival_s"], s["point_id"], s["stream"]))
+
+    def of_point(self, point: CollectionPoint) -> dict[str, Any]:
+        """The point's collection and unserved days (ISO dates), and per sorted stream."""
+        every = [(point.point_id, c.stream) for c in point.collections()]
+        return {
+            "collection_days": _iso(self.served, every),
+            "unserved_days": _iso(self.missed, every),
+            "streams": [
+                {
+                    "stream": c.stream,
+                    "frequency": c.frequency,
+                    "collection_days": _iso(self.served, [(point.point_id, c.stream)]),
+                    "weekdays": sorted(
+                        {d.isoweekday() for d in self.served.get((point.point_id, c.stream), ())}
+                    ),
+                    "unserved_days": _iso(self.missed, [(point.point_id, c.stream)]),
+                }
+                for c in point.streams
+            ],
+        }
+
+
+def _iso(found: dict[tuple[str, str], set[dt.date]], keys: list[tuple[str, str]]) -> list[str]:
+    """The dates of any of ``keys``, in order, as ISO text."""
+    return [d.isoformat() for d in sorted(set().union(*(found.get(k, set()) for k in keys)))]
 
 
 NUMERIC_KPIS = (

@@ -20,7 +20,9 @@ from pydantic import (
     model_validator,
 )
 
-from sanitation.plan.model import KpiRow, RouteOut, UnservedOut
+# sorted-stream fields are left out while empty (``_empty``): a county that does not sort is
+# answered as before streams
+from sanitation.plan.model import KpiRow, RouteOut, UnservedOut, _empty
 
 Engine = Literal["portfolio", "pyvrp", "ortools"]
 MAX_ID = 2**31 - 1
@@ -244,13 +246,26 @@ class PlanPublic(BaseModel):
     )
 
 
+class StreamRef(BaseModel):
+    """A sorted waste stream (分类) of the scenario: its id and names."""
+
+    id: str
+    name_zh: str
+    name_en: str
+
+
 class RoutesPublic(BaseModel):
-    """Collection routes of a plan, filtered (stops in order with arrival times and loads)."""
+    """Collection routes of a plan, filtered (stops in order with arrival times and loads;
+    sorted streams: each stop's ``stream``, each visit's compartment loads, each route's
+    ``compartments``)."""
 
     plan_id: int
     dates: list[dt.date]
     routes: list[RouteOut]
     unserved: list[UnservedOut]
+    streams: list[StreamRef] = Field(
+        default_factory=list, exclude_if=_empty, description="sorted streams: the names"
+    )
 
 
 class CompareRow(BaseModel):
@@ -273,6 +288,18 @@ class ComparePublic(BaseModel):
 
 
 # -- townships ---------------------------------------------------------------------------------
+class StreamDays(BaseModel):
+    """One sorted stream of a point: its collection days in the plan."""
+
+    stream: str
+    frequency: str = Field(description="declared collection frequency of the stream")
+    collection_days: list[dt.date] = Field(description="plan dates on which it is collected")
+    weekdays: list[int] = Field(
+        description="ISO weekdays (1 = Monday … 7 = Sunday) of ``collection_days``"
+    )
+    unserved_days: list[dt.date] = Field(description="plan dates it was due but not collected")
+
+
 class PointDays(BaseModel):
     """A collection point of the township with its collection days in the plan."""
 
@@ -287,6 +314,12 @@ class PointDays(BaseModel):
     station_id: str | None = Field(description="station the plan assigns it to")
     collection_days: list[dt.date] = Field(description="plan dates on which it is collected")
     unserved_days: list[dt.date] = Field(description="plan dates it was due but not collected")
+    streams: list[StreamDays] = Field(
+        default_factory=list,
+        exclude_if=_empty,
+        description="sorted streams: each stream's collection days (the point's own "
+        "``collection_days`` are the days any of them is collected)",
+    )
 
 
 class ServiceVisit(BaseModel):
@@ -300,6 +333,9 @@ class ServiceVisit(BaseModel):
     arrival_s: int = Field(description="arrival, seconds after midnight")
     arrival: str = Field(description="arrival HH:MM")
     load_kg: int = Field(description="kg picked up")
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the stream collected"
+    )
 
 
 class TownshipSummary(BaseModel):
@@ -314,9 +350,15 @@ class TownshipSummary(BaseModel):
     stations: list[StationRef] = Field(description="stations serving the township's points")
     points: list[PointDays]
     service: list[ServiceVisit]
-    unserved: list[UnservedOut] = Field(description="due points not collected that day, and why")
+    unserved: list[UnservedOut] = Field(
+        description="due points not collected that day, and why (``point_id`` the point's, "
+        "sorted streams: ``stream`` the one left)"
+    )
     kpis: KpiRow | None
     open_incidents: list[int]
+    streams: list[StreamRef] = Field(
+        default_factory=list, exclude_if=_empty, description="sorted streams: the names"
+    )
 
 
 # -- incidents ---------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,21 @@ def role_headers(app: Any) -> dict[str, dict[str, str]]:
     return {role: {"X-API-Key": key} for role, key in keys.items()}
 
 
+@contextmanager
+def app_client(data: Path, database: Any) -> Iterator[tuple[Any, Any]]:
+    """A TestClient of the app on ``data`` and the test ``database`` (one plan worker), and the
+    app."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    settings = Settings(data_dir=data, database_url=database.url_for(data), workers=1, poll_s=0.1)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield client, app
+
+
 def plan_and_wait(
     client: Any, scenario_id: int, headers: dict[str, str], wait_job: Any, **body: Any
 ) -> tuple[int, dict[str, Any]]:
@@ -47,13 +64,14 @@ def plan_and_wait(
     return started.json()["plan_id"], job
 
 
-def folder_zip(folder: Path) -> bytes:
-    """A scenario folder (with its subfolders) as a zip, under the folder's name."""
+def folder_zip(*folders: Path) -> bytes:
+    """Scenario folders (with their subfolders) as one zip, each under its folder's name."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
     return buffer.getvalue()
 
 

@@ -110,7 +110,9 @@ async def routes(
     vehicle: VehicleQ = None,
 ) -> Response:
     """Collection routes: for each truck its visits in order with arrival (s after midnight and
-    HH:MM), kg picked up or unloaded and kg on board after; plus the unserved points and why."""
+    HH:MM), kg picked up or unloaded and kg on board after; plus the unserved points and why.
+    Sorted streams: each stop's stream, the kg in each compartment after each visit, each
+    route's compartments (capacity, kg collected) and the streams' names."""
     key = ("routes", plan_id, date, station, vehicle)
     body = cache.answer(key)
     if body is None:
@@ -130,7 +132,10 @@ def _routes_body(
     with sessions() as session:
         plan = plans.get_plan(session, plan_id)
         doc = cache.document(settings, plan)
-    answer = plans.routes_answer(doc, plan_id, date=date, station=station, vehicle=vehicle)
+        streams = plans.plan_streams(settings, plan, doc)
+    answer = plans.routes_answer(
+        doc, plan_id, date=date, station=station, vehicle=vehicle, streams=streams
+    )
     return cache.keep(key, answer)
 
 

@@ -11,7 +11,7 @@ from api.deps import CacheDep, CallerDep, PlanId, RunnerDep, SessionDep, Setting
 from api.errors import ConflictError, NotFoundError
 from api.keys import Caller
 from api.models import PlanRow
-from api.plans import plan_out, routes_answer
+from api.plans import plan_out, plan_streams, routes_answer
 from api.routes.responses import ERRORS, STATEFUL, errors
 from api.schemas import JobAccepted, JobState, ReplanCreate, RoutesPublic, VersionPublic
 
@@ -131,5 +131,6 @@ def version_routes(
     """The routes of version ``number`` (as GET /plans/{its plan_id}/routes)."""
     row = replan.version(session, plan_id, number)
     doc = cache.document(settings, row)
-    body = routes_answer(doc, row.id, date=None, station=None, vehicle=None)
+    streams = plan_streams(settings, row, doc)
+    body = routes_answer(doc, row.id, date=None, station=None, vehicle=None, streams=streams)
     return Response(body, media_type="application/json")

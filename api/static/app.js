@@ -23,7 +23,7 @@
     lang: localStorage.getItem(LANG) || "zh",
     me: null, config: { tile_url: null, tile_attribution: "" },
     view: null, scenarios: [], plans: [], networks: {}, maps: {},
-    dispatch: { routes: [], route: null, events: [], incidents: [], open: [], pick: null, diff: null },
+    dispatch: { routes: [], streams: [], route: null, events: [], incidents: [], open: [], pick: null, diff: null },
     township: null, pick: null, pickLayer: null, jobTimer: null,
   };
 
@@ -50,6 +50,18 @@
   const fmt = (x, digits = 1) => (x === null || x === undefined ? "–" :
     Number(x).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB",
       { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+  // sorted waste streams (分类收运): names from the API's `streams` (none: a county that does not
+  // sort, and then no stream column or table is shown)
+  const streamName = (streams, id) => {
+    const s = (streams || []).find((x) => x.id === id);
+    return s ? (state.lang === "zh" ? s.name_zh : s.name_en) : id;
+  };
+  const compartmentLoads = (streams, route, kg) => (route.compartments || [])
+    .map((c) => `${streamName(streams, c.stream)} ${fmt((kg || {})[c.stream] || 0, 0)}`).join(" · ");
+  const compartmentFill = (streams, route) => (route.compartments || [])
+    .map((c) => `${streamName(streams, c.stream)} ${fmt(c.collected_kg / 1000, 2)}/${fmt(c.capacity_kg / 1000, 1)}`)
+    .join(" · ");
+  const showStreamColumns = (table, on) => { for (const th of table.querySelectorAll("th.stream-col")) th.hidden = !on; };
 
   // ---- API -----------------------------------------------------------------------------------
   async function api(path, options = {}) {
@@ -535,6 +547,7 @@
     if ($("#d-station").value) q.set("station", $("#d-station").value);
     const answer = await api(`/plans/${plan.id}/routes?${q}`);
     state.dispatch.routes = answer.routes;
+    state.dispatch.streams = answer.streams || [];
     state.dispatch.unserved = answer.unserved;
     const trucks = $("#d-truck");
     const old = trucks.value;
@@ -548,6 +561,8 @@
   }
   function renderTrucks() {
     const names = stationNames();
+    const streams = state.dispatch.streams;
+    showStreamColumns($("#d-trucks"), streams.length > 0);
     $("#d-trucks tbody").replaceChildren(...state.dispatch.routes.map((r) => el("tr", {
       "data-vehicle": r.vehicle_id, class: r.vehicle_id === $("#d-truck").value ? "selected" : "",
       onclick: guard(async () => { $("#d-truck").value = r.vehicle_id; await onTruck(); }),
@@ -557,6 +572,7 @@
     el("td", { text: hhmm(r.depot_return_s) }), el("td", { class: "num", text: r.n_stops }),
     el("td", { class: "num", text: r.n_unloads }), el("td", { class: "num", text: fmt(r.collected_kg / 1000, 2) }),
     el("td", { class: "num", text: fmt(r.distance_m / 1000, 1) }),
+    streams.length ? el("td", { class: "stream-col", text: compartmentFill(streams, r) }) : null,
     el("td", {},
       el("button", { type: "button", class: "act-down", text: t("broke_down"),
         onclick: (e) => { e.stopPropagation(); truckDown(r); } }),
@@ -610,6 +626,9 @@
       return;
     }
     const names = stationNames();
+    const streams = state.dispatch.streams;
+    const sorted = streams.length > 0;
+    showStreamColumns($("#d-stops"), sorted);
     const card = (label, value) => el("div", { class: "stat" }, el("div", { class: "label", text: label }),
       el("div", { class: "value", text: value }));
     summary.replaceChildren(
@@ -617,7 +636,8 @@
       card(t("date"), route.date), card(t("station"), names[route.station_id] || route.station_id),
       card(`${t("depart")} – ${t("return")}`, `${hhmm(route.depot_departure_s)} – ${hhmm(route.depot_return_s)}`),
       card(t("n_stops"), `${route.n_stops} / ${route.n_unloads} ${t("unload")}`),
-      card(t("collected_t"), fmt(route.collected_kg / 1000, 2)), card(t("distance_km"), fmt(route.distance_m / 1000, 1)));
+      card(t("collected_t"), fmt(route.collected_kg / 1000, 2)), card(t("distance_km"), fmt(route.distance_m / 1000, 1)),
+      sorted && route.compartments ? card(t("compartments"), compartmentFill(streams, route)) : null);
     const moved = changedStops(route.vehicle_id);
     stops.replaceChildren(...route.visits.map((v) => el("tr", {
       class: `${v.kind}${v.kind === "stop" && moved.has(v.id) ? " changed" : ""}`, "data-order": v.order, "data-id": v.id, "data-kind": v.kind,
@@ -625,9 +645,13 @@
     },
     el("td", { class: "num", text: v.order }),
     el("td", {}, el("span", { class: `tag ${v.kind}`, text: t(v.kind) })),
-    el("td", {}, v.name, el("span", { class: "pid", text: v.id })), el("td", { text: v.arrival }),
+    el("td", {}, v.name, el("span", { class: "pid", text: v.id })),
+    sorted ? el("td", { class: "stream-col", text: v.stream ? streamName(streams, v.stream) : "" }) : null,
+    el("td", { text: v.arrival }),
     el("td", { class: "num", text: v.kind === "unload" ? `−${fmt(v.load_kg, 0)}` : fmt(v.load_kg, 0) }),
-    el("td", { class: "num", text: fmt(v.load_after_kg, 0) }), el("td", { class: "print-only" }))));
+    el("td", { class: "num", text: fmt(v.load_after_kg, 0) }),
+    sorted ? el("td", { class: "stream-col", text: compartmentLoads(streams, route, v.load_after_by_stream_kg) }) : null,
+    el("td", { class: "print-only" }))));
     // route line along the roads (stored GeoJSON), then the visits on top
     const q = new URLSearchParams({ date: route.date, vehicle: route.vehicle_id });
     const geo = await api(`/plans/${plan.id}/routes.geojson?${q}`);
@@ -640,7 +664,7 @@
     for (const v of route.visits.filter((x) => x.kind === "stop")) {
       const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: `vmark stop${moved.has(v.id) ? " changed" : ""}`, html: `${v.order}`,
         iconSize: [24, 24] }), zIndexOffset: 1000 });
-      m.bindTooltip(html(`${v.order}. ${v.name} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`));
+      m.bindTooltip(html(`${v.order}. ${v.name}${v.stream ? ` · ${streamName(streams, v.stream)}` : ""} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`));
       entry.layer.addLayer(m);
       entry.markers[v.order] = m;
     }
@@ -952,6 +976,7 @@
       el("td", { text: visit[p.point_id] ? visit[p.point_id].vehicle_id : "" }),
       el("td", { text: p.station_id ? (stations[p.station_id] || p.station_id) : "–" }),
       el("td", { text: why[p.point_id] || "" }))));
+    renderStreamDays(s);
     renderIncidentRows($("#c-incidents tbody"), state.incidents, false);
     // map
     const entry = getMap("c-map");
@@ -1007,6 +1032,27 @@
     state.pick = null;
     showPick();
     finishDraw(entry, ticket, `${s.code} ${s.date || ""}`);
+  }
+  function renderStreamDays(s) {
+    // sorted streams: on which weekdays of the plan each stream of each point is collected
+    const streams = s.streams || [];
+    $("#c-streams-card").hidden = !streams.length;
+    if (!streams.length) return;
+    $("#c-streams thead").replaceChildren(el("tr", {}, el("th", { text: t("point") }), el("th", { text: t("village") }),
+      ...streams.map((x) => el("th", { "data-stream": x.id, text: streamName(streams, x.id) }))));
+    $("#c-streams tbody").replaceChildren(...s.points.map((p) => {
+      const of = Object.fromEntries((p.streams || []).map((x) => [x.stream, x]));
+      return el("tr", { "data-id": p.point_id }, el("td", { text: `${p.name} (${p.point_id})` }), el("td", { text: p.village }),
+        ...streams.map((x) => {
+          const d = of[x.id];
+          if (!d) return el("td", { "data-stream": x.id, text: "–" });
+          return el("td", { "data-stream": x.id, title: d.collection_days.join(" ") },
+            el("span", { class: "weekdays", text: d.weekdays.map((w) => t(`wd_${w}`)).join(t("wd_sep")) || "–" }),
+            el("span", { class: "days", text: ` (${t("freq_" + d.frequency)})` }),
+            d.unserved_days.length ? el("span", { class: "tag st-unserved",
+              text: `${t("st_unserved")} ${d.unserved_days.map((u) => u.slice(5)).join(" ")}` }) : null);
+        }));
+    }));
   }
   const reportKind = () => document.querySelector("input[name=r-kind]:checked").value;
   function pickPoint(p) {

@@ -58,6 +58,9 @@ window.I18N = {
     kpi_total_cost_cny: "总成本 元", kpi_co2_kg: "CO₂ kg",
     freq_daily: "每日", freq_every_2_days: "隔日", freq_every_3_days: "三日一次",
     freq_weekly: "每周", freq_twice_weekly: "每周两次",
+    stream: "分类", compartments: "分仓 已收/容量 t", compartments_after: "各仓车上 kg",
+    stream_days: "分类收运日", wd_1: "周一", wd_2: "周二", wd_3: "周三", wd_4: "周四", wd_5: "周五",
+    wd_6: "周六", wd_7: "周日", wd_sep: "、",
   },
   en: {
     app_title: "Sanitation collection dispatch", tab_planner: "Planning", tab_dispatcher: "Dispatch",
@@ -120,5 +123,9 @@ window.I18N = {
     kpi_gate_fees_cny: "Gate fees CNY", kpi_station_cost_cny: "Station cost CNY", kpi_total_cost_cny: "Total cost CNY",
     kpi_co2_kg: "CO₂ kg", freq_daily: "daily", freq_every_2_days: "every 2 days",
     freq_every_3_days: "every 3 days", freq_weekly: "weekly", freq_twice_weekly: "twice weekly",
+    stream: "Stream", compartments: "Compartments collected/capacity t",
+    compartments_after: "On board by compartment kg", stream_days: "Collection days by stream",
+    wd_1: "Mon", wd_2: "Tue", wd_3: "Wed", wd_4: "Thu", wd_5: "Fri", wd_6: "Sat", wd_7: "Sun",
+    wd_sep: " ",
   },
 };
