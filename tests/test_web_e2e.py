@@ -349,6 +349,11 @@ def test_dispatcher_route_matches_the_api(page, live):
         for v in visits
     ]
     assert any(v["kind"] == "unload" for v in visits)
+    # a county that does not sort: no stream columns (issue 18)
+    assert page.eval_on_selector_all(
+        "th.stream-col", "hs => hs.length > 0 && hs.every(h => h.hidden)"
+    )
+    assert not page.query_selector_all("td.stream-col")
     # numbered stop markers, unload markers (卸 + visit numbers) and the route line on the map
     numbers = page.eval_on_selector_all(
         "#d-map .vmark.stop", "ms => ms.map(m => Number(m.textContent))"
@@ -429,6 +434,7 @@ def test_coordinator_sees_its_township_and_reports_incidents(page, live):
     assert sorted(r[0] for r in rows) == sorted(p["point_id"] for p in summary["points"])
     assert {r[0] for r in rows if r[1] == "served"} == served
     assert len(page.query_selector_all("#c-map path.pt")) == len(summary["points"])
+    assert page.is_hidden("#c-streams-card")  # a county that does not sort (issue 18)
     page.select_option("#c-filter", "served")
     assert len(page.query_selector_all("#c-points tbody tr")) == len(served)
     page.select_option("#c-filter", "")

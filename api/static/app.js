@@ -56,11 +56,11 @@
     const s = (streams || []).find((x) => x.id === id);
     return s ? (state.lang === "zh" ? s.name_zh : s.name_en) : id;
   };
-  const compartmentLoads = (streams, route, kg) => (route.compartments || [])
-    .map((c) => `${streamName(streams, c.stream)} ${fmt((kg || {})[c.stream] || 0, 0)}`).join(" · ");
+  const perCompartment = (parts) => parts.flatMap((p, i) => [i ? " · " : "", el("span", { class: "nowrap", text: p })]);
+  const compartmentLoads = (streams, route, kg) => perCompartment((route.compartments || [])
+    .map((c) => `${streamName(streams, c.stream)} ${fmt((kg || {})[c.stream] || 0, 0)}`));
   const compartmentFill = (streams, route) => (route.compartments || [])
-    .map((c) => `${streamName(streams, c.stream)} ${fmt(c.collected_kg / 1000, 2)}/${fmt(c.capacity_kg / 1000, 1)}`)
-    .join(" · ");
+    .map((c) => `${streamName(streams, c.stream)} ${fmt(c.collected_kg / 1000, 2)}/${fmt(c.capacity_kg / 1000, 1)}`);
   const showStreamColumns = (table, on) => { for (const th of table.querySelectorAll("th.stream-col")) th.hidden = !on; };
 
   // ---- API -----------------------------------------------------------------------------------
@@ -572,7 +572,7 @@
     el("td", { text: hhmm(r.depot_return_s) }), el("td", { class: "num", text: r.n_stops }),
     el("td", { class: "num", text: r.n_unloads }), el("td", { class: "num", text: fmt(r.collected_kg / 1000, 2) }),
     el("td", { class: "num", text: fmt(r.distance_m / 1000, 1) }),
-    streams.length ? el("td", { class: "stream-col", text: compartmentFill(streams, r) }) : null,
+    streams.length ? el("td", { class: "stream-col" }, ...perCompartment(compartmentFill(streams, r))) : null,
     el("td", {},
       el("button", { type: "button", class: "act-down", text: t("broke_down"),
         onclick: (e) => { e.stopPropagation(); truckDown(r); } }),
@@ -637,7 +637,7 @@
       card(`${t("depart")} – ${t("return")}`, `${hhmm(route.depot_departure_s)} – ${hhmm(route.depot_return_s)}`),
       card(t("n_stops"), `${route.n_stops} / ${route.n_unloads} ${t("unload")}`),
       card(t("collected_t"), fmt(route.collected_kg / 1000, 2)), card(t("distance_km"), fmt(route.distance_m / 1000, 1)),
-      sorted && route.compartments ? card(t("compartments"), compartmentFill(streams, route)) : null);
+      sorted && route.compartments ? card(t("compartments"), compartmentFill(streams, route).join(" · ")) : null);
     const moved = changedStops(route.vehicle_id);
     stops.replaceChildren(...route.visits.map((v) => el("tr", {
       class: `${v.kind}${v.kind === "stop" && moved.has(v.id) ? " changed" : ""}`, "data-order": v.order, "data-id": v.id, "data-kind": v.kind,
@@ -650,7 +650,7 @@
     el("td", { text: v.arrival }),
     el("td", { class: "num", text: v.kind === "unload" ? `−${fmt(v.load_kg, 0)}` : fmt(v.load_kg, 0) }),
     el("td", { class: "num", text: fmt(v.load_after_kg, 0) }),
-    sorted ? el("td", { class: "stream-col", text: compartmentLoads(streams, route, v.load_after_by_stream_kg) }) : null,
+    sorted ? el("td", { class: "stream-col" }, ...compartmentLoads(streams, route, v.load_after_by_stream_kg)) : null,
     el("td", { class: "print-only" }))));
     // route line along the roads (stored GeoJSON), then the visits on top
     const q = new URLSearchParams({ date: route.date, vehicle: route.vehicle_id });
