@@ -205,3 +205,26 @@ def test_a_county_that_does_not_sort_writes_no_transfer_streams():
     assert trips and all("stream" not in trip for trip in trips)
     assert all("stream" not in item for item in dumped["unmoved"])
     assert {trip["site_id"] for trip in trips} == {"W1"}
+
+
+def test_a_facility_takes_by_transfer_what_the_collection_trucks_left_of_its_capacity():
+    from sanitation.plan.context import PlanningContext
+    from sanitation.plan.fleet import FleetPlan, owned_fleet
+    from sanitation.plan.transfer_day import build_transfer_problem
+
+    ctx = PlanningContext.build(load_scenario(DATA / "sorted" / "station_takes_perishable.yaml"))
+    owned = owned_fleet(ctx.scenario)
+    loads = {"S1": {"residual": 1000, "perishable": 500}}
+    problem = build_transfer_problem(
+        ctx, loads, FleetPlan(owned, (), owned), facility_used_kg={"F1": 4800}
+    )
+    (station,) = problem.stations
+    assert station.load_kg == 1500 and station.loads() == {"residual": 1000, "perishable": 500}
+    # F1 takes 5 t/day, 4.8 t of it unloaded by collection trucks; R1 (recyclables) not needed
+    assert {(s.id, s.capacity_kg, s.facility) for s in problem.sites} == {
+        ("W1", 500_000, False),
+        ("F1", 200, True),
+    }
+    assert [s.id for s in problem.destinations("S1", "perishable")] == ["F1"]
+    with pytest.raises(InfeasibleError, match=r"stream 'perishable' short by 0\.3 t"):
+        solve(problem)
