@@ -154,12 +154,13 @@ class PlanGeometry:
         return _join([self.leg(class_id, s, e) for s, e in itertools.pairwise(chain)])
 
     def transfer_line(self, truck_id: str, station_id: str, site_id: str) -> LineString:
-        """Station → disposal site along the roads usable by the hook-lift truck."""
+        """Station → disposal site (or a sorted stream's facility) along the roads usable by the
+        hook-lift truck."""
         class_id = self.transfer_class(truck_id)
         return self.leg(
             class_id,
             self._place(class_id, "station", station_id),
-            self._place(class_id, "site", site_id),
+            self._place(class_id, "facility" if site_id in self._facility else "site", site_id),
         )
 
 
@@ -310,6 +311,7 @@ def transfer_frame(
                     "station_id": trip.station_id,
                     "site_id": trip.site_id,
                     "load_kg": trip.load_kg,
+                    **({"stream": trip.stream} if trip.stream else {}),
                     "arrival": hhmm(trip.arrival_s),
                     "start": hhmm(trip.start_s),
                     "unload_start": hhmm(trip.unload_start_s),
@@ -317,7 +319,8 @@ def transfer_frame(
                 }
             )
             geoms.append(geometry.transfer_line(trip.truck_id, trip.station_id, trip.site_id))
-    return _frame(rows, geoms, TRIP_COLUMNS)
+    streams = ["stream"] if any("stream" in row for row in rows) else []  # sorted streams
+    return _frame(rows, geoms, TRIP_COLUMNS + streams)
 
 
 def point_status(doc: PlanDocument) -> dict[dt.date, dict[str, tuple[str, str, str]]]:

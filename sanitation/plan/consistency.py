@@ -327,8 +327,11 @@ def _moved_home(
                for kind, i in steps]  # fmt: skip
     detours = sorted(
         range(len(steps)),
-        key=lambda g: int(duration[places[g], at]) + int(duration[at, places[g + 1]])
-        - int(duration[places[g], places[g + 1]]),
+        key=lambda g: (
+            int(duration[places[g], at])
+            + int(duration[at, places[g + 1]])
+            - int(duration[places[g], places[g + 1]])
+        ),
     )[:PULL_POSITIONS]
     best: tuple[Route | None, Route] | None = None
     for g in detours:

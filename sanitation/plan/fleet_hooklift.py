@@ -44,7 +44,7 @@ class HookliftSearch:
 def _outcome(
     ctx: PlanningContext,
     fleet: FleetPlan,
-    collected_kg: Mapping[dt.date, Mapping[str, int]],
+    collected_kg: Mapping[dt.date, Mapping[str, Mapping[str, int]]],
     seed: int,
 ) -> tuple[dict[dt.date, int], Counter[_Pair]]:
     """kg left unmoved per day, and trips made per (home station, type), with ``fleet``."""
@@ -64,7 +64,7 @@ def _outcome(
 def minimise_hooklifts(
     ctx: PlanningContext,
     fleet: FleetPlan,
-    collected_kg: Mapping[dt.date, Mapping[str, int]],
+    collected_kg: Mapping[dt.date, Mapping[str, Mapping[str, int]]],
     *,
     seed: int,
     work_s: float,
@@ -75,7 +75,8 @@ def minimise_hooklifts(
     Parameters
     ----------
     collected_kg
-        Per planned date, the kg each station collected (stations with none left out).
+        Per planned date, the kg of each stream each station received (stations with none
+        left out).
     work_s
         Work budget (reference seconds): at most ``work_s / (TRIAL_WORK_S_PER_DAY x days)``
         removals are tried.

@@ -40,6 +40,7 @@ from sanitation.plan.daily import StationDay, StationDayResult, build_station_da
 from sanitation.plan.fleet import FleetPlan
 from sanitation.plan.fleet_hooklift import minimise_hooklifts
 from sanitation.plan.model import FleetSearchOut
+from sanitation.plan.streams import received_in_solution
 from sanitation.routing.engine import WORK_SPEED_SHARE
 from sanitation.routing.problem import RoutingProblem
 from sanitation.routing.solution import RoutingSolution
@@ -319,11 +320,11 @@ def minimise_plan_fleet(
         work_s=COLLECTION_SHARE * budget_s / WORK_SPEED_SHARE,
         cap_s=WALL_CAP_FACTOR * COLLECTION_SHARE * budget_s,
     )
-    collected_kg: dict[dt.date, dict[str, int]] = {}
+    collected_kg: dict[dt.date, dict[str, dict[str, int]]] = {}
+    facilities = {f.facility_id for f in ctx.scenario.facilities}
     for (day, station), done in sorted(solved.items()):
-        stops = (v.id for r in done.solution.routes for v in r.visits if v.kind == "stop")
-        kg = sum(done.problem.stop(stop_id).load_kg for stop_id in stops)
-        if kg > 0:
+        kg = received_in_solution(done.problem, done.solution.routes, facilities)
+        if sum(kg.values()) > 0:
             collected_kg.setdefault(day, {})[station] = kg
     fleet, hooklifts = minimise_hooklifts(
         ctx,

@@ -31,6 +31,7 @@ from sanitation.plan.model import (
     RouteOut,
     StationAssignmentOut,
 )
+from sanitation.plan.streams import unloads_by_site
 from sanitation.scenario.model import Scenario, split_stop_id
 
 CO2_NOTE = (
@@ -85,6 +86,7 @@ def plan_kpis(
     """County, station and township KPI rows (see the module docstring)."""
     township_of = scenario.township_of_point()
     fees = {s.site_id: s.gate_fee_cny_per_t for s in scenario.disposal_sites}
+    fees |= {f.facility_id: f.gate_fee_cny_per_t for f in scenario.facilities}  # sorted streams
     tallies = _Tallies()
     for day in days:
         # every due point is served on a route or listed unserved (the verifier's invariant)
@@ -231,30 +233,25 @@ def _add_streams(
         tallies.streams[item.stream].points_unserved += 1
     for route in day.routes:
         by_stream: dict[str, float] = defaultdict(float)
-        before: dict[str, int] = {}
         for visit in route.visits:
             if visit.kind == "stop":
                 by_stream[visit.stream] += visit.load_kg
                 tally = tallies.streams[visit.stream]
                 tally.points_due += 1
                 tally.points_served += 1
+        for (site_id, stream), dropped in unloads_by_site([route]).items():
+            if site_id in fees:
+                cny = dropped / 1000 * fees[site_id]
+                for tally in (tallies.streams[stream], tallies.county):
+                    tally.diverted_kg += dropped
+                    tally.gate_fees_cny += cny
             else:
-                for stream, kg in before.items():
-                    dropped = kg - visit.load_after_by_stream_kg.get(stream, 0)
-                    if dropped <= 0:
-                        continue
-                    if visit.id in fees:
-                        cny = dropped / 1000 * fees[visit.id]
-                        for tally in (tallies.streams[stream], tallies.county):
-                            tally.diverted_kg += dropped
-                            tally.gate_fees_cny += cny
-                    else:
-                        at_station[(visit.id, stream)] += dropped
-            before = visit.load_after_by_stream_kg
+                at_station[(site_id, stream)] += dropped
         total = sum(by_stream.values()) or 1.0
         part = _route_part(route)
         for stream, stream_kg in by_stream.items():
             tallies.streams[stream].add_share(part, stream_kg / total)
+    _add_diverted_transfer(tallies, day, set(fees))
     station_kg: dict[str, float] = defaultdict(float)
     for (station_id, _), unloaded in at_station.items():
         station_kg[station_id] += unloaded
@@ -265,6 +262,16 @@ def _add_streams(
         for name, by_station in shared.items():
             setattr(tally, name, getattr(tally, name) + by_station.get(station_id, 0.0) * share)
         tally.add_share(transfer.get(station_id, {}), share)
+
+
+def _add_diverted_transfer(tallies: _Tallies, day: DayOut, facilities: set[str]) -> None:
+    """The kg of each stream the transfer trucks took from stations on to facilities (diverted
+    like a collection truck's unload there; the gate fee is in the stations' gate costs)."""
+    for truck in day.transfer_trucks:
+        for trip in truck.trips:
+            if trip.site_id in facilities:
+                for tally in (tallies.streams[trip.stream], tallies.county):
+                    tally.diverted_kg += trip.load_kg
 
 
 def _transfer_parts(day: DayOut) -> dict[str, _Part]:

@@ -130,12 +130,16 @@ class StationDayOut(_Model):
 
 
 class TransferTripOut(_Model):
-    """One container from a station to a disposal site (and the empty one back)."""
+    """One container from a station to a disposal site or, with sorted streams, a facility
+    that takes its stream (and the empty one back)."""
 
     truck_id: str
     station_id: str
-    site_id: str
+    site_id: str = Field(description="disposal site_id, or the facility_id of a sorted stream's")
     load_kg: int
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the one stream carried"
+    )
     arrival_s: int
     start_s: int
     unload_start_s: int
@@ -165,6 +169,9 @@ class UnmovedOut(_Model):
     station_id: str
     load_kg: int
     reason: str
+    stream: str = Field(
+        default="", exclude_if=_empty, description="sorted streams: the stream left"
+    )
 
 
 class DayOut(_Model):

@@ -67,7 +67,12 @@ from sanitation.plan.model import (
 from sanitation.plan.pool import new_pool
 from sanitation.plan.reuse import Baseline, Basis, Reference, solve_with_reference
 from sanitation.plan.siting import siting_note
-from sanitation.plan.streams import check_stream_capacity, unloaded_at_stations
+from sanitation.plan.streams import (
+    check_stream_capacity,
+    check_transfer_destinations,
+    received_by_stream,
+    unloads_by_site,
+)
 from sanitation.plan.transfer_day import build_transfer_problem, transfer_out
 from sanitation.routing.engine import STOPPED_BY_TIME, SolveParams
 from sanitation.routing.problem import RoutingProblem
@@ -204,6 +209,7 @@ def plan_days(
     ctx = context or PlanningContext.build(scenario, cache_dir=cache_dir)
     report("network", f"{ctx.places.network.number_of_nodes} nodes", 1, 1)
     check_stream_capacity(scenario)
+    check_transfer_destinations(scenario)
 
     report("assignment", "siting stations and assigning points", 0, 1)
     first_task = tasks_submitted(executor)
@@ -594,7 +600,9 @@ def _day_out(
                 stream=stream,
             )
         )
-    collected: dict[str, int] = {}
+    collected: dict[str, dict[str, int]] = {}
+    facilities = {f.facility_id for f in ctx.scenario.facilities}
+    facility_used_kg: dict[str, int] = defaultdict(int)
     for station_id in sorted(due):
         result = results[(day, station_id)]
         problem = problems[(day, station_id)]
@@ -603,7 +611,10 @@ def _day_out(
         )
         routes.extend(station_routes)
         unserved.extend(fleet.explain(station_unserved))
-        collected[station_id] = unloaded_at_stations(station_routes, ctx.scenario)
+        collected[station_id] = received_by_stream(station_routes, ctx.scenario)
+        for (site_id, _), kg in unloads_by_site(station_routes).items():
+            if site_id in facilities:
+                facility_used_kg[site_id] += kg
         stations.append(
             StationDayOut(
                 date=day,
@@ -611,7 +622,7 @@ def _day_out(
                 points_due=len(due[station_id]),
                 points_served=sum(r.n_stops for r in station_routes),
                 due_kg=int(sum(due[station_id].values())),
-                collected_kg=collected[station_id],
+                collected_kg=sum(collected[station_id].values()),
                 trucks_available=problem.n_vehicles,
                 trucks_used=len(station_routes),
                 engine=str(result.solution.stats.get("winner", result.solution.engine)),
@@ -621,7 +632,10 @@ def _day_out(
             )
         )
     transfer_problem = build_transfer_problem(
-        ctx, {s: kg for s, kg in collected.items() if kg > 0}, fleet
+        ctx,
+        {s: kg for s, kg in collected.items() if sum(kg.values()) > 0},
+        fleet,
+        facility_used_kg=facility_used_kg,
     )
     transfer_solution = solve_transfer(transfer_problem, seed=seed)
     try:

@@ -4,9 +4,10 @@ compartments, each stream's loads along a route, and the per-stream site capacit
 A county that does not sort has none of this: its station-day problems are built exactly as
 before (one body per truck, the station its only unload site).
 
-First step of the chain per stream (documented in docs/streams.md): collection trucks
-unload each stream at the station (if it accepts it) or at a facility that accepts it; what the
-stations receive goes on by the existing transfer chain to disposal, whatever its stream.
+The chain per stream (documented in docs/streams.md): collection trucks unload each stream at
+the station (if it accepts it) or at a facility that accepts it; each stream a station receives
+goes on by itself (`sanitation.plan.transfer_day`): to a facility taking it from that station,
+else to a disposal site accepting it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sanitation.errors import InfeasibleError
 from sanitation.plan.context import PlanningContext
 from sanitation.plan.model import RouteOut
 from sanitation.routing.problem import Compartment, RoutingProblem
-from sanitation.routing.solution import Visit
+from sanitation.routing.solution import Route, Visit
 from sanitation.scenario.model import FacilityRecord, Scenario, VehicleTypeRecord
 
 #: "no path" inside solvers, as `sanitation.plan.daily.UNREACHABLE_CAP_S`
@@ -131,10 +132,82 @@ def check_stream_capacity(scenario: Scenario) -> None:
         raise InfeasibleError(msg, [msg, *causes])
 
 
-def unloaded_at_stations(routes: Sequence[RouteOut], scenario: Scenario) -> int:
-    """kg the routes unloaded anywhere but at a facility: what the transfer moves on (all they
-    collected, in a county that does not sort)."""
+def check_transfer_destinations(scenario: Scenario) -> None:
+    """Each stream an open or candidate station accepts can go on from it: a facility serving
+    the station or a disposal site accepts it.
+
+    Raises
+    ------
+    InfeasibleError
+        Naming each such station and stream.
+    """
+    causes = []
+    for station in scenario.stations:
+        if station.status == "closed":
+            continue
+        for stream in scenario.streams:
+            s = stream.stream_id
+            if station.streams is not None and s not in station.streams:
+                continue
+            if any(f.serves(station.station_id) and s in f.streams for f in scenario.facilities):
+                continue
+            if any(d.streams is None or s in d.streams for d in scenario.disposal_sites):
+                continue
+            causes.append(
+                f"station {station.station_id!r}: accepts stream {s!r}, but no disposal site "
+                "and no facility serving it takes that stream on; expected one"
+            )
+    if causes:
+        msg = f"{len(causes)} station stream(s) have nowhere to go on to: {causes[0]}"
+        raise InfeasibleError(msg, [msg, *causes])
+
+
+def unloads_by_site(routes: Sequence[RouteOut]) -> dict[tuple[str, str], int]:
+    """kg the routes unloaded per (site id, stream); stream ``""`` in a county that does not
+    sort (its visits carry no per-stream loads)."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for route in routes:
+        before: dict[str, int] = {}
+        for visit in route.visits:
+            if visit.kind == "unload":
+                if not visit.load_after_by_stream_kg and visit.load_kg:
+                    out[(visit.id, "")] += visit.load_kg
+                for stream, kg in before.items():
+                    dropped = kg - visit.load_after_by_stream_kg.get(stream, 0)
+                    if dropped > 0:
+                        out[(visit.id, stream)] += dropped
+            before = visit.load_after_by_stream_kg
+    return dict(out)
+
+
+def received_by_stream(routes: Sequence[RouteOut], scenario: Scenario) -> dict[str, int]:
+    """kg per stream the routes unloaded anywhere but at a facility: what the transfer moves on
+    (all they collected, as stream ``""``, in a county that does not sort)."""
     facilities = {f.facility_id for f in scenario.facilities}
-    return sum(
-        v.load_kg for r in routes for v in r.visits if v.kind == "unload" and v.id not in facilities
-    )
+    out: dict[str, int] = defaultdict(int)
+    for (site, stream), kg in unloads_by_site(routes).items():
+        if site not in facilities:
+            out[stream] += kg
+    return dict(out)
+
+
+def received_in_solution(
+    problem: RoutingProblem, routes: Sequence[Route], facilities: set[str]
+) -> dict[str, int]:
+    """As `received_by_stream`, from a station-day's solved routes (before they become the
+    plan's `RouteOut`): kg per stream unloaded at sites other than ``facilities``."""
+    out: dict[str, int] = defaultdict(int)
+    for route in routes:
+        before: dict[str, int] = {}
+        for visit, after in zip(route.visits, stream_loads(problem, route.visits), strict=True):
+            if visit.kind == "unload" and visit.id not in facilities:
+                for stream, kg in before.items():
+                    if kg > after.get(stream, 0):
+                        out[stream] += kg - after.get(stream, 0)
+            before = after
+    return dict(out)
+
+
+def unloaded_at_stations(routes: Sequence[RouteOut], scenario: Scenario) -> int:
+    """kg the routes unloaded anywhere but at a facility (see `received_by_stream`)."""
+    return sum(received_by_stream(routes, scenario).values())

@@ -1,4 +1,10 @@
-"""One day's transfer leg from the scenario: stations' collected loads → container trips."""
+"""One day's transfer leg from the scenario: stations' collected loads → container trips.
+
+With sorted streams each stream a station received is moved on by itself: to the facilities
+that take it from that station (their capacity what the collection trucks left of it that
+day), else to the disposal sites that accept it (`sanitation.transfer.TransferProblem.
+destinations`).
+"""
 
 from __future__ import annotations
 
@@ -23,9 +29,16 @@ SWAP_S = 300  # hooking a full container and dropping the empty one, seconds
 
 
 def build_transfer_problem(
-    ctx: PlanningContext, load_kg: Mapping[str, int], fleet: FleetPlan
+    ctx: PlanningContext,
+    load_kg: Mapping[str, Mapping[str, int]],
+    fleet: FleetPlan,
+    *,
+    facility_used_kg: Mapping[str, int] | None = None,
 ) -> TransferProblem:
-    """Stations with their day's collected kg, every disposal site, the hook-lift trucks."""
+    """Stations with their day's collected kg per stream (``""`` unsorted), every disposal site,
+    the facilities taking a stream some station received (capacity less
+    ``facility_used_kg``, what the collection trucks unloaded there that day), the hook-lift
+    trucks."""
     scenario = ctx.scenario
     types = {v.type_id: v for v in scenario.vehicle_types}
     transfer_types = [v for v in scenario.vehicle_types if v.role == "transfer"]
@@ -35,15 +48,17 @@ def build_transfer_problem(
     nodes = [int(places.stations[class_id].node_ids[i]) for i, _ in station_rows]
     stations = []
     for position, (_, station) in enumerate(station_rows):
+        by_stream = {k: int(kg) for k, kg in sorted(load_kg[station.station_id].items())}
         stations.append(
             TransferStation(
                 station.station_id,
                 position,
-                int(load_kg[station.station_id]),
+                sum(by_stream.values()),
                 round(station.container_t * 1000),
                 station.open_s,
                 station.close_s,
                 SWAP_S,
+                tuple(by_stream.items()) if set(by_stream) - {""} else (),
             )
         )
     sites = []
@@ -59,9 +74,31 @@ def build_transfer_problem(
                 site.gate_close_s,
                 site.gate_fee_cny_per_t,
                 site.unload_s,
+                site.streams,
             )
         )
         nodes.append(int(places.disposal_sites[class_id].node_ids[index]))
+    received = {(s, k) for s, kinds in load_kg.items() for k, kg in kinds.items() if kg > 0}
+    used = facility_used_kg or {}
+    for index, facility in enumerate(scenario.facilities):
+        if not any(facility.serves(s) and k in facility.streams for s, k in received):
+            continue
+        capacity_kg = round(facility.capacity_t_per_day * 1000)
+        sites.append(
+            DisposalSite(
+                facility.facility_id,
+                len(nodes),
+                max(0, capacity_kg - used.get(facility.facility_id, 0)),
+                facility.open_s,
+                facility.close_s,
+                facility.gate_fee_cny_per_t,
+                facility.unload_s,
+                facility.streams,
+                facility.station_ids,
+                facility=True,
+            )
+        )
+        nodes.append(int(places.facilities[class_id].node_ids[index]))
     trucks = []
     for station_index, station in station_rows:
         depot = depot_index(ctx, station.station_id)
@@ -137,6 +174,7 @@ def transfer_out(
                         station_id=trip.station,
                         site_id=trip.site,
                         load_kg=trip.load_kg,
+                        stream=trip.stream,
                         arrival_s=trip.arrival_s,
                         start_s=trip.start_s,
                         unload_start_s=trip.unload_start_s,
@@ -147,7 +185,9 @@ def transfer_out(
             )
         )
     unmoved = [
-        UnmovedOut(date=day, station_id=u.station, load_kg=u.load_kg, reason=u.reason)
+        UnmovedOut(
+            date=day, station_id=u.station, load_kg=u.load_kg, reason=u.reason, stream=u.stream
+        )
         for u in solution.unmoved
     ]
     return trucks, unmoved

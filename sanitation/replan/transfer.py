@@ -396,9 +396,9 @@ def replan_transfer(
     stations = {*new_kg, *old_kg, *(t.home_station for t in old_day.transfer_trucks)}
     stations |= {trip.station_id for t in old_day.transfer_trucks for trip in t.trips}
     fleet = _fleet(doc)
-    full = build_transfer_problem(ctx, dict.fromkeys(stations, 0), fleet)
+    full = build_transfer_problem(ctx, {s: {} for s in stations}, fleet)
     old_full = (
-        build_transfer_problem(base_ctx, dict.fromkeys(stations, 0), fleet)
+        build_transfer_problem(base_ctx, {s: {} for s in stations}, fleet)
         if roads_changed
         else full
     )

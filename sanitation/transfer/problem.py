@@ -10,7 +10,11 @@ from numpy.typing import NDArray
 
 @dataclass(frozen=True)
 class TransferStation:
-    """A station's day: kg to move, container size (kg), matrix location, hours, swap time (s)."""
+    """A station's day: kg to move, container size (kg), matrix location, hours, swap time (s).
+
+    ``stream_kg``: with sorted streams, the kg of each stream received (stream, kg), summing to
+    ``load_kg``; empty: the whole load is the one stream ``""`` of a county that does not sort.
+    """
 
     id: str
     location: int
@@ -19,11 +23,23 @@ class TransferStation:
     open_s: int
     close_s: int
     swap_s: int = 300
+    stream_kg: tuple[tuple[str, int], ...] = ()
+
+    def loads(self) -> dict[str, int]:
+        """kg to move per stream (streams with none left out)."""
+        pairs = self.stream_kg or (("", self.load_kg),)
+        return {stream: kg for stream, kg in pairs if kg > 0}
 
 
 @dataclass(frozen=True)
 class DisposalSite:
-    """A disposal site: remaining capacity today (kg), gate hours, fee (CNY/t), unload time (s)."""
+    """A destination: remaining capacity today (kg, over all its streams), gate hours, fee
+    (CNY/t), unload time (s).
+
+    ``streams``: the streams it accepts (None: every one); ``station_ids``: the stations that may
+    send to it (None: every one); ``facility``: a treatment or storage site of sorted streams
+    (composting, recycling, hazardous store) rather than waste-to-energy or landfill.
+    """
 
     id: str
     location: int
@@ -32,6 +48,15 @@ class DisposalSite:
     gate_close_s: int
     gate_fee_cny_per_t: float
     unload_s: int
+    streams: frozenset[str] | None = None
+    station_ids: frozenset[str] | None = None
+    facility: bool = False
+
+    def takes(self, station_id: str, stream: str) -> bool:
+        """Whether ``station_id`` may send ``stream`` here."""
+        return (self.streams is None or stream in self.streams) and (
+            self.station_ids is None or station_id in self.station_ids
+        )
 
 
 @dataclass(frozen=True)
@@ -85,11 +110,23 @@ class TransferProblem:
         if not self.sites:
             msg = "TransferProblem: at least one disposal site is needed."
             raise ValueError(msg)
+        for station in self.stations:
+            if station.stream_kg and sum(kg for _, kg in station.stream_kg) != station.load_kg:
+                msg = f"TransferStation {station.id!r}: stream_kg must sum to load_kg."
+                raise ValueError(msg)
         station_ids = {s.id for s in self.stations}
         for truck in self.trucks:
             if truck.home_station not in station_ids:
                 msg = f"TransferTruck {truck.id!r}: home_station {truck.home_station!r} unknown."
                 raise IndexError(msg)
+
+    def destinations(self, station_id: str, stream: str) -> tuple[DisposalSite, ...]:
+        """Where ``station_id`` may send ``stream``: the facilities that take it from there if
+        any (sorted waste stays sorted), else the disposal sites that take it; empty: nowhere.
+        """
+        taking = [s for s in self.sites if s.takes(station_id, stream)]
+        facilities = [s for s in taking if s.facility]
+        return tuple(facilities or taking)
 
     def station(self, station_id: str) -> TransferStation:
         """The station with this id."""
@@ -107,7 +144,11 @@ class TransferProblem:
 @dataclass(frozen=True)
 class Trip:
     """One container: hooked at ``station`` at ``start_s`` (after arriving at ``arrival_s``),
-    unloaded at ``site`` from ``unload_start_s``, empty container back at ``end_s``."""
+    unloaded at ``site`` from ``unload_start_s``, empty container back at ``end_s``.
+
+    A container holds one ``stream`` (``""`` unsorted): a trip never mixes streams, while a
+    truck's trips of one day may carry different streams.
+    """
 
     truck: str
     station: str
@@ -117,6 +158,7 @@ class Trip:
     start_s: int
     unload_start_s: int
     end_s: int
+    stream: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,11 +176,12 @@ class TruckDay:
 
 @dataclass(frozen=True)
 class UnmovedLoad:
-    """Waste left at a station today, and why."""
+    """Waste left at a station today (of ``stream``, ``""`` unsorted), and why."""
 
     station: str
     load_kg: int
     reason: str
+    stream: str = ""
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,25 @@ def _containers(load_kg: int, container_kg: int) -> list[int]:
     return [container_kg] * full + ([rest] if rest else [])
 
 
-def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str, str], list[int]]:
-    """(station, site) → container loads (kg), cheapest within site capacities.
+def _check_destinations(problem: TransferProblem) -> None:
+    """Every stream a station received has somewhere to go, and each stream fits the capacity
+    of the sites that take it (and the day's load all sites).
 
     Raises
     ------
     InfeasibleError
-        When the sites' remaining capacity is below the day's load (names both).
+        Naming each station and stream with nowhere to go, or the capacity short and its sites.
     """
+    nowhere = [
+        f"station {station.id!r}: no disposal site or facility takes its stream {stream!r} "
+        f"({kg / 1000:.1f} t today)"
+        for station in problem.stations
+        for stream, kg in station.loads().items()
+        if not problem.destinations(station.id, stream)
+    ]
+    if nowhere:
+        msg = f"{len(nowhere)} station stream(s) have nowhere to go: {nowhere[0]}"
+        raise InfeasibleError(msg, [msg, *nowhere])
     total = sum(s.load_kg for s in problem.stations)
     capacity = sum(s.capacity_kg for s in problem.sites)
     if total > capacity:
@@ -44,42 +55,73 @@ def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str
             f"{capacity / 1000:.1f} t"
         )
         raise InfeasibleError(msg)
+    sent: dict[str, int] = {}
+    taking: dict[str, set[str]] = {}
+    for station in problem.stations:
+        for stream, kg in station.loads().items():
+            sent[stream] = sent.get(stream, 0) + kg
+            taking.setdefault(stream, set()).update(
+                site.id for site in problem.destinations(station.id, stream)
+            )
+    for stream, kg in sorted(sent.items()):
+        room = sum(problem.site(site_id).capacity_kg for site_id in taking[stream])
+        if kg > room:
+            msg = (
+                f"capacity for stream {stream!r} short by {(kg - room) / 1000:.1f} t today: "
+                f"stations send {kg / 1000:.1f} t, sites {', '.join(sorted(taking[stream]))} "
+                f"take {room / 1000:.1f} t"
+            )
+            raise InfeasibleError(msg)
+
+
+def split_to_sites(
+    problem: TransferProblem, *, seed: int = 1
+) -> dict[tuple[str, str, str], list[int]]:
+    """(station, stream, site) → container loads (kg), cheapest within site capacities; each
+    station's stream goes only to its `TransferProblem.destinations`.
+
+    Raises
+    ------
+    InfeasibleError
+        When a station's stream has nowhere to go, or the sites' remaining capacity is below
+        the day's load (names both).
+    """
+    _check_destinations(problem)
     reference = max(problem.trucks, key=lambda t: t.cost_cny_per_km, default=None)
     km_cost_cny = reference.cost_cny_per_km if reference else 0.0
     hour_cost_cny = reference.cost_cny_per_h if reference else 0.0
     model = cp_model.CpModel()
-    kg: dict[tuple[str, str], cp_model.IntVar] = {}
-    trips: dict[tuple[str, str], cp_model.IntVar] = {}
+    kg: dict[tuple[str, str, str], cp_model.IntVar] = {}
+    trips: dict[tuple[str, str, str], cp_model.IntVar] = {}
     objective = []
     for station in problem.stations:
-        if station.load_kg == 0:
-            continue
-        n_max = math.ceil(station.load_kg / station.container_kg)
-        for site in problem.sites:
-            key = (station.id, site.id)
-            kg[key] = model.new_int_var(0, station.load_kg, f"kg{key}")
-            trips[key] = model.new_int_var(0, n_max, f"trips{key}")
-            model.add(trips[key] * station.container_kg >= kg[key])
-            round_m = (
-                problem.distance_m[station.location, site.location]
-                + problem.distance_m[site.location, station.location]
-            )
-            round_s = (
-                problem.duration_s[station.location, site.location]
-                + problem.duration_s[site.location, station.location]
-                + site.unload_s
-                + station.swap_s
-            )
-            trip_cost_cny = km_cost_cny * round_m / 1000.0 + hour_cost_cny * round_s / 3600.0
-            # integer objective in units of 1e-4 CNY: a fee of F CNY/t is F/1000 CNY per kg
-            objective.append(round(site.gate_fee_cny_per_t * 10) * kg[key])
-            objective.append(round(trip_cost_cny * 10_000) * trips[key])
-        model.add(sum(kg[(station.id, s.id)] for s in problem.sites) == station.load_kg)
+        for stream, load_kg in station.loads().items():
+            n_max = math.ceil(load_kg / station.container_kg)
+            sites = problem.destinations(station.id, stream)
+            for site in sites:
+                key = (station.id, stream, site.id)
+                kg[key] = model.new_int_var(0, load_kg, f"kg{key}")
+                trips[key] = model.new_int_var(0, n_max, f"trips{key}")
+                model.add(trips[key] * station.container_kg >= kg[key])
+                round_m = (
+                    problem.distance_m[station.location, site.location]
+                    + problem.distance_m[site.location, station.location]
+                )
+                round_s = (
+                    problem.duration_s[station.location, site.location]
+                    + problem.duration_s[site.location, station.location]
+                    + site.unload_s
+                    + station.swap_s
+                )
+                trip_cost_cny = km_cost_cny * round_m / 1000.0 + hour_cost_cny * round_s / 3600.0
+                # integer objective in units of 1e-4 CNY: a fee of F CNY/t is F/1000 CNY per kg
+                objective.append(round(site.gate_fee_cny_per_t * 10) * kg[key])
+                objective.append(round(trip_cost_cny * 10_000) * trips[key])
+            model.add(sum(kg[(station.id, stream, s.id)] for s in sites) == load_kg)
     for site in problem.sites:
-        model.add(
-            sum(kg[(st.id, site.id)] for st in problem.stations if (st.id, site.id) in kg)
-            <= site.capacity_kg
-        )
+        into = [var for key, var in kg.items() if key[2] == site.id]
+        if into:
+            model.add(sum(into) <= site.capacity_kg)
     model.minimize(sum(objective))
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = seed
@@ -89,7 +131,7 @@ def split_to_sites(problem: TransferProblem, *, seed: int = 1) -> dict[tuple[str
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         msg = f"no split of the day's load over the disposal sites ({solver.status_name(status)})"
         raise InfeasibleError(msg)
-    plan: dict[tuple[str, str], list[int]] = {}
+    plan: dict[tuple[str, str, str], list[int]] = {}
     for key, var in kg.items():
         amount = solver.value(var)
         if amount:
@@ -127,6 +169,7 @@ def _try_trip(
     station: TransferStation,
     site: DisposalSite,
     load: int,
+    stream: str = "",
 ) -> tuple[Trip, int, int | None, int, int] | None:
     """Timing of one more trip for this truck (trip, end clock, lunch start, distance, depot
     departure), or None.
@@ -180,7 +223,7 @@ def _try_trip(
         + d[station.location, site.location]
         + d[site.location, station.location]
     )
-    trip = Trip(truck.id, station.id, site.id, load, arrival, start, unload, end)
+    trip = Trip(truck.id, station.id, site.id, load, arrival, start, unload, end, stream)
     return trip, end, lunch, distance, first_departure
 
 
@@ -213,12 +256,12 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         for truck in problem.trucks
     }
     jobs = [
-        (station_id, site_id, load)
-        for (station_id, site_id), loads in sorted(plan.items())
+        (station_id, site_id, load, stream)
+        for (station_id, stream, site_id), loads in sorted(plan.items())
         for load in loads
     ]
 
-    def trip_length(job: tuple[str, str, int]) -> int:
+    def trip_length(job: tuple[str, str, int, str]) -> int:
         station, site = problem.station(job[0]), problem.site(job[1])
         return int(
             problem.duration_s[station.location, site.location]
@@ -226,12 +269,12 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
         )
 
     jobs.sort(key=lambda job: (-trip_length(job), job))
-    unmoved: dict[tuple[str, str], int] = {}
-    for station_id, site_id, load in jobs:
+    unmoved: dict[tuple[str, str, str], int] = {}
+    for station_id, site_id, load, stream in jobs:
         station, site = problem.station(station_id), problem.site(site_id)
         best = None
         for state in states.values():
-            timing = _try_trip(problem, state, station, site, load)
+            timing = _try_trip(problem, state, station, site, load, stream)
             if timing is None:
                 continue
             own = state.truck.home_station == station_id
@@ -241,7 +284,8 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
                 best = (key, state, timing)
         if best is None:
             reason = _unmoved_reason(problem, station, site, load)
-            unmoved[(station_id, reason)] = unmoved.get((station_id, reason), 0) + load
+            where = (station_id, stream, reason)
+            unmoved[where] = unmoved.get(where, 0) + load
             continue
         _, state, (trip, end, lunch, distance, departure) = best
         state.departure = departure
@@ -277,7 +321,10 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
     )
     return TransferSolution(
         trucks=tuple(days),
-        unmoved=tuple(UnmovedLoad(s, kg, reason) for (s, reason), kg in sorted(unmoved.items())),
+        unmoved=tuple(
+            UnmovedLoad(s, kg, reason, stream)
+            for (s, stream, reason), kg in sorted(unmoved.items())
+        ),
         gate_fees_cny=round(gate_fees_cny, 2),
         truck_cost_cny=round(truck_cost_cny, 2),
         stats={"trips": float(sum(len(d.trips) for d in days))},

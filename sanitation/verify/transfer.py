@@ -1,7 +1,9 @@
 """Independent checker of a transfer plan (never imports the transfer solver's internals).
 
 Checks every trip's timing against the travel matrix, station hours, gate hours, shifts,
-maximum duration and lunch; that each site's daily capacity holds; that every station's load is
+maximum duration and lunch; that each trip's one stream may go from its station to its site
+(`TransferProblem.destinations`: the site accepts the stream and serves the station); that each
+site's daily capacity holds over all its streams; that every station's load of each stream is
 moved or reported unmoved; and recomputes distances, costs and gate fees.
 """
 
@@ -27,9 +29,10 @@ COST_TOLERANCE = 0.01  # CNY
 
 @dataclass
 class _Tally:
-    """What the checked trips add up to: kg moved per station and received per site, CNY."""
+    """What the checked trips add up to: kg moved per (station, stream) and received per site,
+    CNY."""
 
-    moved_kg: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    moved_kg: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     at_site_kg: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gate_fees_cny: float = 0.0
     truck_cost_cny: float = 0.0
@@ -81,19 +84,22 @@ def verify(problem: TransferProblem, solution: TransferSolution) -> list[str]:
 
 
 def _check_loads(problem: TransferProblem, solution: TransferSolution, tally: _Tally) -> list[str]:
-    """Every station's load moved or reported unmoved (with a reason)."""
+    """Every station's load of each stream moved or reported unmoved (with a reason)."""
     problems = []
-    unmoved: dict[str, int] = defaultdict(int)
+    unmoved: dict[tuple[str, str], int] = defaultdict(int)
     for item in solution.unmoved:
-        unmoved[item.station] += item.load_kg
+        unmoved[(item.station, item.stream)] += item.load_kg
         if not item.reason:
             problems.append(f"station {item.station!r}: unmoved load without a reason")
-    for station in problem.stations:
-        moved = tally.moved_kg[station.id]
-        if moved + unmoved[station.id] != station.load_kg:
+    received = {(s.id, stream): kg for s in problem.stations for stream, kg in s.loads().items()}
+    for key in sorted({*received, *tally.moved_kg, *unmoved}):
+        station_id, stream = key
+        moved, left, load = tally.moved_kg.get(key, 0), unmoved.get(key, 0), received.get(key, 0)
+        if moved + left != load:
+            of = f" of stream {stream!r}" if stream else ""
             problems.append(
-                f"station {station.id!r}: moved {moved} kg + unmoved "
-                f"{unmoved[station.id]} kg; expected its load {station.load_kg} kg"
+                f"station {station_id!r}: moved {moved} kg + unmoved {left} kg{of}; "
+                f"expected its load {load} kg"
             )
     return problems
 
@@ -120,7 +126,12 @@ def _check_day(
             problems.append(f"{where}: unknown station {trip.station!r} or site {trip.site!r}")
             break
         problems.extend(_check_trip(problem, truck, day, walk, where, trip, station, site))
-        tally.moved_kg[station.id] += trip.load_kg
+        if site not in problem.destinations(station.id, trip.stream):
+            problems.append(
+                f"{where}: site {site.id!r} does not take stream {trip.stream!r} from station "
+                f"{station.id!r}"
+            )
+        tally.moved_kg[(station.id, trip.stream)] += trip.load_kg
         tally.at_site_kg[site.id] += trip.load_kg
         tally.gate_fees_cny += trip.load_kg / 1000.0 * site.gate_fee_cny_per_t
     ready = walk.clock
