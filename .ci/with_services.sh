@@ -69,8 +69,10 @@ export SANITATION_TEST_DASK_SCHEDULER="tcp://127.0.0.1:$dask_port"
 wait_for 30 "the Dask scheduler" "$bin/python" -c \
   "import socket; socket.create_connection(('127.0.0.1', $dask_port), 1)"
 for n in 1 2; do
-  # not daemonic, so that a task may start its own process pool
-  DASK_DISTRIBUTED__WORKER__DAEMON=False "$bin/dask" worker "$SANITATION_TEST_DASK_SCHEDULER" \
+  # not daemonic, so that a task may start its own process pool; no statistical profiler
+  # (docs/scaling.md: it takes CPU from the solves)
+  DASK_DISTRIBUTED__WORKER__DAEMON=False DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False \
+    "$bin/dask" worker "$SANITATION_TEST_DASK_SCHEDULER" \
     --host 127.0.0.1 --nworkers 1 --nthreads 1 --no-dashboard --name "ci-worker-$n" \
     >"$tmp/dask-worker-$n.log" 2>&1 &
   pids+=($!)

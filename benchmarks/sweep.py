@@ -176,7 +176,10 @@ def _dask_run(args: argparse.Namespace, work: Path, warm: Path) -> dict:
 
     os.environ["SANITATION_CACHE_DIR"] = str(work / "cache-dask")  # the workers inherit it
     shutil.copytree(warm, work / "cache-dask")
-    with dask.config.set({"distributed.worker.daemon": False}):
+    # the workers as docs/scaling.md advises for CPU-bound solves: no statistical profiler (it
+    # samples the task thread's stack every 10 ms, about 4 % of a core, docs/sweep.md)
+    settings = {"distributed.worker.daemon": False, "distributed.worker.profile.enabled": False}
+    with dask.config.set(settings):
         cluster = LocalCluster(
             n_workers=args.workers,
             threads_per_worker=1,
