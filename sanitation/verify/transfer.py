@@ -144,8 +144,7 @@ def _check_loads(problem: TransferProblem, solution: TransferSolution, tally: _T
             of = f" of stream {stream!r}" if stream else ""
             who = names.get(station_id, f"station {station_id!r}")
             problems.append(
-                f"{who}: moved {moved} kg + unmoved {left} kg{of}; "
-                f"expected its load {load} kg"
+                f"{who}: moved {moved} kg + unmoved {left} kg{of}; expected its load {load} kg"
             )
     return problems
 
