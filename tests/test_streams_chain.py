@@ -339,6 +339,20 @@ def test_a_facility_over_capacity_sends_its_excess_on_to_disposal():
         for trip in truck["trips"]
         if "facility_id" in trip
     ] == [("F1", "W1")]
+    # the GeoPackage line of the excess starts at F1, not at its home station S1
+    from sanitation.io.plan_geo import PlanGeometry, transfer_frame
+
+    scenario = load_scenario(OVERFLOW)
+    frame = transfer_frame(
+        [(day.date, t) for t in day.transfer_trucks], PlanGeometry(PlanningContext.build(scenario))
+    )
+    (line,) = frame[frame["facility_id"] == "F1"].geometry
+    start = line.coords[0]
+    f1 = next(f for f in scenario.facilities if f.facility_id == "F1")
+    s1 = next(s for s in scenario.stations if s.station_id == "S1")
+    assert abs(start[0] - f1.lon) + abs(start[1] - f1.lat) < abs(start[0] - s1.lon) + abs(
+        start[1] - s1.lat
+    )
 
 
 def test_a_facilitys_excess_nothing_takes_exits_3_naming_facility_and_stream(monkeypatch, tmp_path):

@@ -329,7 +329,7 @@ def test_a_facility_takes_by_transfer_what_the_collection_trucks_left_of_its_cap
 def test_a_facility_over_capacity_becomes_a_source_of_its_excess():
     from sanitation.plan.context import PlanningContext
     from sanitation.plan.fleet import FleetPlan, owned_fleet
-    from sanitation.plan.transfer_day import build_transfer_problem, overflow
+    from sanitation.plan.transfer_day import build_transfer_problem, overflow, transfer_out
 
     ctx = PlanningContext.build(load_scenario(DATA / "sorted" / "station_takes_perishable.yaml"))
     owned = owned_fleet(ctx.scenario)
@@ -347,6 +347,21 @@ def test_a_facility_over_capacity_becomes_a_source_of_its_excess():
     solution = solve(problem)
     check(problem, solution)
     assert _by_site_stream(solution) == {("W1", "perishable"): 600}
+    # S2's collection trucks unloaded the most, but S2 has no hook-lift truck and no other
+    # station moves anything today: the excess stays at F1, reported under its home station S2
+    swapped = {("F1", "S1", "perishable"): 2400, ("F1", "S2", "perishable"): 3200}
+    stuck = build_transfer_problem(
+        ctx, {}, FleetPlan(owned, (), owned), facility_unloads_kg=swapped
+    )
+    stuck_solution = solve(stuck)
+    check(stuck, stuck_solution)
+    _, (left,) = transfer_out(ctx, MONDAY, stuck, stuck_solution)
+    assert (left.station_id, left.facility_id, left.stream, left.load_kg) == (
+        "S2",
+        "F1",
+        "perishable",
+        600,
+    )
     # a facility of two streams: the excess shared by the kg of each, largest remainder first
     f1_two = dataclasses.replace(
         ctx.scenario.facilities[0], streams=frozenset({"perishable", "recyclable"})
