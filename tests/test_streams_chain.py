@@ -32,6 +32,9 @@ TINY = DATA / "scenario" / "tiny" / "scenario.yaml"
 SORTED = DATA / "scenario" / "sorted" / "scenario.yaml"
 SMALL_COMPARTMENTS = DATA / "scenario" / "sorted" / "small_compartments.yaml"
 TOO_SMALL = DATA / "scenario" / "sorted" / "facility_too_small.yaml"
+STATION_PERISHABLE = DATA / "scenario" / "sorted" / "station_takes_perishable.yaml"
+OVERFLOW = DATA / "scenario" / "sorted" / "facility_overflow.yaml"
+OVERFLOW_NOWHERE = DATA / "scenario" / "sorted" / "facility_overflow_nowhere.yaml"
 MONDAY = dt.date(2026, 11, 30)
 
 
@@ -246,3 +249,114 @@ def test_a_sorted_plan_is_refused_for_re_planning_naming_the_streams(
     assert result.code == 2, result.message
     assert "field 'streams'" in result.stderr and "not supported yet" in result.stderr
     assert not (tmp_path / "new").exists()
+
+
+# -- transfer trips by stream, and a facility over its capacity -----------------------------------
+def _transfer_by_stream_oracle(day, per_km, per_h):
+    """CNY per stream of the day's hook-lift trucks: each trip's own km and hours at the truck's
+    rates, the rest of the truck's day by the trips' own hours (docs/streams.md, KPIs)."""
+    out: dict[str, float] = {}
+    for truck in day.transfer_trucks:
+        own = [(t, t.distance_m / 1000, (t.end_s - t.start_s) / 3600) for t in truck.trips]
+        own_cny = sum(per_km * km + per_h * h for _, km, h in own)
+        own_h = sum(h for _, _, h in own)
+        for trip, km, h in own:
+            rest = (truck.cost_cny - own_cny) * h / own_h
+            out[trip.stream] = out.get(trip.stream, 0.0) + per_km * km + per_h * h + rest
+    return out
+
+
+def test_stream_rows_carry_their_own_transfer_trips_and_gate_fees():
+    # S1 sends residual 10 km to the incinerator W1 (85 CNY/t) and perishable 0.5 km to the
+    # composting station F1 (40 CNY/t): the trips, not the kg at S1, set the streams' shares
+    doc = _plan(STATION_PERISHABLE)
+    (day,) = doc.days
+    trips = [t for truck in day.transfer_trucks for t in truck.trips]
+    assert {(t.stream, t.site_id) for t in trips} == {("residual", "W1"), ("perishable", "F1")}
+    rows = {k.id: k for k in doc.kpis if k.scope == "stream"}
+    county = next(k for k in doc.kpis if k.scope == "county")
+    hooklift = next(
+        v for v in load_scenario(STATION_PERISHABLE).vehicle_types if v.role == "transfer"
+    )
+    expected = _transfer_by_stream_oracle(day, hooklift.cost_per_km_cny, hooklift.cost_per_hour_cny)
+    for stream in ("residual", "perishable"):
+        assert rows[stream].transfer_cost_cny == pytest.approx(expected[stream], abs=0.02)
+    trip_gate = {
+        s: sum(t.load_kg / 1000 * {"W1": 85, "F1": 40}[t.site_id] for t in trips if t.stream == s)
+        for s in ("residual", "perishable")
+    }
+    direct_f1 = sum(d.get("perishable", 0) for site, d in _unloads(doc) if site == "F1")
+    assert rows["residual"].gate_fees_cny == pytest.approx(trip_gate["residual"], abs=0.01)
+    assert rows["perishable"].gate_fees_cny == pytest.approx(
+        trip_gate["perishable"] + direct_f1 / 1000 * 40, abs=0.01
+    )
+    # by the kg each stream unloaded at S1 (the rule before) the shares would differ
+    at_s1 = {s: sum(d.get(s, 0) for site, d in _unloads(doc) if site == "S1") for s in expected}
+    by_kg = {s: kg / sum(at_s1.values()) for s, kg in at_s1.items()}
+    transfer_cny = sum(truck.cost_cny for truck in day.transfer_trucks)
+    assert abs(transfer_cny * by_kg["perishable"] - expected["perishable"]) > 50
+    assert abs(sum(trip_gate.values()) * by_kg["residual"] - trip_gate["residual"]) > 10
+    # the county is still the sum of its streams
+    streams = [k for k in doc.kpis if k.scope == "stream"]
+    for name in (
+        "transfer_cost_cny",
+        "gate_fees_cny",
+        "station_cost_cny",
+        "distance_km",
+        "driver_hours_h",
+        "co2_kg",
+        "total_cost_cny",
+    ):
+        assert sum(getattr(k, name) for k in streams) == pytest.approx(
+            getattr(county, name), abs=0.05
+        ), name
+
+
+def test_a_facility_over_capacity_sends_its_excess_on_to_disposal():
+    doc = _plan(OVERFLOW)
+    (day,) = doc.days
+    at_f1 = sum(d.get("perishable", 0) for site, d in _unloads(doc) if site == "F1")
+    assert at_f1 > 1000  # F1 takes 1 t/day: the capacity binds
+    trips = [t for truck in day.transfer_trucks for t in truck.trips]
+    excess = [t for t in trips if t.facility_id]
+    assert {(t.facility_id, t.station_id, t.site_id, t.stream) for t in excess} == {
+        ("F1", "S1", "W1", "perishable")
+    }
+    assert sum(t.load_kg for t in excess) == at_f1 - 1000
+    assert not day.unmoved
+    # kept from the incinerator: only what F1 kept
+    perishable_kg = sum(v.load_kg for r in day.routes for v in r.visits if v.stream == "perishable")
+    rows = {k.id: k for k in doc.kpis if k.scope == "stream"}
+    assert rows["perishable"].diverted_share == pytest.approx(1000 / perishable_kg, abs=1e-4)
+    assert rows["perishable"].diverted_share < 1
+    assert rows["perishable"].gate_fees_cny == pytest.approx(
+        (1000 * 40 + (at_f1 - 1000) * 85) / 1000, abs=0.01
+    )
+    dumped = doc.model_dump(mode="json")["days"][0]["transfer_trucks"]
+    assert [
+        (trip["facility_id"], trip["site_id"])
+        for truck in dumped
+        for trip in truck["trips"]
+        if "facility_id" in trip
+    ] == [("F1", "W1")]
+    # the GeoPackage line of the excess starts at F1, not at its home station S1
+    from sanitation.io.plan_geo import PlanGeometry, transfer_frame
+
+    scenario = load_scenario(OVERFLOW)
+    frame = transfer_frame(
+        [(day.date, t) for t in day.transfer_trucks], PlanGeometry(PlanningContext.build(scenario))
+    )
+    (line,) = frame[frame["facility_id"] == "F1"].geometry
+    start = line.coords[0]
+    f1 = next(f for f in scenario.facilities if f.facility_id == "F1")
+    s1 = next(s for s in scenario.stations if s.station_id == "S1")
+    assert abs(start[0] - f1.lon) + abs(start[1] - f1.lat) < abs(start[0] - s1.lon) + abs(
+        start[1] - s1.lat
+    )
+
+
+def test_a_facilitys_excess_nothing_takes_exits_3_naming_facility_and_stream(monkeypatch, tmp_path):
+    args = ["plan", str(OVERFLOW_NOWHERE), "--date", "2026-11-30", "--out", str(tmp_path / "x")]
+    result = run_cli(args, monkeypatch)
+    assert result.code == 3, result.message
+    assert "facility 'F1'" in result.stderr and "stream 'perishable'" in result.stderr

@@ -133,9 +133,95 @@ def test_the_verifier_rejects_a_facility_over_capacity_and_a_relabelled_stream()
     assert any("moved 0 kg + unmoved 0 kg of stream 'perishable'" in v for v in problems)
 
 
-def test_a_stream_beyond_its_facilitys_capacity_is_infeasible_naming_the_stream():
+def test_what_a_facility_has_no_room_for_goes_on_to_disposal():
+    # COMPOST takes 2 t of the 3 t; the incinerator (taking every stream) the last tonne
+    problem = _problem(compost_capacity=2000)
+    solution = solve(problem)
+    check(problem, solution)
+    assert _by_site_stream(solution) == {
+        ("COMPOST", "perishable"): 2000,
+        ("WTE", "perishable"): 1000,
+        ("WTE", "residual"): 9000,
+    }
+
+
+def test_a_stream_beyond_every_accepting_sites_capacity_is_infeasible_naming_the_stream():
     with pytest.raises(InfeasibleError, match=r"stream 'perishable' short by 1\.0 t"):
-        solve(_problem(compost_capacity=2000))
+        solve(_problem(compost_capacity=2000, wte_streams=frozenset({"residual"})))
+
+
+# -- a facility over its capacity sends its excess on -----------------------------------------
+def _overflowing(wte_streams=None, excess_kg=1000, unloaded_kg=5000):
+    """COMPOST (4 t/day) got ``unloaded_kg`` from collection trucks: its ``excess_kg`` leaves
+    from COMPOST; station A sends residual only."""
+    base = _problem(stream_kg=(("residual", 9000),), wte_streams=wte_streams)
+    compost = dataclasses.replace(base.sites[1], capacity_kg=4000, unloaded_kg=unloaded_kg)
+    source = TransferStation(
+        "COMPOST",
+        compost.location,
+        excess_kg,
+        8000,
+        6 * H,
+        18 * H,
+        300,
+        (("perishable", excess_kg),),
+        facility=True,
+        home_station="A",
+    )
+    return dataclasses.replace(
+        base, stations=(*base.stations, source), sites=(base.sites[0], compost)
+    )
+
+
+def test_a_facility_over_capacity_sends_its_excess_from_the_facility():
+    problem = _overflowing()
+    solution = solve(problem)
+    check(problem, solution)
+    excess = [t for t in solution.trips if t.station == "COMPOST"]
+    assert [(t.site, t.stream, t.load_kg) for t in excess] == [("WTE", "perishable", 1000)]
+    # the trip starts and ends at the facility: its timing is the facility's legs
+    (trip,) = excess
+    assert trip.unload_start_s >= trip.start_s + 300 + DURATION[3, 2]
+    assert trip.end_s == trip.unload_start_s + 900 + DURATION[2, 3]
+
+
+def test_the_verifier_checks_a_facilitys_mass_balance():
+    problem = _overflowing()
+    solution = solve(problem)
+    kept = _without_trips(solution, lambda t: t.station != "COMPOST")
+    problems = verify(problem, kept)
+    assert any(
+        "site 'COMPOST': 5000 kg unloaded by collection trucks + 0 kg by transfer - 0 kg sent "
+        "on = 5000 kg; capacity 4000 kg" in v
+        for v in problems
+    ), problems
+    assert any("facility 'COMPOST': moved 0 kg + unmoved 0 kg" in v for v in problems)
+    # a source claiming more than the collection trucks unloaded, or a stream the site refuses
+    assert any(
+        "facility 'COMPOST': sends on 1000 kg; collection trucks unloaded 900 kg there" in v
+        for v in verify(_overflowing(unloaded_kg=900), solution)
+    )
+    residual = dataclasses.replace(problem.stations[1], stream_kg=(("residual", 1000),))
+    relabelled = dataclasses.replace(problem, stations=(problem.stations[0], residual))
+    assert any(
+        "facility 'COMPOST': sends on stream 'residual', which it does not accept" in v
+        for v in verify(relabelled, solution)
+    )
+
+
+def _without_trips(solution, keep):
+    """``solution`` with only the trips ``keep(trip)`` accepts (costs as they were)."""
+    days = tuple(
+        dataclasses.replace(d, trips=tuple(t for t in d.trips if keep(t))) for d in solution.trucks
+    )
+    return dataclasses.replace(solution, trucks=days)
+
+
+def test_a_facilitys_excess_nothing_takes_is_infeasible_naming_facility_and_stream():
+    with pytest.raises(InfeasibleError) as caught:
+        solve(_overflowing(wte_streams=frozenset({"residual"})))
+    assert "facility 'COMPOST'" in str(caught.value)
+    assert "stream 'perishable'" in str(caught.value)
 
 
 def test_a_station_stream_with_nowhere_to_go_is_infeasible_naming_both():
@@ -202,8 +288,8 @@ def test_a_county_that_does_not_sort_writes_no_transfer_streams():
     doc = _plan(DATA / "tiny" / "scenario.yaml")
     dumped = doc.model_dump(mode="json")["days"][0]
     trips = [trip for truck in dumped["transfer_trucks"] for trip in truck["trips"]]
-    assert trips and all("stream" not in trip for trip in trips)
-    assert all("stream" not in item for item in dumped["unmoved"])
+    assert trips and all(not {"stream", "facility_id", "distance_m"} & set(trip) for trip in trips)
+    assert all(not {"stream", "facility_id"} & set(item) for item in dumped["unmoved"])
     assert {trip["site_id"] for trip in trips} == {"W1"}
 
 
@@ -216,15 +302,71 @@ def test_a_facility_takes_by_transfer_what_the_collection_trucks_left_of_its_cap
     owned = owned_fleet(ctx.scenario)
     loads = {"S1": {"residual": 1000, "perishable": 500}}
     problem = build_transfer_problem(
-        ctx, loads, FleetPlan(owned, (), owned), facility_used_kg={"F1": 4800}
+        ctx,
+        loads,
+        FleetPlan(owned, (), owned),
+        facility_unloads_kg={("F1", "S1", "perishable"): 4800},
     )
     (station,) = problem.stations
     assert station.load_kg == 1500 and station.loads() == {"residual": 1000, "perishable": 500}
     # F1 takes 5 t/day, 4.8 t of it unloaded by collection trucks; R1 (recyclables) not needed
-    assert {(s.id, s.capacity_kg, s.facility) for s in problem.sites} == {
-        ("W1", 500_000, False),
-        ("F1", 200, True),
+    assert {(s.id, s.capacity_kg, s.unloaded_kg, s.room_kg) for s in problem.sites} == {
+        ("W1", 500_000, 0, 500_000),
+        ("F1", 5000, 4800, 200),
     }
-    assert [s.id for s in problem.destinations("S1", "perishable")] == ["F1"]
-    with pytest.raises(InfeasibleError, match=r"stream 'perishable' short by 0\.3 t"):
-        solve(problem)
+    assert [s.id for s in problem.destinations("S1", "perishable")] == ["F1", "W1"]
+    assert problem.preferred("S1", "perishable") == {"F1"}
+    # the facility takes what it has room for, the incinerator the rest
+    solution = solve(problem)
+    check(problem, solution)
+    assert _by_site_stream(solution) == {
+        ("F1", "perishable"): 200,
+        ("W1", "perishable"): 300,
+        ("W1", "residual"): 1000,
+    }
+
+
+def test_a_facility_over_capacity_becomes_a_source_of_its_excess():
+    from sanitation.plan.context import PlanningContext
+    from sanitation.plan.fleet import FleetPlan, owned_fleet
+    from sanitation.plan.transfer_day import build_transfer_problem, overflow, transfer_out
+
+    ctx = PlanningContext.build(load_scenario(DATA / "sorted" / "station_takes_perishable.yaml"))
+    owned = owned_fleet(ctx.scenario)
+    unloads = {("F1", "S1", "perishable"): 3200, ("F1", "S2", "perishable"): 2400}
+    # no station has anything to move: S1's hook-lift (S1's trucks unloaded the most) moves it
+    problem = build_transfer_problem(
+        ctx, {}, FleetPlan(owned, (), owned), facility_unloads_kg=unloads
+    )
+    f1 = problem.site("F1")
+    source = problem.station("F1")
+    assert (source.facility, source.home_station, source.location) == (True, "S1", f1.location)
+    assert source.loads() == {"perishable": 600} and source.container_kg == 8000
+    assert problem.station("S1").load_kg == 0 and [t.home_station for t in problem.trucks] == ["S1"]
+    assert [s.id for s in problem.destinations("F1", "perishable")] == ["W1"]
+    solution = solve(problem)
+    check(problem, solution)
+    assert _by_site_stream(solution) == {("W1", "perishable"): 600}
+    # S2's collection trucks unloaded the most, but S2 has no hook-lift truck and no other
+    # station moves anything today: the excess stays at F1, reported under its home station S2
+    swapped = {("F1", "S1", "perishable"): 2400, ("F1", "S2", "perishable"): 3200}
+    stuck = build_transfer_problem(
+        ctx, {}, FleetPlan(owned, (), owned), facility_unloads_kg=swapped
+    )
+    stuck_solution = solve(stuck)
+    check(stuck, stuck_solution)
+    _, (left,) = transfer_out(ctx, MONDAY, stuck, stuck_solution)
+    assert (left.station_id, left.facility_id, left.stream, left.load_kg) == (
+        "S2",
+        "F1",
+        "perishable",
+        600,
+    )
+    # a facility of two streams: the excess shared by the kg of each, largest remainder first
+    f1_two = dataclasses.replace(
+        ctx.scenario.facilities[0], streams=frozenset({"perishable", "recyclable"})
+    )
+    two = ctx.scenario.replace(facilities=(f1_two, *ctx.scenario.facilities[1:]))
+    split = overflow(two, {("F1", "S1", "perishable"): 4000, ("F1", "S1", "recyclable"): 2000})
+    assert split == {"F1": ("S1", {"perishable": 667, "recyclable": 333})}
+    assert overflow(two, {("F1", "S1", "perishable"): 5000}) == {}

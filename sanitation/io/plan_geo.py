@@ -153,13 +153,16 @@ class PlanGeometry:
         chain = [depot, *stops, depot]
         return _join([self.leg(class_id, s, e) for s, e in itertools.pairwise(chain)])
 
-    def transfer_line(self, truck_id: str, station_id: str, site_id: str) -> LineString:
-        """Station → disposal site (or a sorted stream's facility) along the roads usable by the
-        hook-lift truck."""
+    def transfer_line(
+        self, truck_id: str, station_id: str, site_id: str, facility_id: str = ""
+    ) -> LineString:
+        """Station (or a facility sending its excess on) → disposal site (or a sorted stream's
+        facility) along the roads usable by the hook-lift truck."""
         class_id = self.transfer_class(truck_id)
+        start = ("facility", facility_id) if facility_id else ("station", station_id)
         return self.leg(
             class_id,
-            self._place(class_id, "station", station_id),
+            self._place(class_id, *start),
             self._place(class_id, "facility" if site_id in self._facility else "site", site_id),
         )
 
@@ -312,15 +315,22 @@ def transfer_frame(
                     "site_id": trip.site_id,
                     "load_kg": trip.load_kg,
                     **({"stream": trip.stream} if trip.stream else {}),
+                    **({"facility_id": trip.facility_id} if trip.facility_id else {}),
                     "arrival": hhmm(trip.arrival_s),
                     "start": hhmm(trip.start_s),
                     "unload_start": hhmm(trip.unload_start_s),
                     "end": hhmm(trip.end_s),
                 }
             )
-            geoms.append(geometry.transfer_line(trip.truck_id, trip.station_id, trip.site_id))
-    streams = ["stream"] if any("stream" in row for row in rows) else []  # sorted streams
-    return _frame(rows, geoms, TRIP_COLUMNS + streams)
+            geoms.append(
+                geometry.transfer_line(
+                    trip.truck_id, trip.station_id, trip.site_id, trip.facility_id
+                )
+            )
+    sorted_columns = [  # sorted streams: the stream, a facility's excess
+        name for name in ("stream", "facility_id") if any(name in row for row in rows)
+    ]
+    return _frame(rows, geoms, TRIP_COLUMNS + sorted_columns)
 
 
 def point_status(doc: PlanDocument) -> dict[dt.date, dict[str, tuple[str, str, str]]]:

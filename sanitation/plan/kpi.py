@@ -11,10 +11,12 @@ IPCC 2006 default for diesel: 74,100 kg CO2/TJ × 43.0 TJ/Gg × 0.84 kg/L), with
 vehicle type's ``fuel_l_per_100km``.
 
 A county that sorts its waste also gets one row per stream: a route's figures shared by the
-kilograms of each stream it collected; transfer trucks' figures, gate and station costs by the
-kilograms each stream unloaded at stations; a facility's gate fee on the stream unloaded there
-(and on the county, no station or township); cost per tonne; and the share diverted from
-waste-to-energy and landfill (kg unloaded at facilities ÷ kg collected), also on the county.
+kilograms of each stream it collected; each transfer trip's km, hours, cost and gate fee on its
+one stream, a truck's remaining day by its trips' hours (`_transfer_by_stream`); station costs
+by the kilograms each stream unloaded at stations; a facility's gate fee on the stream unloaded
+there, less on what it sends on over its capacity (on the county, no station or township); cost
+per tonne; and the share diverted from waste-to-energy and landfill (kg kept by facilities,
+unloaded by collection trucks or brought by transfer trips, ÷ kg collected), also on the county.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sanitation.plan.model import (
     StationAssignmentOut,
 )
 from sanitation.plan.streams import unloads_by_site
+from sanitation.plan.transfer_day import truck_type
 from sanitation.scenario.model import Scenario, split_stop_id
 
 CO2_NOTE = (
@@ -109,7 +112,7 @@ def plan_kpis(
         }
         _share_to_townships(tallies, day.routes, township_of, shared)
         if scenario.sorted:
-            _add_streams(tallies, scenario, day, shared)
+            _add_streams(tallies, scenario, day, shared["station_cost_cny"], fees)
     rows = _rows(scenario, assignment.stations, max(1, len(days)), tallies)
     if scenario.sorted:
         rows = _with_stream_rows(scenario, rows, tallies)
@@ -222,11 +225,16 @@ def _share_to_townships(
 
 
 def _add_streams(
-    tallies: _Tallies, scenario: Scenario, day: DayOut, shared: dict[str, dict[str, float]]
+    tallies: _Tallies,
+    scenario: Scenario,
+    day: DayOut,
+    station_cny: dict[str, float],
+    fees: dict[str, float],
 ) -> None:
     """A day's routes split by stream (kg), its unloads at stations and facilities per stream,
-    and the stations' shared costs by the kg each stream unloaded there."""
-    fees = {f.facility_id: f.gate_fee_cny_per_t for f in scenario.facilities}
+    its transfer trips by their streams (`_transfer_by_stream`), and the stations' own costs
+    (``station_cny``) by the kg each stream unloaded there."""
+    facility_fees = {f.facility_id: f.gate_fee_cny_per_t for f in scenario.facilities}
     at_station: dict[tuple[str, str], float] = defaultdict(float)  # (station, stream) → kg
     for item in day.unserved:
         tallies.streams[item.stream].points_due += 1
@@ -240,8 +248,8 @@ def _add_streams(
                 tally.points_due += 1
                 tally.points_served += 1
         for (site_id, stream), dropped in unloads_by_site([route]).items():
-            if site_id in fees:
-                cny = dropped / 1000 * fees[site_id]
+            if site_id in facility_fees:
+                cny = dropped / 1000 * facility_fees[site_id]
                 for tally in (tallies.streams[stream], tallies.county):
                     tally.diverted_kg += dropped
                     tally.gate_fees_cny += cny
@@ -251,42 +259,64 @@ def _add_streams(
         part = _route_part(route)
         for stream, stream_kg in by_stream.items():
             tallies.streams[stream].add_share(part, stream_kg / total)
-    _add_diverted_transfer(tallies, day, set(fees))
+    _add_diverted_transfer(tallies, day, facility_fees)
+    for stream, part in _transfer_by_stream(scenario, day, fees).items():
+        tallies.streams[stream].add_share(part, 1.0)
     station_kg: dict[str, float] = defaultdict(float)
     for (station_id, _), unloaded in at_station.items():
         station_kg[station_id] += unloaded
-    transfer = _transfer_parts(day)
     for (station_id, stream), unloaded in at_station.items():
-        tally = tallies.streams[stream]
         share = unloaded / station_kg[station_id]
-        for name, by_station in shared.items():
-            setattr(tally, name, getattr(tally, name) + by_station.get(station_id, 0.0) * share)
-        tally.add_share(transfer.get(station_id, {}), share)
+        tallies.streams[stream].station_cost_cny += station_cny.get(station_id, 0.0) * share
 
 
-def _add_diverted_transfer(tallies: _Tallies, day: DayOut, facilities: set[str]) -> None:
-    """The kg of each stream the transfer trucks took from stations on to facilities (diverted
-    like a collection truck's unload there; the gate fee is in the stations' gate costs)."""
+def _add_diverted_transfer(tallies: _Tallies, day: DayOut, facility_fees: dict[str, float]) -> None:
+    """The kg of each stream the transfer trucks took on to facilities (diverted like a
+    collection truck's unload there; the gate fee is the trip's). A facility's excess sent on
+    leaves it: not diverted, and the facility's gate fee is not paid on it."""
     for truck in day.transfer_trucks:
         for trip in truck.trips:
-            if trip.site_id in facilities:
-                for tally in (tallies.streams[trip.stream], tallies.county):
+            for tally in (tallies.streams[trip.stream], tallies.county):
+                if trip.site_id in facility_fees:
                     tally.diverted_kg += trip.load_kg
+                if trip.facility_id:
+                    tally.diverted_kg -= trip.load_kg
+                    tally.gate_fees_cny -= trip.load_kg / 1000 * facility_fees[trip.facility_id]
 
 
-def _transfer_parts(day: DayOut) -> dict[str, _Part]:
-    """Per station, the km, hours and CO2 of the day's transfer trucks, by kg moved for it
-    (as `_add_transfer` shares them)."""
+def _transfer_by_stream(
+    scenario: Scenario, day: DayOut, fees: dict[str, float]
+) -> dict[str, _Part]:
+    """Per stream, the day's transfer figures from the trips that carried it (one stream each).
+
+    A trip's own: its km (``distance_m``, hook to site and back), its hours (hook to back),
+    their cost at its truck type's CNY/km and CNY/h, the CO2 of its km, and its site's gate fee
+    on its kg. The rest of a truck's day (fixed cost, positioning and return legs, waiting,
+    lunch) goes to its trips' streams by the trips' own hours (equal shares if none).
+    """
+    rates = {v.type_id: (v.cost_per_km_cny, v.cost_per_hour_cny) for v in scenario.vehicle_types}
     parts: dict[str, _Part] = defaultdict(lambda: defaultdict(float))
     for truck in day.transfer_trucks:
+        per_km, per_h = rates[truck_type(truck.truck_id)]
+        km = truck.distance_m / 1000
         hours = (truck.depot_return_s - truck.depot_departure_s) / 3600
-        truck_kg = sum(t.load_kg for t in truck.trips) or 1
-        for trip in truck.trips:
-            share = trip.load_kg / truck_kg
-            part = parts[trip.station_id]
-            part["distance_km"] += truck.distance_m / 1000 * share
-            part["driver_hours_h"] += hours * share
-            part["co2_kg"] += truck.co2_kg * share
+        own = [
+            (trip, (trip.distance_m or 0) / 1000, (trip.end_s - trip.start_s) / 3600)
+            for trip in truck.trips
+        ]
+        own_cny = [per_km * trip_km + per_h * trip_h for _, trip_km, trip_h in own]
+        rest_km = km - sum(trip_km for _, trip_km, _ in own)
+        rest_h = hours - sum(trip_h for _, _, trip_h in own)
+        rest_cny = truck.cost_cny - sum(own_cny)
+        own_h = sum(trip_h for _, _, trip_h in own)
+        for (trip, trip_km, trip_h), cny in zip(own, own_cny, strict=True):
+            share = trip_h / own_h if own_h else 1 / len(own)
+            part = parts[trip.stream]
+            part["distance_km"] += trip_km + rest_km * share
+            part["driver_hours_h"] += trip_h + rest_h * share
+            part["transfer_cost_cny"] += cny + rest_cny * share
+            part["co2_kg"] += truck.co2_kg * ((trip_km + rest_km * share) / km if km else share)
+            part["gate_fees_cny"] += trip.load_kg / 1000 * fees[trip.site_id]
     return parts
 
 

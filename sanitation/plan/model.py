@@ -134,11 +134,26 @@ class TransferTripOut(_Model):
     that takes its stream (and the empty one back)."""
 
     truck_id: str
-    station_id: str
+    station_id: str = Field(
+        description="the station the container leaves from; a facility's excess: its home "
+        "station (whose hook-lift trucks are its own)"
+    )
     site_id: str = Field(description="disposal site_id, or the facility_id of a sorted stream's")
     load_kg: int
     stream: str = Field(
         default="", exclude_if=_empty, description="sorted streams: the one stream carried"
+    )
+    facility_id: str = Field(
+        default="",
+        exclude_if=_empty,
+        description="sorted streams: the facility over its day's capacity whose excess this "
+        "container carries on (the trip starts and ends there)",
+    )
+    distance_m: int | None = Field(
+        default=None,
+        exclude_if=_empty,
+        description="sorted streams: the trip's own metres (from where the container is hooked "
+        "to the site and back), which its stream's KPIs carry",
     )
     arrival_s: int
     start_s: int
@@ -171,6 +186,12 @@ class UnmovedOut(_Model):
     reason: str
     stream: str = Field(
         default="", exclude_if=_empty, description="sorted streams: the stream left"
+    )
+    facility_id: str = Field(
+        default="",
+        exclude_if=_empty,
+        description="sorted streams: left at this facility over its capacity (station_id its "
+        "home station)",
     )
 
 

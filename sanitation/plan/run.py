@@ -602,7 +602,7 @@ def _day_out(
         )
     collected: dict[str, dict[str, int]] = {}
     facilities = {f.facility_id for f in ctx.scenario.facilities}
-    facility_used_kg: dict[str, int] = defaultdict(int)
+    facility_unloads_kg: dict[tuple[str, str, str], int] = defaultdict(int)
     for station_id in sorted(due):
         result = results[(day, station_id)]
         problem = problems[(day, station_id)]
@@ -612,9 +612,9 @@ def _day_out(
         routes.extend(station_routes)
         unserved.extend(fleet.explain(station_unserved))
         collected[station_id] = received_by_stream(station_routes, ctx.scenario)
-        for (site_id, _), kg in unloads_by_site(station_routes).items():
+        for (site_id, stream), kg in unloads_by_site(station_routes).items():
             if site_id in facilities:
-                facility_used_kg[site_id] += kg
+                facility_unloads_kg[(site_id, station_id, stream)] += kg
         stations.append(
             StationDayOut(
                 date=day,
@@ -635,7 +635,7 @@ def _day_out(
         ctx,
         {s: kg for s, kg in collected.items() if sum(kg.values()) > 0},
         fleet,
-        facility_used_kg=facility_used_kg,
+        facility_unloads_kg=facility_unloads_kg,
     )
     transfer_solution = solve_transfer(transfer_problem, seed=seed)
     try:

@@ -6,15 +6,20 @@ site's gate, and brings the empty container back). Two steps:
 
 1. **Where each container goes**: CP-SAT chooses, per station, stream and site, how many
    kilograms and trips go there, minimising gate fees (CNY/t) + trip cost (distance × CNY/km +
-   time × CNY/h of a round trip), within each site's remaining daily capacity (over all its
-   streams). With sorted streams a station's load is split by stream and each stream goes only
-   to its `TransferProblem.destinations` (the facilities taking it from that station, else the
-   disposal sites accepting it); a container holds one stream, so a trip never mixes streams,
-   while one truck may make trips of different streams in a day. A station's stream with
-   nowhere to go, or more of a stream than its destinations can take, is infeasible (named).
-   A county that does not sort has the one stream ``""``, which every site takes.
+   time × CNY/h of a round trip), within each site's room today (its daily capacity over all
+   its streams, less what collection trucks unloaded there). With sorted streams a station's
+   load is split by stream and each stream goes only to its `TransferProblem.destinations`
+   (the facilities taking it from that station, then the disposal sites accepting it), as much
+   as their room allows to the facilities (a first solve minimises the kg sent past them); a
+   facility whose collection-truck unloads exceed its capacity is a source too (a
+   `TransferStation` with ``facility`` set), sending its excess on the same way. A container
+   holds one stream, so a trip never mixes streams, while one truck may make trips of
+   different streams in a day. A source's stream with nowhere to go, or more of a stream than
+   its destinations can take, is infeasible (named). A county that does not sort has the one
+   stream ``""``, which every site takes, and no facilities.
 2. **Which truck makes which trip, when**: list scheduling. Trips are taken longest first; each
-   goes to the truck (its own station's trucks first, then any) that can finish it earliest,
+   goes to the truck (its own station's trucks first, a facility's its home station's, then
+   any) that can finish it earliest,
    within the truck's shift, maximum duration and the site's gate hours; a truck whose day reaches
    past the latest lunch start takes its lunch between trips, inside the lunch window (a truck back
    at its depot before then needs none); the break is taken where the truck stands, and it moves

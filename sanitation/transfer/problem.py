@@ -14,6 +14,10 @@ class TransferStation:
 
     ``stream_kg``: with sorted streams, the kg of each stream received (stream, kg), summing to
     ``load_kg``; empty: the whole load is the one stream ``""`` of a county that does not sort.
+
+    ``facility``: the record is a facility over its day's capacity sending its excess on (its
+    ``id`` is the facility's, ``location`` and hours the facility's); ``home_station`` then names
+    the station whose hook-lift trucks are its own and whose serving facilities it may use.
     """
 
     id: str
@@ -24,6 +28,18 @@ class TransferStation:
     close_s: int
     swap_s: int = 300
     stream_kg: tuple[tuple[str, int], ...] = ()
+    facility: bool = False
+    home_station: str = ""
+
+    @property
+    def via(self) -> str:
+        """The station whose trucks are this source's own: itself, or a facility's home."""
+        return self.home_station or self.id
+
+    @property
+    def what(self) -> str:
+        """How messages name it: ``station 'S1'`` or ``facility 'F1'``."""
+        return f"{'facility' if self.facility else 'station'} {self.id!r}"
 
     def loads(self) -> dict[str, int]:
         """kg to move per stream (streams with none left out)."""
@@ -33,12 +49,14 @@ class TransferStation:
 
 @dataclass(frozen=True)
 class DisposalSite:
-    """A destination: remaining capacity today (kg, over all its streams), gate hours, fee
-    (CNY/t), unload time (s).
+    """A destination: capacity today (kg, over all its streams), gate hours, fee (CNY/t),
+    unload time (s).
 
     ``streams``: the streams it accepts (None: every one); ``station_ids``: the stations that may
     send to it (None: every one); ``facility``: a treatment or storage site of sorted streams
-    (composting, recycling, hazardous store) rather than waste-to-energy or landfill.
+    (composting, recycling, hazardous store) rather than waste-to-energy or landfill;
+    ``unloaded_kg``: what collection trucks unloaded there today, before any transfer (its
+    excess over ``capacity_kg`` leaves as a facility `TransferStation`).
     """
 
     id: str
@@ -51,6 +69,12 @@ class DisposalSite:
     streams: frozenset[str] | None = None
     station_ids: frozenset[str] | None = None
     facility: bool = False
+    unloaded_kg: int = 0
+
+    @property
+    def room_kg(self) -> int:
+        """What transfer trucks may still bring today: capacity less the direct unloads."""
+        return max(0, self.capacity_kg - self.unloaded_kg)
 
     def takes(self, station_id: str, stream: str) -> bool:
         """Whether ``station_id`` may send ``stream`` here."""
@@ -115,18 +139,30 @@ class TransferProblem:
                 msg = f"TransferStation {station.id!r}: stream_kg must sum to load_kg."
                 raise ValueError(msg)
         station_ids = {s.id for s in self.stations}
+        for station in self.stations:
+            if station.facility and station.home_station not in station_ids:
+                msg = (
+                    f"TransferStation {station.id!r}: home_station {station.home_station!r} "
+                    "unknown."
+                )
+                raise IndexError(msg)
         for truck in self.trucks:
             if truck.home_station not in station_ids:
                 msg = f"TransferTruck {truck.id!r}: home_station {truck.home_station!r} unknown."
                 raise IndexError(msg)
 
     def destinations(self, station_id: str, stream: str) -> tuple[DisposalSite, ...]:
-        """Where ``station_id`` may send ``stream``: the facilities that take it from there if
-        any (sorted waste stays sorted), else the disposal sites that take it; empty: nowhere.
-        """
-        taking = [s for s in self.sites if s.takes(station_id, stream)]
-        facilities = [s for s in taking if s.facility]
-        return tuple(facilities or taking)
+        """Where the source ``station_id`` (a station, or a facility sending its excess on) may
+        send ``stream``: the facilities that take it from the source's station (`preferred`),
+        then the disposal sites that take it; never the source itself; empty: nowhere."""
+        source = self.station(station_id)
+        taking = [s for s in self.sites if s.id != source.id and s.takes(source.via, stream)]
+        return tuple(s for s in taking if s.facility) + tuple(s for s in taking if not s.facility)
+
+    def preferred(self, station_id: str, stream: str) -> frozenset[str]:
+        """The ids of the facilities among `destinations`: while they have room, a sorted stream
+        goes only there (sorted waste stays sorted); disposal takes what they cannot."""
+        return frozenset(s.id for s in self.destinations(station_id, stream) if s.facility)
 
     def station(self, station_id: str) -> TransferStation:
         """The station with this id."""

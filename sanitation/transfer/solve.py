@@ -28,26 +28,26 @@ def _containers(load_kg: int, container_kg: int) -> list[int]:
 
 
 def _check_destinations(problem: TransferProblem) -> None:
-    """Every stream a station received has somewhere to go, and each stream fits the capacity
-    of the sites that take it (and the day's load all sites).
+    """Every stream a source (station, or facility over capacity) holds has somewhere to go,
+    and each stream fits the room of the sites that take it (and the day's load all sites).
 
     Raises
     ------
     InfeasibleError
-        Naming each station and stream with nowhere to go, or the capacity short and its sites.
+        Naming each source and stream with nowhere to go, or the capacity short and its sites.
     """
     nowhere = [
-        f"station {station.id!r}: no disposal site or facility takes its stream {stream!r} "
+        f"{station.what}: no disposal site or facility takes its stream {stream!r} "
         f"({kg / 1000:.1f} t today)"
         for station in problem.stations
         for stream, kg in station.loads().items()
         if not problem.destinations(station.id, stream)
     ]
     if nowhere:
-        msg = f"{len(nowhere)} station stream(s) have nowhere to go: {nowhere[0]}"
+        msg = f"{len(nowhere)} stream(s) of stations or facilities have nowhere to go: {nowhere[0]}"
         raise InfeasibleError(msg, [msg, *nowhere])
     total = sum(s.load_kg for s in problem.stations)
-    capacity = sum(s.capacity_kg for s in problem.sites)
+    capacity = sum(s.room_kg for s in problem.sites)
     if total > capacity:
         msg = (
             f"disposal capacity short by {(total - capacity) / 1000:.1f} t today: stations send "
@@ -56,35 +56,47 @@ def _check_destinations(problem: TransferProblem) -> None:
         )
         raise InfeasibleError(msg)
     sent: dict[str, int] = {}
+    senders: dict[str, list[str]] = {}
     taking: dict[str, set[str]] = {}
     for station in problem.stations:
         for stream, kg in station.loads().items():
             sent[stream] = sent.get(stream, 0) + kg
+            senders.setdefault(stream, []).append(station.what)
             taking.setdefault(stream, set()).update(
                 site.id for site in problem.destinations(station.id, stream)
             )
     for stream, kg in sorted(sent.items()):
-        room = sum(problem.site(site_id).capacity_kg for site_id in taking[stream])
+        room = sum(problem.site(site_id).room_kg for site_id in taking[stream])
         if kg > room:
             msg = (
                 f"capacity for stream {stream!r} short by {(kg - room) / 1000:.1f} t today: "
-                f"stations send {kg / 1000:.1f} t, sites {', '.join(sorted(taking[stream]))} "
-                f"take {room / 1000:.1f} t"
+                f"{', '.join(senders[stream])} send {kg / 1000:.1f} t, sites "
+                f"{', '.join(sorted(taking[stream]))} take {room / 1000:.1f} t"
             )
             raise InfeasibleError(msg)
+
+
+def _solved(solver: cp_model.CpSolver, model: cp_model.CpModel) -> None:
+    """Solve ``model``; raise `InfeasibleError` when no split exists."""
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        msg = f"no split of the day's load over the disposal sites ({solver.status_name(status)})"
+        raise InfeasibleError(msg)
 
 
 def split_to_sites(
     problem: TransferProblem, *, seed: int = 1
 ) -> dict[tuple[str, str, str], list[int]]:
-    """(station, stream, site) → container loads (kg), cheapest within site capacities; each
-    station's stream goes only to its `TransferProblem.destinations`.
+    """(source, stream, site) → container loads (kg), cheapest within the sites' room; each
+    source's stream goes only to its `TransferProblem.destinations`, and first as much as
+    possible to its `TransferProblem.preferred` facilities (a first solve minimises the kg sent
+    past them, a second the cost with that kg fixed).
 
     Raises
     ------
     InfeasibleError
-        When a station's stream has nowhere to go, or the sites' remaining capacity is below
-        the day's load (names both).
+        When a source's stream has nowhere to go, or the sites' room is below the day's load
+        (names both).
     """
     _check_destinations(problem)
     reference = max(problem.trucks, key=lambda t: t.cost_cny_per_km, default=None)
@@ -94,15 +106,19 @@ def split_to_sites(
     kg: dict[tuple[str, str, str], cp_model.IntVar] = {}
     trips: dict[tuple[str, str, str], cp_model.IntVar] = {}
     objective = []
+    past_facilities = []  # kg of a sorted stream sent to disposal though facilities take it
     for station in problem.stations:
         for stream, load_kg in station.loads().items():
             n_max = math.ceil(load_kg / station.container_kg)
             sites = problem.destinations(station.id, stream)
+            preferred = problem.preferred(station.id, stream)
             for site in sites:
                 key = (station.id, stream, site.id)
                 kg[key] = model.new_int_var(0, load_kg, f"kg{key}")
                 trips[key] = model.new_int_var(0, n_max, f"trips{key}")
                 model.add(trips[key] * station.container_kg >= kg[key])
+                if preferred and site.id not in preferred:
+                    past_facilities.append(kg[key])
                 round_m = (
                     problem.distance_m[station.location, site.location]
                     + problem.distance_m[site.location, station.location]
@@ -121,16 +137,17 @@ def split_to_sites(
     for site in problem.sites:
         into = [var for key, var in kg.items() if key[2] == site.id]
         if into:
-            model.add(sum(into) <= site.capacity_kg)
-    model.minimize(sum(objective))
+            model.add(sum(into) <= site.room_kg)
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = 1
     solver.parameters.max_deterministic_time = 5.0
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        msg = f"no split of the day's load over the disposal sites ({solver.status_name(status)})"
-        raise InfeasibleError(msg)
+    if past_facilities:
+        model.minimize(sum(past_facilities))
+        _solved(solver, model)
+        model.add(sum(past_facilities) <= round(solver.objective_value))
+    model.minimize(sum(objective))
+    _solved(solver, model)
     plan: dict[tuple[str, str, str], list[int]] = {}
     for key, var in kg.items():
         amount = solver.value(var)
@@ -277,7 +294,7 @@ def solve(problem: TransferProblem, *, seed: int = 1) -> TransferSolution:
             timing = _try_trip(problem, state, station, site, load, stream)
             if timing is None:
                 continue
-            own = state.truck.home_station == station_id
+            own = state.truck.home_station == station.via
             used = 1 if state.trips else 0
             key = (not own, timing[1], -used, state.truck.id)
             if best is None or key < best[0]:

@@ -1,9 +1,11 @@
 """Independent checker of a transfer plan (never imports the transfer solver's internals).
 
 Checks every trip's timing against the travel matrix, station hours, gate hours, shifts,
-maximum duration and lunch; that each trip's one stream may go from its station to its site
+maximum duration and lunch; that each trip's one stream may go from its source to its site
 (`TransferProblem.destinations`: the site accepts the stream and serves the station); that each
-site's daily capacity holds over all its streams; that every station's load of each stream is
+site's daily capacity holds over all its streams (for a facility: its collection trucks'
+unloads + transfers in - its excess sent on); that a facility over capacity sends on only
+streams it accepts and no more than it was unloaded; that every source's load of each stream is
 moved or reported unmoved; and recomputes distances, costs and gate fees.
 """
 
@@ -67,12 +69,7 @@ def verify(problem: TransferProblem, solution: TransferSolution) -> list[str]:
             problems.append(f"{who}: used without trips")
             continue
         problems.extend(_check_day(problem, truck, day, tally))
-    sites = {s.id: s for s in problem.sites}
-    for site_id, kg in tally.at_site_kg.items():
-        if kg > sites[site_id].capacity_kg:
-            problems.append(
-                f"site {site_id!r}: receives {kg} kg; capacity {sites[site_id].capacity_kg} kg"
-            )
+    problems.extend(_check_sites(problem, solution, tally))
     problems.extend(_check_loads(problem, solution, tally))
     fees_cny = solution.gate_fees_cny
     if abs(tally.gate_fees_cny - fees_cny) > COST_TOLERANCE * max(1, len(solution.trips)):
@@ -80,6 +77,53 @@ def verify(problem: TransferProblem, solution: TransferSolution) -> list[str]:
     trucks_cny = solution.truck_cost_cny
     if abs(tally.truck_cost_cny - trucks_cny) > COST_TOLERANCE * max(1, len(solution.trucks)):
         problems.append(f"truck_cost {trucks_cny:.2f} CNY; recomputed {tally.truck_cost_cny:.2f}")
+    return problems
+
+
+def _check_sites(problem: TransferProblem, solution: TransferSolution, tally: _Tally) -> list[str]:
+    """Each site's day within its capacity: what collection trucks unloaded there, plus what
+    transfer trips bring, less what it sends on as a facility over capacity (moved or reported
+    unmoved); a facility sends on no more than it was unloaded, and only streams it accepts."""
+    problems = []
+    sent: dict[str, int] = defaultdict(int)
+    for key, kg in tally.moved_kg.items():
+        sent[key[0]] += kg
+    for item in solution.unmoved:
+        sent[item.station] += item.load_kg
+    sources = {s.id: s for s in problem.stations if s.facility}
+    for source in sources.values():
+        site = next((x for x in problem.sites if x.id == source.id and x.facility), None)
+        if site is None:
+            problems.append(f"{source.what}: sends its excess on but is no facility of the problem")
+            continue
+        if source.load_kg > site.unloaded_kg:
+            problems.append(
+                f"{source.what}: sends on {source.load_kg} kg; collection trucks unloaded "
+                f"{site.unloaded_kg} kg there"
+            )
+        refused = sorted(
+            k for k in source.loads() if site.streams is not None and k not in site.streams
+        )
+        if refused:
+            problems.append(
+                f"{source.what}: sends on stream {refused[0]!r}, which it does not accept"
+            )
+    for site in problem.sites:
+        received = tally.at_site_kg.get(site.id, 0)
+        out = sent.get(site.id, 0) if site.id in sources else 0
+        if not site.unloaded_kg and not out:
+            if received > site.capacity_kg:
+                problems.append(
+                    f"site {site.id!r}: receives {received} kg; capacity {site.capacity_kg} kg"
+                )
+            continue
+        kept = site.unloaded_kg + received - out
+        if kept > site.capacity_kg:
+            problems.append(
+                f"site {site.id!r}: {site.unloaded_kg} kg unloaded by collection trucks + "
+                f"{received} kg by transfer - {out} kg sent on = {kept} kg; capacity "
+                f"{site.capacity_kg} kg"
+            )
     return problems
 
 
@@ -92,14 +136,15 @@ def _check_loads(problem: TransferProblem, solution: TransferSolution, tally: _T
         if not item.reason:
             problems.append(f"station {item.station!r}: unmoved load without a reason")
     received = {(s.id, stream): kg for s in problem.stations for stream, kg in s.loads().items()}
+    names = {s.id: s.what for s in problem.stations}
     for key in sorted({*received, *tally.moved_kg, *unmoved}):
         station_id, stream = key
         moved, left, load = tally.moved_kg.get(key, 0), unmoved.get(key, 0), received.get(key, 0)
         if moved + left != load:
             of = f" of stream {stream!r}" if stream else ""
+            who = names.get(station_id, f"station {station_id!r}")
             problems.append(
-                f"station {station_id!r}: moved {moved} kg + unmoved {left} kg{of}; "
-                f"expected its load {load} kg"
+                f"{who}: moved {moved} kg + unmoved {left} kg{of}; expected its load {load} kg"
             )
     return problems
 
