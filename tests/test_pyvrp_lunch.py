@@ -97,7 +97,7 @@ def test_every_route_feasible_in_the_model_is_timed_with_the_lunch():
         problem = _random_day(rng)
         mapping = build_data(problem, screen(problem))
         data = mapping.data
-        reloads = [d for d, site in enumerate(mapping.depot_site) if site is not None]
+        reloads = [d for d, sites in enumerate(mapping.depot_sites) if sites]
         for _ in range(60):
             k = int(rng.integers(0, data.num_vehicle_types))
             n = int(rng.integers(1, min(5, data.num_clients) + 1))
@@ -116,12 +116,12 @@ def test_every_route_feasible_in_the_model_is_timed_with_the_lunch():
             steps: list[Step] = [
                 ("stop", problem.stops[mapping.client_stop[a.idx]].id)
                 if a.is_client()
-                else ("unload", str(mapping.depot_site[a.idx]))
+                else ("unload", mapping.depot_sites[a.idx][0])
                 for a in acts
             ]
             final = mapping.vt_final[k]
             if final is not None:  # this PyVRP type ends by unloading there
-                steps.append(("unload", final))
+                steps.append(("unload", final[0]))
             timed = build_route(problem, problem.vehicle_types[0], 0, steps)
             assert timed.lunch_start_s is not None
     assert feasible >= 200  # the sample exercises the model
