@@ -10,7 +10,10 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import pyvrp
+from pyvrp._pyvrp import Activity, ActivityType
 from routing_helpers import line_matrices, truck, twelve_points
 
 from sanitation.engines import solve
@@ -23,6 +26,7 @@ from sanitation.routing.problem import (
     Stop,
     VehicleType,
 )
+from sanitation.routing.pyvrp_engine import _convert
 from sanitation.routing.pyvrp_model import build_data, initial_solution
 from sanitation.routing.schedule import build_route
 from sanitation.routing.screen import UnservedReason, screen
@@ -269,6 +273,45 @@ def test_a_chain_site_taking_nothing_on_board_is_skipped() -> None:
     assert sorted(sorted(run) for run in _unload_runs(route)) == [["cp", "st"], ["st"]]
 
 
+def test_a_skipped_chain_site_that_was_a_shortcut_is_kept() -> None:
+    """Travel times breaking the triangle inequality: the station to ``R2`` takes 5,000 s, by
+    the plant 200 s. Timing PyVRP's route ``R1``, chain (station, plant), ``R2``, ``P1``: the
+    reload after ``R1`` (residual only on board) would skip the plant and reach ``R2`` after
+    its window, so the whole chain is kept."""
+    dur = np.full((5, 5), 100, dtype=np.int64)
+    np.fill_diagonal(dur, 0)
+    dur[0, 3] = dur[3, 0] = 5000
+    stops = [
+        Stop("R1", 2, 60, stream=RES, tw_close_s=1000),
+        Stop("R2", 3, 60, stream=RES, tw_close_s=5200),
+        Stop("P1", 4, 30, stream=PER, tw_open_s=6000),
+    ]
+    sites = [
+        Site("st", 0, unload_s=100, streams=frozenset({RES})),
+        Site("cp", 1, streams=frozenset({PER})),
+    ]
+    vt = _two_compartments(unload_sites=("st", "cp"))
+    problem = RoutingProblem(dur, dur * 10, sites, stops, [vt])
+    mapping = build_data(problem, screen(problem))
+    client = {problem.stops[si].id: c for c, si in enumerate(mapping.client_stop)}
+    chain = mapping.depot_sites.index(("st", "cp"))
+    acts = [
+        Activity(ActivityType.CLIENT, client["R1"]),
+        Activity(ActivityType.DEPOT, chain),
+        Activity(ActivityType.CLIENT, client["R2"]),
+        Activity(ActivityType.CLIENT, client["P1"]),
+    ]
+    proute = pyvrp.Route(mapping.data, acts, 0)
+    assert proute.is_feasible()
+    unserved: dict[str, UnservedReason] = {}
+    reason = UnservedReason.LUNCH_RETIMING
+    (route,) = _convert(problem, mapping, pyvrp.Solution(mapping.data, [proute]), unserved, reason)
+    assert not unserved
+    assert route.stop_ids == ["R1", "R2", "P1"]
+    assert _unload_runs(route)[0] == ["st", "cp"]
+    assert verify(problem, _as_solution(problem, [route])) == []
+
+
 def test_portfolio_gets_a_verified_pyvrp_chain_plan() -> None:
     problem = _two_trips()
     sol = _solve(problem, "portfolio")
@@ -316,6 +359,27 @@ def test_max_trips_counts_every_site_of_a_chain() -> None:
     assert not sol.unserved
     assert verify(problem, sol) == []
     assert sorted(r.n_unloads for r in sol.routes) == [2, 2]
+
+
+def test_a_chain_longer_than_four_sites_is_left_to_ortools() -> None:
+    """Five streams, each at a site of its own: no chain of at most four sites empties the
+    truck, so PyVRP leaves the stops out and says why; the portfolio returns OR-Tools' plan."""
+    streams = [RES, PER, "recyclable", "hazardous", "textile"]
+    stops = [Stop(f"S{k}", 1 + k % 4, 10, stream=st) for k, st in enumerate(streams)]
+    sites = [Site(f"site{k}", k, streams=frozenset({st})) for k, st in enumerate(streams)]
+    vt = truck(
+        capacity_kg=500,
+        compartments=tuple(Compartment(st, 100) for st in streams),
+        depot="site0",
+        unload_sites=tuple(s.id for s in sites),
+    )
+    problem = _line(stops, [vt], sites)
+    pyvrp = _solve(problem, "pyvrp")
+    assert {u.reason for u in pyvrp.unserved} == {UnservedReason.MIXED_UNLOAD}
+    best = _solve(problem, "portfolio")
+    assert best.stats["winner"] == "ortools"
+    assert not best.unserved
+    assert verify(problem, best) == []
 
 
 def test_warm_start_maps_unload_runs_to_chains() -> None:
