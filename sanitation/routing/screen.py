@@ -76,8 +76,9 @@ class UnservedReason(StrEnum):
         "could not be kept on its route within the vehicle's limits (stops, trips, daily load)"
     )
     #: PyVRP: every truck that may serve it carries streams that neither a single unload site
-    #: nor a chain of at most `sanitation.routing.schedule.MAX_FINAL_CHAIN` sites (within its ``max_trips``) takes (a PyVRP
-    #: reload empties every compartment); the OR-Tools engine models partial unloads
+    #: nor a chain of at most `sanitation.routing.schedule.MAX_FINAL_CHAIN` sites (within its
+    #: ``max_trips``) takes (a PyVRP reload empties every compartment); the OR-Tools engine
+    #: models partial unloads
     MIXED_UNLOAD = (
         "every truck that may serve it carries streams that no single unload site, nor a short "
         "chain of sites, accepts, which the PyVRP engine cannot model (an engine that unloads "
