@@ -17,6 +17,7 @@ from pyvrp._pyvrp import Activity, ActivityType
 from routing_helpers import line_matrices, truck, twelve_points
 
 from sanitation.engines import solve
+from sanitation.engines.pyvrp_pair import PyVRPPairEngine
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import (
     Compartment,
@@ -310,6 +311,16 @@ def test_a_skipped_chain_site_that_was_a_shortcut_is_kept() -> None:
     assert route.stop_ids == ["R1", "R2", "P1"]
     assert _unload_runs(route)[0] == ["st", "cp"]
     assert verify(problem, _as_solution(problem, [route])) == []
+
+
+def test_two_exchanging_searches_keep_the_chains() -> None:
+    """``pyvrp2`` with both searches running (and swapping solutions) on a chain model."""
+    problem = _two_trips()
+    engine = PyVRPPairEngine(min_stops=1, epoch_s=0.05)
+    sol = engine.solve(problem, PARAMS, seed=1)
+    assert [s["epochs"] > 0 for s in sol.stats["searches"]] == [True, True]
+    assert not sol.unserved
+    assert verify(problem, sol) == []
 
 
 def test_portfolio_gets_a_verified_pyvrp_chain_plan() -> None:
