@@ -452,6 +452,20 @@ def test_final_unload_chain_empties_every_compartment() -> None:
     assert verify(problem, _as_solution(problem, [route])) == []
 
 
+def test_pyvrp_daily_limit_counts_every_compartment() -> None:
+    """A 150 kg daily limit on a truck of two 50 kg compartments, 200 kg of stops: PyVRP plans
+    at most 150 kg (its trips' capacities bound the sum of the compartments, and the relaxed
+    model's check counts both), so the re-timing drops nothing for the daily limit."""
+    stops = [Stop(f"R{i}", 1 + i, 25, stream=RES) for i in range(4)]
+    stops += [Stop(f"P{i}", 1 + i, 25, stream=PER) for i in range(4)]
+    compartments = (Compartment(RES, 50), Compartment(PER, 50))
+    vt = truck(capacity_kg=100, compartments=compartments, max_load_per_day_kg=150)
+    problem = _line(stops, [vt], [Site("st", 0)])
+    sol = _solve(problem, "pyvrp")
+    assert verify(problem, sol) == []
+    assert {u.reason for u in sol.unserved} == {UnservedReason.FLEET_EXHAUSTED}
+
+
 # -- the verifier catches each violation --------------------------------------------------------
 def _hand_route(
     problem: RoutingProblem, vt_id: str, steps: list[tuple[str, str]], loads: list[int]

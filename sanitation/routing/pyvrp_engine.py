@@ -34,9 +34,11 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   not modelled and stops only it could serve are `UnservedReason.MIXED_UNLOAD`.
 - ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
   PyVRP (a reload empties every load dimension). It is first enforced conservatively, with
-  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
-  model (full trip capacity) is searched warm-started from that result, and the cheapest
-  candidate seen whose routes respect the daily limit is kept. ``max_stops`` is not modelled
+  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each (with
+  compartments each compartment's share of that, as PyVRP bounds each load dimension alone, not
+  their sum); then a relaxed model (full trip capacity) is searched warm-started from that
+  result, and the cheapest candidate seen whose routes respect the daily limit (the sum of
+  every dimension) is kept. ``max_stops`` is not modelled
   (a route violating it is repaired by dropping stops, reported unserved as
   `UnservedReason.VEHICLE_LIMITS`).
 - Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
@@ -490,7 +492,7 @@ class _DayLimitTracker(IteratedLocalSearchCallbacks):
             return
         for route in sol.routes():
             limit = self.limits[route.vehicle_type()]
-            if limit is not None and route.pickup()[0] > limit:
+            if limit is not None and sum(route.pickup()) > limit:
                 return
         self.best, self.best_cost = sol, cost
 

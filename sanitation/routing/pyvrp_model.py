@@ -455,7 +455,7 @@ def _vehicle_type(
         reloads = []
     return PVehicleType(
         num_available=count,
-        capacity=[min(v.capacity_for_kg(d), cap) for d in dims],
+        capacity=_dimension_capacities(v, cap, dims),
         start_depot=depots.start_depot[v.start_site_id],
         end_depot=depots.end_depot[(i, final)],
         fixed_cost=round(fixed * scale),
@@ -471,6 +471,16 @@ def _vehicle_type(
         name=v.id if final is None else f"{v.id}@{'+'.join(final)}",
         **_initial_load(v, cap, dims),
     )
+
+
+def _dimension_capacities(v: VehicleType, cap: int, dims: list[str]) -> list[int]:
+    """Each load dimension's capacity for a trip of at most ``cap`` kg: its compartment's, each
+    scaled by ``cap / capacity_kg`` when a daily limit makes the trip smaller than the body
+    (PyVRP has no bound on the sum of dimensions, so the scaled ones keep it; one dimension:
+    ``cap``)."""
+    if cap >= v.capacity_kg:
+        return [v.capacity_for_kg(d) for d in dims]
+    return [v.capacity_for_kg(d) * cap // v.capacity_kg for d in dims]
 
 
 def _initial_load(v: VehicleType, cap: int, dims: list[str]) -> dict[str, Any]:
