@@ -3,6 +3,8 @@ feasible is timed with the break, so no stop is lost to the re-timing."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import pyvrp
@@ -11,11 +13,19 @@ from pyvrp._pyvrp import Activity, ActivityType
 from sanitation.bench.waste import generate_kim, to_problem
 from sanitation.engines import get_engine
 from sanitation.routing.engine import SolveParams
-from sanitation.routing.problem import Lunch, RoutingProblem, Site, Stop, VehicleType
-from sanitation.routing.pyvrp_engine import PyVRPEngine
+from sanitation.routing.problem import (
+    Compartment,
+    Lunch,
+    RoutingProblem,
+    Site,
+    Stop,
+    VehicleType,
+)
+from sanitation.routing.pyvrp_engine import PyVRPEngine, _convert
 from sanitation.routing.pyvrp_model import build_data
 from sanitation.routing.schedule import Step, build_route, lunch_free_window
 from sanitation.routing.screen import UnservedReason, screen
+from sanitation.routing.solution import RoutingSolution, Unserved
 from sanitation.verify.routing import verify
 
 H = 3600
@@ -49,8 +59,12 @@ def test_default_engine_serves_the_same_day_whole():
     assert sol.unserved == ()
 
 
-def _random_day(rng: np.random.Generator) -> RoutingProblem:
-    """Eight stops and three landfills on a 6 km square, windows and hours around the lunch."""
+def _random_day(rng: np.random.Generator, *, sorted_: bool = False) -> RoutingProblem:
+    """Eight stops and three landfills on a 6 km square, windows and hours around the lunch.
+
+    ``sorted_``: the stops alternate residual and perishable waste, L1 takes perishable waste
+    only and L0, L2 residual only (so the truck unloads through chains), 70 kg compartments.
+    """
     xy = rng.uniform(0, 6000, size=(12, 2))
     dist = np.rint(np.abs(xy[:, None, :] - xy[None, :, :]).sum(-1)).astype(np.int64)
     dur = (dist // 5).astype(np.int64)  # 18 km/h
@@ -71,12 +85,21 @@ def _random_day(rng: np.random.Generator) -> RoutingProblem:
                 service_s=int(rng.integers(1, 40)) * 60,
                 tw_open_s=o,
                 tw_close_s=c,
+                stream=("residual", "perishable")[i % 2] if sorted_ else "",
             )
         )
+    streams = ("residual", "perishable", "residual")
+    if sorted_:
+        sites = [sites[0]] + [
+            dataclasses.replace(s, streams=frozenset({st}))
+            for s, st in zip(sites[1:], streams, strict=True)
+        ]
+    compartments = (Compartment("residual", 70), Compartment("perishable", 70))
     vt = VehicleType(
         "truck",
         count=3,
-        capacity_kg=70,
+        compartments=compartments if sorted_ else (),
+        capacity_kg=140 if sorted_ else 70,
         depot="depot",
         unload_sites=("L0", "L1", "L2"),
         shift_start_s=6 * H,
@@ -97,7 +120,7 @@ def test_every_route_feasible_in_the_model_is_timed_with_the_lunch():
         problem = _random_day(rng)
         mapping = build_data(problem, screen(problem))
         data = mapping.data
-        reloads = [d for d, site in enumerate(mapping.depot_site) if site is not None]
+        reloads = [d for d, sites in enumerate(mapping.depot_sites) if sites]
         for _ in range(60):
             k = int(rng.integers(0, data.num_vehicle_types))
             n = int(rng.integers(1, min(5, data.num_clients) + 1))
@@ -116,15 +139,54 @@ def test_every_route_feasible_in_the_model_is_timed_with_the_lunch():
             steps: list[Step] = [
                 ("stop", problem.stops[mapping.client_stop[a.idx]].id)
                 if a.is_client()
-                else ("unload", str(mapping.depot_site[a.idx]))
+                else ("unload", mapping.depot_sites[a.idx][0])
                 for a in acts
             ]
             final = mapping.vt_final[k]
             if final is not None:  # this PyVRP type ends by unloading there
-                steps.append(("unload", final))
+                steps.append(("unload", final[0]))
             timed = build_route(problem, problem.vehicle_types[0], 0, steps)
             assert timed.lunch_start_s is not None
     assert feasible >= 200  # the sample exercises the model
+
+
+def test_every_chain_route_feasible_in_the_model_is_kept_whole():
+    """The same with unload chains: whenever PyVRP calls a random sequence feasible, the
+    engine's conversion times it with the break and keeps every stop, and it verifies."""
+    rng = np.random.default_rng(5)
+    feasible = 0
+    for _ in range(30):
+        problem = _random_day(rng, sorted_=True)
+        mapping = build_data(problem, screen(problem))
+        data = mapping.data
+        reloads = [d for d, sites in enumerate(mapping.depot_sites) if len(sites) > 1]
+        assert reloads
+        for _ in range(60):
+            k = int(rng.integers(0, data.num_vehicle_types))
+            n = int(rng.integers(1, min(5, data.num_clients) + 1))
+            acts: list[Activity] = []
+            for c in rng.permutation(data.num_clients)[:n]:
+                acts.append(Activity(ActivityType.CLIENT, int(c)))
+                if rng.random() < 0.3 and len(acts) < 2 * n - 1:
+                    acts.append(Activity(ActivityType.DEPOT, int(rng.choice(reloads))))
+            if not acts[-1].is_client():
+                acts.pop()
+            route = pyvrp.Route(data, acts, k)
+            if not route.is_feasible():
+                continue
+            feasible += 1
+            unserved: dict[str, UnservedReason] = {}
+            sol = pyvrp.Solution(data, [route])
+            (timed,) = _convert(problem, mapping, sol, unserved, UnservedReason.LUNCH_RETIMING)
+            assert unserved == {}
+            assert timed.lunch_start_s is not None
+            left = tuple(
+                Unserved(s.id, UnservedReason.FLEET_EXHAUSTED)
+                for s in problem.stops
+                if s.id not in timed.stop_ids
+            )
+            assert verify(problem, RoutingSolution((timed,), left, timed.cost_cny, "x", 0.0)) == []
+    assert feasible >= 100  # the sample exercises the model
 
 
 @pytest.mark.parametrize(

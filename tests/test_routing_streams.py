@@ -10,10 +10,14 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import pyvrp
+from pyvrp._pyvrp import Activity, ActivityType
 from routing_helpers import line_matrices, truck, twelve_points
 
 from sanitation.engines import solve
+from sanitation.engines.pyvrp_pair import PyVRPPairEngine
 from sanitation.routing.engine import SolveParams
 from sanitation.routing.problem import (
     Compartment,
@@ -23,8 +27,10 @@ from sanitation.routing.problem import (
     Stop,
     VehicleType,
 )
+from sanitation.routing.pyvrp_engine import _convert
+from sanitation.routing.pyvrp_model import build_data, initial_solution
 from sanitation.routing.schedule import build_route
-from sanitation.routing.screen import UnservedReason
+from sanitation.routing.screen import UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Visit
 from sanitation.verify.routing import verify
 
@@ -191,10 +197,8 @@ def _mixed_unload_problem() -> RoutingProblem:
     return _line(stops, [vt], sites)
 
 
-def test_two_compartments_unload_at_two_sites_ortools_and_portfolio() -> None:
-    """No site takes both streams: OR-Tools unloads each compartment where it is accepted;
-    PyVRP (a reload empties every compartment) leaves the stops out and says why; the portfolio
-    returns OR-Tools' plan."""
+def test_two_compartments_unload_at_two_sites_ortools() -> None:
+    """No site takes both streams: OR-Tools unloads each compartment where it is accepted."""
     problem = _mixed_unload_problem()
     sol = _solve(problem, "ortools")
     assert not sol.unserved
@@ -202,11 +206,242 @@ def test_two_compartments_unload_at_two_sites_ortools_and_portfolio() -> None:
     (route,) = sol.routes
     assert {v.id for v in route.visits if v.kind == "unload"} == {"st", "cp"}
     assert route.visits[-1].load_after_kg == 0
+
+
+def _unload_runs(route: Route) -> list[list[str]]:
+    """The sites of each run of consecutive unloads of ``route``."""
+    runs: list[list[str]] = []
+    previous = "stop"
+    for v in route.visits:
+        if v.kind == "unload":
+            if previous != "unload":
+                runs.append([])
+            runs[-1].append(v.id)
+        previous = v.kind
+    return runs
+
+
+def test_pyvrp_alone_unloads_through_a_chain() -> None:
+    """PyVRP alone: the residual waste goes to the station and the perishable waste to the
+    plant at the day's end (an unload chain), every stop served and the plan verified."""
+    problem = _mixed_unload_problem()
+    sol = _solve(problem, "pyvrp")
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    (route,) = sol.routes
+    assert [sorted(run) for run in _unload_runs(route)] == [["cp", "st"]]
+
+
+def _two_trips(vt: VehicleType | None = None, **sites: Site) -> RoutingProblem:
+    """Two 60 kg residual and two 60 kg perishable stops for 100 kg compartments: two trips,
+    each holding one stop of each stream, so each unload needs the station and the plant."""
+    stops = [
+        Stop("R1", 1, 60, stream=RES),
+        Stop("P1", 2, 60, stream=PER),
+        Stop("R2", 3, 60, stream=RES),
+        Stop("P2", 4, 60, stream=PER),
+    ]
+    base = {
+        "st": Site("st", 0, streams=frozenset({RES})),
+        "cp": Site("cp", 5, streams=frozenset({PER})),
+    }
+    base.update(sites)
+    vt = vt or _two_compartments(unload_sites=tuple(base))
+    return _line(stops, [vt], list(base.values()))
+
+
+@pytest.mark.parametrize("engine", ["pyvrp", "pyvrp2"])
+def test_a_full_compartment_forces_a_chain_reload(engine: str) -> None:
+    """A compartment fills: the truck reloads mid-day through the chain (both sites) and ends
+    through it; PyVRP alone (and its two-search engine) serve every stop."""
+    problem = _two_trips()
+    sol = _solve(problem, engine)
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    (route,) = sol.routes
+    assert [sorted(run) for run in _unload_runs(route)] == [["cp", "st"], ["cp", "st"]]
+
+
+def test_a_chain_site_taking_nothing_on_board_is_skipped() -> None:
+    """One perishable stop on two trips: the trip without perishable waste unloads at the
+    station alone (the chain's plant would take nothing)."""
+    problem = _two_trips()
+    problem = problem.replace(stops=[s for s in problem.stops if s.id != "P2"])
+    sol = _solve(problem, "pyvrp")
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    (route,) = sol.routes
+    assert sorted(sorted(run) for run in _unload_runs(route)) == [["cp", "st"], ["st"]]
+
+
+def test_a_skipped_chain_site_that_was_a_shortcut_is_kept() -> None:
+    """Travel times breaking the triangle inequality: the station to ``R2`` takes 5,000 s, by
+    the plant 200 s. Timing PyVRP's route ``R1``, chain (station, plant), ``R2``, ``P1``: the
+    reload after ``R1`` (residual only on board) would skip the plant and reach ``R2`` after
+    its window, so the whole chain is kept."""
+    dur = np.full((5, 5), 100, dtype=np.int64)
+    np.fill_diagonal(dur, 0)
+    dur[0, 3] = dur[3, 0] = 5000
+    stops = [
+        Stop("R1", 2, 60, stream=RES, tw_close_s=1000),
+        Stop("R2", 3, 60, stream=RES, tw_close_s=5200),
+        Stop("P1", 4, 30, stream=PER, tw_open_s=6000),
+    ]
+    sites = [
+        Site("st", 0, unload_s=100, streams=frozenset({RES})),
+        Site("cp", 1, streams=frozenset({PER})),
+    ]
+    vt = _two_compartments(unload_sites=("st", "cp"))
+    problem = RoutingProblem(dur, dur * 10, sites, stops, [vt])
+    mapping = build_data(problem, screen(problem))
+    client = {problem.stops[si].id: c for c, si in enumerate(mapping.client_stop)}
+    chain = mapping.depot_sites.index(("st", "cp"))
+    acts = [
+        Activity(ActivityType.CLIENT, client["R1"]),
+        Activity(ActivityType.DEPOT, chain),
+        Activity(ActivityType.CLIENT, client["R2"]),
+        Activity(ActivityType.CLIENT, client["P1"]),
+    ]
+    proute = pyvrp.Route(mapping.data, acts, 0)
+    assert proute.is_feasible()
+    unserved: dict[str, UnservedReason] = {}
+    reason = UnservedReason.LUNCH_RETIMING
+    (route,) = _convert(problem, mapping, pyvrp.Solution(mapping.data, [proute]), unserved, reason)
+    assert not unserved
+    assert route.stop_ids == ["R1", "R2", "P1"]
+    assert _unload_runs(route)[0] == ["st", "cp"]
+    assert verify(problem, _as_solution(problem, [route])) == []
+
+
+def test_two_exchanging_searches_keep_the_chains() -> None:
+    """``pyvrp2`` with both searches running (and swapping solutions) on a chain model."""
+    problem = _two_trips()
+    engine = PyVRPPairEngine(min_stops=1, epoch_s=0.05)
+    sol = engine.solve(problem, PARAMS, seed=1)
+    assert [s["epochs"] > 0 for s in sol.stats["searches"]] == [True, True]
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+
+
+def test_portfolio_gets_a_verified_pyvrp_chain_plan() -> None:
+    problem = _two_trips()
+    sol = _solve(problem, "portfolio")
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    pyvrp = sol.stats["engines"]["pyvrp"]
+    assert (pyvrp["status"], pyvrp["n_unserved"]) == ("verified", 0)
+
+
+def test_a_chain_site_closing_early_binds_the_chain() -> None:
+    """The plant ``cp`` closes at 3,000 s, the stops open at 5,000 s: the chains through it are
+    only open while it is, and the truck unloads perishable waste at ``cp2`` (km 10) instead."""
+    stops = [dataclasses.replace(s, tw_open_s=5000) for s in _two_trips().stops]
+    dur, dist = line_matrices([0, 1, 2, 3, 4, 6, 10])
+    sites = [
+        Site("st", 0, unload_s=300, streams=frozenset({RES})),
+        Site("cp", 5, close_s=3000, unload_s=300, streams=frozenset({PER})),
+        Site("cp2", 6, unload_s=300, streams=frozenset({PER})),
+    ]
+    vt = _two_compartments(unload_sites=("st", "cp", "cp2"))
+    problem = RoutingProblem(dur, dist, sites, stops, [vt])
+    mapping = build_data(problem, screen(problem))
+    windows = {
+        mapping.depot_sites[d]: (dep.tw_early, dep.tw_late)
+        for d, dep in enumerate(mapping.data.depots())
+        if len(mapping.depot_sites[d]) > 1
+    }
+    # the station's unload (300 s) and the 6 km to the plant (360 s) before it closes
+    assert windows[("st", "cp")] == (0, 3000 - 300 - 360)
+    assert windows[("cp", "st")] == (0, 3000)
+    assert windows[("cp2", "st")] == (0, 86_400 - 300 - 600)
+    sol = _solve(problem, "pyvrp")
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    (route,) = sol.routes
+    assert [sorted(run) for run in _unload_runs(route)] == [["cp2", "st"], ["cp2", "st"]]
+
+
+def test_max_trips_counts_every_site_of_a_chain() -> None:
+    """``max_trips`` 2 with two-site chains: one trip per truck (a reload would make four
+    unloads), so two trucks serve the two trips."""
+    vt = _two_compartments(unload_sites=("st", "cp"), count=2, max_trips=2, fixed_cost_cny=1000.0)
+    problem = _two_trips(vt)
+    sol = _solve(problem, "pyvrp")
+    assert not sol.unserved
+    assert verify(problem, sol) == []
+    assert sorted(r.n_unloads for r in sol.routes) == [2, 2]
+
+
+def test_a_chain_longer_than_four_sites_is_left_to_ortools() -> None:
+    """Five streams, each at a site of its own: no chain of at most four sites empties the
+    truck, so PyVRP leaves the stops out and says why; the portfolio returns OR-Tools' plan."""
+    streams = [RES, PER, "recyclable", "hazardous", "textile"]
+    stops = [Stop(f"S{k}", 1 + k % 4, 10, stream=st) for k, st in enumerate(streams)]
+    sites = [Site(f"site{k}", k, streams=frozenset({st})) for k, st in enumerate(streams)]
+    vt = truck(
+        capacity_kg=500,
+        compartments=tuple(Compartment(st, 100) for st in streams),
+        depot="site0",
+        unload_sites=tuple(s.id for s in sites),
+    )
+    problem = _line(stops, [vt], sites)
     pyvrp = _solve(problem, "pyvrp")
     assert {u.reason for u in pyvrp.unserved} == {UnservedReason.MIXED_UNLOAD}
     best = _solve(problem, "portfolio")
     assert best.stats["winner"] == "ortools"
     assert not best.unserved
+    assert verify(problem, best) == []
+
+
+def test_warm_start_maps_unload_runs_to_chains() -> None:
+    """A warm-start route's run of unloads becomes the chain of those sites; a run matching no
+    chain is left out."""
+    problem = _two_trips()
+    mapping = build_data(problem, screen(problem))
+    steps = [("stop", "R1"), ("stop", "P1"), ("unload", "st"), ("unload", "cp")]
+    route = build_route(problem, "truck", 0, [*steps, ("stop", "R2"), ("stop", "P2")])
+    start = _as_solution(problem, [route])
+    sol = initial_solution(problem, mapping, mapping.data, start)
+    assert sol is not None
+    (proute,) = sol.routes()
+    acts = list(proute.schedule())[1:-1]
+    assert [mapping.depot_sites[a.idx] for a in acts if a.is_depot()] == [("st", "cp")]
+    # the same visits with the plant before the station match the chain anchored at the plant
+    swapped = [*steps[:2], steps[3], steps[2], ("stop", "R2"), ("stop", "P2")]
+    start = _as_solution(problem, [build_route(problem, "truck", 0, swapped)])
+    (proute,) = initial_solution(problem, mapping, mapping.data, start).routes()  # type: ignore[union-attr]
+    acts = list(proute.schedule())[1:-1]
+    assert [mapping.depot_sites[a.idx] for a in acts if a.is_depot()] == [("cp", "st")]
+    # a second plant beside the first (ties go to the first): no chain goes from the station to
+    # it, so that reload is left out
+    vt = _two_compartments(unload_sites=("st", "cp", "cp3"))
+    cp3 = Site("cp3", 5, streams=frozenset({PER}))
+    far = _two_trips(vt, cp3=cp3)
+    mapping = build_data(far, screen(far))
+    assert all("cp3" not in sites or sites[0] == "cp3" for sites in mapping.depot_sites)
+    odd = [("stop", "R1"), ("stop", "P1"), ("unload", "st"), ("unload", "cp3")]
+    start = _as_solution(
+        far, [build_route(far, "truck", 0, [*odd, ("stop", "R2"), ("stop", "P2")])]
+    )
+    (proute,) = initial_solution(far, mapping, mapping.data, start).routes()  # type: ignore[union-attr]
+    assert [a.is_depot() for a in list(proute.schedule())[1:-1]] == [False] * 4
+
+
+def test_a_final_chain_of_four_sites() -> None:
+    """Four streams on board, each taken by a site of its own: the day ends at all four."""
+    streams = [RES, PER, "recyclable", "hazardous"]
+    stops = [Stop(f"S{k}", 1, 10, stream=st) for k, st in enumerate(streams)]
+    sites = [Site(f"site{k}", k, streams=frozenset({st})) for k, st in enumerate(streams)]
+    vt = truck(
+        capacity_kg=400,
+        compartments=tuple(Compartment(st, 100) for st in streams),
+        depot="site0",
+        unload_sites=tuple(s.id for s in sites),
+    )
+    problem = _line(stops, [vt], sites)
+    route = build_route(problem, vt, 0, [("stop", s.id) for s in stops])
+    assert sorted(_unload_runs(route)[-1]) == sorted(s.id for s in sites)
+    assert verify(problem, _as_solution(problem, [route])) == []
 
 
 def test_final_unload_chain_empties_every_compartment() -> None:
@@ -215,6 +450,20 @@ def test_final_unload_chain_empties_every_compartment() -> None:
     route = build_route(problem, "truck", 0, [("stop", "R1"), ("stop", "P1")])
     assert [v.id for v in route.visits if v.kind == "unload"] in (["st", "cp"], ["cp", "st"])
     assert verify(problem, _as_solution(problem, [route])) == []
+
+
+def test_pyvrp_daily_limit_counts_every_compartment() -> None:
+    """A 150 kg daily limit on a truck of two 50 kg compartments, 200 kg of stops: PyVRP plans
+    at most 150 kg (its trips' capacities bound the sum of the compartments, and the relaxed
+    model's check counts both), so the re-timing drops nothing for the daily limit."""
+    stops = [Stop(f"R{i}", 1 + i, 25, stream=RES) for i in range(4)]
+    stops += [Stop(f"P{i}", 1 + i, 25, stream=PER) for i in range(4)]
+    compartments = (Compartment(RES, 50), Compartment(PER, 50))
+    vt = truck(capacity_kg=100, compartments=compartments, max_load_per_day_kg=150)
+    problem = _line(stops, [vt], [Site("st", 0)])
+    sol = _solve(problem, "pyvrp")
+    assert verify(problem, sol) == []
+    assert {u.reason for u in sol.unserved} == {UnservedReason.FLEET_EXHAUSTED}
 
 
 # -- the verifier catches each violation --------------------------------------------------------

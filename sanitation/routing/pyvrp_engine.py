@@ -23,14 +23,22 @@ How the problem maps onto PyVRP (0.14; the data is built by `sanitation.routing.
   the forbidden stops' rows and columns get a travel time longer than the horizon, so any route
   using them is infeasible.
 - Sorted streams: one load dimension per stream, a vehicle type's capacity per dimension its
-  compartment's; reloads and final unloads only at sites accepting every stream the type carries
-  (a reload empties every dimension); a type without such a site is not modelled and stops only
-  it could serve are `UnservedReason.MIXED_UNLOAD` (see `sanitation.routing.pyvrp_model`).
+  compartment's; reloads and final unloads at sites accepting every stream the type carries (a
+  reload empties every dimension), or, for a type without such a site, at unload chains: one
+  PyVRP depot standing for a fixed sequence of sites that together take every stream (see
+  `sanitation.routing.pyvrp_model`). `_convert` expands a chain visit into the unloads of its
+  sites in order, leaving out a site that would take nothing on board (with the travel times of
+  a road network, leaving a visit out delays no later one; if the timing still fails, the
+  whole chain is tried); a final chain is the end depot's chain (or the cheapest of its safe
+  chains) so expanded, else the timing's own choice. A type whose chains would be too long is
+  not modelled and stops only it could serve are `UnservedReason.MIXED_UNLOAD`.
 - ``max_load_per_day_kg`` (a per-vehicle daily volume limit) is not expressible with reloads in
   PyVRP (a reload empties every load dimension). It is first enforced conservatively, with
-  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each; then a relaxed
-  model (full trip capacity) is searched warm-started from that result, and the cheapest
-  candidate seen whose routes respect the daily limit is kept. ``max_stops`` is not modelled
+  ``k = ceil(day_limit / capacity)`` trips of at most ``day_limit // k`` each (with
+  compartments each compartment's share of that, as PyVRP bounds each load dimension alone, not
+  their sum); then a relaxed model (full trip capacity) is searched warm-started from that
+  result, and the cheapest candidate seen whose routes respect the daily limit (the sum of
+  every dimension) is kept. ``max_stops`` is not modelled
   (a route violating it is repaired by dropping stops, reported unserved as
   `UnservedReason.VEHICLE_LIMITS`).
 - Search phases: if the fleet's capacity can hold every stop, PyVRP first runs with every stop
@@ -96,12 +104,13 @@ from sanitation.routing.engine import (
 from sanitation.routing.problem import RoutingProblem, VehicleType
 from sanitation.routing.pyvrp_model import (
     PyVRPData,
+    Unload,
     build_data,
     initial_solution,
-    pyvrp_unload_sites,
+    pyvrp_unloads,
     trip_capacity,
 )
-from sanitation.routing.schedule import ScheduleError, Step, build_route
+from sanitation.routing.schedule import ScheduleError, Step, build_route, on_board_streams
 from sanitation.routing.screen import Screening, UnservedReason, screen
 from sanitation.routing.solution import Route, RoutingSolution, Unserved
 
@@ -164,7 +173,7 @@ class PyVRPEngine:
         routes: list[Route] = []
         stats: dict[str, object] = {"pyvrp_feasible": None, "stopped_by": STOPPED_BY_WORK}
         if candidates and not any(
-            v.count > 0 and pyvrp_unload_sites(problem, v) for v in problem.vehicle_types
+            v.count > 0 and pyvrp_unloads(problem, v) for v in problem.vehicle_types
         ):
             for si in candidates:
                 unserved[problem.stops[si].id] = UnservedReason.MIXED_UNLOAD
@@ -483,7 +492,7 @@ class _DayLimitTracker(IteratedLocalSearchCallbacks):
             return
         for route in sol.routes():
             limit = self.limits[route.vehicle_type()]
-            if limit is not None and route.pickup()[0] > limit:
+            if limit is not None and sum(route.pickup()) > limit:
                 return
         self.best, self.best_cost = sol, cost
 
@@ -546,6 +555,10 @@ def _fleet_may_suffice(problem: RoutingProblem, candidates: list[int]) -> bool:
     return total <= room
 
 
+#: a visit of a PyVRP route: ("stop", (stop_id,)) or ("unload", the sites of its depot)
+_Group = tuple[str, Unload]
+
+
 def _convert(
     problem: RoutingProblem,
     mapping: PyVRPData,
@@ -556,30 +569,111 @@ def _convert(
     routes: list[Route] = []
     used: dict[int, int] = {}
     for proute in best.routes():
-        vt = problem.vehicle_types[mapping.vt_index[proute.vehicle_type()]]
-        steps: list[Step] = []
+        k = proute.vehicle_type()
+        vt = problem.vehicle_types[mapping.vt_index[k]]
+        groups: list[_Group] = []
         schedule = list(proute.schedule())
         for act in schedule[1:-1]:
             if act.is_client():
-                steps.append(("stop", problem.stops[mapping.client_stop[act.idx]].id))
+                groups.append(("stop", (problem.stops[mapping.client_stop[act.idx]].id,)))
             else:
-                site = mapping.depot_site[act.idx]
-                if site is not None and (not steps or steps[-1][0] != "unload"):
-                    steps.append(("unload", site))
-        ti = mapping.vt_index[proute.vehicle_type()]
-        k = used.get(ti, 0)
-        route = _timed(problem, vt, k, steps, unserved, reason)
+                sites = mapping.depot_sites[act.idx]
+                if sites and (not groups or groups[-1][0] != "unload"):
+                    groups.append(("unload", sites))
+        ti = mapping.vt_index[k]
+        n = used.get(ti, 0)
+        route = _timed(problem, vt, n, groups, mapping.final_chains[k], unserved, reason)
         if route is not None:
             routes.append(route)
-            used[ti] = k + 1
+            used[ti] = n + 1
     return routes
+
+
+def _unload_steps(
+    problem: RoutingProblem, vt: VehicleType, steps: list[Step], sites: Unload, *, lean: bool
+) -> list[Step]:
+    """The unload visits of ``sites`` after ``steps``; ``lean``: a chain's sites that would take
+    nothing on board are left out."""
+    if not lean or len(sites) == 1:
+        return [("unload", u) for u in sites]
+    left = on_board_streams(problem, vt, steps)
+    out: list[Step] = []
+    for u in sites:
+        taken = {st for st in left if problem.site(u).accepts(st)}
+        if taken:
+            out.append(("unload", u))
+            left -= taken
+    return out
+
+
+def _expand(
+    problem: RoutingProblem, vt: VehicleType, groups: list[_Group], *, lean: bool
+) -> tuple[list[Step], list[int]]:
+    """The visit sequence of ``groups`` and the group each visit comes from."""
+    steps: list[Step] = []
+    origin: list[int] = []
+    for g, (kind, ids) in enumerate(groups):
+        part = (
+            [("stop", ids[0])]
+            if kind == "stop"
+            else _unload_steps(problem, vt, steps, ids, lean=lean)
+        )
+        steps += part
+        origin += [g] * len(part)
+    return steps, origin
+
+
+def _build_with_final(
+    problem: RoutingProblem,
+    vt: VehicleType,
+    index: int,
+    steps: list[Step],
+    finals: list[Unload],
+    *,
+    lean: bool,
+) -> Route:
+    """``steps`` timed with the cheapest feasible of the ``finals`` chains appended (none given,
+    or none feasible: the final unload `build_route` chooses)."""
+    best: Route | None = None
+    for chain in finals:
+        tail = _unload_steps(problem, vt, steps, chain, lean=lean)
+        try:
+            r = build_route(problem, vt, index, [*steps, *tail])
+        except ScheduleError:
+            continue
+        if best is None or r.cost_cny < best.cost_cny:
+            best = r
+    return best if best is not None else build_route(problem, vt, index, steps)
+
+
+def _time_groups(
+    problem: RoutingProblem,
+    vt: VehicleType,
+    index: int,
+    groups: list[_Group],
+    finals: list[Unload],
+) -> Route:
+    """Time ``groups`` (chains expanded lean, then whole); a `ScheduleError` names the group."""
+    chains = bool(finals) or any(len(ids) > 1 for kind, ids in groups if kind == "unload")
+    first: ScheduleError | None = None
+    for lean in (True, False) if chains else (True,):
+        steps, origin = _expand(problem, vt, groups, lean=lean)
+        try:
+            return _build_with_final(problem, vt, index, steps, finals, lean=lean)
+        except ScheduleError as e:
+            if first is None:
+                pos = origin[e.position] if 0 <= e.position < len(origin) else len(groups) - 1
+                first = ScheduleError(str(e), pos, limit=e.limit)
+    assert first is not None
+    raise first
 
 
 def _timed(
     problem: RoutingProblem,
     vt: VehicleType,
     index: int,
-    steps: list[Step],
+    groups: list[_Group],
+    finals: list[Unload],
     unserved: dict[str, UnservedReason],
     reason: UnservedReason,
 ) -> Route | None:
@@ -589,24 +683,25 @@ def _timed(
     or only approximates is reported as `UnservedReason.VEHICLE_LIMITS`, any other with
     ``reason``.
     """
-    while any(kind == "stop" for kind, _ in steps):
+    while any(kind == "stop" for kind, _ in groups):
         try:
-            return build_route(problem, vt, index, steps)
+            return _time_groups(problem, vt, index, groups, finals)
         except ScheduleError as e:
-            pos = e.position if 0 <= e.position < len(steps) else len(steps) - 1
-            while pos >= 0 and steps[pos][0] != "stop":
+            pos = e.position if 0 <= e.position < len(groups) else len(groups) - 1
+            while pos >= 0 and groups[pos][0] != "stop":
                 pos -= 1
             if pos < 0:
-                pos = max(i for i, (kind, _) in enumerate(steps) if kind == "stop")
-            logger.warning("pyvrp route %s#%d: %s; dropping %s", vt.id, index, e, steps[pos][1])
-            unserved[steps[pos][1]] = UnservedReason.VEHICLE_LIMITS if e.limit else reason
-            del steps[pos]
+                pos = max(i for i, (kind, _) in enumerate(groups) if kind == "stop")
+            stop_id = groups[pos][1][0]
+            logger.warning("pyvrp route %s#%d: %s; dropping %s", vt.id, index, e, stop_id)
+            unserved[stop_id] = UnservedReason.VEHICLE_LIMITS if e.limit else reason
+            del groups[pos]
             # collapse consecutive unloads left behind
-            steps = [
-                s
-                for j, s in enumerate(steps)
-                if not (s[0] == "unload" and j > 0 and steps[j - 1][0] == "unload")
+            groups = [
+                g
+                for j, g in enumerate(groups)
+                if not (g[0] == "unload" and j > 0 and groups[j - 1][0] == "unload")
             ]
-            if steps and steps[0][0] == "unload":
-                steps = steps[1:]
+            if groups and groups[0][0] == "unload":
+                groups = groups[1:]
     return None

@@ -30,8 +30,10 @@ from sanitation.routing.solution import Route, Visit, VisitKind
 Step = tuple[str, str]
 
 MAX_LUNCH_CANDIDATES = 8
-#: most unload sites of a final unload chain (one per stream on board, see `_final_tails`)
-MAX_FINAL_CHAIN = 3
+#: most unload sites of an unload chain (one per stream on board: four streams, each at a site
+#: of its own, need four; the final chains of `_final_tails` and the PyVRP engine's chains,
+#: `sanitation.routing.pyvrp_model.unload_chains`)
+MAX_FINAL_CHAIN = 4
 
 
 class ScheduleError(ValueError):
@@ -343,7 +345,7 @@ def build_route(
     """
     vt = problem.vehicle_type(vehicle_type) if isinstance(vehicle_type, str) else vehicle_type
     seq = list(sequence)
-    on_board = _on_board(problem, vt, seq)
+    on_board = on_board_streams(problem, vt, seq)
     if final_unload and (not seq or seq[-1][0] != "unload" or on_board):
         err: ScheduleError | None = None
         for tails in _final_tails(problem, vt, on_board):
@@ -365,7 +367,7 @@ def build_route(
     return _build(problem, vt, vehicle_index, seq)
 
 
-def _on_board(problem: RoutingProblem, vt: VehicleType, seq: Sequence[Step]) -> set[str]:
+def on_board_streams(problem: RoutingProblem, vt: VehicleType, seq: Sequence[Step]) -> set[str]:
     """The streams with waste on board after ``seq`` (unknown steps are left to `_nodes`)."""
     loads = _start_loads(vt)
     for kind, ident in seq:

@@ -75,11 +75,14 @@ class UnservedReason(StrEnum):
     VEHICLE_LIMITS = (
         "could not be kept on its route within the vehicle's limits (stops, trips, daily load)"
     )
-    #: PyVRP: every truck that may serve it carries streams no single unload site accepts (a
-    #: PyVRP reload empties every compartment); the OR-Tools engine models partial unloads
+    #: PyVRP: every truck that may serve it carries streams that neither a single unload site
+    #: nor a chain of at most `sanitation.routing.schedule.MAX_FINAL_CHAIN` sites (within its
+    #: ``max_trips``) takes (a PyVRP reload empties every compartment); the OR-Tools engine
+    #: models partial unloads
     MIXED_UNLOAD = (
-        "every truck that may serve it carries streams no single unload site accepts, which the "
-        "PyVRP engine cannot model (an engine that unloads compartments separately may serve it)"
+        "every truck that may serve it carries streams that no single unload site, nor a short "
+        "chain of sites, accepts, which the PyVRP engine cannot model (an engine that unloads "
+        "compartments separately may serve it)"
     )
     #: search: the engine found no feasible plan serving it within the time limit
     NOT_FOUND_IN_TIME = "no feasible route for it was found within the time limit"
