@@ -1,8 +1,8 @@
 """Wall time and peak memory of the whole chain (`sanitation plan`), one JSON line per case.
 
 Cases: the Wangjiang one-day plan, the Wangjiang week, the same two for the sorted what-if
-(`scenarios/wangjiang/sorted.yaml`, four streams, issue 18), a generated 5,000-point county one-
-day plan, and a generated 20,000-point county (40 stations) one day and one week. Each case runs
+(`scenarios/wangjiang/sorted.yaml`, four streams, issue 18), a generated 5,000-point county
+one-day plan, and a generated 20,000-point county (40 stations) one day and one week. Each case runs
 in a fresh Python process (so caches and memory start cold) that plans and writes the full
 output folder; it reports wall seconds, the peak resident memory of itself (``peak_rss_mb``), of
 its largest worker process (``peak_worker_rss_mb``), of all its processes together
