@@ -20,9 +20,10 @@
   const COLOURS = { served: "#2e9d55", later: "#3a78c9", notdue: "#9aa3ad", unserved: "#d64541",
     incident: "#f08c00" };
   // sorted streams on the map: the four colours of China's classified bins (其他垃圾 grey, 易腐/厨余
-  // 垃圾 green, 可回收物 blue, 有害垃圾 red), keyed by stream id or else by the Chinese name; any
-  // other stream takes the next of OTHER_STREAM_COLOURS in the plan's order. White text on each
-  // has a contrast of at least 4.5:1.
+  // 垃圾 green, 可回收物 blue, 有害垃圾 red: GB/T 19095-2019 as secondary sources describe it; the
+  // shades are assumed, chosen so white text on each has a contrast of at least 4.5:1), keyed by
+  // stream id or else by the Chinese name; any other stream takes the next of
+  // OTHER_STREAM_COLOURS in the plan's order (docs/streams.md).
   const BIN = { grey: "#5f6b76", green: "#2e8540", blue: "#1f5fbf", red: "#c62828" };
   const STREAM_COLOURS = {
     residual: BIN.grey, 其他垃圾: BIN.grey, 干垃圾: BIN.grey,
