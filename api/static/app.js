@@ -761,8 +761,13 @@
     const shown = collects(route, only);
     if (shown) entry.layer.addLayer(line);
     entry.markers = {};
+    const beside = new Map();  // a point's streams are stops at one place: side by side
     for (const v of route.visits.filter((x) => x.kind === "stop" && (!only || x.stream === only))) {
       const options = { className: `vmark stop${moved.has(v.id) ? " changed" : ""}`, html: `${v.order}`, iconSize: [24, 24] };
+      const place = `${v.lat},${v.lon}`;
+      const k = beside.get(place) || 0;
+      beside.set(place, k + 1);
+      if (sorted && k) options.iconAnchor = [12 - 22 * k, 12];
       const icon = sorted ? colouredIcon(options, state.dispatch.colours[v.stream], v.stream) : L.divIcon(options);
       const m = L.marker([v.lat, v.lon], { icon, zIndexOffset: 1000 });
       m.bindTooltip(html(`${v.order}. ${v.name}${v.stream ? ` · ${streamName(streams, v.stream)}` : ""} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`));
@@ -813,11 +818,18 @@
       onEachFeature: (f, l) => l.bindTooltip(html(f.properties.vehicle_id)) });
     entry.layer.addLayer(lines);
     const bounds = lines.getBounds();
+    // a point's streams are stops at one place: drawn as rings, the first the widest
+    const drawn = (v) => v.kind === "stop" && (!only || v.stream === only);
+    const left = new Map();
+    for (const r of routes) for (const v of r.visits.filter(drawn)) left.set(`${v.lat},${v.lon}`, (left.get(`${v.lat},${v.lon}`) || 0) + 1);
     for (const r of routes) {
       for (const v of r.visits.filter((x) => x.kind === "stop")) {
         bounds.extend([v.lat, v.lon]);
-        if (only && v.stream !== only) continue;
-        const m = L.circleMarker([v.lat, v.lon], { radius: 5, color: "#fff", weight: 1.5,
+        if (!drawn(v)) continue;
+        const place = `${v.lat},${v.lon}`;
+        left.set(place, left.get(place) - 1);
+        const radius = streams.length ? 5 + 4 * left.get(place) : 5;
+        const m = L.circleMarker([v.lat, v.lon], { radius, color: "#fff", weight: 1.5,
           fillColor: streams.length ? state.dispatch.colours[v.stream] : colour[r.vehicle_id], fillOpacity: 1, className: "allstop" })
           .bindTooltip(html(`${r.vehicle_id} · ${v.order}. ${v.name}${v.stream ? ` · ${streamName(streams, v.stream)}` : ""} · ${v.arrival}`));
         entry.layer.addLayer(m);
