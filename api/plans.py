@@ -592,7 +592,8 @@ def compare(
     settings: Settings, session: Session, cache: DocumentCache, plan_ids: list[int]
 ) -> dict[str, Any]:
     """County KPI rows of finished plans side by side, with deltas against the first; each
-    plan is labelled by its own scenario's name (as the scenario list shows it).
+    plan is labelled by its own scenario's name (as the scenario list shows it). A sorted
+    plan's row adds its streams' names and its KPI rows by stream.
 
     Raises
     ------
@@ -621,6 +622,8 @@ def compare(
                 "kpis": county.model_dump(mode="json"),
                 "delta": delta,
                 "delta_pct": delta_pct,
+                "streams": plan_streams(settings, plan, doc),
+                "stream_kpis": [k.model_dump(mode="json") for k in doc.kpis if k.scope == "stream"],
             }
         )
     return {"base_plan_id": plan_ids[0], "rows": rows}

@@ -278,6 +278,15 @@ class CompareRow(BaseModel):
     kpis: KpiRow
     delta: dict[str, float] = Field(description="KPI − first plan's KPI, per numeric field")
     delta_pct: dict[str, float | None] = Field(description="delta ÷ first plan's KPI × 100")
+    streams: list[StreamRef] = Field(
+        default_factory=list, exclude_if=_empty, description="sorted streams: the names"
+    )
+    stream_kpis: list[KpiRow] = Field(
+        default_factory=list,
+        exclude_if=_empty,
+        description="sorted streams: the plan's KPI rows of scope stream, one per stream (same "
+        "units as ``kpis``; ``id`` the stream, ``cost_cny_per_t``, ``diverted_share``)",
+    )
 
 
 class ComparePublic(BaseModel):

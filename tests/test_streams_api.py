@@ -1,6 +1,6 @@
 """Sorted streams in the API: each stop's stream and each route's compartments in the routes,
-the coordinator's collection days per point and stream (their own township only), and a
-county that does not sort answered without stream fields.
+the coordinator's collection days per point and stream (their own township only), the KPI rows
+by stream in the comparison, and a county that does not sort answered without stream fields.
 
 One module fixture uploads the tiny scenario and its sorted copy (``tests/data/scenario/sorted``,
 three streams) and plans a day of the tiny one (PyVRP, 1 s) and a week of the sorted one
@@ -21,7 +21,7 @@ DATA = Path(__file__).parent / "data" / "scenario"
 MONDAY = dt.date(2026, 11, 30)
 OWN = "990000001"  # the coordinator's township: points P1, P2, P3
 OTHER = "990000002"  # points P4, P5
-STREAM_FIELDS = {"stream", "load_after_by_stream_kg", "compartments", "streams"}
+STREAM_FIELDS = {"stream", "load_after_by_stream_kg", "compartments", "streams", "stream_kpis"}
 
 
 def _upload(client, archive: bytes, headers, yaml_name: str | None = None) -> int:
@@ -170,3 +170,25 @@ def test_a_county_that_does_not_sort_is_answered_without_stream_fields(env):
     served = {v["id"] for r in routes["routes"] for v in r["visits"] if v["kind"] == "stop"}
     for p in summary["points"]:
         assert p["collection_days"] == (routes["dates"] if p["point_id"] in served else [])
+
+
+def test_the_comparison_gives_a_sorted_plans_kpi_rows_by_stream(env):
+    client, h = env["client"], env["h"]
+    answer = client.get(f"/compare?plans={env['plain']},{env['week']}", headers=h["planner"])
+    assert answer.status_code == 200, answer.text
+    plain, week = answer.json()["rows"]
+    assert not _keys(plain) & STREAM_FIELDS  # a county that does not sort: as before
+    stored = client.get(f"/plans/{env['week']}/files/plan.json", headers=h["planner"]).json()
+    by_stream = [k for k in stored["kpis"] if k["scope"] == "stream"]
+    assert [k["id"] for k in by_stream] == ["residual", "perishable", "recyclable"]
+    assert week["stream_kpis"] == by_stream  # the plan's own KPI rows, every field
+    routes = client.get(f"/plans/{env['week']}/routes", headers=h["planner"]).json()
+    assert week["streams"] == routes["streams"]  # the names, as the routes give them
+    for field in ("collected_t", "distance_km", "total_cost_cny"):
+        shares = sum(k[field] for k in week["stream_kpis"])
+        assert shares == pytest.approx(week["kpis"][field], abs=0.05), field
+    for k in week["stream_kpis"]:
+        assert 0 <= k["diverted_share"] <= 1
+        assert k["cost_cny_per_t"] == pytest.approx(k["total_cost_cny"] / k["collected_t"], 0.01)
+    # the stream rows are the county's: staff only, as the comparison always was
+    assert client.get(f"/compare?plans={env['week']}", headers=h["coordinator"]).status_code == 403

@@ -289,6 +289,9 @@ def test_planner_starts_a_plan_and_compares(page, live):
     assert len(page.query_selector_all("#compare-table thead th")) == 3
     cost = page.inner_text("#compare-table tr[data-kpi='total_cost_cny'] td:first-child")
     assert cost == "总成本 元"
+    # a county that does not sort: no KPIs by stream (issue 18)
+    assert not page.is_visible("#compare-streams")
+    assert not page.query_selector_all("#compare-table tr[data-kpi='diverted_share']")
     page.select_option("#chart-kpi", "distance_km")
     assert page.get_attribute("#chart svg", "aria-label") == "里程 km"
     # a what-if derived from the scenario, with a road closed
@@ -354,6 +357,14 @@ def test_dispatcher_route_matches_the_api(page, live):
         "th.stream-col", "hs => hs.length > 0 && hs.every(h => h.hidden)"
     )
     assert not page.query_selector_all("td.stream-col")
+    # ... nor stream colours, legend or filter: the stops in the one stop colour, as before
+    assert not page.is_visible("#d-stream-box") and not page.is_visible("#d-stream-legend")
+    assert page.is_visible("#d-legend-stop")
+    assert page.eval_on_selector_all(
+        "#d-map .vmark.stop",
+        "ms => ms.length > 0 && ms.every(m => m.dataset.stream === undefined"
+        " && getComputedStyle(m).backgroundColor === 'rgb(31, 111, 209)')",
+    )
     # numbered stop markers, unload markers (卸 + visit numbers) and the route line on the map
     numbers = page.eval_on_selector_all(
         "#d-map .vmark.stop", "ms => ms.map(m => Number(m.textContent))"
@@ -382,6 +393,11 @@ def test_dispatcher_route_matches_the_api(page, live):
     assert len(page.query_selector_all("#d-map path.allstop")) == sum(
         r["n_stops"] for r in day["routes"]
     )
+    # each truck's stops in its route's colour (a sorted plan: in their stream's)
+    fills = page.eval_on_selector_all(
+        "#d-map path.allstop", "ps => new Set(ps.map(p => p.getAttribute('fill'))).size"
+    )
+    assert fills == len(day["routes"])
     shot(page, "dispatcher-all.png")
     page.click(f"#d-stops tr.legend-row[data-vehicle='{vehicle}']")
     page.wait_for_selector("#d-stops tbody tr[data-order]")

@@ -226,7 +226,8 @@ def compare(
         ),
     ],
 ) -> ComparePublic:
-    """County KPIs (t, km, h, CNY, CO2 kg) of finished plans side by side, with deltas."""
+    """County KPIs (t, km, h, CNY, CO2 kg) of finished plans side by side, with deltas; a
+    sorted plan's row adds its KPI rows by stream (``stream_kpis``) and their names."""
     if not plans_.strip(", "):
         raise BadRequestError("plans", "give at least one plan id")
     if not PLAN_IDS.fullmatch(plans_):

@@ -16,8 +16,22 @@
     "time_cost_cny", "transfer_cost_cny", "gate_fees_cny", "station_cost_cny", "co2_kg",
   ];
   const HIGHER_IS_BETTER = new Set(["collected_t", "points_served"]);
+  const SORTED_KPIS = ["cost_cny_per_t", "diverted_share"];  // on the county row of a sorted plan
   const COLOURS = { served: "#2e9d55", later: "#3a78c9", notdue: "#9aa3ad", unserved: "#d64541",
     incident: "#f08c00" };
+  // sorted streams on the map: the four colours of China's classified bins (其他垃圾 grey, 易腐/厨余
+  // 垃圾 green, 可回收物 blue, 有害垃圾 red: GB/T 19095-2019 as secondary sources describe it; the
+  // shades are assumed, chosen so white text on each has a contrast of at least 4.5:1), keyed by
+  // stream id or else by the Chinese name; any other stream takes the next of
+  // OTHER_STREAM_COLOURS in the plan's order (docs/streams.md).
+  const BIN = { grey: "#5f6b76", green: "#2e8540", blue: "#1f5fbf", red: "#c62828" };
+  const STREAM_COLOURS = {
+    residual: BIN.grey, 其他垃圾: BIN.grey, 干垃圾: BIN.grey,
+    perishable: BIN.green, 易腐垃圾: BIN.green, 厨余垃圾: BIN.green, 湿垃圾: BIN.green, 餐厨垃圾: BIN.green,
+    recyclable: BIN.blue, 可回收物: BIN.blue,
+    hazardous: BIN.red, 有害垃圾: BIN.red,
+  };
+  const OTHER_STREAM_COLOURS = ["#7b3fa0", "#a85400", "#00796b", "#6d4c41", "#ad1457", "#37474f"];
 
   const state = {
     lang: localStorage.getItem(LANG) || "zh",
@@ -62,6 +76,29 @@
   const compartmentFill = (streams, route) => (route.compartments || [])
     .map((c) => `${streamName(streams, c.stream)} ${fmt(c.collected_kg / 1000, 2)}/${fmt(c.capacity_kg / 1000, 1)}`);
   const showStreamColumns = (table, on) => { for (const th of table.querySelectorAll("th.stream-col")) th.hidden = !on; };
+  function streamColours(streams) {
+    // stream id → colour (STREAM_COLOURS, then OTHER_STREAM_COLOURS in turn)
+    const out = {};
+    let other = 0;
+    for (const s of streams || []) {
+      out[s.id] = STREAM_COLOURS[s.id] || STREAM_COLOURS[s.name_zh]
+        || OTHER_STREAM_COLOURS[other++ % OTHER_STREAM_COLOURS.length];
+    }
+    return out;
+  }
+  const streamDot = (colour) => el("i", { class: "dot", style: `background:${colour}` });
+  function colouredIcon(options, colour, stream) {
+    // a divIcon whose element carries the stream and its colour (kept when Leaflet re-creates it)
+    const icon = L.divIcon(options);
+    const create = icon.createIcon.bind(icon);
+    icon.createIcon = (old) => {
+      const node = create(old);
+      node.style.background = colour;
+      node.dataset.stream = stream;
+      return node;
+    };
+    return icon;
+  }
 
   // ---- API -----------------------------------------------------------------------------------
   async function api(path, options = {}) {
@@ -299,6 +336,7 @@
     if (chosenParent) parent.value = chosenParent;
     syncPlanDate();
     renderPlans();
+    if (state.compare) renderCompare();  // in the language shown
     if (!state.jobId) {
       const active = [...await api("/jobs?state=running"), ...await api("/jobs?state=queued")];
       if (active.length) watchJob(Math.max(...active.map((j) => j.id)));
@@ -447,12 +485,46 @@
           ? el("span", { class: better ? "down" : "up", text: ` ${pct > 0 ? "+" : ""}${fmt(pct, 1)}%` }) : null;
         const digits = /_(t|km|h)$/.test(k) ? 1 : 0;
         return el("td", { class: "num" }, fmt(r.kpis[k], digits), delta);
-      }))));
+      }))),
+    // a sorted plan's county row adds its cost per tonne and diverted share (no deltas)
+    ...SORTED_KPIS.filter((k) => data.rows.some((r) => r.kpis[k] !== undefined && r.kpis[k] !== null))
+      .map((k) => el("tr", { "data-kpi": k }, el("td", { text: t("kpi_" + k) }),
+        ...data.rows.map((r) => el("td", { class: "num", text: sortedKpi(k, r.kpis[k]) })))));
+    renderStreamKpis(data);
     const select = $("#chart-kpi");
     const chosen = select.value || "total_cost_cny";
     select.replaceChildren(...KPIS.map((k) => el("option", { value: k, text: t("kpi_" + k) })));
     select.value = chosen;
     drawChart();
+  }
+  const share = (part, whole) => (whole ? `${fmt(100 * part / whole, 1)}%` : "–");
+  const sortedKpi = (k, x) => (x === null || x === undefined ? "–"
+    : k === "diverted_share" ? `${fmt(100 * x, 1)}%` : fmt(x, 0));
+  function renderStreamKpis(data) {
+    // the KPI rows by stream of each sorted plan compared: tonnes, its shares of the county's km
+    // and cost, cost per tonne and the share diverted from waste-to-energy and landfill
+    const sorted = data.rows.filter((r) => (r.stream_kpis || []).length);
+    $("#compare-streams").hidden = !sorted.length;
+    if (!sorted.length) return;
+    const heads = ["plan", "stream", "kpi_collected_t", "share_km", "share_cost", "kpi_cost_cny_per_t", "kpi_diverted_share"];
+    $("#compare-streams-table thead").replaceChildren(el("tr", {},
+      ...heads.map((h, i) => el("th", { class: i > 1 ? "num" : null, text: t(h) }))));
+    $("#compare-streams-table tbody").replaceChildren(...sorted.flatMap((r) => {
+      const colours = streamColours(r.streams);
+      const county = r.kpis;
+      const row = (attrs, label, k) => el("tr", Object.assign({ "data-plan": r.plan_id }, attrs),
+        el("td", { text: `#${r.plan_id}` }), label,
+        el("td", { class: "num", text: fmt(k.collected_t, 2) }),
+        el("td", { class: "num", text: share(k.distance_km, county.distance_km) }),
+        el("td", { class: "num", text: share(k.total_cost_cny, county.total_cost_cny) }),
+        el("td", { class: "num", text: sortedKpi("cost_cny_per_t", k.cost_cny_per_t) }),
+        el("td", { class: "num", text: sortedKpi("diverted_share", k.diverted_share) }));
+      return [
+        ...r.stream_kpis.map((k) => row({ "data-stream": k.id },
+          el("td", {}, streamDot(colours[k.id]), streamName(r.streams, k.id)), k)),
+        row({ class: "total" }, el("td", { text: t("county_total") }), county),
+      ];
+    }));
   }
   function niceMax(x) {
     const step = 10 ** Math.floor(Math.log10(x / 4));
@@ -548,7 +620,9 @@
     const answer = await api(`/plans/${plan.id}/routes?${q}`);
     state.dispatch.routes = answer.routes;
     state.dispatch.streams = answer.streams || [];
+    state.dispatch.colours = streamColours(state.dispatch.streams);
     state.dispatch.unserved = answer.unserved;
+    renderStreamControls();
     const trucks = $("#d-truck");
     const old = trucks.value;
     trucks.replaceChildren(...answer.routes.map((r) => el("option", { value: r.vehicle_id,
@@ -559,6 +633,27 @@
     renderTrucks();
     await onTruck();
   }
+  function renderStreamControls() {
+    // a sorted plan: the stream filter and the legend of the stream colours (none otherwise)
+    const streams = state.dispatch.streams;
+    const sorted = streams.length > 0;
+    $("#d-stream-box").hidden = !sorted;
+    $("#d-legend-stop").hidden = sorted;
+    const legend = $("#d-stream-legend");
+    legend.hidden = !sorted;
+    const select = $("#d-stream");
+    const old = select.value;
+    select.replaceChildren(el("option", { value: "", text: t("all_streams") }),
+      ...streams.map((s) => el("option", { value: s.id, text: streamName(streams, s.id) })));
+    select.value = streams.some((s) => s.id === old) ? old : "";
+    legend.replaceChildren(...streams.map((s) => el("span", { "data-stream": s.id },
+      streamDot(state.dispatch.colours[s.id]), el("span", { text: streamName(streams, s.id) }))));
+  }
+  function streamShown() {
+    // the stream the map shows ("": every stream)
+    return state.dispatch.streams.length ? $("#d-stream").value : "";
+  }
+  const collects = (route, stream) => !stream || route.visits.some((v) => v.kind === "stop" && v.stream === stream);
   function renderTrucks() {
     const names = stationNames();
     const streams = state.dispatch.streams;
@@ -646,7 +741,8 @@
     el("td", { class: "num", text: v.order }),
     el("td", {}, el("span", { class: `tag ${v.kind}`, text: t(v.kind) })),
     el("td", {}, v.name, el("span", { class: "pid", text: v.id })),
-    sorted ? el("td", { class: "stream-col", text: v.stream ? streamName(streams, v.stream) : "" }) : null,
+    sorted ? el("td", { class: "stream-col" }, ...(v.stream ? [el("span", { class: "nowrap" },
+      streamDot(state.dispatch.colours[v.stream]), streamName(streams, v.stream))] : [])) : null,
     el("td", { text: v.arrival }),
     el("td", { class: "num", text: v.kind === "unload" ? `−${fmt(v.load_kg, 0)}` : fmt(v.load_kg, 0) }),
     el("td", { class: "num", text: fmt(v.load_after_kg, 0) }),
@@ -659,18 +755,28 @@
     const lines = geo.features.filter((f) => f.properties.feature === "route");
     const line = L.geoJSON({ type: "FeatureCollection", features: lines },
       { style: { color: "#1f6fd1", weight: 5, opacity: 0.8 }, interactive: false });  // roads stay clickable
-    entry.layer.addLayer(line);
+    // a sorted plan: stops in their stream's colour; with a stream chosen, only its stops (and the
+    // route only if it collects that stream)
+    const only = streamShown();
+    const shown = collects(route, only);
+    if (shown) entry.layer.addLayer(line);
     entry.markers = {};
-    for (const v of route.visits.filter((x) => x.kind === "stop")) {
-      const m = L.marker([v.lat, v.lon], { icon: L.divIcon({ className: `vmark stop${moved.has(v.id) ? " changed" : ""}`, html: `${v.order}`,
-        iconSize: [24, 24] }), zIndexOffset: 1000 });
+    const beside = new Map();  // a point's streams are stops at one place: side by side
+    for (const v of route.visits.filter((x) => x.kind === "stop" && (!only || x.stream === only))) {
+      const options = { className: `vmark stop${moved.has(v.id) ? " changed" : ""}`, html: `${v.order}`, iconSize: [24, 24] };
+      const place = `${v.lat},${v.lon}`;
+      const k = beside.get(place) || 0;
+      beside.set(place, k + 1);
+      if (sorted && k) options.iconAnchor = [12 - 22 * k, 12];
+      const icon = sorted ? colouredIcon(options, state.dispatch.colours[v.stream], v.stream) : L.divIcon(options);
+      const m = L.marker([v.lat, v.lon], { icon, zIndexOffset: 1000 });
       m.bindTooltip(html(`${v.order}. ${v.name}${v.stream ? ` · ${streamName(streams, v.stream)}` : ""} · ${v.arrival} · ${fmt(v.load_kg, 0)} kg`));
       entry.layer.addLayer(m);
       entry.markers[v.order] = m;
     }
     // one marker per unload site, listing every unload visit there (卸 7·14·23)
     const sites = new Map();
-    for (const v of route.visits.filter((x) => x.kind === "unload")) {
+    for (const v of route.visits.filter((x) => x.kind === "unload" && shown)) {
       if (!sites.has(v.id)) sites.set(v.id, []);
       sites.get(v.id).push(v);
     }
@@ -688,6 +794,7 @@
     fit(entry, { padding: [30, 30] });
     $(".print-head h1").textContent = `${t("route_sheet")} · ${route.vehicle_id} · ${route.date}`;
     $("#print-meta").textContent = `${t("plan")} #${plan.id} · ${scenarioName(plan.scenario_id)} · ${plan.engine} · ${t("printed")} ${new Date().toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false })}`;
+    entry.map.getContainer().dataset.stream = only;
     finishDraw(entry, ticket, `${route.vehicle_id} ${route.date}`);
   }
   const PALETTE = ["#1f6fd1", "#d64541", "#2e9d55", "#8e44ad", "#e67e22", "#16a085", "#c0392b",
@@ -700,17 +807,33 @@
     if ($("#d-station").value) q.set("station", $("#d-station").value);
     const geo = await api(`/plans/${plan.id}/routes.geojson?${q}`);
     if (ticket !== entry.ticket) return;
-    const lines = L.geoJSON({ type: "FeatureCollection", features: geo.features.filter((f) => f.properties.feature === "route") },
-      { style: (f) => ({ color: colour[f.properties.vehicle_id] || "#555", weight: 4, opacity: 0.8 }),
-        onEachFeature: (f, l) => l.bindTooltip(html(f.properties.vehicle_id)) });
+    // a sorted plan: stops filled in their stream's colour; with a stream chosen, only its stops
+    // and the routes collecting it
+    const streams = state.dispatch.streams;
+    const only = streamShown();
+    const shown = new Set(routes.filter((r) => collects(r, only)).map((r) => r.vehicle_id));
+    const lines = L.geoJSON({ type: "FeatureCollection", features: geo.features.filter((f) => f.properties.feature === "route"
+      && shown.has(f.properties.vehicle_id)) },
+    { style: (f) => ({ color: colour[f.properties.vehicle_id] || "#555", weight: 4, opacity: 0.8 }),
+      onEachFeature: (f, l) => l.bindTooltip(html(f.properties.vehicle_id)) });
     entry.layer.addLayer(lines);
     const bounds = lines.getBounds();
+    // a point's streams are stops at one place: drawn as rings, the first the widest
+    const drawn = (v) => v.kind === "stop" && (!only || v.stream === only);
+    const left = new Map();
+    for (const r of routes) for (const v of r.visits.filter(drawn)) left.set(`${v.lat},${v.lon}`, (left.get(`${v.lat},${v.lon}`) || 0) + 1);
     for (const r of routes) {
       for (const v of r.visits.filter((x) => x.kind === "stop")) {
-        entry.layer.addLayer(L.circleMarker([v.lat, v.lon], { radius: 5, color: "#fff", weight: 1.5,
-          fillColor: colour[r.vehicle_id], fillOpacity: 1, className: "allstop" })
-          .bindTooltip(html(`${r.vehicle_id} · ${v.order}. ${v.name} · ${v.arrival}`)));
         bounds.extend([v.lat, v.lon]);
+        if (!drawn(v)) continue;
+        const place = `${v.lat},${v.lon}`;
+        left.set(place, left.get(place) - 1);
+        const radius = streams.length ? 5 + 4 * left.get(place) : 5;
+        const m = L.circleMarker([v.lat, v.lon], { radius, color: "#fff", weight: 1.5,
+          fillColor: streams.length ? state.dispatch.colours[v.stream] : colour[r.vehicle_id], fillOpacity: 1, className: "allstop" })
+          .bindTooltip(html(`${r.vehicle_id} · ${v.order}. ${v.name}${v.stream ? ` · ${streamName(streams, v.stream)}` : ""} · ${v.arrival}`));
+        entry.layer.addLayer(m);
+        if (v.stream) m.getElement().setAttribute("data-stream", v.stream);
       }
     }
     entry.bounds = bounds;
@@ -728,6 +851,7 @@
       onclick: guard(async () => { $("#d-truck").value = r.vehicle_id; await onTruck(); }) },
       el("td", {}, el("i", { class: "dot", style: `background:${colour[r.vehicle_id]}` })),
       el("td", { colspan: 5, text: `${r.vehicle_id} · ${r.vehicle_type_name} · ${r.n_stops}${t("stops_n")}` }))));
+    entry.map.getContainer().dataset.stream = only;
     finishDraw(entry, ticket, `* ${$("#d-date").value}`);
   }
   function highlight(order) {
@@ -1151,6 +1275,7 @@
     $("#d-date").addEventListener("change", guard(() => onDay(true)));
     $("#d-station").addEventListener("change", guard(() => onDay(false)));
     $("#d-truck").addEventListener("change", guard(onTruck));
+    $("#d-stream").addEventListener("change", guard(onTruck));
     $("#d-print").addEventListener("click", () => window.print());
     $("#d-xlsx").addEventListener("click", guard(downloadXlsx));
     $("#c-township").addEventListener("change", guard(() => loadTownship(false)));

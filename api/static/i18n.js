@@ -61,6 +61,9 @@ window.I18N = {
     stream: "分类", compartments: "分仓 已收/容量 t", compartments_after: "各仓车上 kg",
     stream_days: "分类收运日", wd_1: "周一", wd_2: "周二", wd_3: "周三", wd_4: "周四", wd_5: "周五",
     wd_6: "周六", wd_7: "周日", wd_sep: "、",
+    all_streams: "全部分类", kpi_by_stream: "分类指标", share_km: "里程占比", share_cost: "成本占比",
+    kpi_cost_cny_per_t: "吨均成本 元/t", kpi_diverted_share: "分流率（不进焚烧/填埋）", county_total: "全县",
+    kpi_by_stream_note: "各路线的里程、工时和成本按其所收各类垃圾的重量分摊；转运、处置和转运站费用按各类在站卸下的重量分摊。分流率：送往处理设施（堆肥、回收、有害垃圾暂存）的重量 ÷ 收运量。",
   },
   en: {
     app_title: "Sanitation collection dispatch", tab_planner: "Planning", tab_dispatcher: "Dispatch",
@@ -127,5 +130,9 @@ window.I18N = {
     compartments_after: "On board by compartment kg", stream_days: "Collection days by stream",
     wd_1: "Mon", wd_2: "Tue", wd_3: "Wed", wd_4: "Thu", wd_5: "Fri", wd_6: "Sat", wd_7: "Sun",
     wd_sep: " ",
+    all_streams: "All streams", kpi_by_stream: "KPIs by stream", share_km: "Share of km",
+    share_cost: "Share of cost", kpi_cost_cny_per_t: "Cost CNY/t",
+    kpi_diverted_share: "Diverted from WtE/landfill", county_total: "County",
+    kpi_by_stream_note: "A route's km, hours and cost are split by the kg of each stream it collected; transfer, gate and station costs by the kg each stream unloaded at stations. Diverted: kg taken to a treatment facility (composting, recycling, hazardous store) ÷ kg collected.",
   },
 };
