@@ -16,6 +16,7 @@ import pyogrio
 import pytest
 from openpyxl import Workbook
 
+import sanitation.plan.consistency as consistency_module
 from sanitation.errors import VerificationError
 from sanitation.io.plan_files import write_plan_gpkg
 from sanitation.io.plan_geo import territories_frame, territory_areas_frame
@@ -45,6 +46,7 @@ from sanitation.routing.problem import RoutingProblem, Site, Stop, VehicleType
 from sanitation.routing.screen import UnservedReason
 from sanitation.routing.solution import RoutingSolution, Unserved
 from sanitation.scenario import load_scenario
+from sanitation.verify.routing import check as check_routes
 from sanitation.verify.territory import check
 from tests.territory_helpers import TINY, tiny_with_trucks
 
@@ -293,6 +295,76 @@ def test_a_week_that_outruns_its_territories_is_rebuilt_and_kept_when_better(tmp
     assert len(notes) == 1 and "re-built" in notes[0] and notes[0].endswith("kept")
     assert territories["S1"] is not first
     assert not results[(MONDAY, "S1")].solution.unserved
+
+
+def _pinned_long_day() -> RoutingProblem:
+    """A small truck alone may serve six 60-min narrow-lane stops (about 6.1 h: the longest
+    route, which no cap can shorten); two compactors share thirteen 30-min stops by the depot
+    and three 50-min stops 30 min out (10 h of work: one compactor alone exceeds 9 h). The
+    cheapest plan gives one compactor the stops by the depot (about 6.6 h) and the other the far
+    ones (about 3.6 h)."""
+    narrow, near, far = range(2, 8), range(8, 21), range(21, 24)
+    minutes = np.ones((24, 24))
+    np.fill_diagonal(minutes, 0)
+    for i in range(24):
+        for j in range(24):
+            if (i in far) != (j in far):
+                minutes[i, j] = 30
+    duration = (minutes * 60).astype(np.int64)
+    distance = (minutes * 1000).astype(np.int64)  # 1 km a minute
+    small, big = frozenset({"small"}), frozenset({"big"})
+    stops = [Stop(f"N{k}", i, 100, service_s=3600, allowed_vehicle_types=small)
+             for k, i in enumerate(narrow)]  # fmt: skip
+    stops += [Stop(f"A{k}", i, 100, service_s=1800, allowed_vehicle_types=big)
+              for k, i in enumerate(near)]  # fmt: skip
+    stops += [Stop(f"B{k}", i, 100, service_s=3000, allowed_vehicle_types=big)
+              for k, i in enumerate(far)]  # fmt: skip
+    common = {
+        "shift_start_s": 0,
+        "shift_end_s": 12 * 3600,
+        "max_duration_s": 9 * 3600,
+        "cost_cny_per_km": 2.0,
+        "cost_cny_per_h": 10.0,
+    }
+    return RoutingProblem(
+        duration_s=duration,
+        distance_m=distance,
+        sites=(Site("depot", 0), Site("station", 1)),
+        stops=tuple(stops),
+        vehicle_types=(
+            VehicleType("small", 1, 10_000, "depot", ("station",), **common),
+            VehicleType("big", 2, 10_000, "depot", ("station",), **common),
+        ),
+    )
+
+
+@pytest.mark.parametrize("moves", [True, False])
+def test_balance_lengthens_a_short_route_that_no_cap_reaches(monkeypatch, moves):
+    """The small truck's narrow lanes pin the longest route: a cap below it leaves stops
+    unserved, so caps alone cannot meet 1.25 (the short compactor stays short); moving stops
+    onto the short route (`even_out`) does."""
+    if not moves:
+        monkeypatch.setattr(
+            consistency_module, "even_out", lambda problem, solution, ratio: solution
+        )
+    params = SolveParams(time_limit_s=10, work_s=1.0)
+    task = StationDay("S", MONDAY, _pinned_long_day(), "pyvrp", params, 1)
+    first = solve_station_day(task)
+    assert route_ratio(first.solution) > 1.5 and not first.solution.unserved  # cost-only
+
+    def run(batch):
+        return {(t.date, t.station_id): solve_station_day(t) for t in batch}
+
+    results = {(MONDAY, "S"): first}
+    report = balance([task], results, {(MONDAY, "S"): task.problem}, 1.25, run)
+    kept = results[(MONDAY, "S")].solution
+    assert not kept.unserved
+    if moves:
+        assert report.met == 1 and route_ratio(kept) <= 1.25
+        assert min(route_hours(kept)) > 4.8  # the short compactor was lengthened
+        check_routes(task.problem, kept)
+    else:
+        assert report.not_met == [f"{MONDAY} S"] and route_ratio(kept) > 1.25
 
 
 def test_a_ratio_no_plan_meets_keeps_the_most_balanced_plan_found():

@@ -12,8 +12,10 @@
   is first brought towards the territories at that price (`aligned`, `pull_home`).
 - balance: a station-day whose longest working route is more than ``balance_max_ratio`` times
   its shortest is solved again with every truck's longest route capped, the cap bisected
-  between the mean and the longest route (`balance`); the cheapest verified plan that meets
-  the ratio and serves as many points is kept (else the original, named in the notes). The
+  between the mean and the longest route (`balance`), and the plans are then evened out by
+  moving stops between routes (`even_out`: a cap only shortens the long routes, this also
+  lengthens the short ones); the cheapest verified plan that meets the ratio and serves as
+  many points is kept (else the most balanced one, named in the notes). The
   cost with and without is reported. Without territories the trucks' weeks are evened out
   too, by which truck of a type drives which route (`sanitation.plan.rota`).
 """
@@ -27,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from sanitation.errors import VerificationError
@@ -67,6 +70,14 @@ BALANCE_ROUNDS = 4
 #: insertion places tried for a visit moved onto its territory's truck under ``soft``: the
 #: smallest detours (assumed: the cheapest timed place is nearly always among them)
 PULL_POSITIONS = 3
+#: each step of `even_out` times moves in order of their estimated ratio until this many lower
+#: the ratio, or `EVEN_TRIED` were timed (assumed: the move that evens a day most is nearly
+#: always among them; many near the shortest route may not fit its trips)
+EVEN_TIMED = 6
+EVEN_TRIED = 40
+#: most stop moves `even_out` makes on one station-day (assumed: a few dozen stops change
+#: route to even out a day of 6 routes)
+EVEN_MOVES = 60
 #: work budget (reference s) of each truck's a priori tour (assumed: a territory of a few
 #: hundred points; the tour is an order, not a route anyone drives)
 TOUR_WORK_S = 1.0
@@ -308,6 +319,21 @@ def _moved_home(
 ) -> tuple[Route | None, Route] | None:
     """(``away`` without the stop or None, ``home`` with it) when that saves more than the
     penalty against leaving the stop where it is; else None."""
+    moved = _moved(problem, away, home, stop_id)
+    if moved is None:
+        return None
+    rest, joined = moved
+    after = (rest.cost_cny if rest else 0.0) + joined.cost_cny
+    return moved if after - (away.cost_cny + home.cost_cny) < penalty_cny else None
+
+
+def _moved(
+    problem: RoutingProblem, away: Route, home: Route, stop_id: str
+) -> tuple[Route | None, Route] | None:
+    """(``away`` without the stop or None when it is left empty, ``home`` with the stop at the
+    cheapest of the `PULL_POSITIONS` smallest detours that `build_route` can time: capacity,
+    windows, shift, lunch); None when neither can be timed. The caller checks that ``home``'s
+    type may serve the stop."""
     left = _steps(away, stop_id)
     try:
         rest = (
@@ -317,7 +343,6 @@ def _moved_home(
         )
     except ScheduleError:
         return None
-    before = away.cost_cny + home.cost_cny
     vtype = problem.vehicle_type(home.vehicle_type)
     duration = problem.duration_s[vtype.profile]
     at = problem.stop(stop_id).location
@@ -340,8 +365,7 @@ def _moved_home(
             joined = build_route(problem, home.vehicle_type, home.vehicle_index, sequence)
         except ScheduleError:
             continue
-        after = (rest.cost_cny if rest else 0.0) + joined.cost_cny
-        if after - before < penalty_cny and (best is None or joined.cost_cny < best[1].cost_cny):
+        if best is None or joined.cost_cny < best[1].cost_cny:
             best = (rest, joined)
     return best
 
@@ -387,6 +411,128 @@ def capped(problem: RoutingProblem, cap_s: int) -> RoutingProblem:
     return problem.replace(vehicle_types=types)
 
 
+def even_out(problem: RoutingProblem, solution: RoutingSolution, ratio: float) -> RoutingSolution:
+    """``solution`` with stops moved one at a time between its working routes while that lowers
+    the longest ÷ shortest working route, until it is at most ``ratio``: a cap only shortens
+    the long routes, this also lengthens the short ones. The moves weighed are every stop onto
+    the shortest route and every stop of the longest onto another route (only onto a truck that
+    may serve the stop), ranked by the ratio their detours and savings estimate; they are
+    timed by `build_route` in that order until `EVEN_TIMED` lower the ratio (or `EVEN_TRIED`
+    were timed) and the one lowering it most (then costing least) is made, at most
+    `EVEN_MOVES` times. Re-verified; unchanged when no move
+    lowers the ratio or the check fails."""
+    routes: dict[int, Route] = dict(enumerate(solution.routes))
+    moved = False
+    for _ in range(EVEN_MOVES):
+        hours = {k: r.duration_s for k, r in routes.items() if r.stop_ids}
+        if len(hours) < 2:
+            break
+        short = min(hours, key=lambda k: (hours[k], k))
+        long = max(hours, key=lambda k: (hours[k], -k))
+        now = hours[long] / max(1, hours[short])
+        if now <= ratio:
+            break
+        best: tuple[tuple[float, float], int, int, Route | None, Route] | None = None
+        found = 0
+        for tried, (away, home, stop_id) in enumerate(
+            _even_candidates(problem, routes, hours, short, long, now)
+        ):
+            if found >= EVEN_TIMED or tried >= EVEN_TRIED:
+                break
+            got = _moved(problem, routes[away], routes[home], stop_id)
+            if got is None:
+                continue
+            rest, joined = got
+            after = dict(hours)
+            after[home] = joined.duration_s
+            if rest is None:
+                del after[away]
+            else:
+                after[away] = rest.duration_s
+            new = max(after.values()) / max(1, min(after.values()))
+            extra = joined.cost_cny + (rest.cost_cny if rest else 0.0)
+            key = (round(new, 6), extra - routes[away].cost_cny - routes[home].cost_cny)
+            if new < now - 1e-6:
+                found += 1
+                if best is None or key < best[0]:
+                    best = (key, away, home, rest, joined)
+        if best is None:
+            break
+        _, away, home, rest, joined = best
+        routes[home] = joined
+        if rest is None:
+            del routes[away]
+        else:
+            routes[away] = rest
+        moved = True
+    if not moved:
+        return solution
+    kept = tuple(routes[k] for k in sorted(routes))
+    out = dataclasses.replace(solution, routes=kept, cost_cny=sum(r.cost_cny for r in kept))
+    try:
+        check(problem, out)
+    except VerificationError:
+        return solution
+    return out
+
+
+def _even_candidates(
+    problem: RoutingProblem,
+    routes: Mapping[int, Route],
+    hours: Mapping[int, int],
+    short: int,
+    long: int,
+    now: float,
+) -> list[tuple[int, int, str]]:
+    """The (from route, onto route, stop) moves for `even_out` whose estimated ratio is below
+    ``now``, lowest first: the receiving route gains the stop's service and its smallest
+    detour, the giving route loses its service and the saving of leaving it out."""
+
+    def places(route: Route) -> NDArray[np.int64]:
+        vtype = problem.vehicle_type(route.vehicle_type)
+        ends = problem.site(vtype.start_site_id).location, problem.site(vtype.depot).location
+        return np.array([ends[0], *(v.location for v in route.visits), ends[1]], dtype=np.int64)
+
+    def may_serve(route: Route, stop_id: str) -> bool:
+        stop = problem.stop(stop_id)
+        allowed = stop.allowed_vehicle_types
+        ok = allowed is None or route.vehicle_type in allowed
+        return ok and problem.vehicle_type(route.vehicle_type).carries(stop.stream)
+
+    def matrix(k: int) -> NDArray[np.int64]:
+        return problem.duration_s[problem.vehicle_type(routes[k].vehicle_type).profile]
+
+    where = {k: places(routes[k]) for k in hours}
+    saving: dict[str, int] = {}
+    for k in hours:
+        d, p = matrix(k), where[k]
+        for g, visit in enumerate(routes[k].visits, start=1):
+            if visit.kind == "stop":
+                cut = int(d[p[g - 1], p[g]] + d[p[g], p[g + 1]] - d[p[g - 1], p[g + 1]])
+                saving[visit.id] = cut + problem.stop(visit.id).service_s
+
+    def detour(home: int, stop_id: str) -> int:
+        d, p, at = matrix(home), where[home], problem.stop(stop_id).location
+        return int(np.min(d[p[:-1], at] + d[at, p[1:]] - d[p[:-1], p[1:]]))
+
+    pairs = [(away, short) for away in hours if away != short]
+    pairs += [(long, home) for home in hours if home not in (long, short)]
+    ranked = []
+    for away, home in pairs:
+        for stop_id in routes[away].stop_ids:
+            if not may_serve(routes[home], stop_id):
+                continue
+            after = dict(hours)
+            after[home] += detour(home, stop_id) + problem.stop(stop_id).service_s
+            after[away] -= saving[stop_id]
+            if after[away] <= 0:
+                del after[away]
+            estimate = max(after.values()) / max(1, min(after.values()))
+            if estimate < now:
+                ranked.append((estimate, away, home, stop_id))
+    return [(away, home, stop_id) for _, away, home, stop_id in sorted(ranked)]
+
+
 @dataclasses.dataclass
 class BalanceReport:
     """What balancing did: station-days re-solved, met, not met, and the cost with and without."""
@@ -410,6 +556,7 @@ def balance(
     truck's route, bisected between the mean and the longest of the cost-only routes
     (`BALANCE_ROUNDS` batches): a plan that meets the ratio raises the cap (a looser cap is
     cheaper), one above the ratio lowers it, one leaving more points unserved raises it. The
+    cost-only plan and the most balanced capped one are then evened out (`even_out`). The
     cheapest plan that met the ratio is kept; where none did, the most balanced plan that serves
     as many points, if it is more balanced than the cost-only one (the station-day is still
     named in ``not_met``). ``results`` and ``problems`` are updated in place.
@@ -450,6 +597,19 @@ def balance(
                 if kept is None or got.solution.cost_cny < kept[0].solution.cost_cny:
                     best[key] = (got, task.problem)
             bounds[key] = (cap_h, high) if more_unserved or key in best else (low, cap_h)
+    for key, task in sorted(pending.items()):  # then even out the plans by moving stops
+        tries = [(original[key], task.problem), *([closest[key]] if key in closest else [])]
+        for got, problem in tries:
+            even = even_out(problem, got.solution, ratio)
+            if even is got.solution:
+                continue
+            evened = dataclasses.replace(got, solution=even)
+            if route_ratio(even) <= ratio:
+                kept = best.get(key)
+                if kept is None or even.cost_cny < kept[0].solution.cost_cny:
+                    best[key] = (evened, problem)
+            elif route_ratio(even) < route_ratio(closest.get(key, tries[0])[0].solution):
+                closest[key] = (evened, problem)
     for key, (got, problem) in (closest | best).items():
         results[key], problems[key] = got, problem
     report.met = len(best)
