@@ -545,6 +545,31 @@ class BalanceReport:
     cost_with_cny: float = 0.0
 
 
+Plans = dict[Key, tuple[StationDayResult, RoutingProblem]]
+
+
+def _keep_evened(
+    key: Key,
+    got: StationDayResult,
+    problem: RoutingProblem,
+    ratio: float,
+    original: StationDayResult,
+    best: Plans,
+    closest: Plans,
+) -> None:
+    """Keep ``got`` evened out (`even_out`) as ``key``'s best plan (it meets ``ratio`` and is
+    the cheapest that does) or its closest (the most balanced yet)."""
+    evened = even_out(problem, got.solution, ratio)
+    if evened is got.solution:
+        return
+    kept = dataclasses.replace(got, solution=evened)
+    if route_ratio(evened) <= ratio:
+        if key not in best or evened.cost_cny < best[key][0].solution.cost_cny:
+            best[key] = (kept, problem)
+    elif route_ratio(evened) < route_ratio(closest.get(key, (original,))[0].solution):
+        closest[key] = (kept, problem)
+
+
 def balance(
     tasks: Sequence[StationDay],
     results: dict[Key, StationDayResult],
@@ -552,14 +577,15 @@ def balance(
     ratio: float,
     run: RunTasks,
 ) -> BalanceReport:
-    """Re-solve the station-days whose route ratio is above ``ratio`` with a cap on every
-    truck's route, bisected between the mean and the longest of the cost-only routes
-    (`BALANCE_ROUNDS` batches): a plan that meets the ratio raises the cap (a looser cap is
-    cheaper), one above the ratio lowers it, one leaving more points unserved raises it. The
-    cost-only plan and the most balanced capped one are then evened out (`even_out`). The
-    cheapest plan that met the ratio is kept; where none did, the most balanced plan that serves
-    as many points, if it is more balanced than the cost-only one (the station-day is still
-    named in ``not_met``). ``results`` and ``problems`` are updated in place.
+    """Balance the station-days whose route ratio is above ``ratio``. The cost-only plan is
+    first evened out by moving stops (`even_out`, no re-solve); the station-days it does not
+    balance are re-solved with a cap on every truck's route, bisected between the mean and the
+    longest of the cost-only routes (`BALANCE_ROUNDS` batches): a plan that meets the ratio
+    raises the cap (a looser cap is cheaper), one above the ratio lowers it, one leaving more
+    points unserved raises it; the most balanced capped plan is then evened out in turn. The
+    cheapest plan that met the ratio is kept; where none did, the most balanced plan that
+    serves as many points, if it is more balanced than the cost-only one (the station-day is
+    still named in ``not_met``). ``results`` and ``problems`` are updated in place.
     """
     report = BalanceReport(ratio)
     report.cost_without_cny = sum(r.solution.cost_cny for r in results.values())
@@ -574,8 +600,15 @@ def balance(
         key: (statistics.mean(route_hours(r.solution)), max(route_hours(r.solution)))
         for key, r in original.items()
     }
-    best: dict[Key, tuple[StationDayResult, RoutingProblem]] = {}
-    closest: dict[Key, tuple[StationDayResult, RoutingProblem]] = {}
+    best: Plans = {}
+    closest: Plans = {}
+
+    def even(key: Key, got: StationDayResult, problem: RoutingProblem) -> None:
+        _keep_evened(key, got, problem, ratio, original[key], best, closest)
+
+    for key, task in sorted(pending.items()):  # first by moving stops: no re-solve
+        even(key, original[key], task.problem)
+    pending = {key: task for key, task in pending.items() if key not in best}
     for _ in range(BALANCE_ROUNDS):
         if not pending:
             break
@@ -597,19 +630,9 @@ def balance(
                 if kept is None or got.solution.cost_cny < kept[0].solution.cost_cny:
                     best[key] = (got, task.problem)
             bounds[key] = (cap_h, high) if more_unserved or key in best else (low, cap_h)
-    for key, task in sorted(pending.items()):  # then even out the plans by moving stops
-        tries = [(original[key], task.problem), *([closest[key]] if key in closest else [])]
-        for got, problem in tries:
-            even = even_out(problem, got.solution, ratio)
-            if even is got.solution:
-                continue
-            evened = dataclasses.replace(got, solution=even)
-            if route_ratio(even) <= ratio:
-                kept = best.get(key)
-                if kept is None or even.cost_cny < kept[0].solution.cost_cny:
-                    best[key] = (evened, problem)
-            elif route_ratio(even) < route_ratio(closest.get(key, tries[0])[0].solution):
-                closest[key] = (evened, problem)
+    for key in sorted(set(pending) - set(best)):  # the most balanced capped plan evened out
+        if key in closest:
+            even(key, *closest[key])
     for key, (got, problem) in (closest | best).items():
         results[key], problems[key] = got, problem
     report.met = len(best)
