@@ -300,8 +300,15 @@ def pull_home(
                 moved = True
     if not moved:
         return solution
-    kept = tuple(r for r in routes if r is not None)
-    out = dataclasses.replace(solution, routes=kept, cost_cny=sum(r.cost_cny for r in kept))
+    return _verified_or_kept(problem, solution, tuple(r for r in routes if r is not None))
+
+
+def _verified_or_kept(
+    problem: RoutingProblem, solution: RoutingSolution, routes: tuple[Route, ...]
+) -> RoutingSolution:
+    """``solution`` with ``routes`` (its cost theirs) if the routing verifier accepts it, else
+    ``solution`` unchanged."""
+    out = dataclasses.replace(solution, routes=routes, cost_cny=sum(r.cost_cny for r in routes))
     try:
         check(problem, out)
     except VerificationError:
@@ -467,13 +474,7 @@ def even_out(problem: RoutingProblem, solution: RoutingSolution, ratio: float) -
         moved = True
     if not moved:
         return solution
-    kept = tuple(routes[k] for k in sorted(routes))
-    out = dataclasses.replace(solution, routes=kept, cost_cny=sum(r.cost_cny for r in kept))
-    try:
-        check(problem, out)
-    except VerificationError:
-        return solution
-    return out
+    return _verified_or_kept(problem, solution, tuple(routes[k] for k in sorted(routes)))
 
 
 def _even_candidates(
